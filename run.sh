@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# run.sh — the one entry point: installs what is missing, builds, and runs.
+#   ./run.sh demo [--url URL]   the main job on an embedded scenario, verified
+#   ./run.sh test               the whole test suite (what CI runs)
+#   ./run.sh build              just install + build (build/swarmkeeper)
+#   ./run.sh bench-resp         the RESP codec benchmark, ours beside hiredis
+set -euo pipefail
+cd "$(dirname "$0")"
+
+bash scripts/setup.sh
+
+build() {  # build DIR [cmake args...]: configure once, then incremental
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
+  fi
+  cmake --build "$dir"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  demo)
+    build build >/dev/null
+    exec build/swarmkeeper demo "$@"
+    ;;
+  build)
+    build build
+    ;;
+  bench-resp)
+    build build
+    exec build/bench_resp "$@"
+    ;;
+  test)
+    exec bash scripts/test.sh
+    ;;
+  *)
+    echo "usage: ./run.sh demo [--url URL] | test | build | bench-resp" >&2
+    exit 64
+    ;;
+esac

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite, as CI runs it (via ./run.sh test):
+#   1. the release build's unit and integration tests (real redis-servers);
+#   2. the RESP parser fuzzed with libFuzzer (clang) for FUZZ_SECONDS (default 60);
+#   3. the unit and integration tests again under AddressSanitizer + UBSan.
+# Stops at the first failing stage. Each stage ends with CTest's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+JOBS=$(nproc)
+
+configure_and_build() {  # dir, cmake args...
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
+  fi
+  cmake --build "$dir"
+}
+
+echo "== 1/3 release build: unit + integration tests"
+configure_and_build build
+ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 600
+
+echo "== 2/3 fuzz: RESP parser, ${FUZZ_SECONDS} s"
+configure_and_build build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DSWARMKEEPER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build-fuzz -DFUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
+ctest --test-dir build-fuzz --output-on-failure --timeout $((FUZZ_SECONDS + 120))
+
+echo "== 3/3 sanitizers (ASan + UBSan): unit + integration tests"
+configure_and_build build-asan -DSWARMKEEPER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 600

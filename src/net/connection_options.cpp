@@ -1,0 +1,126 @@
+// connection_options.cpp — redis:// URLs and environment variables (see the header).
+#include "swarmkeeper/connection_options.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <charconv>
+#include <cstdlib>
+
+namespace swarmkeeper {
+namespace {
+
+template <class Int>
+bool parse_number(std::string_view s, Int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+}
+
+Error invalid(std::string what) { return Error(Errc::invalid_argument, std::move(what)); }
+
+}  // namespace
+
+std::string ConnectionOptions::display() const {
+  std::string s = tls.enabled ? "rediss://" : "redis://";
+  if (!username.empty() || !password.empty()) {
+    s += username;
+    if (!password.empty()) s += ":***";
+    s += '@';
+  }
+  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  s += ':' + std::to_string(port) + '/' + std::to_string(db);
+  return s;
+}
+
+Result<ConnectionOptions> parse_redis_url(std::string_view text) {
+  // The URL may hold a password: messages below quote only its scheme/host/port/path.
+  auto parsed = boost::urls::parse_uri(boost::core::string_view(text.data(), text.size()));
+  if (!parsed)
+    return invalid("not a valid URL (expected redis://[user[:password]@]host[:port][/db]): " +
+                   parsed.error().message());
+  const boost::urls::url_view& u = *parsed;
+  ConnectionOptions o;
+  const std::string scheme(u.scheme());
+  if (scheme == "rediss")
+    o.tls.enabled = true;
+  else if (scheme != "redis")
+    return invalid("URL scheme '" + scheme + "' is not supported; use redis:// or rediss://");
+
+  if (u.host_type() == boost::urls::host_type::ipv6)
+    o.host = std::string(u.host_address());
+  else if (!u.encoded_host().empty())
+    o.host = std::string(u.host());
+  if (u.has_port()) {
+    std::uint16_t port = 0;
+    if (!parse_number(std::string_view(u.port()), port) || port == 0)
+      return invalid("URL port '" + std::string(u.port()) + "' is not a number from 1 to 65535");
+    o.port = port;
+  }
+  if (u.has_userinfo()) {
+    o.username = std::string(u.user());
+    if (u.has_password()) o.password = std::string(u.password());
+    // redis://:password@host means the default user with a password.
+  }
+  std::string path(u.path());
+  if (!path.empty() && path != "/") {
+    std::string_view db = std::string_view(path).substr(path[0] == '/' ? 1 : 0);
+    if (!parse_number(db, o.db) || o.db < 0)
+      return invalid("URL path '" + path + "' is not a database number (e.g. /0)");
+  }
+  for (auto param : u.params()) {
+    if (param.key == "db") {
+      if (!parse_number(std::string_view(param.value), o.db) || o.db < 0)
+        return invalid("URL parameter db='" + std::string(param.value) + "' is not a database number");
+    } else if (param.key == "insecure" && o.tls.enabled) {
+      o.tls.verify = false;
+    } else if (param.key == "cacert") {
+      o.tls.ca_file = std::string(param.value);
+    } else if (param.key == "cert") {
+      o.tls.cert_file = std::string(param.value);
+    } else if (param.key == "key") {
+      o.tls.key_file = std::string(param.value);
+    } else if (param.key == "sni") {
+      o.tls.server_name = std::string(param.value);
+    } else {
+      return invalid("unknown URL parameter '" + std::string(param.key) +
+                     "' (known: db, cacert, cert, key, sni, insecure)");
+    }
+  }
+  return o;
+}
+
+EnvLookup process_env() {
+  return [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Result<ConnectionOptions> resolve_connection_options(const std::optional<std::string>& url_flag,
+                                                     const EnvLookup& env) {
+  if (url_flag) {
+    auto r = parse_redis_url(*url_flag);
+    if (!r) return Error(Errc::invalid_argument, "--url: " + r.error().message());
+    return r;
+  }
+  if (auto url = env("REDIS_URL"); url && !url->empty()) {
+    auto r = parse_redis_url(*url);
+    if (!r) return Error(Errc::invalid_argument, "REDIS_URL: " + r.error().message());
+    return r;
+  }
+  ConnectionOptions o;
+  if (auto h = env("REDIS_HOST"); h && !h->empty()) o.host = *h;
+  if (auto p = env("REDIS_PORT"); p && !p->empty()) {
+    if (!parse_number(std::string_view(*p), o.port) || o.port == 0)
+      return invalid("REDIS_PORT='" + *p + "' is not a port number from 1 to 65535");
+  }
+  if (auto pw = env("REDIS_PASSWORD"); pw) o.password = *pw;
+  if (auto db = env("REDIS_DB"); db && !db->empty()) {
+    if (!parse_number(std::string_view(*db), o.db) || o.db < 0)
+      return invalid("REDIS_DB='" + *db + "' is not a database number (0, 1, ...)");
+  }
+  return o;
+}
+
+}  // namespace swarmkeeper

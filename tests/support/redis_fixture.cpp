@@ -1,0 +1,45 @@
+// redis_fixture.cpp — see redis_fixture.hpp.
+#include "support/redis_fixture.hpp"
+
+namespace swarmkeeper::testing {
+
+std::unique_ptr<RedisProcess> RedisTest::server_;
+
+std::unique_ptr<RedisProcess> start_server(RedisProcessOptions options) {
+  auto server = RedisProcess::start(std::move(options));
+  if (!server) {
+    ADD_FAILURE() << "cannot start redis-server: " << server.error().message();
+    return nullptr;
+  }
+  return std::move(*server);
+}
+
+void RedisTest::SetUpTestSuite() { server_ = start_server(); }
+void RedisTest::TearDownTestSuite() { server_.reset(); }
+
+void RedisTest::SetUp() {
+  ASSERT_TRUE(server_ && server_->running()) << "no redis-server for this suite";
+  auto conn = connect();
+  ASSERT_TRUE(conn);
+  auto r = run(io_, conn->exec(resp::Command("FLUSHALL")));
+  ASSERT_TRUE(r) << r.error().message();
+}
+
+ConnectionOptions RedisTest::options() {
+  ConnectionOptions o;
+  o.port = server_->port();
+  o.connect_timeout = std::chrono::milliseconds(3000);
+  o.command_timeout = std::chrono::milliseconds(10000);
+  return o;
+}
+
+std::shared_ptr<net::Connection> RedisTest::connect(ConnectionOptions opts) {
+  auto conn = run(io_, net::Connection::open(io_.get_executor(), std::move(opts)));
+  if (!conn) {
+    ADD_FAILURE() << "connect failed: " << conn.error().message();
+    return nullptr;
+  }
+  return *conn;
+}
+
+}  // namespace swarmkeeper::testing
