@@ -1,65 +1,111 @@
 // main.cpp — the swarmkeeper command line: `swarmkeeper <command> [options]`.
+//
+// Exit codes (the seeds'): 0 success, 1 cannot connect or authenticate, 2 finished with
+// errors, 64 usage error (one line and a pointer to --help).
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
+#include <cstdio>
 #include <iostream>
 
-#include "net/connection.hpp"
-#include "net/run_blocking.hpp"
-#include "swarmkeeper/redis_process.hpp"
+#include "cli/cleanup_output.hpp"
+#include "cli/demo.hpp"
+#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/seed.hpp"
 
 namespace {
 
-namespace asio = boost::asio;
 using namespace swarmkeeper;
-using net::run_blocking;
-
-// Exit codes (the seeds'): 0 ok, 1 cannot connect/authenticate, 2 finished with errors, 64 usage.
 constexpr int kExitOk = 0, kExitConnect = 1, kExitErrors = 2, kExitUsage = 64;
 
-// demo: until the cleanup lands, a smoke check against a private redis-server.
-int run_demo(const std::optional<std::string>& url) {
-  std::unique_ptr<RedisProcess> server;
-  ConnectionOptions opts;
-  if (url) {
-    auto o = parse_redis_url(*url);
-    if (!o) {
-      std::cerr << "swarmkeeper: --url: " << o.error().message() << "\n";
-      return kExitUsage;
-    }
-    opts = *o;
-  } else {
-    auto s = RedisProcess::start();
-    if (!s) {
-      std::cerr << "swarmkeeper demo: " << s.error().message() << "\n";
-      return kExitConnect;
-    }
-    server = std::move(*s);
-    opts.port = server->port();
-    std::cout << "started a private redis-server on 127.0.0.1:" << server->port() << "\n";
+int usage_error(const std::string& msg) {
+  std::cerr << "swarmkeeper: " << msg << "\nRun 'swarmkeeper --help' for usage.\n";
+  return kExitUsage;
+}
+
+// Exit code for an error that stopped a command before it started its work.
+int start_error(const Error& e) {
+  std::cerr << "swarmkeeper: " << e.message() << "\n";
+  return e.code() == Errc::invalid_argument ? kExitUsage : kExitConnect;
+}
+
+struct CleanupArgs {
+  std::optional<std::string> url;
+  double threshold = 600;
+  bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false;
+  std::string mode = "script", schema_file, log_file, prom_file;
+  double max_busy = 0;
+  std::size_t max_ids = 100;
+};
+
+void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
+  c->add_option("--url", a.url, "Redis URL: redis://[user[:password]@]host[:port][/db] or rediss://... "
+                                "(default: REDIS_URL, then REDIS_HOST/PORT/PASSWORD/DB, then 127.0.0.1:6379/0)");
+  c->add_option("--threshold", a.threshold, "Seconds since the last heartbeat after which a coordinator is stale")
+      ->envname("STALE_THRESHOLD_SECONDS")->check(CLI::PositiveNumber)->capture_default_str();
+  c->add_flag("--dry-run", a.dry_run, "Delete nothing; report exactly what would be deleted");
+  c->add_flag("--json", a.json, "Print the report as one JSON object on stdout");
+  c->add_option("--mode", a.mode, "script: re-check and delete atomically in a bounded Lua script per batch; "
+                                  "stream: re-read heartbeats right before each UNLINK. Script falls back to stream "
+                                  "by itself where the server refuses scripts")
+      ->check(CLI::IsMember({"stream", "script"}))->capture_default_str();
+  c->add_option("--schema", a.schema_file, "Key schema file (JSON): prefixes, heartbeat format, extra families")
+      ->check(CLI::ExistingFile);
+  c->add_flag("--orphans", a.orphans, "Also delete family keys without a heartbeat key, once idle longer than the threshold");
+  c->add_option("--log-file", a.log_file, "Log file (rotated; default $XDG_STATE_HOME/swarmkeeper/cleanup.log)");
+  c->add_flag("--no-log", a.no_log, "Write no log file");
+  c->add_option("--prom-file", a.prom_file, "Write Prometheus metrics here (node_exporter textfile collector)");
+  c->add_option("--max-busy", a.max_busy, "Pace the run so the server's CPU stays under this percent of wall time")
+      ->check(CLI::Range(0.1, 100.0));
+  c->add_flag("--wait", a.wait, "If another cleanup is running, wait for it instead of exiting");
+  c->add_option("--max-ids", a.max_ids, "Stale coordinator ids listed in the report")->capture_default_str();
+  c->add_flag("-v,--verbose", a.verbose, "Print notes and the summary to stderr as well");
+}
+
+int run_cleanup_command(const CleanupArgs& a) {
+  auto conn = resolve_connection_options(a.url);
+  if (!conn) return start_error(conn.error());
+  CleanupOptions o;
+  o.threshold = std::chrono::seconds(static_cast<std::int64_t>(a.threshold));
+  o.dry_run = a.dry_run;
+  o.mode = a.mode == "stream" ? CleanupMode::stream : CleanupMode::script;
+  o.orphans = a.orphans;
+  o.max_busy_percent = a.max_busy;
+  o.wait_for_lock = a.wait;
+  o.max_reported_ids = a.max_ids;
+  if (!a.schema_file.empty()) {
+    auto s = load_key_schema(a.schema_file);
+    if (!s) return usage_error(s.error().message());
+    o.schema = *s;
   }
-  asio::io_context io;
-  auto conn = run_blocking(io, net::Connection::open(io.get_executor(), opts));
-  if (!conn) {
-    std::cerr << "swarmkeeper demo: " << conn.error().message() << "\n";
-    return kExitConnect;
+  const bool tty = ::isatty(2) == 1;
+  if (tty) {
+    o.on_progress = [](const CleanupProgress& p) {
+      const double rate = p.elapsed_s > 0 ? p.keys_scanned / p.elapsed_s : 0;
+      std::fprintf(stderr, "\r[%s] scanned %llu of %llu keys, stale %llu, deleted %llu, %.0f keys/s   ", p.phase.c_str(),
+                   static_cast<unsigned long long>(p.keys_scanned), static_cast<unsigned long long>(p.keys_total),
+                   static_cast<unsigned long long>(p.stale_found), static_cast<unsigned long long>(p.keys_deleted), rate);
+    };
   }
-  resp::Pipeline p;
-  for (int i = 0; i < 1000; ++i) p.add("SET", "swarmkeeper:demo:" + std::to_string(i), i);
-  for (int i = 0; i < 1000; ++i) p.add("UNLINK", "swarmkeeper:demo:" + std::to_string(i));
-  auto replies = run_blocking(io, (*conn)->exec(p));
-  if (!replies) {
-    std::cerr << "swarmkeeper demo: " << replies.error().message() << "\n";
-    return kExitErrors;
+  auto report = run_cleanup(*conn, o);
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  const std::string log_path = a.log_file.empty() ? cli::default_log_path() : a.log_file;
+  if (!report) {
+    if (!a.prom_file.empty()) cli::write_prom_file(a.prom_file, nullptr, false);
+    return start_error(report.error());
   }
-  std::size_t ok = 0;
-  for (const auto& r : *replies) ok += (r.str() == "OK" || r.integer() == 1);
-  std::cout << "connected to " << opts.display() << " (Redis " << (*conn)->server_version() << ", RESP"
-            << (*conn)->protocol() << "); " << ok << " of 2000 pipelined commands succeeded in one write\n";
-  std::cout << (ok == 2000 ? "verdict: PASS" : "verdict: FAIL") << "\n";
-  return ok == 2000 ? kExitOk : kExitErrors;
+  const bool ok = report->errors.empty();
+  if (!a.no_log)
+    if (auto err = cli::append_log(log_path, *report, conn->display()); !err.empty()) std::cerr << "swarmkeeper: " << err << "\n";
+  if (!a.prom_file.empty())
+    if (auto err = cli::write_prom_file(a.prom_file, &*report, ok); !err.empty()) std::cerr << "swarmkeeper: " << err << "\n";
+  if (a.json)
+    std::cout << cli::report_json(*report) << "\n";
+  else
+    std::cout << cli::report_text(*report);
+  if (a.verbose && a.json) std::cerr << cli::report_text(*report);
+  for (const auto& e : report->errors) std::cerr << "swarmkeeper: error: " << e << "\n";
+  return ok ? kExitOk : kExitErrors;
 }
 
 }  // namespace
@@ -67,16 +113,49 @@ int run_demo(const std::optional<std::string>& url) {
 int main(int argc, char** argv) {
   CLI::App app{"swarmkeeper — keeps a Redis-backed agent swarm healthy"};
   app.require_subcommand(1);
-  std::optional<std::string> url;
-  auto* demo = app.add_subcommand("demo", "Run the main job against a private redis-server and verify it");
-  demo->add_option("--url", url, "Use this Redis instead of a private one (redis://[user[:password]@]host[:port][/db])");
+
+  CleanupArgs cleanup_args;
+  auto* cleanup = app.add_subcommand("cleanup", "Delete the keys of coordinators whose heartbeat is stale");
+  add_cleanup_options(cleanup, cleanup_args);
+
+  std::optional<std::string> seed_url;
+  SeedOptions seed_opts;
+  std::int64_t stale_age = 660, active_age = 60;
+  auto* seed = app.add_subcommand("seed", "Write the seeds' test scenario (6 keys per coordinator)");
+  seed->add_option("--url", seed_url, "Redis URL (as for cleanup)");
+  seed->add_option("--coordinators", seed_opts.coordinators, "Coordinators to write")->capture_default_str();
+  seed->add_option("--stale", seed_opts.stale, "How many of them are stale")->capture_default_str();
+  seed->add_option("--acks", seed_opts.acks, "ACK keys per coordinator")->capture_default_str();
+  seed->add_option("--prefix", seed_opts.prefix, "Coordinator id prefix")->capture_default_str();
+  seed->add_option("--stale-age", stale_age, "Heartbeat age of stale coordinators, seconds")->capture_default_str();
+  seed->add_option("--active-age", active_age, "Heartbeat age of active coordinators, seconds")->capture_default_str();
+
+  cli::DemoArgs demo_args;
+  auto* demo = app.add_subcommand("demo", "Seed 10,000 coordinators on a private redis-server, clean up, verify");
+  demo->add_option("--url", demo_args.url, "Use this Redis instead of a private one (its data is flushed!)");
+  demo->add_option("--coordinators", demo_args.coordinators, "Coordinators to seed")->capture_default_str();
+  demo->add_option("--stale", demo_args.stale, "How many of them are stale")->capture_default_str();
+  demo->add_option("--mode", demo_args.mode, "Cleanup mode")->check(CLI::IsMember({"stream", "script"}))->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "swarmkeeper: " << e.what() << "\nRun 'swarmkeeper --help' for usage.\n";
-    return kExitUsage;
+    return usage_error(e.what());
   }
-  if (*demo) return run_demo(url);
+
+  if (*cleanup) return run_cleanup_command(cleanup_args);
+  if (*seed) {
+    auto conn = resolve_connection_options(seed_url);
+    if (!conn) return start_error(conn.error());
+    seed_opts.stale_age = std::chrono::seconds(stale_age);
+    seed_opts.active_age = std::chrono::seconds(active_age);
+    auto r = seed_scenario(*conn, seed_opts);
+    if (!r) return start_error(r.error());
+    std::cout << "wrote " << r->keys_written << " keys (" << seed_opts.coordinators << " coordinators, " << seed_opts.stale
+              << " stale) in " << r->elapsed_ms << " ms\n";
+    return kExitOk;
+  }
+  if (*demo) return cli::run_demo(demo_args);
   return kExitOk;
 }

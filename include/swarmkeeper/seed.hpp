@@ -1,0 +1,53 @@
+// seed.hpp — writes the seeds' test scenario (shared/peers/genseed.py, same names and
+// values): N coordinators, S of them stale, each with a heartbeat (JSON with a ms
+// timestamp), `acks` ACK keys, a signal, an idempotency record and an activity record.
+//
+//   stale:  {prefix}-stale-{i}   for i in 1..S,   heartbeat age stale_age
+//   active: {prefix}-active-{j}  for j in 1..N-S, heartbeat age active_age
+//
+// Timestamps come from the server's clock (TIME). Keys are written with MSET in bounded
+// batches, several in flight.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/error.hpp"
+
+namespace swarmkeeper {
+
+struct SeedOptions {
+  std::uint64_t coordinators = 10000;
+  std::uint64_t stale = 9900;
+  std::uint32_t acks = 2;
+  std::string prefix = "test-coordinator";
+  std::chrono::seconds stale_age{660};
+  std::chrono::seconds active_age{60};
+};
+
+struct SeedReport {
+  std::uint64_t keys_written = 0;
+  std::uint64_t elapsed_ms = 0;
+  std::int64_t now_ms = 0;  ///< the server time the ages are relative to
+};
+
+/// Keys per coordinator in the scenario: heartbeat, signal, idempotency, activity + acks.
+inline std::uint64_t keys_per_coordinator(const SeedOptions& o) { return 4 + o.acks; }
+/// The coordinator id of scenario index i (1-based; the first `stale` are stale).
+std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i);
+
+Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const SeedOptions& options);
+
+/// What is left of a seeded scenario after a cleanup.
+struct ScenarioCheck {
+  std::uint64_t stale_keys_total = 0, stale_keys_left = 0;
+  std::uint64_t active_keys_total = 0, active_keys_present = 0;
+  bool perfect() const { return stale_keys_left == 0 && active_keys_present == active_keys_total; }
+};
+
+/// Counts, key by key (EXISTS), which of the scenario's keys still exist.
+Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const SeedOptions& options);
+
+}  // namespace swarmkeeper

@@ -1,0 +1,187 @@
+// cleanup_output.cpp — see cleanup_output.hpp.
+#include "cli/cleanup_output.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace swarmkeeper::cli {
+
+std::string report_json(const CleanupReport& r) {
+  nlohmann::ordered_json j;
+  j["totalCoordinatorsChecked"] = r.total_coordinators_checked;
+  j["staleCoordinatorsFound"] = r.stale_coordinators_found;
+  j["keysDeleted"] = r.keys_deleted;
+  j["executionTimeMs"] = r.execution_time_ms;
+  j["staleCoordinatorIds"] = r.stale_coordinator_ids;
+  j["staleCoordinatorIdsOmitted"] = r.stale_coordinator_ids_omitted;
+  j["activeCoordinators"] = r.active_coordinators;
+  j["invalidHeartbeats"] = r.invalid_heartbeats;
+  j["keysScanned"] = r.keys_scanned;
+  j["keysKeptAmbiguous"] = r.keys_kept_ambiguous;
+  j["renewedDuringRun"] = r.renewed_during_run;
+  j["coordinatorsReaped"] = r.coordinators_reaped;
+  j["orphanKeysSeen"] = r.orphan_keys_seen;
+  j["orphansDeleted"] = r.orphans_deleted;
+  j["coordinatorsPerSec"] = std::round(r.coordinators_per_sec * 100) / 100;
+  j["mode"] = r.mode;
+  j["recheck"] = r.recheck;
+  j["dryRun"] = r.dry_run;
+  j["redisBusyMs"] = std::round(r.redis_busy_ms * 10) / 10;
+  j["lockBusy"] = r.lock_busy;
+  j["notes"] = r.notes;
+  j["errors"] = r.errors;
+  // Ids are arbitrary bytes: never let invalid UTF-8 abort the report.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string report_text(const CleanupReport& r) {
+  std::ostringstream o;
+  if (r.lock_busy) {
+    o << "another cleanup is running against this database; nothing done\n";
+    return o.str();
+  }
+  o << (r.dry_run ? "Dry run (nothing deleted)" : "Cleanup") << " finished in " << r.execution_time_ms << " ms ("
+    << r.mode << " mode, re-check: " << r.recheck << ")\n";
+  o << fmt::format("  coordinators checked: {}  stale: {}  active: {}  invalid heartbeats: {}\n",
+                   r.total_coordinators_checked, r.stale_coordinators_found, r.active_coordinators, r.invalid_heartbeats);
+  o << fmt::format("  keys {}: {}  (scanned {}, kept as ambiguous {}, renewed during run {})\n",
+                   r.dry_run ? "that would be deleted" : "deleted", r.keys_deleted, r.keys_scanned,
+                   r.keys_kept_ambiguous, r.renewed_during_run);
+  if (r.orphan_keys_seen > 0)
+    o << fmt::format("  orphan keys (no heartbeat): seen {}, deleted {}\n", r.orphan_keys_seen, r.orphans_deleted);
+  o << fmt::format("  {:.0f} coordinators/s, Redis busy {:.1f} ms\n", r.coordinators_per_sec, r.redis_busy_ms);
+  for (const auto& n : r.notes) o << "  note: " << n << "\n";
+  for (const auto& e : r.errors) o << "  error: " << e << "\n";
+  return o.str();
+}
+
+std::string default_log_path() {
+  namespace fs = std::filesystem;
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return (fs::path(x) / "swarmkeeper" / "cleanup.log").string();
+  const char* home = std::getenv("HOME");
+  return (fs::path(home && *home ? home : "/tmp") / ".local" / "state" / "swarmkeeper" / "cleanup.log").string();
+}
+
+namespace {
+
+// %* : the level in capitals, as the seeds' logs have it ([INFO], [WARN], [ERROR]).
+class UpperLevel final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr const char* names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "OFF"};
+    const std::string_view n = names[static_cast<int>(msg.level)];
+    dest.append(n.data(), n.data() + n.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<UpperLevel>(); }
+};
+
+}  // namespace
+
+std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target) {
+  try {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(path, 10 * 1024 * 1024, 5);
+    spdlog::logger log("cleanup", sink);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<UpperLevel>('*').set_pattern("[%Y-%m-%d %H:%M:%S] [%*] %v");
+    log.set_formatter(std::move(formatter));
+    if (r.lock_busy) {
+      log.info("Skipped: another cleanup is running against {}", target);
+      log.flush();
+      return "";
+    }
+    log.info("Cleanup Summary:{}", r.dry_run ? " (dry run: nothing deleted)" : "");
+    log.info("  Target: {}", target);
+    log.info("  Total coordinators checked: {}", r.total_coordinators_checked);
+    log.info("  Stale coordinators found: {}", r.stale_coordinators_found);
+    log.info("  Keys deleted: {}", r.keys_deleted);
+    log.info("  Execution time: {}ms", r.execution_time_ms);
+    log.info("  Performance: {:.2f} coordinators/sec", r.coordinators_per_sec);
+    log.info("  Mode: {} (re-check: {}), keys scanned: {}, kept ambiguous: {}, renewed during run: {}, invalid heartbeats: {}, orphans deleted: {}, Redis busy: {:.1f}ms",
+             r.mode, r.recheck, r.keys_scanned, r.keys_kept_ambiguous, r.renewed_during_run, r.invalid_heartbeats,
+             r.orphans_deleted, r.redis_busy_ms);
+    for (const auto& n : r.notes) log.warn("{}", n);
+    for (const auto& e : r.errors) log.error("{}", e);
+    log.flush();
+  } catch (const std::exception& e) {
+    return "cannot write log file '" + path + "': " + e.what() + " (use --log-file PATH)";
+  }
+  return "";
+}
+
+std::string write_prom_file(const std::string& path, const CleanupReport* r, bool success) {
+  // Carry counters and the last success time over from the previous file.
+  std::map<std::string, double> prev;
+  {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      auto sp = line.rfind(' ');
+      if (sp == std::string::npos) continue;
+      try {
+        prev[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
+      } catch (...) {
+      }
+    }
+  }
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::ostringstream o;
+  auto metric = [&](const char* name, const char* type, const char* help, double value, const char* labels = "") {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
+      << name << labels << " " << fmt::format("{}", value) << "\n";
+  };
+  auto counter = [&](const char* name, const char* help, double add) {
+    metric(name, "counter", help, prev[name] + add);
+  };
+  const bool skipped = r && r->lock_busy;
+  metric("swarmkeeper_cleanup_last_run_timestamp_seconds", "gauge", "When the last cleanup run ended.", now);
+  metric("swarmkeeper_cleanup_last_success_timestamp_seconds", "gauge", "When the last successful cleanup run ended.",
+         success ? now : prev["swarmkeeper_cleanup_last_success_timestamp_seconds"]);
+  metric("swarmkeeper_cleanup_success", "gauge", "1 if the last run succeeded, else 0.", success ? 1 : 0);
+  counter("swarmkeeper_cleanup_runs_total", "Cleanup runs.", 1);
+  counter("swarmkeeper_cleanup_failures_total", "Cleanup runs that failed.", success ? 0 : 1);
+  counter("swarmkeeper_cleanup_skipped_total", "Runs skipped because another cleanup held the lock.", skipped ? 1 : 0);
+  if (r && !skipped) {
+    metric("swarmkeeper_cleanup_duration_seconds", "gauge", "Wall time of the last run.", r->execution_time_ms / 1000.0);
+    metric("swarmkeeper_cleanup_coordinators_checked", "gauge", "Coordinators with a heartbeat in the last run.",
+           static_cast<double>(r->total_coordinators_checked));
+    metric("swarmkeeper_cleanup_stale_coordinators", "gauge", "Stale coordinators found in the last run.",
+           static_cast<double>(r->stale_coordinators_found));
+    metric("swarmkeeper_cleanup_active_coordinators", "gauge", "Active coordinators in the last run.",
+           static_cast<double>(r->active_coordinators));
+    metric("swarmkeeper_cleanup_invalid_heartbeats", "gauge", "Unreadable heartbeats in the last run.",
+           static_cast<double>(r->invalid_heartbeats));
+    metric("swarmkeeper_cleanup_redis_busy_seconds", "gauge", "Server CPU during the last run.", r->redis_busy_ms / 1000.0);
+    counter("swarmkeeper_cleanup_keys_deleted_total", "Keys deleted.", r->dry_run ? 0 : static_cast<double>(r->keys_deleted));
+    counter("swarmkeeper_cleanup_coordinators_reaped_total", "Coordinators whose keys were deleted.",
+            r->dry_run ? 0 : static_cast<double>(r->coordinators_reaped));
+    counter("swarmkeeper_cleanup_keys_kept_ambiguous_total", "Keys kept because their owner was ambiguous.",
+            static_cast<double>(r->keys_kept_ambiguous));
+    counter("swarmkeeper_cleanup_renewed_during_run_total", "Coordinators found stale that were alive at delete time.",
+            static_cast<double>(r->renewed_during_run));
+    counter("swarmkeeper_cleanup_orphans_deleted_total", "Orphan keys deleted.", r->dry_run ? 0 : static_cast<double>(r->orphans_deleted));
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << o.str();
+    if (!out) return "cannot write '" + tmp + "'";
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return "cannot rename '" + tmp + "' to '" + path + "': " + ec.message();
+  return "";
+}
+
+}  // namespace swarmkeeper::cli

@@ -1,0 +1,24 @@
+// cleanup_output.hpp — how a cleanup report leaves the process: JSON on stdout, a
+// human summary, the seeds' log lines (rotated log file), and Prometheus textfile
+// metrics for node_exporter (written atomically).
+#pragma once
+
+#include <string>
+
+#include "swarmkeeper/cleanup.hpp"
+
+namespace swarmkeeper::cli {
+
+/// The report as one JSON object (the seeds' field names, plus ours).
+std::string report_json(const CleanupReport& r);
+/// A short human summary (several lines).
+std::string report_text(const CleanupReport& r);
+/// Appends the summary to a rotated log file (10 MB x 5). Returns an error message, or "".
+std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target);
+/// Default log path: $XDG_STATE_HOME/swarmkeeper/cleanup.log, else ~/.local/state/...
+std::string default_log_path();
+/// Writes Prometheus metrics to path (write + rename). Counters (_total) carry on from
+/// the previous file; last_success_timestamp only moves on success. Returns error or "".
+std::string write_prom_file(const std::string& path, const CleanupReport* r, bool success);
+
+}  // namespace swarmkeeper::cli

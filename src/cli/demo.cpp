@@ -1,0 +1,70 @@
+// demo.cpp — see demo.hpp.
+#include "cli/demo.hpp"
+
+#include <iostream>
+
+#include "cli/cleanup_output.hpp"
+#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/redis_process.hpp"
+#include "swarmkeeper/seed.hpp"
+
+namespace swarmkeeper::cli {
+
+int run_demo(const DemoArgs& args) {
+  std::unique_ptr<RedisProcess> server;
+  ConnectionOptions conn;
+  if (args.url) {
+    auto o = parse_redis_url(*args.url);
+    if (!o) {
+      std::cerr << "swarmkeeper: --url: " << o.error().message() << "\n";
+      return 64;
+    }
+    conn = *o;
+  } else {
+    auto s = RedisProcess::start();
+    if (!s) {
+      std::cerr << "swarmkeeper demo: " << s.error().message() << "\n";
+      return 1;
+    }
+    server = std::move(*s);
+    conn.port = server->port();
+    std::cout << "Started a private redis-server on 127.0.0.1:" << server->port() << " (stopped at the end)\n";
+  }
+  SeedOptions seed;
+  seed.coordinators = args.coordinators;
+  seed.stale = args.stale;
+  auto seeded = seed_scenario(conn, seed);
+  if (!seeded) {
+    std::cerr << "swarmkeeper demo: seeding failed: " << seeded.error().message() << "\n";
+    return seeded.error().code() == Errc::invalid_argument ? 64 : 1;
+  }
+  std::cout << "Seeded " << seed.coordinators << " coordinators (" << seed.stale << " stale, heartbeat 660 s old; "
+            << seed.coordinators - seed.stale << " active, 60 s old): " << seeded->keys_written << " keys in "
+            << seeded->elapsed_ms << " ms\n\n";
+  CleanupOptions options;
+  options.mode = args.mode == "stream" ? CleanupMode::stream : CleanupMode::script;
+  auto report = run_cleanup(conn, options);
+  if (!report) {
+    std::cerr << "swarmkeeper demo: cleanup could not start: " << report.error().message() << "\n";
+    return 1;
+  }
+  std::cout << report_text(*report) << "\n";
+  auto check = verify_scenario(conn, seed);
+  if (!check) {
+    std::cerr << "swarmkeeper demo: verification failed: " << check.error().message() << "\n";
+    return 2;
+  }
+  const auto pct = [](std::uint64_t a, std::uint64_t b) { return b == 0 ? 100.0 : 100.0 * static_cast<double>(a) / static_cast<double>(b); };
+  std::printf("Verification, key by key:\n  stale keys removed: %llu of %llu (%.1f %%)\n  active keys intact: %llu of %llu (%.1f %%)\n",
+              static_cast<unsigned long long>(check->stale_keys_total - check->stale_keys_left),
+              static_cast<unsigned long long>(check->stale_keys_total),
+              pct(check->stale_keys_total - check->stale_keys_left, check->stale_keys_total),
+              static_cast<unsigned long long>(check->active_keys_present),
+              static_cast<unsigned long long>(check->active_keys_total),
+              pct(check->active_keys_present, check->active_keys_total));
+  const bool pass = check->perfect() && report->errors.empty();
+  std::cout << (pass ? "Verdict: PASS" : "Verdict: FAIL") << "\n";
+  return pass ? 0 : 2;
+}
+
+}  // namespace swarmkeeper::cli

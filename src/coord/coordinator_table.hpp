@@ -1,0 +1,75 @@
+// coordinator_table.hpp — every coordinator seen in a cleanup run, and who owns a key.
+//
+// The table holds one entry per heartbeat key found (id, timestamp, state). Ids live
+// in an append-only arena of 1 MiB blocks, so the map's string_view keys stay valid and
+// memory is ~100 bytes per coordinator, whatever the number of keys.
+//
+// resolve() applies the schema's structural rules (key_schema.hpp) against the table:
+// it never matches an id as a substring or glob.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "swarmkeeper/key_schema.hpp"
+
+namespace swarmkeeper::coord {
+
+enum class CoordState : std::uint8_t {
+  active,   ///< heartbeat within the threshold, or in the future
+  stale,    ///< heartbeat older than the threshold
+  invalid,  ///< heartbeat unreadable: left alone
+};
+
+struct Coordinator {
+  std::string_view id;
+  std::int64_t timestamp_ms = 0;
+  CoordState state = CoordState::active;
+  bool renewed = false;           ///< found stale, alive again at delete time
+  bool reaped = false;            ///< at least one of its keys was deleted
+  std::uint32_t keys_deleted = 0; ///< keys removed on its behalf
+};
+
+class CoordinatorTable {
+ public:
+  /// Adds a coordinator (or returns the existing index for the id).
+  std::uint32_t add(std::string_view id, std::int64_t timestamp_ms, CoordState state);
+  /// Index of a known id, or -1.
+  std::int64_t find(std::string_view id) const {
+    auto it = index_.find(id);
+    return it == index_.end() ? -1 : static_cast<std::int64_t>(it->second);
+  }
+  Coordinator& operator[](std::uint32_t i) { return coords_[i]; }
+  const Coordinator& operator[](std::uint32_t i) const { return coords_[i]; }
+  std::size_t size() const noexcept { return coords_.size(); }
+  std::vector<Coordinator>& all() noexcept { return coords_; }
+
+ private:
+  std::string_view intern(std::string_view s);
+
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::size_t block_used_ = 0, block_size_ = 0;
+  std::vector<Coordinator> coords_;
+  absl::flat_hash_map<std::string_view, std::uint32_t> index_;
+};
+
+/// Who a family key belongs to.
+struct Attribution {
+  enum class Kind {
+    owned,      ///< owners holds every known coordinator the key belongs to
+    ambiguous,  ///< the structure allows several owners: keep it
+    orphan,     ///< no known coordinator: candidates holds the ids it could belong to
+  };
+  Kind kind = Kind::orphan;
+  std::vector<std::uint32_t> owners;
+  std::vector<std::string_view> candidates;  ///< views into the key
+};
+
+/// Resolves a key of `family` against the table. `out` is reused to avoid allocations.
+void resolve(std::string_view key, const KeyFamily& family, const CoordinatorTable& table, Attribution& out);
+
+}  // namespace swarmkeeper::coord

@@ -1,0 +1,146 @@
+// seeder.cpp — the seeds' scenario, written fast (see swarmkeeper/seed.hpp).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "coord/in_flight.hpp"
+#include "net/connection.hpp"
+#include "net/run_blocking.hpp"
+#include "swarmkeeper/seed.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+namespace asio = boost::asio;
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// Sends one MSET; records the first failure. (A named coroutine: GCC 12 mis-warns on
+// coroutine lambdas.)
+asio::awaitable<void> send_batch(std::shared_ptr<net::Connection> c, std::shared_ptr<std::string> cmd,
+                                 coord::InFlight& slots, Error& failure) {
+  resp::Reply reply;
+  auto keep = [](void* p, const resp::ReplyView& v) { *static_cast<resp::Reply*>(p) = resp::Reply(v); };
+  Error e = co_await c->exec_raw(*cmd, 1, net::ReplySink{&reply, keep});
+  if (!e && reply.is_error()) e = net::error_from_reply(reply.root(), "MSET");
+  if (e && !failure) failure = e;
+  slots.release();
+}
+
+asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
+  const auto start = std::chrono::steady_clock::now();
+  auto conn = co_await net::Connection::open(io.get_executor(), copts);
+  if (!conn) co_return conn.error();
+  auto time = co_await (*conn)->exec(resp::Command("TIME"));
+  if (!time) co_return time.error();
+  SeedReport rep;
+  rep.now_ms = *(*time)[0].as_integer() * 1000 + *(*time)[1].as_integer() / 1000;
+  const std::int64_t stale_ts = rep.now_ms - o.stale_age.count() * 1000;
+  const std::int64_t active_ts = rep.now_ms - o.active_age.count() * 1000;
+
+  coord::InFlight slots(io.get_executor(), 4);
+  Error failure;
+  constexpr std::uint64_t kPerBatch = 200;  // coordinators per MSET: ~1,200 keys, ~100 KB
+  for (std::uint64_t first = 1; first <= o.coordinators && !failure; first += kPerBatch) {
+    auto cmd = std::make_shared<std::string>();
+    resp::Command mset("MSET");
+    const std::uint64_t last = std::min(o.coordinators, first + kPerBatch - 1);
+    for (std::uint64_t i = first; i <= last; ++i) {
+      const std::string id = seed_coordinator_id(o, i);
+      const std::int64_t ts = i <= o.stale ? stale_ts : active_ts;
+      const std::string t = std::to_string(ts);
+      mset.arg("blocking:heartbeat:" + id).arg("{\"coordinatorId\":\"" + json_escape(id) + "\",\"timestamp\":" + t + ",\"seq\":1}");
+      for (std::uint32_t a = 1; a <= o.acks; ++a) mset.arg("blocking:ack:" + id + ":agent-" + std::to_string(a)).arg("1");
+      mset.arg("blocking:signal:" + id).arg("CONTINUE");
+      mset.arg("blocking:idempotency:" + id + ":init").arg("1");
+      mset.arg("coordinator:activity:" + id).arg(t);
+    }
+    mset.append_to(*cmd);
+    rep.keys_written += (last - first + 1) * keys_per_coordinator(o);
+    co_await slots.acquire();
+    asio::co_spawn(io, send_batch(*conn, std::move(cmd), slots, failure), asio::detached);
+  }
+  co_await slots.drain();
+  (*conn)->close();
+  if (failure) co_return failure;
+  rep.elapsed_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  co_return rep;
+}
+
+// The scenario's keys of coordinator i, as seed() writes them.
+std::vector<std::string> scenario_keys(const SeedOptions& o, std::uint64_t i) {
+  const std::string id = seed_coordinator_id(o, i);
+  std::vector<std::string> keys{"blocking:heartbeat:" + id, "blocking:signal:" + id, "blocking:idempotency:" + id + ":init",
+                                "coordinator:activity:" + id};
+  for (std::uint32_t a = 1; a <= o.acks; ++a) keys.push_back("blocking:ack:" + id + ":agent-" + std::to_string(a));
+  return keys;
+}
+
+asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
+  auto conn = co_await net::Connection::open(io.get_executor(), copts);
+  if (!conn) co_return conn.error();
+  ScenarioCheck check;
+  constexpr std::uint64_t kPerPipeline = 1000;
+  for (std::uint64_t first = 1; first <= o.coordinators; first += kPerPipeline) {
+    resp::Pipeline p;
+    const std::uint64_t last = std::min(o.coordinators, first + kPerPipeline - 1);
+    for (std::uint64_t i = first; i <= last; ++i) {
+      resp::Command exists("EXISTS");
+      exists.args(scenario_keys(o, i));
+      p.add(exists);
+    }
+    auto r = co_await (*conn)->exec(p);
+    if (!r) co_return r.error();
+    for (std::uint64_t i = first; i <= last; ++i) {
+      const auto present = static_cast<std::uint64_t>((*r)[i - first].integer());
+      if (i <= o.stale) {
+        check.stale_keys_total += keys_per_coordinator(o);
+        check.stale_keys_left += present;
+      } else {
+        check.active_keys_total += keys_per_coordinator(o);
+        check.active_keys_present += present;
+      }
+    }
+  }
+  (*conn)->close();
+  co_return check;
+}
+
+}  // namespace
+
+Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const SeedOptions& options) {
+  asio::io_context io;
+  auto r = net::run_blocking(io, verify(io, connection, options));
+  io.run();
+  return r;
+}
+
+std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i) {
+  return i <= o.stale ? o.prefix + "-stale-" + std::to_string(i) : o.prefix + "-active-" + std::to_string(i - o.stale);
+}
+
+Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const SeedOptions& options) {
+  if (options.stale > options.coordinators)
+    return Error(Errc::invalid_argument, "--stale (" + std::to_string(options.stale) + ") is more than --coordinators (" +
+                                             std::to_string(options.coordinators) + ")");
+  asio::io_context io;
+  auto r = net::run_blocking(io, seed(io, connection, options));
+  io.run();
+  return r;
+}
+
+}  // namespace swarmkeeper
