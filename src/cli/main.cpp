@@ -33,7 +33,7 @@ struct CleanupArgs {
   std::optional<std::string> url;
   double threshold = 600;
   bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false;
-  std::string mode = "script", schema_file, log_file, prom_file;
+  std::string mode = "stream", schema_file, log_file, prom_file;
   double max_busy = 0;
   std::size_t max_ids = 100;
 };

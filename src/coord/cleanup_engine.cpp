@@ -1,24 +1,29 @@
 // cleanup_engine.cpp — the cleanup run (contract and guarantees: swarmkeeper/cleanup.hpp).
 //
 // The run, on one pipelined connection:
-//   0. lock (SET NX PX + token, renewed every ttl/3), server TIME, DBSIZE, INFO cpu;
-//      in script mode SCRIPT LOAD (refused: fall back to stream mode, noted).
-//   1. Heartbeats: SCAN MATCH <heartbeat prefix>* page by page; each page's MGET is sent
-//      while the next SCAN is already on its way. Result: the coordinator table (one
-//      entry per coordinator: id, timestamp, active / stale / invalid).
-//   2. Keys: SCAN the keyspace (MATCH the schema's common prefix); each key is
-//      attributed by structure (coordinator_table.hpp). Keys whose owners are all stale
-//      go into a delete batch; a full batch is flushed at once, up to max_in_flight
-//      batches in flight. Flushing re-checks the owners' heartbeats at delete time:
-//        script: one EVALSHA re-reads them and UNLINKs in the same atomic step;
-//        stream: MGET them, then UNLINK only the keys whose owners are still stale.
+//   0. Lock (SET NX PX + token, renewed every ttl/3), server TIME, DBSIZE, INFO cpu; in
+//      script mode SCRIPT LOAD (refused: fall back to stream mode, noted).
+//   1. One SCAN over the keyspace (MATCH the schema's common prefix, if any), page by
+//      page, the next page requested while this one is processed:
+//      - heartbeat keys: MGET per page; the coordinator table records each one's state
+//        (active / stale / invalid). Client memory: one entry per coordinator.
+//      - family keys: their candidate owners come from the key's structure. A key that
+//        the table already shows belongs to a living coordinator (or to two, for an
+//        id_prefix family: ambiguous) is kept at once. The rest go into delete batches,
+//        flushed as soon as full, up to max_in_flight in flight.
+//   2. The heartbeats of stale coordinators, in batches, last of all: a run cut short
+//      leaves every remaining key attributable, so the next run finishes the job.
 //   3. Audit (XADD to the capped stream swarmkeeper:reaped), INFO cpu, unlock.
 //
-// Why it is safe: a key is unlinked only after its owners' heartbeats were read as
-// absent or stale at delete time (atomically in script mode; one round trip earlier in
-// stream mode). Why it is bounded: every call covers at most one SCAN page or one batch.
-// Why memory is bounded by coordinators: pages and batches are released as they finish;
-// only the table outlives a page.
+// Flushing a batch settles ownership and staleness at delete time from the server's own
+// heartbeats (delete_batch.hpp has the rules): in script mode one EVALSHA reads them and
+// UNLINKs in the same atomic step; in stream mode an MGET reads them and the UNLINK that
+// follows removes only keys whose owners were all read as stale.
+//
+// Why it is safe: nothing is unlinked unless its owners' heartbeats were read as stale
+// at delete time, and keeping is always safe. Why it is bounded: every call covers one
+// SCAN page or one batch. Why memory follows coordinators: pages and batches are
+// released once flushed; only the table outlives them.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -77,6 +82,13 @@ class Engine {
         renewer_(io.get_executor(), 1), renew_timer_(io.get_executor()), pace_timer_(io.get_executor()) {}
 
   asio::awaitable<Result<CleanupReport>> run();
+  /// Stops whatever still runs (lock renewal, the connection), on any path out of run().
+  void shutdown() {
+    done_ = true;
+    renew_timer_.cancel();
+    pace_timer_.cancel();
+    if (conn_) conn_->close();
+  }
 
  private:
   const KeySchema& schema() const { return opts_.schema; }
@@ -102,11 +114,15 @@ class Engine {
   asio::awaitable<void> load_heartbeats(std::shared_ptr<std::vector<std::string>> keys);
   asio::awaitable<void> scan_keys();
   void classify(std::string_view key);
-  asio::awaitable<void> flush(std::unique_ptr<DeleteBatch> batch);
-  asio::awaitable<void> flush_stream(DeleteBatch& batch);
-  asio::awaitable<Result<bool>> flush_script(DeleteBatch& batch);
+  void queue(std::string_view key, OwnerRule rule, std::span<const std::string_view> candidates, bool heartbeats);
+  asio::awaitable<void> flush_ready();
+  asio::awaitable<void> delete_stale_heartbeats();
+  asio::awaitable<void> flush(std::unique_ptr<DeleteBatch> batch, bool heartbeats);
+  asio::awaitable<void> flush_stream(DeleteBatch& batch, bool heartbeats);
+  asio::awaitable<Result<bool>> flush_script(DeleteBatch& batch, bool heartbeats);
   asio::awaitable<void> flush_orphans(std::unique_ptr<OrphanBatch> batch);
-  void settle(const DeleteBatch& b, const std::vector<char>& dead, std::uint64_t unlinked);
+  Candidate candidate_state(resp::ReplyRef heartbeat, std::int64_t now) const;
+  void settle(const DeleteBatch& b, const std::vector<Candidate>& status, std::uint64_t unlinked, bool heartbeats);
   asio::awaitable<void> write_audit();
   asio::awaitable<void> pace_and_report(const char* phase);
 
@@ -128,9 +144,10 @@ class Engine {
   // Phase 2 state.
   std::unique_ptr<DeleteBatch> batch_ = std::make_unique<DeleteBatch>();
   std::vector<std::unique_ptr<DeleteBatch>> ready_;
+  absl::flat_hash_map<std::string, std::uint32_t> credit_;  // keys deleted per coordinator id
+  std::vector<std::string_view> cands_;
   std::unique_ptr<OrphanBatch> orphan_batch_ = std::make_unique<OrphanBatch>();
   std::vector<std::unique_ptr<OrphanBatch>> orphans_ready_;
-  Attribution attr_;
 };
 
 asio::awaitable<double> Engine::info_cpu() {
@@ -233,30 +250,6 @@ asio::awaitable<Error> Engine::scan_page(std::string& cursor, const std::string&
   co_return e ? e : ctx.error;
 }
 
-asio::awaitable<void> Engine::scan_heartbeats() {
-  const std::string match = glob_escape(schema().heartbeat_prefix) + "*";
-  // MATCH filters server-side, so a page examines COUNT keys but returns few: a larger
-  // COUNT keeps round trips down while each call stays bounded.
-  const std::size_t count = opts_.scan_count * 5;
-  std::string cursor = "0";
-  do {
-    auto keys = std::make_shared<std::vector<std::string>>();
-    auto on_key = [&](std::string_view key) {
-      if (schema().heartbeat_id(key)) keys->emplace_back(key);
-    };
-    if (Error e = co_await scan_page(cursor, match, count, on_key)) {
-      fail(e, "scanning heartbeats");
-      break;
-    }
-    if (!keys->empty()) {
-      co_await slots_.acquire();
-      asio::co_spawn(io_, load_heartbeats(std::move(keys)), asio::detached);
-    }
-    co_await pace_and_report("heartbeats");
-  } while (cursor != "0" && !failed_);
-  co_await slots_.drain();
-}
-
 asio::awaitable<void> Engine::load_heartbeats(std::shared_ptr<std::vector<std::string>> keys) {
   resp::Command mget("MGET");
   mget.args(*keys);
@@ -286,134 +279,217 @@ asio::awaitable<void> Engine::load_heartbeats(std::shared_ptr<std::vector<std::s
   slots_.release();
 }
 
-// Attributes one key of the full scan; queues it for deletion when all owners are stale.
-void Engine::classify(std::string_view key) {
-  ++rep_.keys_scanned;
-  std::uint32_t single[1];
-  std::span<const std::uint32_t> owners;
-  if (auto id = schema().heartbeat_id(key)) {
-    const auto i = table_.find(*id);
-    if (i < 0 || table_[static_cast<std::uint32_t>(i)].state != CoordState::stale) return;
-    single[0] = static_cast<std::uint32_t>(i);
-    owners = single;
-  } else if (const KeyFamily* family = schema().family_of(key)) {
-    resolve(key, *family, table_, attr_);
-    if (attr_.kind == Attribution::Kind::ambiguous) {
-      ++rep_.keys_kept_ambiguous;
-      return;
-    }
-    if (attr_.kind == Attribution::Kind::orphan) {
-      ++rep_.orphan_keys_seen;
-      if (!orphans_) return;
-      orphan_batch_->keys.emplace_back(key);
-      auto& hbs = orphan_batch_->heartbeats.emplace_back();
-      for (std::string_view c : attr_.candidates) hbs.push_back(schema().heartbeat_key(c));
-      if (orphan_batch_->size() >= opts_.batch_keys) {
-        orphans_ready_.push_back(std::move(orphan_batch_));
-        orphan_batch_ = std::make_unique<OrphanBatch>();
-      }
-      return;
-    }
-    for (std::uint32_t o : attr_.owners)
-      if (table_[o].state != CoordState::stale) return;  // belongs (also) to the living
-    owners = attr_.owners;
-  } else {
-    return;  // not ours
-  }
-  batch_->add(key, owners);
+void Engine::queue(std::string_view key, OwnerRule rule, std::span<const std::string_view> candidates, bool heartbeats) {
+  batch_->add(key, rule, candidates);
   if (batch_->size() >= opts_.batch_keys) {
     ready_.push_back(std::move(batch_));
     batch_ = std::make_unique<DeleteBatch>();
   }
+  (void)heartbeats;
+}
+
+// Sends every full batch (waiting for a slot for each) and the full orphan batches.
+asio::awaitable<void> Engine::flush_ready() {
+  auto batches = std::move(ready_);
+  ready_.clear();
+  for (auto& b : batches) {
+    co_await slots_.acquire();
+    asio::co_spawn(io_, flush(std::move(b), false), asio::detached);
+  }
+  auto orphans = std::move(orphans_ready_);
+  orphans_ready_.clear();
+  for (auto& b : orphans) {
+    co_await slots_.acquire();
+    asio::co_spawn(io_, flush_orphans(std::move(b)), asio::detached);
+  }
+}
+
+// One key of the scan: heartbeats are collected for the page's MGET by the caller;
+// family keys are kept at once when the table already shows a living owner (keeping is
+// always safe), else queued for the delete-time decision.
+void Engine::classify(std::string_view key) {
+  const KeyFamily* family = schema().family_of(key);
+  if (family == nullptr) return;  // not ours
+  if (!structural_candidates(key, *family, cands_)) {
+    ++rep_.keys_kept_ambiguous;
+    return;
+  }
+  const OwnerRule rule = family->match == KeyFamily::Match::exact       ? OwnerRule::single
+                         : family->match == KeyFamily::Match::id_prefix ? OwnerRule::one_owner
+                                                                        : OwnerRule::all_owners;
+  std::size_t known = 0;
+  bool living = false;
+  for (std::string_view c : cands_) {
+    const auto i = table_.find(c);
+    if (i < 0) continue;
+    ++known;
+    living = living || table_[static_cast<std::uint32_t>(i)].state != CoordState::stale;
+  }
+  if (rule == OwnerRule::one_owner && known > 1) {
+    ++rep_.keys_kept_ambiguous;
+    return;
+  }
+  if (living) return;
+  queue(key, rule, cands_, false);
 }
 
 asio::awaitable<void> Engine::scan_keys() {
   const std::string prefix = schema().common_prefix();
   const std::string match = prefix.empty() ? "" : glob_escape(prefix) + "*";
   std::string cursor = "0";
-  auto on_key = [this](std::string_view key) { classify(key); };
+  std::shared_ptr<std::vector<std::string>> heartbeats;
+  auto on_key = [&](std::string_view key) {
+    ++rep_.keys_scanned;
+    if (schema().heartbeat_id(key))
+      heartbeats->emplace_back(key);
+    else
+      classify(key);
+  };
   for (;;) {
+    heartbeats = std::make_shared<std::vector<std::string>>();
     if (Error e = co_await scan_page(cursor, match, opts_.scan_count, on_key)) {
       fail(e, "scanning keys");
       break;
     }
+    if (!heartbeats->empty()) {
+      co_await slots_.acquire();
+      asio::co_spawn(io_, load_heartbeats(std::move(heartbeats)), asio::detached);
+    }
     const bool last = cursor == "0";
     if (last && !batch_->empty()) ready_.push_back(std::move(batch_));
     if (last && orphan_batch_->size() > 0) orphans_ready_.push_back(std::move(orphan_batch_));
-    for (auto& b : ready_) {
-      co_await slots_.acquire();
-      asio::co_spawn(io_, flush(std::move(b)), asio::detached);
-    }
-    ready_.clear();
-    for (auto& b : orphans_ready_) {
-      co_await slots_.acquire();
-      asio::co_spawn(io_, flush_orphans(std::move(b)), asio::detached);
-    }
-    orphans_ready_.clear();
+    co_await flush_ready();
     co_await pace_and_report("delete");
     if (last || failed_) break;
   }
   co_await slots_.drain();
+  // The last flushes may have found orphans: send them too.
+  if (orphan_batch_->size() > 0) orphans_ready_.push_back(std::move(orphan_batch_));
+  orphan_batch_ = std::make_unique<OrphanBatch>();
+  batch_ = std::make_unique<DeleteBatch>();
+  if (!orphans_ready_.empty() && !failed_) co_await flush_ready();
+  co_await slots_.drain();
 }
 
-// Books a settled batch: who was found alive again, what was deleted for whom.
-void Engine::settle(const DeleteBatch& b, const std::vector<char>& dead, std::uint64_t unlinked) {
-  for (std::size_t p = 0; p < b.owners.size(); ++p) {
-    Coordinator& c = table_[b.owners[p]];
-    if (!dead[p] && !c.renewed) {
-      c.renewed = true;
+// Last: the stale coordinators' heartbeats, each re-checked at delete time.
+asio::awaitable<void> Engine::delete_stale_heartbeats() {
+  if (failed_) co_return;
+  auto batch = std::make_unique<DeleteBatch>();
+  for (std::uint32_t i = 0; i < table_.size(); ++i) {
+    const Coordinator& c = table_[i];
+    if (c.state != CoordState::stale) continue;
+    const std::string_view id[1] = {c.id};
+    batch->add(schema().heartbeat_key(c.id), OwnerRule::single, id);
+    if (batch->size() >= opts_.batch_keys || i + 1 == table_.size()) {
+      co_await slots_.acquire();
+      asio::co_spawn(io_, flush(std::move(batch), true), asio::detached);
+      batch = std::make_unique<DeleteBatch>();
+      co_await pace_and_report("heartbeats");
+      if (failed_) break;
+    }
+  }
+  if (!batch->empty() && !failed_) {
+    co_await slots_.acquire();
+    asio::co_spawn(io_, flush(std::move(batch), true), asio::detached);
+  }
+  co_await slots_.drain();
+}
+
+// A candidate's state from its heartbeat value as read at delete time.
+Candidate Engine::candidate_state(resp::ReplyRef heartbeat, std::int64_t now) const {
+  if (heartbeat.is_null()) return Candidate::absent;
+  const auto ts = parse_heartbeat(heartbeat.str(), schema());
+  return ts && stale_at(*ts, now) ? Candidate::dead : Candidate::alive;
+}
+
+// Books a settled batch: renewals, deletions per coordinator, ambiguous keys, orphans.
+void Engine::settle(const DeleteBatch& b, const std::vector<Candidate>& status, std::uint64_t unlinked, bool heartbeats) {
+  for (std::size_t c = 0; c < b.ids().size(); ++c) {
+    if (status[c] != Candidate::alive) continue;
+    const auto i = table_.find(b.ids()[c]);
+    if (i < 0) continue;
+    Coordinator& coord = table_[static_cast<std::uint32_t>(i)];
+    if (coord.state == CoordState::stale && !coord.renewed) {
+      coord.renewed = true;
       ++rep_.renewed_during_run;
     }
   }
   for (std::size_t k = 0; k < b.size(); ++k) {
-    const auto owners = b.owners_of(k);
-    bool all_dead = true;
-    for (std::uint32_t p : owners) all_dead = all_dead && dead[p];
-    if (!all_dead) continue;
-    Coordinator& c = table_[b.owners[owners[0]]];
-    c.reaped = true;
-    ++c.keys_deleted;
+    const auto cands = b.candidates(k);
+    switch (decide(b.rule(k), cands, status)) {
+      case Verdict::remove: {
+        if (heartbeats) {
+          ++rep_.coordinators_reaped;
+          if (const auto i = table_.find(b.ids()[cands[0]]); i >= 0) table_[static_cast<std::uint32_t>(i)].reaped = true;
+        }
+        for (std::uint32_t c : cands)
+          if (status[c] == Candidate::dead) {
+            ++credit_[b.ids()[c]];
+            break;
+          }
+        break;
+      }
+      case Verdict::ambiguous: ++rep_.keys_kept_ambiguous; break;
+      case Verdict::orphan: {
+        ++rep_.orphan_keys_seen;
+        if (!orphans_ || heartbeats) break;
+        orphan_batch_->keys.emplace_back(b.key(k));
+        auto& hbs = orphan_batch_->heartbeats.emplace_back();
+        for (std::uint32_t c : cands) hbs.push_back(schema().heartbeat_key(b.ids()[c]));
+        if (orphan_batch_->size() >= opts_.batch_keys) {
+          orphans_ready_.push_back(std::move(orphan_batch_));
+          orphan_batch_ = std::make_unique<OrphanBatch>();
+        }
+        break;
+      }
+      case Verdict::keep_alive: break;
+    }
   }
   rep_.keys_deleted += unlinked;
 }
 
-asio::awaitable<void> Engine::flush(std::unique_ptr<DeleteBatch> batch) {
+asio::awaitable<void> Engine::flush(std::unique_ptr<DeleteBatch> batch, bool heartbeats) {
+  if (opts_.before_first_delete) std::exchange(opts_.before_first_delete, nullptr)();
   bool done = false;
   if (use_script_) {
-    auto r = co_await flush_script(*batch);
+    auto r = co_await flush_script(*batch, heartbeats);
     if (!r) fail(r.error(), "deleting a batch");
     done = !r || *r;
   }
-  if (!done && !failed_) co_await flush_stream(*batch);
+  if (!done && !failed_) co_await flush_stream(*batch, heartbeats);
   slots_.release();
 }
 
-// One EVALSHA: re-check and delete atomically. Returns false when scripts turned out to
-// be refused (the caller falls back to stream for this and every later batch).
-asio::awaitable<Result<bool>> Engine::flush_script(DeleteBatch& b) {
+// One EVALSHA: settle and delete atomically. Returns false when scripts turned out to be
+// refused (the caller falls back to stream for this and every later batch).
+asio::awaitable<Result<bool>> Engine::flush_script(DeleteBatch& b, bool heartbeats) {
   resp::Command c("EVALSHA");
-  c.arg(sha_).arg(b.owners.size() + b.size());
-  for (std::uint32_t o : b.owners) c.arg(schema().heartbeat_key(table_[o].id));
+  c.arg(sha_).arg(b.ids().size() + b.size());
+  for (const std::string& id : b.ids()) c.arg(schema().heartbeat_key(id));
   for (std::size_t k = 0; k < b.size(); ++k) c.arg(b.key(k));
-  const char* fmt = schema().heartbeat_format == HeartbeatFormat::json_ms ? "json"
-                    : schema().heartbeat_format == HeartbeatFormat::integer_ms ? "ms" : "s";
-  c.arg(threshold_ms_).arg(fmt).arg(schema().heartbeat_field).arg(b.owners.size());
-  std::string list;
+  const char* fmt = schema().heartbeat_format == HeartbeatFormat::json_ms      ? "json"
+                    : schema().heartbeat_format == HeartbeatFormat::integer_ms ? "ms"
+                                                                               : "s";
+  c.arg(threshold_ms_).arg(fmt).arg(schema().heartbeat_field).arg(b.ids().size());
+  std::string spec;
   for (std::size_t k = 0; k < b.size(); ++k) {
-    list.clear();
-    for (std::uint32_t p : b.owners_of(k)) {
-      if (!list.empty()) list += ',';
-      list += std::to_string(p + 1);
+    spec = b.rule(k) == OwnerRule::single ? "s:" : b.rule(k) == OwnerRule::one_owner ? "p:" : "a:";
+    bool first = true;
+    for (std::uint32_t p : b.candidates(k)) {
+      if (!first) spec += ',';
+      spec += std::to_string(p + 1);
+      first = false;
     }
-    c.arg(list);
+    c.arg(spec);
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto r = co_await exec(c);
     if (r) {
-      if (r->size() != 2) co_return Error(Errc::unexpected_reply, "delete script returned " + resp::to_string(r->root()));
-      std::vector<char> dead(b.owners.size(), 1);
-      for (resp::ReplyRef i : (*r)[1]) dead[static_cast<std::size_t>(i.integer() - 1)] = 0;
-      settle(b, dead, static_cast<std::uint64_t>((*r)[0].integer()));
+      if (r->size() != 3) co_return Error(Errc::unexpected_reply, "delete script returned " + resp::to_string(r->root()));
+      std::vector<Candidate> status(b.ids().size(), Candidate::absent);
+      for (resp::ReplyRef i : (*r)[1]) status[static_cast<std::size_t>(i.integer() - 1)] = Candidate::alive;
+      for (resp::ReplyRef i : (*r)[2]) status[static_cast<std::size_t>(i.integer() - 1)] = Candidate::dead;
+      settle(b, status, static_cast<std::uint64_t>((*r)[0].integer()), heartbeats);
       co_return true;
     }
     if (r.error().code() == Errc::no_script && attempt == 0) {  // script cache flushed mid-run
@@ -432,41 +508,31 @@ asio::awaitable<Result<bool>> Engine::flush_script(DeleteBatch& b) {
   co_return false;
 }
 
-// MGET the owners' heartbeats, then UNLINK only keys whose owners are all still dead.
-asio::awaitable<void> Engine::flush_stream(DeleteBatch& b) {
+// MGET the candidates' heartbeats, then UNLINK only keys whose owners all read as stale.
+asio::awaitable<void> Engine::flush_stream(DeleteBatch& b, bool heartbeats) {
   resp::Command mget("MGET");
-  for (std::uint32_t o : b.owners) mget.arg(schema().heartbeat_key(table_[o].id));
-  std::vector<char> dead(b.owners.size(), 0);
+  for (const std::string& id : b.ids()) mget.arg(schema().heartbeat_key(id));
+  std::vector<Candidate> status(b.ids().size(), Candidate::absent);
   struct Ctx {
-    Engine* self;
-    std::vector<char>* dead;
+    const Engine* self;
+    std::vector<Candidate>* status;
     std::int64_t now;
-  } ctx{this, &dead, server_now_ms()};
+  } ctx{this, &status, server_now_ms()};
   auto sink = +[](void* p, const resp::ReplyView& v) {
     auto* c = static_cast<Ctx*>(p);
     std::size_t i = 0;
-    for (resp::ReplyRef value : v.root()) {
-      if (value.is_null()) {
-        (*c->dead)[i++] = 1;
-        continue;
-      }
-      auto ts = parse_heartbeat(value.str(), c->self->schema());
-      (*c->dead)[i++] = ts && c->self->stale_at(*ts, c->now);
-    }
+    for (resp::ReplyRef value : v.root()) (*c->status)[i++] = c->self->candidate_state(value, c->now);
   };
   const std::string wire = mget.encoded();
   if (Error e = co_await conn_->exec_raw(wire, 1, net::ReplySink{&ctx, sink})) co_return fail(e, "re-reading heartbeats");
 
   resp::Command unlink("UNLINK");
   std::size_t selected = 0;
-  for (std::size_t k = 0; k < b.size(); ++k) {
-    bool all_dead = true;
-    for (std::uint32_t p : b.owners_of(k)) all_dead = all_dead && dead[p];
-    if (all_dead) {
+  for (std::size_t k = 0; k < b.size(); ++k)
+    if (decide(b.rule(k), b.candidates(k), status) == Verdict::remove) {
       unlink.arg(b.key(k));
       ++selected;
     }
-  }
   std::uint64_t unlinked = 0;
   if (selected > 0 && opts_.dry_run) {
     unlinked = selected;
@@ -475,7 +541,7 @@ asio::awaitable<void> Engine::flush_stream(DeleteBatch& b) {
     if (!r) co_return fail(r.error(), "unlinking a batch");
     unlinked = static_cast<std::uint64_t>(r->integer());
   }
-  settle(b, dead, unlinked);
+  settle(b, status, unlinked, heartbeats);
 }
 
 // Orphans: delete only if idle longer than the threshold and still without a heartbeat.
@@ -533,8 +599,9 @@ asio::awaitable<void> Engine::write_audit() {
   resp::Pipeline p;
   for (std::size_t i = from; i < reaped.size(); ++i) {
     const Coordinator& c = table_[reaped[i]];
+    const auto credited = credit_.find(std::string(c.id));  // (Debian absl: no string_view lookup here)
     p.add("XADD", kAuditKey, "MAXLEN", "~", kAuditMax, "*", "id", c.id, "lastHeartbeat", c.timestamp_ms,
-          "keysDeleted", c.keys_deleted);
+          "keysDeleted", credited == credit_.end() ? 0u : credited->second);
     if (p.size() == 1000 || i + 1 == reaped.size()) {
       auto r = co_await conn_->exec(p);
       if (!r) co_return fail(r.error(), "writing the audit stream");
@@ -600,7 +667,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   rep_.mode = use_script_ ? "script" : "stream";
   rep_.recheck = use_script_ ? "atomic-script" : "reread-before-unlink";
 
-  co_await scan_heartbeats();
+  co_await scan_keys();
   for (const Coordinator& c : table_.all()) {
     if (c.state == CoordState::stale) {
       ++rep_.stale_coordinators_found;
@@ -615,12 +682,11 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     }
   }
   rep_.total_coordinators_checked = table_.size();
-  if (!failed_) co_await scan_keys();
+  co_await delete_stale_heartbeats();
   if (!use_script_ && rep_.mode == "script") {
     rep_.mode = "stream";
     rep_.recheck = "reread-before-unlink";
   }
-  for (const Coordinator& c : table_.all()) rep_.coordinators_reaped += c.reaped;
   co_await write_audit();
 
   done_ = true;
@@ -647,6 +713,7 @@ Result<CleanupReport> run_cleanup(const ConnectionOptions& connection, const Cle
   boost::asio::io_context io;
   coord::Engine engine(io, connection, options);
   auto result = net::run_blocking(io, engine.run());
+  engine.shutdown();
   io.run();  // let the connection's coroutines finish closing
   return result;
 }

@@ -30,70 +30,56 @@ std::uint32_t CoordinatorTable::add(std::string_view id, std::int64_t timestamp_
   return i;
 }
 
-void resolve(std::string_view key, const KeyFamily& family, const CoordinatorTable& table, Attribution& out) {
-  out.owners.clear();
-  out.candidates.clear();
+bool structural_candidates(std::string_view key, const KeyFamily& family, std::vector<std::string_view>& out) {
+  out.clear();
   const std::string_view rest = key.substr(family.prefix.size());
   const char sep = family.separator;
   switch (family.match) {
-    case KeyFamily::Match::exact: {
-      const auto i = table.find(rest);
-      if (i >= 0) {
-        out.kind = Attribution::Kind::owned;
-        out.owners.push_back(static_cast<std::uint32_t>(i));
-      } else {
-        out.kind = Attribution::Kind::orphan;
-        out.candidates.push_back(rest);
-      }
-      return;
-    }
-    case KeyFamily::Match::id_prefix: {
-      // Every separator position splits rest into <id><sep><anything>.
-      for (std::size_t at = rest.find(sep); at != std::string_view::npos; at = rest.find(sep, at + 1)) {
-        const std::string_view id = rest.substr(0, at);
-        out.candidates.push_back(id);
-        if (const auto i = table.find(id); i >= 0) out.owners.push_back(static_cast<std::uint32_t>(i));
-      }
-      if (out.owners.size() == 1) {
-        out.kind = Attribution::Kind::owned;
-        out.candidates.clear();
-      } else {
-        out.kind = out.owners.empty() ? Attribution::Kind::orphan : Attribution::Kind::ambiguous;
-      }
-      return;
-    }
+    case KeyFamily::Match::exact:
+      out.push_back(rest);
+      return true;
+    case KeyFamily::Match::id_prefix:
+      for (std::size_t at = rest.find(sep); at != std::string_view::npos; at = rest.find(sep, at + 1))
+        out.push_back(rest.substr(0, at));
+      return true;
     case KeyFamily::Match::mentions: {
-      // Tokens split at the separator; any run of consecutive tokens may be an id.
-      constexpr std::size_t kMaxTokens = 16;  // beyond that, keep the key (ambiguous)
-      std::size_t starts[kMaxTokens + 1];
+      constexpr std::size_t kMaxTokens = 16;
+      std::size_t starts[kMaxTokens];
       std::size_t n = 0;
       starts[n++] = 0;
       for (std::size_t at = rest.find(sep); at != std::string_view::npos; at = rest.find(sep, at + 1)) {
-        if (n == kMaxTokens) {
-          out.kind = Attribution::Kind::ambiguous;
-          return;
-        }
+        if (n == kMaxTokens) return false;
         starts[n++] = at + 1;
       }
-      for (std::size_t a = 0; a < n; ++a) {
+      for (std::size_t a = 0; a < n; ++a)
         for (std::size_t b = a; b < n; ++b) {
           const std::size_t end = (b + 1 < n) ? starts[b + 1] - 1 : rest.size();
-          const std::string_view id = rest.substr(starts[a], end - starts[a]);
-          out.candidates.push_back(id);
-          if (const auto i = table.find(id); i >= 0) {
-            const auto idx = static_cast<std::uint32_t>(i);
-            if (std::find(out.owners.begin(), out.owners.end(), idx) == out.owners.end()) out.owners.push_back(idx);
-          }
+          out.push_back(rest.substr(starts[a], end - starts[a]));
         }
-      }
-      if (!out.owners.empty()) {
-        out.kind = Attribution::Kind::owned;
-        out.candidates.clear();
-      } else {
-        out.kind = Attribution::Kind::orphan;
-      }
-      return;
+      return true;
     }
+  }
+  return false;
+}
+
+void resolve(std::string_view key, const KeyFamily& family, const CoordinatorTable& table, Attribution& out) {
+  out.owners.clear();
+  if (!structural_candidates(key, family, out.candidates)) {
+    out.kind = Attribution::Kind::ambiguous;
+    return;
+  }
+  for (std::string_view id : out.candidates)
+    if (const auto i = table.find(id); i >= 0) {
+      const auto idx = static_cast<std::uint32_t>(i);
+      if (std::find(out.owners.begin(), out.owners.end(), idx) == out.owners.end()) out.owners.push_back(idx);
+    }
+  if (out.owners.empty()) {
+    out.kind = Attribution::Kind::orphan;
+  } else if (family.match == KeyFamily::Match::id_prefix && out.owners.size() > 1) {
+    out.kind = Attribution::Kind::ambiguous;
+  } else {
+    out.kind = Attribution::Kind::owned;
+    out.candidates.clear();
   }
 }
 

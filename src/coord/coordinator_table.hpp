@@ -69,6 +69,12 @@ struct Attribution {
   std::vector<std::string_view> candidates;  ///< views into the key
 };
 
+/// The ids that could own a key of `family` by its structure alone (views into key):
+/// exact: the suffix; id_prefix: the part before each separator; mentions: every run of
+/// separator-delimited tokens. Returns false if the key has too many tokens to list
+/// (more than 16): such a key is kept as ambiguous.
+bool structural_candidates(std::string_view key, const KeyFamily& family, std::vector<std::string_view>& out);
+
 /// Resolves a key of `family` against the table. `out` is reused to avoid allocations.
 void resolve(std::string_view key, const KeyFamily& family, const CoordinatorTable& table, Attribution& out);
 

@@ -43,3 +43,32 @@ std::shared_ptr<net::Connection> RedisTest::connect(ConnectionOptions opts) {
 }
 
 }  // namespace swarmkeeper::testing
+
+namespace swarmkeeper::testing {
+
+BlockingClient::BlockingClient(ConnectionOptions opts) {
+  opts.client_name = "swarmkeeper-test";
+  auto c = run(io_, net::Connection::open(io_.get_executor(), opts));
+  if (!c) {
+    ADD_FAILURE() << "test client cannot connect: " << c.error().message();
+    return;
+  }
+  conn_ = *c;
+}
+
+resp::Reply BlockingClient::cmd(const resp::Command& c) {
+  if (!conn_) return {};
+  auto r = run(io_, conn_->exec(c));
+  if (!r) {
+    ADD_FAILURE() << "test command failed: " << r.error().message();
+    return {};
+  }
+  return std::move(*r);
+}
+
+std::int64_t BlockingClient::now_ms() {
+  auto t = cmd(resp::Command("TIME"));
+  return *t[0].as_integer() * 1000 + *t[1].as_integer() / 1000;
+}
+
+}  // namespace swarmkeeper::testing

@@ -49,3 +49,29 @@ class RedisTest : public ::testing::Test {
 };
 
 }  // namespace swarmkeeper::testing
+
+namespace swarmkeeper::testing {
+
+/// A synchronous client for test set-up and checks (its own io_context, so it can be
+/// used from inside another run's callbacks).
+class BlockingClient {
+ public:
+  explicit BlockingClient(ConnectionOptions opts);
+  /// Runs a command; fails the test (and returns a null reply) on error.
+  resp::Reply cmd(const resp::Command& c);
+  template <class... Args>
+  resp::Reply operator()(std::string_view name, const Args&... args) {
+    resp::Command c(name);
+    (c.arg(args), ...);
+    return cmd(c);
+  }
+  bool exists(std::string_view key) { return (*this)("EXISTS", key).integer() == 1; }
+  /// Server time in ms.
+  std::int64_t now_ms();
+
+ private:
+  asio::io_context io_;
+  std::shared_ptr<net::Connection> conn_;
+};
+
+}  // namespace swarmkeeper::testing

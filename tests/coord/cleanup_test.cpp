@@ -1,0 +1,257 @@
+// cleanup_test.cpp — the cleanup against real redis-servers: the seeds' scenario, dry
+// run, renewals mid-run, awkward ids, shared idempotency keys, malformed heartbeats,
+// scripts refused, a connection lost mid-run, the lock.
+#include "swarmkeeper/cleanup.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/redis_fixture.hpp"
+#include "swarmkeeper/seed.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+using swarmkeeper::testing::BlockingClient;
+
+class CleanupTest : public swarmkeeper::testing::RedisTest {
+ protected:
+  // Writes one coordinator with the seeds' six keys, heartbeat `age_s` seconds old.
+  void coordinator(BlockingClient& r, const std::string& id, std::int64_t age_s) {
+    const auto ts = std::to_string(r.now_ms() - age_s * 1000);
+    r("SET", "blocking:heartbeat:" + id, R"({"coordinatorId":"x","timestamp":)" + ts + "}");
+    r("SET", "blocking:signal:" + id, "CONTINUE");
+    r("SET", "blocking:ack:" + id + ":agent-1", "1");
+    r("SET", "blocking:ack:" + id + ":agent-2", "1");
+    r("SET", "blocking:idempotency:" + id + ":init", "1");
+    r("SET", "coordinator:activity:" + id, ts);
+  }
+  std::int64_t keys_of(BlockingClient& r, const std::string& id) {
+    return r("EXISTS", "blocking:heartbeat:" + id, "blocking:signal:" + id, "blocking:ack:" + id + ":agent-1",
+             "blocking:ack:" + id + ":agent-2", "blocking:idempotency:" + id + ":init", "coordinator:activity:" + id)
+        .integer();
+  }
+  CleanupReport cleanup(CleanupOptions o = {}) {
+    auto r = run_cleanup(options(), o);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message());
+    return r ? *r : CleanupReport{};
+  }
+};
+
+TEST_F(CleanupTest, SeedsScenarioTenThousandRemovesAllStaleAndNoActiveKeys) {
+  for (CleanupMode mode : {CleanupMode::stream, CleanupMode::script}) {
+    SeedOptions seed;
+    ASSERT_TRUE(seed_scenario(options(), seed));
+    CleanupOptions o;
+    o.mode = mode;
+    auto rep = cleanup(o);
+    EXPECT_EQ(rep.total_coordinators_checked, 10000u);
+    EXPECT_EQ(rep.stale_coordinators_found, 9900u);
+    EXPECT_EQ(rep.active_coordinators, 100u);
+    EXPECT_EQ(rep.keys_deleted, 59400u);
+    EXPECT_EQ(rep.coordinators_reaped, 9900u);
+    EXPECT_EQ(rep.stale_coordinator_ids.size(), 100u);
+    EXPECT_EQ(rep.stale_coordinator_ids_omitted, 9800u);
+    EXPECT_EQ(rep.mode, mode == CleanupMode::script ? "script" : "stream");
+    EXPECT_TRUE(rep.errors.empty());
+    auto check = verify_scenario(options(), seed);
+    ASSERT_TRUE(check);
+    EXPECT_EQ(check->stale_keys_left, 0u);
+    EXPECT_EQ(check->active_keys_present, 600u);
+    BlockingClient r(options());
+    EXPECT_EQ(r("XLEN", "swarmkeeper:reaped").integer(), 9900);
+    EXPECT_FALSE(r.exists("swarmkeeper:cleanup:lock")) << "the lock is released";
+    r("FLUSHALL");
+  }
+}
+
+TEST_F(CleanupTest, DryRunDeletesNothingAndReportsWhatARealRunDeletes) {
+  SeedOptions seed;
+  seed.coordinators = 2000;
+  seed.stale = 1500;
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  BlockingClient r(options());
+  const auto before = r("DBSIZE").integer();
+  CleanupOptions dry;
+  dry.dry_run = true;
+  auto d = cleanup(dry);
+  EXPECT_TRUE(d.dry_run);
+  EXPECT_EQ(r("DBSIZE").integer(), before) << "a dry run deletes nothing";
+  EXPECT_EQ(r("EXISTS", "swarmkeeper:reaped").integer(), 0) << "and writes no audit";
+  auto real = cleanup();
+  EXPECT_EQ(d.keys_deleted, real.keys_deleted);
+  EXPECT_EQ(d.keys_deleted, 1500u * 6);
+  EXPECT_EQ(d.stale_coordinators_found, real.stale_coordinators_found);
+  EXPECT_EQ(d.total_coordinators_checked, real.total_coordinators_checked);
+  EXPECT_EQ(r("DBSIZE").integer(), before - static_cast<std::int64_t>(real.keys_deleted) + 1) << "+1: the audit stream";
+}
+
+TEST_F(CleanupTest, CoordinatorsThatHeartbeatDuringTheRunLoseNothing) {
+  for (CleanupMode mode : {CleanupMode::stream, CleanupMode::script}) {
+    SeedOptions seed;
+    seed.coordinators = 5000;
+    seed.stale = 5000;
+    ASSERT_TRUE(seed_scenario(options(), seed));
+    CleanupOptions o;
+    o.mode = mode;
+    o.batch_keys = 50;  // many batches: the renewals land between reading and deleting
+    o.before_first_delete = [&] {
+      BlockingClient w(options());
+      const auto now = std::to_string(w.now_ms());
+      for (int i = 1; i <= 200; ++i)
+        w("SET", "blocking:heartbeat:" + seed_coordinator_id(seed, static_cast<std::uint64_t>(i * 25)),
+          R"({"timestamp":)" + now + "}");
+    };
+    auto rep = cleanup(o);
+    EXPECT_TRUE(rep.errors.empty());
+    BlockingClient r(options());
+    for (int i = 1; i <= 200; ++i)
+      ASSERT_EQ(keys_of(r, seed_coordinator_id(seed, static_cast<std::uint64_t>(i * 25))), 6) << "renewed coordinator " << i * 25;
+    // Each renewed coordinator was read either as stale before it renewed (then found
+    // alive at delete time: renewed during the run) or as active after.
+    EXPECT_EQ(rep.renewed_during_run + rep.active_coordinators, 200u);
+    EXPECT_EQ(rep.keys_deleted, (5000u - 200u) * 6);
+    r("FLUSHALL");
+  }
+}
+
+TEST_F(CleanupTest, AwkwardIdsArePreciselyAttributed) {
+  BlockingClient r(options());
+  const std::vector<std::string> stale = {"coord-1", "a", "glob*", "q?", "[set]", "with space", "ünï:çødé", "back\\slash"};
+  const std::vector<std::string> active = {"coord-10", "coord-1x", "a:b", "glob", "q", "set"};
+  for (const auto& id : stale) coordinator(r, id, 700);
+  for (const auto& id : active) coordinator(r, id, 10);
+  r("SET", "blocking:ack:a:c:agent", "1");  // only "a" can own it: deleted with "a"
+  auto rep = cleanup();
+  EXPECT_TRUE(rep.errors.empty());
+  for (const auto& id : stale) EXPECT_EQ(keys_of(r, id), 0) << "stale " << id;
+  for (const auto& id : active) {
+    // "a:b"'s ack keys (blocking:ack:a:b:agent-N) could also be "a"'s: they are kept either way.
+    EXPECT_EQ(keys_of(r, id), 6) << "active " << id;
+  }
+  EXPECT_FALSE(r.exists("blocking:ack:a:c:agent"));
+  EXPECT_EQ(rep.keys_kept_ambiguous, 2u) << "blocking:ack:a:b:agent-1/2 name both a and a:b";
+  EXPECT_EQ(rep.stale_coordinators_found, stale.size());
+}
+
+TEST_F(CleanupTest, IdempotencyKeysSurviveWhileAnyCoordinatorTheyNameIsAlive) {
+  BlockingClient r(options());
+  coordinator(r, "sender", 700);
+  coordinator(r, "receiver", 10);
+  coordinator(r, "other", 700);
+  r("SET", "blocking:idempotency:sender:receiver:msg-1", "1");
+  r("SET", "blocking:idempotency:sender:other:msg-2", "1");
+  r("SET", "blocking:idempotency:nobody:msg-3", "1");
+  auto rep = cleanup();
+  EXPECT_TRUE(r.exists("blocking:idempotency:sender:receiver:msg-1")) << "names a living coordinator";
+  EXPECT_FALSE(r.exists("blocking:idempotency:sender:other:msg-2")) << "both named are stale";
+  EXPECT_TRUE(r.exists("blocking:idempotency:nobody:msg-3")) << "orphans stay without --orphans";
+  EXPECT_GE(rep.orphan_keys_seen, 1u);
+}
+
+TEST_F(CleanupTest, MalformedHeartbeatsAreCountedAndLeftAlone) {
+  BlockingClient r(options());
+  coordinator(r, "good-stale", 700);
+  for (const char* id : {"bad-1", "bad-2", "bad-3", "bad-4"}) coordinator(r, id, 700);
+  r("SET", "blocking:heartbeat:bad-1", "not json at all");
+  r("SET", "blocking:heartbeat:bad-2", R"({"timestamp":"yesterday"})");
+  r("SET", "blocking:heartbeat:bad-3", R"({"seq":1})");
+  r("SET", "blocking:heartbeat:bad-4", R"({"timestamp":)" + std::to_string(r.now_ms() + 3600000) + "}");  // future: alive
+  auto rep = cleanup();
+  EXPECT_EQ(rep.invalid_heartbeats, 3u);
+  EXPECT_EQ(rep.active_coordinators, 1u);
+  EXPECT_EQ(rep.stale_coordinators_found, 1u);
+  for (const char* id : {"bad-1", "bad-2", "bad-3", "bad-4"}) EXPECT_EQ(keys_of(r, id), 6) << id;
+  EXPECT_EQ(keys_of(r, "good-stale"), 0);
+}
+
+TEST_F(CleanupTest, OrphansGoOnlyWhenAskedAndIdleLongerThanTheThreshold) {
+  BlockingClient r(options());
+  r("SET", "blocking:signal:ghost", "CONTINUE");
+  r("SET", "blocking:ack:ghost:agent-1", "1");
+  CleanupOptions o;
+  o.orphans = true;
+  o.threshold = std::chrono::seconds(1);
+  auto fresh = cleanup(o);
+  EXPECT_EQ(fresh.orphans_deleted, 0u) << "idle < 1 s";
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  auto old = cleanup(o);
+  EXPECT_EQ(old.orphans_deleted, 2u);
+  EXPECT_FALSE(r.exists("blocking:signal:ghost"));
+}
+
+TEST_F(CleanupTest, ASecondConcurrentRunIsTurnedAway) {
+  BlockingClient r(options());
+  coordinator(r, "stale-one", 700);
+  r("SET", "swarmkeeper:cleanup:lock", "someone-else", "PX", 60000);
+  auto rep = cleanup();
+  EXPECT_TRUE(rep.lock_busy);
+  EXPECT_EQ(keys_of(r, "stale-one"), 6);
+  EXPECT_EQ(r("GET", "swarmkeeper:cleanup:lock").str(), "someone-else") << "the other run's lock is untouched";
+}
+
+TEST_F(CleanupTest, ConnectionLostMidRunReportsAnErrorAndDeletesNothingAlive) {
+  SeedOptions seed;
+  seed.coordinators = 20000;
+  seed.stale = 19000;
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  CleanupOptions o;
+  o.lock_ttl = std::chrono::milliseconds(300);  // the dead run's lock must expire quickly
+  o.before_first_delete = [&] {
+    BlockingClient killer(options());
+    killer("CLIENT", "KILL", "USER", "default", "SKIPME", "yes");
+  };
+  auto r = run_cleanup(options(), o);
+  ASSERT_TRUE(r);
+  ASSERT_FALSE(r->errors.empty());
+  EXPECT_NE(r->errors[0].find("connection"), std::string::npos) << r->errors[0];
+  auto check = verify_scenario(options(), seed);
+  ASSERT_TRUE(check);
+  EXPECT_EQ(check->active_keys_present, check->active_keys_total) << "no active key touched";
+  // A re-run (once the dead run's lock expired) finishes the job: heartbeats go last, so
+  // every key left behind is still attributable.
+  CleanupOptions rerun;
+  rerun.wait_for_lock = true;
+  auto again = run_cleanup(options(), rerun);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->errors.empty());
+  auto done = verify_scenario(options(), seed);
+  EXPECT_TRUE(done->perfect());
+}
+
+TEST(CleanupAcl, ScriptsRefusedByAclFallBackToStreamAndSaySo) {
+  auto server = swarmkeeper::testing::start_server(
+      {.extra_args = {"--user", "cleaner", "on", ">pw", "~*", "+@all", "-@scripting"}});
+  ASSERT_TRUE(server);
+  ConnectionOptions c;
+  c.port = server->port();
+  c.username = "cleaner";
+  c.password = "pw";
+  SeedOptions seed;
+  seed.coordinators = 1000;
+  seed.stale = 900;
+  ASSERT_TRUE(seed_scenario(c, seed));
+  CleanupOptions o;
+  o.mode = CleanupMode::script;
+  auto r = run_cleanup(c, o);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->mode, "stream");
+  EXPECT_EQ(r->recheck, "reread-before-unlink");
+  ASSERT_FALSE(r->notes.empty());
+  EXPECT_NE(r->notes[0].find("fell back to stream"), std::string::npos) << r->notes[0];
+  EXPECT_TRUE(r->errors.empty());
+  EXPECT_TRUE(verify_scenario(c, seed)->perfect());
+}
+
+TEST(CleanupAuth, WrongPasswordFailsToStartWithAuthFailed) {
+  auto server = swarmkeeper::testing::start_server({.extra_args = {"--requirepass", "right"}});
+  ASSERT_TRUE(server);
+  ConnectionOptions c;
+  c.port = server->port();
+  c.password = "wrong";
+  auto r = run_cleanup(c, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::auth_failed);
+}
+
+}  // namespace
+}  // namespace swarmkeeper
