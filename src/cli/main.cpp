@@ -7,7 +7,9 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
+#include "cli/bench_cleanup.hpp"
 #include "cli/cleanup_output.hpp"
 #include "cli/demo.hpp"
 #include "swarmkeeper/cleanup.hpp"
@@ -137,6 +139,19 @@ int main(int argc, char** argv) {
   demo->add_option("--stale", demo_args.stale, "How many of them are stale")->capture_default_str();
   demo->add_option("--mode", demo_args.mode, "Cleanup mode")->check(CLI::IsMember({"stream", "script"}))->capture_default_str();
 
+  cli::BenchCleanupArgs bench_args;
+  std::string sizes_text;
+  auto* bench = app.add_subcommand("bench", "Benchmarks");
+  bench->require_subcommand(1);
+  auto* bench_cleanup = bench->add_subcommand("cleanup", "The seeds' cleanup performance validation, beside the seeds' script");
+  bench_cleanup->add_option("--url", bench_args.url, "Use this Redis instead of a private one (its data is flushed!)");
+  bench_cleanup->add_option("--sizes", sizes_text, "Comma-separated coordinator counts (default 100,1000,3000,10000,100000)");
+  bench_cleanup->add_flag("--large", bench_args.large, "Add 1,000,000 coordinators");
+  bench_cleanup->add_flag("--json", bench_args.json, "One JSON object on stdout");
+  bench_cleanup->add_option("--mode", bench_args.mode, "Cleanup mode")->check(CLI::IsMember({"stream", "script"}))->capture_default_str();
+  bench_cleanup->add_option("--peer-script", bench_args.peer_script, "The seeds' script (default ../shared/peers/seed_lua_chunked.lua)");
+  bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -157,5 +172,21 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (*demo) return cli::run_demo(demo_args);
+  if (*bench_cleanup) {
+    if (!sizes_text.empty()) {
+      bench_args.sizes.clear();
+      std::stringstream ss(sizes_text);
+      for (std::string item; std::getline(ss, item, ',');) {
+        try {
+          bench_args.sizes.push_back(std::stoull(item));
+        } catch (...) {
+          return usage_error("--sizes: '" + item + "' is not a number");
+        }
+      }
+    }
+    char self[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    return cli::run_bench_cleanup(bench_args, n > 0 ? std::string(self, static_cast<std::size_t>(n)) : argv[0]);
+  }
   return kExitOk;
 }

@@ -144,7 +144,6 @@ class Engine {
   // Phase 2 state.
   std::unique_ptr<DeleteBatch> batch_ = std::make_unique<DeleteBatch>();
   std::vector<std::unique_ptr<DeleteBatch>> ready_;
-  absl::flat_hash_map<std::string, std::uint32_t> credit_;  // keys deleted per coordinator id
   std::vector<std::string_view> cands_;
   std::unique_ptr<OrphanBatch> orphan_batch_ = std::make_unique<OrphanBatch>();
   std::vector<std::unique_ptr<OrphanBatch>> orphans_ready_;
@@ -314,6 +313,10 @@ void Engine::classify(std::string_view key) {
     ++rep_.keys_kept_ambiguous;
     return;
   }
+  // In real runs, exact-name keys go with their coordinator's heartbeat in the last
+  // pass (one re-check for all of them), so the scan need not queue them; dry runs and
+  // --orphans examine them key by key.
+  if (family->match == KeyFamily::Match::exact && !opts_.dry_run && !orphans_) return;
   const OwnerRule rule = family->match == KeyFamily::Match::exact       ? OwnerRule::single
                          : family->match == KeyFamily::Match::id_prefix ? OwnerRule::one_owner
                                                                         : OwnerRule::all_owners;
@@ -371,7 +374,9 @@ asio::awaitable<void> Engine::scan_keys() {
   co_await slots_.drain();
 }
 
-// Last: the stale coordinators' heartbeats, each re-checked at delete time.
+// Last: the stale coordinators' heartbeats (with their exact-name keys in real runs),
+// each coordinator re-checked once at delete time. A run cut short before this point
+// leaves every remaining key attributable to its heartbeat.
 asio::awaitable<void> Engine::delete_stale_heartbeats() {
   if (failed_) co_return;
   auto batch = std::make_unique<DeleteBatch>();
@@ -379,6 +384,9 @@ asio::awaitable<void> Engine::delete_stale_heartbeats() {
     const Coordinator& c = table_[i];
     if (c.state != CoordState::stale) continue;
     const std::string_view id[1] = {c.id};
+    if (!opts_.dry_run && !orphans_)
+      for (const KeyFamily& f : schema().families)
+        if (f.match == KeyFamily::Match::exact) batch->add(f.prefix + std::string(c.id), OwnerRule::single, id);
     batch->add(schema().heartbeat_key(c.id), OwnerRule::single, id);
     if (batch->size() >= opts_.batch_keys || i + 1 == table_.size()) {
       co_await slots_.acquire();
@@ -418,13 +426,13 @@ void Engine::settle(const DeleteBatch& b, const std::vector<Candidate>& status, 
     const auto cands = b.candidates(k);
     switch (decide(b.rule(k), cands, status)) {
       case Verdict::remove: {
-        if (heartbeats) {
+        if (heartbeats && schema().heartbeat_id(b.key(k))) {
           ++rep_.coordinators_reaped;
           if (const auto i = table_.find(b.ids()[cands[0]]); i >= 0) table_[static_cast<std::uint32_t>(i)].reaped = true;
         }
         for (std::uint32_t c : cands)
           if (status[c] == Candidate::dead) {
-            ++credit_[b.ids()[c]];
+            table_.credit(b.ids()[c]);
             break;
           }
         break;
@@ -599,9 +607,8 @@ asio::awaitable<void> Engine::write_audit() {
   resp::Pipeline p;
   for (std::size_t i = from; i < reaped.size(); ++i) {
     const Coordinator& c = table_[reaped[i]];
-    const auto credited = credit_.find(std::string(c.id));  // (Debian absl: no string_view lookup here)
     p.add("XADD", kAuditKey, "MAXLEN", "~", kAuditMax, "*", "id", c.id, "lastHeartbeat", c.timestamp_ms,
-          "keysDeleted", credited == credit_.end() ? 0u : credited->second);
+          "keysDeleted", c.keys_deleted);
     if (p.size() == 1000 || i + 1 == reaped.size()) {
       auto r = co_await conn_->exec(p);
       if (!r) co_return fail(r.error(), "writing the audit stream");

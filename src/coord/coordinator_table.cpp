@@ -19,15 +19,31 @@ std::string_view CoordinatorTable::intern(std::string_view s) {
 }
 
 std::uint32_t CoordinatorTable::add(std::string_view id, std::int64_t timestamp_ms, CoordState state) {
-  if (auto it = index_.find(id); it != index_.end()) return it->second;  // SCAN may repeat a key
+  if (auto it = index_.find(id); it != index_.end()) return *it;  // SCAN may repeat a key
   const auto i = static_cast<std::uint32_t>(coords_.size());
   Coordinator c;
   c.id = intern(id);
   c.timestamp_ms = timestamp_ms;
   c.state = state;
+  if (!early_credit_.empty()) {
+    if (auto e = early_credit_.find(absl::Hash<std::string_view>{}(id)); e != early_credit_.end()) {
+      c.keys_deleted = e->second;
+      early_credit_.erase(e);
+    }
+  }
   coords_.push_back(c);
-  index_.emplace(c.id, i);
+  index_.insert(i);
   return i;
+}
+
+void CoordinatorTable::credit(std::string_view id) {
+  if (auto it = index_.find(id); it != index_.end()) {
+    auto& n = coords_[*it].keys_deleted;
+    if (n < UINT16_MAX) ++n;
+    return;
+  }
+  auto& n = early_credit_[absl::Hash<std::string_view>{}(id)];
+  if (n < UINT16_MAX) ++n;
 }
 
 bool structural_candidates(std::string_view key, const KeyFamily& family, std::vector<std::string_view>& out) {

@@ -1,14 +1,17 @@
 // coordinator_table.hpp — every coordinator seen in a cleanup run, and who owns a key.
 //
 // The table holds one entry per heartbeat key found (id, timestamp, state). Ids live
-// in an append-only arena of 1 MiB blocks, so the map's string_view keys stay valid and
-// memory is ~100 bytes per coordinator, whatever the number of keys.
+// in an append-only arena of 1 MiB blocks; the index is a hash set of 4-byte entry
+// numbers that hashes through the entries, so memory is ~70 bytes per coordinator plus
+// its id, whatever the number of keys.
 //
 // resolve() applies the schema's structural rules (key_schema.hpp) against the table:
 // it never matches an id as a substring or glob.
 #pragma once
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+#include <absl/hash/hash.h>
 
 #include <cstdint>
 #include <memory>
@@ -30,8 +33,8 @@ struct Coordinator {
   std::int64_t timestamp_ms = 0;
   CoordState state = CoordState::active;
   bool renewed = false;           ///< found stale, alive again at delete time
-  bool reaped = false;            ///< at least one of its keys was deleted
-  std::uint32_t keys_deleted = 0; ///< keys removed on its behalf
+  bool reaped = false;            ///< its heartbeat was deleted
+  std::uint16_t keys_deleted = 0; ///< keys deleted on its behalf (saturates at 65535)
 };
 
 class CoordinatorTable {
@@ -41,8 +44,14 @@ class CoordinatorTable {
   /// Index of a known id, or -1.
   std::int64_t find(std::string_view id) const {
     auto it = index_.find(id);
-    return it == index_.end() ? -1 : static_cast<std::int64_t>(it->second);
+    return it == index_.end() ? -1 : static_cast<std::int64_t>(*it);
   }
+  /// Counts a key deleted for `id`; credits for ids not (yet) in the table wait in a
+  /// side map until the coordinator is added.
+  void credit(std::string_view id);
+  CoordinatorTable() = default;
+  CoordinatorTable(const CoordinatorTable&) = delete;  // the index points at coords_
+  CoordinatorTable& operator=(const CoordinatorTable&) = delete;
   Coordinator& operator[](std::uint32_t i) { return coords_[i]; }
   const Coordinator& operator[](std::uint32_t i) const { return coords_[i]; }
   std::size_t size() const noexcept { return coords_.size(); }
@@ -53,8 +62,24 @@ class CoordinatorTable {
 
   std::vector<std::unique_ptr<char[]>> blocks_;
   std::size_t block_used_ = 0, block_size_ = 0;
+  // Hash and equality of entry numbers by their ids, transparent for string_view lookups.
+  struct IdHash {
+    using is_transparent = void;
+    const std::vector<Coordinator>* coords;
+    std::size_t operator()(std::uint32_t i) const { return absl::Hash<std::string_view>{}((*coords)[i].id); }
+    std::size_t operator()(std::string_view s) const { return absl::Hash<std::string_view>{}(s); }
+  };
+  struct IdEq {
+    using is_transparent = void;
+    const std::vector<Coordinator>* coords;
+    bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
+    bool operator()(std::uint32_t a, std::string_view b) const { return (*coords)[a].id == b; }
+    bool operator()(std::string_view a, std::uint32_t b) const { return a == (*coords)[b].id; }
+  };
+
   std::vector<Coordinator> coords_;
-  absl::flat_hash_map<std::string_view, std::uint32_t> index_;
+  absl::flat_hash_set<std::uint32_t, IdHash, IdEq> index_{0, IdHash{&coords_}, IdEq{&coords_}};
+  absl::flat_hash_map<std::uint64_t, std::uint16_t> early_credit_;  // by id hash
 };
 
 /// Who a family key belongs to.

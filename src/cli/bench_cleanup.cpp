@@ -1,0 +1,309 @@
+// bench_cleanup.cpp — see bench_cleanup.hpp.
+//
+// Workload per size N: the seeds' scenario (N coordinators, 99 % stale, 6 keys each),
+// then one cleanup. Figures: wall time of the whole cleanup process, coordinators/s,
+// server CPU the run cost (INFO used_cpu_sys + used_cpu_user delta; the probe's own
+// ~1,000 PINGs/s are included), the longest reply time a concurrent probe saw (PING every
+// 1 ms), the child's peak RSS, and whether 100 % of stale and 0 % of active keys went.
+#include "cli/bench_cleanup.hpp"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "net/connection.hpp"
+#include "net/run_blocking.hpp"
+#include "swarmkeeper/redis_process.hpp"
+#include "swarmkeeper/seed.hpp"
+
+namespace swarmkeeper::cli {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+
+// A blocking helper connection for the bench's own commands.
+class Admin {
+ public:
+  explicit Admin(ConnectionOptions o) {
+    o.client_name = "swarmkeeper-bench";
+    o.command_timeout = std::chrono::milliseconds(600000);
+    auto c = net::run_blocking(io_, net::Connection::open(io_.get_executor(), o));
+    if (c) conn_ = *c;
+    else error_ = c.error().message();
+  }
+  bool ok() const { return conn_ != nullptr; }
+  const std::string& error() const { return error_; }
+  Result<resp::Reply> cmd(const resp::Command& c) { return net::run_blocking(io_, conn_->exec(c)); }
+  double cpu_seconds() {
+    auto r = cmd(resp::Command("INFO").arg("cpu"));
+    if (!r) return 0;
+    double total = 0;
+    const std::string_view info = r->str();
+    for (std::string_view f : {"used_cpu_sys:", "used_cpu_user:"}) {
+      auto at = info.find(f);
+      if (at != std::string_view::npos) total += std::atof(std::string(info.substr(at + f.size(), 20)).c_str());
+    }
+    return total;
+  }
+
+ private:
+  asio::io_context io_;
+  std::shared_ptr<net::Connection> conn_;
+  std::string error_;
+};
+
+// PINGs every 1 ms on its own thread and connection; records the slowest reply.
+class StallProbe {
+ public:
+  explicit StallProbe(ConnectionOptions o) : opts_(std::move(o)) {
+    opts_.client_name = "swarmkeeper-probe";
+    opts_.command_timeout = std::chrono::milliseconds(600000);
+    thread_ = std::thread([this] { run(); });
+    while (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  /// Stops the probe; returns the longest PING round trip seen, in ms.
+  double stop() {
+    stop_ = true;
+    thread_.join();
+    return max_ms_;
+  }
+
+ private:
+  void run() {
+    asio::io_context io;
+    auto conn = net::run_blocking(io, net::Connection::open(io.get_executor(), opts_));
+    ready_ = true;
+    if (!conn) return;
+    asio::steady_timer timer(io);
+    bool refused = false;  // -BUSY: a script holds the server
+    Clock::time_point refused_since{};
+    while (!stop_) {
+      const auto t0 = Clock::now();
+      auto r = net::run_blocking(io, (*conn)->exec(resp::Command("PING")));
+      if (!r && r.error().code() != Errc::server_busy) return;
+      if (!r) {
+        if (!refused) refused_since = t0;
+        refused = true;
+      } else {
+        // The stall is from the first refused PING (if any) to this answer.
+        max_ms_ = std::max(max_ms_, ms_between(refused ? refused_since : t0, Clock::now()));
+        refused = false;
+      }
+      timer.expires_at(t0 + std::chrono::milliseconds(1));
+      net::run_blocking(io, [&]() -> asio::awaitable<int> {
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_return 0;
+      }());
+    }
+  }
+  ConnectionOptions opts_;
+  std::thread thread_;
+  std::atomic<bool> ready_{false}, stop_{false};
+  double max_ms_ = 0;
+};
+
+struct Run {
+  bool ran = false;
+  std::string skipped;  // why not run
+  double wall_ms = 0, redis_cpu_ms = 0, max_stall_ms = 0, rss_mb = 0;
+  std::uint64_t keys_deleted = 0;
+  bool verified = false;
+  std::string error;
+};
+
+// Runs `self cleanup --url URL --json --no-log --mode MODE` as a child; captures its JSON.
+Run run_ours(const std::string& self, const ConnectionOptions& conn, const std::string& mode, Admin& admin) {
+  Run run;
+  int out[2];
+  if (::pipe(out) != 0) return run;
+  const std::string url = conn.display();  // no password in bench URLs (private server)
+  StallProbe probe(conn);
+  const double cpu0 = admin.cpu_seconds();
+  const auto t0 = Clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    ::close(out[1]);
+    const char* argv[] = {self.c_str(), "cleanup", "--url", url.c_str(), "--json", "--no-log", "--mode", mode.c_str(), nullptr};
+    ::execv(self.c_str(), const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string json;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) json.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
+  run.wall_ms = ms_between(t0, Clock::now());
+  run.max_stall_ms = probe.stop();
+  run.redis_cpu_ms = (admin.cpu_seconds() - cpu0) * 1000;
+  run.rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  run.ran = true;
+  try {
+    auto j = nlohmann::json::parse(json);
+    run.keys_deleted = j.at("keysDeleted").get<std::uint64_t>();
+    if (!j.at("errors").empty()) run.error = j.at("errors")[0].get<std::string>();
+  } catch (const std::exception& e) {
+    run.error = "cleanup exited with status " + std::to_string(WEXITSTATUS(status)) + " and no report";
+  }
+  return run;
+}
+
+Run run_peer(const std::string& script, const ConnectionOptions& conn, Admin& admin) {
+  Run run;
+  StallProbe probe(conn);
+  const double cpu0 = admin.cpu_seconds();
+  const auto t0 = Clock::now();
+  auto r = admin.cmd(resp::Command("EVAL").arg(script).arg(0).arg(600).arg(0));
+  run.wall_ms = ms_between(t0, Clock::now());
+  run.max_stall_ms = probe.stop();
+  run.redis_cpu_ms = (admin.cpu_seconds() - cpu0) * 1000;
+  run.ran = true;
+  if (!r) {
+    run.error = r.error().message();
+  } else {
+    try {
+      run.keys_deleted = nlohmann::json::parse(r->str()).value("keysDeleted", std::uint64_t{0});
+    } catch (...) {
+      run.error = "unreadable result: " + std::string(r->str().substr(0, 80));
+    }
+  }
+  return run;
+}
+
+nlohmann::json to_json(const Run& r) {
+  nlohmann::json j;
+  if (!r.ran) {
+    j["skipped"] = r.skipped;
+    return j;
+  }
+  j = {{"wallMs", std::round(r.wall_ms * 10) / 10}, {"redisCpuMs", std::round(r.redis_cpu_ms * 10) / 10},
+       {"maxStallMs", std::round(r.max_stall_ms * 100) / 100}, {"keysDeleted", r.keys_deleted},
+       {"verified", r.verified}};
+  if (r.rss_mb > 0) j["peakRssMb"] = std::round(r.rss_mb * 10) / 10;
+  if (!r.error.empty()) j["error"] = r.error;
+  return j;
+}
+
+}  // namespace
+
+int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe) {
+  std::unique_ptr<RedisProcess> server;
+  ConnectionOptions conn;
+  if (args.url) {
+    auto o = parse_redis_url(*args.url);
+    if (!o) {
+      std::cerr << "swarmkeeper: --url: " << o.error().message() << "\n";
+      return 64;
+    }
+    conn = *o;
+  } else {
+    auto s = RedisProcess::start();
+    if (!s) {
+      std::cerr << "swarmkeeper bench: " << s.error().message() << "\n";
+      return 1;
+    }
+    server = std::move(*s);
+    conn.port = server->port();
+  }
+  Admin admin(conn);
+  if (!admin.ok()) {
+    std::cerr << "swarmkeeper bench: " << admin.error() << "\n";
+    return 1;
+  }
+  std::string script;
+  {
+    const std::string path = args.peer_script.empty() ? "../shared/peers/seed_lua_chunked.lua" : args.peer_script;
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    script = ss.str();
+    if (script.empty()) std::cerr << "note: peer script '" << path << "' not found; the peer column is skipped\n";
+  }
+  auto sizes = args.sizes;
+  if (args.large) sizes.push_back(1000000);
+
+  nlohmann::json results = nlohmann::json::array();
+  double peer_ms_per_n2 = 0;  // the peer is quadratic: project from the last size it ran
+  bool all_ok = true;
+  if (!args.json)
+    std::cout << fmt::format("{:>9} | {:>9} {:>10} {:>9} {:>8} {:>9} {:>7} {:>8} | {:>10} {:>9} {:>8} | {:>7}\n",
+                             "coords", "wall ms", "coords/s", "redis ms", "wall/cpu", "stall ms", "rss MB", "verified",
+                             "peer ms", "peer stall", "verified", "speedup");
+  for (std::uint64_t n : sizes) {
+    SeedOptions seed;
+    seed.coordinators = n;
+    seed.stale = n * 99 / 100;
+    auto prepare = [&]() -> bool {
+      if (!admin.cmd(resp::Command("FLUSHALL"))) return false;
+      return static_cast<bool>(seed_scenario(conn, seed));
+    };
+    auto verify = [&](Run& r) {
+      auto c = verify_scenario(conn, seed);
+      r.verified = c && c->perfect();
+    };
+    Run ours, peer;
+    if (!prepare()) {
+      std::cerr << "swarmkeeper bench: seeding " << n << " coordinators failed\n";
+      return 2;
+    }
+    ours = run_ours(self_exe, conn, args.mode, admin);
+    verify(ours);
+    if (script.empty()) {
+      peer.skipped = "no script";
+    } else if (peer_ms_per_n2 > 0 && peer_ms_per_n2 * static_cast<double>(n) * static_cast<double>(n) > args.peer_cap_s * 1000) {
+      peer.skipped = fmt::format("projected {:.0f} s > cap {:.0f} s (quadratic)",
+                                 peer_ms_per_n2 * static_cast<double>(n) * static_cast<double>(n) / 1000, args.peer_cap_s);
+    } else if (!prepare()) {
+      peer.skipped = "seeding failed";
+    } else {
+      peer = run_peer(script, conn, admin);
+      verify(peer);
+      peer_ms_per_n2 = peer.wall_ms / (static_cast<double>(n) * static_cast<double>(n));
+    }
+    all_ok = all_ok && ours.verified && ours.error.empty();
+    const double cps = ours.wall_ms > 0 ? static_cast<double>(n) * 1000 / ours.wall_ms : 0;
+    nlohmann::json row = {{"coordinators", n}, {"keys", n * keys_per_coordinator(seed)}, {"ours", to_json(ours)},
+                          {"peer", to_json(peer)}};
+    row["ours"]["coordinatorsPerSec"] = std::round(cps);
+    if (peer.ran && ours.wall_ms > 0) row["speedup"] = std::round(peer.wall_ms / ours.wall_ms * 10) / 10;
+    results.push_back(row);
+    if (!args.json) {
+      std::cout << fmt::format("{:>9} | {:>9.1f} {:>10.0f} {:>9.1f} {:>8.2f} {:>9.2f} {:>7.1f} {:>8} | ", n, ours.wall_ms, cps,
+                               ours.redis_cpu_ms, ours.redis_cpu_ms > 0 ? ours.wall_ms / ours.redis_cpu_ms : 0,
+                               ours.max_stall_ms, ours.rss_mb, ours.verified ? "100/0 %" : "FAIL");
+      if (peer.ran)
+        std::cout << fmt::format("{:>10.1f} {:>9.1f} {:>8} | {:>6.1f}x\n", peer.wall_ms, peer.max_stall_ms,
+                                 peer.verified ? "100/0 %" : "FAIL", peer.wall_ms / ours.wall_ms);
+      else
+        std::cout << "skipped: " << peer.skipped << "\n";
+      if (!ours.error.empty()) std::cout << "  error: " << ours.error << "\n";
+      std::cout.flush();
+    }
+  }
+  if (args.json) std::cout << nlohmann::json{{"mode", args.mode}, {"results", results}}.dump() << "\n";
+  return all_ok ? 0 : 2;
+}
+
+}  // namespace swarmkeeper::cli
