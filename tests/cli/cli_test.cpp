@@ -1,0 +1,171 @@
+// cli_test.cpp — the swarmkeeper binary as an operator runs it: exit codes, the JSON
+// report, the log and Prometheus files, the environment, the shipped ACL line.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "support/redis_fixture.hpp"
+#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/seed.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+namespace fs = std::filesystem;
+using swarmkeeper::testing::BlockingClient;
+
+struct Ran {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+};
+
+Ran run_cli(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " " SWARMKEEPER_BINARY " " + args + " 2>&1";
+  Ran r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class CliTest : public swarmkeeper::testing::RedisTest {
+ protected:
+  std::string url() { return "redis://127.0.0.1:" + std::to_string(server_->port()); }
+  fs::path tmp_ = fs::temp_directory_path() / ("swarmkeeper-cli-" + std::to_string(::getpid()));
+  void SetUp() override {
+    RedisTest::SetUp();
+    fs::create_directories(tmp_);
+  }
+  void TearDown() override { fs::remove_all(tmp_); }
+};
+
+TEST_F(CliTest, BadFlagsExit64WithAPointerToHelp) {
+  for (const char* args : {"cleanup --no-such-flag", "cleanup --mode turbo", "cleanup --threshold -5", "", "frobnicate"}) {
+    auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 64) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("--help"), std::string::npos) << r.out;
+  }
+  auto bad_url = run_cli("cleanup --url 'redis://u:leaky-pw@h:notaport'");
+  EXPECT_EQ(bad_url.exit_code, 64);
+  EXPECT_EQ(bad_url.out.find("leaky-pw"), std::string::npos) << bad_url.out;
+  EXPECT_EQ(run_cli("cleanup --help").exit_code, 0);
+}
+
+TEST_F(CliTest, CannotConnectOrAuthenticateExits1) {
+  auto refused = run_cli("cleanup --no-log --url redis://127.0.0.1:1");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("connection refused"), std::string::npos) << refused.out;
+  auto server = swarmkeeper::testing::start_server({.extra_args = {"--requirepass", "right"}});
+  ASSERT_TRUE(server);
+  auto wrong = run_cli("cleanup --no-log --url redis://:wrong-pw@127.0.0.1:" + std::to_string(server->port()));
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
+  EXPECT_NE(wrong.out.find("authentication"), std::string::npos) << wrong.out;
+  EXPECT_EQ(wrong.out.find("wrong-pw"), std::string::npos) << "no password in messages: " << wrong.out;
+}
+
+TEST_F(CliTest, JsonReportLogAndPrometheusFile) {
+  SeedOptions seed;
+  seed.coordinators = 300;
+  seed.stale = 200;
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  const auto log = tmp_ / "cleanup.log", prom = tmp_ / "cleanup.prom";
+  auto r = run_cli("cleanup --json --url " + url() + " --log-file " + log.string() + " --prom-file " + prom.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* field : {"totalCoordinatorsChecked", "staleCoordinatorsFound", "keysDeleted", "executionTimeMs",
+                            "staleCoordinatorIds", "activeCoordinators", "invalidHeartbeats", "keysScanned",
+                            "keysKeptAmbiguous", "renewedDuringRun", "orphansDeleted", "coordinatorsPerSec", "mode",
+                            "dryRun", "redisBusyMs"})
+    EXPECT_TRUE(j.contains(field)) << field;
+  EXPECT_EQ(j["totalCoordinatorsChecked"], 300);
+  EXPECT_EQ(j["staleCoordinatorsFound"], 200);
+  EXPECT_EQ(j["keysDeleted"], 1200);
+  const std::string log_text = slurp(log);
+  EXPECT_NE(log_text.find("] [INFO] Cleanup Summary:"), std::string::npos) << log_text;
+  EXPECT_NE(log_text.find("Total coordinators checked: 300"), std::string::npos);
+  EXPECT_NE(log_text.find("Keys deleted: 1200"), std::string::npos);
+  const std::string metrics = slurp(prom);
+  EXPECT_NE(metrics.find("swarmkeeper_cleanup_keys_deleted_total 1200"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("swarmkeeper_cleanup_stale_coordinators 200"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_cleanup_success 1"), std::string::npos);
+  EXPECT_FALSE(fs::exists(prom.string() + ".tmp")) << "written by rename";
+  // The counter carries on across runs; a failed run keeps the last success time.
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  ASSERT_EQ(run_cli("cleanup --no-log --url " + url() + " --prom-file " + prom.string()).exit_code, 0);
+  EXPECT_NE(slurp(prom).find("swarmkeeper_cleanup_keys_deleted_total 2400"), std::string::npos) << slurp(prom);
+  EXPECT_EQ(run_cli("cleanup --no-log --url redis://127.0.0.1:1 --prom-file " + prom.string()).exit_code, 1);
+  const std::string after_failure = slurp(prom);
+  EXPECT_NE(after_failure.find("swarmkeeper_cleanup_success 0"), std::string::npos);
+  EXPECT_NE(after_failure.find("swarmkeeper_cleanup_failures_total 1"), std::string::npos);
+  EXPECT_EQ(after_failure.find("swarmkeeper_cleanup_last_success_timestamp_seconds 0\n"), std::string::npos);
+}
+
+TEST_F(CliTest, ThresholdFromTheEnvironmentAndDryRun) {
+  SeedOptions seed;
+  seed.coordinators = 100;
+  seed.stale = 100;  // 660 s old
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  auto lenient = run_cli("cleanup --json --no-log --url " + url(), "STALE_THRESHOLD_SECONDS=3600");
+  ASSERT_EQ(lenient.exit_code, 0) << lenient.out;
+  EXPECT_EQ(nlohmann::json::parse(lenient.out)["staleCoordinatorsFound"], 0);
+  auto dry = run_cli("cleanup --json --dry-run --no-log --url " + url());
+  ASSERT_EQ(dry.exit_code, 0) << dry.out;
+  EXPECT_EQ(nlohmann::json::parse(dry.out)["keysDeleted"], 600);
+  EXPECT_EQ(BlockingClient(options())("DBSIZE").integer(), 600);
+}
+
+TEST_F(CliTest, ASecondRunWhileOneHoldsTheLockExits0AndSaysSo) {
+  BlockingClient r(options());
+  r("SET", "swarmkeeper:cleanup:lock", "other-run", "PX", 60000);
+  auto second = run_cli("cleanup --no-log --url " + url());
+  EXPECT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_NE(second.out.find("another cleanup is running"), std::string::npos) << second.out;
+}
+
+TEST(DeployAcl, TheShippedLeastPrivilegeUserCanRunTheCleanupInScriptMode) {
+  std::ifstream in(SWARMKEEPER_SOURCE_DIR "/deploy/redis-acl.conf");
+  std::string line, user_line;
+  while (std::getline(in, line))
+    if (line.rfind("user ", 0) == 0) user_line = line;
+  ASSERT_FALSE(user_line.empty());
+  std::vector<std::string> args{"--user"};
+  std::istringstream words(user_line.substr(5));
+  for (std::string w; words >> w;) args.push_back(w == ">CHANGE-ME" ? ">test-pw" : w);
+  auto server = swarmkeeper::testing::start_server({.extra_args = args});
+  ASSERT_TRUE(server);
+  ConnectionOptions admin;
+  admin.port = server->port();
+  SeedOptions seed;
+  seed.coordinators = 500;
+  seed.stale = 400;
+  ASSERT_TRUE(seed_scenario(admin, seed));
+  ConnectionOptions cleaner = admin;
+  cleaner.username = "swarmkeeper-cleanup";
+  cleaner.password = "test-pw";
+  CleanupOptions o;
+  o.mode = CleanupMode::script;
+  o.orphans = true;
+  auto r = run_cleanup(cleaner, o);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->errors.empty()) << r->errors[0];
+  EXPECT_EQ(r->mode, "script") << (r->notes.empty() ? "" : r->notes[0]);
+  EXPECT_TRUE(verify_scenario(admin, seed)->perfect());
+}
+
+}  // namespace
+}  // namespace swarmkeeper
