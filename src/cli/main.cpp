@@ -37,7 +37,7 @@ struct CleanupArgs {
   bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false;
   std::string mode = "stream", schema_file, log_file, prom_file;
   double max_busy = 0;
-  std::size_t max_ids = 100;
+  std::size_t max_ids = 100, batch = 500, scan_count = 1000, in_flight = 8;
 };
 
 void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
@@ -62,6 +62,12 @@ void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
   c->add_flag("--wait", a.wait, "If another cleanup is running, wait for it instead of exiting");
   c->add_option("--max-ids", a.max_ids, "Stale coordinator ids listed in the report")->capture_default_str();
   c->add_flag("-v,--verbose", a.verbose, "Print notes and the summary to stderr as well");
+  c->add_option("--batch", a.batch, "Advanced: keys per delete batch (one MGET + UNLINK, or one script call)")
+      ->check(CLI::Range(1, 10000))->capture_default_str()->group("Advanced");
+  c->add_option("--scan-count", a.scan_count, "Advanced: SCAN COUNT per page")
+      ->check(CLI::Range(10, 100000))->capture_default_str()->group("Advanced");
+  c->add_option("--in-flight", a.in_flight, "Advanced: batches in flight at once")
+      ->check(CLI::Range(1, 256))->capture_default_str()->group("Advanced");
 }
 
 int run_cleanup_command(const CleanupArgs& a) {
@@ -75,6 +81,9 @@ int run_cleanup_command(const CleanupArgs& a) {
   o.max_busy_percent = a.max_busy;
   o.wait_for_lock = a.wait;
   o.max_reported_ids = a.max_ids;
+  o.batch_keys = a.batch;
+  o.scan_count = a.scan_count;
+  o.max_in_flight = a.in_flight;
   if (!a.schema_file.empty()) {
     auto s = load_key_schema(a.schema_file);
     if (!s) return usage_error(s.error().message());

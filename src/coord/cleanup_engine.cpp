@@ -137,7 +137,7 @@ class Engine {
   asio::steady_timer renew_timer_, pace_timer_;
   Clock::time_point start_ = Clock::now(), last_progress_ = Clock::now(), last_pace_ = Clock::now();
   std::int64_t start_server_ms_ = 0, threshold_ms_ = 0;
-  std::uint64_t dbsize_ = 0;
+  std::uint64_t dbsize_ = 0, stale_seen_ = 0;
   double cpu_start_ = 0;
   std::string token_, sha_;
   bool use_script_ = false, done_ = false, failed_ = false, orphans_ = false;
@@ -271,7 +271,9 @@ asio::awaitable<void> Engine::load_heartbeats(std::shared_ptr<std::vector<std::s
       const CoordState state = !ts ? CoordState::invalid
                                : c->self->stale_at(*ts, c->now) ? CoordState::stale
                                                                 : CoordState::active;
+      const auto before = c->self->table_.size();
       c->self->table_.add(id, ts.value_or(0), state);
+      if (state == CoordState::stale && c->self->table_.size() > before) ++c->self->stale_seen_;
     }
   };
   if (Error e = co_await conn_->exec_raw(wire, 1, net::ReplySink{&ctx, sink})) fail(e, "reading heartbeats");
@@ -635,9 +637,7 @@ asio::awaitable<void> Engine::pace_and_report(const char* phase) {
   }
   if (opts_.on_progress && ms_since(last_progress_) >= 100) {
     last_progress_ = Clock::now();
-    std::uint64_t stale = 0;
-    for (const auto& c : table_.all()) stale += c.state == CoordState::stale;
-    opts_.on_progress(CleanupProgress{rep_.keys_scanned, dbsize_, stale, rep_.keys_deleted, phase, ms_since(start_) / 1000});
+    opts_.on_progress(CleanupProgress{rep_.keys_scanned, dbsize_, stale_seen_, rep_.keys_deleted, phase, ms_since(start_) / 1000});
   }
 }
 
