@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "net/connection.hpp"
+#include "cli/private_target.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/redis_process.hpp"
 #include "swarmkeeper/seed.hpp"
@@ -234,24 +235,10 @@ nlohmann::json to_json(const Run& r) {
 }  // namespace
 
 int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe) {
-  std::unique_ptr<RedisProcess> server;
-  ConnectionOptions conn;
-  if (args.url) {
-    auto o = parse_redis_url(*args.url);
-    if (!o) {
-      std::cerr << "swarmkeeper: --url: " << o.error().message() << "\n";
-      return 64;
-    }
-    conn = *o;
-  } else {
-    auto s = RedisProcess::start();
-    if (!s) {
-      std::cerr << "swarmkeeper bench: " << s.error().message() << "\n";
-      return 1;
-    }
-    server = std::move(*s);
-    conn.port = server->port();
-  }
+  int exit_code = 0;
+  auto target = open_target(args.url, "bench", exit_code);
+  if (!target) return exit_code;
+  const ConnectionOptions conn = target->connection;
   Admin admin(conn);
   if (!admin.ok()) {
     std::cerr << "swarmkeeper bench: " << admin.error() << "\n";

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/cleanup_output.hpp"
+#include "cli/private_target.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/redis_process.hpp"
 #include "swarmkeeper/seed.hpp"
@@ -11,25 +12,12 @@
 namespace swarmkeeper::cli {
 
 int run_demo(const DemoArgs& args) {
-  std::unique_ptr<RedisProcess> server;
-  ConnectionOptions conn;
-  if (args.url) {
-    auto o = parse_redis_url(*args.url);
-    if (!o) {
-      std::cerr << "swarmkeeper: --url: " << o.error().message() << "\n";
-      return 64;
-    }
-    conn = *o;
-  } else {
-    auto s = RedisProcess::start();
-    if (!s) {
-      std::cerr << "swarmkeeper demo: " << s.error().message() << "\n";
-      return 1;
-    }
-    server = std::move(*s);
-    conn.port = server->port();
-    std::cout << "Started a private redis-server on 127.0.0.1:" << server->port() << " (stopped at the end)\n";
-  }
+  int exit_code = 0;
+  auto target = open_target(args.url, "demo", exit_code);
+  if (!target) return exit_code;
+  const ConnectionOptions conn = target->connection;
+  if (target->server)
+    std::cout << "Started a private redis-server on 127.0.0.1:" << target->server->port() << " (stopped at the end)\n";
   SeedOptions seed;
   seed.coordinators = args.coordinators;
   seed.stale = args.stale;

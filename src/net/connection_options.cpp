@@ -53,7 +53,8 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
   if (u.has_port()) {
     std::uint16_t port = 0;
     if (!parse_number(std::string_view(u.port()), port) || port == 0)
-      return invalid("URL port '" + std::string(u.port()) + "' is not a number from 1 to 65535");
+      return invalid(u.port().empty() ? std::string("URL has a ':' after the host but no port number (1 to 65535) after it")
+                                      : "URL port '" + std::string(u.port()) + "' is not a number from 1 to 65535");
     o.port = port;
   }
   if (u.has_userinfo()) {
