@@ -4,6 +4,7 @@
 //   co_spawn(ex, work_then_release(), detached);
 //   ...
 //   co_await slots.drain();            // waits until all have released
+// REQUIRES: one waiting coroutine at a time (the waiter re-arms a shared timer).
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,0 +1,127 @@
+// client.hpp — the Redis client applications use: a pool of multiplexed connections with
+// automatic pipelining, transparent compression, per-command metrics, TLS/ACL, reconnects
+// and health checks.
+//
+// Ordinary commands are spread over the pool's connections, each carrying many callers'
+// commands at once: commands issued while a connection's write is in flight go out
+// together in its next write, and a lone command goes out at once (nothing waits on a
+// timer). A connection carrying pipeline_batch commands counts as busy, and the pool opens
+// another, up to max_connections. Connections open lazily, are PINGed when idle
+// (health_check_interval), closed when idle past idle_timeout (down to min_connections),
+// and replaced after failures with exponential backoff and jitter. A command in flight on
+// a connection that dies fails with a typed error; idempotent reads are retried once on
+// another connection, writes never.
+//
+// Threading: a Client lives on one executor (an io_context run by one thread is the fast
+// path). Its coroutine methods may be awaited from any thread or executor: they hop to
+// the client's strand when needed. SyncClient wraps it for code outside coroutines.
+//
+//   asio::io_context io;
+//   Client client(io.get_executor(), options);
+//   co_await client.set("k", value);            // compressed if >= 1 KB and worth it
+//   auto v = co_await client.get("k");          // Result<std::optional<std::string>>
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "swarmkeeper/client_metrics.hpp"
+#include "swarmkeeper/compression.hpp"
+#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/error.hpp"
+#include "swarmkeeper/resp/encoder.hpp"
+#include "swarmkeeper/resp/reply.hpp"
+
+namespace swarmkeeper {
+
+struct ClientOptions {
+  ConnectionOptions connection;
+  /// Connections kept open once opened (idle ones above this are closed). Default 5.
+  std::size_t min_connections = 5;
+  /// Most connections open at once. Default 20.
+  std::size_t max_connections = 20;
+  /// How long a command may wait for a usable connection. Default 10 s.
+  std::chrono::milliseconds acquire_timeout{10000};
+  /// Idle connections above min_connections are closed after this. Default 15 s.
+  std::chrono::milliseconds idle_timeout{15000};
+  /// Commands in flight on a connection before the pool prefers to open another. Default 100.
+  std::size_t pipeline_batch = 100;
+  /// Idle connections are PINGed this often; one that fails is replaced. Default 3 s.
+  std::chrono::milliseconds health_check_interval{3000};
+  /// Compress values of get/set/mget/mset (see compression.hpp). Default on.
+  bool compression = true;
+  CompressionOptions compression_options;
+  /// Retries of idempotent reads after a transient failure. Default 1.
+  int read_retries = 1;
+  /// Reconnect backoff: first delay ceiling and cap (full jitter). Default 50 ms, 5 s.
+  std::chrono::milliseconds reconnect_initial{50};
+  std::chrono::milliseconds reconnect_max{5000};
+};
+
+class Client {
+ public:
+  Client(boost::asio::any_io_executor ex, ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  using Value = std::optional<std::string>;  ///< nullopt: the key does not exist
+
+  boost::asio::awaitable<Result<Value>> get(std::string key);
+  /// SET, with PX ttl when ttl > 0.
+  boost::asio::awaitable<Result<void>> set(std::string key, std::string value,
+                                           std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
+  boost::asio::awaitable<Result<std::int64_t>> del(std::vector<std::string> keys);
+  boost::asio::awaitable<Result<std::int64_t>> unlink(std::vector<std::string> keys);
+  boost::asio::awaitable<Result<std::vector<Value>>> mget(std::vector<std::string> keys);
+  boost::asio::awaitable<Result<void>> mset(std::vector<std::pair<std::string, std::string>> pairs);
+  boost::asio::awaitable<Result<bool>> expire(std::string key, std::chrono::seconds ttl);
+  /// One SCAN page: {next cursor, keys}.
+  boost::asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> scan(
+      std::string cursor, std::string match = "", std::size_t count = 100);
+  boost::asio::awaitable<Result<resp::Reply>> eval(std::string script, std::vector<std::string> keys,
+                                                   std::vector<std::string> args);
+  boost::asio::awaitable<Result<resp::Reply>> evalsha(std::string sha, std::vector<std::string> keys,
+                                                      std::vector<std::string> args);
+  boost::asio::awaitable<Result<std::int64_t>> publish(std::string channel, std::string message);
+  /// Any command, raw (no compression). An error reply becomes an Error. idempotent:
+  /// may be retried after a transient failure.
+  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false);
+
+  /// REQUIRES: called on the client's executor (the pool's byte counts are read there).
+  ClientMetricsSnapshot metrics() const;
+  /// Closes every connection; commands in flight fail with Errc::cancelled.
+  void close();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+/// A Client with its own I/O thread, for code that is not in a coroutine. Thread-safe.
+class SyncClient {
+ public:
+  explicit SyncClient(ClientOptions options);
+  ~SyncClient();
+  Result<Client::Value> get(const std::string& key);
+  Result<void> set(const std::string& key, const std::string& value,
+                   std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
+  Result<resp::Reply> command(const resp::Command& cmd, bool idempotent = false);
+  Client& async() noexcept;
+  ClientMetricsSnapshot metrics() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace swarmkeeper

@@ -1,0 +1,435 @@
+// client.cpp — the pool, routing, reconnects, health checks and metrics of Client (see
+// swarmkeeper/client.hpp). Connections are net::Connection (their Multiplexer coalesces
+// each connection's commands into one write); this file decides which connection a
+// command goes to and when connections open, close and are replaced.
+#include "swarmkeeper/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "client/backoff.hpp"
+#include "net/connection.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+enum Cmd { kGet, kSet, kDel, kUnlink, kMget, kMset, kExpire, kScan, kEval, kEvalsha, kPublish, kPing, kOther, kCmdCount };
+constexpr const char* kCmdNames[kCmdCount] = {"GET",  "SET",  "DEL",     "UNLINK",  "MGET", "MSET", "EXPIRE",
+                                              "SCAN", "EVAL", "EVALSHA", "PUBLISH", "PING", "OTHER"};
+
+struct CommandStats {
+  std::atomic<std::uint64_t> calls{0}, errors{0};
+  metrics::Histogram latency;
+};
+
+std::uint64_t ns_since(Clock::time_point t) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count());
+}
+
+}  // namespace
+
+struct Client::Impl : std::enable_shared_from_this<Impl> {
+  struct Slot {
+    std::shared_ptr<net::Connection> conn;
+    std::size_t in_flight = 0;
+    Clock::time_point last_used = Clock::now();
+  };
+
+  Impl(asio::any_io_executor executor, ClientOptions o)
+      : ex(std::move(executor)), opts(std::move(o)), codec(opts.compression_options),
+        backoff({opts.reconnect_initial, opts.reconnect_max}), rng(std::random_device{}()),
+        health_timer(ex) {
+    if (opts.max_connections == 0) opts.max_connections = 1;
+  }
+
+  asio::any_io_executor ex;
+  ClientOptions opts;
+  ValueCodec codec;
+  // Pool state; touched only on ex (the client's single-threaded executor).
+  std::vector<std::shared_ptr<Slot>> slots;
+  std::size_t connecting = 0, waiters = 0;
+  client::Backoff backoff;
+  std::mt19937 rng;
+  Clock::time_point next_connect_at{};
+  Error last_connect_error;
+  std::vector<asio::steady_timer*> waiting;  // callers parked in acquire(), each on its own timer
+  asio::steady_timer health_timer;
+  bool closed = false;
+  // Metrics; atomics, read from any thread.
+  std::array<CommandStats, kCmdCount> stats;
+  metrics::Histogram acquire_ns;
+  std::atomic<std::uint64_t> connects{0}, failures{0}, commands_sent{0};
+  std::atomic<std::uint64_t> closed_bytes_out{0}, closed_bytes_in{0}, closed_writes{0};
+  std::atomic<std::uint64_t> open_count{0}, busy_count{0};
+
+  void wake_waiters() {
+    for (auto* t : waiting) t->cancel();
+  }
+
+  void drop(std::size_t i) {
+    const auto& c = slots[i]->conn;
+    closed_bytes_out += c->bytes_written();
+    closed_bytes_in += c->bytes_read();
+    closed_writes += c->writes();
+    if (c->failure().code() != Errc::cancelled) ++failures;
+    c->close();
+    slots.erase(slots.begin() + static_cast<std::ptrdiff_t>(i));
+    open_count = slots.size();
+  }
+
+  void prune_dead() {
+    for (std::size_t i = slots.size(); i-- > 0;)
+      if (!slots[i]->conn->is_open()) drop(i);
+  }
+
+  // A connection for one command: the least loaded open one; a new one when all are busy
+  // (up to max); waits (up to acquire_timeout) while none can be had.
+  asio::awaitable<Result<std::shared_ptr<Slot>>> acquire() {
+    const auto t0 = Clock::now();
+    const auto deadline = t0 + opts.acquire_timeout;
+    for (;;) {
+      if (closed) co_return Error(Errc::cancelled, "the client is closed");
+      prune_dead();
+      std::shared_ptr<Slot> best;
+      for (const auto& s : slots)
+        if (!best || s->in_flight < best->in_flight) best = s;
+      const bool can_open = slots.size() + connecting < opts.max_connections;
+      if (best && (best->in_flight < opts.pipeline_batch || !can_open || connecting > 0)) {
+        acquire_ns.record(ns_since(t0));
+        co_return best;
+      }
+      const auto now = Clock::now();
+      if (can_open && (connecting == 0 || best) && now >= next_connect_at) {
+        ++connecting;
+        auto c = co_await net::Connection::open(ex, opts.connection);
+        --connecting;
+        ++connects;
+        if (c) {
+          backoff.reset();
+          auto slot = std::make_shared<Slot>();
+          slot->conn = *c;
+          slots.push_back(slot);
+          open_count = slots.size();
+          wake_waiters();
+          if (closed) co_return Error(Errc::cancelled, "the client is closed");
+          acquire_ns.record(ns_since(t0));
+          co_return slot;
+        }
+        ++failures;
+        last_connect_error = c.error();
+        next_connect_at = Clock::now() + backoff.next_delay(rng);
+        wake_waiters();
+        if (!c.error().transient()) co_return c.error();  // wrong password, bad host: say so now
+        continue;
+      }
+      if (now >= deadline)
+        co_return Error(Errc::timeout, "no connection to " + opts.connection.display() + " within " +
+                                           std::to_string(opts.acquire_timeout.count()) + " ms (acquire timeout; " +
+                                           std::to_string(slots.size()) + " open, max " +
+                                           std::to_string(opts.max_connections) + ")" +
+                                           (last_connect_error ? "; last error: " + last_connect_error.message() : ""));
+      asio::steady_timer wait(ex, std::min(deadline, std::max(next_connect_at, now + std::chrono::milliseconds(1))));
+      ++waiters;
+      waiting.push_back(&wait);
+      co_await wait.async_wait(nothrow);
+      std::erase(waiting, &wait);
+      --waiters;
+    }
+  }
+
+  static bool retryable(const Error& e) {
+    return e.code() == Errc::connection_lost || e.code() == Errc::timeout || e.code() == Errc::connection_refused;
+  }
+
+  // Runs one command on a pooled connection, with metrics and (for reads) a retry.
+  asio::awaitable<Result<resp::Reply>> run(const resp::Command& cmd, Cmd which, bool idempotent) {
+    const auto t0 = Clock::now();
+    const int attempts = idempotent ? 1 + std::max(0, opts.read_retries) : 1;
+    Result<resp::Reply> r = Error(Errc::cancelled, "not run");
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+      auto slot = co_await acquire();
+      if (!slot) {
+        r = slot.error();
+        break;
+      }
+      auto& s = **slot;
+      if (s.in_flight++ == 0) ++busy_count;
+      ++commands_sent;
+      r = co_await s.conn->exec(cmd);
+      if (--s.in_flight == 0) --busy_count;
+      s.last_used = Clock::now();
+      if (r || !retryable(r.error()) || s.conn->is_open()) break;
+      wake_waiters();  // that connection is gone: the next attempt gets another
+    }
+    auto& st = stats[which];
+    st.calls.fetch_add(1, std::memory_order_relaxed);
+    if (!r) st.errors.fetch_add(1, std::memory_order_relaxed);
+    st.latency.record(ns_since(t0));
+    co_return r;
+  }
+
+  // PINGs idle connections, replaces failed ones, closes idle ones above the minimum.
+  static asio::awaitable<void> health_loop(std::shared_ptr<Impl> self) {
+    while (!self->closed) {
+      self->health_timer.expires_after(self->opts.health_check_interval);
+      co_await self->health_timer.async_wait(nothrow);
+      if (self->closed) break;
+      const auto now = Clock::now();
+      self->prune_dead();
+      for (std::size_t i = self->slots.size(); i-- > 0;) {
+        auto s = self->slots[i];
+        if (s->in_flight > 0 || now - s->last_used < self->opts.health_check_interval) continue;
+        if (self->slots.size() > self->opts.min_connections && now - s->last_used >= self->opts.idle_timeout) {
+          s->conn->close();  // idle beyond the minimum: counted as a normal close
+          continue;
+        }
+        auto pong = co_await s->conn->exec(resp::Command("PING"));
+        if (!pong) s->conn->close();
+      }
+      self->prune_dead();
+    }
+  }
+
+  void close_all() {
+    closed = true;
+    health_timer.cancel();
+    wake_waiters();
+    for (auto& s : slots) s->conn->close();
+  }
+
+  ClientMetricsSnapshot snapshot() const {
+    ClientMetricsSnapshot m;
+    for (int i = 0; i < kCmdCount; ++i) {
+      const auto calls = stats[static_cast<std::size_t>(i)].calls.load(std::memory_order_relaxed);
+      if (calls == 0) continue;
+      m.commands.push_back({kCmdNames[i], calls, stats[static_cast<std::size_t>(i)].errors.load(std::memory_order_relaxed),
+                            stats[static_cast<std::size_t>(i)].latency.snapshot()});
+    }
+    m.bytes_out = closed_bytes_out;
+    m.bytes_in = closed_bytes_in;
+    m.writes = closed_writes;
+    for (const auto& s : slots) {  // REQUIRES: called on ex, or tolerate a racy read
+      m.bytes_out += s->conn->bytes_written();
+      m.bytes_in += s->conn->bytes_read();
+      m.writes += s->conn->writes();
+    }
+    m.commands_sent = commands_sent;
+    m.compression = codec.stats();
+    m.pool.open = open_count;
+    m.pool.in_use = busy_count;
+    m.pool.idle = m.pool.open > m.pool.in_use ? m.pool.open - m.pool.in_use : 0;
+    m.pool.waiters = waiters;
+    m.pool.connects = connects;
+    m.pool.failures = failures;
+    m.pool.acquire_ns = acquire_ns.snapshot();
+    return m;
+  }
+};
+
+namespace {
+
+// Runs body on the client's executor: directly when the caller already runs there (the
+// fast path), else by hopping over and back.
+template <class T>
+asio::awaitable<T> on_client(std::shared_ptr<Client::Impl> impl, asio::awaitable<T> body) {
+  if ((co_await asio::this_coro::executor) == impl->ex) co_return co_await std::move(body);
+  std::optional<T> out;  // (co_spawn's own result slot would need a default-constructible T)
+  co_await asio::co_spawn(
+      impl->ex, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(body)); }, asio::use_awaitable);
+  co_return std::move(*out);
+}
+
+Error unexpected(std::string_view what, const resp::Reply& r) {
+  return Error(Errc::unexpected_reply, std::string(what) + " returned " + resp::to_string(r.root()).substr(0, 120));
+}
+
+}  // namespace
+
+Client::Client(asio::any_io_executor ex, ClientOptions options)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(options))) {
+  asio::co_spawn(impl_->ex, Impl::health_loop(impl_), asio::detached);
+}
+
+Client::~Client() { close(); }
+
+void Client::close() {
+  auto impl = impl_;
+  asio::dispatch(impl->ex, [impl] { impl->close_all(); });
+}
+
+ClientMetricsSnapshot Client::metrics() const { return impl_->snapshot(); }
+
+asio::awaitable<Result<resp::Reply>> Client::command(resp::Command cmd, bool idempotent) {
+  auto impl = impl_;
+  co_return co_await on_client(impl, [](std::shared_ptr<Impl> impl, resp::Command cmd, bool idem) -> asio::awaitable<Result<resp::Reply>> {
+    co_return co_await impl->run(cmd, kOther, idem);
+  }(impl, std::move(cmd), idempotent));
+}
+
+asio::awaitable<Result<Client::Value>> Client::get(std::string key) {
+  auto impl = impl_;
+  auto r = co_await on_client(impl, impl->run(resp::Command("GET").arg(key), kGet, true));
+  if (!r) co_return r.error();
+  if (r->is_null()) co_return Value{};
+  auto v = impl->opts.compression ? impl->codec.decode(r->str()) : Result<std::string>(std::string(r->str()));
+  if (!v) co_return v.error();
+  co_return Value{std::move(*v)};
+}
+
+asio::awaitable<Result<void>> Client::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
+  auto impl = impl_;
+  resp::Command c("SET");
+  c.arg(key).arg(impl->opts.compression ? impl->codec.encode(value) : value);
+  if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
+  auto r = co_await on_client(impl, impl->run(c, kSet, false));
+  if (!r) co_return r.error();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<std::int64_t>> Client::del(std::vector<std::string> keys) {
+  auto impl = impl_;
+  auto r = co_await on_client(impl, impl->run(resp::Command("DEL").args(keys), kDel, false));
+  if (!r) co_return r.error();
+  co_return r->integer();
+}
+
+asio::awaitable<Result<std::int64_t>> Client::unlink(std::vector<std::string> keys) {
+  auto impl = impl_;
+  auto r = co_await on_client(impl, impl->run(resp::Command("UNLINK").args(keys), kUnlink, false));
+  if (!r) co_return r.error();
+  co_return r->integer();
+}
+
+asio::awaitable<Result<std::vector<Client::Value>>> Client::mget(std::vector<std::string> keys) {
+  auto impl = impl_;
+  auto r = co_await on_client(impl, impl->run(resp::Command("MGET").args(keys), kMget, true));
+  if (!r) co_return r.error();
+  if (r->type() != resp::Type::array) co_return unexpected("MGET", *r);
+  std::vector<Value> out;
+  out.reserve(r->size());
+  for (resp::ReplyRef v : r->root()) {
+    if (v.is_null()) {
+      out.emplace_back();
+      continue;
+    }
+    auto d = impl->opts.compression ? impl->codec.decode(v.str()) : Result<std::string>(std::string(v.str()));
+    if (!d) co_return d.error();
+    out.emplace_back(std::move(*d));
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<void>> Client::mset(std::vector<std::pair<std::string, std::string>> pairs) {
+  auto impl = impl_;
+  resp::Command c("MSET");
+  for (auto& [k, v] : pairs) c.arg(k).arg(impl->opts.compression ? impl->codec.encode(v) : v);
+  auto r = co_await on_client(impl, impl->run(c, kMset, false));
+  if (!r) co_return r.error();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<bool>> Client::expire(std::string key, std::chrono::seconds ttl) {
+  auto impl = impl_;
+  auto r = co_await on_client(impl, impl->run(resp::Command("EXPIRE").arg(key).arg(ttl.count()), kExpire, false));
+  if (!r) co_return r.error();
+  co_return r->integer() == 1;
+}
+
+asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client::scan(std::string cursor, std::string match,
+                                                                                       std::size_t count) {
+  auto impl = impl_;
+  resp::Command c("SCAN");
+  c.arg(cursor);
+  if (!match.empty()) c.arg("MATCH").arg(match);
+  c.arg("COUNT").arg(count);
+  auto r = co_await on_client(impl, impl->run(c, kScan, true));
+  if (!r) co_return r.error();
+  if (r->size() != 2) co_return unexpected("SCAN", *r);
+  std::vector<std::string> keys;
+  for (resp::ReplyRef k : (*r)[1]) keys.emplace_back(k.str());
+  co_return std::pair{std::string((*r)[0].str()), std::move(keys)};
+}
+
+asio::awaitable<Result<resp::Reply>> Client::eval(std::string script, std::vector<std::string> keys,
+                                                  std::vector<std::string> args) {
+  auto impl = impl_;
+  co_return co_await on_client(
+      impl, impl->run(resp::Command("EVAL").arg(script).arg(keys.size()).args(keys).args(args), kEval, false));
+}
+
+asio::awaitable<Result<resp::Reply>> Client::evalsha(std::string sha, std::vector<std::string> keys,
+                                                     std::vector<std::string> args) {
+  auto impl = impl_;
+  co_return co_await on_client(
+      impl, impl->run(resp::Command("EVALSHA").arg(sha).arg(keys.size()).args(keys).args(args), kEvalsha, false));
+}
+
+asio::awaitable<Result<std::int64_t>> Client::publish(std::string channel, std::string message) {
+  auto impl = impl_;
+  auto r = co_await on_client(impl, impl->run(resp::Command("PUBLISH").arg(channel).arg(message), kPublish, false));
+  if (!r) co_return r.error();
+  co_return r->integer();
+}
+
+// --- SyncClient ---------------------------------------------------------------------
+
+struct SyncClient::State {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::unique_ptr<Client> client;
+  std::thread thread;
+
+  template <class T>
+  T call(asio::awaitable<T> aw) {
+    std::promise<T> promise;
+    auto fut = promise.get_future();
+    asio::co_spawn(io, [&promise, aw = std::move(aw)]() mutable -> asio::awaitable<void> {
+      promise.set_value(co_await std::move(aw));
+    }, [&promise](std::exception_ptr e) {
+      if (e) promise.set_exception(e);
+    });
+    return fut.get();
+  }
+};
+
+SyncClient::SyncClient(ClientOptions options) : s_(std::make_unique<State>()) {
+  s_->client = std::make_unique<Client>(s_->io.get_executor(), std::move(options));
+  s_->thread = std::thread([s = s_.get()] { s->io.run(); });
+}
+
+SyncClient::~SyncClient() {
+  s_->client->close();
+  s_->work.reset();
+  asio::post(s_->io, [s = s_.get()] { s->client.reset(); });
+  s_->thread.join();
+}
+
+Result<Client::Value> SyncClient::get(const std::string& key) { return s_->call(s_->client->get(key)); }
+Result<void> SyncClient::set(const std::string& key, const std::string& value, std::chrono::milliseconds ttl) {
+  return s_->call(s_->client->set(key, value, ttl));
+}
+Result<resp::Reply> SyncClient::command(const resp::Command& cmd, bool idempotent) {
+  return s_->call(s_->client->command(cmd, idempotent));
+}
+Client& SyncClient::async() noexcept { return *s_->client; }
+ClientMetricsSnapshot SyncClient::metrics() const {
+  std::promise<ClientMetricsSnapshot> p;
+  asio::post(s_->io, [&] { p.set_value(s_->client->metrics()); });  // the pool is read on its thread
+  return p.get_future().get();
+}
+
+}  // namespace swarmkeeper

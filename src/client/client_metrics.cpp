@@ -1,0 +1,51 @@
+// client_metrics.cpp — Prometheus text rendering of a ClientMetricsSnapshot.
+#include "swarmkeeper/client_metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace swarmkeeper {
+
+std::string render_prometheus(const ClientMetricsSnapshot& m) {
+  std::string o;
+  auto head = [&](const char* name, const char* type, const char* help) {
+    o += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  head("swarmkeeper_client_commands_total", "counter", "Commands completed, by command.");
+  for (const auto& c : m.commands) o += fmt::format("swarmkeeper_client_commands_total{{command=\"{}\"}} {}\n", c.command, c.calls);
+  head("swarmkeeper_client_command_errors_total", "counter", "Commands that failed, by command.");
+  for (const auto& c : m.commands) o += fmt::format("swarmkeeper_client_command_errors_total{{command=\"{}\"}} {}\n", c.command, c.errors);
+  head("swarmkeeper_client_command_duration_seconds", "summary", "Command latency as the caller saw it.");
+  for (const auto& c : m.commands) {
+    for (double q : {0.5, 0.95, 0.99, 0.999})
+      o += fmt::format("swarmkeeper_client_command_duration_seconds{{command=\"{}\",quantile=\"{}\"}} {:.9f}\n", c.command, q,
+                       c.latency_ns.percentile(q) / 1e9);
+    o += fmt::format("swarmkeeper_client_command_duration_seconds_count{{command=\"{}\"}} {}\n", c.command, c.latency_ns.count());
+    o += fmt::format("swarmkeeper_client_command_duration_seconds_sum{{command=\"{}\"}} {:.9f}\n", c.command,
+                     c.latency_ns.mean() * static_cast<double>(c.latency_ns.count()) / 1e9);
+  }
+  head("swarmkeeper_client_sent_bytes_total", "counter", "Bytes written to Redis.");
+  o += fmt::format("swarmkeeper_client_sent_bytes_total {}\n", m.bytes_out);
+  head("swarmkeeper_client_received_bytes_total", "counter", "Bytes read from Redis.");
+  o += fmt::format("swarmkeeper_client_received_bytes_total {}\n", m.bytes_in);
+  head("swarmkeeper_client_writes_total", "counter", "Socket writes (commands are coalesced into them).");
+  o += fmt::format("swarmkeeper_client_writes_total {}\n", m.writes);
+  head("swarmkeeper_client_compression_input_bytes_total", "counter", "Bytes of values stored compressed, before.");
+  o += fmt::format("swarmkeeper_client_compression_input_bytes_total {}\n", m.compression.bytes_before);
+  head("swarmkeeper_client_compression_output_bytes_total", "counter", "Bytes of values stored compressed, after.");
+  o += fmt::format("swarmkeeper_client_compression_output_bytes_total {}\n", m.compression.bytes_after);
+  head("swarmkeeper_client_pool_connections", "gauge", "Pool connections by state.");
+  o += fmt::format("swarmkeeper_client_pool_connections{{state=\"in_use\"}} {}\n", m.pool.in_use);
+  o += fmt::format("swarmkeeper_client_pool_connections{{state=\"idle\"}} {}\n", m.pool.idle);
+  head("swarmkeeper_client_pool_waiters", "gauge", "Callers waiting for a connection.");
+  o += fmt::format("swarmkeeper_client_pool_waiters {}\n", m.pool.waiters);
+  head("swarmkeeper_client_pool_connects_total", "counter", "Connections opened.");
+  o += fmt::format("swarmkeeper_client_pool_connects_total {}\n", m.pool.connects);
+  head("swarmkeeper_client_pool_failures_total", "counter", "Connections that failed to open or were lost.");
+  o += fmt::format("swarmkeeper_client_pool_failures_total {}\n", m.pool.failures);
+  head("swarmkeeper_client_pool_acquire_seconds", "summary", "Time to get a connection for a command.");
+  for (double q : {0.5, 0.99})
+    o += fmt::format("swarmkeeper_client_pool_acquire_seconds{{quantile=\"{}\"}} {:.9f}\n", q, m.pool.acquire_ns.percentile(q) / 1e9);
+  return o;
+}
+
+}  // namespace swarmkeeper
