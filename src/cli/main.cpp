@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/bench_cleanup.hpp"
+#include "cli/bench_client.hpp"
 #include "cli/cleanup_output.hpp"
 #include "cli/demo.hpp"
 #include "swarmkeeper/cleanup.hpp"
@@ -161,6 +162,16 @@ int main(int argc, char** argv) {
   bench_cleanup->add_option("--peer-script", bench_args.peer_script, "The seeds' script (default ../shared/peers/seed_lua_chunked.lua)");
   bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")->capture_default_str();
 
+  cli::BenchClientArgs client_args;
+  auto* bench_client = bench->add_subcommand("client", "Seed 003's client validation suite, or a plain GET/SET throughput run");
+  bench_client->add_option("--url", client_args.url, "Use this Redis instead of a private one (keys are overwritten!)");
+  bench_client->add_option("--concurrency", client_args.concurrency, "Concurrent callers")->check(CLI::Range(1, 100000))->capture_default_str();
+  bench_client->add_option("--seconds", client_args.seconds, "Length of the load runs")->check(CLI::PositiveNumber)->capture_default_str();
+  bench_client->add_option("--mix", client_args.mix, "get-set: only the plain throughput run (peer_ioredis.js's workload)")
+      ->check(CLI::IsMember({"get-set"}));
+  bench_client->add_option("--connections", client_args.connections, "Max pool connections (default 20)");
+  bench_client->add_flag("--json", client_args.json, "One JSON object on stdout");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -181,6 +192,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (*demo) return cli::run_demo(demo_args);
+  if (*bench_client) return cli::run_bench_client(client_args);
   if (*bench_cleanup) {
     if (!sizes_text.empty()) {
       bench_args.sizes.clear();

@@ -1,0 +1,21 @@
+// bench_client.hpp — `swarmkeeper bench client`: seed 003's validation suite, and a plain
+// GET/SET throughput run to set beside shared/peers/peer_ioredis.js.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace swarmkeeper::cli {
+
+struct BenchClientArgs {
+  std::optional<std::string> url;  ///< a server to use (its data is overwritten) instead of a private one
+  int concurrency = 20;
+  double seconds = 30;
+  std::string mix;                 ///< "get-set": only the plain throughput run
+  bool json = false;
+  int connections = 0;             ///< max pool connections (0: the default, 20)
+};
+
+int run_bench_client(const BenchClientArgs& args);
+
+}  // namespace swarmkeeper::cli
