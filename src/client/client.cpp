@@ -160,6 +160,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     const auto t0 = Clock::now();
     const int attempts = idempotent ? 1 + std::max(0, opts.read_retries) : 1;
     Result<resp::Reply> r = Error(Errc::cancelled, "not run");
+    std::string wire;  // encoded once, reused by a retry
     for (int attempt = 0; attempt < attempts; ++attempt) {
       auto slot = co_await acquire();
       if (!slot) {
@@ -169,7 +170,16 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       auto& s = **slot;
       if (s.in_flight++ == 0) ++busy_count;
       ++commands_sent;
-      r = co_await s.conn->exec(cmd);
+      if (wire.empty()) cmd.append_to(wire);
+      resp::Reply reply;
+      auto keep = [](void* p, const resp::ReplyView& v) { *static_cast<resp::Reply*>(p) = resp::Reply(v); };
+      Error e = co_await s.conn->exec_raw(wire, 1, net::ReplySink{&reply, keep});
+      if (e)
+        r = std::move(e);
+      else if (reply.is_error())
+        r = net::error_from_reply(reply.root(), "the server replied");
+      else
+        r = std::move(reply);
       if (--s.in_flight == 0) --busy_count;
       s.last_used = Clock::now();
       if (r || !retryable(r.error()) || s.conn->is_open()) break;
@@ -242,15 +252,29 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
-// Runs body on the client's executor: directly when the caller already runs there (the
-// fast path), else by hopping over and back.
+// Runs body on the client's executor by hopping over and back (callers on another
+// executor or thread); callers already there use run_here() and skip this frame.
 template <class T>
 asio::awaitable<T> on_client(std::shared_ptr<Client::Impl> impl, asio::awaitable<T> body) {
-  if ((co_await asio::this_coro::executor) == impl->ex) co_return co_await std::move(body);
   std::optional<T> out;  // (co_spawn's own result slot would need a default-constructible T)
   co_await asio::co_spawn(
       impl->ex, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(body)); }, asio::use_awaitable);
   co_return std::move(*out);
+}
+
+// Runs one command on the client's executor: directly when the caller runs there (the
+// fast path: no extra coroutine frame), else through on_client.
+asio::awaitable<Result<resp::Reply>> run_here(std::shared_ptr<Client::Impl> impl, const resp::Command& cmd, int which,
+                                              bool idempotent) {
+  // (Written with a named result: GCC 12 miscompiles `co_return co_await f();` in a branch.)
+  const bool here = (co_await asio::this_coro::executor) == impl->ex;
+  Result<resp::Reply> r = Error(Errc::cancelled, "not run");
+  if (here) {
+    r = co_await impl->run(cmd, static_cast<Cmd>(which), idempotent);
+  } else {
+    r = co_await on_client(impl, impl->run(cmd, static_cast<Cmd>(which), idempotent));
+  }
+  co_return r;
 }
 
 Error unexpected(std::string_view what, const resp::Reply& r) {
@@ -275,14 +299,12 @@ ClientMetricsSnapshot Client::metrics() const { return impl_->snapshot(); }
 
 asio::awaitable<Result<resp::Reply>> Client::command(resp::Command cmd, bool idempotent) {
   auto impl = impl_;
-  co_return co_await on_client(impl, [](std::shared_ptr<Impl> impl, resp::Command cmd, bool idem) -> asio::awaitable<Result<resp::Reply>> {
-    co_return co_await impl->run(cmd, kOther, idem);
-  }(impl, std::move(cmd), idempotent));
+  co_return co_await run_here(impl, cmd, kOther, idempotent);
 }
 
 asio::awaitable<Result<Client::Value>> Client::get(std::string key) {
   auto impl = impl_;
-  auto r = co_await on_client(impl, impl->run(resp::Command("GET").arg(key), kGet, true));
+  auto r = co_await run_here(impl, resp::Command("GET").arg(key), kGet, true);
   if (!r) co_return r.error();
   if (r->is_null()) co_return Value{};
   auto v = impl->opts.compression ? impl->codec.decode(r->str()) : Result<std::string>(std::string(r->str()));
@@ -295,28 +317,28 @@ asio::awaitable<Result<void>> Client::set(std::string key, std::string value, st
   resp::Command c("SET");
   c.arg(key).arg(impl->opts.compression ? impl->codec.encode(value) : value);
   if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
-  auto r = co_await on_client(impl, impl->run(c, kSet, false));
+  auto r = co_await run_here(impl, c, kSet, false);
   if (!r) co_return r.error();
   co_return Result<void>();
 }
 
 asio::awaitable<Result<std::int64_t>> Client::del(std::vector<std::string> keys) {
   auto impl = impl_;
-  auto r = co_await on_client(impl, impl->run(resp::Command("DEL").args(keys), kDel, false));
+  auto r = co_await run_here(impl, resp::Command("DEL").args(keys), kDel, false);
   if (!r) co_return r.error();
   co_return r->integer();
 }
 
 asio::awaitable<Result<std::int64_t>> Client::unlink(std::vector<std::string> keys) {
   auto impl = impl_;
-  auto r = co_await on_client(impl, impl->run(resp::Command("UNLINK").args(keys), kUnlink, false));
+  auto r = co_await run_here(impl, resp::Command("UNLINK").args(keys), kUnlink, false);
   if (!r) co_return r.error();
   co_return r->integer();
 }
 
 asio::awaitable<Result<std::vector<Client::Value>>> Client::mget(std::vector<std::string> keys) {
   auto impl = impl_;
-  auto r = co_await on_client(impl, impl->run(resp::Command("MGET").args(keys), kMget, true));
+  auto r = co_await run_here(impl, resp::Command("MGET").args(keys), kMget, true);
   if (!r) co_return r.error();
   if (r->type() != resp::Type::array) co_return unexpected("MGET", *r);
   std::vector<Value> out;
@@ -337,14 +359,14 @@ asio::awaitable<Result<void>> Client::mset(std::vector<std::pair<std::string, st
   auto impl = impl_;
   resp::Command c("MSET");
   for (auto& [k, v] : pairs) c.arg(k).arg(impl->opts.compression ? impl->codec.encode(v) : v);
-  auto r = co_await on_client(impl, impl->run(c, kMset, false));
+  auto r = co_await run_here(impl, c, kMset, false);
   if (!r) co_return r.error();
   co_return Result<void>();
 }
 
 asio::awaitable<Result<bool>> Client::expire(std::string key, std::chrono::seconds ttl) {
   auto impl = impl_;
-  auto r = co_await on_client(impl, impl->run(resp::Command("EXPIRE").arg(key).arg(ttl.count()), kExpire, false));
+  auto r = co_await run_here(impl, resp::Command("EXPIRE").arg(key).arg(ttl.count()), kExpire, false);
   if (!r) co_return r.error();
   co_return r->integer() == 1;
 }
@@ -356,7 +378,7 @@ asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client
   c.arg(cursor);
   if (!match.empty()) c.arg("MATCH").arg(match);
   c.arg("COUNT").arg(count);
-  auto r = co_await on_client(impl, impl->run(c, kScan, true));
+  auto r = co_await run_here(impl, c, kScan, true);
   if (!r) co_return r.error();
   if (r->size() != 2) co_return unexpected("SCAN", *r);
   std::vector<std::string> keys;
@@ -367,20 +389,18 @@ asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client
 asio::awaitable<Result<resp::Reply>> Client::eval(std::string script, std::vector<std::string> keys,
                                                   std::vector<std::string> args) {
   auto impl = impl_;
-  co_return co_await on_client(
-      impl, impl->run(resp::Command("EVAL").arg(script).arg(keys.size()).args(keys).args(args), kEval, false));
+  co_return co_await run_here(impl, resp::Command("EVAL").arg(script).arg(keys.size()).args(keys).args(args), kEval, false);
 }
 
 asio::awaitable<Result<resp::Reply>> Client::evalsha(std::string sha, std::vector<std::string> keys,
                                                      std::vector<std::string> args) {
   auto impl = impl_;
-  co_return co_await on_client(
-      impl, impl->run(resp::Command("EVALSHA").arg(sha).arg(keys.size()).args(keys).args(args), kEvalsha, false));
+  co_return co_await run_here(impl, resp::Command("EVALSHA").arg(sha).arg(keys.size()).args(keys).args(args), kEvalsha, false);
 }
 
 asio::awaitable<Result<std::int64_t>> Client::publish(std::string channel, std::string message) {
   auto impl = impl_;
-  auto r = co_await on_client(impl, impl->run(resp::Command("PUBLISH").arg(channel).arg(message), kPublish, false));
+  auto r = co_await run_here(impl, resp::Command("PUBLISH").arg(channel).arg(message), kPublish, false);
   if (!r) co_return r.error();
   co_return r->integer();
 }

@@ -135,8 +135,13 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   template <class Buffers>
   asio::awaitable<std::tuple<error_code, std::size_t>> write(const Buffers& b) {
-    if (tls) co_return co_await asio::async_write(*tls, b, use_nothrow);
-    co_return co_await asio::async_write(sock, b, use_nothrow);
+    std::tuple<error_code, std::size_t> result;  // (no `co_return co_await` in a branch: GCC 12)
+    if (tls) {
+      result = co_await asio::async_write(*tls, b, use_nothrow);
+    } else {
+      result = co_await asio::async_write(sock, b, use_nothrow);
+    }
+    co_return result;
   }
 
   static asio::awaitable<void> writer(std::shared_ptr<Impl> self) {
