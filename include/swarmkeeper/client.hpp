@@ -42,6 +42,10 @@
 
 namespace swarmkeeper {
 
+namespace net {
+class Connection;
+}
+
 struct ClientOptions {
   ConnectionOptions connection;
   /// Connections kept open once opened (idle ones above this are closed). Default 5.
@@ -68,6 +72,8 @@ struct ClientOptions {
 
 class Client {
  public:
+  struct Impl;
+
   Client(boost::asio::any_io_executor ex, ClientOptions options);
   ~Client();
   Client(const Client&) = delete;
@@ -93,15 +99,40 @@ class Client {
                                                       std::vector<std::string> args);
   boost::asio::awaitable<Result<std::int64_t>> publish(std::string channel, std::string message);
   /// Any command, raw (no compression). An error reply becomes an Error. idempotent:
-  /// may be retried after a transient failure.
+  /// may be retried after a transient failure. Blocking commands (BLPOP, BRPOP, BLMOVE,
+  /// BLMPOP, BRPOPLPUSH, BZPOPMIN/MAX, BZMPOP, WAIT, XREAD/XREADGROUP ... BLOCK) run on a
+  /// connection of their own, so they never hold up other callers' commands.
   boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false);
+  /// Several commands in one write, on one connection, replies in order. Error replies
+  /// stay in the vector; the Result fails only if the connection did.
+  boost::asio::awaitable<Result<std::vector<resp::Reply>>> pipeline(resp::Pipeline commands);
+  /// MULTI, the commands, EXEC in one write: runs atomically. Returns EXEC's reply (an
+  /// array of the commands' replies). An error reply inside fails the Result.
+  boost::asio::awaitable<Result<resp::Reply>> transaction(resp::Pipeline commands);
+
+  /// A connection for one caller alone (WATCH/MULTI/EXEC, blocking commands), counted
+  /// against max_connections; closed when the Lease goes away. exec() must be awaited on
+  /// the client's executor.
+  class Lease {
+   public:
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) noexcept = default;
+    ~Lease();
+    boost::asio::awaitable<Result<resp::Reply>> exec(resp::Command cmd);
+
+   private:
+    friend class Client;
+    Lease(std::shared_ptr<Impl> impl, std::shared_ptr<net::Connection> conn);
+    std::shared_ptr<Impl> impl_;
+    std::shared_ptr<net::Connection> conn_;
+  };
+  /// Waits (up to acquire_timeout) for room in the pool and opens a leased connection.
+  boost::asio::awaitable<Result<Lease>> lease();
 
   /// REQUIRES: called on the client's executor (the pool's byte counts are read there).
   ClientMetricsSnapshot metrics() const;
   /// Closes every connection; commands in flight fail with Errc::cancelled.
   void close();
-
-  struct Impl;
 
  private:
   std::shared_ptr<Impl> impl_;

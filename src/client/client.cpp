@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <array>
+#include <cctype>
 #include <future>
 #include <random>
 #include <thread>
@@ -61,7 +62,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   ValueCodec codec;
   // Pool state; touched only on ex (the client's single-threaded executor).
   std::vector<std::shared_ptr<Slot>> slots;
-  std::size_t connecting = 0, waiters = 0;
+  std::size_t connecting = 0, waiters = 0, leased = 0;
   client::Backoff backoff;
   std::mt19937 rng;
   Clock::time_point next_connect_at{};
@@ -107,7 +108,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       std::shared_ptr<Slot> best;
       for (const auto& s : slots)
         if (!best || s->in_flight < best->in_flight) best = s;
-      const bool can_open = slots.size() + connecting < opts.max_connections;
+      const bool can_open = slots.size() + connecting + leased < opts.max_connections;
       if (best && (best->in_flight < opts.pipeline_batch || !can_open || connecting > 0)) {
         acquire_ns.record(ns_since(t0));
         co_return best;
@@ -149,6 +150,55 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       std::erase(waiting, &wait);
       --waiters;
     }
+  }
+
+  // A dedicated connection: room permitting (an idle shared connection gives way when
+  // the pool is full), else wait for a lease to end, up to acquire_timeout.
+  asio::awaitable<Result<std::shared_ptr<net::Connection>>> open_leased() {
+    const auto deadline = Clock::now() + opts.acquire_timeout;
+    for (;;) {
+      if (closed) co_return Error(Errc::cancelled, "the client is closed");
+      prune_dead();
+      if (slots.size() + connecting + leased >= opts.max_connections && slots.size() > 1) {
+        for (std::size_t i = 0; i < slots.size(); ++i)
+          if (slots[i]->in_flight == 0) {
+            slots[i]->conn->close();
+            prune_dead();
+            break;
+          }
+      }
+      if (slots.size() + connecting + leased < opts.max_connections) {
+        ++leased;
+        auto c = co_await net::Connection::open(ex, opts.connection);
+        ++connects;
+        if (!c) {
+          --leased;
+          ++failures;
+          wake_waiters();
+          co_return c.error();
+        }
+        co_return *c;
+      }
+      if (Clock::now() >= deadline)
+        co_return Error(Errc::timeout, "no connection to lease within " + std::to_string(opts.acquire_timeout.count()) +
+                                           " ms: all " + std::to_string(opts.max_connections) +
+                                           " connections (max_connections) are leased or busy");
+      asio::steady_timer wait(ex, deadline);
+      ++waiters;
+      waiting.push_back(&wait);
+      co_await wait.async_wait(nothrow);
+      std::erase(waiting, &wait);
+      --waiters;
+    }
+  }
+
+  void end_lease(const std::shared_ptr<net::Connection>& c) {
+    closed_bytes_out += c->bytes_written();
+    closed_bytes_in += c->bytes_read();
+    closed_writes += c->writes();
+    c->close();
+    --leased;
+    wake_waiters();
   }
 
   static bool retryable(const Error& e) {
@@ -297,9 +347,109 @@ void Client::close() {
 
 ClientMetricsSnapshot Client::metrics() const { return impl_->snapshot(); }
 
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  return true;
+}
+
+// Commands that may block the connection they run on.
+bool is_blocking(const resp::Command& cmd) {
+  const std::string_view name = cmd.name();
+  for (std::string_view b : {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF"})
+    if (iequals(name, b)) return true;
+  if (iequals(name, "XREAD") || iequals(name, "XREADGROUP"))
+    for (std::size_t i = 1; i < cmd.argc(); ++i)
+      if (iequals(cmd.arg_at(i), "BLOCK")) return true;
+  return false;
+}
+
+}  // namespace
+
 asio::awaitable<Result<resp::Reply>> Client::command(resp::Command cmd, bool idempotent) {
   auto impl = impl_;
-  co_return co_await run_here(impl, cmd, kOther, idempotent);
+  if (is_blocking(cmd)) {
+    auto lease = co_await this->lease();
+    if (!lease) co_return lease.error();
+    auto r = co_await lease->exec(std::move(cmd));
+    co_return r;
+  }
+  auto r = co_await run_here(impl, cmd, kOther, idempotent);
+  co_return r;
+}
+
+asio::awaitable<Result<std::vector<resp::Reply>>> Client::pipeline(resp::Pipeline commands) {
+  auto impl = impl_;
+  auto body = [](std::shared_ptr<Impl> impl, resp::Pipeline p) -> asio::awaitable<Result<std::vector<resp::Reply>>> {
+    auto slot = co_await impl->acquire();
+    if (!slot) co_return slot.error();
+    std::vector<resp::Reply> replies;
+    replies.reserve(p.size());
+    auto keep = [](void* ctx, const resp::ReplyView& v) { static_cast<std::vector<resp::Reply>*>(ctx)->emplace_back(v); };
+    ++(*slot)->in_flight;
+    impl->commands_sent += p.size();
+    Error e = co_await (*slot)->conn->exec_raw(p.buffer(), p.size(), net::ReplySink{&replies, keep});
+    --(*slot)->in_flight;
+    if (e) co_return e;
+    co_return replies;
+  };
+  auto r = co_await on_client(impl, body(impl, std::move(commands)));
+  co_return r;
+}
+
+asio::awaitable<Result<resp::Reply>> Client::transaction(resp::Pipeline commands) {
+  resp::Pipeline tx;
+  tx.add("MULTI");
+  const std::size_t n = commands.size();
+  resp::Pipeline body = std::move(commands);
+  auto wire = tx.buffer() + body.buffer();
+  resp::Command exec("EXEC");
+  exec.append_to(wire);
+  // Sent as one payload: a connection writes a payload whole, so no other caller's command
+  // can land between MULTI and EXEC.
+  auto impl = impl_;
+  auto run_tx = [](std::shared_ptr<Impl> impl, std::string wire, std::size_t n) -> asio::awaitable<Result<resp::Reply>> {
+    auto slot = co_await impl->acquire();
+    if (!slot) co_return slot.error();
+    std::vector<resp::Reply> replies;
+    auto keep = [](void* ctx, const resp::ReplyView& v) { static_cast<std::vector<resp::Reply>*>(ctx)->emplace_back(v); };
+    ++(*slot)->in_flight;
+    impl->commands_sent += n + 2;
+    Error e = co_await (*slot)->conn->exec_raw(wire, n + 2, net::ReplySink{&replies, keep});
+    --(*slot)->in_flight;
+    if (e) co_return e;
+    for (std::size_t i = 0; i + 1 < replies.size(); ++i)
+      if (replies[i].is_error()) co_return net::error_from_reply(replies[i].root(), "transaction command " + std::to_string(i));
+    resp::Reply& result = replies.back();
+    if (result.is_error()) co_return net::error_from_reply(result.root(), "EXEC");
+    if (result.is_null()) co_return Error(Errc::server_error, "the transaction was aborted (a WATCHed key changed)");
+    co_return std::move(result);
+  };
+  auto r = co_await on_client(impl, run_tx(impl, std::move(wire), n));
+  co_return r;
+}
+
+Client::Lease::Lease(std::shared_ptr<Impl> impl, std::shared_ptr<net::Connection> conn)
+    : impl_(std::move(impl)), conn_(std::move(conn)) {}
+
+Client::Lease::~Lease() {
+  if (!impl_ || !conn_) return;
+  asio::dispatch(impl_->ex, [impl = impl_, conn = conn_] { impl->end_lease(conn); });
+}
+
+asio::awaitable<Result<resp::Reply>> Client::Lease::exec(resp::Command cmd) {
+  auto r = co_await conn_->exec(cmd);
+  co_return r;
+}
+
+asio::awaitable<Result<Client::Lease>> Client::lease() {
+  auto impl = impl_;
+  auto c = co_await on_client(impl, impl->open_leased());
+  if (!c) co_return c.error();
+  co_return Lease(impl, std::move(*c));
 }
 
 asio::awaitable<Result<Client::Value>> Client::get(std::string key) {

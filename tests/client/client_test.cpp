@@ -138,6 +138,68 @@ TEST_F(ClientTest, WrongPasswordFailsFastAndNoServerTimesOutAtAcquireTimeout) {
   EXPECT_LT(took, 2s);
 }
 
+TEST_F(ClientTest, BlockingCommandsGetTheirOwnConnectionAndDoNotHoldUpOthers) {
+  ClientOptions o = client_options();
+  o.max_connections = 2;
+  Client c(io_.get_executor(), o);
+  ASSERT_TRUE(run(io_, c.set("x", "1")));
+  bool blpop_done = false, get_done_first = false;
+  asio::co_spawn(io_, [&]() -> asio::awaitable<void> {
+    auto r = co_await c.command(resp::Command("BLPOP").arg("empty-list").arg("0.5"));
+    EXPECT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(r->is_null()) << "timed out empty";
+    blpop_done = true;
+  }, asio::detached);
+  asio::co_spawn(io_, [&]() -> asio::awaitable<void> {
+    auto v = co_await c.get("x");
+    EXPECT_TRUE(v && *v);
+    get_done_first = !blpop_done;
+  }, asio::detached);
+  io_.restart();
+  while (!blpop_done) io_.run_one();
+  EXPECT_TRUE(get_done_first) << "GET must not wait behind a BLPOP";
+}
+
+TEST_F(ClientTest, TransactionsAndPipelines) {
+  Client c(io_.get_executor(), client_options());
+  resp::Pipeline tx;
+  tx.add("INCR", "n").add("INCR", "n").add("INCRBY", "n", 10);
+  auto r = run(io_, c.transaction(tx));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(resp::to_string(r->root()), "[1, 2, 12]");
+  resp::Pipeline bad;
+  bad.add("INCR", "n").add("NOSUCHCOMMAND");
+  auto aborted = run(io_, c.transaction(bad));
+  ASSERT_FALSE(aborted);
+  EXPECT_EQ(BlockingClient(options())("GET", "n").str(), "12") << "nothing of an aborted transaction ran";
+  resp::Pipeline p;
+  p.add("SET", "p", "1").add("INCR", "no-int-here-but-fine").add("LPUSH", "p", "x").add("GET", "p");
+  auto replies = run(io_, c.pipeline(p));
+  ASSERT_TRUE(replies);
+  ASSERT_EQ(replies->size(), 4u);
+  EXPECT_EQ((*replies)[0].str(), "OK");
+  EXPECT_TRUE((*replies)[2].is_error()) << "WRONGTYPE stays in its slot";
+  EXPECT_EQ((*replies)[3].str(), "1");
+}
+
+TEST_F(ClientTest, LeasesAreBoundedByMaxConnectionsAndTimeOutClearly) {
+  ClientOptions o = client_options();
+  o.max_connections = 2;
+  o.acquire_timeout = 200ms;
+  Client c(io_.get_executor(), o);
+  auto a = run(io_, c.lease());
+  auto b = run(io_, c.lease());
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(run(io_, a->exec(resp::Command("PING")))->str(), "PONG");
+  auto third = run(io_, c.lease());
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code(), Errc::timeout);
+  EXPECT_NE(third.error().message().find("max_connections"), std::string::npos) << third.error().message();
+  { auto released = std::move(*a); }
+  auto fourth = run(io_, c.lease());
+  EXPECT_TRUE(fourth) << "a released lease makes room";
+}
+
 TEST(ClientRestart, ServerRestartedMidLoadTheClientReconnectsAndNoAcknowledgedWriteIsLost) {
   auto server = swarmkeeper::testing::start_server({.extra_args = {"--appendonly", "yes", "--appendfsync", "always"}});
   ASSERT_TRUE(server);

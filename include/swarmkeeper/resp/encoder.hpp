@@ -63,6 +63,20 @@ class Command {
 
   std::size_t argc() const noexcept { return argc_; }
   bool empty() const noexcept { return argc_ == 0; }
+  /// The first argument (the command name as given), or "".
+  std::string_view name() const noexcept { return arg_at(0); }
+  /// The i-th argument, or "" past the end. O(i).
+  std::string_view arg_at(std::size_t i) const noexcept {
+    std::size_t at = 0;
+    for (std::size_t k = 0; k <= i && at < body_.size(); ++k) {
+      const std::size_t crlf = body_.find("\r\n", at);
+      std::size_t len = 0;
+      std::from_chars(body_.data() + at + 1, body_.data() + crlf, len);
+      if (k == i) return std::string_view(body_).substr(crlf + 2, len);
+      at = crlf + 2 + len + 2;
+    }
+    return {};
+  }
   /// Appends the encoded command to out.
   void append_to(std::string& out) const {
     append_header(out, '*', argc_);
