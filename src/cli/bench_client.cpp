@@ -10,7 +10,8 @@
 //   concurrent:   --concurrency callers for --seconds, get-set.
 //   recovery:     (private server only) 1,000 sequential writes with a server restart after
 //                 the 300th; every acknowledged write must be there afterwards (AOF on).
-//   stress:       500 callers x 100 ops: error rate.
+//   stress:       500 callers for 1 s: error rate.
+//   memory:       200 idle connections, each used once: RSS growth per connection.
 // Score (seed 003's weights): latency 0.35, reliability 0.25, throughput 0.25,
 // efficiency 0.15; pass at >= 93 %.
 #include "cli/bench_client.hpp"
@@ -21,7 +22,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <thread>
 #include <nlohmann/json.hpp>
@@ -80,6 +84,14 @@ LoadResult get_set_load(asio::io_context& io, Client& client, int callers, doubl
 }
 
 double ms(double ns) { return ns / 1e6; }
+
+// Resident memory of this process in bytes (/proc/self/statm).
+double rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  double pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
 
 std::string task_json(int i) {
   std::string s = fmt::format(R"({{"taskId":"task-{}","type":"analysis","priority":{},"assignedTo":"agent-{}","payload":{{)", i,
@@ -205,6 +217,28 @@ int run_bench_client(const BenchClientArgs& args) {
     }
   } else {
     report["recovery"] = {{"skipped", "needs a private server (no --url) to restart"}};
+  }
+  // 8. Memory: 200 idle connections (each used once), RSS growth per connection.
+  {
+    ClientOptions mopts = opts;
+    mopts.max_connections = 210;
+    Client mem_client(io.get_executor(), mopts);
+    (void)net::run_blocking(io, mem_client.command(resp::Command("PING")));
+    const double before_rss = rss_bytes();
+    std::vector<Client::Lease> leases;
+    for (int i = 0; i < 200; ++i) {
+      auto l = net::run_blocking(io, mem_client.lease());
+      if (!l) break;
+      (void)net::run_blocking(io, l->exec(resp::Command("GET").arg("k")));
+      leases.push_back(std::move(*l));
+    }
+    const double per_conn = leases.empty() ? 0 : (rss_bytes() - before_rss) / static_cast<double>(leases.size());
+    report["memory"] = {{"idle_connections", leases.size()}, {"bytes_per_connection", std::llround(per_conn)},
+                        {"target_bytes", 65536}, {"pass", !leases.empty() && per_conn <= 65536}};
+    leases.clear();
+    mem_client.close();
+    io.restart();
+    io.poll();
   }
   // 7. Stress.
   auto stress = get_set_load(io, *client, 500, 1.0);
