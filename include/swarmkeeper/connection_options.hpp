@@ -82,8 +82,13 @@ using EnvLookup = std::function<std::optional<std::string>(const char*)>;
 EnvLookup process_env();
 
 /// Resolves options by precedence: url_flag > REDIS_URL > REDIS_HOST/PORT/PASSWORD/DB >
-/// defaults. Fails with Errc::invalid_argument naming the variable or flag at fault.
+/// defaults; then, if no password came from those, REDIS_PASSWORD_FILE names a file
+/// holding it (so it never sits on a command line). Fails with Errc::invalid_argument
+/// naming the variable or flag at fault.
 Result<ConnectionOptions> resolve_connection_options(const std::optional<std::string>& url_flag,
                                                      const EnvLookup& env = process_env());
+/// The same without REDIS_PASSWORD_FILE.
+Result<ConnectionOptions> resolve_connection_source(const std::optional<std::string>& url_flag,
+                                                    const EnvLookup& env = process_env());
 
 }  // namespace swarmkeeper

@@ -21,6 +21,7 @@
 #include <boost/asio/write.hpp>
 
 #include <chrono>
+#include <cstdio>
 
 namespace swarmkeeper::net {
 namespace {
@@ -285,6 +286,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       ssl_ctx->set_verify_callback(ssl::host_name_verification(name));
     } else {
       ssl_ctx->set_verify_mode(ssl::verify_none);
+      std::fprintf(stderr,
+                   "swarmkeeper: WARNING: TLS certificate verification is OFF for %s: anyone on the path can "
+                   "impersonate the server. For tests only.\n",
+                   where().c_str());
     }
     tls = std::make_unique<ssl::stream<tcp::socket>>(ex, *ssl_ctx);
     error_code addr_ec;

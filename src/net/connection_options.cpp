@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 
 namespace swarmkeeper {
 namespace {
@@ -98,8 +99,31 @@ EnvLookup process_env() {
   };
 }
 
+namespace {
+
+// REDIS_PASSWORD_FILE: the password read from a file (trailing newline dropped), for
+// deployments that keep secrets out of command lines and the environment.
+Result<void> apply_password_file(ConnectionOptions& o, const EnvLookup& env) {
+  auto path = env("REDIS_PASSWORD_FILE");
+  if (!path || path->empty() || !o.password.empty()) return {};
+  std::ifstream in(*path);
+  if (!in) return Error(Errc::invalid_argument, "REDIS_PASSWORD_FILE: cannot read '" + *path + "'");
+  std::getline(in, o.password);
+  if (!o.password.empty() && o.password.back() == '\r') o.password.pop_back();
+  return {};
+}
+
+}  // namespace
+
 Result<ConnectionOptions> resolve_connection_options(const std::optional<std::string>& url_flag,
                                                      const EnvLookup& env) {
+  auto chosen = resolve_connection_source(url_flag, env);
+  if (!chosen) return chosen;
+  if (auto r = apply_password_file(*chosen, env); !r) return r.error();
+  return chosen;
+}
+
+Result<ConnectionOptions> resolve_connection_source(const std::optional<std::string>& url_flag, const EnvLookup& env) {
   if (url_flag) {
     auto r = parse_redis_url(*url_flag);
     if (!r) return Error(Errc::invalid_argument, "--url: " + r.error().message());

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 
 namespace swarmkeeper {
@@ -90,6 +91,19 @@ TEST(ConnectionPrecedence, BadVariablesAreNamedInTheError) {
   auto url = resolve_connection_options(std::nullopt, fake_env({{"REDIS_URL", "ftp://x"}}));
   ASSERT_FALSE(url);
   EXPECT_NE(url.error().message().find("REDIS_URL"), std::string::npos);
+}
+
+TEST(ConnectionPrecedence, PasswordFromAFileWhenNoneIsGivenOtherwise) {
+  const std::string path = ::testing::TempDir() + "/redis-password";
+  { std::ofstream(path) << "from-file\n"; }
+  auto o = resolve_connection_options(std::nullopt, fake_env({{"REDIS_PASSWORD_FILE", path}}));
+  ASSERT_TRUE(o) << o.error().message();
+  EXPECT_EQ(o->password, "from-file");
+  auto explicit_pw = resolve_connection_options(std::string("redis://:given@h"), fake_env({{"REDIS_PASSWORD_FILE", path}}));
+  EXPECT_EQ(explicit_pw->password, "given");
+  auto missing = resolve_connection_options(std::nullopt, fake_env({{"REDIS_PASSWORD_FILE", "/no/such/file"}}));
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("REDIS_PASSWORD_FILE"), std::string::npos);
 }
 
 }  // namespace

@@ -246,6 +246,15 @@ TEST(ConnectionTls, VerifiedTlsWorksAndAWrongCaIsATlsError) {
   EXPECT_EQ(bad.error().code(), Errc::tls_error) << bad.error().message();
   EXPECT_NE(bad.error().message().find("certificate verify failed"), std::string::npos) << bad.error().message();
 
+  // Verification off (tests only): connects without trusting the CA, and says so on stderr.
+  auto insecure = untrusted;
+  insecure.tls.verify = false;
+  ::testing::internal::CaptureStderr();
+  auto unverified = swarmkeeper::testing::run(io, Connection::open(io.get_executor(), insecure));
+  const std::string warning = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(unverified) << unverified.error().message();
+  EXPECT_NE(warning.find("verification is OFF"), std::string::npos) << warning;
+
   // Plain TCP against the TLS port: the server hangs up; a typed error, not a hang.
   auto plain = *opts;
   plain.tls.enabled = false;
