@@ -129,6 +129,31 @@ class Client {
   /// Waits (up to acquire_timeout) for room in the pool and opens a leased connection.
   boost::asio::awaitable<Result<Lease>> lease();
 
+  struct Message {
+    std::string channel;
+    std::string payload;
+  };
+  /// Messages from subscribed channels, on a leased connection (RESP3 needed: messages
+  /// arrive as push frames). Unsubscribes (closes its connection) when it goes away.
+  class Subscription {
+   public:
+    Subscription(Subscription&&) noexcept = default;
+    Subscription& operator=(Subscription&&) noexcept = default;
+    ~Subscription();
+    /// The next message, in order; waits as long as needed. Fails if the connection is lost.
+    boost::asio::awaitable<Result<Message>> next();
+
+   private:
+    friend class Client;
+    struct State;
+    Subscription(std::shared_ptr<Impl> impl, std::shared_ptr<net::Connection> conn, std::shared_ptr<State> state);
+    std::shared_ptr<Impl> impl_;
+    std::shared_ptr<net::Connection> conn_;
+    std::shared_ptr<State> state_;
+  };
+  /// Subscribes to channels; returns once the server confirmed every one of them.
+  boost::asio::awaitable<Result<Subscription>> subscribe(std::vector<std::string> channels);
+
   /// REQUIRES: called on the client's executor (the pool's byte counts are read there).
   ClientMetricsSnapshot metrics() const;
   /// Closes every connection; commands in flight fail with Errc::cancelled.

@@ -159,6 +159,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       if (ec) co_return self->fail(self->io_error(ec, "writing to"));
       self->bytes_out += n;
       ++self->writes;
+      self->mux.on_written();
     }
   }
 
@@ -372,6 +373,10 @@ asio::awaitable<Result<std::vector<resp::Reply>>> Connection::exec(const resp::P
 
 asio::awaitable<Error> Connection::exec_raw(std::string_view payload, std::size_t replies, ReplySink sink) {
   return impl_->exec_raw(payload, replies, sink);
+}
+
+void Connection::on_push(std::function<void(const resp::ReplyView&)> handler) {
+  impl_->mux.push_handler = std::move(handler);
 }
 
 void Connection::close() { impl_->fail(Error(Errc::cancelled, "connection to " + impl_->where() + " closed")); }

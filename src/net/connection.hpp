@@ -22,6 +22,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ class Connection {
   /// completes) and hands each of its `replies` replies to `sink` while they are still
   /// in the read buffer. Returns an Error with code ok on success.
   asio::awaitable<Error> exec_raw(std::string_view payload, std::size_t replies, ReplySink sink);
+
+  /// Receives RESP3 push messages (pub/sub messages, subscription confirmations,
+  /// client-side caching invalidations) while they are in the read buffer.
+  void on_push(std::function<void(const resp::ReplyView&)> handler);
 
   /// Closes the socket; queued and in-flight commands fail with Errc::cancelled.
   void close();

@@ -18,10 +18,19 @@ const std::vector<std::string_view>& Multiplexer::prepare_write() {
   write_list_.clear();
   for (Request* r : staged_) {
     write_list_.push_back(r->payload);
-    written_.push_back(r);
+    if (r->expected == 0)
+      written_no_reply_.push_back(r);
+    else
+      written_.push_back(r);
   }
   staged_.clear();
   return write_list_;
+}
+
+void Multiplexer::on_written() {
+  auto done = std::move(written_no_reply_);
+  written_no_reply_.clear();
+  for (Request* r : done) complete(r);
 }
 
 void Multiplexer::complete(Request* r) {
@@ -72,6 +81,8 @@ void Multiplexer::fail_all(const Error& err) {
   // Complete in order: replies already received are kept by the callers' sinks.
   std::deque<Request*> all;
   all.swap(written_);
+  for (Request* r : written_no_reply_) all.push_back(r);
+  written_no_reply_.clear();
   for (Request* r : staged_) all.push_back(r);
   staged_.clear();
   for (Request* r : all) {

@@ -37,7 +37,9 @@ struct ReplySink {
 /// caller (typically a coroutine frame awaiting it); it must outlive its completion.
 struct Request {
   std::string_view payload;           ///< encoded commands (caller-owned bytes)
-  std::size_t expected = 1;           ///< replies to deliver before completing
+  std::size_t expected = 1;           ///< replies to deliver before completing; 0: completes
+                                      ///< once written (commands answered by pushes, e.g.
+                                      ///< SUBSCRIBE in RESP3)
   ReplySink sink;                     ///< where the replies go
   void (*on_done)(Request*) = nullptr;  ///< called once, on success or failure
   void* owner = nullptr;              ///< for on_done's use
@@ -64,6 +66,8 @@ class Multiplexer {
   /// Moves all staged requests to written and returns their payloads, in order, for
   /// one gathered write. REQUIRES: has_staged().
   const std::vector<std::string_view>& prepare_write();
+  /// The write prepared last has completed: requests expecting no reply are done.
+  void on_written();
 
   /// The read buffer: append received bytes to it, then call on_read().
   std::string& read_buffer() noexcept { return rbuf_; }
@@ -87,6 +91,7 @@ class Multiplexer {
   resp::Parser parser_;
   std::deque<Request*> staged_;
   std::deque<Request*> written_;
+  std::vector<Request*> written_no_reply_;
   std::vector<std::string_view> write_list_;
   std::string rbuf_;
   std::size_t rpos_ = 0;  // start of the first unparsed reply in rbuf_

@@ -200,6 +200,23 @@ TEST_F(ClientTest, LeasesAreBoundedByMaxConnectionsAndTimeOutClearly) {
   EXPECT_TRUE(fourth) << "a released lease makes room";
 }
 
+TEST_F(ClientTest, SubscribersReceivePublishedMessagesInOrder) {
+  Client c(io_.get_executor(), client_options());
+  auto sub = run(io_, c.subscribe({"news", "alerts"}));
+  ASSERT_TRUE(sub) << sub.error().message();
+  EXPECT_EQ(*run(io_, c.publish("news", "first")), 1);
+  EXPECT_EQ(*run(io_, c.publish("alerts", "second")), 1);
+  EXPECT_EQ(*run(io_, c.publish("elsewhere", "ignored")), 0);
+  EXPECT_EQ(*run(io_, c.publish("news", "third")), 1);
+  for (auto [channel, payload] : {std::pair{"news", "first"}, {"alerts", "second"}, {"news", "third"}}) {
+    auto m = run(io_, sub->next());
+    ASSERT_TRUE(m) << m.error().message();
+    EXPECT_EQ(m->channel, channel);
+    EXPECT_EQ(m->payload, payload);
+  }
+  EXPECT_TRUE(run(io_, c.get("still-works"))) << "ordinary commands are unaffected";
+}
+
 TEST(ClientRestart, ServerRestartedMidLoadTheClientReconnectsAndNoAcknowledgedWriteIsLost) {
   auto server = swarmkeeper::testing::start_server({.extra_args = {"--appendonly", "yes", "--appendfsync", "always"}});
   ASSERT_TRUE(server);

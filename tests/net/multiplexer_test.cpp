@@ -65,6 +65,22 @@ TEST(Multiplexer, RepliesGoToRequestsInOrderAcrossChunks) {
   EXPECT_TRUE(m.read_buffer().empty());
 }
 
+TEST(Multiplexer, ARequestExpectingNoReplyCompletesOnceWritten) {
+  Multiplexer m;
+  Recorded sub, next;
+  Request rs = make(sub, "*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n", 0), rn = make(next, "x", 1);
+  m.enqueue(&rs);
+  m.enqueue(&rn);
+  m.prepare_write();
+  EXPECT_FALSE(sub.done) << "not before the write completed";
+  m.on_written();
+  EXPECT_TRUE(sub.done);
+  EXPECT_FALSE(next.done);
+  m.read_buffer() = "+OK\r\n";
+  ASSERT_TRUE(m.on_read());
+  EXPECT_EQ(next.replies, std::vector<std::string>{"\"OK\""}) << "the reply goes to the request that expects one";
+}
+
 TEST(Multiplexer, PushMessagesBypassRequests) {
   Multiplexer m;
   std::vector<std::string> pushes;
