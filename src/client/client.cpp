@@ -82,6 +82,32 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     for (auto* t : waiting) t->cancel();
   }
 
+  // Waits until `until` or until the pool changes (wake_waiters), whichever comes first.
+  asio::awaitable<void> park_until(Clock::time_point until) {
+    asio::steady_timer wait(ex, until);
+    ++waiters;
+    waiting.push_back(&wait);
+    co_await wait.async_wait(nothrow);
+    std::erase(waiting, &wait);
+    --waiters;
+  }
+
+  // Sends `count` encoded commands in one payload on a pooled connection; returns their
+  // replies in order (error replies included).
+  asio::awaitable<Result<std::vector<resp::Reply>>> exec_many(std::string payload, std::size_t count) {
+    auto slot = co_await acquire();
+    if (!slot) co_return slot.error();
+    std::vector<resp::Reply> replies;
+    replies.reserve(count);
+    auto keep = [](void* ctx, const resp::ReplyView& v) { static_cast<std::vector<resp::Reply>*>(ctx)->emplace_back(v); };
+    ++(*slot)->in_flight;
+    commands_sent += count;
+    Error e = co_await (*slot)->conn->exec_raw(payload, count, net::ReplySink{&replies, keep});
+    --(*slot)->in_flight;
+    if (e) co_return e;
+    co_return replies;
+  }
+
   void drop(std::size_t i) {
     const auto& c = slots[i]->conn;
     closed_bytes_out += c->bytes_written();
@@ -144,12 +170,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                                            std::to_string(slots.size()) + " open, max " +
                                            std::to_string(opts.max_connections) + ")" +
                                            (last_connect_error ? "; last error: " + last_connect_error.message() : ""));
-      asio::steady_timer wait(ex, std::min(deadline, std::max(next_connect_at, now + std::chrono::milliseconds(1))));
-      ++waiters;
-      waiting.push_back(&wait);
-      co_await wait.async_wait(nothrow);
-      std::erase(waiting, &wait);
-      --waiters;
+      co_await park_until(std::min(deadline, std::max(next_connect_at, now + std::chrono::milliseconds(1))));
     }
   }
 
@@ -184,12 +205,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         co_return Error(Errc::timeout, "no connection to lease within " + std::to_string(opts.acquire_timeout.count()) +
                                            " ms: all " + std::to_string(opts.max_connections) +
                                            " connections (max_connections) are leased or busy");
-      asio::steady_timer wait(ex, deadline);
-      ++waiters;
-      waiting.push_back(&wait);
-      co_await wait.async_wait(nothrow);
-      std::erase(waiting, &wait);
-      --waiters;
+      co_await park_until(deadline);
     }
   }
 
@@ -384,53 +400,25 @@ asio::awaitable<Result<resp::Reply>> Client::command(resp::Command cmd, bool ide
 
 asio::awaitable<Result<std::vector<resp::Reply>>> Client::pipeline(resp::Pipeline commands) {
   auto impl = impl_;
-  auto body = [](std::shared_ptr<Impl> impl, resp::Pipeline p) -> asio::awaitable<Result<std::vector<resp::Reply>>> {
-    auto slot = co_await impl->acquire();
-    if (!slot) co_return slot.error();
-    std::vector<resp::Reply> replies;
-    replies.reserve(p.size());
-    auto keep = [](void* ctx, const resp::ReplyView& v) { static_cast<std::vector<resp::Reply>*>(ctx)->emplace_back(v); };
-    ++(*slot)->in_flight;
-    impl->commands_sent += p.size();
-    Error e = co_await (*slot)->conn->exec_raw(p.buffer(), p.size(), net::ReplySink{&replies, keep});
-    --(*slot)->in_flight;
-    if (e) co_return e;
-    co_return replies;
-  };
-  auto r = co_await on_client(impl, body(impl, std::move(commands)));
+  const std::size_t n = commands.size();
+  auto r = co_await on_client(impl, impl->exec_many(commands.buffer(), n));
   co_return r;
 }
 
 asio::awaitable<Result<resp::Reply>> Client::transaction(resp::Pipeline commands) {
-  resp::Pipeline tx;
-  tx.add("MULTI");
-  const std::size_t n = commands.size();
-  resp::Pipeline body = std::move(commands);
-  auto wire = tx.buffer() + body.buffer();
-  resp::Command exec("EXEC");
-  exec.append_to(wire);
-  // Sent as one payload: a connection writes a payload whole, so no other caller's command
-  // can land between MULTI and EXEC.
+  // One payload: a connection writes a payload whole, so no other caller's command can
+  // land between MULTI and EXEC.
+  std::string wire = resp::Command("MULTI").encoded() + commands.buffer() + resp::Command("EXEC").encoded();
+  const std::size_t n = commands.size() + 2;
   auto impl = impl_;
-  auto run_tx = [](std::shared_ptr<Impl> impl, std::string wire, std::size_t n) -> asio::awaitable<Result<resp::Reply>> {
-    auto slot = co_await impl->acquire();
-    if (!slot) co_return slot.error();
-    std::vector<resp::Reply> replies;
-    auto keep = [](void* ctx, const resp::ReplyView& v) { static_cast<std::vector<resp::Reply>*>(ctx)->emplace_back(v); };
-    ++(*slot)->in_flight;
-    impl->commands_sent += n + 2;
-    Error e = co_await (*slot)->conn->exec_raw(wire, n + 2, net::ReplySink{&replies, keep});
-    --(*slot)->in_flight;
-    if (e) co_return e;
-    for (std::size_t i = 0; i + 1 < replies.size(); ++i)
-      if (replies[i].is_error()) co_return net::error_from_reply(replies[i].root(), "transaction command " + std::to_string(i));
-    resp::Reply& result = replies.back();
-    if (result.is_error()) co_return net::error_from_reply(result.root(), "EXEC");
-    if (result.is_null()) co_return Error(Errc::server_error, "the transaction was aborted (a WATCHed key changed)");
-    co_return std::move(result);
-  };
-  auto r = co_await on_client(impl, run_tx(impl, std::move(wire), n));
-  co_return r;
+  auto replies = co_await on_client(impl, impl->exec_many(std::move(wire), n));
+  if (!replies) co_return replies.error();
+  for (std::size_t i = 0; i + 1 < replies->size(); ++i)
+    if ((*replies)[i].is_error()) co_return net::error_from_reply((*replies)[i].root(), "transaction command " + std::to_string(i));
+  resp::Reply& result = replies->back();
+  if (result.is_error()) co_return net::error_from_reply(result.root(), "EXEC");
+  if (result.is_null()) co_return Error(Errc::server_error, "the transaction was aborted (a WATCHed key changed)");
+  co_return std::move(result);
 }
 
 Client::Lease::Lease(std::shared_ptr<Impl> impl, std::shared_ptr<net::Connection> conn)

@@ -23,25 +23,23 @@ std::string render_prometheus(const ClientMetricsSnapshot& m) {
     o += fmt::format("swarmkeeper_client_command_duration_seconds_sum{{command=\"{}\"}} {:.9f}\n", c.command,
                      c.latency_ns.mean() * static_cast<double>(c.latency_ns.count()) / 1e9);
   }
-  head("swarmkeeper_client_sent_bytes_total", "counter", "Bytes written to Redis.");
-  o += fmt::format("swarmkeeper_client_sent_bytes_total {}\n", m.bytes_out);
-  head("swarmkeeper_client_received_bytes_total", "counter", "Bytes read from Redis.");
-  o += fmt::format("swarmkeeper_client_received_bytes_total {}\n", m.bytes_in);
-  head("swarmkeeper_client_writes_total", "counter", "Socket writes (commands are coalesced into them).");
-  o += fmt::format("swarmkeeper_client_writes_total {}\n", m.writes);
-  head("swarmkeeper_client_compression_input_bytes_total", "counter", "Bytes of values stored compressed, before.");
-  o += fmt::format("swarmkeeper_client_compression_input_bytes_total {}\n", m.compression.bytes_before);
-  head("swarmkeeper_client_compression_output_bytes_total", "counter", "Bytes of values stored compressed, after.");
-  o += fmt::format("swarmkeeper_client_compression_output_bytes_total {}\n", m.compression.bytes_after);
+  auto single = [&](const char* name, const char* type, const char* help, std::uint64_t value) {
+    head(name, type, help);
+    o += fmt::format("{} {}\n", name, value);
+  };
+  single("swarmkeeper_client_sent_bytes_total", "counter", "Bytes written to Redis.", m.bytes_out);
+  single("swarmkeeper_client_received_bytes_total", "counter", "Bytes read from Redis.", m.bytes_in);
+  single("swarmkeeper_client_writes_total", "counter", "Socket writes (commands are coalesced into them).", m.writes);
+  single("swarmkeeper_client_compression_input_bytes_total", "counter", "Bytes of values stored compressed, before.",
+         m.compression.bytes_before);
+  single("swarmkeeper_client_compression_output_bytes_total", "counter", "Bytes of values stored compressed, after.",
+         m.compression.bytes_after);
   head("swarmkeeper_client_pool_connections", "gauge", "Pool connections by state.");
   o += fmt::format("swarmkeeper_client_pool_connections{{state=\"in_use\"}} {}\n", m.pool.in_use);
   o += fmt::format("swarmkeeper_client_pool_connections{{state=\"idle\"}} {}\n", m.pool.idle);
-  head("swarmkeeper_client_pool_waiters", "gauge", "Callers waiting for a connection.");
-  o += fmt::format("swarmkeeper_client_pool_waiters {}\n", m.pool.waiters);
-  head("swarmkeeper_client_pool_connects_total", "counter", "Connections opened.");
-  o += fmt::format("swarmkeeper_client_pool_connects_total {}\n", m.pool.connects);
-  head("swarmkeeper_client_pool_failures_total", "counter", "Connections that failed to open or were lost.");
-  o += fmt::format("swarmkeeper_client_pool_failures_total {}\n", m.pool.failures);
+  single("swarmkeeper_client_pool_waiters", "gauge", "Callers waiting for a connection.", m.pool.waiters);
+  single("swarmkeeper_client_pool_connects_total", "counter", "Connections opened.", m.pool.connects);
+  single("swarmkeeper_client_pool_failures_total", "counter", "Connections that failed to open or were lost.", m.pool.failures);
   head("swarmkeeper_client_pool_acquire_seconds", "summary", "Time to get a connection for a command.");
   for (double q : {0.5, 0.99})
     o += fmt::format("swarmkeeper_client_pool_acquire_seconds{{quantile=\"{}\"}} {:.9f}\n", q, m.pool.acquire_ns.percentile(q) / 1e9);
