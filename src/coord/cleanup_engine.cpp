@@ -572,7 +572,9 @@ asio::awaitable<void> Engine::flush_orphans(std::unique_ptr<OrphanBatch> b) {
   }
   resp::Command unlink("UNLINK");
   std::size_t selected = 0;
-  const auto threshold_s = static_cast<std::int64_t>(opts_.threshold.count());
+  // OBJECT IDLETIME counts whole seconds of the server's LRU clock, so a key touched
+  // moments ago may already read 1 or 2: demand one second more than the threshold.
+  const auto threshold_s = static_cast<std::int64_t>(opts_.threshold.count()) + 1;
   for (std::size_t i = 0; i < b->size(); ++i) {
     const resp::Reply& idle = (*replies)[2 * i];
     if (idle.is_error()) {
