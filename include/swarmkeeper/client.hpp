@@ -26,6 +26,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <future>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -172,6 +173,8 @@ class SyncClient {
   Result<void> set(const std::string& key, const std::string& value,
                    std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
   Result<resp::Reply> command(const resp::Command& cmd, bool idempotent = false);
+  /// Queues a command and returns at once; many in flight pipeline together.
+  std::future<Result<resp::Reply>> command_async(resp::Command cmd, bool idempotent = false);
   Client& async() noexcept;
   ClientMetricsSnapshot metrics() const;
 

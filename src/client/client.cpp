@@ -616,16 +616,21 @@ struct SyncClient::State {
   std::unique_ptr<Client> client;
   std::thread thread;
 
+  // Starts aw on the I/O thread; the future holds its result.
+  template <class T>
+  std::future<T> start(asio::awaitable<T> aw) {
+    auto promise = std::make_shared<std::promise<T>>();
+    auto fut = promise->get_future();
+    asio::co_spawn(io, [promise, aw = std::move(aw)]() mutable -> asio::awaitable<void> {
+      promise->set_value(co_await std::move(aw));
+    }, [promise](std::exception_ptr e) {
+      if (e) promise->set_exception(e);
+    });
+    return fut;
+  }
   template <class T>
   T call(asio::awaitable<T> aw) {
-    std::promise<T> promise;
-    auto fut = promise.get_future();
-    asio::co_spawn(io, [&promise, aw = std::move(aw)]() mutable -> asio::awaitable<void> {
-      promise.set_value(co_await std::move(aw));
-    }, [&promise](std::exception_ptr e) {
-      if (e) promise.set_exception(e);
-    });
-    return fut.get();
+    return start(std::move(aw)).get();
   }
 };
 
@@ -647,6 +652,9 @@ Result<void> SyncClient::set(const std::string& key, const std::string& value, s
 }
 Result<resp::Reply> SyncClient::command(const resp::Command& cmd, bool idempotent) {
   return s_->call(s_->client->command(cmd, idempotent));
+}
+std::future<Result<resp::Reply>> SyncClient::command_async(resp::Command cmd, bool idempotent) {
+  return s_->start(s_->client->command(std::move(cmd), idempotent));
 }
 Client& SyncClient::async() noexcept { return *s_->client; }
 ClientMetricsSnapshot SyncClient::metrics() const {

@@ -289,7 +289,7 @@ TEST(ClientTls, WorksOverVerifiedTls) {
   EXPECT_EQ(**run(io, c.get("secure")), "yes");
 }
 
-TEST_F(ClientTest, SyncClientFromManyThreadsAndPrometheusMetrics) {
+TEST_F(ClientTest, SyncClientFromManyThreadsFuturesAndPrometheusMetrics) {
   SyncClient c(client_options());
   std::vector<std::thread> threads;
   std::atomic<int> failed{0};
@@ -304,6 +304,16 @@ TEST_F(ClientTest, SyncClientFromManyThreadsAndPrometheusMetrics) {
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(failed, 0);
+  std::vector<std::future<Result<resp::Reply>>> futures;
+  for (int i = 0; i < 100; ++i) futures.push_back(c.command_async(resp::Command("INCR").arg("counter")));
+  std::int64_t last = 0;
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_GT(r->integer(), last) << "replies in order";
+    last = r->integer();
+  }
+  EXPECT_EQ(last, 100);
   const auto m = c.metrics();
   const std::string text = render_prometheus(m);
   EXPECT_NE(text.find("swarmkeeper_client_commands_total{command=\"GET\"} 800"), std::string::npos) << text;
