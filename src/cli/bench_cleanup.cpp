@@ -31,6 +31,7 @@
 
 #include "net/connection.hpp"
 #include "cli/private_target.hpp"
+#include "coord/server_info.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/redis_process.hpp"
 #include "swarmkeeper/seed.hpp"
@@ -73,14 +74,7 @@ class Admin {
   }
   double cpu_seconds() {
     auto r = cmd(resp::Command("INFO").arg("cpu"));
-    if (!r) return 0;
-    double total = 0;
-    const std::string_view info = r->str();
-    for (std::string_view f : {"used_cpu_sys:", "used_cpu_user:"}) {
-      auto at = info.find(f);
-      if (at != std::string_view::npos) total += std::atof(std::string(info.substr(at + f.size(), 20)).c_str());
-    }
-    return total;
+    return r ? coord::info_cpu_seconds(r->str()) : 0;
   }
 
  private:

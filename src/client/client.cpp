@@ -108,13 +108,18 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     co_return replies;
   }
 
-  void drop(std::size_t i) {
-    const auto& c = slots[i]->conn;
+  // Closes a connection leaving the client, keeping its byte and write counts in the totals.
+  void retire(const std::shared_ptr<net::Connection>& c) {
     closed_bytes_out += c->bytes_written();
     closed_bytes_in += c->bytes_read();
     closed_writes += c->writes();
-    if (c->failure().code() != Errc::cancelled) ++failures;
     c->close();
+  }
+
+  void drop(std::size_t i) {
+    const auto& c = slots[i]->conn;
+    if (c->failure().code() != Errc::cancelled) ++failures;
+    retire(c);
     slots.erase(slots.begin() + static_cast<std::ptrdiff_t>(i));
     open_count = slots.size();
   }
@@ -210,10 +215,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void end_lease(const std::shared_ptr<net::Connection>& c) {
-    closed_bytes_out += c->bytes_written();
-    closed_bytes_in += c->bytes_read();
-    closed_writes += c->writes();
-    c->close();
+    retire(c);
     --leased;
     wake_waiters();
   }

@@ -38,6 +38,7 @@
 #include "coord/delete_batch.hpp"
 #include "coord/in_flight.hpp"
 #include "coord/scripts.hpp"
+#include "coord/server_info.hpp"
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/cleanup.hpp"
@@ -52,21 +53,6 @@ constexpr const char* kLockKey = "swarmkeeper:cleanup:lock";
 constexpr const char* kAuditKey = "swarmkeeper:reaped";
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// used_cpu_sys + used_cpu_user from an INFO reply, in seconds.
-double parse_cpu(std::string_view info) {
-  double total = 0;
-  for (std::string_view field : {"used_cpu_sys:", "used_cpu_user:"}) {
-    auto at = info.find(field);
-    if (at == std::string_view::npos) continue;
-    at += field.size();
-    auto end = info.find_first_of("\r\n", at);
-    double v = 0;
-    std::from_chars(info.data() + at, info.data() + (end == std::string_view::npos ? info.size() : end), v);
-    total += v;
-  }
-  return total;
-}
 
 std::string make_token() {
   std::random_device rd;
@@ -110,11 +96,10 @@ class Engine {
   asio::awaitable<void> check_orphan_policy();
   template <class OnKey>
   asio::awaitable<Error> scan_page(std::string& cursor, const std::string& match, std::size_t count, OnKey& on_key);
-  asio::awaitable<void> scan_heartbeats();
   asio::awaitable<void> load_heartbeats(std::shared_ptr<std::vector<std::string>> keys);
   asio::awaitable<void> scan_keys();
   void classify(std::string_view key);
-  void queue(std::string_view key, OwnerRule rule, std::span<const std::string_view> candidates, bool heartbeats);
+  void queue(std::string_view key, OwnerRule rule, std::span<const std::string_view> candidates);
   asio::awaitable<void> flush_ready();
   asio::awaitable<void> delete_stale_heartbeats();
   asio::awaitable<void> flush(std::unique_ptr<DeleteBatch> batch, bool heartbeats);
@@ -144,14 +129,14 @@ class Engine {
   // Phase 2 state.
   std::unique_ptr<DeleteBatch> batch_ = std::make_unique<DeleteBatch>();
   std::vector<std::unique_ptr<DeleteBatch>> ready_;
-  std::vector<std::string_view> cands_;
+  Attribution attr_;  // reused by classify()
   std::unique_ptr<OrphanBatch> orphan_batch_ = std::make_unique<OrphanBatch>();
   std::vector<std::unique_ptr<OrphanBatch>> orphans_ready_;
 };
 
 asio::awaitable<double> Engine::info_cpu() {
   auto r = co_await exec(resp::Command("INFO").arg("cpu"));
-  co_return r ? parse_cpu(r->str()) : 0.0;
+  co_return r ? info_cpu_seconds(r->str()) : 0.0;
 }
 
 asio::awaitable<Result<bool>> Engine::acquire_lock() {
@@ -280,13 +265,12 @@ asio::awaitable<void> Engine::load_heartbeats(std::shared_ptr<std::vector<std::s
   slots_.release();
 }
 
-void Engine::queue(std::string_view key, OwnerRule rule, std::span<const std::string_view> candidates, bool heartbeats) {
+void Engine::queue(std::string_view key, OwnerRule rule, std::span<const std::string_view> candidates) {
   batch_->add(key, rule, candidates);
   if (batch_->size() >= opts_.batch_keys) {
     ready_.push_back(std::move(batch_));
     batch_ = std::make_unique<DeleteBatch>();
   }
-  (void)heartbeats;
 }
 
 // Sends every full batch (waiting for a slot for each) and the full orphan batches.
@@ -311,31 +295,21 @@ asio::awaitable<void> Engine::flush_ready() {
 void Engine::classify(std::string_view key) {
   const KeyFamily* family = schema().family_of(key);
   if (family == nullptr) return;  // not ours
-  if (!structural_candidates(key, *family, cands_)) {
-    ++rep_.keys_kept_ambiguous;
-    return;
-  }
   // In real runs, exact-name keys go with their coordinator's heartbeat in the last
   // pass (one re-check for all of them), so the scan need not queue them; dry runs and
   // --orphans examine them key by key.
   if (family->match == KeyFamily::Match::exact && !opts_.dry_run && !orphans_) return;
-  const OwnerRule rule = family->match == KeyFamily::Match::exact       ? OwnerRule::single
-                         : family->match == KeyFamily::Match::id_prefix ? OwnerRule::one_owner
-                                                                        : OwnerRule::all_owners;
-  std::size_t known = 0;
-  bool living = false;
-  for (std::string_view c : cands_) {
-    const auto i = table_.find(c);
-    if (i < 0) continue;
-    ++known;
-    living = living || table_[static_cast<std::uint32_t>(i)].state != CoordState::stale;
-  }
-  if (rule == OwnerRule::one_owner && known > 1) {
+  resolve(key, *family, table_, attr_);
+  if (attr_.kind == Attribution::Kind::ambiguous) {
     ++rep_.keys_kept_ambiguous;
     return;
   }
-  if (living) return;
-  queue(key, rule, cands_, false);
+  for (std::uint32_t o : attr_.owners)
+    if (table_[o].state != CoordState::stale) return;  // belongs (also) to the living
+  const OwnerRule rule = family->match == KeyFamily::Match::exact       ? OwnerRule::single
+                         : family->match == KeyFamily::Match::id_prefix ? OwnerRule::one_owner
+                                                                        : OwnerRule::all_owners;
+  queue(key, rule, attr_.candidates);
 }
 
 asio::awaitable<void> Engine::scan_keys() {
@@ -673,8 +647,6 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   if (auto n = co_await exec(resp::Command("DBSIZE")); n) dbsize_ = static_cast<std::uint64_t>(n->integer());
   co_await prepare_script();
   co_await check_orphan_policy();
-  rep_.mode = use_script_ ? "script" : "stream";
-  rep_.recheck = use_script_ ? "atomic-script" : "reread-before-unlink";
 
   co_await scan_keys();
   for (const Coordinator& c : table_.all()) {
@@ -692,10 +664,9 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   }
   rep_.total_coordinators_checked = table_.size();
   co_await delete_stale_heartbeats();
-  if (!use_script_ && rep_.mode == "script") {
-    rep_.mode = "stream";
-    rep_.recheck = "reread-before-unlink";
-  }
+  // The mode that ran to the end (script mode falls back to stream if refused mid-run).
+  rep_.mode = use_script_ ? "script" : "stream";
+  rep_.recheck = use_script_ ? "atomic-script" : "reread-before-unlink";
   co_await write_audit();
 
   done_ = true;

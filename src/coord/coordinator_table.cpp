@@ -95,7 +95,6 @@ void resolve(std::string_view key, const KeyFamily& family, const CoordinatorTab
     out.kind = Attribution::Kind::ambiguous;
   } else {
     out.kind = Attribution::Kind::owned;
-    out.candidates.clear();
   }
 }
 

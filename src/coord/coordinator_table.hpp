@@ -87,11 +87,11 @@ struct Attribution {
   enum class Kind {
     owned,      ///< owners holds every known coordinator the key belongs to
     ambiguous,  ///< the structure allows several owners: keep it
-    orphan,     ///< no known coordinator: candidates holds the ids it could belong to
+    orphan,     ///< no known coordinator
   };
   Kind kind = Kind::orphan;
-  std::vector<std::uint32_t> owners;
-  std::vector<std::string_view> candidates;  ///< views into the key
+  std::vector<std::uint32_t> owners;         ///< the candidates the table knows, once each
+  std::vector<std::string_view> candidates;  ///< every id the structure allows (views into the key)
 };
 
 /// The ids that could own a key of `family` by its structure alone (views into key):

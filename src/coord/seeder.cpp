@@ -28,6 +28,20 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+// The scenario's keys of coordinator i with their values (heartbeat timestamp ts_ms):
+// what seed() writes and verify() checks.
+std::vector<std::pair<std::string, std::string>> scenario_entries(const SeedOptions& o, std::uint64_t i, std::int64_t ts_ms) {
+  const std::string id = seed_coordinator_id(o, i);
+  const std::string t = std::to_string(ts_ms);
+  std::vector<std::pair<std::string, std::string>> e{
+      {"blocking:heartbeat:" + id, "{\"coordinatorId\":\"" + json_escape(id) + "\",\"timestamp\":" + t + ",\"seq\":1}"},
+      {"blocking:signal:" + id, "CONTINUE"},
+      {"blocking:idempotency:" + id + ":init", "1"},
+      {"coordinator:activity:" + id, t}};
+  for (std::uint32_t a = 1; a <= o.acks; ++a) e.emplace_back("blocking:ack:" + id + ":agent-" + std::to_string(a), "1");
+  return e;
+}
+
 // Sends one MSET; records the first failure. (A named coroutine: GCC 12 mis-warns on
 // coroutine lambdas.)
 asio::awaitable<void> send_batch(std::shared_ptr<net::Connection> c, std::shared_ptr<std::string> cmd,
@@ -58,16 +72,8 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions
     auto cmd = std::make_shared<std::string>();
     resp::Command mset("MSET");
     const std::uint64_t last = std::min(o.coordinators, first + kPerBatch - 1);
-    for (std::uint64_t i = first; i <= last; ++i) {
-      const std::string id = seed_coordinator_id(o, i);
-      const std::int64_t ts = i <= o.stale ? stale_ts : active_ts;
-      const std::string t = std::to_string(ts);
-      mset.arg("blocking:heartbeat:" + id).arg("{\"coordinatorId\":\"" + json_escape(id) + "\",\"timestamp\":" + t + ",\"seq\":1}");
-      for (std::uint32_t a = 1; a <= o.acks; ++a) mset.arg("blocking:ack:" + id + ":agent-" + std::to_string(a)).arg("1");
-      mset.arg("blocking:signal:" + id).arg("CONTINUE");
-      mset.arg("blocking:idempotency:" + id + ":init").arg("1");
-      mset.arg("coordinator:activity:" + id).arg(t);
-    }
+    for (std::uint64_t i = first; i <= last; ++i)
+      for (const auto& [key, value] : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) mset.arg(key).arg(value);
     mset.append_to(*cmd);
     rep.keys_written += (last - first + 1) * keys_per_coordinator(o);
     co_await slots.acquire();
@@ -81,15 +87,6 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions
   co_return rep;
 }
 
-// The scenario's keys of coordinator i, as seed() writes them.
-std::vector<std::string> scenario_keys(const SeedOptions& o, std::uint64_t i) {
-  const std::string id = seed_coordinator_id(o, i);
-  std::vector<std::string> keys{"blocking:heartbeat:" + id, "blocking:signal:" + id, "blocking:idempotency:" + id + ":init",
-                                "coordinator:activity:" + id};
-  for (std::uint32_t a = 1; a <= o.acks; ++a) keys.push_back("blocking:ack:" + id + ":agent-" + std::to_string(a));
-  return keys;
-}
-
 asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
   auto conn = co_await net::Connection::open(io.get_executor(), copts);
   if (!conn) co_return conn.error();
@@ -100,7 +97,7 @@ asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOp
     const std::uint64_t last = std::min(o.coordinators, first + kPerPipeline - 1);
     for (std::uint64_t i = first; i <= last; ++i) {
       resp::Command exists("EXISTS");
-      exists.args(scenario_keys(o, i));
+      for (const auto& entry : scenario_entries(o, i, 0)) exists.arg(entry.first);
       p.add(exists);
     }
     auto r = co_await (*conn)->exec(p);
