@@ -1,26 +1,32 @@
 // cleanup.hpp — find coordinators whose heartbeat is stale and delete their keys.
 //
 // The guarantees (DESIGN.md, "Guarantees the cleanup keeps"):
-//   - Never blocks Redis: every call is bounded (a SCAN page, an MGET/UNLINK batch, a
-//     script over a bounded batch); deletion uses UNLINK.
-//   - Never deletes what is alive: a key is deleted only if every coordinator it
-//     belongs to is stale at the moment of deletion — re-checked atomically inside the
-//     delete script (mode script), or re-read immediately before the UNLINK (mode
-//     stream; the report's `recheck` says which). Ownership comes from the key's
-//     structure (key_schema.hpp); a key that cannot be attributed is kept and counted.
-//   - Streams: client memory grows with coordinators, not keys; deletion starts while
-//     the scan is still running.
-//   - Reports truthfully: counts are what was checked, found, deleted and kept.
+//   - Never blocks Redis: every call is bounded (a SCAN page, a pipeline of heartbeat
+//     reads of at most max_heartbeat_bytes each, a check-and-unlink over one batch);
+//     deletion uses UNLINK.
+//   - Never deletes what is alive: a key is unlinked only in the same atomic step that
+//     confirms each of its owners' heartbeats is still the stale value the scan read
+//     (byte for byte) and each other possible owner still has no heartbeat. By default
+//     that step is a bounded script; where scripts are refused, WATCH/MULTI/EXEC; only
+//     where both are refused a re-read right before the UNLINK, said loudly (report's
+//     `recheck`, notes, log). Staleness is decided once, on the client, by
+//     judge_heartbeat() (key_schema.hpp), to the millisecond. Ownership comes from the
+//     key's structure (key_schema.hpp); a key that cannot be attributed is kept, counted.
+//   - Streams: one SCAN pass; deletion starts while the scan runs; client memory grows
+//     with coordinators (plus a bounded parking area, park_bytes), not keys.
+//   - Restartable: a coordinator's heartbeat goes last, with its exact-name keys, so a
+//     run cut short leaves every remaining key attributable; the next run finishes it.
+//   - Reports truthfully: counts are what the server confirmed.
 //
-// How (src/coord/cleanup_engine.cpp): one SCAN pass over heartbeat keys (MATCH
-// <prefix>*) with pipelined MGETs builds the table of coordinators and their state;
-// a second SCAN pass attributes every family key and streams deletions in batches.
+// How: src/coord/cleanup_plan.hpp (the rules, no I/O) and cleanup_engine.cpp (the
+// driver: lock, scan, reads, batches, audit, pacing).
 //
 //   CleanupOptions o;  o.dry_run = true;
 //   auto report = run_cleanup(connection_options, o);
 //   if (!report) { ... cannot connect / authenticate ... }
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,9 +39,12 @@
 
 namespace swarmkeeper {
 
-enum class CleanupMode {
-  stream,  ///< re-read heartbeats (MGET) right before each UNLINK batch
-  script,  ///< re-check and delete in one bounded Lua script per batch (atomic)
+/// How the delete step confirms owners are still stale.
+enum class Recheck {
+  automatic,    ///< script; where refused, transaction; where refused too, reread
+  script,       ///< one bounded script per batch compares and unlinks (atomic)
+  transaction,  ///< WATCH the heartbeats, compare, MULTI/UNLINK/EXEC (atomic; retried on conflict)
+  reread,       ///< read the heartbeats, then UNLINK: NOT atomic (a renewal in between is missed)
 };
 
 struct CleanupProgress {
@@ -48,13 +57,13 @@ struct CleanupProgress {
 };
 
 struct CleanupOptions {
-  /// A coordinator is stale when its heartbeat is older than this. Default 600 s.
-  std::chrono::seconds threshold{600};
+  /// A coordinator is stale when its heartbeat is older than this (by the server's
+  /// clock, to the millisecond). Must be > 0. Default 600 s.
+  std::chrono::milliseconds threshold{600000};
   /// Delete nothing; report exactly what would be deleted. Default off.
   bool dry_run = false;
-  /// See CleanupMode. Default stream: measured ~1.8x less server CPU than script
-  /// (README, "Measured"); script makes the re-check atomic.
-  CleanupMode mode = CleanupMode::stream;
+  /// See Recheck. Default automatic (atomic wherever the server allows it).
+  Recheck recheck = Recheck::automatic;
   KeySchema schema;
   /// Also delete family keys with no heartbeat key, if idle longer than the threshold.
   bool orphans = false;
@@ -64,8 +73,16 @@ struct CleanupOptions {
   bool wait_for_lock = false;
   /// SCAN COUNT per page. Each page is one bounded server call. Default 1000.
   std::size_t scan_count = 1000;
-  /// Keys per delete batch (one UNLINK or one script call). Default 500.
+  /// Keys per delete batch (one check-and-unlink call). Default 500, at most 5000.
   std::size_t batch_keys = 500;
+  /// Heartbeats longer than this are not read whole: counted invalid, left alone. Default 16 KiB.
+  std::size_t max_heartbeat_bytes = 16 * 1024;
+  /// Memory for keys held back until their coordinator's final group, so each stale
+  /// coordinator is confirmed once for most of its keys. Default 32 MiB.
+  std::size_t park_bytes = 32u << 20;
+  /// When set (e.g. by a signal handler), the run stops at the next step: batches in
+  /// flight finish, the lock is released, the report carries the error. May be null.
+  const std::atomic<bool>* stop = nullptr;
   /// Delete batches in flight at once (pipelining depth). Default 8.
   std::size_t max_in_flight = 8;
   /// Stale coordinator ids listed in the report; the rest are counted. Default 100.
@@ -95,14 +112,19 @@ struct CleanupReport {
   std::uint64_t active_coordinators = 0;
   std::uint64_t invalid_heartbeats = 0;
   std::uint64_t keys_scanned = 0;
+  /// Keys kept because their owner could not be settled: the structure allows several
+  /// owners, or another possible owner appeared during the run.
   std::uint64_t keys_kept_ambiguous = 0;
   std::uint64_t renewed_during_run = 0;
   std::uint64_t orphan_keys_seen = 0;
   std::uint64_t orphans_deleted = 0;
   std::uint64_t coordinators_reaped = 0;
   double coordinators_per_sec = 0;
-  std::string mode;     ///< the mode that actually ran: "stream" or "script"
-  std::string recheck;  ///< "atomic-script" or "reread-before-unlink"
+  std::string mode;     ///< the recheck that ran: "script", "transaction" or "reread"
+  std::string recheck;  ///< "atomic-script", "atomic-transaction" or "reread-before-unlink"
+  /// The run failed with batches in flight: keys_deleted counts what was confirmed, and
+  /// more may be gone.
+  bool keys_deleted_lower_bound = false;
   bool dry_run = false;
   double redis_busy_ms = 0;  ///< server CPU (user+sys, INFO) during the run
   bool lock_busy = false;    ///< another cleanup held the lock: nothing was done

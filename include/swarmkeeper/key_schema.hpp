@@ -75,8 +75,26 @@ struct KeySchema {
 Result<KeySchema> load_key_schema(const std::string& path);
 
 /// Heartbeat timestamp in milliseconds, or nullopt when the value cannot be read in
-/// the schema's format (the coordinator then counts as an invalid heartbeat).
+/// the schema's format (the coordinator then counts as an invalid heartbeat). The rule:
+///   json: an object whose field (the last one, if it repeats) is a JSON number
+///         (integer, or fraction/exponent truncated toward zero) or a string of plain
+///         decimal digits ("12"; not " 12 ", "0x1A", "1e3", "-5");
+///   ms/s: the whole value is plain decimal digits.
+/// Zero, negative and out-of-range timestamps are unreadable, not old.
 std::optional<std::int64_t> parse_heartbeat(std::string_view value, const KeySchema& schema);
+
+/// What one heartbeat value says of its coordinator at server time now_ms.
+enum class HeartbeatState : std::uint8_t {
+  active,   ///< within the threshold, or in the future
+  stale,    ///< older than the threshold: now - timestamp > threshold
+  invalid,  ///< unreadable: the coordinator is left alone
+};
+
+/// THE staleness rule: the cleanup, its dry run and the monitor's census all decide with
+/// this one function (the server never judges: it only confirms a value is unchanged).
+/// Stores the parsed timestamp (0 if unreadable) in *timestamp_ms when given.
+HeartbeatState judge_heartbeat(std::string_view value, const KeySchema& schema, std::int64_t now_ms,
+                               std::int64_t threshold_ms, std::int64_t* timestamp_ms = nullptr);
 
 /// Escapes glob metacharacters (*, ?, [, ], \) so a literal prefix can go in SCAN MATCH.
 std::string glob_escape(std::string_view literal);

@@ -144,7 +144,7 @@ struct Run {
   std::string error;
 };
 
-// Runs `self cleanup --url URL --json --no-log --mode MODE` as a child; captures its JSON.
+// Runs `self cleanup --url URL --json --no-log --recheck MODE` as a child; captures its JSON.
 Run run_ours(const std::string& self, const ConnectionOptions& conn, const std::string& mode, Admin& admin) {
   Run run;
   int out[2];
@@ -159,7 +159,7 @@ Run run_ours(const std::string& self, const ConnectionOptions& conn, const std::
     ::dup2(out[1], 1);
     ::close(out[0]);
     ::close(out[1]);
-    const char* argv[] = {self.c_str(), "cleanup", "--url", url.c_str(), "--json", "--no-log", "--mode", mode.c_str(), nullptr};
+    const char* argv[] = {self.c_str(), "cleanup", "--url", url.c_str(), "--json", "--no-log", "--recheck", mode.c_str(), nullptr};
     ::execv(self.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
   }
@@ -275,7 +275,7 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
       std::cerr << "swarmkeeper bench: seeding " << n << " coordinators failed\n";
       return 2;
     }
-    ours = run_ours(self_exe, conn, args.mode, admin);
+    ours = run_ours(self_exe, conn, args.recheck, admin);
     verify(ours);
     if (!script.empty() && peer_ms_per_n2 == 0 && n > kCalibration) {
       // Nothing smaller measured yet: time the peer on a small scenario to project from,
@@ -321,7 +321,7 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
       std::cout.flush();
     }
   }
-  if (args.json) std::cout << nlohmann::json{{"mode", args.mode}, {"results", results}}.dump() << "\n";
+  if (args.json) std::cout << nlohmann::json{{"recheck", args.recheck}, {"results", results}}.dump() << "\n";
   return all_ok ? 0 : 2;
 }
 

@@ -13,7 +13,7 @@ struct BenchCleanupArgs {
   std::vector<std::uint64_t> sizes{100, 1000, 3000, 10000, 100000};
   bool large = false;              ///< add 1,000,000
   bool json = false;
-  std::string mode = "stream";
+  std::string recheck = "auto";
   std::string peer_script;         ///< the seeds' script; default ../shared/peers/seed_lua_chunked.lua
   double peer_cap_s = 30;          ///< skip the peer where it would run longer (projected)
 };

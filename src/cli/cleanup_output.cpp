@@ -21,6 +21,7 @@ std::string report_json(const CleanupReport& r) {
   j["totalCoordinatorsChecked"] = r.total_coordinators_checked;
   j["staleCoordinatorsFound"] = r.stale_coordinators_found;
   j["keysDeleted"] = r.keys_deleted;
+  j["keysDeletedIsLowerBound"] = r.keys_deleted_lower_bound;
   j["executionTimeMs"] = r.execution_time_ms;
   j["staleCoordinatorIds"] = r.stale_coordinator_ids;
   j["staleCoordinatorIdsOmitted"] = r.stale_coordinator_ids_omitted;
@@ -87,14 +88,32 @@ class UpperLevel final : public spdlog::custom_flag_formatter {
 
 }  // namespace
 
+// The seeds' log format, rotated at 10 MB x 5. The default path's directory is created;
+// an explicit --log-file's directory must exist (checked before the run).
+spdlog::logger open_log(const std::string& path) {
+  if (path == default_log_path()) std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(path, 10 * 1024 * 1024, 5);
+  spdlog::logger log("cleanup", sink);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<UpperLevel>('*').set_pattern("[%Y-%m-%d %H:%M:%S] [%*] %v");
+  log.set_formatter(std::move(formatter));
+  return log;
+}
+
+std::string append_failure_log(const std::string& path, const std::string& error, const std::string& target) {
+  try {
+    auto log = open_log(path);
+    log.error("Cleanup could not run against {}: {}", target, error);
+    log.flush();
+  } catch (const std::exception& e) {
+    return "cannot write log file '" + path + "': " + e.what() + " (use --log-file PATH)";
+  }
+  return "";
+}
+
 std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target) {
   try {
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(path, 10 * 1024 * 1024, 5);
-    spdlog::logger log("cleanup", sink);
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    formatter->add_flag<UpperLevel>('*').set_pattern("[%Y-%m-%d %H:%M:%S] [%*] %v");
-    log.set_formatter(std::move(formatter));
+    auto log = open_log(path);
     if (r.lock_busy) {
       log.info("Skipped: another cleanup is running against {}", target);
       log.flush();
@@ -122,7 +141,9 @@ std::string append_log(const std::string& path, const CleanupReport& r, const st
 std::string write_prom_file(const std::string& path, const CleanupReport* r, bool success) {
   // Carry counters and the last success time over from the previous file.
   std::map<std::string, double> prev;
-  {
+  std::error_code size_ec;
+  // Only a regular file of sane size is read back (never /dev/full, a FIFO, a huge file).
+  if (std::filesystem::is_regular_file(path, size_ec) && std::filesystem::file_size(path, size_ec) <= (1u << 20) && !size_ec) {
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
@@ -145,10 +166,14 @@ std::string write_prom_file(const std::string& path, const CleanupReport* r, boo
     metric(name, "counter", help, prev[name] + add);
   };
   const bool skipped = r && r->lock_busy;
+  // A run turned away by the lock did no work: it is neither a success (the "no success
+  // in 30 min" alert must still fire while runs keep being skipped) nor a failure.
+  const double prev_success = prev.count("swarmkeeper_cleanup_success") ? prev["swarmkeeper_cleanup_success"] : 1;
   metric("swarmkeeper_cleanup_last_run_timestamp_seconds", "gauge", "When the last cleanup run ended.", now);
   metric("swarmkeeper_cleanup_last_success_timestamp_seconds", "gauge", "When the last successful cleanup run ended.",
-         success ? now : prev["swarmkeeper_cleanup_last_success_timestamp_seconds"]);
-  metric("swarmkeeper_cleanup_success", "gauge", "1 if the last run succeeded, else 0.", success ? 1 : 0);
+         success && !skipped ? now : prev["swarmkeeper_cleanup_last_success_timestamp_seconds"]);
+  metric("swarmkeeper_cleanup_success", "gauge", "1 if the last run that did work succeeded, else 0.",
+         skipped ? prev_success : success ? 1 : 0);
   counter("swarmkeeper_cleanup_runs_total", "Cleanup runs.", 1);
   counter("swarmkeeper_cleanup_failures_total", "Cleanup runs that failed.", success ? 0 : 1);
   counter("swarmkeeper_cleanup_skipped_total", "Runs skipped because another cleanup held the lock.", skipped ? 1 : 0);

@@ -30,7 +30,10 @@ int run_demo(const DemoArgs& args) {
             << seed.coordinators - seed.stale << " active, 60 s old): " << seeded->keys_written << " keys in "
             << seeded->elapsed_ms << " ms\n\n";
   CleanupOptions options;
-  options.mode = args.mode == "stream" ? CleanupMode::stream : CleanupMode::script;
+  options.recheck = args.recheck == "script"        ? Recheck::script
+                    : args.recheck == "transaction" ? Recheck::transaction
+                    : args.recheck == "reread"      ? Recheck::reread
+                                                    : Recheck::automatic;
   auto report = run_cleanup(conn, options);
   if (!report) {
     std::cerr << "swarmkeeper demo: cleanup could not start: " << report.error().message() << "\n";

@@ -11,7 +11,7 @@ struct DemoArgs {
   std::optional<std::string> url;  ///< a server to use (flushed!) instead of a private one
   std::uint64_t coordinators = 10000;
   std::uint64_t stale = 9900;
-  std::string mode = "stream";
+  std::string recheck = "auto";
 };
 
 /// Starts a private redis-server (unless url), seeds, cleans up, verifies 100 % of stale

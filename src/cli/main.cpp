@@ -3,7 +3,11 @@
 // Exit codes (the seeds'): 0 success, 1 cannot connect or authenticate, 2 finished with
 // errors, 64 usage error (one line and a pointer to --help).
 #include <CLI/CLI.hpp>
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
 
 #include <cstdio>
 #include <iostream>
@@ -13,6 +17,7 @@
 #include "cli/bench_client.hpp"
 #include "cli/cleanup_output.hpp"
 #include "cli/demo.hpp"
+#include "cli/numbers.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/seed.hpp"
 
@@ -34,57 +39,103 @@ int start_error(const Error& e) {
 
 struct CleanupArgs {
   std::optional<std::string> url;
-  double threshold = 600;
+  std::string threshold = "600";
   bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false;
-  std::string mode = "stream", schema_file, log_file, prom_file;
-  double max_busy = 0;
-  std::size_t max_ids = 100, batch = 500, scan_count = 1000, in_flight = 8;
+  std::string recheck = "auto", mode, schema_file, log_file, prom_file;
+  std::string max_busy, max_ids = "100", batch = "500", scan_count = "1000", in_flight = "8";
 };
 
 void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
   c->add_option("--url", a.url, "Redis URL: redis://[user[:password]@]host[:port][/db] or rediss://... "
-                                "(default: REDIS_URL, then REDIS_HOST/PORT/PASSWORD/DB, then 127.0.0.1:6379/0)");
-  c->add_option("--threshold", a.threshold, "Seconds since the last heartbeat after which a coordinator is stale")
-      ->envname("STALE_THRESHOLD_SECONDS")->check(CLI::PositiveNumber)->capture_default_str();
+                                "(default: REDIS_URL, then REDIS_HOST/PORT/PASSWORD/DB, then 127.0.0.1:6379/0). "
+                                "A password on the command line shows in ps: prefer REDIS_PASSWORD_FILE=/path "
+                                "(a file holding the password) or REDIS_PASSWORD in the environment");
+  c->add_option("--threshold", a.threshold, "Age after which a coordinator's heartbeat is stale: 600, 600s, 10m, "
+                                            "1500ms, 0.5 (a bare number is seconds)")
+      ->envname("STALE_THRESHOLD_SECONDS")->capture_default_str();
   c->add_flag("--dry-run", a.dry_run, "Delete nothing; report exactly what would be deleted");
   c->add_flag("--json", a.json, "Print the report as one JSON object on stdout");
-  c->add_option("--mode", a.mode, "script: re-check and delete atomically in a bounded Lua script per batch; "
-                                  "stream: re-read heartbeats right before each UNLINK. Script falls back to stream "
-                                  "by itself where the server refuses scripts")
-      ->check(CLI::IsMember({"stream", "script"}))->capture_default_str();
+  c->add_option("--recheck", a.recheck, "How a delete confirms its owners are still stale. auto (default): an atomic "
+                                        "script; where scripts are refused, WATCH/MULTI/EXEC; where both are refused, "
+                                        "a re-read right before the UNLINK (not atomic; said loudly). Or force one: "
+                                        "script, transaction, reread")
+      ->check(CLI::IsMember({"auto", "script", "transaction", "reread"}))->capture_default_str();
+  c->add_option("--mode", a.mode, "Obsolete (every mode is atomic now): accepted and ignored")
+      ->check(CLI::IsMember({"stream", "script"}))->group("");
   c->add_option("--schema", a.schema_file, "Key schema file (JSON): prefixes, heartbeat format, extra families")
       ->check(CLI::ExistingFile);
   c->add_flag("--orphans", a.orphans, "Also delete family keys without a heartbeat key, once idle longer than the threshold");
-  c->add_option("--log-file", a.log_file, "Log file (rotated; default $XDG_STATE_HOME/swarmkeeper/cleanup.log)");
+  c->add_option("--log-file", a.log_file, "Log file (rotated; default $XDG_STATE_HOME/swarmkeeper/cleanup.log); its "
+                                          "directory must exist");
   c->add_flag("--no-log", a.no_log, "Write no log file");
   c->add_option("--prom-file", a.prom_file, "Write Prometheus metrics here (node_exporter textfile collector)");
-  c->add_option("--max-busy", a.max_busy, "Pace the run so the server's CPU stays under this percent of wall time")
-      ->check(CLI::Range(0.1, 100.0));
+  c->add_option("--max-busy", a.max_busy, "Pace the run so the server's CPU stays under this percent of wall time (0.1-100)");
   c->add_flag("--wait", a.wait, "If another cleanup is running, wait for it instead of exiting");
-  c->add_option("--max-ids", a.max_ids, "Stale coordinator ids listed in the report")->capture_default_str();
+  c->add_option("--max-ids", a.max_ids, "Stale coordinator ids listed in the report (0-1000000)")->capture_default_str();
   c->add_flag("-v,--verbose", a.verbose, "Print notes and the summary to stderr as well");
-  c->add_option("--batch", a.batch, "Advanced: keys per delete batch (one MGET + UNLINK, or one script call)")
-      ->check(CLI::Range(1, 10000))->capture_default_str()->group("Advanced");
-  c->add_option("--scan-count", a.scan_count, "Advanced: SCAN COUNT per page")
-      ->check(CLI::Range(10, 100000))->capture_default_str()->group("Advanced");
-  c->add_option("--in-flight", a.in_flight, "Advanced: batches in flight at once")
-      ->check(CLI::Range(1, 256))->capture_default_str()->group("Advanced");
+  c->add_option("--batch", a.batch, "Advanced: keys per delete batch, one bounded server call (10-5000)")
+      ->capture_default_str()->group("Advanced");
+  c->add_option("--scan-count", a.scan_count, "Advanced: SCAN COUNT per page (10-10000)")
+      ->capture_default_str()->group("Advanced");
+  c->add_option("--in-flight", a.in_flight, "Advanced: batches in flight at once (1-64)")
+      ->capture_default_str()->group("Advanced");
+}
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+// Validates every number of the cleanup's flags; "" if all are fine, else the usage error.
+std::string validate_cleanup_args(const CleanupArgs& a, CleanupOptions& o) {
+  const auto threshold = cli::parse_duration_ms(a.threshold);
+  if (!threshold)
+    return cli::bad_value(std::getenv("STALE_THRESHOLD_SECONDS") && a.threshold == std::getenv("STALE_THRESHOLD_SECONDS")
+                              ? "STALE_THRESHOLD_SECONDS"
+                              : "--threshold",
+                          a.threshold, "a positive duration of at least 1 ms and at most 30 days", "600, 600s, 10m, 1500ms");
+  o.threshold = std::chrono::milliseconds(*threshold);
+  if (!a.max_busy.empty()) {
+    const auto v = cli::parse_decimal(a.max_busy, 0.1, 100);
+    if (!v) return cli::bad_value("--max-busy", a.max_busy, "a percentage from 0.1 to 100", "20");
+    o.max_busy_percent = *v;
+  }
+  struct Count {
+    const char* flag;
+    const std::string& text;
+    std::uint64_t min, max;
+    std::size_t& out;
+    const char* example;
+  };
+  for (const Count& c : {Count{"--max-ids", a.max_ids, 0, 1000000, o.max_reported_ids, "100"},
+                         Count{"--batch", a.batch, 10, 5000, o.batch_keys, "500"},
+                         Count{"--scan-count", a.scan_count, 10, 10000, o.scan_count, "1000"},
+                         Count{"--in-flight", a.in_flight, 1, 64, o.max_in_flight, "8"}}) {
+    const auto v = cli::parse_count(c.text, c.min, c.max);
+    if (!v)
+      return cli::bad_value(c.flag, c.text,
+                            "a whole number from " + std::to_string(c.min) + " to " + std::to_string(c.max), c.example);
+    c.out = static_cast<std::size_t>(*v);
+  }
+  return "";
 }
 
 int run_cleanup_command(const CleanupArgs& a) {
+  CleanupOptions o;
+  if (auto err = validate_cleanup_args(a, o); !err.empty()) return usage_error(err);
+  if (!a.log_file.empty() && !a.no_log) {
+    const auto dir = std::filesystem::path(a.log_file).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir))
+      return usage_error("--log-file: directory '" + dir.string() + "' does not exist (create it, or use --no-log)");
+  }
   auto conn = resolve_connection_options(a.url);
   if (!conn) return start_error(conn.error());
-  CleanupOptions o;
-  o.threshold = std::chrono::seconds(static_cast<std::int64_t>(a.threshold));
   o.dry_run = a.dry_run;
-  o.mode = a.mode == "stream" ? CleanupMode::stream : CleanupMode::script;
+  o.recheck = a.recheck == "script"        ? Recheck::script
+              : a.recheck == "transaction" ? Recheck::transaction
+              : a.recheck == "reread"      ? Recheck::reread
+                                           : Recheck::automatic;
   o.orphans = a.orphans;
-  o.max_busy_percent = a.max_busy;
   o.wait_for_lock = a.wait;
-  o.max_reported_ids = a.max_ids;
-  o.batch_keys = a.batch;
-  o.scan_count = a.scan_count;
-  o.max_in_flight = a.in_flight;
+  o.stop = &g_stop;
   if (!a.schema_file.empty()) {
     auto s = load_key_schema(a.schema_file);
     if (!s) return usage_error(s.error().message());
@@ -94,18 +145,24 @@ int run_cleanup_command(const CleanupArgs& a) {
   if (tty) {
     o.on_progress = [](const CleanupProgress& p) {
       const double rate = p.elapsed_s > 0 ? p.keys_scanned / p.elapsed_s : 0;
-      std::fprintf(stderr, "\r[%s] scanned %llu of %llu keys, stale %llu, deleted %llu, %.0f keys/s   ", p.phase.c_str(),
-                   static_cast<unsigned long long>(p.keys_scanned), static_cast<unsigned long long>(p.keys_total),
-                   static_cast<unsigned long long>(p.stale_found), static_cast<unsigned long long>(p.keys_deleted), rate);
+      std::fprintf(stderr, "\r[%s] scanned %llu keys, stale %llu, deleted %llu, %.0f keys/s   ", p.phase.c_str(),
+                   static_cast<unsigned long long>(p.keys_scanned), static_cast<unsigned long long>(p.stale_found),
+                   static_cast<unsigned long long>(p.keys_deleted), rate);
     };
   }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
   auto report = run_cleanup(*conn, o);
   if (tty) std::fprintf(stderr, "\r\033[K");
   const std::string log_path = a.log_file.empty() ? cli::default_log_path() : a.log_file;
   if (!report) {
+    if (!a.no_log) (void)cli::append_failure_log(log_path, report.error().message(), conn->display());
     if (!a.prom_file.empty()) cli::write_prom_file(a.prom_file, nullptr, false);
     return start_error(report.error());
   }
+  if (!a.mode.empty()) report->notes.push_back("--mode is obsolete: every delete is atomic by default (see --recheck)");
   const bool ok = report->errors.empty();
   if (!a.no_log)
     if (auto err = cli::append_log(log_path, *report, conn->display()); !err.empty()) std::cerr << "swarmkeeper: " << err << "\n";
@@ -116,6 +173,8 @@ int run_cleanup_command(const CleanupArgs& a) {
   else
     std::cout << cli::report_text(*report);
   if (a.verbose && a.json) std::cerr << cli::report_text(*report);
+  if (report->recheck == "reread-before-unlink" && !report->lock_busy)
+    std::cerr << "swarmkeeper: WARNING: deletes were not atomic (re-read before UNLINK): see the report's notes\n";
   for (const auto& e : report->errors) std::cerr << "swarmkeeper: error: " << e << "\n";
   return ok ? kExitOk : kExitErrors;
 }
@@ -132,12 +191,12 @@ int main(int argc, char** argv) {
 
   std::optional<std::string> seed_url;
   SeedOptions seed_opts;
-  std::int64_t stale_age = 660, active_age = 60;
+  std::string seed_n = "10000", seed_stale = "9900", seed_acks = "2", stale_age = "660", active_age = "60";
   auto* seed = app.add_subcommand("seed", "Write the seeds' test scenario (6 keys per coordinator)");
   seed->add_option("--url", seed_url, "Redis URL (as for cleanup)");
-  seed->add_option("--coordinators", seed_opts.coordinators, "Coordinators to write")->capture_default_str();
-  seed->add_option("--stale", seed_opts.stale, "How many of them are stale")->capture_default_str();
-  seed->add_option("--acks", seed_opts.acks, "ACK keys per coordinator")->capture_default_str();
+  seed->add_option("--coordinators", seed_n, "Coordinators to write (1-100000000)")->capture_default_str();
+  seed->add_option("--stale", seed_stale, "How many of them are stale (at most --coordinators)")->capture_default_str();
+  seed->add_option("--acks", seed_acks, "ACK keys per coordinator (0-1000)")->capture_default_str();
   seed->add_option("--prefix", seed_opts.prefix, "Coordinator id prefix")->capture_default_str();
   seed->add_option("--stale-age", stale_age, "Heartbeat age of stale coordinators, seconds")->capture_default_str();
   seed->add_option("--active-age", active_age, "Heartbeat age of active coordinators, seconds")->capture_default_str();
@@ -147,7 +206,8 @@ int main(int argc, char** argv) {
   demo->add_option("--url", demo_args.url, "Use this Redis instead of a private one (its data is flushed!)");
   demo->add_option("--coordinators", demo_args.coordinators, "Coordinators to seed")->capture_default_str();
   demo->add_option("--stale", demo_args.stale, "How many of them are stale")->capture_default_str();
-  demo->add_option("--mode", demo_args.mode, "Cleanup mode")->check(CLI::IsMember({"stream", "script"}))->capture_default_str();
+  demo->add_option("--recheck", demo_args.recheck, "Cleanup recheck (as for cleanup)")
+      ->check(CLI::IsMember({"auto", "script", "transaction", "reread"}))->capture_default_str();
 
   cli::BenchCleanupArgs bench_args;
   std::string sizes_text;
@@ -158,7 +218,8 @@ int main(int argc, char** argv) {
   bench_cleanup->add_option("--sizes", sizes_text, "Comma-separated coordinator counts (default 100,1000,3000,10000,100000)");
   bench_cleanup->add_flag("--large", bench_args.large, "Add 1,000,000 coordinators");
   bench_cleanup->add_flag("--json", bench_args.json, "One JSON object on stdout");
-  bench_cleanup->add_option("--mode", bench_args.mode, "Cleanup mode")->check(CLI::IsMember({"stream", "script"}))->capture_default_str();
+  bench_cleanup->add_option("--recheck", bench_args.recheck, "Cleanup recheck (as for cleanup)")
+      ->check(CLI::IsMember({"auto", "script", "transaction", "reread"}))->capture_default_str();
   bench_cleanup->add_option("--peer-script", bench_args.peer_script, "The seeds' script (default ../shared/peers/seed_lua_chunked.lua)");
   bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")->capture_default_str();
 
@@ -183,8 +244,19 @@ int main(int argc, char** argv) {
   if (*seed) {
     auto conn = resolve_connection_options(seed_url);
     if (!conn) return start_error(conn.error());
-    seed_opts.stale_age = std::chrono::seconds(stale_age);
-    seed_opts.active_age = std::chrono::seconds(active_age);
+    const auto n = cli::parse_count(seed_n, 1, 100000000), st = cli::parse_count(seed_stale, 0, 100000000),
+               acks = cli::parse_count(seed_acks, 0, 1000), sa = cli::parse_count(stale_age, 0, 315360000),
+               aa = cli::parse_count(active_age, 0, 315360000);
+    if (!n) return usage_error(cli::bad_value("--coordinators", seed_n, "a whole number from 1 to 100000000", "10000"));
+    if (!st || *st > *n) return usage_error(cli::bad_value("--stale", seed_stale, "a whole number from 0 to --coordinators", "9900"));
+    if (!acks) return usage_error(cli::bad_value("--acks", seed_acks, "a whole number from 0 to 1000", "2"));
+    if (!sa) return usage_error(cli::bad_value("--stale-age", stale_age, "a whole number of seconds", "660"));
+    if (!aa) return usage_error(cli::bad_value("--active-age", active_age, "a whole number of seconds", "60"));
+    seed_opts.coordinators = *n;
+    seed_opts.stale = *st;
+    seed_opts.acks = static_cast<std::uint32_t>(*acks);
+    seed_opts.stale_age = std::chrono::seconds(*sa);
+    seed_opts.active_age = std::chrono::seconds(*aa);
     auto r = seed_scenario(*conn, seed_opts);
     if (!r) return start_error(r.error());
     std::cout << "wrote " << r->keys_written << " keys (" << seed_opts.coordinators << " coordinators, " << seed_opts.stale
@@ -199,9 +271,11 @@ int main(int argc, char** argv) {
       std::stringstream ss(sizes_text);
       for (std::string item; std::getline(ss, item, ',');) {
         try {
-          bench_args.sizes.push_back(std::stoull(item));
+          const auto v = cli::parse_count(item, 1, 10000000);
+          if (!v) throw std::invalid_argument(item);
+          bench_args.sizes.push_back(*v);
         } catch (...) {
-          return usage_error("--sizes: '" + item + "' is not a number");
+          return usage_error(cli::bad_value("--sizes", item, "a whole number from 1 to 10000000", "1000,10000"));
         }
       }
     }

@@ -1,41 +1,19 @@
-// cleanup_engine.cpp — the cleanup run (contract and guarantees: swarmkeeper/cleanup.hpp).
+// cleanup_engine.cpp — the cleanup's driver: carries out what CleanupPlan decides
+// (contract: swarmkeeper/cleanup.hpp; rules: coord/cleanup_plan.hpp).
 //
-// The run, on one pipelined connection:
-//   0. Lock (SET NX PX + token, renewed every ttl/3), server TIME, DBSIZE, INFO cpu; in
-//      script mode SCRIPT LOAD (refused: fall back to stream mode, noted).
-//   1. One SCAN over the keyspace (MATCH the schema's common prefix, if any), page by
-//      page, the next page requested while this one is processed:
-//      - heartbeat keys: MGET per page; the coordinator table records each one's state
-//        (active / stale / invalid). Client memory: one entry per coordinator.
-//      - family keys: their candidate owners come from the key's structure. A key that
-//        the table already shows belongs to a living coordinator (or to two, for an
-//        id_prefix family: ambiguous) is kept at once. The rest go into delete batches,
-//        flushed as soon as full, up to max_in_flight in flight.
-//   2. The heartbeats of stale coordinators, in batches, last of all: a run cut short
-//      leaves every remaining key attributable, so the next run finishes the job.
-//   3. Audit (XADD to the capped stream swarmkeeper:reaped), INFO cpu, unlock.
-//
-// Flushing a batch settles ownership and staleness at delete time from the server's own
-// heartbeats (delete_batch.hpp has the rules): in script mode one EVALSHA reads them and
-// UNLINKs in the same atomic step; in stream mode an MGET reads them and the UNLINK that
-// follows removes only keys whose owners were all read as stale.
-//
-// Why it is safe: nothing is unlinked unless its owners' heartbeats were read as stale
-// at delete time, and keeping is always safe. Why it is bounded: every call covers one
-// SCAN page or one batch. Why memory follows coordinators: pages and batches are
-// released once flushed; only the table outlives them.
+// On one pipelined connection: lock (cleanup_lock.hpp), server TIME, the recheck method
+// (probed: script, else transaction, else reread — said loudly), then one SCAN pass:
+// each page's heartbeat reads (GETRANGE, bounded) go out while the next page is
+// requested; batches are sent as the plan fills them, up to max_in_flight at once.
+// After the scan: orphans (--orphans), parked keys re-attributed, the final groups.
+// Then the audit stream, and the lock released on every path out.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <unistd.h>
-
-#include <charconv>
-#include <random>
-
-#include "coord/coordinator_table.hpp"
-#include "coord/delete_batch.hpp"
+#include "coord/cleanup_lock.hpp"
+#include "coord/cleanup_plan.hpp"
 #include "coord/in_flight.hpp"
 #include "coord/scripts.hpp"
 #include "coord/server_info.hpp"
@@ -49,549 +27,389 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kAuditMax = 10000;
-constexpr const char* kLockKey = "swarmkeeper:cleanup:lock";
 constexpr const char* kAuditKey = "swarmkeeper:reaped";
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-std::string make_token() {
-  std::random_device rd;
-  char host[64] = "host";
-  ::gethostname(host, sizeof host - 1);
-  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(rd()) + std::to_string(rd());
+PlanOptions plan_options(const CleanupOptions& o) {
+  PlanOptions p;
+  p.schema = o.schema;
+  p.threshold_ms = o.threshold.count();
+  p.orphans = o.orphans;
+  p.batch_keys = o.batch_keys;
+  p.max_heartbeat_bytes = o.max_heartbeat_bytes;
+  p.park_bytes = o.park_bytes;
+  p.max_reported_ids = o.max_reported_ids;
+  return p;
 }
 
 class Engine {
  public:
   Engine(asio::io_context& io, ConnectionOptions c, CleanupOptions o)
-      : io_(io), copts_(std::move(c)), opts_(std::move(o)), slots_(io.get_executor(), opts_.max_in_flight),
-        renewer_(io.get_executor(), 1), renew_timer_(io.get_executor()), pace_timer_(io.get_executor()) {}
+      : io_(io), copts_(std::move(c)), opts_(std::move(o)), plan_(plan_options(opts_)),
+        slots_(io.get_executor(), opts_.max_in_flight), tx_(io.get_executor(), 1), pace_timer_(io.get_executor()) {}
 
   asio::awaitable<Result<CleanupReport>> run();
-  /// Stops whatever still runs (lock renewal, the connection), on any path out of run().
   void shutdown() {
-    done_ = true;
-    renew_timer_.cancel();
     pace_timer_.cancel();
+    if (lock_) lock_->stop();
     if (conn_) conn_->close();
   }
 
  private:
-  const KeySchema& schema() const { return opts_.schema; }
-  std::int64_t server_now_ms() const {
-    return start_server_ms_ + static_cast<std::int64_t>(ms_since(start_));
-  }
-  bool stale_at(std::int64_t ts, std::int64_t now) const { return now - ts > threshold_ms_; }
-  void fail(const Error& e, std::string_view during) {
-    if (!failed_) rep_.errors.push_back(std::string(during) + ": " + e.message());
+  CleanupReport& rep() { return plan_.report(); }
+  std::int64_t server_now_ms() const { return start_server_ms_ + static_cast<std::int64_t>(ms_since(start_)); }
+  bool stopping() const { return opts_.stop != nullptr && opts_.stop->load(); }
+  void fail(const Error& e, std::string_view during) { fail(std::string(during) + ": " + e.message()); }
+  void fail(std::string message) {
+    if (!failed_) rep().errors.push_back(std::move(message));
     failed_ = true;
   }
-
   asio::awaitable<Result<resp::Reply>> exec(const resp::Command& c) { return conn_->exec(c); }
-  asio::awaitable<double> info_cpu();
-  asio::awaitable<Result<bool>> acquire_lock();
-  asio::awaitable<void> renew_loop();
-  asio::awaitable<void> release_lock();
-  asio::awaitable<void> prepare_script();
-  asio::awaitable<void> check_orphan_policy();
-  template <class OnKey>
-  asio::awaitable<Error> scan_page(std::string& cursor, const std::string& match, std::size_t count, OnKey& on_key);
-  asio::awaitable<void> load_heartbeats(std::shared_ptr<std::vector<std::string>> keys);
-  asio::awaitable<void> scan_keys();
-  void classify(std::string_view key);
-  void queue(std::string_view key, OwnerRule rule, std::span<const std::string_view> candidates);
-  asio::awaitable<void> flush_ready();
-  asio::awaitable<void> delete_stale_heartbeats();
-  asio::awaitable<void> flush(std::unique_ptr<DeleteBatch> batch, bool heartbeats);
-  asio::awaitable<void> flush_stream(DeleteBatch& batch, bool heartbeats);
-  asio::awaitable<Result<bool>> flush_script(DeleteBatch& batch, bool heartbeats);
-  asio::awaitable<void> flush_orphans(std::unique_ptr<OrphanBatch> batch);
-  Candidate candidate_state(resp::ReplyRef heartbeat, std::int64_t now) const;
-  void settle(const DeleteBatch& b, const std::vector<Candidate>& status, std::uint64_t unlinked, bool heartbeats);
+  asio::awaitable<double> info_cpu() {
+    auto r = co_await exec(resp::Command("INFO").arg("cpu"));
+    co_return r ? info_cpu_seconds(r->str()) : 0.0;
+  }
+  asio::awaitable<void> choose_recheck();
+  asio::awaitable<Error> scan_page(std::string& cursor, std::vector<std::string>& keys);
+  asio::awaitable<void> read_page(std::uint64_t page, std::vector<std::string> reads);
+  asio::awaitable<void> scan();
+  asio::awaitable<void> send_ready();
+  asio::awaitable<void> send(CheckedUnlink batch);
+  asio::awaitable<Result<UnlinkOutcome>> send_script(const CheckedUnlink& b);
+  asio::awaitable<Result<UnlinkOutcome>> send_compare(const CheckedUnlink& b, bool transaction);
+  asio::awaitable<void> orphans();
   asio::awaitable<void> write_audit();
   asio::awaitable<void> pace_and_report(const char* phase);
+  asio::awaitable<void> stage(const char* phase);
 
   asio::io_context& io_;
   ConnectionOptions copts_;
   CleanupOptions opts_;
+  CleanupPlan plan_;
   std::shared_ptr<net::Connection> conn_;
-  CoordinatorTable table_;
-  CleanupReport rep_;
-  InFlight slots_;    // delete batches and MGET pages in flight
-  InFlight renewer_;  // the lock renewal loop, while it runs
-  asio::steady_timer renew_timer_, pace_timer_;
+  std::unique_ptr<CleanupLock> lock_;
+  InFlight slots_;  // reads and batches in flight
+  InFlight tx_;     // one WATCH/MULTI/EXEC at a time on the connection
+  asio::steady_timer pace_timer_;
   Clock::time_point start_ = Clock::now(), last_progress_ = Clock::now(), last_pace_ = Clock::now();
-  std::int64_t start_server_ms_ = 0, threshold_ms_ = 0;
-  std::uint64_t dbsize_ = 0, stale_seen_ = 0;
+  std::int64_t start_server_ms_ = 0;
   double cpu_start_ = 0;
-  std::string token_, sha_;
-  bool use_script_ = false, done_ = false, failed_ = false, orphans_ = false;
-  // Phase 2 state.
-  std::unique_ptr<DeleteBatch> batch_ = std::make_unique<DeleteBatch>();
-  std::vector<std::unique_ptr<DeleteBatch>> ready_;
-  Attribution attr_;  // reused by classify()
-  std::unique_ptr<OrphanBatch> orphan_batch_ = std::make_unique<OrphanBatch>();
-  std::vector<std::unique_ptr<OrphanBatch>> orphans_ready_;
+  Recheck method_ = Recheck::script;
+  std::string sha_;
+  bool failed_ = false;
+  std::uint64_t batches_in_flight_ = 0;
 };
 
-asio::awaitable<double> Engine::info_cpu() {
-  auto r = co_await exec(resp::Command("INFO").arg("cpu"));
-  co_return r ? info_cpu_seconds(r->str()) : 0.0;
-}
-
-asio::awaitable<Result<bool>> Engine::acquire_lock() {
-  token_ = make_token();
-  for (;;) {
-    auto r = co_await exec(resp::Command("SET").arg(kLockKey).arg(token_).arg("NX").arg("PX").arg(opts_.lock_ttl.count()));
-    if (!r) co_return r.error();
-    if (!r->is_null()) co_return true;
-    if (!opts_.wait_for_lock) co_return false;
-    pace_timer_.expires_after(std::chrono::milliseconds(500));
-    co_await pace_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-}
-
-asio::awaitable<void> Engine::renew_loop() {
-  co_await renewer_.acquire();
-  while (!done_) {
-    renew_timer_.expires_after(opts_.lock_ttl / 3);
-    co_await renew_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (done_) break;
-    auto r = co_await exec(resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(opts_.lock_ttl.count()));
-    if (!r && r.error().code() != Errc::no_permission && r.error().code() != Errc::server_error) break;
-    if (!r) {  // scripts refused: compare, then extend (a tiny race, noted in the README)
-      auto holder = co_await exec(resp::Command("GET").arg(kLockKey));
-      if (holder && holder->str() == token_)
-        (void)co_await exec(resp::Command("PEXPIRE").arg(kLockKey).arg(opts_.lock_ttl.count()));
-      else
-        rep_.notes.push_back("the cleanup lock expired during the run; another cleanup may have started (both stay safe)");
-    } else if (r->integer() == 0) {
-      rep_.notes.push_back("the cleanup lock expired during the run; another cleanup may have started (both stay safe)");
+// Probes what the server allows, strongest first. Only an explicit --recheck reread, or
+// a server that refuses both atomic ways, ends in reread — and that is said loudly.
+asio::awaitable<void> Engine::choose_recheck() {
+  const Recheck want = opts_.recheck;
+  std::string refused;
+  if (want == Recheck::automatic || want == Recheck::script) {
+    auto load = co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript));
+    if (load) {
+      sha_ = std::string(load->str());
+      auto probe = co_await exec(resp::Command("EVALSHA").arg(sha_).arg(0).arg(0));
+      if (probe) {
+        method_ = Recheck::script;
+        co_return;
+      }
+      refused = probe.error().message();
+    } else {
+      refused = load.error().message();
     }
+    if (want == Recheck::script) fail("--recheck script: the server refused scripts (" + refused + ")");
   }
-  renewer_.release();
+  if (want == Recheck::automatic || want == Recheck::transaction) {
+    resp::Pipeline p;
+    p.add("WATCH", kLockKey).add("UNWATCH").add("MULTI").add("DISCARD");
+    auto r = co_await conn_->exec(p);
+    bool ok = static_cast<bool>(r);
+    if (r)
+      for (const auto& reply : *r)
+        if (reply.is_error()) {
+          ok = false;
+          refused += (refused.empty() ? "" : "; ") + std::string(reply.str());
+          break;
+        }
+    if (ok) {
+      method_ = Recheck::transaction;
+      if (!refused.empty())
+        rep().notes.push_back("the server refused scripts (" + refused +
+                              "); every delete is confirmed with WATCH/MULTI/EXEC instead (atomic, slower)");
+      co_return;
+    }
+    if (want == Recheck::transaction) fail("--recheck transaction: the server refused WATCH/MULTI (" + refused + ")");
+  }
+  method_ = Recheck::reread;
+  rep().notes.push_back(
+      "WARNING: deletes are NOT atomic: " +
+      (want == Recheck::reread ? std::string("--recheck reread was asked for")
+                               : "the server refused both scripts and transactions (" + refused + ")") +
+      "; heartbeats are re-read right before each UNLINK, and a coordinator that renews in between can lose keys. "
+      "Allow EVALSHA (or WATCH/MULTI/EXEC) for the cleanup's user");
 }
 
-asio::awaitable<void> Engine::release_lock() {
-  auto r = co_await exec(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
-  if (!r && conn_->is_open()) {
-    auto holder = co_await exec(resp::Command("GET").arg(kLockKey));
-    if (holder && holder->str() == token_) (void)co_await exec(resp::Command("DEL").arg(kLockKey));
-  }
-}
-
-asio::awaitable<void> Engine::prepare_script() {
-  use_script_ = false;
-  if (opts_.mode != CleanupMode::script || opts_.dry_run) co_return;
-  auto r = co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kDeleteBatchScript));
-  if (r) {
-    sha_ = std::string(r->str());
-    use_script_ = true;
-  } else {
-    rep_.notes.push_back("the server refused scripts (" + r.error().message() +
-                        "); fell back to stream mode: heartbeats are re-read right before each UNLINK");
-  }
-}
-
-asio::awaitable<void> Engine::check_orphan_policy() {
-  orphans_ = opts_.orphans;
-  if (!orphans_) co_return;
-  auto r = co_await exec(resp::Command("CONFIG").arg("GET").arg("maxmemory-policy"));
-  if (r && r->size() == 2 && (*r)[1].str().find("lfu") != std::string_view::npos) {
-    orphans_ = false;
-    rep_.notes.push_back("orphans skipped: maxmemory-policy " + std::string((*r)[1].str()) +
-                        " does not track idle time (OBJECT IDLETIME), so an orphan's age cannot be known");
-  }
-}
-
-template <class OnKey>
-asio::awaitable<Error> Engine::scan_page(std::string& cursor, const std::string& match, std::size_t count, OnKey& on_key) {
+asio::awaitable<Error> Engine::scan_page(std::string& cursor, std::vector<std::string>& keys) {
   resp::Command c("SCAN");
-  c.arg(cursor);
-  if (!match.empty()) c.arg("MATCH").arg(match);
-  c.arg("COUNT").arg(count);
-  const std::string wire = c.encoded();
-  struct Ctx {
-    std::string* cursor;
-    OnKey* on_key;
-    Error error;
-  } ctx{&cursor, &on_key, {}};
-  auto sink = +[](void* p, const resp::ReplyView& v) {
-    auto* ctx = static_cast<Ctx*>(p);
-    const resp::ReplyRef r = v.root();
-    if (r.is_error()) {
-      ctx->error = net::error_from_reply(r, "SCAN");
-      return;
-    }
-    if (r.size() != 2 || !r[1].is_aggregate()) {
-      ctx->error = Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r).substr(0, 80));
-      return;
-    }
-    ctx->cursor->assign(r[0].str());
-    for (resp::ReplyRef key : r[1]) (*ctx->on_key)(key.str());
-  };
-  Error e = co_await conn_->exec_raw(wire, 1, net::ReplySink{&ctx, sink});
-  co_return e ? e : ctx.error;
+  c.arg(cursor).arg("COUNT").arg(opts_.scan_count);
+  const std::string prefix = opts_.schema.common_prefix();
+  if (!prefix.empty()) c.arg("MATCH").arg(glob_escape(prefix) + "*");
+  auto r = co_await exec(c);
+  if (!r) co_return r.error();
+  if (r->size() != 2 || !(*r)[1].is_aggregate())
+    co_return Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r->root()).substr(0, 80));
+  cursor.assign((*r)[0].str());
+  for (resp::ReplyRef key : (*r)[1]) keys.emplace_back(key.str());
+  co_return Error{};
 }
 
-asio::awaitable<void> Engine::load_heartbeats(std::shared_ptr<std::vector<std::string>> keys) {
-  resp::Command mget("MGET");
-  mget.args(*keys);
-  const std::string wire = mget.encoded();
-  struct Ctx {
-    Engine* self;
-    std::vector<std::string>* keys;
-    std::int64_t now;
-  } ctx{this, keys.get(), server_now_ms()};
-  auto sink = +[](void* p, const resp::ReplyView& v) {
-    auto* c = static_cast<Ctx*>(p);
-    const resp::ReplyRef r = v.root();
-    if (!r.is_aggregate()) return;
-    std::size_t i = 0;
-    for (resp::ReplyRef value : r) {
-      const std::string_view key = (*c->keys)[i++];
-      if (value.is_null()) continue;  // gone since the SCAN: nothing to decide
-      const std::string_view id = key.substr(c->self->schema().heartbeat_prefix.size());
-      const auto ts = parse_heartbeat(value.str(), c->self->schema());
-      const CoordState state = !ts ? CoordState::invalid
-                               : c->self->stale_at(*ts, c->now) ? CoordState::stale
-                                                                : CoordState::active;
-      const auto before = c->self->table_.size();
-      c->self->table_.add(id, ts.value_or(0), state);
-      if (state == CoordState::stale && c->self->table_.size() > before) ++c->self->stale_seen_;
+// One page's heartbeat reads: GETRANGE key 0 max (a huge value is never read whole).
+asio::awaitable<void> Engine::read_page(std::uint64_t page, std::vector<std::string> reads) {
+  std::vector<HeartbeatRead> answers(reads.size());
+  Result<std::vector<resp::Reply>> replies = std::vector<resp::Reply>{};
+  if (!reads.empty()) {
+    resp::Pipeline p;
+    for (const auto& k : reads) p.add("GETRANGE", k, 0, opts_.max_heartbeat_bytes);  // end inclusive: max + 1 bytes = too big
+    replies = co_await conn_->exec(p);
+    if (!replies) {
+      fail(replies.error(), "reading heartbeats");
+      slots_.release();
+      co_return;
     }
-  };
-  if (Error e = co_await conn_->exec_raw(wire, 1, net::ReplySink{&ctx, sink})) fail(e, "reading heartbeats");
+    for (std::size_t i = 0; i < reads.size(); ++i) {
+      const resp::Reply& r = (*replies)[i];
+      if (r.is_error()) {
+        if (r.str().starts_with("WRONGTYPE")) {
+          answers[i].kind = HeartbeatRead::Kind::wrong_type;
+          continue;
+        }
+        fail(net::error_from_reply(r.root(), "reading heartbeats (GETRANGE)"), "reading heartbeats");
+        slots_.release();
+        co_return;
+      }
+      answers[i].kind = r.str().empty() ? HeartbeatRead::Kind::empty : HeartbeatRead::Kind::value;
+      answers[i].bytes = r.str();
+    }
+  }
+  plan_.on_reads(page, answers, server_now_ms());
   slots_.release();
 }
 
-void Engine::queue(std::string_view key, OwnerRule rule, std::span<const std::string_view> candidates) {
-  batch_->add(key, rule, candidates);
-  if (batch_->size() >= opts_.batch_keys) {
-    ready_.push_back(std::move(batch_));
-    batch_ = std::make_unique<DeleteBatch>();
-  }
-}
-
-// Sends every full batch (waiting for a slot for each) and the full orphan batches.
-asio::awaitable<void> Engine::flush_ready() {
-  auto batches = std::move(ready_);
-  ready_.clear();
-  for (auto& b : batches) {
+asio::awaitable<void> Engine::send_ready() {
+  while (plan_.has_batch() && !failed_) {
     co_await slots_.acquire();
-    asio::co_spawn(io_, flush(std::move(b), false), asio::detached);
-  }
-  auto orphans = std::move(orphans_ready_);
-  orphans_ready_.clear();
-  for (auto& b : orphans) {
-    co_await slots_.acquire();
-    asio::co_spawn(io_, flush_orphans(std::move(b)), asio::detached);
+    if (failed_) {
+      slots_.release();
+      break;
+    }
+    asio::co_spawn(io_, send(plan_.take_batch()), asio::detached);
   }
 }
 
-// One key of the scan: heartbeats are collected for the page's MGET by the caller;
-// family keys are kept at once when the table already shows a living owner (keeping is
-// always safe), else queued for the delete-time decision.
-void Engine::classify(std::string_view key) {
-  const KeyFamily* family = schema().family_of(key);
-  if (family == nullptr) return;  // not ours
-  // In real runs, exact-name keys go with their coordinator's heartbeat in the last
-  // pass (one re-check for all of them), so the scan need not queue them; dry runs and
-  // --orphans examine them key by key.
-  if (family->match == KeyFamily::Match::exact && !opts_.dry_run && !orphans_) return;
-  resolve(key, *family, table_, attr_);
-  if (attr_.kind == Attribution::Kind::ambiguous) {
-    ++rep_.keys_kept_ambiguous;
-    return;
-  }
-  for (std::uint32_t o : attr_.owners)
-    if (table_[o].state != CoordState::stale) return;  // belongs (also) to the living
-  const OwnerRule rule = family->match == KeyFamily::Match::exact       ? OwnerRule::single
-                         : family->match == KeyFamily::Match::id_prefix ? OwnerRule::one_owner
-                                                                        : OwnerRule::all_owners;
-  queue(key, rule, attr_.candidates);
-}
-
-asio::awaitable<void> Engine::scan_keys() {
-  const std::string prefix = schema().common_prefix();
-  const std::string match = prefix.empty() ? "" : glob_escape(prefix) + "*";
+asio::awaitable<void> Engine::scan() {
   std::string cursor = "0";
-  std::shared_ptr<std::vector<std::string>> heartbeats;
-  auto on_key = [&](std::string_view key) {
-    ++rep_.keys_scanned;
-    if (schema().heartbeat_id(key))
-      heartbeats->emplace_back(key);
-    else
-      classify(key);
-  };
-  for (;;) {
-    heartbeats = std::make_shared<std::vector<std::string>>();
-    if (Error e = co_await scan_page(cursor, match, opts_.scan_count, on_key)) {
+  for (std::uint64_t page = 0;; ++page) {
+    if (stopping()) {
+      fail("interrupted by a signal during the scan; the next run finishes the job");
+      break;
+    }
+    std::vector<std::string> keys;
+    if (Error e = co_await scan_page(cursor, keys)) {
       fail(e, "scanning keys");
       break;
     }
-    if (!heartbeats->empty()) {
-      co_await slots_.acquire();
-      asio::co_spawn(io_, load_heartbeats(std::move(heartbeats)), asio::detached);
-    }
-    const bool last = cursor == "0";
-    if (last && !batch_->empty()) ready_.push_back(std::move(batch_));
-    if (last && orphan_batch_->size() > 0) orphans_ready_.push_back(std::move(orphan_batch_));
-    co_await flush_ready();
-    co_await pace_and_report("delete");
-    if (last || failed_) break;
-  }
-  co_await slots_.drain();
-  // The last flushes may have found orphans: send them too.
-  if (orphan_batch_->size() > 0) orphans_ready_.push_back(std::move(orphan_batch_));
-  orphan_batch_ = std::make_unique<OrphanBatch>();
-  batch_ = std::make_unique<DeleteBatch>();
-  if (!orphans_ready_.empty() && !failed_) co_await flush_ready();
-  co_await slots_.drain();
-}
-
-// Last: the stale coordinators' heartbeats (with their exact-name keys in real runs),
-// each coordinator re-checked once at delete time. A run cut short before this point
-// leaves every remaining key attributable to its heartbeat.
-asio::awaitable<void> Engine::delete_stale_heartbeats() {
-  if (failed_) co_return;
-  auto batch = std::make_unique<DeleteBatch>();
-  for (std::uint32_t i = 0; i < table_.size(); ++i) {
-    const Coordinator& c = table_[i];
-    if (c.state != CoordState::stale) continue;
-    const std::string_view id[1] = {c.id};
-    if (!opts_.dry_run && !orphans_)
-      for (const KeyFamily& f : schema().families)
-        if (f.match == KeyFamily::Match::exact) batch->add(f.prefix + std::string(c.id), OwnerRule::single, id);
-    batch->add(schema().heartbeat_key(c.id), OwnerRule::single, id);
-    if (batch->size() >= opts_.batch_keys || i + 1 == table_.size()) {
-      co_await slots_.acquire();
-      asio::co_spawn(io_, flush(std::move(batch), true), asio::detached);
-      batch = std::make_unique<DeleteBatch>();
-      co_await pace_and_report("heartbeats");
-      if (failed_) break;
-    }
-  }
-  if (!batch->empty() && !failed_) {
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    auto reads = plan_.on_page(page, views);
     co_await slots_.acquire();
-    asio::co_spawn(io_, flush(std::move(batch), true), asio::detached);
+    asio::co_spawn(io_, read_page(page, std::move(reads)), asio::detached);
+    co_await send_ready();
+    co_await pace_and_report("scan");
+    if (cursor == "0" || failed_) break;
+  }
+  co_await slots_.drain();
+  plan_.end_scan();
+  co_await stage("delete");
+}
+
+// Sends everything the plan has ready and waits until all of it is settled.
+asio::awaitable<void> Engine::stage(const char* phase) {
+  while (plan_.has_batch() && !failed_) {
+    if (stopping()) {
+      fail(std::string("interrupted by a signal (") + phase + "); the next run finishes the job");
+      break;
+    }
+    co_await send_ready();
+    co_await pace_and_report(phase);
   }
   co_await slots_.drain();
 }
 
-// A candidate's state from its heartbeat value as read at delete time.
-Candidate Engine::candidate_state(resp::ReplyRef heartbeat, std::int64_t now) const {
-  if (heartbeat.is_null()) return Candidate::absent;
-  const auto ts = parse_heartbeat(heartbeat.str(), schema());
-  return ts && stale_at(*ts, now) ? Candidate::dead : Candidate::alive;
-}
-
-// Books a settled batch: renewals, deletions per coordinator, ambiguous keys, orphans.
-void Engine::settle(const DeleteBatch& b, const std::vector<Candidate>& status, std::uint64_t unlinked, bool heartbeats) {
-  for (std::size_t c = 0; c < b.ids().size(); ++c) {
-    if (status[c] != Candidate::alive) continue;
-    const auto i = table_.find(b.ids()[c]);
-    if (i < 0) continue;
-    Coordinator& coord = table_[static_cast<std::uint32_t>(i)];
-    if (coord.state == CoordState::stale && !coord.renewed) {
-      coord.renewed = true;
-      ++rep_.renewed_during_run;
-    }
-  }
-  for (std::size_t k = 0; k < b.size(); ++k) {
-    const auto cands = b.candidates(k);
-    switch (decide(b.rule(k), cands, status)) {
-      case Verdict::remove: {
-        if (heartbeats && schema().heartbeat_id(b.key(k))) {
-          ++rep_.coordinators_reaped;
-          if (const auto i = table_.find(b.ids()[cands[0]]); i >= 0) table_[static_cast<std::uint32_t>(i)].reaped = true;
-        }
-        for (std::uint32_t c : cands)
-          if (status[c] == Candidate::dead) {
-            table_.credit(b.ids()[c]);
-            break;
-          }
-        break;
-      }
-      case Verdict::ambiguous: ++rep_.keys_kept_ambiguous; break;
-      case Verdict::orphan: {
-        ++rep_.orphan_keys_seen;
-        if (!orphans_ || heartbeats) break;
-        orphan_batch_->keys.emplace_back(b.key(k));
-        auto& hbs = orphan_batch_->heartbeats.emplace_back();
-        for (std::uint32_t c : cands) hbs.push_back(schema().heartbeat_key(b.ids()[c]));
-        if (orphan_batch_->size() >= opts_.batch_keys) {
-          orphans_ready_.push_back(std::move(orphan_batch_));
-          orphan_batch_ = std::make_unique<OrphanBatch>();
-        }
-        break;
-      }
-      case Verdict::keep_alive: break;
-    }
-  }
-  rep_.keys_deleted += unlinked;
-}
-
-asio::awaitable<void> Engine::flush(std::unique_ptr<DeleteBatch> batch, bool heartbeats) {
+asio::awaitable<void> Engine::send(CheckedUnlink batch) {
   if (opts_.before_first_delete) std::exchange(opts_.before_first_delete, nullptr)();
-  bool done = false;
-  if (use_script_) {
-    auto r = co_await flush_script(*batch, heartbeats);
-    if (!r) fail(r.error(), "deleting a batch");
-    done = !r || *r;
+  ++batches_in_flight_;
+  Result<UnlinkOutcome> out = Error(Errc::cancelled, "not sent");
+  if (opts_.dry_run) out = co_await send_compare(batch, false);
+  else if (method_ == Recheck::script) out = co_await send_script(batch);
+  else out = co_await send_compare(batch, method_ == Recheck::transaction);
+  --batches_in_flight_;
+  if (out) plan_.on_outcome(batch, *out);
+  else {
+    if (!conn_->is_open() || out.error().code() == Errc::timeout) rep().keys_deleted_lower_bound = true;
+    fail(out.error(), "deleting a batch");
   }
-  if (!done && !failed_) co_await flush_stream(*batch, heartbeats);
   slots_.release();
 }
 
-// One EVALSHA: settle and delete atomically. Returns false when scripts turned out to be
-// refused (the caller falls back to stream for this and every later batch).
-asio::awaitable<Result<bool>> Engine::flush_script(DeleteBatch& b, bool heartbeats) {
+asio::awaitable<Result<UnlinkOutcome>> Engine::send_script(const CheckedUnlink& b) {
   resp::Command c("EVALSHA");
-  c.arg(sha_).arg(b.ids().size() + b.size());
-  for (const std::string& id : b.ids()) c.arg(schema().heartbeat_key(id));
-  for (std::size_t k = 0; k < b.size(); ++k) c.arg(b.key(k));
-  const char* fmt = schema().heartbeat_format == HeartbeatFormat::json_ms      ? "json"
-                    : schema().heartbeat_format == HeartbeatFormat::integer_ms ? "ms"
-                                                                               : "s";
-  c.arg(threshold_ms_).arg(fmt).arg(schema().heartbeat_field).arg(b.ids().size());
-  std::string spec;
-  for (std::size_t k = 0; k < b.size(); ++k) {
-    spec = b.rule(k) == OwnerRule::single ? "s:" : b.rule(k) == OwnerRule::one_owner ? "p:" : "a:";
-    bool first = true;
-    for (std::uint32_t p : b.candidates(k)) {
-      if (!first) spec += ',';
-      spec += std::to_string(p + 1);
-      first = false;
-    }
-    c.arg(spec);
+  c.arg(sha_).arg(b.check_keys.size() + b.keys.size());
+  for (const auto& k : b.check_keys) c.arg(k);
+  for (const auto& k : b.keys) c.arg(k);
+  c.arg(b.check_keys.size());
+  for (const auto& e : b.expect) c.arg(e);
+  for (const auto& g : b.groups) {
+    c.arg(g.checks.size());
+    for (std::uint32_t i : g.checks) c.arg(i + 1);
+    c.arg(g.keys);
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  for (int attempt = 0;; ++attempt) {
     auto r = co_await exec(c);
     if (r) {
-      if (r->size() != 3) co_return Error(Errc::unexpected_reply, "delete script returned " + resp::to_string(r->root()));
-      std::vector<Candidate> status(b.ids().size(), Candidate::absent);
-      for (resp::ReplyRef i : (*r)[1]) status[static_cast<std::size_t>(i.integer() - 1)] = Candidate::alive;
-      for (resp::ReplyRef i : (*r)[2]) status[static_cast<std::size_t>(i.integer() - 1)] = Candidate::dead;
-      settle(b, status, static_cast<std::uint64_t>((*r)[0].integer()), heartbeats);
-      co_return true;
+      if (r->size() != 2 || !(*r)[1].is_aggregate())
+        co_return Error(Errc::unexpected_reply, "the delete script returned " + resp::to_string(r->root()).substr(0, 80));
+      UnlinkOutcome out;
+      out.unlinked = static_cast<std::uint64_t>((*r)[0].integer());
+      for (resp::ReplyRef i : (*r)[1]) out.failed.push_back(static_cast<std::uint32_t>(i.integer() - 1));
+      co_return out;
     }
     if (r.error().code() == Errc::no_script && attempt == 0) {  // script cache flushed mid-run
-      auto load = co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kDeleteBatchScript));
-      if (load) continue;
-    }
-    if (r.error().code() == Errc::no_script || r.error().code() == Errc::no_permission ||
-        r.error().code() == Errc::server_error) {
-      use_script_ = false;
-      rep_.notes.push_back("delete script refused mid-run (" + r.error().message() +
-                          "); fell back to stream mode for the remaining batches");
-      co_return false;
+      if (co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript))) continue;
     }
     co_return r.error();
   }
-  co_return false;
 }
 
-// MGET the candidates' heartbeats, then UNLINK only keys whose owners all read as stale.
-asio::awaitable<void> Engine::flush_stream(DeleteBatch& b, bool heartbeats) {
-  resp::Command mget("MGET");
-  for (const std::string& id : b.ids()) mget.arg(schema().heartbeat_key(id));
-  std::vector<Candidate> status(b.ids().size(), Candidate::absent);
-  struct Ctx {
-    const Engine* self;
-    std::vector<Candidate>* status;
-    std::int64_t now;
-  } ctx{this, &status, server_now_ms()};
-  auto sink = +[](void* p, const resp::ReplyView& v) {
-    auto* c = static_cast<Ctx*>(p);
-    std::size_t i = 0;
-    for (resp::ReplyRef value : v.root()) (*c->status)[i++] = c->self->candidate_state(value, c->now);
-  };
-  const std::string wire = mget.encoded();
-  if (Error e = co_await conn_->exec_raw(wire, 1, net::ReplySink{&ctx, sink})) co_return fail(e, "re-reading heartbeats");
-
-  resp::Command unlink("UNLINK");
-  std::size_t selected = 0;
-  for (std::size_t k = 0; k < b.size(); ++k)
-    if (decide(b.rule(k), b.candidates(k), status) == Verdict::remove) {
-      unlink.arg(b.key(k));
-      ++selected;
+// Transaction (WATCH the heartbeats, read, compare, MULTI/UNLINK/EXEC; a failed EXEC
+// settles the batch again) or, not atomic, a re-read right before the UNLINK. Dry runs
+// come here too: they count what exists instead of unlinking.
+asio::awaitable<Result<UnlinkOutcome>> Engine::send_compare(const CheckedUnlink& b, bool transaction) {
+  if (transaction) co_await tx_.acquire();
+  struct Release {
+    InFlight* tx;
+    ~Release() { if (tx) tx->release(); }
+  } release{transaction ? &tx_ : nullptr};
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    resp::Pipeline p;
+    if (transaction && !b.check_keys.empty()) {
+      resp::Command w("WATCH");
+      w.args(b.check_keys);
+      p.add(w);
     }
-  std::uint64_t unlinked = 0;
-  if (selected > 0 && opts_.dry_run) {
-    unlinked = selected;
-  } else if (selected > 0) {
-    auto r = co_await exec(unlink);
-    if (!r) co_return fail(r.error(), "unlinking a batch");
-    unlinked = static_cast<std::uint64_t>(r->integer());
-  }
-  settle(b, status, unlinked, heartbeats);
-}
-
-// Orphans: delete only if idle longer than the threshold and still without a heartbeat.
-asio::awaitable<void> Engine::flush_orphans(std::unique_ptr<OrphanBatch> b) {
-  resp::Pipeline p;
-  for (std::size_t i = 0; i < b->size(); ++i) {
-    p.add("OBJECT", "IDLETIME", b->keys[i]);
-    resp::Command exists("EXISTS");
-    exists.args(b->heartbeats[i]);
-    if (b->heartbeats[i].empty()) exists.arg(schema().heartbeat_prefix);  // harmless placeholder
-    p.add(exists);
-  }
-  auto replies = co_await conn_->exec(p);
-  if (!replies) {
-    fail(replies.error(), "checking orphans");
-    slots_.release();
-    co_return;
-  }
-  resp::Command unlink("UNLINK");
-  std::size_t selected = 0;
-  // OBJECT IDLETIME counts whole seconds of the server's LRU clock, so a key touched
-  // moments ago may already read 1 or 2: demand one second more than the threshold.
-  const auto threshold_s = static_cast<std::int64_t>(opts_.threshold.count()) + 1;
-  for (std::size_t i = 0; i < b->size(); ++i) {
-    const resp::Reply& idle = (*replies)[2 * i];
-    if (idle.is_error()) {
-      if (idle.str().find("LFU") != std::string_view::npos && orphans_) {
-        orphans_ = false;
-        rep_.notes.push_back("orphans skipped: the server's LFU eviction policy does not track idle time");
+    if (!b.check_keys.empty()) {
+      resp::Command mget("MGET");
+      mget.args(b.check_keys);
+      p.add(mget);
+      for (std::size_t i = 0; i < b.check_keys.size(); ++i)
+        if (b.expect[i].empty()) p.add("EXISTS", b.check_keys[i]);
+    }
+    UnlinkOutcome out;
+    std::vector<std::uint8_t> ok(b.check_keys.size(), 1);
+    if (!p.empty()) {
+      auto r = co_await conn_->exec(p);
+      if (!r) co_return r.error();
+      for (const auto& reply : *r)
+        if (reply.is_error()) co_return net::error_from_reply(reply.root(), "re-reading heartbeats");
+      const std::size_t base = transaction ? 1 : 0;
+      const resp::Reply& values = (*r)[base];
+      std::size_t exists_at = base + 1;
+      for (std::size_t i = 0; i < b.check_keys.size(); ++i) {
+        const resp::ReplyRef v = values[i];
+        if (b.expect[i].empty()) ok[i] = v.is_null() && (*r)[exists_at++].integer() == 0;
+        else ok[i] = !v.is_null() && sha1_hex(v.str()) == b.expect[i];
+        if (!ok[i]) out.failed.push_back(static_cast<std::uint32_t>(i));
       }
-      continue;
     }
-    if (idle.is_null() || idle.integer() <= threshold_s || (*replies)[2 * i + 1].integer() != 0) continue;
-    unlink.arg(b->keys[i]);
-    ++selected;
+    std::vector<std::string_view> chosen;
+    std::size_t k = 0;
+    for (const auto& g : b.groups) {
+      bool pass = true;
+      for (std::uint32_t c : g.checks) pass = pass && ok[c];
+      if (pass)
+        for (std::uint32_t j = 0; j < g.keys; ++j) chosen.push_back(b.keys[k + j]);
+      k += g.keys;
+    }
+    if (chosen.empty()) {
+      if (transaction && !b.check_keys.empty()) (void)co_await exec(resp::Command("UNWATCH"));
+      co_return out;
+    }
+    resp::Command del(opts_.dry_run ? "EXISTS" : "UNLINK");
+    del.args(chosen);
+    if (!transaction) {
+      auto r = co_await exec(del);
+      if (!r) co_return r.error();
+      out.unlinked = static_cast<std::uint64_t>(r->integer());
+      co_return out;
+    }
+    resp::Pipeline t;
+    t.add("MULTI").add(del).add("EXEC");
+    auto r = co_await conn_->exec(t);
+    if (!r) co_return r.error();
+    const resp::Reply& exec_reply = (*r)[2];
+    if (exec_reply.is_error()) co_return net::error_from_reply(exec_reply.root(), "MULTI/UNLINK/EXEC");
+    if (exec_reply.is_null()) continue;  // a heartbeat changed after WATCH: settle again
+    out.unlinked = static_cast<std::uint64_t>(exec_reply[0].integer());
+    co_return out;
   }
-  if (selected > 0 && opts_.dry_run) {
-    rep_.orphans_deleted += selected;
-  } else if (selected > 0) {
-    auto r = co_await exec(unlink);
-    if (r)
-      rep_.orphans_deleted += static_cast<std::uint64_t>(r->integer());
-    else
-      fail(r.error(), "unlinking orphans");
+  // Kept changing under us: keep the whole batch this run.
+  UnlinkOutcome out;
+  for (std::uint32_t i = 0; i < b.check_keys.size(); ++i) out.failed.push_back(i);
+  co_return out;
+}
+
+// --orphans: idle times first (read-only), then a CheckedUnlink that confirms every
+// possible owner still has no heartbeat.
+asio::awaitable<void> Engine::orphans() {
+  while (plan_.has_orphans() && !failed_) {
+    OrphanCandidates c = plan_.take_orphans();
+    resp::Pipeline p;
+    for (const auto& k : c.keys) p.add("OBJECT", "IDLETIME", k);
+    auto r = co_await conn_->exec(p);
+    if (!r) co_return fail(r.error(), "checking orphans");
+    std::vector<std::int64_t> idle(c.keys.size(), -1);
+    for (std::size_t i = 0; i < c.keys.size(); ++i) {
+      const resp::Reply& v = (*r)[i];
+      if (v.is_error()) {
+        rep().notes.push_back("orphans skipped: OBJECT IDLETIME refused (" + std::string(v.str()) +
+                              "): an orphan's age cannot be known");
+        co_return;
+      }
+      if (!v.is_null()) idle[i] = v.integer();
+    }
+    plan_.on_orphan_idle(c, idle);
+    co_await stage("orphans");
   }
-  slots_.release();
 }
 
 asio::awaitable<void> Engine::write_audit() {
   if (opts_.dry_run || !opts_.audit || failed_) co_return;
+  const CoordinatorTable& table = plan_.table();
   std::vector<std::uint32_t> reaped;
-  for (std::uint32_t i = 0; i < table_.size(); ++i)
-    if (table_[i].reaped) reaped.push_back(i);
-  // The stream keeps ~10,000 entries: older ones would be trimmed at once, so only the
-  // last 10,000 reaped coordinators are written.
+  for (std::uint32_t i = 0; i < table.size(); ++i)
+    if (table[i].reaped) reaped.push_back(i);
+  // The stream keeps ~10,000 entries: only the last 10,000 reaped are written.
   const std::size_t from = reaped.size() > kAuditMax ? reaped.size() - kAuditMax : 0;
   resp::Pipeline p;
   for (std::size_t i = from; i < reaped.size(); ++i) {
-    const Coordinator& c = table_[reaped[i]];
+    const Coordinator& c = table[reaped[i]];
     p.add("XADD", kAuditKey, "MAXLEN", "~", kAuditMax, "*", "id", c.id, "lastHeartbeat", c.timestamp_ms,
           "keysDeleted", c.keys_deleted);
     if (p.size() == 1000 || i + 1 == reaped.size()) {
       auto r = co_await conn_->exec(p);
       if (!r) co_return fail(r.error(), "writing the audit stream");
       if (!r->empty() && (*r)[0].is_error()) {
-        rep_.notes.push_back("audit stream not written: " + std::string((*r)[0].str()));
+        rep().notes.push_back("audit stream not written: " + std::string((*r)[0].str()));
         co_return;
       }
       p.clear();
@@ -604,8 +422,7 @@ asio::awaitable<void> Engine::pace_and_report(const char* phase) {
     last_pace_ = Clock::now();
     const double busy_ms = (co_await info_cpu() - cpu_start_) * 1000.0;
     const double wall_ms = ms_since(start_);
-    const double allowed = wall_ms * opts_.max_busy_percent / 100.0;
-    if (busy_ms > allowed) {
+    if (busy_ms > wall_ms * opts_.max_busy_percent / 100.0) {
       const double sleep_ms = std::min(1000.0, busy_ms * 100.0 / opts_.max_busy_percent - wall_ms);
       pace_timer_.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(sleep_ms * 1000)));
       co_await pace_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -613,75 +430,78 @@ asio::awaitable<void> Engine::pace_and_report(const char* phase) {
   }
   if (opts_.on_progress && ms_since(last_progress_) >= 100) {
     last_progress_ = Clock::now();
-    opts_.on_progress(CleanupProgress{rep_.keys_scanned, dbsize_, stale_seen_, rep_.keys_deleted, phase, ms_since(start_) / 1000});
+    opts_.on_progress(CleanupProgress{rep().keys_scanned, 0, plan_.stale_seen(), rep().keys_deleted, phase,
+                                      ms_since(start_) / 1000});
   }
 }
 
 asio::awaitable<Result<CleanupReport>> Engine::run() {
-  start_ = Clock::now();
-  threshold_ms_ = static_cast<std::int64_t>(opts_.threshold.count()) * 1000;
-  rep_.dry_run = opts_.dry_run;
   if (auto v = opts_.schema.validate(); !v) co_return v.error();
+  if (opts_.threshold.count() <= 0) co_return Error(Errc::invalid_argument, "the threshold must be > 0");
+  rep().dry_run = opts_.dry_run;
   auto conn = co_await net::Connection::open(io_.get_executor(), copts_);
   if (!conn) co_return conn.error();
   conn_ = *conn;
 
-  auto locked = co_await acquire_lock();
+  lock_ = std::make_unique<CleanupLock>(io_.get_executor(), conn_, opts_.lock_ttl);
+  auto locked = co_await lock_->acquire(opts_.wait_for_lock, opts_.stop);
   if (!locked) {
-    if (locked.error().code() == Errc::no_permission || locked.error().code() == Errc::auth_failed) co_return locked.error();
-    co_return Error(locked.error().code(), "taking the cleanup lock: " + locked.error().message());
-  }
-  if (!*locked) {
-    rep_.lock_busy = true;
-    rep_.notes.push_back("another cleanup is running against this database (lock " + std::string(kLockKey) + "); nothing done");
-    rep_.execution_time_ms = static_cast<std::uint64_t>(ms_since(start_));
-    co_return rep_;
-  }
-  asio::co_spawn(io_, renew_loop(), asio::detached);
-
-  cpu_start_ = co_await info_cpu();
-  auto time = co_await exec(resp::Command("TIME"));
-  if (!time || time->size() != 2) co_return Error(Errc::unexpected_reply, "TIME failed");
-  start_server_ms_ = *(*time)[0].as_integer() * 1000 + *(*time)[1].as_integer() / 1000 -
-                     static_cast<std::int64_t>(ms_since(start_));
-  if (auto n = co_await exec(resp::Command("DBSIZE")); n) dbsize_ = static_cast<std::uint64_t>(n->integer());
-  co_await prepare_script();
-  co_await check_orphan_policy();
-
-  co_await scan_keys();
-  for (const Coordinator& c : table_.all()) {
-    if (c.state == CoordState::stale) {
-      ++rep_.stale_coordinators_found;
-      if (rep_.stale_coordinator_ids.size() < opts_.max_reported_ids)
-        rep_.stale_coordinator_ids.emplace_back(c.id);
-      else
-        ++rep_.stale_coordinator_ids_omitted;
-    } else if (c.state == CoordState::active) {
-      ++rep_.active_coordinators;
-    } else {
-      ++rep_.invalid_heartbeats;
+    const Errc code = locked.error().code();
+    if (code == Errc::no_permission || code == Errc::auth_failed) co_return locked.error();
+    if (code == Errc::read_only) {
+      rep().errors.push_back("the server is a read-only replica: point the cleanup at the primary");
+      co_return rep();
     }
+    co_return Error(code, "taking the cleanup lock: " + locked.error().message());
   }
-  rep_.total_coordinators_checked = table_.size();
-  co_await delete_stale_heartbeats();
-  // The mode that ran to the end (script mode falls back to stream if refused mid-run).
-  rep_.mode = use_script_ ? "script" : "stream";
-  rep_.recheck = use_script_ ? "atomic-script" : "reread-before-unlink";
-  co_await write_audit();
-
-  done_ = true;
-  renew_timer_.cancel();
-  co_await renewer_.drain();
-  if (conn_->is_open()) {
-    const double cpu_end = co_await info_cpu();
-    rep_.redis_busy_ms = std::max(0.0, (cpu_end - cpu_start_) * 1000.0);
-    co_await release_lock();
+  // From here on every path out releases the lock (the stage functions only return).
+  const auto started_wall = Clock::now();
+  start_ = started_wall;
+  if (*locked == CleanupLock::Outcome::busy) {
+    rep().lock_busy = true;
+    rep().notes.push_back("another cleanup is running against this database (lock " + std::string(kLockKey) + "); nothing done");
+  } else {
+    if (*locked == CleanupLock::Outcome::without_lock)
+      rep().notes.push_back("the server is out of memory (OOM): running without the lock (every delete is still "
+                            "checked); deleting is what frees memory");
+    if (*locked == CleanupLock::Outcome::taken_over)
+      rep().notes.push_back("took over a lock left by a cleanup that is no longer running");
+    cpu_start_ = co_await info_cpu();
+    auto time = co_await exec(resp::Command("TIME"));
+    if (!time || time->size() != 2 || !(*time)[0].as_integer() || !(*time)[1].as_integer()) {
+      fail(time ? Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time->root())) : time.error(),
+           "reading the server's clock");
+    } else {
+      start_server_ms_ = *(*time)[0].as_integer() * 1000 + *(*time)[1].as_integer() / 1000 -
+                         static_cast<std::int64_t>(ms_since(start_));
+      co_await choose_recheck();
+    }
+    if (!failed_) co_await scan();
+    plan_.count_coordinators();
+    if (!failed_ && opts_.orphans) co_await orphans();
+    if (!failed_) {
+      plan_.prefinal();
+      co_await stage("delete");
+    }
+    if (!failed_) {
+      plan_.final_groups();
+      co_await stage("heartbeats");
+    }
+    rep().mode = method_ == Recheck::script ? "script" : method_ == Recheck::transaction ? "transaction" : "reread";
+    rep().recheck = method_ == Recheck::script        ? "atomic-script"
+                    : method_ == Recheck::transaction ? "atomic-transaction"
+                                                      : "reread-before-unlink";
+    if (batches_in_flight_ > 0) rep().keys_deleted_lower_bound = true;
+    co_await write_audit();
+    if (conn_->is_open()) rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
   }
-  rep_.execution_time_ms = static_cast<std::uint64_t>(ms_since(start_));
-  const double secs = std::max(1e-6, ms_since(start_) / 1000.0);
-  rep_.coordinators_per_sec = static_cast<double>(rep_.total_coordinators_checked) / secs;
+  co_await lock_->release();
+  if (!lock_->notes().empty()) rep().notes.insert(rep().notes.end(), lock_->notes().begin(), lock_->notes().end());
+  rep().execution_time_ms = static_cast<std::uint64_t>(ms_since(start_));
+  rep().coordinators_per_sec =
+      static_cast<double>(rep().total_coordinators_checked) / std::max(1e-6, ms_since(start_) / 1000.0);
   conn_->close();
-  co_return rep_;
+  co_return rep();
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/hash/hash.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -31,8 +32,11 @@ enum class CoordState : std::uint8_t {
 struct Coordinator {
   std::string_view id;
   std::int64_t timestamp_ms = 0;
+  std::array<std::uint8_t, 20> digest{};  ///< SHA-1 of the heartbeat bytes read (stale ones)
+  std::uint32_t parked = UINT32_MAX;      ///< head of its parked keys (cleanup_plan.hpp)
+  std::uint16_t parked_count = 0;
   CoordState state = CoordState::active;
-  bool renewed = false;           ///< found stale, alive again at delete time
+  bool renewed = false;           ///< found stale, changed by delete time: left alone
   bool reaped = false;            ///< its heartbeat was deleted
   std::uint16_t keys_deleted = 0; ///< keys deleted on its behalf (saturates at 65535)
 };

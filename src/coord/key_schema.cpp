@@ -55,6 +55,27 @@ std::string glob_escape(std::string_view literal) {
   return out;
 }
 
+namespace {
+
+// Reads j[name] as a string into out; an error names the field.
+std::string read_string(const nlohmann::json& j, const char* name, const std::string& where, std::string& out) {
+  if (!j.contains(name)) return "";
+  if (!j.at(name).is_string()) return where + "." + name + " must be a string, not " + j.at(name).type_name();
+  out = j.at(name).get<std::string>();
+  return "";
+}
+
+std::string unknown_fields(const nlohmann::json& j, std::initializer_list<const char*> known, const std::string& where) {
+  for (const auto& [key, value] : j.items()) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) return "unknown field " + (where.empty() ? "" : where + ".") + "'" + key + "'";
+  }
+  return "";
+}
+
+}  // namespace
+
 Result<KeySchema> load_key_schema(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error(Errc::invalid_argument, "cannot read schema file '" + path + "'");
@@ -66,38 +87,46 @@ Result<KeySchema> load_key_schema(const std::string& path) {
   }
   KeySchema s;
   auto bad = [&](const std::string& what) { return Error(Errc::invalid_argument, "schema file '" + path + "': " + what); };
-  try {
-    if (j.contains("heartbeat")) {
-      const auto& h = j.at("heartbeat");
-      if (h.contains("prefix")) s.heartbeat_prefix = h.at("prefix").get<std::string>();
-      if (h.contains("field")) s.heartbeat_field = h.at("field").get<std::string>();
-      if (h.contains("format")) {
-        const auto f = h.at("format").get<std::string>();
-        if (f == "json") s.heartbeat_format = HeartbeatFormat::json_ms;
-        else if (f == "ms") s.heartbeat_format = HeartbeatFormat::integer_ms;
-        else if (f == "s") s.heartbeat_format = HeartbeatFormat::integer_s;
-        else return bad("heartbeat.format '" + f + "' is not one of json, ms, s");
-      }
+  if (!j.is_object() || j.empty())
+    return bad("expected an object with \"heartbeat\" and/or \"families\", e.g. {\"heartbeat\": {\"prefix\": \"blocking:heartbeat:\"}}");
+  if (auto e = unknown_fields(j, {"heartbeat", "families"}, ""); !e.empty()) return bad(e);
+  if (j.contains("heartbeat")) {
+    const auto& h = j.at("heartbeat");
+    if (!h.is_object()) return bad("heartbeat must be an object");
+    if (auto e = unknown_fields(h, {"prefix", "format", "field"}, "heartbeat"); !e.empty()) return bad(e);
+    std::string format;
+    for (auto e : {read_string(h, "prefix", "heartbeat", s.heartbeat_prefix), read_string(h, "field", "heartbeat", s.heartbeat_field),
+                   read_string(h, "format", "heartbeat", format)})
+      if (!e.empty()) return bad(e);
+    if (format == "json") s.heartbeat_format = HeartbeatFormat::json_ms;
+    else if (format == "ms") s.heartbeat_format = HeartbeatFormat::integer_ms;
+    else if (format == "s") s.heartbeat_format = HeartbeatFormat::integer_s;
+    else if (!format.empty() || h.contains("format")) return bad("heartbeat.format '" + format + "' is not one of json, ms, s");
+  }
+  if (j.contains("families")) {
+    const auto& fams = j.at("families");
+    if (!fams.is_array() || fams.empty()) return bad("families must be a non-empty array of {\"name\", \"prefix\", \"match\"} objects");
+    s.families.clear();
+    for (std::size_t i = 0; i < fams.size(); ++i) {
+      const auto& f = fams[i];
+      const std::string where = "families[" + std::to_string(i) + "]";
+      if (!f.is_object()) return bad(where + " must be an object");
+      if (auto e = unknown_fields(f, {"name", "prefix", "match", "separator"}, where); !e.empty()) return bad(e);
+      if (!f.contains("prefix")) return bad(where + ".prefix is missing");
+      KeyFamily fam;
+      fam.name = "family " + std::to_string(i);
+      std::string m = "exact", sep = ":";
+      for (auto e : {read_string(f, "name", where, fam.name), read_string(f, "prefix", where, fam.prefix),
+                     read_string(f, "match", where, m), read_string(f, "separator", where, sep)})
+        if (!e.empty()) return bad(e);
+      if (m == "exact") fam.match = KeyFamily::Match::exact;
+      else if (m == "id_prefix") fam.match = KeyFamily::Match::id_prefix;
+      else if (m == "mentions") fam.match = KeyFamily::Match::mentions;
+      else return bad(where + ".match '" + m + "' is not one of exact, id_prefix, mentions");
+      if (sep.size() != 1) return bad(where + ".separator must be one character");
+      fam.separator = sep[0];
+      s.families.push_back(std::move(fam));
     }
-    if (j.contains("families")) {
-      s.families.clear();
-      for (const auto& f : j.at("families")) {
-        KeyFamily fam;
-        fam.name = f.value("name", std::string("unnamed"));
-        fam.prefix = f.at("prefix").get<std::string>();
-        const auto m = f.value("match", std::string("exact"));
-        if (m == "exact") fam.match = KeyFamily::Match::exact;
-        else if (m == "id_prefix") fam.match = KeyFamily::Match::id_prefix;
-        else if (m == "mentions") fam.match = KeyFamily::Match::mentions;
-        else return bad("family '" + fam.name + "' match '" + m + "' is not one of exact, id_prefix, mentions");
-        const auto sep = f.value("separator", std::string(":"));
-        if (sep.size() != 1) return bad("family '" + fam.name + "' separator must be one character");
-        fam.separator = sep[0];
-        s.families.push_back(std::move(fam));
-      }
-    }
-  } catch (const std::exception& e) {
-    return bad(e.what());
   }
   if (auto v = s.validate(); !v) return bad(v.error().message());
   return s;
@@ -105,55 +134,82 @@ Result<KeySchema> load_key_schema(const std::string& path) {
 
 namespace {
 
+// A timestamp must be a positive integer below 2^63: zero and negatives are garbage,
+// never "very old" (keeping is the safe side of every doubt).
+std::optional<std::int64_t> positive(std::optional<std::int64_t> v) {
+  if (!v || *v <= 0) return std::nullopt;
+  return v;
+}
+
+// Plain decimal digits only: no sign, spaces, hex, exponent or fraction.
 std::optional<std::int64_t> parse_integer(std::string_view v) {
+  if (v.empty() || v.size() > 19) return std::nullopt;
+  for (char c : v)
+    if (c < '0' || c > '9') return std::nullopt;
   std::int64_t out = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
+  if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
   return out;
 }
 
+std::optional<std::int64_t> json_timestamp_value(simdjson::dom::element ts) {
+  switch (ts.type()) {
+    case simdjson::dom::element_type::INT64: return ts.get_int64().value_unsafe();
+    case simdjson::dom::element_type::UINT64: return std::nullopt;  // above 2^63
+    case simdjson::dom::element_type::DOUBLE: {
+      const double d = ts.get_double().value_unsafe();
+      if (!(d > -9.2e18 && d < 9.2e18)) return std::nullopt;
+      return static_cast<std::int64_t>(d);
+    }
+    case simdjson::dom::element_type::STRING: return parse_integer(ts.get_string().value_unsafe());
+    default: return std::nullopt;
+  }
+}
+
+// The whole value must be one JSON object; the field's last occurrence decides, as in the
+// JavaScript and Python writers' parsers.
 std::optional<std::int64_t> parse_json_timestamp(std::string_view value, const std::string& field) {
-  // simdjson reads past the end of its input: parse from a padded copy (values are small).
-  thread_local simdjson::ondemand::parser parser;
+  thread_local simdjson::dom::parser parser;
   thread_local std::string padded;
   padded.assign(value);
   padded.resize(value.size() + simdjson::SIMDJSON_PADDING);
-  simdjson::ondemand::document doc;
-  if (parser.iterate(padded.data(), value.size(), padded.size()).get(doc)) return std::nullopt;
-  simdjson::ondemand::object obj;
+  simdjson::dom::element doc;
+  if (parser.parse(padded.data(), value.size(), false).get(doc)) return std::nullopt;
+  simdjson::dom::object obj;
   if (doc.get_object().get(obj)) return std::nullopt;
-  simdjson::ondemand::value ts;
-  if (obj.find_field_unordered(field).get(ts)) return std::nullopt;
-  simdjson::ondemand::json_type type;
-  if (ts.type().get(type)) return std::nullopt;
-  if (type == simdjson::ondemand::json_type::number) {
-    std::int64_t i = 0;
-    if (!ts.get_int64().get(i)) return i;
-    double d = 0;
-    if (!ts.get_double().get(d) && d > -9.2e18 && d < 9.2e18) return static_cast<std::int64_t>(d);
-    return std::nullopt;
+  std::optional<std::int64_t> result;
+  bool found = false;
+  for (auto entry : obj) {
+    if (entry.key != field) continue;
+    result = json_timestamp_value(entry.value);
+    found = true;
   }
-  if (type == simdjson::ondemand::json_type::string) {
-    std::string_view s;
-    if (ts.get_string().get(s)) return std::nullopt;
-    return parse_integer(s);
-  }
-  return std::nullopt;
+  if (!found) return std::nullopt;
+  return result;
 }
 
 }  // namespace
 
 std::optional<std::int64_t> parse_heartbeat(std::string_view value, const KeySchema& schema) {
   switch (schema.heartbeat_format) {
-    case HeartbeatFormat::integer_ms: return parse_integer(value);
+    case HeartbeatFormat::integer_ms: return positive(parse_integer(value));
     case HeartbeatFormat::integer_s: {
-      auto s = parse_integer(value);
-      if (!s || *s > INT64_MAX / 1000 || *s < INT64_MIN / 1000) return std::nullopt;
+      auto s = positive(parse_integer(value));
+      if (!s || *s > INT64_MAX / 1000) return std::nullopt;
       return *s * 1000;
     }
-    case HeartbeatFormat::json_ms: return parse_json_timestamp(value, schema.heartbeat_field);
+    case HeartbeatFormat::json_ms: return positive(parse_json_timestamp(value, schema.heartbeat_field));
   }
   return std::nullopt;
+}
+
+HeartbeatState judge_heartbeat(std::string_view value, const KeySchema& schema, std::int64_t now_ms,
+                               std::int64_t threshold_ms, std::int64_t* timestamp_ms) {
+  const auto ts = parse_heartbeat(value, schema);
+  if (timestamp_ms != nullptr) *timestamp_ms = ts.value_or(0);
+  if (!ts) return HeartbeatState::invalid;
+  // now - ts > threshold, without overflow: ts and threshold are positive.
+  return *ts < now_ms && now_ms - *ts > threshold_ms ? HeartbeatState::stale : HeartbeatState::active;
 }
 
 }  // namespace swarmkeeper

@@ -3,57 +3,58 @@
 
 namespace swarmkeeper::coord {
 
-// Settles and deletes one batch atomically (the rules of delete_batch.hpp).
-//   KEYS[1..m]      heartbeat keys of the batch's candidate owners
-//   KEYS[m+1..]     keys to delete
-//   ARGV[1]         threshold in ms
-//   ARGV[2]         heartbeat format: "json", "ms" or "s"
-//   ARGV[3]         JSON field with the ms timestamp
-//   ARGV[4]         m
-//   ARGV[4+j]       key j's rule and candidates: "s:1", "p:1,2" or "a:3,4"
-//                   (single / one_owner / all_owners; indices into KEYS[1..m])
-// A candidate is absent (no heartbeat), dead (older than the threshold by the server's
-// clock) or alive (fresh, in the future, or unreadable).
-// Returns {unlinked, {alive candidate indices}, {dead candidate indices}}; the client
-// applies the same rules (coord::decide) to book each key.
-inline constexpr const char* kDeleteBatchScript = R"lua(
-local threshold = tonumber(ARGV[1])
-local fmt, field, m = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state, alive, dead = {}, {}, {}
-for i = 1, m do
-  local v = redis.pcall('GET', KEYS[i])
-  if v == false then
-    state[i] = 0
-  else
-    local ts = nil
-    if type(v) == 'string' then
-      if fmt == 'json' then
-        local ok, doc = pcall(cjson.decode, v)
-        if ok and type(doc) == 'table' then ts = tonumber(doc[field]) end
-      elseif fmt == 'ms' then ts = tonumber(v)
-      else ts = tonumber(v); if ts then ts = ts * 1000 end end
+// One CheckedUnlink (cleanup_plan.hpp), atomically: confirms each heartbeat is still
+// what the scan read — byte-identical (SHA-1 compared) or still absent — and unlinks the
+// keys of every group whose checks all hold. It never parses a heartbeat: an unchanged
+// stale value is still stale, so the client's one staleness rule is the only rule.
+//   KEYS[1..m]      heartbeat keys to check
+//   KEYS[m+1..]     keys to unlink, group by group
+//   ARGV[1]         m
+//   ARGV[1+i]       what KEYS[i] must be: the 40-hex SHA-1 of its bytes, or '' (must not exist)
+//   then per group  c, c check indices (1-based), k (the group's number of keys)
+// Returns {unlinked, {indices of checks that failed}}. Bounded: one MGET of m keys, one
+// EXISTS, one UNLINK of at most the batch's keys (the plan caps both).
+inline constexpr const char* kCheckedUnlinkScript = R"lua(
+local m = tonumber(ARGV[1])
+local ok, failed = {}, {}
+if m > 0 then
+  local v = redis.call('MGET', unpack(KEYS, 1, m))
+  local gone = {}
+  for i = 1, m do
+    local e = ARGV[1 + i]
+    if e == '' then
+      ok[i] = v[i] == false
+      if ok[i] then gone[#gone + 1] = i end
+    else
+      ok[i] = v[i] ~= false and redis.sha1hex(v[i]) == e
     end
-    if ts and now - ts > threshold then state[i] = 1; dead[#dead + 1] = i else state[i] = 2; alive[#alive + 1] = i end
   end
+  -- MGET reads a key of another type as nil: "absent" must mean absent.
+  if #gone > 0 then
+    local names = {}
+    for j = 1, #gone do names[j] = KEYS[gone[j]] end
+    if redis.call('EXISTS', unpack(names)) > 0 then
+      for j = 1, #gone do
+        if redis.call('EXISTS', names[j]) == 1 then ok[gone[j]] = false end
+      end
+    end
+  end
+  for i = 1, m do if not ok[i] then failed[#failed + 1] = i end end
 end
-local del = {}
-for j = m + 1, #KEYS do
-  local spec = ARGV[4 + j - m]
-  local owners, ndead = 0, 0
-  for idx in string.gmatch(string.sub(spec, 3), '%d+') do
-    local s = state[tonumber(idx)]
-    if s ~= 0 then owners = owners + 1 end
-    if s == 1 then ndead = ndead + 1 end
-  end
-  if owners > 0 and ndead == owners and not (string.sub(spec, 1, 1) == 'p' and owners > 1) then
-    del[#del + 1] = KEYS[j]
-  end
+local del, a, k = {}, m + 2, m
+while a <= #ARGV do
+  local c = tonumber(ARGV[a])
+  local pass = true
+  for j = a + 1, a + c do if not ok[tonumber(ARGV[j])] then pass = false end end
+  a = a + c + 1
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  if pass then for j = k + 1, k + n do del[#del + 1] = KEYS[j] end end
+  k = k + n
 end
 local n = 0
 if #del > 0 then n = redis.call('UNLINK', unpack(del)) end
-return {n, alive, dead}
+return {n, failed}
 )lua";
 
 // Extends the lock if we still hold it. KEYS[1] lock, ARGV[1] token, ARGV[2] ttl ms.

@@ -158,7 +158,6 @@ TEST(DeployAcl, TheShippedLeastPrivilegeUserCanRunTheCleanupInScriptMode) {
   cleaner.username = "swarmkeeper-cleanup";
   cleaner.password = "test-pw";
   CleanupOptions o;
-  o.mode = CleanupMode::script;
   o.orphans = true;
   auto r = run_cleanup(cleaner, o);
   ASSERT_TRUE(r) << r.error().message();

@@ -38,11 +38,11 @@ class CleanupTest : public swarmkeeper::testing::RedisTest {
 };
 
 TEST_F(CleanupTest, SeedsScenarioTenThousandRemovesAllStaleAndNoActiveKeys) {
-  for (CleanupMode mode : {CleanupMode::stream, CleanupMode::script}) {
+  for (Recheck mode : {Recheck::automatic, Recheck::transaction}) {
     SeedOptions seed;
     ASSERT_TRUE(seed_scenario(options(), seed));
     CleanupOptions o;
-    o.mode = mode;
+    o.recheck = mode;
     auto rep = cleanup(o);
     EXPECT_EQ(rep.total_coordinators_checked, 10000u);
     EXPECT_EQ(rep.stale_coordinators_found, 9900u);
@@ -51,7 +51,8 @@ TEST_F(CleanupTest, SeedsScenarioTenThousandRemovesAllStaleAndNoActiveKeys) {
     EXPECT_EQ(rep.coordinators_reaped, 9900u);
     EXPECT_EQ(rep.stale_coordinator_ids.size(), 100u);
     EXPECT_EQ(rep.stale_coordinator_ids_omitted, 9800u);
-    EXPECT_EQ(rep.mode, mode == CleanupMode::script ? "script" : "stream");
+    EXPECT_EQ(rep.mode, mode == Recheck::automatic ? "script" : "transaction");
+    EXPECT_EQ(rep.recheck, mode == Recheck::automatic ? "atomic-script" : "atomic-transaction");
     EXPECT_TRUE(rep.errors.empty());
     auto check = verify_scenario(options(), seed);
     ASSERT_TRUE(check);
@@ -86,13 +87,13 @@ TEST_F(CleanupTest, DryRunDeletesNothingAndReportsWhatARealRunDeletes) {
 }
 
 TEST_F(CleanupTest, CoordinatorsThatHeartbeatDuringTheRunLoseNothing) {
-  for (CleanupMode mode : {CleanupMode::stream, CleanupMode::script}) {
+  for (Recheck mode : {Recheck::automatic, Recheck::transaction, Recheck::reread}) {
     SeedOptions seed;
     seed.coordinators = 5000;
     seed.stale = 5000;
     ASSERT_TRUE(seed_scenario(options(), seed));
     CleanupOptions o;
-    o.mode = mode;
+    o.recheck = mode;
     o.batch_keys = 50;  // many batches: the renewals land between reading and deleting
     o.before_first_delete = [&] {
       BlockingClient w(options());
@@ -170,7 +171,7 @@ TEST_F(CleanupTest, OrphansGoOnlyWhenAskedAndIdleLongerThanTheThreshold) {
   r("SET", "blocking:ack:ghost:agent-1", "1");
   CleanupOptions o;
   o.orphans = true;
-  o.threshold = std::chrono::seconds(1);
+  o.threshold = std::chrono::milliseconds(1000);
   auto fresh = cleanup(o);
   EXPECT_EQ(fresh.orphans_deleted, 0u) << "just written";
   // Idle time has a 1 s resolution: an orphan must read idle > threshold + 1 s.
@@ -219,7 +220,7 @@ TEST_F(CleanupTest, ConnectionLostMidRunReportsAnErrorAndDeletesNothingAlive) {
   EXPECT_TRUE(done->perfect());
 }
 
-TEST(CleanupAcl, ScriptsRefusedByAclFallBackToStreamAndSaySo) {
+TEST(CleanupAcl, ScriptsRefusedByAclFallBackToTransactionsAndSaySo) {
   auto server = swarmkeeper::testing::start_server(
       {.extra_args = {"--user", "cleaner", "on", ">pw", "~*", "+@all", "-@scripting"}});
   ASSERT_TRUE(server);
@@ -232,13 +233,12 @@ TEST(CleanupAcl, ScriptsRefusedByAclFallBackToStreamAndSaySo) {
   seed.stale = 900;
   ASSERT_TRUE(seed_scenario(c, seed));
   CleanupOptions o;
-  o.mode = CleanupMode::script;
   auto r = run_cleanup(c, o);
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(r->mode, "stream");
-  EXPECT_EQ(r->recheck, "reread-before-unlink");
+  EXPECT_EQ(r->mode, "transaction");
+  EXPECT_EQ(r->recheck, "atomic-transaction");
   ASSERT_FALSE(r->notes.empty());
-  EXPECT_NE(r->notes[0].find("fell back to stream"), std::string::npos) << r->notes[0];
+  EXPECT_NE(r->notes[0].find("WATCH/MULTI/EXEC"), std::string::npos) << r->notes[0];
   EXPECT_TRUE(r->errors.empty());
   EXPECT_TRUE(verify_scenario(c, seed)->perfect());
 }

@@ -1,0 +1,119 @@
+// cleanup_lock.cpp — see cleanup_lock.hpp.
+#include "coord/cleanup_lock.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+#include "coord/scripts.hpp"
+
+namespace swarmkeeper::coord {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string host_name() {
+  char host[256] = "host";
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+}  // namespace
+
+CleanupLock::CleanupLock(asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, std::chrono::milliseconds ttl)
+    : conn_(std::move(conn)), ttl_(ttl), timer_(ex), renewer_(ex, 1) {}
+
+asio::awaitable<Result<CleanupLock::Outcome>> CleanupLock::acquire(bool wait, const std::atomic<bool>* stop) {
+  std::random_device rd;
+  token_ = host_name() + ":" + std::to_string(::getpid()) + ":" + std::to_string(rd()) + std::to_string(rd());
+  bool took_over = false;
+  for (;;) {
+    auto r = co_await conn_->exec(resp::Command("SET").arg(kLockKey).arg(token_).arg("NX").arg("PX").arg(ttl_.count()));
+    if (!r) {
+      if (r.error().code() == Errc::out_of_memory) co_return Outcome::without_lock;
+      co_return r.error();
+    }
+    if (!r->is_null()) break;
+    auto holder = co_await conn_->exec(resp::Command("GET").arg(kLockKey));
+    if (holder && !holder->is_null() && co_await take_over_if_dead(std::string(holder->str()))) {
+      took_over = true;
+      continue;
+    }
+    if (!wait || (stop != nullptr && stop->load())) co_return Outcome::busy;
+    timer_.expires_after(std::chrono::milliseconds(500));
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  held_ = true;
+  asio::co_spawn(timer_.get_executor(), renew_loop(), asio::detached);
+  co_return took_over ? Outcome::taken_over : Outcome::taken;
+}
+
+// A holder "host:pid:..." on this host whose process no longer exists is dead.
+asio::awaitable<bool> CleanupLock::take_over_if_dead(const std::string& holder) {
+  const auto colon = holder.find(':');
+  if (colon == std::string::npos || holder.substr(0, colon) != host_name()) co_return false;
+  const auto colon2 = holder.find(':', colon + 1);
+  long pid = 0;
+  try {
+    pid = std::stol(holder.substr(colon + 1, colon2 - colon - 1));
+  } catch (...) {
+    co_return false;
+  }
+  if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) co_return false;
+  auto r = co_await conn_->exec(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(holder));
+  co_return r && r->integer() == 1;
+}
+
+asio::awaitable<void> CleanupLock::renew_loop() {
+  co_await renewer_.acquire();
+  while (!done_ && conn_->is_open()) {
+    timer_.expires_after(ttl_ / 3);
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (done_ || !conn_->is_open()) break;
+    auto r = co_await conn_->exec(resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(ttl_.count()));
+    bool lost = false;
+    if (r) {
+      lost = r->integer() == 0;
+    } else if (r.error().code() == Errc::no_permission || r.error().code() == Errc::server_error) {
+      // Scripts refused: compare, then extend (a tiny race: both runs stay safe).
+      auto holder = co_await conn_->exec(resp::Command("GET").arg(kLockKey));
+      if (holder && holder->str() == token_)
+        (void)co_await conn_->exec(resp::Command("PEXPIRE").arg(kLockKey).arg(ttl_.count()));
+      else
+        lost = static_cast<bool>(holder);
+    } else {
+      break;  // the connection is gone: the run ends on its own
+    }
+    if (lost && !notes_.empty()) continue;
+    if (lost)
+      notes_.push_back("the cleanup lock expired during the run; another cleanup may have started (both stay safe: "
+                       "every delete is checked)");
+  }
+  renewer_.release();
+}
+
+asio::awaitable<void> CleanupLock::release() {
+  done_ = true;
+  timer_.cancel();
+  co_await renewer_.drain();
+  if (!held_ || !conn_->is_open()) co_return;
+  held_ = false;
+  auto r = co_await conn_->exec(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
+  if (!r && conn_->is_open()) {
+    auto holder = co_await conn_->exec(resp::Command("GET").arg(kLockKey));
+    if (holder && holder->str() == token_) (void)co_await conn_->exec(resp::Command("DEL").arg(kLockKey));
+  }
+}
+
+void CleanupLock::stop() {
+  done_ = true;
+  timer_.cancel();
+}
+
+}  // namespace swarmkeeper::coord

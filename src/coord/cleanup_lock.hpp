@@ -1,0 +1,57 @@
+// cleanup_lock.hpp — one cleanup at a time per database: the lock key
+// swarmkeeper:cleanup:lock, taken with SET NX PX and a token "host:pid:random",
+// renewed every ttl/3 while the run lasts, released (compare-and-delete) on every path
+// out of the run. A lock whose holder was on this host and whose process is gone is
+// stale: it is taken over at once instead of waiting for its time-to-live.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coord/in_flight.hpp"
+#include "net/connection.hpp"
+
+namespace swarmkeeper::coord {
+
+inline constexpr const char* kLockKey = "swarmkeeper:cleanup:lock";
+
+class CleanupLock {
+ public:
+  enum class Outcome {
+    taken,         ///< ours
+    taken_over,    ///< ours, after removing a dead holder's lock
+    busy,          ///< another live cleanup holds it
+    without_lock,  ///< the server is out of memory (SET refused with OOM): run unlocked
+  };
+  CleanupLock(boost::asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, std::chrono::milliseconds ttl);
+
+  /// Takes the lock (waiting for it if asked, until *stop). Errors: the server's
+  /// (readonly on a replica, no_permission, connection errors).
+  boost::asio::awaitable<Result<Outcome>> acquire(bool wait, const std::atomic<bool>* stop);
+  /// Releases it if we hold it (no-op otherwise, or if the connection is gone).
+  boost::asio::awaitable<void> release();
+  /// Stops the renewal loop (shutdown).
+  void stop();
+  /// Things worth reporting (the lock expired during the run, ...).
+  const std::vector<std::string>& notes() const noexcept { return notes_; }
+
+ private:
+  boost::asio::awaitable<void> renew_loop();
+  boost::asio::awaitable<bool> take_over_if_dead(const std::string& holder);
+
+  std::shared_ptr<net::Connection> conn_;
+  std::chrono::milliseconds ttl_;
+  std::string token_;
+  bool held_ = false, done_ = false;
+  boost::asio::steady_timer timer_;
+  InFlight renewer_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace swarmkeeper::coord

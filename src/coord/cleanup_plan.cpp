@@ -1,0 +1,345 @@
+// cleanup_plan.cpp — see cleanup_plan.hpp (the rules) and delete_batch semantics there.
+#include "coord/cleanup_plan.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+namespace swarmkeeper::coord {
+
+std::array<std::uint8_t, 20> sha1(std::string_view bytes) {
+  std::array<std::uint8_t, 20> out{};
+  unsigned int n = 0;
+  EVP_Digest(bytes.data(), bytes.size(), out.data(), &n, EVP_sha1(), nullptr);
+  return out;
+}
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 15];
+  }
+  return out;
+}
+
+std::string sha1_hex(std::string_view bytes) { return hex(sha1(bytes)); }
+
+CleanupPlan::CleanupPlan(PlanOptions options) : o_(std::move(options)) {
+  if (o_.batch_keys == 0) o_.batch_keys = 1;
+}
+
+std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const std::string_view> keys) {
+  Page& page = pages_[id];
+  absl::flat_hash_map<std::string, std::uint32_t> asked;  // heartbeat key -> index in page.reads
+  auto ask = [&](std::string_view hb_id, bool scanned) {
+    if (table_.find(hb_id) >= 0) return;
+    std::string key = o_.schema.heartbeat_key(hb_id);
+    auto [it, inserted] = asked.try_emplace(key, static_cast<std::uint32_t>(page.reads.size()));
+    if (!inserted) {
+      if (scanned) page.read_is_heartbeat[it->second] = 1;
+      return;
+    }
+    page.reads.push_back(std::move(key));
+    page.read_is_heartbeat.push_back(scanned ? 1 : 0);
+  };
+  for (std::string_view key : keys) {
+    ++rep_.keys_scanned;
+    if (auto id_of = o_.schema.heartbeat_id(key)) {
+      ask(*id_of, true);
+      continue;
+    }
+    const KeyFamily* family = o_.schema.family_of(key);
+    if (family == nullptr) continue;  // not ours
+    // Exact-name keys are derived from their coordinator's id in the final groups; the
+    // scan looks at them only to find orphans.
+    if (family->match == KeyFamily::Match::exact && !o_.orphans) continue;
+    if (!structural_candidates(key, *family, cands_)) {
+      ++rep_.keys_kept_ambiguous;
+      continue;
+    }
+    for (std::string_view c : cands_) ask(c, false);
+    page.keys.emplace_back(key);
+  }
+  return page.reads;
+}
+
+void CleanupPlan::on_reads(std::uint64_t id, std::span<const HeartbeatRead> reads, std::int64_t now_ms) {
+  auto it = pages_.find(id);
+  if (it == pages_.end()) return;
+  Page page = std::move(it->second);
+  pages_.erase(it);
+  page_absent_.clear();
+  for (std::size_t i = 0; i < page.reads.size() && i < reads.size(); ++i) {
+    const std::string_view hb_id = std::string_view(page.reads[i]).substr(o_.schema.heartbeat_prefix.size());
+    const HeartbeatRead& r = reads[i];
+    if (table_.find(hb_id) >= 0) continue;  // read twice (an earlier page): the first read stands
+    if (r.kind == HeartbeatRead::Kind::empty && !page.read_is_heartbeat[i]) {
+      page_absent_.insert(hb_id);  // not a coordinator (the delete step re-checks that)
+      continue;
+    }
+    std::int64_t ts = 0;
+    HeartbeatState state = HeartbeatState::invalid;
+    if (r.kind == HeartbeatRead::Kind::value && r.bytes.size() <= o_.max_heartbeat_bytes)
+      state = judge_heartbeat(r.bytes, o_.schema, now_ms, o_.threshold_ms, &ts);
+    const CoordState cs = state == HeartbeatState::stale ? CoordState::stale
+                          : state == HeartbeatState::active ? CoordState::active
+                                                            : CoordState::invalid;
+    const auto before = table_.size();
+    const std::uint32_t at = table_.add(hb_id, ts, cs);
+    if (cs == CoordState::stale && table_.size() > before) {
+      table_[at].digest = sha1(r.bytes);
+      ++stale_seen_;
+    }
+  }
+  for (const std::string& key : page.keys) classify(key, true);
+  page_absent_.clear();
+}
+
+// Attributes a family key from its structure and the table. Candidates the table does
+// not know were read as absent (the caller made sure of that).
+void CleanupPlan::decide(std::string_view key, const KeyFamily& family, Decision& d) {
+  d.owners.clear();
+  d.absent.clear();
+  if (!structural_candidates(key, family, cands_)) {
+    d.kind = Decision::ambiguous;
+    return;
+  }
+  bool alive = false;
+  std::size_t known = 0;
+  for (std::string_view c : cands_) {
+    const auto i = table_.find(c);
+    if (i < 0) {
+      if (std::find(d.absent.begin(), d.absent.end(), c) == d.absent.end()) d.absent.push_back(c);
+      continue;
+    }
+    ++known;
+    const Coordinator& coord = table_[static_cast<std::uint32_t>(i)];
+    if (coord.state != CoordState::stale || coord.renewed) {
+      alive = true;  // belongs (also) to the living, or to the unreadable
+      continue;
+    }
+    const auto idx = static_cast<std::uint32_t>(i);
+    if (std::find(d.owners.begin(), d.owners.end(), idx) == d.owners.end()) d.owners.push_back(idx);
+  }
+  if (family.match == KeyFamily::Match::id_prefix && known > 1) {
+    d.kind = Decision::ambiguous;  // the structure allows several coordinators
+    return;
+  }
+  if (alive) {
+    d.kind = Decision::keep_alive;
+    return;
+  }
+  d.kind = d.owners.empty() ? Decision::orphan : Decision::remove;
+}
+
+void CleanupPlan::classify(std::string_view key, bool may_park) {
+  const KeyFamily* family = o_.schema.family_of(key);
+  decide(key, *family, decision_);
+  const Decision& d = decision_;
+  switch (d.kind) {
+    case Decision::keep_alive: return;
+    case Decision::ambiguous: ++rep_.keys_kept_ambiguous; return;
+    case Decision::orphan: {
+      ++rep_.orphan_keys_seen;
+      if (!o_.orphans) return;
+      orphans_.keys.emplace_back(key);
+      auto& absent = orphans_.absent.emplace_back();
+      for (std::string_view c : d.absent) absent.push_back(o_.schema.heartbeat_key(c));
+      return;
+    }
+    case Decision::remove: break;
+  }
+  if (family->match == KeyFamily::Match::exact) return;  // its final group takes it
+  Coordinator& owner = table_[d.owners[0]];
+  if (may_park && d.owners.size() == 1 && owner.parked_count < kMaxParkedPerCoordinator &&
+      parked_bytes_.size() + key.size() + parked_.size() * sizeof(Parked) < o_.park_bytes) {
+    ++owner.parked_count;
+    parked_.push_back(Parked{owner.parked, static_cast<std::uint32_t>(family - o_.schema.families.data()),
+                             parked_bytes_.size(), static_cast<std::uint32_t>(key.size())});
+    parked_bytes_.append(key);
+    owner.parked = static_cast<std::uint32_t>(parked_.size() - 1);
+    return;
+  }
+  const std::string_view one[1] = {key};
+  add_group(d, one, d.owners[0], false);
+}
+
+void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap) {
+  CheckedUnlink::Group g;
+  auto check = [&](std::string key, std::string expect) {
+    auto [it, inserted] = open_checks_.try_emplace(key, static_cast<std::uint32_t>(open_.check_keys.size()));
+    if (inserted) {
+      open_.payload_bytes += key.size() + expect.size();
+      open_.check_keys.push_back(std::move(key));
+      open_.expect.push_back(std::move(expect));
+    }
+    g.checks.push_back(it->second);
+  };
+  for (std::uint32_t o : d.owners) check(o_.schema.heartbeat_key(table_[o].id), hex(table_[o].digest));
+  for (std::string_view a : d.absent) check(o_.schema.heartbeat_key(a), "");
+  for (std::string_view k : keys) {
+    open_.keys.emplace_back(k);
+    open_.payload_bytes += k.size();
+  }
+  g.keys = static_cast<std::uint32_t>(keys.size());
+  g.credit = credit;
+  g.reap = reap;
+  open_.groups.push_back(std::move(g));
+  if (open_.keys.size() + open_.check_keys.size() >= o_.batch_keys || open_.payload_bytes >= kMaxPayloadBytes) flush_open();
+}
+
+void CleanupPlan::flush_open() {
+  if (open_.groups.empty()) return;
+  open_.orphans = filling_orphans_;
+  ready_.push_back(std::move(open_));
+  open_ = CheckedUnlink{};
+  open_checks_.clear();
+}
+
+CheckedUnlink CleanupPlan::take_batch() {
+  CheckedUnlink b = std::move(ready_.front());
+  ready_.pop_front();
+  return b;
+}
+
+void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcome) {
+  std::vector<std::uint8_t> failed(b.check_keys.size(), 0);
+  for (std::uint32_t f : outcome.failed) {
+    if (f >= failed.size()) continue;
+    failed[f] = 1;
+    if (b.expect[f].empty()) continue;  // an owner appeared: counted with its keys below
+    const auto i = table_.find(std::string_view(b.check_keys[f]).substr(o_.schema.heartbeat_prefix.size()));
+    if (i < 0) continue;
+    Coordinator& c = table_[static_cast<std::uint32_t>(i)];
+    if (!c.renewed) {
+      c.renewed = true;
+      ++rep_.renewed_during_run;
+    }
+  }
+  for (const auto& g : b.groups) {
+    bool pass = true, appeared = false;
+    for (std::uint32_t c : g.checks) {
+      if (!failed[c]) continue;
+      pass = false;
+      appeared = appeared || b.expect[c].empty();
+    }
+    if (!pass) {
+      if (appeared) rep_.keys_kept_ambiguous += g.keys;
+      continue;
+    }
+    if (g.credit < table_.size()) {
+      Coordinator& c = table_[g.credit];
+      c.keys_deleted = static_cast<std::uint16_t>(std::min<std::uint32_t>(UINT16_MAX, c.keys_deleted + g.keys));
+      if (g.reap && !c.reaped) {
+        c.reaped = true;
+        ++rep_.coordinators_reaped;
+      }
+    }
+  }
+  if (b.orphans) rep_.orphans_deleted += outcome.unlinked;
+  else rep_.keys_deleted += outcome.unlinked;
+}
+
+OrphanCandidates CleanupPlan::take_orphans() {
+  OrphanCandidates out;
+  const std::size_t n = std::min(o_.batch_keys, orphans_.keys.size());
+  out.keys.assign(std::make_move_iterator(orphans_.keys.end() - static_cast<std::ptrdiff_t>(n)),
+                  std::make_move_iterator(orphans_.keys.end()));
+  out.absent.assign(std::make_move_iterator(orphans_.absent.end() - static_cast<std::ptrdiff_t>(n)),
+                    std::make_move_iterator(orphans_.absent.end()));
+  orphans_.keys.resize(orphans_.keys.size() - n);
+  orphans_.absent.resize(orphans_.absent.size() - n);
+  return out;
+}
+
+void CleanupPlan::on_orphan_idle(const OrphanCandidates& c, std::span<const std::int64_t> idle_s) {
+  // OBJECT IDLETIME counts whole seconds of the server's LRU clock: a key touched moments
+  // ago may already read 1, so demand one second more than the threshold.
+  const std::int64_t min_idle = (o_.threshold_ms + 999) / 1000 + 1;
+  flush_open();
+  filling_orphans_ = true;
+  for (std::size_t i = 0; i < c.keys.size() && i < idle_s.size(); ++i) {
+    if (idle_s[i] <= min_idle) continue;
+    Decision d;
+    d.kind = Decision::remove;
+    d.absent.assign(c.absent[i].begin(), c.absent[i].end());
+    for (auto& a : d.absent) a.remove_prefix(o_.schema.heartbeat_prefix.size());
+    const std::string_view one[1] = {c.keys[i]};
+    add_group(d, one, UINT32_MAX, false);
+  }
+  flush_open();
+  filling_orphans_ = false;
+}
+
+void CleanupPlan::end_scan() { flush_open(); }
+
+void CleanupPlan::prefinal() {
+  // Parked keys were one stale owner's (the rest absent) when parked. A candidate may have
+  // been found since (a later page read it): attribute again; keys that are no longer
+  // that owner's alone go through the ordinary batches, before the final groups.
+  for (std::uint32_t i = 0; i < table_.size(); ++i) {
+    Coordinator& c = table_[i];
+    std::uint32_t* link = &c.parked;
+    while (*link != UINT32_MAX) {
+      Parked& p = parked_[*link];
+      const KeyFamily& family = o_.schema.families[p.family];
+      decide(parked_key(p), family, decision_);
+      if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && decision_.owners[0] == i) {
+        link = &p.next;
+        continue;
+      }
+      *link = p.next;  // unlink from the list; classify books it (kept, or a batch now)
+      --c.parked_count;
+      classify(parked_key(p), false);
+    }
+  }
+  flush_open();
+}
+
+void CleanupPlan::final_groups() {
+  std::vector<std::string> keys;
+  std::vector<std::string_view> views;
+  Decision group;
+  for (std::uint32_t i = 0; i < table_.size(); ++i) {
+    const Coordinator& c = table_[i];
+    if (c.state != CoordState::stale || c.renewed) continue;
+    keys.clear();
+    group.owners.assign(1, i);
+    group.absent.clear();
+    for (std::uint32_t at = c.parked; at != UINT32_MAX; at = parked_[at].next) {
+      const Parked& p = parked_[at];
+      decide(parked_key(p), o_.schema.families[p.family], decision_);
+      for (std::string_view a : decision_.absent)
+        if (std::find(group.absent.begin(), group.absent.end(), a) == group.absent.end()) group.absent.push_back(a);
+      keys.emplace_back(parked_key(p));
+    }
+    for (const KeyFamily& f : o_.schema.families)
+      if (f.match == KeyFamily::Match::exact) keys.push_back(f.prefix + std::string(c.id));
+    keys.push_back(o_.schema.heartbeat_key(c.id));  // last: the key everything else is attributed by
+    views.assign(keys.begin(), keys.end());
+    add_group(group, views, i, true);
+  }
+  flush_open();
+}
+
+void CleanupPlan::count_coordinators() {
+  rep_.stale_coordinators_found = rep_.active_coordinators = rep_.invalid_heartbeats = 0;
+  rep_.stale_coordinator_ids.clear();
+  rep_.stale_coordinator_ids_omitted = 0;
+  for (const Coordinator& c : table_.all()) {
+    if (c.state == CoordState::stale) {
+      ++rep_.stale_coordinators_found;
+      if (rep_.stale_coordinator_ids.size() < o_.max_reported_ids) rep_.stale_coordinator_ids.emplace_back(c.id);
+      else ++rep_.stale_coordinator_ids_omitted;
+    } else if (c.state == CoordState::active) {
+      ++rep_.active_coordinators;
+    } else {
+      ++rep_.invalid_heartbeats;
+    }
+  }
+  rep_.total_coordinators_checked = table_.size();
+}
+
+}  // namespace swarmkeeper::coord

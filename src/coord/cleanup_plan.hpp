@@ -1,0 +1,197 @@
+// cleanup_plan.hpp — the cleanup's safety rules as an I/O-free state machine.
+//
+// The driver (cleanup_engine.cpp) moves bytes; the plan decides. It is fed scan pages and
+// the server's answers and returns the next commands to send, the verdicts and the
+// counts. It never does I/O, so its rules are unit-tested without a server, including a
+// randomized model test with heartbeat renewals between any two steps.
+//
+// The run, as the plan sees it:
+//   1. Scan pages (on_page). Heartbeat keys, and the heartbeat keys of every candidate
+//      owner a family key names that the table does not know yet, are read (GETRANGE
+//      0..max_heartbeat_bytes, one command per key) and judged with THE staleness rule
+//      (judge_heartbeat). A stale coordinator's entry keeps the SHA-1 of the bytes read.
+//   2. Family keys (on_reads, once the page's reads are in) are attributed from their
+//      structure: kept at once if an owner is alive or unreadable, or the structure
+//      allows several owners; otherwise checked-and-unlinked. A key with exactly one
+//      stale owner is parked with it (bounded by park_bytes) so the owner is confirmed
+//      once for all its keys; the rest go into batches now.
+//   3. After the scan: re-attributes parked keys (an owner that appeared since makes a
+//      key multi-owner or ambiguous), then the final groups: per stale coordinator, its
+//      parked keys, its exact-name keys and its heartbeat, last. A run cut short leaves
+//      every remaining key attributable to a heartbeat, and the next run finishes it.
+//
+// Every deletion is a CheckedUnlink: a bounded set of heartbeat keys with what each
+// must still be (the SHA-1 of the stale bytes read, or absent), and groups of keys that
+// are unlinked only if all of their checks hold, in the same atomic step (scripts.hpp;
+// or WATCH/MULTI/EXEC; or, where both are refused, a re-read right before the UNLINK).
+// An unchanged stale heartbeat is still stale (time only moves on), so the server never
+// judges a heartbeat: it only compares bytes. Anything else keeps the key.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coord/coordinator_table.hpp"
+#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/key_schema.hpp"
+
+namespace swarmkeeper::coord {
+
+struct PlanOptions {
+  KeySchema schema;
+  /// Stale when now - timestamp > threshold_ms (server clock). > 0.
+  std::int64_t threshold_ms = 600000;
+  bool orphans = false;
+  /// Keys per CheckedUnlink. The server call stays bounded by this.
+  std::size_t batch_keys = 500;
+  /// Heartbeats longer than this are unreadable (invalid): never read whole.
+  std::size_t max_heartbeat_bytes = 64 * 1024;
+  /// Memory for keys parked with their stale owner until the final groups.
+  std::size_t park_bytes = 32u << 20;
+  std::size_t max_reported_ids = 100;
+};
+
+/// One heartbeat read, as GETRANGE key 0 max answered.
+struct HeartbeatRead {
+  enum class Kind : std::uint8_t {
+    value,       ///< bytes (longer than max_heartbeat_bytes: too big, invalid)
+    empty,       ///< missing, or an empty string (GETRANGE cannot tell them apart)
+    wrong_type,  ///< the key holds a hash, list, ...: unreadable
+  };
+  Kind kind = Kind::empty;
+  std::string_view bytes;
+};
+
+/// One atomic step: unlink each group's keys only if all of the group's checks hold.
+struct CheckedUnlink {
+  struct Group {
+    std::vector<std::uint32_t> checks;  ///< indices into check_keys
+    std::uint32_t keys = 0;             ///< how many of `keys` (in order) are this group's
+    std::uint32_t credit = UINT32_MAX;  ///< coordinator the keys are booked to
+    bool reap = false;                  ///< the group holds the coordinator's heartbeat
+  };
+  std::vector<std::string> check_keys;  ///< heartbeat keys
+  std::vector<std::string> expect;      ///< per check: 40-hex SHA-1 of the bytes read, or "" (must not exist)
+  std::vector<Group> groups;
+  std::vector<std::string> keys;        ///< group by group
+  bool orphans = false;                 ///< keys with no owner (--orphans)
+  std::size_t payload_bytes = 0;
+};
+
+/// What the server did with a CheckedUnlink.
+struct UnlinkOutcome {
+  std::uint64_t unlinked = 0;          ///< keys removed (dry run: keys that exist and would go)
+  std::vector<std::uint32_t> failed;   ///< checks that did not hold (their groups were kept)
+};
+
+/// Keys with no owner, waiting for their idle time (--orphans).
+struct OrphanCandidates {
+  std::vector<std::string> keys;
+  std::vector<std::vector<std::string>> absent;  ///< heartbeat keys that must still not exist
+};
+
+class CleanupPlan {
+ public:
+  explicit CleanupPlan(PlanOptions options);
+
+  // --- 1. scan ---
+  /// A page of scanned keys. Returns the heartbeat keys to read for it; the page is
+  /// classified by on_reads(page, answers) — call it even when the list is empty.
+  std::vector<std::string> on_page(std::uint64_t page, std::span<const std::string_view> keys);
+  /// The answers to a page's reads, in order, read at server time now_ms.
+  void on_reads(std::uint64_t page, std::span<const HeartbeatRead> reads, std::int64_t now_ms);
+
+  // --- batches (any time) ---
+  bool has_batch() const noexcept { return !ready_.empty(); }
+  CheckedUnlink take_batch();
+  /// Books what the server did with a batch taken from this plan.
+  void on_outcome(const CheckedUnlink& batch, const UnlinkOutcome& outcome);
+
+  // --- orphans (--orphans) ---
+  bool has_orphans() const noexcept { return !orphans_.keys.empty(); }
+  /// Up to batch_keys orphan candidates; the driver reads their idle times.
+  OrphanCandidates take_orphans();
+  /// idle_s[i]: OBJECT IDLETIME of candidates.keys[i] (-1: gone or unknown). Queues a
+  /// CheckedUnlink of those idle longer than the threshold (+1 s: whole-second clock).
+  void on_orphan_idle(const OrphanCandidates& candidates, std::span<const std::int64_t> idle_s);
+
+  // --- 3. after the scan (the driver waits for every batch in between) ---
+  /// The scan is over: flushes the open batch and the open orphan list.
+  void end_scan();
+  /// Re-attributes parked keys; those that are no longer one stale owner's go into batches.
+  void prefinal();
+  /// The final groups: per stale coordinator, its parked and exact-name keys and heartbeat.
+  void final_groups();
+
+  /// The counts so far (the driver adds timing, mode and errors).
+  CleanupReport& report() noexcept { return rep_; }
+  const CoordinatorTable& table() const noexcept { return table_; }
+  std::uint64_t stale_seen() const noexcept { return stale_seen_; }
+  std::size_t parked_keys() const noexcept { return parked_.size(); }
+  /// Fills the report's coordinator counts and ids from the table (after the scan).
+  void count_coordinators();
+
+ private:
+  struct Decision {
+    enum Kind : std::uint8_t { remove, keep_alive, ambiguous, orphan } kind = orphan;
+    std::vector<std::uint32_t> owners;     // stale coordinators (table indices)
+    std::vector<std::string_view> absent;  // candidate ids that must have no heartbeat
+  };
+  struct Page {
+    std::vector<std::string> keys;  // family keys waiting for the reads
+    std::vector<std::string> reads;
+    std::vector<std::uint8_t> read_is_heartbeat;  // scanned heartbeat key (else: a candidate)
+  };
+  struct Parked {
+    std::uint32_t next;
+    std::uint32_t family;
+    std::uint64_t offset;
+    std::uint32_t size;
+  };
+
+  void decide(std::string_view key, const KeyFamily& family, Decision& out);
+  void classify(std::string_view key, bool may_park);
+  void add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap);
+  void flush_open();
+  std::string_view parked_key(const Parked& p) const {
+    return std::string_view(parked_bytes_).substr(p.offset, p.size);
+  }
+
+  // A coordinator's final group stays one bounded call: at most this many parked keys.
+  static constexpr std::uint16_t kMaxParkedPerCoordinator = 64;
+  static constexpr std::size_t kMaxPayloadBytes = 1u << 20;
+
+  PlanOptions o_;
+  bool filling_orphans_ = false;
+  CoordinatorTable table_;
+  CleanupReport rep_;
+  std::uint64_t stale_seen_ = 0;
+  absl::flat_hash_map<std::uint64_t, Page> pages_;
+  absl::flat_hash_set<std::string_view> page_absent_;  // candidates read as absent on the page being classified
+  // Parked keys: per coordinator a linked list (Coordinator::parked) into parked_.
+  std::vector<Parked> parked_;
+  std::string parked_bytes_;
+  // The batch being filled.
+  CheckedUnlink open_;
+  absl::flat_hash_map<std::string, std::uint32_t> open_checks_;
+  std::deque<CheckedUnlink> ready_;
+  OrphanCandidates orphans_;
+  std::vector<std::string_view> cands_;  // reused
+  Decision decision_;                    // reused
+};
+
+/// 40-hex SHA-1 of bytes (what redis.sha1hex returns).
+std::string sha1_hex(std::string_view bytes);
+/// The 20-byte SHA-1 of bytes.
+std::array<std::uint8_t, 20> sha1(std::string_view bytes);
+std::string hex(std::span<const std::uint8_t> bytes);
+
+}  // namespace swarmkeeper::coord
