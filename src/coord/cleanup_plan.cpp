@@ -187,7 +187,7 @@ void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view>
   g.credit = credit;
   g.reap = reap;
   open_.groups.push_back(std::move(g));
-  if (open_.keys.size() + open_.check_keys.size() >= o_.batch_keys || open_.payload_bytes >= kMaxPayloadBytes) flush_open();
+  if (!hold_flush_ && batch_full()) flush_open();
 }
 
 void CleanupPlan::flush_open() {
@@ -299,6 +299,9 @@ void CleanupPlan::prefinal() {
 }
 
 void CleanupPlan::final_groups() {
+  // Per stale coordinator, in one batch: a group per parked key that also names ids
+  // without a heartbeat (so one of them appearing keeps only that key), then one group
+  // with its other parked keys, its exact-name keys and its heartbeat, last.
   std::vector<std::string> keys;
   std::vector<std::string_view> views;
   Decision group;
@@ -306,20 +309,26 @@ void CleanupPlan::final_groups() {
     const Coordinator& c = table_[i];
     if (c.state != CoordState::stale || c.renewed) continue;
     keys.clear();
-    group.owners.assign(1, i);
-    group.absent.clear();
+    hold_flush_ = true;  // a coordinator's groups share one batch: its heartbeat must not go first
     for (std::uint32_t at = c.parked; at != UINT32_MAX; at = parked_[at].next) {
       const Parked& p = parked_[at];
       decide(parked_key(p), o_.schema.families[p.family], decision_);
-      for (std::string_view a : decision_.absent)
-        if (std::find(group.absent.begin(), group.absent.end(), a) == group.absent.end()) group.absent.push_back(a);
-      keys.emplace_back(parked_key(p));
+      if (decision_.absent.empty()) {
+        keys.emplace_back(parked_key(p));
+        continue;
+      }
+      const std::string_view one[1] = {parked_key(p)};
+      add_group(decision_, one, i, false);
     }
     for (const KeyFamily& f : o_.schema.families)
       if (f.match == KeyFamily::Match::exact) keys.push_back(f.prefix + std::string(c.id));
     keys.push_back(o_.schema.heartbeat_key(c.id));  // last: the key everything else is attributed by
     views.assign(keys.begin(), keys.end());
+    group.owners.assign(1, i);
+    group.absent.clear();
     add_group(group, views, i, true);
+    hold_flush_ = false;
+    if (batch_full()) flush_open();
   }
   flush_open();
 }

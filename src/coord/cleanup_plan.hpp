@@ -171,6 +171,10 @@ class CleanupPlan {
 
   PlanOptions o_;
   bool filling_orphans_ = false;
+  bool hold_flush_ = false;
+  bool batch_full() const noexcept {
+    return open_.keys.size() + open_.check_keys.size() >= o_.batch_keys || open_.payload_bytes >= kMaxPayloadBytes;
+  }
   CoordinatorTable table_;
   CleanupReport rep_;
   std::uint64_t stale_seen_ = 0;

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "coord/heartbeat_values.hpp"
 #include "support/redis_fixture.hpp"
 #include "swarmkeeper/seed.hpp"
 
@@ -252,6 +257,124 @@ TEST(CleanupAuth, WrongPasswordFailsToStartWithAuthFailed) {
   auto r = run_cleanup(c, {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Errc::auth_failed);
+}
+
+}  // namespace
+}  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// The race the default mode lost before: renewals land between the re-check and the
+// delete. A writer revives random stale coordinators (fresh heartbeat only if all six of
+// their keys still exist) while the cleanup runs; none may lose a key.
+void race(const ConnectionOptions& admin, const ConnectionOptions& cleaner, const char* expected_recheck) {
+  SeedOptions seed;
+  seed.coordinators = 20000;
+  seed.stale = 20000;
+  ASSERT_TRUE(seed_scenario(admin, seed));
+  std::atomic<bool> done{false};
+  std::vector<std::string> revived;
+  std::thread writer([&] {
+    BlockingClient w(admin);
+    std::mt19937 rng(7);
+    const char* revive = R"lua(
+      if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]) == 6 then
+        redis.call('SET', KEYS[1], ARGV[1]) return 1 end return 0)lua";
+    while (!done.load()) {
+      const std::string id = seed_coordinator_id(seed, 1 + rng() % seed.stale);
+      const auto r = w("EVAL", revive, 6, "blocking:heartbeat:" + id, "blocking:signal:" + id,
+                       "blocking:ack:" + id + ":agent-1", "blocking:ack:" + id + ":agent-2",
+                       "blocking:idempotency:" + id + ":init", "coordinator:activity:" + id,
+                       R"({"timestamp":)" + std::to_string(w.now_ms()) + "}");
+      if (r.integer() == 1) revived.push_back(id);
+    }
+  });
+  CleanupOptions o;
+  o.batch_keys = 50;
+  auto rep = run_cleanup(cleaner, o);
+  done = true;
+  writer.join();
+  ASSERT_TRUE(rep) << rep.error().message();
+  EXPECT_TRUE(rep->errors.empty()) << rep->errors[0];
+  EXPECT_EQ(rep->recheck, expected_recheck);
+  BlockingClient r(admin);
+  std::size_t damaged = 0;
+  for (const auto& id : revived) {
+    const auto n = r("EXISTS", "blocking:heartbeat:" + id, "blocking:signal:" + id, "blocking:ack:" + id + ":agent-1",
+                     "blocking:ack:" + id + ":agent-2", "blocking:idempotency:" + id + ":init", "coordinator:activity:" + id)
+                       .integer();
+    damaged += n != 6;
+  }
+  EXPECT_GT(revived.size(), 0u) << "the writer raced the run";
+  EXPECT_EQ(damaged, 0u) << "of " << revived.size() << " revived coordinators";
+}
+
+TEST_F(CleanupTest, RevivedMidRunLoseNothingInTheDefaultMode) { race(options(), options(), "atomic-script"); }
+
+TEST(CleanupAcl, RevivedMidRunLoseNothingAsAUserWithoutScripting) {
+  auto server = swarmkeeper::testing::start_server(
+      {.extra_args = {"--user", "cleaner", "on", ">pw", "~*", "+@all", "-@scripting"}});
+  ASSERT_TRUE(server);
+  ConnectionOptions admin;
+  admin.port = server->port();
+  ConnectionOptions cleaner = admin;
+  cleaner.username = "cleaner";
+  cleaner.password = "pw";
+  race(admin, cleaner, "atomic-transaction");
+}
+
+TEST(CleanupAcl, ARefusedReadEndsTheRunWithTheServersReason) {
+  auto server = swarmkeeper::testing::start_server(
+      {.extra_args = {"--user", "cleaner", "on", ">pw", "~*", "+@all", "-getrange"}});
+  ASSERT_TRUE(server);
+  ConnectionOptions admin;
+  admin.port = server->port();
+  SeedOptions seed;
+  seed.coordinators = 500;
+  seed.stale = 400;
+  ASSERT_TRUE(seed_scenario(admin, seed));
+  ConnectionOptions cleaner = admin;
+  cleaner.username = "cleaner";
+  cleaner.password = "pw";
+  auto r = run_cleanup(cleaner, {});
+  ASSERT_TRUE(r);
+  ASSERT_FALSE(r->errors.empty());
+  EXPECT_NE(r->errors[0].find("getrange"), std::string::npos) << r->errors[0];
+  EXPECT_EQ(r->keys_deleted, 0u);
+  EXPECT_TRUE(verify_scenario(admin, seed)->active_keys_present == 600u);
+}
+
+TEST_F(CleanupTest, EveryHeartbeatValueOfTheTableGetsTheVerdictOfTheOneRule) {
+  BlockingClient r(options());
+  const std::int64_t now = r.now_ms(), threshold = 600000;
+  const auto cases = swarmkeeper::testing::heartbeat_cases();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string id = "case-" + std::to_string(i);
+    coordinator(r, id, 0);
+    r("SET", "blocking:heartbeat:" + id, swarmkeeper::testing::fill(cases[i].value, now - threshold - 5000, now));
+  }
+  r("HSET", "blocking:heartbeat:hash-typed", "timestamp", "1");
+  r("SET", "blocking:signal:hash-typed", "x");
+  auto rep = cleanup();
+  EXPECT_TRUE(rep.errors.empty());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const bool stale = cases[i].verdict == HeartbeatState::stale;
+    EXPECT_EQ(keys_of(r, "case-" + std::to_string(i)), stale ? 0 : 6) << cases[i].name;
+  }
+  EXPECT_TRUE(r.exists("blocking:signal:hash-typed")) << "a heartbeat of another type is unreadable, not absent";
+}
+
+TEST_F(CleanupTest, SubSecondThresholdIsExactToTheMillisecond) {
+  BlockingClient r(options());
+  coordinator(r, "fresh", 0);
+  CleanupOptions o;
+  o.threshold = std::chrono::milliseconds(500);
+  auto rep = cleanup(o);
+  EXPECT_EQ(keys_of(r, "fresh"), 6) << "written moments ago: younger than 500 ms";
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  rep = cleanup(o);
+  EXPECT_EQ(keys_of(r, "fresh"), 0);
 }
 
 }  // namespace
