@@ -168,3 +168,69 @@ TEST(DeployAcl, TheShippedLeastPrivilegeUserCanRunTheCleanupInScriptMode) {
 
 }  // namespace
 }  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+TEST_F(CliTest, ThresholdsAreDurationsAndNoNumberCanWidenThem) {
+  SeedOptions seed;
+  seed.coordinators = 50;
+  seed.stale = 25;  // 660 s old; the rest 60 s old
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  for (const char* bad : {"nan", "inf", "0", "-1", "1e16", "1e20", "0x10", "abc", "10 m", ""}) {
+    for (bool env : {false, true}) {
+      if (env && std::string(bad).empty()) continue;  // an empty variable is unset
+      const std::string value = std::string("'") + bad + "'";
+      auto r = env ? run_cli("cleanup --no-log --url " + url(), "STALE_THRESHOLD_SECONDS=" + value)
+                   : run_cli("cleanup --no-log --url " + url() + " --threshold " + value);
+      EXPECT_EQ(r.exit_code, 64) << bad << (env ? " (env)" : "") << "\n" << r.out;
+      EXPECT_LT(r.out.size(), 300u) << r.out;
+      EXPECT_NE(r.out.find(env ? "STALE_THRESHOLD_SECONDS" : "--threshold"), std::string::npos) << r.out;
+    }
+  }
+  EXPECT_EQ(BlockingClient(options())("DBSIZE").integer(), 300) << "nothing deleted by a refused run";
+  auto ten_min = run_cli("cleanup --json --dry-run --no-log --url " + url() + " --threshold 10m");
+  ASSERT_EQ(ten_min.exit_code, 0) << ten_min.out;
+  EXPECT_EQ(nlohmann::json::parse(ten_min.out)["staleCoordinatorsFound"], 25);
+  auto ms = run_cli("cleanup --json --dry-run --no-log --url " + url() + " --threshold 30000ms");
+  ASSERT_EQ(ms.exit_code, 0) << ms.out;
+  EXPECT_EQ(nlohmann::json::parse(ms.out)["staleCoordinatorsFound"], 50);
+}
+
+TEST_F(CliTest, EveryNumericFlagIsValidated) {
+  for (const char* args : {"cleanup --max-ids -1", "cleanup --batch 0", "cleanup --batch 100000", "cleanup --scan-count 100000",
+                           "cleanup --in-flight 0", "cleanup --max-busy nan", "cleanup --max-busy 0", "seed --coordinators -5",
+                           "seed --coordinators 10 --stale 11", "seed --acks -1", "bench cleanup --sizes 10,-5"}) {
+    auto r = run_cli(std::string(args) + " --url " + url());
+    EXPECT_EQ(r.exit_code, 64) << args << "\n" << r.out;
+  }
+  EXPECT_EQ(BlockingClient(options())("DBSIZE").integer(), 0) << "no refused command wrote anything";
+}
+
+TEST_F(CliTest, ARunTurnedAwayByTheLockIsNotASuccessInThePromFile) {
+  const auto prom = tmp_ / "skipped.prom";
+  BlockingClient r(options());
+  r("SET", "swarmkeeper:cleanup:lock", "other-host:1:x", "PX", 60000);
+  ASSERT_EQ(run_cli("cleanup --no-log --url " + url() + " --prom-file " + prom.string()).exit_code, 0);
+  const std::string text = slurp(prom);
+  EXPECT_NE(text.find("swarmkeeper_cleanup_last_success_timestamp_seconds 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("swarmkeeper_cleanup_skipped_total 1"), std::string::npos) << text;
+  auto dev_full = run_cli("cleanup --no-log --url " + url() + " --prom-file /dev/full");
+  EXPECT_NE(dev_full.exit_code, -1);
+}
+
+TEST_F(CliTest, ALockLeftByADeadRunOnThisHostIsTakenOver) {
+  char host[256] = "host";
+  ::gethostname(host, sizeof host - 1);
+  BlockingClient r(options());
+  // A pid that cannot exist (above pid_max).
+  r("SET", "swarmkeeper:cleanup:lock", std::string(host) + ":99999999:abc", "PX", 60000);
+  auto run = run_cli("cleanup --json --no-log --url " + url());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  auto j = nlohmann::json::parse(run.out);
+  EXPECT_FALSE(j["lockBusy"].get<bool>()) << run.out;
+  EXPECT_FALSE(r.exists("swarmkeeper:cleanup:lock"));
+}
+
+}  // namespace
+}  // namespace swarmkeeper
