@@ -6,7 +6,9 @@
 // ~1,000 PINGs/s are included), the longest reply time a concurrent probe saw (PING every
 // 1 ms; on 2 cores this includes the probe's own scheduling delays), the longest event in
 // Redis' own latency monitor (srv max, whole ms: server-side truth), the child's peak RSS,
-// and whether 100 % of stale and 0 % of active keys went.
+// and whether 100 % of stale and 0 % of active keys went. Beside it, on the same data
+// and server: the floor pass (run_floor: no re-check, the least work a correct cleanup
+// makes Redis do; ours as a ratio of its Redis CPU) and the seeds' script.
 #include "cli/bench_cleanup.hpp"
 
 #include <sys/resource.h>
@@ -26,6 +28,7 @@
 #include <sstream>
 #include <thread>
 #include <tuple>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -34,6 +37,7 @@
 #include "coord/server_info.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/redis_process.hpp"
+#include "swarmkeeper/key_schema.hpp"
 #include "swarmkeeper/seed.hpp"
 
 namespace swarmkeeper::cli {
@@ -211,6 +215,79 @@ Run run_peer(const std::string& script, const ConnectionOptions& conn, Admin& ad
   return run;
 }
 
+// The floor pass (../shared/peers/floor_pass.py, in C++ on our connection): one SCAN
+// (COUNT 2000), heartbeat MGET (1,000), pipelined UNLINK (500), no re-check at all — the
+// least work any correct cleanup of the seeds' scenario makes Redis do. Compare its Redis
+// CPU, not its wall time.
+Run run_floor(const ConnectionOptions& conn, Admin& admin) {
+  Run run;
+  asio::io_context io;
+  ConnectionOptions o = conn;
+  o.command_timeout = std::chrono::milliseconds(600000);
+  auto c = net::run_blocking(io, net::Connection::open(io.get_executor(), o));
+  if (!c) {
+    run.error = c.error().message();
+    return run;
+  }
+  auto exec = [&](const resp::Command& cmd) { return net::run_blocking(io, (*c)->exec(cmd)); };
+  const double cpu0 = admin.cpu_seconds();
+  const auto t0 = Clock::now();
+  const KeySchema schema;
+  std::vector<std::string> heartbeats, others;
+  std::string cursor = "0";
+  do {
+    auto r = exec(resp::Command("SCAN").arg(cursor).arg("COUNT").arg(2000));
+    if (!r) {
+      run.error = r.error().message();
+      return run;
+    }
+    cursor = std::string((*r)[0].str());
+    for (resp::ReplyRef k : (*r)[1]) (schema.heartbeat_id(k.str()) ? heartbeats : others).emplace_back(k.str());
+  } while (cursor != "0");
+  auto now = exec(resp::Command("TIME"));
+  const std::int64_t now_ms = *(*now)[0].as_integer() * 1000 + *(*now)[1].as_integer() / 1000;
+  std::unordered_set<std::string> stale;
+  for (std::size_t i = 0; i < heartbeats.size(); i += 1000) {
+    resp::Command mget("MGET");
+    for (std::size_t j = i; j < std::min(heartbeats.size(), i + 1000); ++j) mget.arg(heartbeats[j]);
+    auto r = exec(mget);
+    if (!r) {
+      run.error = r.error().message();
+      return run;
+    }
+    std::size_t j = i;
+    for (resp::ReplyRef v : r->root()) {
+      if (!v.is_null() && judge_heartbeat(v.str(), schema, now_ms, 600000) == HeartbeatState::stale)
+        stale.insert(std::string(*schema.heartbeat_id(heartbeats[j])));
+      ++j;
+    }
+  }
+  std::vector<std::string> dels;
+  for (const auto& id : stale) dels.push_back(schema.heartbeat_key(id));
+  for (const auto& k : others) {  // the seeds' layout: the id is the third ':' field
+    const KeyFamily* f = schema.family_of(k);
+    if (f == nullptr) continue;
+    std::string_view rest = std::string_view(k).substr(f->prefix.size());
+    if (f->match != KeyFamily::Match::exact) rest = rest.substr(0, rest.find(':'));
+    if (stale.count(std::string(rest))) dels.push_back(k);
+  }
+  resp::Pipeline p;
+  for (std::size_t i = 0; i < dels.size(); i += 500) {
+    resp::Command unlink("UNLINK");
+    for (std::size_t j = i; j < std::min(dels.size(), i + 500); ++j) unlink.arg(dels[j]);
+    p.add(unlink);
+  }
+  auto r = net::run_blocking(io, (*c)->exec(p));
+  if (r)
+    for (const auto& n : *r) run.keys_deleted += static_cast<std::uint64_t>(n.integer());
+  run.wall_ms = ms_between(t0, Clock::now());
+  run.redis_cpu_ms = (admin.cpu_seconds() - cpu0) * 1000;
+  run.ran = true;
+  (*c)->close();
+  io.run();
+  return run;
+}
+
 nlohmann::json to_json(const Run& r) {
   nlohmann::json j;
   if (!r.ran) {
@@ -255,9 +332,9 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
   constexpr std::uint64_t kCalibration = 100;
   bool all_ok = true;
   if (!args.json)
-    std::cout << fmt::format("{:>9} | {:>9} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7} {:>8} | {:>10} {:>9} {:>8} | {:>7}\n",
+    std::cout << fmt::format("{:>9} | {:>9} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7} {:>8} | {:>9} {:>7} {:>7} | {:>10} {:>9} {:>8} | {:>7}\n",
                              "coords", "wall ms", "coords/s", "redis ms", "wall/cpu", "stall ms", "srv max", "rss MB",
-                             "verified", "peer ms", "peer stall", "verified", "speedup");
+                             "verified", "floor ms", "cpu/fl", "wall/fl", "peer ms", "peer stall", "verified", "speedup");
   for (std::uint64_t n : sizes) {
     SeedOptions seed;
     seed.coordinators = n;
@@ -277,6 +354,11 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
     }
     ours = run_ours(self_exe, conn, args.recheck, admin);
     verify(ours);
+    Run floor;
+    if (prepare()) {
+      floor = run_floor(conn, admin);
+      verify(floor);
+    }
     if (!script.empty() && peer_ms_per_n2 == 0 && n > kCalibration) {
       // Nothing smaller measured yet: time the peer on a small scenario to project from,
       // so the cap holds whatever sizes were asked for.
@@ -306,12 +388,22 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
                           {"peer", to_json(peer)}};
     row["ours"]["coordinatorsPerSec"] = std::round(cps);
     if (peer.ran && ours.wall_ms > 0) row["speedup"] = std::round(peer.wall_ms / ours.wall_ms * 10) / 10;
+    row["floor"] = to_json(floor);
+    if (floor.ran && floor.redis_cpu_ms > 0) {
+      row["redisCpuVsFloor"] = std::round(ours.redis_cpu_ms / floor.redis_cpu_ms * 100) / 100;
+      row["wallVsFloorRedisCpu"] = std::round(ours.wall_ms / floor.redis_cpu_ms * 100) / 100;
+    }
     results.push_back(row);
     if (!args.json) {
       std::cout << fmt::format("{:>9} | {:>9.1f} {:>10.0f} {:>9.1f} {:>8.2f} {:>9.2f} {:>8} {:>7.1f} {:>8} | ", n, ours.wall_ms,
                                cps, ours.redis_cpu_ms, ours.redis_cpu_ms > 0 ? ours.wall_ms / ours.redis_cpu_ms : 0,
                                ours.max_stall_ms, ours.server_max_ms < 0 ? std::string("?") : fmt::format("{:.0f}", ours.server_max_ms),
                                ours.rss_mb, ours.verified ? "100/0 %" : "FAIL");
+      if (floor.ran && floor.redis_cpu_ms > 0)
+        std::cout << fmt::format("{:>9.1f} {:>6.2f}x {:>6.2f}x | ", floor.redis_cpu_ms, ours.redis_cpu_ms / floor.redis_cpu_ms,
+                                 ours.wall_ms / floor.redis_cpu_ms);
+      else
+        std::cout << fmt::format("{:>9} {:>7} {:>7} | ", "-", "-", "-");
       if (peer.ran)
         std::cout << fmt::format("{:>10.1f} {:>9.1f} {:>8} | {:>6.1f}x\n", peer.wall_ms, peer.max_stall_ms,
                                  peer.verified ? "100/0 %" : "FAIL", peer.wall_ms / ours.wall_ms);

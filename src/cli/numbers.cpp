@@ -21,20 +21,23 @@ bool split_number(std::string_view text, std::string_view& number, std::string_v
   return true;
 }
 
-// Decimal digits with an optional fraction, as a long double; exact enough for ms.
-std::optional<long double> decimal_value(std::string_view number) {
-  if (number.size() > 40) return std::nullopt;
-  long double whole = 0, scale = 1;
+// Decimal digits with an optional fraction, exactly: the digits as an integer and the
+// number of them after the point. At most 18 digits (an int64 holds them).
+bool decimal_parts(std::string_view number, std::int64_t& digits, int& fraction_digits) {
+  digits = 0;
+  fraction_digits = 0;
+  int count = 0;
   bool fraction = false;
   for (char c : number) {
     if (c == '.') {
       fraction = true;
       continue;
     }
-    whole = whole * 10 + (c - '0');
-    if (fraction) scale *= 10;
+    if (++count > 18) return false;
+    digits = digits * 10 + (c - '0');
+    if (fraction) ++fraction_digits;
   }
-  return whole / scale;
+  return true;
 }
 
 }  // namespace
@@ -42,18 +45,22 @@ std::optional<long double> decimal_value(std::string_view number) {
 std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
   std::string_view number, unit;
   if (!split_number(text, number, unit)) return std::nullopt;
-  long double factor = 0;
+  __int128 factor = 0;
   if (unit.empty() || unit == "s") factor = 1000;
   else if (unit == "ms") factor = 1;
   else if (unit == "m") factor = 60000;
   else if (unit == "h") factor = 3600000;
   else return std::nullopt;
-  const auto v = decimal_value(number);
-  if (!v) return std::nullopt;
-  const long double ms = *v * factor;
-  constexpr long double kMax = 30.0L * 24 * 3600 * 1000;
-  if (!(ms >= 1) || ms > kMax) return std::nullopt;
-  if (ms != std::floor(ms)) return std::nullopt;  // finer than a millisecond
+  std::int64_t digits = 0;
+  int fraction_digits = 0;
+  if (!decimal_parts(number, digits, fraction_digits)) return std::nullopt;
+  __int128 scale = 1;
+  for (int i = 0; i < fraction_digits; ++i) scale *= 10;
+  const __int128 scaled = static_cast<__int128>(digits) * factor;
+  if (scaled % scale != 0) return std::nullopt;  // finer than a millisecond
+  const __int128 ms = scaled / scale;
+  constexpr __int128 kMax = static_cast<__int128>(30) * 24 * 3600 * 1000;
+  if (ms < 1 || ms > kMax) return std::nullopt;
   return static_cast<std::int64_t>(ms);
 }
 
@@ -71,9 +78,10 @@ std::optional<std::uint64_t> parse_count(std::string_view text, std::uint64_t mi
 std::optional<double> parse_decimal(std::string_view text, double min, double max) {
   std::string_view number, unit;
   if (!split_number(text, number, unit) || !unit.empty()) return std::nullopt;
-  const auto v = decimal_value(number);
-  if (!v || !std::isfinite(static_cast<double>(*v))) return std::nullopt;
-  const double d = static_cast<double>(*v);
+  std::int64_t digits = 0;
+  int fraction_digits = 0;
+  if (!decimal_parts(number, digits, fraction_digits)) return std::nullopt;
+  const double d = static_cast<double>(digits) / std::pow(10.0, fraction_digits);
   if (d < min || d > max) return std::nullopt;
   return d;
 }

@@ -5,7 +5,8 @@
 // (probed: script, else transaction, else reread — said loudly), then one SCAN pass:
 // each page's heartbeat reads (GETRANGE, bounded) go out while the next page is
 // requested; batches are sent as the plan fills them, up to max_in_flight at once.
-// After the scan: orphans (--orphans), parked keys re-attributed, the final groups.
+// After the scan: waiting and parked keys attributed with the complete table, orphans
+// (--orphans), then the final groups, a few batches at a time.
 // Then the audit stream, and the lock released on every path out.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -477,16 +478,21 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
       co_await choose_recheck();
     }
     if (!failed_) co_await scan();
-    plan_.count_coordinators();
-    if (!failed_ && opts_.orphans) co_await orphans();
     if (!failed_) {
       plan_.prefinal();
       co_await stage("delete");
     }
-    if (!failed_) {
-      plan_.final_groups();
-      co_await stage("heartbeats");
+    plan_.count_coordinators();
+    if (!failed_ && opts_.orphans) co_await orphans();
+    while (!failed_) {
+      // Bounded: a few batches of final groups at a time, sent as slots free up.
+      const bool queued = plan_.final_groups(2 * opts_.max_in_flight);
+      if (stopping()) fail("interrupted by a signal (heartbeats); the next run finishes the job");
+      co_await send_ready();
+      co_await pace_and_report("heartbeats");
+      if (queued) break;
     }
+    co_await stage("heartbeats");
     rep().mode = method_ == Recheck::script ? "script" : method_ == Recheck::transaction ? "transaction" : "reread";
     rep().recheck = method_ == Recheck::script        ? "atomic-script"
                     : method_ == Recheck::transaction ? "atomic-transaction"

@@ -59,6 +59,16 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
       ++rep_.keys_kept_ambiguous;
       continue;
     }
+    bool all_known = true;
+    for (std::string_view c : cands_) all_known = all_known && table_.find(c) >= 0;
+    if (all_known) {
+      classify(key, true);
+      continue;
+    }
+    // A candidate the table does not know yet may be a coordinator whose heartbeat the
+    // scan has not reached: hold the key until the table is complete (prefinal), or,
+    // when the parking area is full, read the candidates' heartbeats now.
+    if (hold(key, *family)) continue;
     for (std::string_view c : cands_) ask(c, false);
     page.keys.emplace_back(key);
   }
@@ -152,18 +162,44 @@ void CleanupPlan::classify(std::string_view key, bool may_park) {
     case Decision::remove: break;
   }
   if (family->match == KeyFamily::Match::exact) return;  // its final group takes it
-  Coordinator& owner = table_[d.owners[0]];
-  if (may_park && d.owners.size() == 1 && owner.parked_count < kMaxParkedPerCoordinator &&
-      parked_bytes_.size() + key.size() + parked_.size() * sizeof(Parked) < o_.park_bytes) {
-    ++owner.parked_count;
-    parked_.push_back(Parked{owner.parked, static_cast<std::uint32_t>(family - o_.schema.families.data()),
-                             parked_bytes_.size(), static_cast<std::uint32_t>(key.size())});
-    parked_bytes_.append(key);
-    owner.parked = static_cast<std::uint32_t>(parked_.size() - 1);
-    return;
-  }
+  if (may_park && d.owners.size() == 1 && park_room(key.size()) && park(key, *family, d.owners[0])) return;
   const std::string_view one[1] = {key};
   add_group(d, one, d.owners[0], false);
+}
+
+bool CleanupPlan::park_room(std::size_t key_size) const {
+  return parked_bytes_.size() + key_size + parked_.size() * sizeof(Parked) < o_.park_bytes;
+}
+
+// Stores the key in the arena; owner UINT32_MAX: the waiting list (owner unknown yet).
+bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint32_t owner) {
+  std::uint32_t* head = &waiting_;
+  if (owner != UINT32_MAX) {
+    Coordinator& c = table_[owner];
+    if (c.parked_count >= kMaxParkedPerCoordinator) return false;
+    ++c.parked_count;
+    head = &c.parked;
+  }
+  parked_.push_back(Parked{*head, static_cast<std::uint32_t>(&family - o_.schema.families.data()), parked_bytes_.size(),
+                           static_cast<std::uint32_t>(key.size())});
+  parked_bytes_.append(key);
+  *head = static_cast<std::uint32_t>(parked_.size() - 1);
+  return true;
+}
+
+// A key with candidates the table does not know yet: kept at once if a known candidate
+// lives; else held with its one known stale owner, or in the waiting list. False when
+// the parking area is full (the caller reads the candidates instead).
+bool CleanupPlan::hold(std::string_view key, const KeyFamily& family) {
+  if (!park_room(key.size())) return false;
+  decide(key, family, decision_);
+  switch (decision_.kind) {
+    case Decision::keep_alive: return true;
+    case Decision::ambiguous: ++rep_.keys_kept_ambiguous; return true;
+    default: break;
+  }
+  if (decision_.owners.size() == 1 && park(key, family, decision_.owners[0])) return true;
+  return park(key, family, UINT32_MAX);
 }
 
 void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap) {
@@ -276,9 +312,30 @@ void CleanupPlan::on_orphan_idle(const OrphanCandidates& c, std::span<const std:
 void CleanupPlan::end_scan() { flush_open(); }
 
 void CleanupPlan::prefinal() {
-  // Parked keys were one stale owner's (the rest absent) when parked. A candidate may have
-  // been found since (a later page read it): attribute again; keys that are no longer
-  // that owner's alone go through the ordinary batches, before the final groups.
+  // The table is complete now: a candidate it does not know has no heartbeat (the delete
+  // step confirms that). Waiting keys are attributed: one stale owner's join its list,
+  // the rest are kept, orphans, or go through the ordinary batches.
+  for (std::uint32_t at = std::exchange(waiting_, UINT32_MAX); at != UINT32_MAX;) {
+    const std::uint32_t next = parked_[at].next;
+    const Parked& p = parked_[at];
+    const KeyFamily& family = o_.schema.families[p.family];
+    decide(parked_key(p), family, decision_);
+    if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && family.match != KeyFamily::Match::exact) {
+      Coordinator& c = table_[decision_.owners[0]];
+      if (c.parked_count < kMaxParkedPerCoordinator) {
+        ++c.parked_count;
+        parked_[at].next = c.parked;
+        c.parked = at;
+        at = next;
+        continue;
+      }
+    }
+    classify(parked_key(p), false);
+    at = next;
+  }
+  // Parked keys were one stale owner's when parked. A candidate may have been found
+  // since: attribute again; keys that are no longer that owner's alone go through the
+  // ordinary batches, before the final groups.
   for (std::uint32_t i = 0; i < table_.size(); ++i) {
     Coordinator& c = table_[i];
     std::uint32_t* link = &c.parked;
@@ -298,14 +355,15 @@ void CleanupPlan::prefinal() {
   flush_open();
 }
 
-void CleanupPlan::final_groups() {
+bool CleanupPlan::final_groups(std::size_t max_ready) {
   // Per stale coordinator, in one batch: a group per parked key that also names ids
   // without a heartbeat (so one of them appearing keeps only that key), then one group
   // with its other parked keys, its exact-name keys and its heartbeat, last.
   std::vector<std::string> keys;
   std::vector<std::string_view> views;
   Decision group;
-  for (std::uint32_t i = 0; i < table_.size(); ++i) {
+  for (; final_next_ < table_.size() && ready_.size() < max_ready; ++final_next_) {
+    const std::uint32_t i = final_next_;
     const Coordinator& c = table_[i];
     if (c.state != CoordState::stale || c.renewed) continue;
     keys.clear();
@@ -330,7 +388,9 @@ void CleanupPlan::final_groups() {
     hold_flush_ = false;
     if (batch_full()) flush_open();
   }
+  if (final_next_ < table_.size()) return false;
   flush_open();
+  return true;
 }
 
 void CleanupPlan::count_coordinators() {

@@ -10,13 +10,14 @@
 //      owner a family key names that the table does not know yet, are read (GETRANGE
 //      0..max_heartbeat_bytes, one command per key) and judged with THE staleness rule
 //      (judge_heartbeat). A stale coordinator's entry keeps the SHA-1 of the bytes read.
-//   2. Family keys (on_reads, once the page's reads are in) are attributed from their
-//      structure: kept at once if an owner is alive or unreadable, or the structure
-//      allows several owners; otherwise checked-and-unlinked. A key with exactly one
-//      stale owner is parked with it (bounded by park_bytes) so the owner is confirmed
-//      once for all its keys; the rest go into batches now.
-//   3. After the scan: re-attributes parked keys (an owner that appeared since makes a
-//      key multi-owner or ambiguous), then the final groups: per stale coordinator, its
+//   2. Family keys are attributed from their structure: kept at once if a possible
+//      owner is alive or unreadable, or the structure allows several owners. A key with
+//      exactly one stale owner is parked with it, so the owner is confirmed once for all
+//      its keys; a key naming ids the table does not know yet waits until the table is
+//      complete. Both are bounded by park_bytes: past that, the unknown candidates'
+//      heartbeats are read with the page (on_reads) and the key is batched at once.
+//   3. After the scan: attributes the waiting keys and re-attributes parked ones (an
+//      owner found since makes a key multi-owner or ambiguous), then the final groups: per stale coordinator, its
 //      parked keys, its exact-name keys and its heartbeat, last. A run cut short leaves
 //      every remaining key attributable to a heartbeat, and the next run finishes it.
 //
@@ -32,6 +33,7 @@
 #include <absl/container/flat_hash_set.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <span>
@@ -129,7 +131,8 @@ class CleanupPlan {
   /// Re-attributes parked keys; those that are no longer one stale owner's go into batches.
   void prefinal();
   /// The final groups: per stale coordinator, its parked and exact-name keys and heartbeat.
-  void final_groups();
+  /// Fills batches until max_ready are ready (bounded memory); true once all are queued.
+  bool final_groups(std::size_t max_ready = SIZE_MAX);
 
   /// The counts so far (the driver adds timing, mode and errors).
   CleanupReport& report() noexcept { return rep_; }
@@ -159,6 +162,9 @@ class CleanupPlan {
 
   void decide(std::string_view key, const KeyFamily& family, Decision& out);
   void classify(std::string_view key, bool may_park);
+  bool hold(std::string_view key, const KeyFamily& family);
+  bool park(std::string_view key, const KeyFamily& family, std::uint32_t owner);
+  bool park_room(std::size_t key_size) const;
   void add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap);
   void flush_open();
   std::string_view parked_key(const Parked& p) const {
@@ -183,6 +189,8 @@ class CleanupPlan {
   // Parked keys: per coordinator a linked list (Coordinator::parked) into parked_.
   std::vector<Parked> parked_;
   std::string parked_bytes_;
+  std::uint32_t waiting_ = UINT32_MAX;  // keys whose owner was not known yet (a list in parked_)
+  std::uint32_t final_next_ = 0;        // the next coordinator final_groups() looks at
   // The batch being filled.
   CheckedUnlink open_;
   absl::flat_hash_map<std::string, std::uint32_t> open_checks_;

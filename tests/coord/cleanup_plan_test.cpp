@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <random>
 
@@ -114,7 +115,7 @@ void run_one(std::uint32_t seed, int disturb) {
   PlanOptions o;
   o.threshold_ms = kThreshold;
   o.batch_keys = 1 + rng() % 12;
-  o.park_bytes = rng() % 2 ? (32u << 20) : 64;  // sometimes (almost) no parking
+  o.park_bytes = std::array<std::size_t, 3>{32u << 20, 64, 600}[rng() % 3];  // parking: all, almost none, some
   CleanupPlan plan(o);
   Runner r{m, rng, plan, disturb};
   // The scan: the keyspace in random order, random page sizes, pages answered in any order.
@@ -145,10 +146,10 @@ void run_one(std::uint32_t seed, int disturb) {
   }
   plan.end_scan();
   r.run_batches();
-  plan.count_coordinators();
   plan.prefinal();
   r.run_batches();
-  plan.final_groups();
+  plan.count_coordinators();
+  while (!plan.final_groups(1 + rng() % 3)) r.run_batches();
   r.run_batches();
   // Completeness: a key whose possible owners were untouched, with exactly one of them a
   // stale coordinator (mentions: at least one, all stale) and the rest without a

@@ -34,7 +34,8 @@ TEST(HeartbeatRule, IntegerFormatsAcceptOnlyPlainDigits) {
     EXPECT_FALSE(parse_heartbeat(bad, ms)) << bad;
     EXPECT_FALSE(parse_heartbeat(bad, sec)) << bad;
   }
-  EXPECT_FALSE(parse_heartbeat("9223372036854775", sec)) << "overflows when made ms";
+  EXPECT_FALSE(parse_heartbeat("9223372036854776", sec)) << "overflows when made ms";
+  EXPECT_EQ(parse_heartbeat("9223372036854775", sec), 9223372036854775000) << "the largest that fits";
 }
 
 }  // namespace
