@@ -32,6 +32,25 @@ constexpr const char* kAuditKey = "swarmkeeper:reaped";
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+// A MessagePack array of unsigned integers (what cmsgpack.unpack reads as a Lua table).
+std::string msgpack_uint_array(std::span<const std::uint32_t> values) {
+  std::string out;
+  auto be = [&](std::uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  const std::size_t n = values.size();
+  if (n < 16) out += static_cast<char>(0x90 | n);
+  else if (n <= 0xffff) out += '\xdc', be(n, 2);
+  else out += '\xdd', be(n, 4);
+  for (std::uint32_t v : values) {
+    if (v < 128) out += static_cast<char>(v);
+    else if (v <= 0xff) out += '\xcc', be(v, 1);
+    else if (v <= 0xffff) out += '\xcd', be(v, 2);
+    else out += '\xce', be(v, 4);
+  }
+  return out;
+}
+
 PlanOptions plan_options(const CleanupOptions& o) {
   PlanOptions p;
   p.schema = o.schema;
@@ -270,11 +289,13 @@ asio::awaitable<Result<UnlinkOutcome>> Engine::send_script(const CheckedUnlink& 
   for (const auto& k : b.keys) c.arg(k);
   c.arg(b.check_keys.size());
   for (const auto& e : b.expect) c.arg(e);
+  std::vector<std::uint32_t> spec;
   for (const auto& g : b.groups) {
-    c.arg(g.checks.size());
-    for (std::uint32_t i : g.checks) c.arg(i + 1);
-    c.arg(g.keys);
+    spec.push_back(static_cast<std::uint32_t>(g.checks.size()));
+    for (std::uint32_t i : g.checks) spec.push_back(i + 1);
+    spec.push_back(g.keys);
   }
+  c.arg(msgpack_uint_array(spec));
   for (int attempt = 0;; ++attempt) {
     auto r = co_await exec(c);
     if (r) {

@@ -11,49 +11,54 @@ namespace swarmkeeper::coord {
 //   KEYS[m+1..]     keys to unlink, group by group
 //   ARGV[1]         m
 //   ARGV[1+i]       what KEYS[i] must be: the 40-hex SHA-1 of its bytes, or '' (must not exist)
-//   then per group  c, c check indices (1-based), k (the group's number of keys)
+//   ARGV[m+2]       the groups, MessagePack: one flat array of, per group, c, c check
+//                   indices (1-based), k (the group's number of keys); read only when a
+//                   check failed (when all hold, every key goes in one UNLINK)
 // Returns {unlinked, {indices of checks that failed}}. Bounded: one MGET of m keys, one
 // EXISTS, one UNLINK of at most the batch's keys (the plan caps both).
 inline constexpr const char* kCheckedUnlinkScript = R"lua(
 local m = tonumber(ARGV[1])
-local ok, failed = {}, {}
+local ok, failed, nfailed = {}, {}, 0
 if m > 0 then
   local v = redis.call('MGET', unpack(KEYS, 1, m))
-  local gone = {}
+  local gone, ngone = {}, 0
   for i = 1, m do
     local e = ARGV[1 + i]
     if e == '' then
       ok[i] = v[i] == false
-      if ok[i] then gone[#gone + 1] = i end
+      if ok[i] then ngone = ngone + 1; gone[ngone] = KEYS[i] end
     else
       ok[i] = v[i] ~= false and redis.sha1hex(v[i]) == e
     end
   end
   -- MGET reads a key of another type as nil: "absent" must mean absent.
-  if #gone > 0 then
-    local names = {}
-    for j = 1, #gone do names[j] = KEYS[gone[j]] end
-    if redis.call('EXISTS', unpack(names)) > 0 then
-      for j = 1, #gone do
-        if redis.call('EXISTS', names[j]) == 1 then ok[gone[j]] = false end
-      end
+  if ngone > 0 and redis.call('EXISTS', unpack(gone, 1, ngone)) > 0 then
+    for i = 1, m do
+      if ok[i] and ARGV[1 + i] == '' and redis.call('EXISTS', KEYS[i]) == 1 then ok[i] = false end
     end
   end
-  for i = 1, m do if not ok[i] then failed[#failed + 1] = i end end
-end
-local del, a, k = {}, m + 2, m
-while a <= #ARGV do
-  local c = tonumber(ARGV[a])
-  local pass = true
-  for j = a + 1, a + c do if not ok[tonumber(ARGV[j])] then pass = false end end
-  a = a + c + 1
-  local n = tonumber(ARGV[a])
-  a = a + 1
-  if pass then for j = k + 1, k + n do del[#del + 1] = KEYS[j] end end
-  k = k + n
+  for i = 1, m do if not ok[i] then nfailed = nfailed + 1; failed[nfailed] = i end end
 end
 local n = 0
-if #del > 0 then n = redis.call('UNLINK', unpack(del)) end
+if #KEYS > m then
+  if nfailed == 0 then
+    n = redis.call('UNLINK', unpack(KEYS, m + 1))
+  else
+    local spec = cmsgpack.unpack(ARGV[m + 2])
+    local del, ndel, a, k = {}, 0, 1, m
+    while a <= #spec do
+      local c = spec[a]
+      local pass = true
+      for j = a + 1, a + c do if not ok[spec[j]] then pass = false end end
+      a = a + c + 1
+      local keys = spec[a]
+      a = a + 1
+      if pass then for j = k + 1, k + keys do ndel = ndel + 1; del[ndel] = KEYS[j] end end
+      k = k + keys
+    end
+    if ndel > 0 then n = redis.call('UNLINK', unpack(del, 1, ndel)) end
+  end
+end
 return {n, failed}
 )lua";
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "coord/heartbeat_values.hpp"
@@ -308,6 +309,9 @@ void race(const ConnectionOptions& admin, const ConnectionOptions& cleaner, cons
   }
   EXPECT_GT(revived.size(), 0u) << "the writer raced the run";
   EXPECT_EQ(damaged, 0u) << "of " << revived.size() << " revived coordinators";
+  // And every other coordinator went whole: only the revived ones (and the audit) are left.
+  const std::set<std::string> unique(revived.begin(), revived.end());
+  EXPECT_EQ(r("DBSIZE").integer(), static_cast<std::int64_t>(unique.size() * 6 + 1));
 }
 
 TEST_F(CleanupTest, RevivedMidRunLoseNothingInTheDefaultMode) { race(options(), options(), "atomic-script"); }
