@@ -130,7 +130,7 @@ asio::awaitable<void> Engine::choose_recheck() {
     auto load = co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript));
     if (load) {
       sha_ = std::string(load->str());
-      auto probe = co_await exec(resp::Command("EVALSHA").arg(sha_).arg(0).arg(0));
+      auto probe = co_await exec(resp::Command("EVALSHA").arg(sha_).arg(0).arg(0).arg(0));  // an empty batch
       if (probe) {
         method_ = Recheck::script;
         co_return;
@@ -283,16 +283,27 @@ asio::awaitable<void> Engine::send(CheckedUnlink batch) {
 }
 
 asio::awaitable<Result<UnlinkOutcome>> Engine::send_script(const CheckedUnlink& b) {
+  // The script takes the byte checks first, then the absence checks: order[j] is the
+  // batch's check index of the script's check j.
+  std::vector<std::uint32_t> order, position(b.check_keys.size());
+  for (int absent = 0; absent < 2; ++absent)
+    for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
+      if (b.expect[i].empty() == (absent == 1)) {
+        position[i] = static_cast<std::uint32_t>(order.size());
+        order.push_back(i);
+      }
+  std::size_t m1 = 0;
+  for (const auto& e : b.expect) m1 += !e.empty();
   resp::Command c("EVALSHA");
   c.arg(sha_).arg(b.check_keys.size() + b.keys.size());
-  for (const auto& k : b.check_keys) c.arg(k);
+  for (std::uint32_t i : order) c.arg(b.check_keys[i]);
   for (const auto& k : b.keys) c.arg(k);
-  c.arg(b.check_keys.size());
-  for (const auto& e : b.expect) c.arg(e);
+  c.arg(m1).arg(b.check_keys.size() - m1);
+  for (std::size_t j = 0; j < m1; ++j) c.arg(b.expect[order[j]]);
   std::vector<std::uint32_t> spec;
   for (const auto& g : b.groups) {
     spec.push_back(static_cast<std::uint32_t>(g.checks.size()));
-    for (std::uint32_t i : g.checks) spec.push_back(i + 1);
+    for (std::uint32_t i : g.checks) spec.push_back(position[i] + 1);
     spec.push_back(g.keys);
   }
   c.arg(msgpack_uint_array(spec));
@@ -303,7 +314,10 @@ asio::awaitable<Result<UnlinkOutcome>> Engine::send_script(const CheckedUnlink& 
         co_return Error(Errc::unexpected_reply, "the delete script returned " + resp::to_string(r->root()).substr(0, 80));
       UnlinkOutcome out;
       out.unlinked = static_cast<std::uint64_t>((*r)[0].integer());
-      for (resp::ReplyRef i : (*r)[1]) out.failed.push_back(static_cast<std::uint32_t>(i.integer() - 1));
+      for (resp::ReplyRef i : (*r)[1]) {
+        const auto j = i.integer() - 1;
+        if (j >= 0 && static_cast<std::size_t>(j) < order.size()) out.failed.push_back(order[static_cast<std::size_t>(j)]);
+      }
       co_return out;
     }
     if (r.error().code() == Errc::no_script && attempt == 0) {  // script cache flushed mid-run
@@ -323,19 +337,21 @@ asio::awaitable<Result<UnlinkOutcome>> Engine::send_compare(const CheckedUnlink&
     ~Release() { if (tx) tx->release(); }
   } release{transaction ? &tx_ : nullptr};
   for (int attempt = 0; attempt < 5; ++attempt) {
+    // One write: WATCH every check, MGET the byte checks, one EXISTS over the absence
+    // checks (per key only if that finds one).
+    std::vector<std::uint32_t> bytes, absent;
+    for (std::uint32_t i = 0; i < b.check_keys.size(); ++i) (b.expect[i].empty() ? absent : bytes).push_back(i);
     resp::Pipeline p;
     if (transaction && !b.check_keys.empty()) {
       resp::Command w("WATCH");
       w.args(b.check_keys);
       p.add(w);
     }
-    if (!b.check_keys.empty()) {
-      resp::Command mget("MGET");
-      mget.args(b.check_keys);
-      p.add(mget);
-      for (std::size_t i = 0; i < b.check_keys.size(); ++i)
-        if (b.expect[i].empty()) p.add("EXISTS", b.check_keys[i]);
-    }
+    resp::Command mget("MGET"), exists("EXISTS");
+    for (std::uint32_t i : bytes) mget.arg(b.check_keys[i]);
+    for (std::uint32_t i : absent) exists.arg(b.check_keys[i]);
+    if (!bytes.empty()) p.add(mget);
+    if (!absent.empty()) p.add(exists);
     UnlinkOutcome out;
     std::vector<std::uint8_t> ok(b.check_keys.size(), 1);
     if (!p.empty()) {
@@ -343,15 +359,23 @@ asio::awaitable<Result<UnlinkOutcome>> Engine::send_compare(const CheckedUnlink&
       if (!r) co_return r.error();
       for (const auto& reply : *r)
         if (reply.is_error()) co_return net::error_from_reply(reply.root(), "re-reading heartbeats");
-      const std::size_t base = transaction ? 1 : 0;
-      const resp::Reply& values = (*r)[base];
-      std::size_t exists_at = base + 1;
-      for (std::size_t i = 0; i < b.check_keys.size(); ++i) {
-        const resp::ReplyRef v = values[i];
-        if (b.expect[i].empty()) ok[i] = v.is_null() && (*r)[exists_at++].integer() == 0;
-        else ok[i] = !v.is_null() && sha1_hex(v.str()) == b.expect[i];
-        if (!ok[i]) out.failed.push_back(static_cast<std::uint32_t>(i));
+      std::size_t at = transaction ? 1 : 0;
+      if (!bytes.empty()) {
+        const resp::Reply& values = (*r)[at++];
+        for (std::size_t j = 0; j < bytes.size(); ++j) {
+          const resp::ReplyRef v = values[j];
+          ok[bytes[j]] = !v.is_null() && sha1_hex(v.str()) == b.expect[bytes[j]];
+        }
       }
+      if (!absent.empty() && (*r)[at].integer() > 0) {
+        resp::Pipeline each;
+        for (std::uint32_t i : absent) each.add("EXISTS", b.check_keys[i]);
+        auto e = co_await conn_->exec(each);
+        if (!e) co_return e.error();
+        for (std::size_t j = 0; j < absent.size(); ++j) ok[absent[j]] = (*e)[j].integer() == 0;
+      }
+      for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
+        if (!ok[i]) out.failed.push_back(i);
     }
     std::vector<std::string_view> chosen;
     std::size_t k = 0;

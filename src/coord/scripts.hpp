@@ -7,44 +7,41 @@ namespace swarmkeeper::coord {
 // what the scan read — byte-identical (SHA-1 compared) or still absent — and unlinks the
 // keys of every group whose checks all hold. It never parses a heartbeat: an unchanged
 // stale value is still stale, so the client's one staleness rule is the only rule.
-//   KEYS[1..m]      heartbeat keys to check
-//   KEYS[m+1..]     keys to unlink, group by group
-//   ARGV[1]         m
-//   ARGV[1+i]       what KEYS[i] must be: the 40-hex SHA-1 of its bytes, or '' (must not exist)
-//   ARGV[m+2]       the groups, MessagePack: one flat array of, per group, c, c check
-//                   indices (1-based), k (the group's number of keys); read only when a
-//                   check failed (when all hold, every key goes in one UNLINK)
-// Returns {unlinked, {indices of checks that failed}}. Bounded: one MGET of m keys, one
-// EXISTS, one UNLINK of at most the batch's keys (the plan caps both).
+//   KEYS[1..m1]        heartbeat keys that must still hold the bytes read
+//   KEYS[m1+1..m1+m2]  heartbeat keys that must still not exist (any type)
+//   KEYS[m1+m2+1..]    keys to unlink, group by group
+//   ARGV[1], ARGV[2]   m1, m2
+//   ARGV[2+i]          the 40-hex SHA-1 of the bytes KEYS[i] must hold (i <= m1)
+//   ARGV[3+m1]         the groups, MessagePack: one flat array of, per group, c, c check
+//                      indices (1-based, into KEYS), k (the group's number of keys); read
+//                      only when a check failed (when all hold, every key goes in one UNLINK)
+// Returns {unlinked, {indices of checks that failed}}. Bounded: one MGET of m1 keys, one
+// EXISTS of m2, one UNLINK of at most the batch's keys (the plan caps all three).
 inline constexpr const char* kCheckedUnlinkScript = R"lua(
-local m = tonumber(ARGV[1])
+local m1, m2 = tonumber(ARGV[1]), tonumber(ARGV[2])
+local m = m1 + m2
 local ok, failed, nfailed = {}, {}, 0
-if m > 0 then
-  local v = redis.call('MGET', unpack(KEYS, 1, m))
-  local gone, ngone = {}, 0
-  for i = 1, m do
-    local e = ARGV[1 + i]
-    if e == '' then
-      ok[i] = v[i] == false
-      if ok[i] then ngone = ngone + 1; gone[ngone] = KEYS[i] end
-    else
-      ok[i] = v[i] ~= false and redis.sha1hex(v[i]) == e
-    end
+if m1 > 0 then
+  local v = redis.call('MGET', unpack(KEYS, 1, m1))
+  for i = 1, m1 do
+    ok[i] = v[i] ~= false and redis.sha1hex(v[i]) == ARGV[2 + i]
   end
-  -- MGET reads a key of another type as nil: "absent" must mean absent.
-  if ngone > 0 and redis.call('EXISTS', unpack(gone, 1, ngone)) > 0 then
-    for i = 1, m do
-      if ok[i] and ARGV[1 + i] == '' and redis.call('EXISTS', KEYS[i]) == 1 then ok[i] = false end
-    end
-  end
-  for i = 1, m do if not ok[i] then nfailed = nfailed + 1; failed[nfailed] = i end end
 end
+if m2 > 0 then
+  for i = m1 + 1, m do ok[i] = true end
+  if redis.call('EXISTS', unpack(KEYS, m1 + 1, m)) > 0 then
+    for i = m1 + 1, m do
+      if redis.call('EXISTS', KEYS[i]) == 1 then ok[i] = false end
+    end
+  end
+end
+for i = 1, m do if not ok[i] then nfailed = nfailed + 1; failed[nfailed] = i end end
 local n = 0
 if #KEYS > m then
   if nfailed == 0 then
     n = redis.call('UNLINK', unpack(KEYS, m + 1))
   else
-    local spec = cmsgpack.unpack(ARGV[m + 2])
+    local spec = cmsgpack.unpack(ARGV[3 + m1])
     local del, ndel, a, k = {}, 0, 1, m
     while a <= #spec do
       local c = spec[a]
