@@ -82,9 +82,11 @@ using EnvLookup = std::function<std::optional<std::string>(const char*)>;
 EnvLookup process_env();
 
 /// Resolves options by precedence: url_flag > REDIS_URL > REDIS_HOST/PORT/PASSWORD/DB >
-/// defaults; then, if no password came from those, REDIS_PASSWORD_FILE names a file
-/// holding it (so it never sits on a command line). Fails with Errc::invalid_argument
-/// naming the variable or flag at fault.
+/// defaults. A URL without a password takes REDIS_PASSWORD; if still none,
+/// REDIS_PASSWORD_FILE names a file holding it (so it never sits on a command line; a
+/// set REDIS_PASSWORD_FILE that is not a readable file is an error). Fails with
+/// Errc::invalid_argument naming the variable or flag at fault; no message quotes a
+/// password (URL pieces up to their last '@' are redacted).
 Result<ConnectionOptions> resolve_connection_options(const std::optional<std::string>& url_flag,
                                                      const EnvLookup& env = process_env());
 /// The same without REDIS_PASSWORD_FILE.

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 namespace swarmkeeper {
@@ -18,6 +19,20 @@ bool parse_number(std::string_view s, Int& out) {
 }
 
 Error invalid(std::string what) { return Error(Errc::invalid_argument, std::move(what)); }
+
+// A piece of a URL quoted in a message. A password holding '/', '?' or '#' ends the
+// authority early, and its tail then shows up in the path or a parameter: everything up
+// to the last '@' is redacted, and the hint says how to write such a password.
+std::string redacted(std::string_view fragment) {
+  const auto at = fragment.rfind('@');
+  if (at == std::string_view::npos) return std::string(fragment);
+  return "***" + std::string(fragment.substr(at));
+}
+std::string hint(std::string_view fragment) {
+  return fragment.find('@') == std::string_view::npos
+             ? ""
+             : " (a password with '/', '?', '#' or '@' must be percent-encoded: %2F, %3F, %23, %40)";
+}
 
 }  // namespace
 
@@ -55,7 +70,7 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
     std::uint16_t port = 0;
     if (!parse_number(std::string_view(u.port()), port) || port == 0)
       return invalid(u.port().empty() ? std::string("URL has a ':' after the host but no port number (1 to 65535) after it")
-                                      : "URL port '" + std::string(u.port()) + "' is not a number from 1 to 65535");
+                                      : "URL port '" + redacted(u.port()) + "' is not a number from 1 to 65535" + hint(u.port()));
     o.port = port;
   }
   if (u.has_userinfo()) {
@@ -67,12 +82,12 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
   if (!path.empty() && path != "/") {
     std::string_view db = std::string_view(path).substr(path[0] == '/' ? 1 : 0);
     if (!parse_number(db, o.db) || o.db < 0)
-      return invalid("URL path '" + path + "' is not a database number (e.g. /0)");
+      return invalid("URL path '" + redacted(path) + "' is not a database number (e.g. /0)" + hint(path));
   }
   for (auto param : u.params()) {
     if (param.key == "db") {
       if (!parse_number(std::string_view(param.value), o.db) || o.db < 0)
-        return invalid("URL parameter db='" + std::string(param.value) + "' is not a database number");
+        return invalid("URL parameter db='" + redacted(param.value) + "' is not a database number" + hint(param.value));
     } else if (param.key == "insecure" && o.tls.enabled) {
       o.tls.verify = false;
     } else if (param.key == "cacert") {
@@ -84,8 +99,8 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
     } else if (param.key == "sni") {
       o.tls.server_name = std::string(param.value);
     } else {
-      return invalid("unknown URL parameter '" + std::string(param.key) +
-                     "' (known: db, cacert, cert, key, sni, insecure)");
+      return invalid("unknown URL parameter '" + redacted(param.key) + "' (known: db, cacert, cert, key, sni, insecure)" +
+                     hint(param.key));
     }
   }
   return o;
@@ -105,11 +120,16 @@ namespace {
 // deployments that keep secrets out of command lines and the environment.
 Result<void> apply_password_file(ConnectionOptions& o, const EnvLookup& env) {
   auto path = env("REDIS_PASSWORD_FILE");
-  if (!path || path->empty() || !o.password.empty()) return {};
+  if (!path || path->empty()) return {};
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(*path, ec))
+    return Error(Errc::invalid_argument, "REDIS_PASSWORD_FILE: '" + *path + "' is not a readable file");
   std::ifstream in(*path);
-  if (!in) return Error(Errc::invalid_argument, "REDIS_PASSWORD_FILE: cannot read '" + *path + "'");
-  std::getline(in, o.password);
-  if (!o.password.empty() && o.password.back() == '\r') o.password.pop_back();
+  std::string password;
+  if (!in || !std::getline(in, password))
+    return Error(Errc::invalid_argument, "REDIS_PASSWORD_FILE: cannot read '" + *path + "' (or it is empty)");
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (o.password.empty()) o.password = std::move(password);
   return {};
 }
 
@@ -124,15 +144,22 @@ Result<ConnectionOptions> resolve_connection_options(const std::optional<std::st
 }
 
 Result<ConnectionOptions> resolve_connection_source(const std::optional<std::string>& url_flag, const EnvLookup& env) {
+  // A URL without a password takes REDIS_PASSWORD (so the password need not be on the
+  // command line, where ps shows it).
+  auto with_env_password = [&](Result<ConnectionOptions> r) -> Result<ConnectionOptions> {
+    if (r && r->password.empty())
+      if (auto pw = env("REDIS_PASSWORD"); pw) r->password = *pw;
+    return r;
+  };
   if (url_flag) {
     auto r = parse_redis_url(*url_flag);
     if (!r) return Error(Errc::invalid_argument, "--url: " + r.error().message());
-    return r;
+    return with_env_password(std::move(r));
   }
   if (auto url = env("REDIS_URL"); url && !url->empty()) {
     auto r = parse_redis_url(*url);
     if (!r) return Error(Errc::invalid_argument, "REDIS_URL: " + r.error().message());
-    return r;
+    return with_env_password(std::move(r));
   }
   ConnectionOptions o;
   if (auto h = env("REDIS_HOST"); h && !h->empty()) o.host = *h;

@@ -108,3 +108,36 @@ TEST(ConnectionPrecedence, PasswordFromAFileWhenNoneIsGivenOtherwise) {
 
 }  // namespace
 }  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+TEST(RedisUrl, APasswordWithASlashOrQuestionMarkNeverShowsInTheError) {
+  for (const char* url : {"redis://admin:1234/SECRETPART@127.0.0.1:6380", "redis://admin:pw?db=SECRET@127.0.0.1:6380",
+                          "redis://u:pw#SECRET@h:1"}) {
+    auto r = parse_redis_url(url);
+    if (r) continue;  // parsed as something harmless: nothing echoed
+    EXPECT_EQ(r.error().message().find("SECRET"), std::string::npos) << r.error().message();
+  }
+}
+
+TEST(ConnectionPrecedence, RedisPasswordAppliesToAUrlWithoutOne) {
+  auto o = resolve_connection_options(std::string("redis://h:1/0"), fake_env({{"REDIS_PASSWORD", "from-env"}}));
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->password, "from-env");
+  auto given = resolve_connection_options(std::string("redis://:in-url@h:1/0"), fake_env({{"REDIS_PASSWORD", "from-env"}}));
+  EXPECT_EQ(given->password, "in-url") << "the URL's own password wins";
+  auto via_env_url = resolve_connection_options(std::nullopt, fake_env({{"REDIS_URL", "redis://h:1"}, {"REDIS_PASSWORD", "p"}}));
+  EXPECT_EQ(via_env_url->password, "p");
+}
+
+TEST(ConnectionPrecedence, APasswordFileThatIsADirectoryOrUnreadableIsAnError) {
+  for (const char* path : {"/tmp", "/no/such/file"}) {
+    auto r = resolve_connection_options(std::nullopt, fake_env({{"REDIS_PASSWORD_FILE", path}}));
+    ASSERT_FALSE(r) << path;
+    EXPECT_NE(r.error().message().find("REDIS_PASSWORD_FILE"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace swarmkeeper
