@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/seed.hpp"
@@ -20,28 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using swarmkeeper::testing::BlockingClient;
 
-struct Ran {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-Ran run_cli(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " SWARMKEEPER_BINARY " " + args + " 2>&1";
-  Ran r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using swarmkeeper::testing::run_cli;
+using swarmkeeper::testing::slurp;
 
 class CliTest : public swarmkeeper::testing::RedisTest {
  protected:
