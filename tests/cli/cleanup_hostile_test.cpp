@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cli_runner.hpp"
-#include "support/redis_fixture.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/seed.hpp"
 
@@ -19,16 +18,7 @@ using swarmkeeper::testing::BlockingClient;
 using swarmkeeper::testing::run_cli;
 using swarmkeeper::testing::slurp;
 
-class HostileTest : public swarmkeeper::testing::RedisTest {
- protected:
-  std::string url() { return "redis://127.0.0.1:" + std::to_string(server_->port()); }
-  fs::path tmp_ = fs::temp_directory_path() / ("swarmkeeper-hostile-" + std::to_string(::getpid()));
-  void SetUp() override {
-    RedisTest::SetUp();
-    fs::create_directories(tmp_);
-  }
-  void TearDown() override { fs::remove_all(tmp_); }
-};
+class HostileTest : public swarmkeeper::testing::CliFixture {};
 
 TEST_F(HostileTest, SigtermMidRunReleasesTheLockAndRecordsTheFailure) {
   SeedOptions seed;

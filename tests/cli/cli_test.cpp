@@ -24,16 +24,7 @@ using swarmkeeper::testing::BlockingClient;
 using swarmkeeper::testing::run_cli;
 using swarmkeeper::testing::slurp;
 
-class CliTest : public swarmkeeper::testing::RedisTest {
- protected:
-  std::string url() { return "redis://127.0.0.1:" + std::to_string(server_->port()); }
-  fs::path tmp_ = fs::temp_directory_path() / ("swarmkeeper-cli-" + std::to_string(::getpid()));
-  void SetUp() override {
-    RedisTest::SetUp();
-    fs::create_directories(tmp_);
-  }
-  void TearDown() override { fs::remove_all(tmp_); }
-};
+class CliTest : public swarmkeeper::testing::CliFixture {};
 
 TEST_F(CliTest, BadFlagsExit64WithAPointerToHelp) {
   for (const char* args : {"cleanup --no-such-flag", "cleanup --mode turbo", "cleanup --threshold -5", "", "frobnicate"}) {
@@ -124,20 +115,19 @@ TEST(DeployAcl, TheShippedLeastPrivilegeUserCanRunTheCleanupInScriptMode) {
   while (std::getline(in, line))
     if (line.rfind("user ", 0) == 0) user_line = line;
   ASSERT_FALSE(user_line.empty());
-  std::vector<std::string> args{"--user"};
+  std::vector<std::string> rules;
   std::istringstream words(user_line.substr(5));
-  for (std::string w; words >> w;) args.push_back(w == ">CHANGE-ME" ? ">test-pw" : w);
-  auto server = swarmkeeper::testing::start_server({.extra_args = args});
-  ASSERT_TRUE(server);
-  ConnectionOptions admin;
-  admin.port = server->port();
+  std::string name;
+  words >> name;
+  for (std::string w; words >> w;)
+    if (w != "on" && w != ">CHANGE-ME") rules.push_back(w);
+  auto acl = swarmkeeper::testing::start_acl_server(name, "test-pw", rules);
+  ASSERT_TRUE(acl.server);
+  const ConnectionOptions admin = acl.admin, cleaner = acl.user;
   SeedOptions seed;
   seed.coordinators = 500;
   seed.stale = 400;
   ASSERT_TRUE(seed_scenario(admin, seed));
-  ConnectionOptions cleaner = admin;
-  cleaner.username = "swarmkeeper-cleanup";
-  cleaner.password = "test-pw";
   CleanupOptions o;
   o.orphans = true;
   auto r = run_cleanup(cleaner, o);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "coord/heartbeat_values.hpp"
+#include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
 #include "swarmkeeper/seed.hpp"
 
@@ -317,31 +318,20 @@ void race(const ConnectionOptions& admin, const ConnectionOptions& cleaner, cons
 TEST_F(CleanupTest, RevivedMidRunLoseNothingInTheDefaultMode) { race(options(), options(), "atomic-script"); }
 
 TEST(CleanupAcl, RevivedMidRunLoseNothingAsAUserWithoutScripting) {
-  auto server = swarmkeeper::testing::start_server(
-      {.extra_args = {"--user", "cleaner", "on", ">pw", "~*", "+@all", "-@scripting"}});
-  ASSERT_TRUE(server);
-  ConnectionOptions admin;
-  admin.port = server->port();
-  ConnectionOptions cleaner = admin;
-  cleaner.username = "cleaner";
-  cleaner.password = "pw";
-  race(admin, cleaner, "atomic-transaction");
+  auto acl = swarmkeeper::testing::start_acl_server("cleaner", "pw", {"~*", "+@all", "-@scripting"});
+  ASSERT_TRUE(acl.server);
+  race(acl.admin, acl.user, "atomic-transaction");
 }
 
 TEST(CleanupAcl, ARefusedReadEndsTheRunWithTheServersReason) {
-  auto server = swarmkeeper::testing::start_server(
-      {.extra_args = {"--user", "cleaner", "on", ">pw", "~*", "+@all", "-getrange"}});
-  ASSERT_TRUE(server);
-  ConnectionOptions admin;
-  admin.port = server->port();
+  auto acl = swarmkeeper::testing::start_acl_server("cleaner", "pw", {"~*", "+@all", "-getrange"});
+  ASSERT_TRUE(acl.server);
+  const ConnectionOptions admin = acl.admin;
   SeedOptions seed;
   seed.coordinators = 500;
   seed.stale = 400;
   ASSERT_TRUE(seed_scenario(admin, seed));
-  ConnectionOptions cleaner = admin;
-  cleaner.username = "cleaner";
-  cleaner.password = "pw";
-  auto r = run_cleanup(cleaner, {});
+  auto r = run_cleanup(acl.user, {});
   ASSERT_TRUE(r);
   ASSERT_FALSE(r->errors.empty());
   EXPECT_NE(r->errors[0].find("getrange"), std::string::npos) << r->errors[0];

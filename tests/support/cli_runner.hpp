@@ -1,4 +1,5 @@
-// cli_runner.hpp — runs the swarmkeeper binary as an operator would (tests/cli).
+// cli_runner.hpp — runs the swarmkeeper binary as an operator would, and the fixtures
+// the CLI and cleanup tests share (a scratch directory; a server with one ACL user).
 #pragma once
 
 #include <signal.h>
@@ -13,6 +14,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+
+#include "support/redis_fixture.hpp"
 
 namespace swarmkeeper::testing {
 
@@ -61,6 +64,37 @@ inline std::string slurp(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+/// A private server (RedisTest) plus a scratch directory for log and metrics files.
+class CliFixture : public RedisTest {
+ protected:
+  std::string url() { return "redis://127.0.0.1:" + std::to_string(server_->port()); }
+  std::filesystem::path tmp_ = std::filesystem::temp_directory_path() / ("swarmkeeper-cli-" + std::to_string(::getpid()));
+  void SetUp() override {
+    RedisTest::SetUp();
+    std::filesystem::create_directories(tmp_);
+  }
+  void TearDown() override { std::filesystem::remove_all(tmp_); }
+};
+
+/// A private server with one ACL user (rules as redis-server --user takes them), and
+/// options for the default user (admin) and for that user.
+struct AclServer {
+  std::unique_ptr<RedisProcess> server;
+  ConnectionOptions admin, user;
+};
+inline AclServer start_acl_server(const std::string& name, const std::string& password, std::vector<std::string> rules) {
+  std::vector<std::string> args{"--user", name, "on", ">" + password};
+  args.insert(args.end(), rules.begin(), rules.end());
+  AclServer a;
+  a.server = start_server({.extra_args = args});
+  if (!a.server) return a;
+  a.admin.port = a.server->port();
+  a.user = a.admin;
+  a.user.username = name;
+  a.user.password = password;
+  return a;
 }
 
 }  // namespace swarmkeeper::testing
