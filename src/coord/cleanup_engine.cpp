@@ -91,7 +91,7 @@ class Engine {
     co_return r ? info_cpu_seconds(r->str()) : 0.0;
   }
   asio::awaitable<void> choose_recheck();
-  asio::awaitable<Error> scan_page(std::string& cursor, std::vector<std::string>& keys);
+  asio::awaitable<Error> scan_page(std::string& cursor, std::uint64_t page, std::vector<std::string>& reads);
   asio::awaitable<void> read_page(std::uint64_t page, std::vector<std::string> reads);
   asio::awaitable<void> scan();
   asio::awaitable<void> send_ready();
@@ -171,18 +171,39 @@ asio::awaitable<void> Engine::choose_recheck() {
       "Allow EVALSHA (or WATCH/MULTI/EXEC) for the cleanup's user");
 }
 
-asio::awaitable<Error> Engine::scan_page(std::string& cursor, std::vector<std::string>& keys) {
+// One SCAN page, handed to the plan while the reply is still in the read buffer (no
+// copy of the keys). Returns the page's heartbeat reads in `reads`.
+asio::awaitable<Error> Engine::scan_page(std::string& cursor, std::uint64_t page, std::vector<std::string>& reads) {
   resp::Command c("SCAN");
   c.arg(cursor).arg("COUNT").arg(opts_.scan_count);
   const std::string prefix = opts_.schema.common_prefix();
   if (!prefix.empty()) c.arg("MATCH").arg(glob_escape(prefix) + "*");
-  auto r = co_await exec(c);
-  if (!r) co_return r.error();
-  if (r->size() != 2 || !(*r)[1].is_aggregate())
-    co_return Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r->root()).substr(0, 80));
-  cursor.assign((*r)[0].str());
-  for (resp::ReplyRef key : (*r)[1]) keys.emplace_back(key.str());
-  co_return Error{};
+  const std::string wire = c.encoded();
+  struct Ctx {
+    std::string* cursor;
+    std::uint64_t page;
+    std::vector<std::string>* reads;
+    CleanupPlan* plan;
+    std::vector<std::string_view> keys;
+    Error error;
+  } ctx{&cursor, page, &reads, &plan_, {}, {}};
+  auto sink = +[](void* p, const resp::ReplyView& v) {
+    auto* ctx = static_cast<Ctx*>(p);
+    const resp::ReplyRef r = v.root();
+    if (r.is_error()) {
+      ctx->error = net::error_from_reply(r, "SCAN");
+      return;
+    }
+    if (r.size() != 2 || !r[1].is_aggregate()) {
+      ctx->error = Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r).substr(0, 80));
+      return;
+    }
+    ctx->cursor->assign(r[0].str());
+    for (resp::ReplyRef key : r[1]) ctx->keys.push_back(key.str());
+    *ctx->reads = ctx->plan->on_page(ctx->page, ctx->keys);
+  };
+  Error e = co_await conn_->exec_raw(wire, 1, net::ReplySink{&ctx, sink});
+  co_return e ? e : ctx.error;
 }
 
 // One page's heartbeat reads: GETRANGE key 0 max (a huge value is never read whole).
@@ -235,13 +256,11 @@ asio::awaitable<void> Engine::scan() {
       fail("interrupted by a signal during the scan; the next run finishes the job");
       break;
     }
-    std::vector<std::string> keys;
-    if (Error e = co_await scan_page(cursor, keys)) {
+    std::vector<std::string> reads;
+    if (Error e = co_await scan_page(cursor, page, reads)) {
       fail(e, "scanning keys");
       break;
     }
-    std::vector<std::string_view> views(keys.begin(), keys.end());
-    auto reads = plan_.on_page(page, views);
     co_await slots_.acquire();
     asio::co_spawn(io_, read_page(page, std::move(reads)), asio::detached);
     co_await send_ready();

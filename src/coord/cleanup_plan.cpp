@@ -59,15 +59,15 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
       ++rep_.keys_kept_ambiguous;
       continue;
     }
-    bool all_known = true;
-    for (std::string_view c : cands_) all_known = all_known && table_.find(c) >= 0;
-    if (all_known) {
-      classify(key, true);
+    // Candidates the table does not know come back as absent. None: decided now. Some:
+    // each may be a coordinator whose heartbeat the scan has not reached, so the key
+    // waits until the table is complete (prefinal), or, when the parking area is full,
+    // the candidates' heartbeats are read with this page.
+    decide(key, *family, decision_);
+    if (decision_.absent.empty() || decision_.kind == Decision::keep_alive || decision_.kind == Decision::ambiguous) {
+      book(key, *family, decision_, true);
       continue;
     }
-    // A candidate the table does not know yet may be a coordinator whose heartbeat the
-    // scan has not reached: hold the key until the table is complete (prefinal), or,
-    // when the parking area is full, read the candidates' heartbeats now.
     if (hold(key, *family)) continue;
     for (std::string_view c : cands_) ask(c, false);
     page.keys.emplace_back(key);
@@ -147,7 +147,12 @@ void CleanupPlan::decide(std::string_view key, const KeyFamily& family, Decision
 void CleanupPlan::classify(std::string_view key, bool may_park) {
   const KeyFamily* family = o_.schema.family_of(key);
   decide(key, *family, decision_);
-  const Decision& d = decision_;
+  book(key, *family, decision_, may_park);
+}
+
+// Books a decided key: kept (counted if ambiguous), an orphan, parked with its one stale
+// owner, or a group in the open batch.
+void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Decision& d, bool may_park) {
   switch (d.kind) {
     case Decision::keep_alive: return;
     case Decision::ambiguous: ++rep_.keys_kept_ambiguous; return;
@@ -161,18 +166,21 @@ void CleanupPlan::classify(std::string_view key, bool may_park) {
     }
     case Decision::remove: break;
   }
-  if (family->match == KeyFamily::Match::exact) return;  // its final group takes it
-  if (may_park && d.owners.size() == 1 && park_room(key.size()) && park(key, *family, d.owners[0])) return;
+  if (family.match == KeyFamily::Match::exact) return;  // its final group takes it
+  if (may_park && d.owners.size() == 1 && park(key, family, d.owners[0], d.absent.empty())) return;
   const std::string_view one[1] = {key};
   add_group(d, one, d.owners[0], false);
 }
 
 bool CleanupPlan::park_room(std::size_t key_size) const {
-  return parked_bytes_.size() + key_size + parked_.size() * sizeof(Parked) < o_.park_bytes;
+  return key_size <= UINT16_MAX && parked_bytes_.size() + key_size + parked_.size() * sizeof(Parked) < o_.park_bytes;
 }
 
-// Stores the key in the arena; owner UINT32_MAX: the waiting list (owner unknown yet).
-bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint32_t owner) {
+// Stores the key in the arena, in its owner's list (owner UINT32_MAX: the waiting list,
+// owner unknown yet). settled: the owner is its only candidate and every candidate was
+// known, so nothing found later can change its verdict. False if there is no room.
+bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint32_t owner, bool settled) {
+  if (!park_room(key.size())) return false;
   std::uint32_t* head = &waiting_;
   if (owner != UINT32_MAX) {
     Coordinator& c = table_[owner];
@@ -180,26 +188,21 @@ bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint3
     ++c.parked_count;
     head = &c.parked;
   }
-  parked_.push_back(Parked{*head, static_cast<std::uint32_t>(&family - o_.schema.families.data()), parked_bytes_.size(),
-                           static_cast<std::uint32_t>(key.size())});
+  parked_.push_back(Parked{*head, static_cast<std::uint32_t>(parked_bytes_.size()), static_cast<std::uint16_t>(key.size()),
+                           static_cast<std::uint8_t>(&family - o_.schema.families.data()),
+                           static_cast<std::uint8_t>(settled && owner != UINT32_MAX)});
   parked_bytes_.append(key);
   *head = static_cast<std::uint32_t>(parked_.size() - 1);
   return true;
 }
 
-// A key with candidates the table does not know yet: kept at once if a known candidate
-// lives; else held with its one known stale owner, or in the waiting list. False when
-// the parking area is full (the caller reads the candidates instead).
+// A key with candidates the table does not know yet (decision_ holds its decision with
+// them as absent): held with its one known stale owner, or in the waiting list. False
+// when the parking area is full (the caller reads the candidates instead).
 bool CleanupPlan::hold(std::string_view key, const KeyFamily& family) {
   if (!park_room(key.size())) return false;
-  decide(key, family, decision_);
-  switch (decision_.kind) {
-    case Decision::keep_alive: return true;
-    case Decision::ambiguous: ++rep_.keys_kept_ambiguous; return true;
-    default: break;
-  }
-  if (decision_.owners.size() == 1 && park(key, family, decision_.owners[0])) return true;
-  return park(key, family, UINT32_MAX);
+  if (decision_.owners.size() == 1 && park(key, family, decision_.owners[0], false)) return true;
+  return park(key, family, UINT32_MAX, false);
 }
 
 void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap) {
@@ -341,9 +344,14 @@ void CleanupPlan::prefinal() {
     std::uint32_t* link = &c.parked;
     while (*link != UINT32_MAX) {
       Parked& p = parked_[*link];
+      if (p.settled) {
+        link = &p.next;
+        continue;
+      }
       const KeyFamily& family = o_.schema.families[p.family];
       decide(parked_key(p), family, decision_);
       if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && decision_.owners[0] == i) {
+        p.settled = decision_.absent.empty();  // the table is complete: final
         link = &p.next;
         continue;
       }
@@ -370,7 +378,18 @@ bool CleanupPlan::final_groups(std::size_t max_ready) {
     hold_flush_ = true;  // a coordinator's groups share one batch: its heartbeat must not go first
     for (std::uint32_t at = c.parked; at != UINT32_MAX; at = parked_[at].next) {
       const Parked& p = parked_[at];
-      decide(parked_key(p), o_.schema.families[p.family], decision_);
+      if (p.settled) {
+        keys.emplace_back(parked_key(p));
+        continue;
+      }
+      // After prefinal every candidate but the owner is one the complete table does not
+      // know (anything else took the key out of this list): those must still not exist.
+      decision_.owners.assign(1, i);
+      decision_.absent.clear();
+      structural_candidates(parked_key(p), o_.schema.families[p.family], cands_);
+      for (std::string_view cand : cands_)
+        if (cand != c.id && std::find(decision_.absent.begin(), decision_.absent.end(), cand) == decision_.absent.end())
+          decision_.absent.push_back(cand);
       if (decision_.absent.empty()) {
         keys.emplace_back(parked_key(p));
         continue;

@@ -132,6 +132,7 @@ class CleanupPlan {
   void prefinal();
   /// The final groups: per stale coordinator, its parked and exact-name keys and heartbeat.
   /// Fills batches until max_ready are ready (bounded memory); true once all are queued.
+  /// REQUIRES: prefinal() ran and its batches were settled.
   bool final_groups(std::size_t max_ready = SIZE_MAX);
 
   /// The counts so far (the driver adds timing, mode and errors).
@@ -153,17 +154,19 @@ class CleanupPlan {
     std::vector<std::string> reads;
     std::vector<std::uint8_t> read_is_heartbeat;  // scanned heartbeat key (else: a candidate)
   };
-  struct Parked {
-    std::uint32_t next;
-    std::uint32_t family;
-    std::uint64_t offset;
-    std::uint32_t size;
+  struct Parked {  // 12 bytes
+    std::uint32_t next;    // the next key in the same list, or UINT32_MAX
+    std::uint32_t offset;  // into parked_bytes_ (park_bytes keeps it below 4 GiB)
+    std::uint16_t size;
+    std::uint8_t family;
+    std::uint8_t settled;  // verdict final when parked: no re-attribution needed
   };
 
   void decide(std::string_view key, const KeyFamily& family, Decision& out);
   void classify(std::string_view key, bool may_park);
+  void book(std::string_view key, const KeyFamily& family, const Decision& d, bool may_park);
   bool hold(std::string_view key, const KeyFamily& family);
-  bool park(std::string_view key, const KeyFamily& family, std::uint32_t owner);
+  bool park(std::string_view key, const KeyFamily& family, std::uint32_t owner, bool settled);
   bool park_room(std::size_t key_size) const;
   void add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap);
   void flush_open();
