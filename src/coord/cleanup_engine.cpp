@@ -27,7 +27,9 @@ namespace {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kAuditMax = 10000;
+constexpr std::size_t kAuditMax = 10000;    // reaped coordinators written per run, at most
+constexpr std::size_t kAuditPerEntry = 64;  // coordinators per stream entry
+constexpr std::size_t kAuditEntries = 2000; // MAXLEN ~ of the stream
 constexpr const char* kAuditKey = "swarmkeeper:reaped";
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -463,23 +465,28 @@ asio::awaitable<void> Engine::write_audit() {
   std::vector<std::uint32_t> reaped;
   for (std::uint32_t i = 0; i < table.size(); ++i)
     if (table[i].reaped) reaped.push_back(i);
-  // The stream keeps ~10,000 entries: only the last 10,000 reaped are written.
+  // Each entry holds up to 64 coordinators as repeated (id, lastHeartbeat, keysDeleted)
+  // fields; the stream keeps ~2,000 entries, and a run writes its last 10,000 reaped.
   const std::size_t from = reaped.size() > kAuditMax ? reaped.size() - kAuditMax : 0;
   resp::Pipeline p;
+  resp::Command entry;
+  std::size_t in_entry = 0;
   for (std::size_t i = from; i < reaped.size(); ++i) {
+    if (in_entry == 0) {
+      entry = resp::Command("XADD");
+      entry.arg(kAuditKey).arg("MAXLEN").arg("~").arg(kAuditEntries).arg("*");
+    }
     const Coordinator& c = table[reaped[i]];
-    p.add("XADD", kAuditKey, "MAXLEN", "~", kAuditMax, "*", "id", c.id, "lastHeartbeat", c.timestamp_ms,
-          "keysDeleted", c.keys_deleted);
-    if (p.size() == 1000 || i + 1 == reaped.size()) {
-      auto r = co_await conn_->exec(p);
-      if (!r) co_return fail(r.error(), "writing the audit stream");
-      if (!r->empty() && (*r)[0].is_error()) {
-        rep().notes.push_back("audit stream not written: " + std::string((*r)[0].str()));
-        co_return;
-      }
-      p.clear();
+    entry.arg("id").arg(c.id).arg("lastHeartbeat").arg(c.timestamp_ms).arg("keysDeleted").arg(c.keys_deleted);
+    if (++in_entry == kAuditPerEntry || i + 1 == reaped.size()) {
+      p.add(entry);
+      in_entry = 0;
     }
   }
+  if (p.empty()) co_return;
+  auto r = co_await conn_->exec(p);
+  if (!r) co_return fail(r.error(), "writing the audit stream");
+  if (!r->empty() && (*r)[0].is_error()) rep().notes.push_back("audit stream not written: " + std::string((*r)[0].str()));
 }
 
 asio::awaitable<void> Engine::pace_and_report(const char* phase) {
