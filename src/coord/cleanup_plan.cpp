@@ -173,7 +173,7 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
 }
 
 bool CleanupPlan::park_room(std::size_t key_size) const {
-  return key_size <= UINT16_MAX && parked_bytes_.size() + key_size + parked_.size() * sizeof(Parked) < o_.park_bytes;
+  return key_size <= UINT16_MAX && parked_bytes_.size() + key_size + (parked_.size() + 1) * sizeof(Parked) < o_.park_bytes;
 }
 
 // Stores the key in the arena, in its owner's list (owner UINT32_MAX: the waiting list,
@@ -188,10 +188,11 @@ bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint3
     ++c.parked_count;
     head = &c.parked;
   }
-  parked_.push_back(Parked{*head, static_cast<std::uint32_t>(parked_bytes_.size()), static_cast<std::uint16_t>(key.size()),
+  const std::string_view rest = key.substr(family.prefix.size());  // the family gives the prefix back
+  parked_.push_back(Parked{*head, static_cast<std::uint32_t>(parked_bytes_.size()), static_cast<std::uint16_t>(rest.size()),
                            static_cast<std::uint8_t>(&family - o_.schema.families.data()),
                            static_cast<std::uint8_t>(settled && owner != UINT32_MAX)});
-  parked_bytes_.append(key);
+  parked_bytes_.append(rest);
   *head = static_cast<std::uint32_t>(parked_.size() - 1);
   return true;
 }
@@ -322,7 +323,8 @@ void CleanupPlan::prefinal() {
     const std::uint32_t next = parked_[at].next;
     const Parked& p = parked_[at];
     const KeyFamily& family = o_.schema.families[p.family];
-    decide(parked_key(p), family, decision_);
+    const std::string_view key = parked_key(p);
+    decide(key, family, decision_);
     if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && family.match != KeyFamily::Match::exact) {
       Coordinator& c = table_[decision_.owners[0]];
       if (c.parked_count < kMaxParkedPerCoordinator) {
@@ -333,7 +335,7 @@ void CleanupPlan::prefinal() {
         continue;
       }
     }
-    classify(parked_key(p), false);
+    classify(key, false);
     at = next;
   }
   // Parked keys were one stale owner's when parked. A candidate may have been found
@@ -349,7 +351,8 @@ void CleanupPlan::prefinal() {
         continue;
       }
       const KeyFamily& family = o_.schema.families[p.family];
-      decide(parked_key(p), family, decision_);
+      const std::string_view key = parked_key(p);
+      decide(key, family, decision_);
       if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && decision_.owners[0] == i) {
         p.settled = decision_.absent.empty();  // the table is complete: final
         link = &p.next;
@@ -357,7 +360,7 @@ void CleanupPlan::prefinal() {
       }
       *link = p.next;  // unlink from the list; classify books it (kept, or a batch now)
       --c.parked_count;
-      classify(parked_key(p), false);
+      classify(key, false);
     }
   }
   flush_open();
@@ -378,23 +381,24 @@ bool CleanupPlan::final_groups(std::size_t max_ready) {
     hold_flush_ = true;  // a coordinator's groups share one batch: its heartbeat must not go first
     for (std::uint32_t at = c.parked; at != UINT32_MAX; at = parked_[at].next) {
       const Parked& p = parked_[at];
+      const std::string_view key = parked_key(p);
       if (p.settled) {
-        keys.emplace_back(parked_key(p));
+        keys.emplace_back(key);
         continue;
       }
       // After prefinal every candidate but the owner is one the complete table does not
       // know (anything else took the key out of this list): those must still not exist.
       decision_.owners.assign(1, i);
       decision_.absent.clear();
-      structural_candidates(parked_key(p), o_.schema.families[p.family], cands_);
+      structural_candidates(key, o_.schema.families[p.family], cands_);
       for (std::string_view cand : cands_)
         if (cand != c.id && std::find(decision_.absent.begin(), decision_.absent.end(), cand) == decision_.absent.end())
           decision_.absent.push_back(cand);
       if (decision_.absent.empty()) {
-        keys.emplace_back(parked_key(p));
+        keys.emplace_back(key);
         continue;
       }
-      const std::string_view one[1] = {parked_key(p)};
+      const std::string_view one[1] = {key};
       add_group(decision_, one, i, false);
     }
     for (const KeyFamily& f : o_.schema.families)

@@ -170,8 +170,11 @@ class CleanupPlan {
   bool park_room(std::size_t key_size) const;
   void add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap);
   void flush_open();
-  std::string_view parked_key(const Parked& p) const {
-    return std::string_view(parked_bytes_).substr(p.offset, p.size);
+  // The whole key of a parked entry, rebuilt in scratch_: valid until the next call.
+  std::string_view parked_key(const Parked& p) {
+    scratch_.assign(o_.schema.families[p.family].prefix);
+    scratch_.append(parked_bytes_, p.offset, p.size);
+    return scratch_;
   }
 
   // A coordinator's final group stays one bounded call: at most this many parked keys.
@@ -191,7 +194,8 @@ class CleanupPlan {
   absl::flat_hash_set<std::string_view> page_absent_;  // candidates read as absent on the page being classified
   // Parked keys: per coordinator a linked list (Coordinator::parked) into parked_.
   std::vector<Parked> parked_;
-  std::string parked_bytes_;
+  std::string parked_bytes_;  // parked keys without their family prefix
+  std::string scratch_;
   std::uint32_t waiting_ = UINT32_MAX;  // keys whose owner was not known yet (a list in parked_)
   std::uint32_t final_next_ = 0;        // the next coordinator final_groups() looks at
   // The batch being filled.
