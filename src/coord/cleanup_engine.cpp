@@ -93,7 +93,14 @@ class Engine {
     co_return r ? info_cpu_seconds(r->str()) : 0.0;
   }
   asio::awaitable<void> choose_recheck();
-  asio::awaitable<Error> scan_page(std::string& cursor, std::uint64_t page, std::vector<std::string>& reads);
+  struct ScanPage {
+    explicit ScanPage(const asio::any_io_executor& ex) : done(ex) {}
+    Result<resp::Reply> reply = Error(Errc::cancelled, "not asked yet");
+    bool ready = false;
+    asio::steady_timer done;
+  };
+  resp::Command scan_command(const std::string& cursor) const;
+  asio::awaitable<void> prefetch(resp::Command scan, ScanPage* out);
   asio::awaitable<void> read_page(std::uint64_t page, std::vector<std::string> reads);
   asio::awaitable<void> scan();
   asio::awaitable<void> send_ready();
@@ -173,39 +180,19 @@ asio::awaitable<void> Engine::choose_recheck() {
       "Allow EVALSHA (or WATCH/MULTI/EXEC) for the cleanup's user");
 }
 
-// One SCAN page, handed to the plan while the reply is still in the read buffer (no
-// copy of the keys). Returns the page's heartbeat reads in `reads`.
-asio::awaitable<Error> Engine::scan_page(std::string& cursor, std::uint64_t page, std::vector<std::string>& reads) {
+resp::Command Engine::scan_command(const std::string& cursor) const {
   resp::Command c("SCAN");
   c.arg(cursor).arg("COUNT").arg(opts_.scan_count);
   const std::string prefix = opts_.schema.common_prefix();
   if (!prefix.empty()) c.arg("MATCH").arg(glob_escape(prefix) + "*");
-  const std::string wire = c.encoded();
-  struct Ctx {
-    std::string* cursor;
-    std::uint64_t page;
-    std::vector<std::string>* reads;
-    CleanupPlan* plan;
-    std::vector<std::string_view> keys;
-    Error error;
-  } ctx{&cursor, page, &reads, &plan_, {}, {}};
-  auto sink = +[](void* p, const resp::ReplyView& v) {
-    auto* ctx = static_cast<Ctx*>(p);
-    const resp::ReplyRef r = v.root();
-    if (r.is_error()) {
-      ctx->error = net::error_from_reply(r, "SCAN");
-      return;
-    }
-    if (r.size() != 2 || !r[1].is_aggregate()) {
-      ctx->error = Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r).substr(0, 80));
-      return;
-    }
-    ctx->cursor->assign(r[0].str());
-    for (resp::ReplyRef key : r[1]) ctx->keys.push_back(key.str());
-    *ctx->reads = ctx->plan->on_page(ctx->page, ctx->keys);
-  };
-  Error e = co_await conn_->exec_raw(wire, 1, net::ReplySink{&ctx, sink});
-  co_return e ? e : ctx.error;
+  return c;
+}
+
+// The next SCAN page, asked for while the current one is attributed.
+asio::awaitable<void> Engine::prefetch(resp::Command scan, ScanPage* out) {
+  out->reply = co_await exec(scan);
+  out->ready = true;
+  out->done.cancel();
 }
 
 // One page's heartbeat reads: GETRANGE key 0 max (a huge value is never read whole).
@@ -252,22 +239,43 @@ asio::awaitable<void> Engine::send_ready() {
 }
 
 asio::awaitable<void> Engine::scan() {
-  std::string cursor = "0";
+  // Page N+1 is asked for before page N is attributed: the server scans while the
+  // client works. A page's reply is owned (one buffer) and the plan reads it in place.
+  auto current = std::make_unique<ScanPage>(io_.get_executor());
+  current->reply = co_await exec(scan_command("0"));
   for (std::uint64_t page = 0;; ++page) {
-    if (stopping()) {
-      fail("interrupted by a signal during the scan; the next run finishes the job");
+    Result<resp::Reply>& r = current->reply;
+    if (!r) {
+      fail(r.error(), "scanning keys");
       break;
     }
-    std::vector<std::string> reads;
-    if (Error e = co_await scan_page(cursor, page, reads)) {
-      fail(e, "scanning keys");
+    if (r->size() != 2 || !(*r)[1].is_aggregate()) {
+      fail(Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r->root()).substr(0, 80)), "scanning keys");
       break;
     }
+    const std::string cursor((*r)[0].str());
+    const bool more = cursor != "0" && !stopping();
+    auto next = std::make_unique<ScanPage>(io_.get_executor());
+    if (more) asio::co_spawn(io_, prefetch(scan_command(cursor), next.get()), asio::detached);
+    std::vector<std::string_view> keys;
+    keys.reserve((*r)[1].size());
+    for (resp::ReplyRef key : (*r)[1]) keys.push_back(key.str());
+    auto reads = plan_.on_page(page, keys);
     co_await slots_.acquire();
     asio::co_spawn(io_, read_page(page, std::move(reads)), asio::detached);
     co_await send_ready();
     co_await pace_and_report("scan");
-    if (cursor == "0" || failed_) break;
+    if (more)
+      while (!next->ready) {  // the prefetch holds a pointer to *next: wait for it on every path
+        next->done.expires_at(asio::steady_timer::time_point::max());
+        co_await next->done.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+    if (stopping() && cursor != "0") {
+      fail("interrupted by a signal during the scan; the next run finishes the job");
+      break;
+    }
+    if (!more || failed_) break;
+    current = std::move(next);
   }
   co_await slots_.drain();
   plan_.end_scan();

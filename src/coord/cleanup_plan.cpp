@@ -330,6 +330,7 @@ void CleanupPlan::prefinal() {
       if (c.parked_count < kMaxParkedPerCoordinator) {
         ++c.parked_count;
         parked_[at].next = c.parked;
+        parked_[at].settled = decision_.absent.empty();  // decided on the complete table
         c.parked = at;
         at = next;
         continue;
