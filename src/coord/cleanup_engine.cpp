@@ -1,22 +1,25 @@
 // cleanup_engine.cpp — the cleanup's driver: carries out what CleanupPlan decides
 // (contract: swarmkeeper/cleanup.hpp; rules: coord/cleanup_plan.hpp).
 //
-// On one pipelined connection: lock (cleanup_lock.hpp), server TIME, the recheck method
-// (probed: script, else transaction, else reread — said loudly), then one SCAN pass:
+// On one pipelined connection: lock (cleanup_lock.hpp), server TIME, the way to delete
+// (delete_step.hpp: script, else transaction, else reread — said loudly), then one SCAN pass:
 // each page's heartbeat reads (GETRANGE, bounded) go out while the next page is
 // requested; batches are sent as the plan fills them, up to max_in_flight at once.
 // After the scan: waiting and parked keys attributed with the complete table, orphans
 // (--orphans), then the final groups, a few batches at a time.
-// Then the audit stream, and the lock released on every path out.
+// Then the audit stream (audit.hpp), and the lock released on every path out. Pacing
+// (--max-busy) is pacer.hpp's decision.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "coord/audit.hpp"
 #include "coord/cleanup_lock.hpp"
 #include "coord/cleanup_plan.hpp"
+#include "coord/delete_step.hpp"
 #include "coord/in_flight.hpp"
-#include "coord/scripts.hpp"
+#include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
@@ -27,31 +30,8 @@ namespace {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kAuditMax = 10000;    // reaped coordinators written per run, at most
-constexpr std::size_t kAuditPerEntry = 64;  // coordinators per stream entry
-constexpr std::size_t kAuditEntries = 2000; // MAXLEN ~ of the stream
-constexpr const char* kAuditKey = "swarmkeeper:reaped";
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// A MessagePack array of unsigned integers (what cmsgpack.unpack reads as a Lua table).
-std::string msgpack_uint_array(std::span<const std::uint32_t> values) {
-  std::string out;
-  auto be = [&](std::uint64_t v, int bytes) {
-    for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  };
-  const std::size_t n = values.size();
-  if (n < 16) out += static_cast<char>(0x90 | n);
-  else if (n <= 0xffff) out += '\xdc', be(n, 2);
-  else out += '\xdd', be(n, 4);
-  for (std::uint32_t v : values) {
-    if (v < 128) out += static_cast<char>(v);
-    else if (v <= 0xff) out += '\xcc', be(v, 1);
-    else if (v <= 0xffff) out += '\xcd', be(v, 2);
-    else out += '\xce', be(v, 4);
-  }
-  return out;
-}
 
 PlanOptions plan_options(const CleanupOptions& o) {
   PlanOptions p;
@@ -69,7 +49,7 @@ class Engine {
  public:
   Engine(asio::io_context& io, ConnectionOptions c, CleanupOptions o)
       : io_(io), copts_(std::move(c)), opts_(std::move(o)), plan_(plan_options(opts_)),
-        slots_(io.get_executor(), opts_.max_in_flight), tx_(io.get_executor(), 1), pace_timer_(io.get_executor()) {}
+        slots_(io.get_executor(), opts_.max_in_flight), pacer_(opts_.max_busy_percent), pace_timer_(io.get_executor()) {}
 
   asio::awaitable<Result<CleanupReport>> run();
   void shutdown() {
@@ -92,7 +72,6 @@ class Engine {
     auto r = co_await exec(resp::Command("INFO").arg("cpu"));
     co_return r ? info_cpu_seconds(r->str()) : 0.0;
   }
-  asio::awaitable<void> choose_recheck();
   struct ScanPage {
     explicit ScanPage(const asio::any_io_executor& ex) : done(ex) {}
     Result<resp::Reply> reply = Error(Errc::cancelled, "not asked yet");
@@ -105,10 +84,7 @@ class Engine {
   asio::awaitable<void> scan();
   asio::awaitable<void> send_ready();
   asio::awaitable<void> send(CheckedUnlink batch);
-  asio::awaitable<Result<UnlinkOutcome>> send_script(const CheckedUnlink& b);
-  asio::awaitable<Result<UnlinkOutcome>> send_compare(const CheckedUnlink& b, bool transaction);
   asio::awaitable<void> orphans();
-  asio::awaitable<void> write_audit();
   asio::awaitable<void> pace_and_report(const char* phase);
   asio::awaitable<void> stage(const char* phase);
 
@@ -119,66 +95,15 @@ class Engine {
   std::shared_ptr<net::Connection> conn_;
   std::unique_ptr<CleanupLock> lock_;
   InFlight slots_;  // reads and batches in flight
-  InFlight tx_;     // one WATCH/MULTI/EXEC at a time on the connection
+  std::unique_ptr<DeleteStep> deleter_;
+  Pacer pacer_;
   asio::steady_timer pace_timer_;
   Clock::time_point start_ = Clock::now(), last_progress_ = Clock::now(), last_pace_ = Clock::now();
   std::int64_t start_server_ms_ = 0;
   double cpu_start_ = 0;
-  Recheck method_ = Recheck::script;
-  std::string sha_;
   bool failed_ = false;
   std::uint64_t batches_in_flight_ = 0;
 };
-
-// Probes what the server allows, strongest first. Only an explicit --recheck reread, or
-// a server that refuses both atomic ways, ends in reread — and that is said loudly.
-asio::awaitable<void> Engine::choose_recheck() {
-  const Recheck want = opts_.recheck;
-  std::string refused;
-  if (want == Recheck::automatic || want == Recheck::script) {
-    auto load = co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript));
-    if (load) {
-      sha_ = std::string(load->str());
-      auto probe = co_await exec(resp::Command("EVALSHA").arg(sha_).arg(0).arg(0).arg(0));  // an empty batch
-      if (probe) {
-        method_ = Recheck::script;
-        co_return;
-      }
-      refused = probe.error().message();
-    } else {
-      refused = load.error().message();
-    }
-    if (want == Recheck::script) fail("--recheck script: the server refused scripts (" + refused + ")");
-  }
-  if (want == Recheck::automatic || want == Recheck::transaction) {
-    resp::Pipeline p;
-    p.add("WATCH", kLockKey).add("UNWATCH").add("MULTI").add("DISCARD");
-    auto r = co_await conn_->exec(p);
-    bool ok = static_cast<bool>(r);
-    if (r)
-      for (const auto& reply : *r)
-        if (reply.is_error()) {
-          ok = false;
-          refused += (refused.empty() ? "" : "; ") + std::string(reply.str());
-          break;
-        }
-    if (ok) {
-      method_ = Recheck::transaction;
-      if (!refused.empty())
-        rep().notes.push_back("the server refused scripts (" + refused +
-                              "); every delete is confirmed with WATCH/MULTI/EXEC instead (atomic, slower)");
-      co_return;
-    }
-    if (want == Recheck::transaction) fail("--recheck transaction: the server refused WATCH/MULTI (" + refused + ")");
-  }
-  method_ = Recheck::reread;
-  rep().notes.push_back(
-      "WARNING: deletes are NOT atomic: " +
-      (want == Recheck::reread ? std::string("--recheck reread was asked for")
-                               : "the server refused both scripts and transactions (" + refused + ")") +
-      "; heartbeats are re-read right before each UNLINK, and a coordinator that renews in between can lose keys. "
-      "Allow EVALSHA (or WATCH/MULTI/EXEC) for the cleanup's user");
-}
 
 resp::Command Engine::scan_command(const std::string& cursor) const {
   resp::Command c("SCAN");
@@ -298,10 +223,7 @@ asio::awaitable<void> Engine::stage(const char* phase) {
 asio::awaitable<void> Engine::send(CheckedUnlink batch) {
   if (opts_.before_first_delete) std::exchange(opts_.before_first_delete, nullptr)();
   ++batches_in_flight_;
-  Result<UnlinkOutcome> out = Error(Errc::cancelled, "not sent");
-  if (opts_.dry_run) out = co_await send_compare(batch, false);
-  else if (method_ == Recheck::script) out = co_await send_script(batch);
-  else out = co_await send_compare(batch, method_ == Recheck::transaction);
+  Result<UnlinkOutcome> out = co_await deleter_->run(batch);
   --batches_in_flight_;
   if (out) plan_.on_outcome(batch, *out);
   else {
@@ -309,138 +231,6 @@ asio::awaitable<void> Engine::send(CheckedUnlink batch) {
     fail(out.error(), "deleting a batch");
   }
   slots_.release();
-}
-
-asio::awaitable<Result<UnlinkOutcome>> Engine::send_script(const CheckedUnlink& b) {
-  // The script takes the byte checks first, then the absence checks: order[j] is the
-  // batch's check index of the script's check j.
-  std::vector<std::uint32_t> order, position(b.check_keys.size());
-  for (int absent = 0; absent < 2; ++absent)
-    for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
-      if (b.expect[i].empty() == (absent == 1)) {
-        position[i] = static_cast<std::uint32_t>(order.size());
-        order.push_back(i);
-      }
-  std::size_t m1 = 0;
-  for (const auto& e : b.expect) m1 += !e.empty();
-  resp::Command c("EVALSHA");
-  c.arg(sha_).arg(b.check_keys.size() + b.keys.size());
-  for (std::uint32_t i : order) c.arg(b.check_keys[i]);
-  for (const auto& k : b.keys) c.arg(k);
-  c.arg(m1).arg(b.check_keys.size() - m1);
-  for (std::size_t j = 0; j < m1; ++j) c.arg(b.expect[order[j]]);
-  std::vector<std::uint32_t> spec;
-  for (const auto& g : b.groups) {
-    spec.push_back(static_cast<std::uint32_t>(g.checks.size()));
-    for (std::uint32_t i : g.checks) spec.push_back(position[i] + 1);
-    spec.push_back(g.keys);
-  }
-  c.arg(msgpack_uint_array(spec));
-  for (int attempt = 0;; ++attempt) {
-    auto r = co_await exec(c);
-    if (r) {
-      if (r->size() != 2 || !(*r)[1].is_aggregate())
-        co_return Error(Errc::unexpected_reply, "the delete script returned " + resp::to_string(r->root()).substr(0, 80));
-      UnlinkOutcome out;
-      out.unlinked = static_cast<std::uint64_t>((*r)[0].integer());
-      for (resp::ReplyRef i : (*r)[1]) {
-        const auto j = i.integer() - 1;
-        if (j >= 0 && static_cast<std::size_t>(j) < order.size()) out.failed.push_back(order[static_cast<std::size_t>(j)]);
-      }
-      co_return out;
-    }
-    if (r.error().code() == Errc::no_script && attempt == 0) {  // script cache flushed mid-run
-      if (co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript))) continue;
-    }
-    co_return r.error();
-  }
-}
-
-// Transaction (WATCH the heartbeats, read, compare, MULTI/UNLINK/EXEC; a failed EXEC
-// settles the batch again) or, not atomic, a re-read right before the UNLINK. Dry runs
-// come here too: they count what exists instead of unlinking.
-asio::awaitable<Result<UnlinkOutcome>> Engine::send_compare(const CheckedUnlink& b, bool transaction) {
-  if (transaction) co_await tx_.acquire();
-  struct Release {
-    InFlight* tx;
-    ~Release() { if (tx) tx->release(); }
-  } release{transaction ? &tx_ : nullptr};
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    // One write: WATCH every check, MGET the byte checks, one EXISTS over the absence
-    // checks (per key only if that finds one).
-    std::vector<std::uint32_t> bytes, absent;
-    for (std::uint32_t i = 0; i < b.check_keys.size(); ++i) (b.expect[i].empty() ? absent : bytes).push_back(i);
-    resp::Pipeline p;
-    if (transaction && !b.check_keys.empty()) {
-      resp::Command w("WATCH");
-      w.args(b.check_keys);
-      p.add(w);
-    }
-    resp::Command mget("MGET"), exists("EXISTS");
-    for (std::uint32_t i : bytes) mget.arg(b.check_keys[i]);
-    for (std::uint32_t i : absent) exists.arg(b.check_keys[i]);
-    if (!bytes.empty()) p.add(mget);
-    if (!absent.empty()) p.add(exists);
-    UnlinkOutcome out;
-    std::vector<std::uint8_t> ok(b.check_keys.size(), 1);
-    if (!p.empty()) {
-      auto r = co_await conn_->exec(p);
-      if (!r) co_return r.error();
-      for (const auto& reply : *r)
-        if (reply.is_error()) co_return net::error_from_reply(reply.root(), "re-reading heartbeats");
-      std::size_t at = transaction ? 1 : 0;
-      if (!bytes.empty()) {
-        const resp::Reply& values = (*r)[at++];
-        for (std::size_t j = 0; j < bytes.size(); ++j) {
-          const resp::ReplyRef v = values[j];
-          ok[bytes[j]] = !v.is_null() && sha1_hex(v.str()) == b.expect[bytes[j]];
-        }
-      }
-      if (!absent.empty() && (*r)[at].integer() > 0) {
-        resp::Pipeline each;
-        for (std::uint32_t i : absent) each.add("EXISTS", b.check_keys[i]);
-        auto e = co_await conn_->exec(each);
-        if (!e) co_return e.error();
-        for (std::size_t j = 0; j < absent.size(); ++j) ok[absent[j]] = (*e)[j].integer() == 0;
-      }
-      for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
-        if (!ok[i]) out.failed.push_back(i);
-    }
-    std::vector<std::string_view> chosen;
-    std::size_t k = 0;
-    for (const auto& g : b.groups) {
-      bool pass = true;
-      for (std::uint32_t c : g.checks) pass = pass && ok[c];
-      if (pass)
-        for (std::uint32_t j = 0; j < g.keys; ++j) chosen.push_back(b.keys[k + j]);
-      k += g.keys;
-    }
-    if (chosen.empty()) {
-      if (transaction && !b.check_keys.empty()) (void)co_await exec(resp::Command("UNWATCH"));
-      co_return out;
-    }
-    resp::Command del(opts_.dry_run ? "EXISTS" : "UNLINK");
-    del.args(chosen);
-    if (!transaction) {
-      auto r = co_await exec(del);
-      if (!r) co_return r.error();
-      out.unlinked = static_cast<std::uint64_t>(r->integer());
-      co_return out;
-    }
-    resp::Pipeline t;
-    t.add("MULTI").add(del).add("EXEC");
-    auto r = co_await conn_->exec(t);
-    if (!r) co_return r.error();
-    const resp::Reply& exec_reply = (*r)[2];
-    if (exec_reply.is_error()) co_return net::error_from_reply(exec_reply.root(), "MULTI/UNLINK/EXEC");
-    if (exec_reply.is_null()) continue;  // a heartbeat changed after WATCH: settle again
-    out.unlinked = static_cast<std::uint64_t>(exec_reply[0].integer());
-    co_return out;
-  }
-  // Kept changing under us: keep the whole batch this run.
-  UnlinkOutcome out;
-  for (std::uint32_t i = 0; i < b.check_keys.size(); ++i) out.failed.push_back(i);
-  co_return out;
 }
 
 // --orphans: idle times first (read-only), then a CheckedUnlink that confirms every
@@ -467,44 +257,12 @@ asio::awaitable<void> Engine::orphans() {
   }
 }
 
-asio::awaitable<void> Engine::write_audit() {
-  if (opts_.dry_run || !opts_.audit || failed_) co_return;
-  const CoordinatorTable& table = plan_.table();
-  std::vector<std::uint32_t> reaped;
-  for (std::uint32_t i = 0; i < table.size(); ++i)
-    if (table[i].reaped) reaped.push_back(i);
-  // Each entry holds up to 64 coordinators as repeated (id, lastHeartbeat, keysDeleted)
-  // fields; the stream keeps ~2,000 entries, and a run writes its last 10,000 reaped.
-  const std::size_t from = reaped.size() > kAuditMax ? reaped.size() - kAuditMax : 0;
-  resp::Pipeline p;
-  resp::Command entry;
-  std::size_t in_entry = 0;
-  for (std::size_t i = from; i < reaped.size(); ++i) {
-    if (in_entry == 0) {
-      entry = resp::Command("XADD");
-      entry.arg(kAuditKey).arg("MAXLEN").arg("~").arg(kAuditEntries).arg("*");
-    }
-    const Coordinator& c = table[reaped[i]];
-    entry.arg("id").arg(c.id).arg("lastHeartbeat").arg(c.timestamp_ms).arg("keysDeleted").arg(c.keys_deleted);
-    if (++in_entry == kAuditPerEntry || i + 1 == reaped.size()) {
-      p.add(entry);
-      in_entry = 0;
-    }
-  }
-  if (p.empty()) co_return;
-  auto r = co_await conn_->exec(p);
-  if (!r) co_return fail(r.error(), "writing the audit stream");
-  if (!r->empty() && (*r)[0].is_error()) rep().notes.push_back("audit stream not written: " + std::string((*r)[0].str()));
-}
-
 asio::awaitable<void> Engine::pace_and_report(const char* phase) {
-  if (opts_.max_busy_percent > 0 && ms_since(last_pace_) >= 100) {
+  if (pacer_.enabled() && ms_since(last_pace_) >= 100) {
     last_pace_ = Clock::now();
-    const double busy_ms = (co_await info_cpu() - cpu_start_) * 1000.0;
-    const double wall_ms = ms_since(start_);
-    if (busy_ms > wall_ms * opts_.max_busy_percent / 100.0) {
-      const double sleep_ms = std::min(1000.0, busy_ms * 100.0 / opts_.max_busy_percent - wall_ms);
-      pace_timer_.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(sleep_ms * 1000)));
+    const auto pause = pacer_.pause((co_await info_cpu() - cpu_start_) * 1000.0, ms_since(start_));
+    if (pause.count() > 0) {
+      pace_timer_.expires_after(pause);
       co_await pace_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
   }
@@ -554,7 +312,8 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     } else {
       start_server_ms_ = *(*time)[0].as_integer() * 1000 + *(*time)[1].as_integer() / 1000 -
                          static_cast<std::int64_t>(ms_since(start_));
-      co_await choose_recheck();
+      deleter_ = std::make_unique<DeleteStep>(io_.get_executor(), conn_, opts_.dry_run);
+      if (auto chosen = co_await deleter_->choose(opts_.recheck, rep().notes); !chosen) fail(chosen.error(), "choosing how to delete");
     }
     if (!failed_) co_await scan();
     if (!failed_) {
@@ -572,12 +331,17 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
       if (queued) break;
     }
     co_await stage("heartbeats");
-    rep().mode = method_ == Recheck::script ? "script" : method_ == Recheck::transaction ? "transaction" : "reread";
-    rep().recheck = method_ == Recheck::script        ? "atomic-script"
-                    : method_ == Recheck::transaction ? "atomic-transaction"
-                                                      : "reread-before-unlink";
+    const Recheck method = deleter_ ? deleter_->method() : Recheck::script;
+    rep().mode = method == Recheck::script ? "script" : method == Recheck::transaction ? "transaction" : "reread";
+    rep().recheck = method == Recheck::script        ? "atomic-script"
+                    : method == Recheck::transaction ? "atomic-transaction"
+                                                     : "reread-before-unlink";
     if (batches_in_flight_ > 0) rep().keys_deleted_lower_bound = true;
-    co_await write_audit();
+    if (!opts_.dry_run && opts_.audit && !failed_) {
+      std::string note;
+      if (auto a = co_await write_audit(*conn_, plan_.table(), &note); !a) fail(a.error(), "writing the audit stream");
+      if (!note.empty()) rep().notes.push_back(std::move(note));
+    }
     if (conn_->is_open()) rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
   }
   co_await lock_->release();

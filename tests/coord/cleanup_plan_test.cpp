@@ -4,11 +4,14 @@
 // deleted whose possible owner had a live or unreadable heartbeat at that moment. At the
 // end: every key that was unambiguously a stale coordinator's (and untouched) is gone.
 #include "coord/cleanup_plan.hpp"
+#include "coord/delete_step.hpp"
+#include "coord/pacer.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <map>
 #include <random>
 
@@ -231,6 +234,29 @@ TEST(CleanupPlan, OversizedAndWrongTypeHeartbeatsAreInvalidAndTheirKeysStay) {
   EXPECT_FALSE(plan.has_batch());
   plan.count_coordinators();
   EXPECT_EQ(plan.report().invalid_heartbeats, 2u);
+}
+
+}  // namespace
+}  // namespace swarmkeeper::coord
+
+namespace swarmkeeper::coord {
+namespace {
+
+TEST(Pacer, PausesOnlyOverBudgetAndAtMostASecondAtATime) {
+  EXPECT_EQ(Pacer(0).pause(900, 1000).count(), 0) << "unpaced";
+  EXPECT_EQ(Pacer(20).pause(150, 1000).count(), 0) << "15 % of wall: under budget";
+  EXPECT_EQ(Pacer(20).pause(300, 1000), std::chrono::milliseconds(500)) << "300 ms busy needs 1.5 s of wall";
+  EXPECT_EQ(Pacer(10).pause(900, 1000), std::chrono::seconds(1)) << "capped, measured again after";
+  EXPECT_EQ(Pacer(50).pause(std::nan(""), 1000).count(), 0);
+}
+
+TEST(Msgpack, UnsignedArraysInEveryWidth) {
+  const std::uint32_t small[] = {1, 127};
+  EXPECT_EQ(msgpack_uint_array(small), std::string("\x92\x01\x7f", 3));
+  const std::uint32_t wide[] = {128, 256, 70000};
+  EXPECT_EQ(msgpack_uint_array(wide), std::string("\x93\xcc\x80\xcd\x01\x00\xce\x00\x01\x11\x70", 11));
+  std::vector<std::uint32_t> many(20, 5);
+  EXPECT_EQ(msgpack_uint_array(many).substr(0, 3), std::string("\xdc\x00\x14", 3));
 }
 
 }  // namespace

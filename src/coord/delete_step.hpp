@@ -1,0 +1,58 @@
+// delete_step.hpp — carries out one CheckedUnlink (cleanup_plan.hpp) on the server, in
+// the strongest way the server allows:
+//   script       one EVALSHA of the checked-unlink script (scripts.hpp): compare and
+//                unlink in one atomic step (the default);
+//   transaction  WATCH the heartbeats, read them, compare on the client, then
+//                MULTI/UNLINK/EXEC; a heartbeat that changes after WATCH fails the EXEC
+//                and the batch is settled again (atomic; one at a time per connection);
+//   reread       read, compare, UNLINK: NOT atomic (a renewal in between is missed);
+//                only when asked for or when the server refuses both others, and said.
+// A dry run reads and compares the same way and counts with EXISTS instead of UNLINK.
+//
+// Threading: the connection's executor only.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coord/cleanup_plan.hpp"
+#include "coord/in_flight.hpp"
+#include "net/connection.hpp"
+#include "swarmkeeper/cleanup.hpp"
+
+namespace swarmkeeper::coord {
+
+class DeleteStep {
+ public:
+  DeleteStep(boost::asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, bool dry_run);
+
+  /// Chooses the way to delete, strongest first, as `want` allows (automatic: script,
+  /// else transaction, else reread). Adds a note when it falls back; fails only when a
+  /// forced way (script or transaction) is refused, with the server's reason.
+  boost::asio::awaitable<Result<void>> choose(Recheck want, std::vector<std::string>& notes);
+  /// The way chosen (script, transaction or reread).
+  Recheck method() const noexcept { return method_; }
+
+  /// Carries out one batch. Fails with the server's or the connection's error; checks
+  /// that did not hold are not an error (they are in the outcome).
+  boost::asio::awaitable<Result<UnlinkOutcome>> run(const CheckedUnlink& batch);
+
+ private:
+  boost::asio::awaitable<Result<UnlinkOutcome>> run_script(const CheckedUnlink& b);
+  boost::asio::awaitable<Result<UnlinkOutcome>> run_compare(const CheckedUnlink& b, bool transaction);
+  boost::asio::awaitable<Result<resp::Reply>> exec(const resp::Command& c) { return conn_->exec(c); }
+
+  std::shared_ptr<net::Connection> conn_;
+  bool dry_run_;
+  Recheck method_ = Recheck::script;
+  std::string sha_;
+  InFlight tx_;  // one WATCH..EXEC at a time on the connection
+};
+
+/// A MessagePack array of unsigned integers (what cmsgpack.unpack reads as a Lua table).
+std::string msgpack_uint_array(std::span<const std::uint32_t> values);
+
+}  // namespace swarmkeeper::coord
