@@ -44,7 +44,11 @@ enum class Recheck {
   automatic,    ///< script; where refused, transaction; where refused too, reread
   script,       ///< one bounded script per batch compares and unlinks (atomic)
   transaction,  ///< WATCH the heartbeats, compare, MULTI/UNLINK/EXEC (atomic; retried on conflict)
-  reread,       ///< read the heartbeats, then UNLINK: NOT atomic (a renewal in between is missed)
+  /// Read the heartbeats, then UNLINK: NOT atomic (a renewal in between is missed). Only
+  /// the last resort a run falls back to by itself when the server refuses both atomic
+  /// ways, said loudly; asking for it is refused (invalid_argument): no option may make
+  /// a delete non-atomic.
+  reread,
 };
 
 struct CleanupProgress {

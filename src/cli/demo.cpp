@@ -32,7 +32,6 @@ int run_demo(const DemoArgs& args) {
   CleanupOptions options;
   options.recheck = args.recheck == "script"        ? Recheck::script
                     : args.recheck == "transaction" ? Recheck::transaction
-                    : args.recheck == "reread"      ? Recheck::reread
                                                     : Recheck::automatic;
   auto report = run_cleanup(conn, options);
   if (!report) {

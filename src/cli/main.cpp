@@ -58,8 +58,8 @@ void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
   c->add_option("--recheck", a.recheck, "How a delete confirms its owners are still stale. auto (default): an atomic "
                                         "script; where scripts are refused, WATCH/MULTI/EXEC; where both are refused, "
                                         "a re-read right before the UNLINK (not atomic; said loudly). Or force one: "
-                                        "script, transaction, reread")
-      ->check(CLI::IsMember({"auto", "script", "transaction", "reread"}))->capture_default_str();
+                                        "script, transaction (a non-atomic re-read is never chosen by a flag)")
+      ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
   c->add_option("--mode", a.mode, "Obsolete (every mode is atomic now): accepted and ignored")
       ->check(CLI::IsMember({"stream", "script"}))->group("");
   c->add_option("--schema", a.schema_file, "Key schema file (JSON): prefixes, heartbeat format, extra families")
@@ -126,12 +126,28 @@ int run_cleanup_command(const CleanupArgs& a) {
     if (!dir.empty() && !std::filesystem::is_directory(dir))
       return usage_error("--log-file: directory '" + dir.string() + "' does not exist (create it, or use --no-log)");
   }
+  if (!a.prom_file.empty()) {  // checked before the run: a run whose metrics cannot be written must not start
+    namespace fs = std::filesystem;
+    const fs::path path(a.prom_file);
+    const auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+      return usage_error("--prom-file: directory '" + dir.string() + "' does not exist");
+    if (fs::exists(path, ec) && !fs::is_regular_file(path, ec))
+      return usage_error("--prom-file: '" + a.prom_file + "' is not a regular file");
+    const std::string probe = a.prom_file + ".tmp";
+    if (FILE* f = std::fopen(probe.c_str(), "a"); f != nullptr) {
+      std::fclose(f);
+      std::remove(probe.c_str());
+    } else {
+      return usage_error("--prom-file: cannot write in '" + dir.string() + "'");
+    }
+  }
   auto conn = resolve_connection_options(a.url);
   if (!conn) return start_error(conn.error());
   o.dry_run = a.dry_run;
   o.recheck = a.recheck == "script"        ? Recheck::script
               : a.recheck == "transaction" ? Recheck::transaction
-              : a.recheck == "reread"      ? Recheck::reread
                                            : Recheck::automatic;
   o.orphans = a.orphans;
   o.wait_for_lock = a.wait;
@@ -152,8 +168,7 @@ int run_cleanup_command(const CleanupArgs& a) {
   }
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
   auto report = run_cleanup(*conn, o);
   if (tty) std::fprintf(stderr, "\r\033[K");
   const std::string log_path = a.log_file.empty() ? cli::default_log_path() : a.log_file;
@@ -207,7 +222,7 @@ int main(int argc, char** argv) {
   demo->add_option("--coordinators", demo_args.coordinators, "Coordinators to seed")->capture_default_str();
   demo->add_option("--stale", demo_args.stale, "How many of them are stale")->capture_default_str();
   demo->add_option("--recheck", demo_args.recheck, "Cleanup recheck (as for cleanup)")
-      ->check(CLI::IsMember({"auto", "script", "transaction", "reread"}))->capture_default_str();
+      ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
 
   cli::BenchCleanupArgs bench_args;
   std::string sizes_text;
@@ -219,7 +234,7 @@ int main(int argc, char** argv) {
   bench_cleanup->add_flag("--large", bench_args.large, "Add 1,000,000 coordinators");
   bench_cleanup->add_flag("--json", bench_args.json, "One JSON object on stdout");
   bench_cleanup->add_option("--recheck", bench_args.recheck, "Cleanup recheck (as for cleanup)")
-      ->check(CLI::IsMember({"auto", "script", "transaction", "reread"}))->capture_default_str();
+      ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
   bench_cleanup->add_option("--peer-script", bench_args.peer_script, "The seeds' script (default ../shared/peers/seed_lua_chunked.lua)");
   bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")->capture_default_str();
 

@@ -281,7 +281,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   if (!conn) co_return conn.error();
   conn_ = *conn;
 
-  lock_ = std::make_unique<CleanupLock>(io_.get_executor(), conn_, opts_.lock_ttl);
+  lock_ = std::make_unique<CleanupLock>(io_.get_executor(), conn_, copts_, opts_.lock_ttl);
   auto locked = co_await lock_->acquire(opts_.wait_for_lock, opts_.stop);
   if (!locked) {
     const Errc code = locked.error().code();
@@ -332,6 +332,8 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     }
     co_await stage("heartbeats");
     const Recheck method = deleter_ ? deleter_->method() : Recheck::script;
+    if (deleter_)
+      if (auto w = deleter_->nonatomic_summary(); !w.empty()) rep().notes.push_back(std::move(w));
     rep().mode = method == Recheck::script ? "script" : method == Recheck::transaction ? "transaction" : "reread";
     rep().recheck = method == Recheck::script        ? "atomic-script"
                     : method == Recheck::transaction ? "atomic-transaction"

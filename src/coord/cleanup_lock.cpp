@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <random>
 
 #include "coord/scripts.hpp"
@@ -26,8 +27,9 @@ std::string host_name() {
 
 }  // namespace
 
-CleanupLock::CleanupLock(asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, std::chrono::milliseconds ttl)
-    : conn_(std::move(conn)), ttl_(ttl), timer_(ex), renewer_(ex, 1) {}
+CleanupLock::CleanupLock(asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, ConnectionOptions options,
+                         std::chrono::milliseconds ttl)
+    : conn_(std::move(conn)), options_(std::move(options)), ttl_(ttl), timer_(ex), renewer_(ex, 1) {}
 
 asio::awaitable<Result<CleanupLock::Outcome>> CleanupLock::acquire(bool wait, const std::atomic<bool>* stop) {
   std::random_device rd;
@@ -102,13 +104,23 @@ asio::awaitable<void> CleanupLock::release() {
   done_ = true;
   timer_.cancel();
   co_await renewer_.drain();
-  if (!held_ || !conn_->is_open()) co_return;
+  if (!held_) co_return;
   held_ = false;
-  auto r = co_await conn_->exec(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
-  if (!r && conn_->is_open()) {
-    auto holder = co_await conn_->exec(resp::Command("GET").arg(kLockKey));
-    if (holder && holder->str() == token_) (void)co_await conn_->exec(resp::Command("DEL").arg(kLockKey));
+  std::shared_ptr<net::Connection> conn = conn_;
+  if (!conn->is_open()) {
+    ConnectionOptions o = options_;
+    o.connect_timeout = std::min<std::chrono::milliseconds>(o.connect_timeout, std::chrono::milliseconds(2000));
+    o.command_timeout = std::chrono::milliseconds(2000);
+    auto fresh = co_await net::Connection::open(timer_.get_executor(), o);
+    if (!fresh) co_return;  // the lock expires on its own (ttl)
+    conn = *fresh;
   }
+  auto r = co_await conn->exec(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
+  if (!r && conn->is_open()) {
+    auto holder = co_await conn->exec(resp::Command("GET").arg(kLockKey));
+    if (holder && holder->str() == token_) (void)co_await conn->exec(resp::Command("DEL").arg(kLockKey));
+  }
+  if (conn != conn_) conn->close();
 }
 
 void CleanupLock::stop() {

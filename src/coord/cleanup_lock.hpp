@@ -16,6 +16,7 @@
 
 #include "coord/in_flight.hpp"
 #include "net/connection.hpp"
+#include "swarmkeeper/connection_options.hpp"
 
 namespace swarmkeeper::coord {
 
@@ -29,12 +30,15 @@ class CleanupLock {
     busy,          ///< another live cleanup holds it
     without_lock,  ///< the server is out of memory (SET refused with OOM): run unlocked
   };
-  CleanupLock(boost::asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, std::chrono::milliseconds ttl);
+  /// `options` are used to reconnect when the run's connection died while the lock is held.
+  CleanupLock(boost::asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, ConnectionOptions options,
+              std::chrono::milliseconds ttl);
 
   /// Takes the lock (waiting for it if asked, until *stop). Errors: the server's
   /// (readonly on a replica, no_permission, connection errors).
   boost::asio::awaitable<Result<Outcome>> acquire(bool wait, const std::atomic<bool>* stop);
-  /// Releases it if we hold it (no-op otherwise, or if the connection is gone).
+  /// Releases it if we hold it; if the run's connection is gone, on a new connection (a
+  /// second cleanup should not wait out the time-to-live of a run that already ended).
   boost::asio::awaitable<void> release();
   /// Stops the renewal loop (shutdown).
   void stop();
@@ -46,6 +50,7 @@ class CleanupLock {
   boost::asio::awaitable<bool> take_over_if_dead(const std::string& holder);
 
   std::shared_ptr<net::Connection> conn_;
+  ConnectionOptions options_;
   std::chrono::milliseconds ttl_;
   std::string token_;
   bool held_ = false, done_ = false;

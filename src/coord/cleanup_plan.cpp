@@ -167,7 +167,7 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
     case Decision::remove: break;
   }
   if (family.match == KeyFamily::Match::exact) return;  // its final group takes it
-  if (may_park && d.owners.size() == 1 && park(key, family, d.owners[0], d.absent.empty())) return;
+  if (may_park && d.owners.size() == 1 && few_candidates() && park(key, family, d.owners[0], d.absent.empty())) return;
   const std::string_view one[1] = {key};
   add_group(d, one, d.owners[0], false);
 }
@@ -201,7 +201,7 @@ bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint3
 // them as absent): held with its one known stale owner, or in the waiting list. False
 // when the parking area is full (the caller reads the candidates instead).
 bool CleanupPlan::hold(std::string_view key, const KeyFamily& family) {
-  if (!park_room(key.size())) return false;
+  if (!park_room(key.size()) || !few_candidates()) return false;
   if (decision_.owners.size() == 1 && park(key, family, decision_.owners[0], false)) return true;
   return park(key, family, UINT32_MAX, false);
 }
@@ -325,7 +325,8 @@ void CleanupPlan::prefinal() {
     const KeyFamily& family = o_.schema.families[p.family];
     const std::string_view key = parked_key(p);
     decide(key, family, decision_);
-    if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && family.match != KeyFamily::Match::exact) {
+    if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && family.match != KeyFamily::Match::exact &&
+        few_candidates()) {
       Coordinator& c = table_[decision_.owners[0]];
       if (c.parked_count < kMaxParkedPerCoordinator) {
         ++c.parked_count;

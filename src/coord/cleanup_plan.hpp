@@ -180,13 +180,19 @@ class CleanupPlan {
   // A coordinator's final group stays one bounded call: at most this many parked keys.
   static constexpr std::uint16_t kMaxParkedPerCoordinator = 64;
   static constexpr std::size_t kMaxPayloadBytes = 1u << 20;
+  static constexpr std::size_t kMaxChecks = 256;           // heartbeat checks per batch (WATCH is O(n^2))
+  static constexpr std::size_t kMaxParkedCandidates = 4;
 
   PlanOptions o_;
   bool filling_orphans_ = false;
   bool hold_flush_ = false;
   bool batch_full() const noexcept {
-    return open_.keys.size() + open_.check_keys.size() >= o_.batch_keys || open_.payload_bytes >= kMaxPayloadBytes;
+    return open_.keys.size() + open_.check_keys.size() >= o_.batch_keys || open_.check_keys.size() >= kMaxChecks ||
+           open_.payload_bytes >= kMaxPayloadBytes;
   }
+  // Parked keys name at most this many ids (cands_ of the last decide()), so that a
+  // coordinator's final groups stay a bounded call.
+  bool few_candidates() const noexcept { return cands_.size() <= kMaxParkedCandidates; }
   CoordinatorTable table_;
   CleanupReport rep_;
   std::uint64_t stale_seen_ = 0;

@@ -55,11 +55,13 @@ bool structural_candidates(std::string_view key, const KeyFamily& family, std::v
       out.push_back(rest);
       return true;
     case KeyFamily::Match::id_prefix:
-      for (std::size_t at = rest.find(sep); at != std::string_view::npos; at = rest.find(sep, at + 1))
+      for (std::size_t at = rest.find(sep); at != std::string_view::npos; at = rest.find(sep, at + 1)) {
+        if (out.size() == kMaxCandidates) return false;  // too many ways to read it: kept
         out.push_back(rest.substr(0, at));
+      }
       return true;
     case KeyFamily::Match::mentions: {
-      constexpr std::size_t kMaxTokens = 16;
+      constexpr std::size_t kMaxTokens = kMaxCandidates;  // at most 136 candidates
       std::size_t starts[kMaxTokens];
       std::size_t n = 0;
       starts[n++] = 0;

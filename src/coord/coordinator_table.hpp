@@ -98,10 +98,15 @@ struct Attribution {
   std::vector<std::string_view> candidates;  ///< every id the structure allows (views into the key)
 };
 
+/// Candidates an id_prefix key may have (separators in it), and tokens a mentions key
+/// may have; past that the key is kept as ambiguous.
+inline constexpr std::size_t kMaxCandidates = 16;
+
 /// The ids that could own a key of `family` by its structure alone (views into key):
 /// exact: the suffix; id_prefix: the part before each separator; mentions: every run of
-/// separator-delimited tokens. Returns false if the key has too many tokens to list
-/// (more than 16): such a key is kept as ambiguous.
+/// separator-delimited tokens. Returns false if the key has too many to list (more than
+/// 16 separators): such a key is kept as ambiguous, so one hostile key can neither make
+/// a server call large nor stop a run.
 bool structural_candidates(std::string_view key, const KeyFamily& family, std::vector<std::string_view>& out);
 
 /// Resolves a key of `family` against the table. `out` is reused to avoid allocations.

@@ -30,9 +30,12 @@ std::string msgpack_uint_array(std::span<const std::uint32_t> values) {
 DeleteStep::DeleteStep(asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, bool dry_run)
     : conn_(std::move(conn)), dry_run_(dry_run), tx_(ex, 1) {}
 
-// Probes what the server allows, strongest first. Only an explicit --recheck reread, or
-// a server that refuses both atomic ways, ends in reread — and that is said loudly.
+// Probes what the server allows, strongest first. Only a server that refuses both atomic
+// ways ends in reread — and that is said loudly.
 asio::awaitable<Result<void>> DeleteStep::choose(Recheck want, std::vector<std::string>& notes) {
+  if (want == Recheck::reread)
+    co_return Error(Errc::invalid_argument, "a non-atomic re-read cannot be asked for: it is only the last resort when "
+                                            "the server refuses both scripts and transactions");
   std::string refused;
   if (want == Recheck::automatic || want == Recheck::script) {
     auto load = co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript));
@@ -74,12 +77,19 @@ asio::awaitable<Result<void>> DeleteStep::choose(Recheck want, std::vector<std::
   }
   method_ = Recheck::reread;
   notes.push_back(
-      "WARNING: deletes are NOT atomic: " +
-      (want == Recheck::reread ? std::string("--recheck reread was asked for")
-                               : "the server refused both scripts and transactions (" + refused + ")") +
+      std::string("WARNING: deletes are NOT atomic: the server refused both scripts and transactions (") + refused + ")" +
       "; heartbeats are re-read right before each UNLINK, and a coordinator that renews in between can lose keys. "
       "Allow EVALSHA (or WATCH/MULTI/EXEC) for the cleanup's user");
   co_return Result<void>{};
+}
+
+std::string DeleteStep::nonatomic_summary() const {
+  if (nonatomic_batches_ == 0) return "";
+  return "WARNING: " + std::to_string(nonatomic_batches_) +
+         " batches were deleted without an atomic re-check; the longest window between re-reading "
+         "heartbeats and the UNLINK was " +
+         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(max_window_).count() / 1000.0).substr(0, 6) +
+         " ms";
 }
 
 asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run(const CheckedUnlink& batch) {
@@ -163,9 +173,11 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_compare(const CheckedUnli
     if (!absent.empty()) p.add(exists);
     UnlinkOutcome out;
     std::vector<std::uint8_t> ok(b.check_keys.size(), 1);
+    auto read_at = std::chrono::steady_clock::now();
     if (!p.empty()) {
       auto r = co_await conn_->exec(p);
       if (!r) co_return r.error();
+      read_at = std::chrono::steady_clock::now();
       for (const auto& reply : *r)
         if (reply.is_error()) co_return net::error_from_reply(reply.root(), "re-reading heartbeats");
       std::size_t at = transaction ? 1 : 0;
@@ -205,6 +217,10 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_compare(const CheckedUnli
       auto r = co_await exec(del);
       if (!r) co_return r.error();
       out.unlinked = static_cast<std::uint64_t>(r->integer());
+      if (!dry_run_) {  // the window in which a renewal goes unseen: read reply to UNLINK reply
+        ++nonatomic_batches_;
+        max_window_ = std::max(max_window_, std::chrono::steady_clock::now() - read_at);
+      }
       co_return out;
     }
     resp::Pipeline t;

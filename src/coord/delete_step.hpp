@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ class DeleteStep {
   /// The way chosen (script, transaction or reread).
   Recheck method() const noexcept { return method_; }
 
+  /// "" if every delete was atomic; else how many batches were not, and the longest
+  /// window between re-reading their heartbeats and the UNLINK (for the report).
+  std::string nonatomic_summary() const;
+
   /// Carries out one batch. Fails with the server's or the connection's error; checks
   /// that did not hold are not an error (they are in the outcome).
   boost::asio::awaitable<Result<UnlinkOutcome>> run(const CheckedUnlink& batch);
@@ -50,6 +55,8 @@ class DeleteStep {
   Recheck method_ = Recheck::script;
   std::string sha_;
   InFlight tx_;  // one WATCH..EXEC at a time on the connection
+  std::uint64_t nonatomic_batches_ = 0;
+  std::chrono::steady_clock::duration max_window_{};
 };
 
 /// A MessagePack array of unsigned integers (what cmsgpack.unpack reads as a Lua table).

@@ -47,6 +47,13 @@ Result<void> KeySchema::validate() const {
         heartbeat_prefix.compare(0, f.prefix.size(), f.prefix) == 0)
       return Error(Errc::invalid_argument, "schema: family '" + f.name + "' prefix '" + f.prefix +
                                                "' overlaps the heartbeat prefix '" + heartbeat_prefix + "'");
+    // A prefix that starts another makes a key readable two ways ("a:" + "b:x" or
+    // "a:b:" + "x"): ownership would be a guess.
+    for (const KeyFamily& g : families)
+      if (&f != &g && g.prefix.compare(0, f.prefix.size(), f.prefix) == 0)
+        return Error(Errc::invalid_argument, "schema: family '" + g.name + "' prefix '" + g.prefix +
+                                                 "' starts with family '" + f.name + "' prefix '" + f.prefix +
+                                                 "': prefixes must not overlap");
   }
   return {};
 }

@@ -21,6 +21,7 @@ using swarmkeeper::testing::slurp;
 class HostileTest : public swarmkeeper::testing::CliFixture {};
 
 TEST_F(HostileTest, SigtermMidRunReleasesTheLockAndRecordsTheFailure) {
+  for (int sig : {SIGTERM, SIGHUP}) {
   SeedOptions seed;
   seed.coordinators = 100000;
   seed.stale = 100000;
@@ -32,7 +33,7 @@ TEST_F(HostileTest, SigtermMidRunReleasesTheLockAndRecordsTheFailure) {
   for (int i = 0; i < 500 && !r.exists("swarmkeeper:cleanup:lock"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  ::kill(pid, SIGTERM);
+  ::kill(pid, sig);
   const int code = swarmkeeper::testing::wait_cli(pid);
   EXPECT_EQ(code, 2) << slurp(out);
   EXPECT_FALSE(r.exists("swarmkeeper:cleanup:lock")) << "released on the way out";
@@ -42,6 +43,8 @@ TEST_F(HostileTest, SigtermMidRunReleasesTheLockAndRecordsTheFailure) {
   // The next run finishes the job.
   ASSERT_EQ(run_cli("cleanup --no-log --url " + url()).exit_code, 0);
   EXPECT_TRUE(verify_scenario(options(), seed)->perfect());
+  r("FLUSHALL");
+  }
 }
 
 TEST_F(HostileTest, AReplicaIsRefusedWithExit2AndSaysPointAtThePrimary) {
@@ -169,6 +172,84 @@ TEST_F(HostileTest, AKilledConnectionReportsWhatWasConfirmedAndSaysItIsALowerBou
     EXPECT_TRUE(rep->keys_deleted_lower_bound) << rep->keys_deleted << " < " << gone;
   }
   EXPECT_FALSE(rep->errors.empty());
+  EXPECT_FALSE(after.exists("swarmkeeper:cleanup:lock")) << "released on a new connection";
+}
+
+}  // namespace
+}  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+using swarmkeeper::testing::BlockingClient;
+using swarmkeeper::testing::run_cli;
+
+class HostileKeysTest : public swarmkeeper::testing::CliFixture {};
+
+TEST_F(HostileKeysTest, AnAckKeyWithThousandsOfSeparatorsIsKeptAndStopsNothing) {
+  SeedOptions seed;
+  seed.coordinators = 300;
+  seed.stale = 200;
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  BlockingClient r(options());
+  r("SET", "blocking:heartbeat:::", R"({"timestamp":1000})");  // the id "::", stale
+  const std::string hostile = "blocking:ack:" + std::string(12000, ':') + "x";
+  r("SET", hostile, "1");
+  for (const char* recheck : {"auto", "transaction"}) {
+    auto run = run_cli(std::string("cleanup --json --no-log --recheck ") + recheck + " --url " + url());
+    ASSERT_EQ(run.exit_code, 0) << recheck << "\n" << run.out.substr(0, 400);
+    EXPECT_TRUE(r.exists(hostile)) << "too many ways to read it: kept";
+    EXPECT_TRUE(verify_scenario(options(), seed)->perfect()) << recheck;
+    ASSERT_TRUE(seed_scenario(options(), seed));
+  }
+}
+
+TEST_F(HostileKeysTest, OverlappingFamilyPrefixesAreRefused) {
+  const auto path = tmp_ / "overlap.json";
+  std::ofstream(path) << R"({"families":[{"name":"signal","prefix":"blocking:signal:","match":"exact"},
+                                          {"name":"urgent","prefix":"blocking:signal:urgent:","match":"exact"}]})";
+  BlockingClient r(options());
+  r("SET", "blocking:heartbeat:urgent:x", R"({"timestamp":1000})");
+  r("SET", "blocking:heartbeat:x", R"({"timestamp":)" + std::to_string(r.now_ms()) + "}");
+  r("SET", "blocking:signal:urgent:x", "v");
+  auto run = run_cli("cleanup --no-log --url " + url() + " --schema " + path.string());
+  EXPECT_EQ(run.exit_code, 64) << run.out;
+  EXPECT_NE(run.out.find("overlap"), std::string::npos) << run.out;
+  EXPECT_TRUE(r.exists("blocking:signal:urgent:x"));
+}
+
+TEST_F(HostileKeysTest, NoFlagCanAskForNonAtomicDeletes) {
+  auto run = run_cli("cleanup --no-log --recheck reread --url " + url());
+  EXPECT_EQ(run.exit_code, 64) << run.out;
+}
+
+TEST_F(HostileKeysTest, AnUnwritablePromFileIsAUsageErrorBeforeAnythingIsDeleted) {
+  SeedOptions seed;
+  seed.coordinators = 20;
+  seed.stale = 10;
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  for (std::string path : {(tmp_ / "no" / "such" / "p.prom").string(), tmp_.string()}) {
+    auto run = run_cli("cleanup --no-log --url " + url() + " --prom-file " + path);
+    EXPECT_EQ(run.exit_code, 64) << path << "\n" << run.out;
+  }
+  EXPECT_EQ(BlockingClient(options())("DBSIZE").integer(), 120);
+}
+
+TEST(HostileServer, ScriptsAndTransactionsBothRefusedFallBackLoudlyAndCountTheWindow) {
+  auto acl = swarmkeeper::testing::start_acl_server("cleaner", "pw", {"~*", "+@all", "-@scripting", "-@transaction"});
+  ASSERT_TRUE(acl.server);
+  SeedOptions seed;
+  seed.coordinators = 1000;
+  seed.stale = 900;
+  ASSERT_TRUE(seed_scenario(acl.admin, seed));
+  auto rep = run_cleanup(acl.user, {});
+  ASSERT_TRUE(rep) << rep.error().message();
+  EXPECT_EQ(rep->recheck, "reread-before-unlink");
+  std::string notes;
+  for (const auto& n : rep->notes) notes += n + "\n";
+  EXPECT_NE(notes.find("NOT atomic"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("longest window"), std::string::npos) << notes;
+  EXPECT_TRUE(verify_scenario(acl.admin, seed)->perfect());
 }
 
 }  // namespace

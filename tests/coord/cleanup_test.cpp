@@ -98,7 +98,7 @@ TEST_F(CleanupTest, DryRunDeletesNothingAndReportsWhatARealRunDeletes) {
 }
 
 TEST_F(CleanupTest, CoordinatorsThatHeartbeatDuringTheRunLoseNothing) {
-  for (Recheck mode : {Recheck::automatic, Recheck::transaction, Recheck::reread}) {
+  for (Recheck mode : {Recheck::automatic, Recheck::transaction}) {
     SeedOptions seed;
     seed.coordinators = 5000;
     seed.stale = 5000;
