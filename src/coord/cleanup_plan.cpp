@@ -422,7 +422,8 @@ void CleanupPlan::count_coordinators() {
   rep_.stale_coordinators_found = rep_.active_coordinators = rep_.invalid_heartbeats = 0;
   rep_.stale_coordinator_ids.clear();
   rep_.stale_coordinator_ids_omitted = 0;
-  for (const Coordinator& c : table_.all()) {
+  for (std::uint32_t i = 0; i < table_.size(); ++i) {
+    const Coordinator& c = table_[i];
     if (c.state == CoordState::stale) {
       ++rep_.stale_coordinators_found;
       if (rep_.stale_coordinator_ids.size() < o_.max_reported_ids) rep_.stale_coordinator_ids.emplace_back(c.id);

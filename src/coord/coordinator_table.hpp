@@ -59,29 +59,47 @@ class CoordinatorTable {
   Coordinator& operator[](std::uint32_t i) { return coords_[i]; }
   const Coordinator& operator[](std::uint32_t i) const { return coords_[i]; }
   std::size_t size() const noexcept { return coords_.size(); }
-  std::vector<Coordinator>& all() noexcept { return coords_; }
 
  private:
   std::string_view intern(std::string_view s);
+
+  // The entries in fixed chunks of 64K: growing never copies them (a vector's doubling
+  // would hold old and new copies at once: +50 % peak memory at 10^6 coordinators).
+  class Entries {
+   public:
+    Coordinator& operator[](std::uint32_t i) { return chunks_[i >> kShift][i & kMask]; }
+    const Coordinator& operator[](std::uint32_t i) const { return chunks_[i >> kShift][i & kMask]; }
+    std::size_t size() const noexcept { return size_; }
+    void push_back(const Coordinator& c) {
+      if ((size_ & kMask) == 0) chunks_.push_back(std::make_unique<Coordinator[]>(kMask + 1));
+      chunks_.back()[size_ & kMask] = c;
+      ++size_;
+    }
+
+   private:
+    static constexpr std::uint32_t kShift = 16, kMask = (1u << kShift) - 1;
+    std::vector<std::unique_ptr<Coordinator[]>> chunks_;
+    std::size_t size_ = 0;
+  };
 
   std::vector<std::unique_ptr<char[]>> blocks_;
   std::size_t block_used_ = 0, block_size_ = 0;
   // Hash and equality of entry numbers by their ids, transparent for string_view lookups.
   struct IdHash {
     using is_transparent = void;
-    const std::vector<Coordinator>* coords;
+    const Entries* coords;
     std::size_t operator()(std::uint32_t i) const { return absl::Hash<std::string_view>{}((*coords)[i].id); }
     std::size_t operator()(std::string_view s) const { return absl::Hash<std::string_view>{}(s); }
   };
   struct IdEq {
     using is_transparent = void;
-    const std::vector<Coordinator>* coords;
+    const Entries* coords;
     bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
     bool operator()(std::uint32_t a, std::string_view b) const { return (*coords)[a].id == b; }
     bool operator()(std::string_view a, std::uint32_t b) const { return a == (*coords)[b].id; }
   };
 
-  std::vector<Coordinator> coords_;
+  Entries coords_;
   absl::flat_hash_set<std::uint32_t, IdHash, IdEq> index_{0, IdHash{&coords_}, IdEq{&coords_}};
   absl::flat_hash_map<std::uint64_t, std::uint16_t> early_credit_;  // by id hash
 };
