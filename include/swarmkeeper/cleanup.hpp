@@ -82,8 +82,8 @@ struct CleanupOptions {
   /// Heartbeats longer than this are not read whole: counted invalid, left alone. Default 16 KiB.
   std::size_t max_heartbeat_bytes = 16 * 1024;
   /// Memory for keys held back until their coordinator's final group, so each stale
-  /// coordinator is confirmed once for most of its keys. Default 32 MiB.
-  std::size_t park_bytes = 32u << 20;
+  /// coordinator is confirmed once for most of its keys. Default 24 MiB.
+  std::size_t park_bytes = 24u << 20;
   /// When set (e.g. by a signal handler), the run stops at the next step: batches in
   /// flight finish, the lock is released, the report carries the error. May be null.
   const std::atomic<bool>* stop = nullptr;

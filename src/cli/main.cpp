@@ -42,7 +42,7 @@ struct CleanupArgs {
   std::string threshold = "600";
   bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false;
   std::string recheck = "auto", mode, schema_file, log_file, prom_file;
-  std::string max_busy, max_ids = "100", batch = "500", scan_count = "1000", in_flight = "8", park_mb = "32";
+  std::string max_busy, max_ids = "100", batch = "500", scan_count = "1000", in_flight = "8", park_mb = "24";
 };
 
 void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
@@ -102,7 +102,7 @@ std::string validate_cleanup_args(const CleanupArgs& a, CleanupOptions& o) {
     o.max_busy_percent = *v;
   }
   const auto park = cli::parse_count(a.park_mb, 0, 4096);
-  if (!park) return cli::bad_value("--park-mb", a.park_mb, "a whole number of MiB from 0 to 4096", "32");
+  if (!park) return cli::bad_value("--park-mb", a.park_mb, "a whole number of MiB from 0 to 4096", "24");
   o.park_bytes = static_cast<std::size_t>(*park) << 20;
   struct Count {
     const char* flag;

@@ -57,7 +57,7 @@ struct PlanOptions {
   /// Heartbeats longer than this are unreadable (invalid): never read whole.
   std::size_t max_heartbeat_bytes = 64 * 1024;
   /// Memory for keys parked with their stale owner until the final groups.
-  std::size_t park_bytes = 32u << 20;
+  std::size_t park_bytes = 24u << 20;
   std::size_t max_reported_ids = 100;
 };
 
