@@ -26,6 +26,25 @@ namespace {
 using namespace swarmkeeper;
 constexpr int kExitOk = 0, kExitConnect = 1, kExitErrors = 2, kExitUsage = 64;
 
+// CLI11 checks built on the strict parsers (numbers.hpp): they see the text before any
+// conversion, so "-5" never wraps into a huge unsigned number and "nan" never passes.
+CLI::Validator count_in(std::uint64_t lo, std::uint64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& v) -> std::string {
+        return cli::parse_count(v, lo, hi) ? "" : "'" + v.substr(0, 40) + "' is not a whole number from " +
+                                                      std::to_string(lo) + " to " + std::to_string(hi);
+      },
+      "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
+}
+CLI::Validator decimal_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& v) -> std::string {
+        return cli::parse_decimal(v, lo, hi) ? "" : "'" + v.substr(0, 40) + "' is not a number from " +
+                                                        std::to_string(lo) + " to " + std::to_string(hi);
+      },
+      "NUMBER");
+}
+
 int usage_error(const std::string& msg) {
   std::cerr << "swarmkeeper: " << msg << "\nRun 'swarmkeeper --help' for usage.\n";
   return kExitUsage;
@@ -225,8 +244,10 @@ int main(int argc, char** argv) {
   cli::DemoArgs demo_args;
   auto* demo = app.add_subcommand("demo", "Seed 10,000 coordinators on a private redis-server, clean up, verify");
   demo->add_option("--url", demo_args.url, "Use this Redis instead of a private one (its data is flushed!)");
-  demo->add_option("--coordinators", demo_args.coordinators, "Coordinators to seed")->capture_default_str();
-  demo->add_option("--stale", demo_args.stale, "How many of them are stale")->capture_default_str();
+  demo->add_option("--coordinators", demo_args.coordinators, "Coordinators to seed")
+      ->check(count_in(1, 10000000))->capture_default_str();
+  demo->add_option("--stale", demo_args.stale, "How many of them are stale")
+      ->check(count_in(0, 10000000))->capture_default_str();
   demo->add_option("--recheck", demo_args.recheck, "Cleanup recheck (as for cleanup)")
       ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
 
@@ -242,16 +263,17 @@ int main(int argc, char** argv) {
   bench_cleanup->add_option("--recheck", bench_args.recheck, "Cleanup recheck (as for cleanup)")
       ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
   bench_cleanup->add_option("--peer-script", bench_args.peer_script, "The seeds' script (default ../shared/peers/seed_lua_chunked.lua)");
-  bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")->capture_default_str();
+  bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")
+      ->check(decimal_in(0.001, 86400))->capture_default_str();
 
   cli::BenchClientArgs client_args;
   auto* bench_client = bench->add_subcommand("client", "Seed 003's client validation suite, or a plain GET/SET throughput run");
   bench_client->add_option("--url", client_args.url, "Use this Redis instead of a private one (keys are overwritten!)");
-  bench_client->add_option("--concurrency", client_args.concurrency, "Concurrent callers")->check(CLI::Range(1, 100000))->capture_default_str();
-  bench_client->add_option("--seconds", client_args.seconds, "Length of the load runs")->check(CLI::PositiveNumber)->capture_default_str();
+  bench_client->add_option("--concurrency", client_args.concurrency, "Concurrent callers")->check(count_in(1, 100000))->capture_default_str();
+  bench_client->add_option("--seconds", client_args.seconds, "Length of the load runs")->check(decimal_in(0.01, 86400))->capture_default_str();
   bench_client->add_option("--mix", client_args.mix, "get-set: only the plain throughput run (peer_ioredis.js's workload)")
       ->check(CLI::IsMember({"get-set"}));
-  bench_client->add_option("--connections", client_args.connections, "Max pool connections (default 20)");
+  bench_client->add_option("--connections", client_args.connections, "Max pool connections (default 20)")->check(count_in(1, 10000));
   bench_client->add_flag("--json", client_args.json, "One JSON object on stdout");
 
   try {

@@ -171,7 +171,9 @@ TEST_F(CliTest, ThresholdsAreDurationsAndNoNumberCanWidenThem) {
 TEST_F(CliTest, EveryNumericFlagIsValidated) {
   for (const char* args : {"cleanup --max-ids -1", "cleanup --batch 0", "cleanup --batch 100000", "cleanup --scan-count 100000",
                            "cleanup --in-flight 0", "cleanup --max-busy nan", "cleanup --max-busy 0", "seed --coordinators -5",
-                           "seed --coordinators 10 --stale 11", "seed --acks -1", "bench cleanup --sizes 10,-5"}) {
+                           "seed --coordinators 10 --stale 11", "seed --acks -1", "bench cleanup --sizes 10,-5",
+                           "demo --coordinators -5", "demo --stale nan", "bench cleanup --peer-cap nan",
+                           "bench client --seconds nan", "bench client --connections -1", "cleanup --park-mb -1"}) {
     auto r = run_cli(std::string(args) + " --url " + url());
     EXPECT_EQ(r.exit_code, 64) << args << "\n" << r.out;
   }
