@@ -56,7 +56,7 @@ struct CleanupProgress {
   std::uint64_t keys_total = 0;  ///< DBSIZE at the start
   std::uint64_t stale_found = 0;
   std::uint64_t keys_deleted = 0;
-  std::string phase;             ///< "heartbeats" or "delete"
+  std::string phase;             ///< "scan", "delete", "orphans" or "heartbeats" (the final groups)
   double elapsed_s = 0;
 };
 
@@ -75,11 +75,12 @@ struct CleanupOptions {
   double max_busy_percent = 0;
   /// When another cleanup holds the lock: wait for it (true) or return at once (false).
   bool wait_for_lock = false;
-  /// SCAN COUNT per page. Each page is one bounded server call. Default 1000.
+  /// SCAN COUNT per page. Each page is one bounded server call. Default 1000, at most 10000.
   std::size_t scan_count = 1000;
   /// Keys per delete batch (one check-and-unlink call). Default 500, at most 5000.
   std::size_t batch_keys = 500;
-  /// Heartbeats longer than this are not read whole: counted invalid, left alone. Default 16 KiB.
+  /// Heartbeats longer than this are not read whole: counted invalid, left alone.
+  /// Default 16 KiB (64 bytes to 16 MiB).
   std::size_t max_heartbeat_bytes = 16 * 1024;
   /// Memory for keys held back until their coordinator's final group, so each stale
   /// coordinator is confirmed once for most of its keys. Default 24 MiB.
@@ -87,7 +88,7 @@ struct CleanupOptions {
   /// When set (e.g. by a signal handler), the run stops at the next step: batches in
   /// flight finish, the lock is released, the report carries the error. May be null.
   const std::atomic<bool>* stop = nullptr;
-  /// Delete batches in flight at once (pipelining depth). Default 8.
+  /// Delete batches in flight at once (pipelining depth). Default 8, 1 to 64.
   std::size_t max_in_flight = 8;
   /// Stale coordinator ids listed in the report; the rest are counted. Default 100.
   std::size_t max_reported_ids = 100;
@@ -137,7 +138,8 @@ struct CleanupReport {
 };
 
 /// Runs one cleanup. Fails (Result error) only when it cannot start: cannot connect,
-/// authenticate, or the options are invalid. Failures after that are in
+/// authenticate, or the options are invalid (invalid_argument: every bound documented
+/// above is checked, NaN included). Failures after that are in
 /// report.errors, with every count accurate up to that point.
 Result<CleanupReport> run_cleanup(const ConnectionOptions& connection, const CleanupOptions& options);
 

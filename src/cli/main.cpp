@@ -186,8 +186,9 @@ int run_cleanup_command(const CleanupArgs& a) {
   if (tty) {
     o.on_progress = [](const CleanupProgress& p) {
       const double rate = p.elapsed_s > 0 ? p.keys_scanned / p.elapsed_s : 0;
-      std::fprintf(stderr, "\r[%s] scanned %llu keys, stale %llu, deleted %llu, %.0f keys/s   ", p.phase.c_str(),
-                   static_cast<unsigned long long>(p.keys_scanned), static_cast<unsigned long long>(p.stale_found),
+      std::fprintf(stderr, "\r[%s] scanned %llu of %llu keys, stale %llu, deleted %llu, %.0f keys/s   ", p.phase.c_str(),
+                   static_cast<unsigned long long>(p.keys_scanned), static_cast<unsigned long long>(p.keys_total),
+                   static_cast<unsigned long long>(p.stale_found),
                    static_cast<unsigned long long>(p.keys_deleted), rate);
     };
   }

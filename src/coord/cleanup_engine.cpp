@@ -33,6 +33,21 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+// Every bound CleanupOptions documents, checked before anything is sent.
+Result<void> validate(const CleanupOptions& o) {
+  auto bad = [](std::string what) { return Error(Errc::invalid_argument, "cleanup options: " + std::move(what)); };
+  constexpr auto kMaxThreshold = std::chrono::milliseconds(30LL * 24 * 3600 * 1000);
+  if (o.threshold.count() <= 0 || o.threshold > kMaxThreshold) return bad("threshold must be from 1 ms to 30 days");
+  if (o.batch_keys < 1 || o.batch_keys > 5000) return bad("batch_keys must be from 1 to 5000");
+  if (o.scan_count < 1 || o.scan_count > 10000) return bad("scan_count must be from 1 to 10000");
+  if (o.max_in_flight < 1 || o.max_in_flight > 64) return bad("max_in_flight must be from 1 to 64");
+  if (o.max_heartbeat_bytes < 64 || o.max_heartbeat_bytes > (16u << 20)) return bad("max_heartbeat_bytes must be from 64 to 16 MiB");
+  if (o.park_bytes > (4096ull << 20)) return bad("park_bytes must be at most 4 GiB");
+  if (!(o.max_busy_percent >= 0 && o.max_busy_percent <= 100)) return bad("max_busy_percent must be from 0 to 100");
+  if (o.lock_ttl < std::chrono::milliseconds(100)) return bad("lock_ttl must be at least 100 ms");
+  return {};
+}
+
 PlanOptions plan_options(const CleanupOptions& o) {
   PlanOptions p;
   p.schema = o.schema;
@@ -84,6 +99,7 @@ class Engine {
   asio::awaitable<void> scan();
   asio::awaitable<void> send_ready();
   asio::awaitable<void> send(CheckedUnlink batch);
+  asio::awaitable<void> orphan_chunk();
   asio::awaitable<void> orphans();
   asio::awaitable<void> pace_and_report(const char* phase);
   asio::awaitable<void> stage(const char* phase);
@@ -100,6 +116,7 @@ class Engine {
   asio::steady_timer pace_timer_;
   Clock::time_point start_ = Clock::now(), last_progress_ = Clock::now(), last_pace_ = Clock::now();
   std::int64_t start_server_ms_ = 0;
+  std::uint64_t dbsize_ = 0;  // keys in the database at the start (progress only)
   double cpu_start_ = 0;
   bool failed_ = false;
   std::uint64_t batches_in_flight_ = 0;
@@ -189,6 +206,7 @@ asio::awaitable<void> Engine::scan() {
     co_await slots_.acquire();
     asio::co_spawn(io_, read_page(page, std::move(reads)), asio::detached);
     co_await send_ready();
+    if (plan_.orphan_backlog() >= opts_.batch_keys && !failed_) co_await orphan_chunk();  // memory stays bounded
     co_await pace_and_report("scan");
     if (more)
       while (!next->ready) {  // the prefetch holds a pointer to *next: wait for it on every path
@@ -235,24 +253,32 @@ asio::awaitable<void> Engine::send(CheckedUnlink batch) {
 
 // --orphans: idle times first (read-only), then a CheckedUnlink that confirms every
 // possible owner still has no heartbeat.
+// One chunk of orphan candidates (--orphans): idle times first (read-only), then a
+// CheckedUnlink that confirms every possible owner still has no heartbeat.
+asio::awaitable<void> Engine::orphan_chunk() {
+  OrphanCandidates c = plan_.take_orphans();
+  resp::Pipeline p;
+  for (const auto& k : c.keys) p.add("OBJECT", "IDLETIME", k);
+  auto r = co_await conn_->exec(p);
+  if (!r) co_return fail(r.error(), "checking orphans");
+  std::vector<std::int64_t> idle(c.keys.size(), -1);
+  for (std::size_t i = 0; i < c.keys.size(); ++i) {
+    const resp::Reply& v = (*r)[i];
+    if (v.is_error()) {
+      rep().notes.push_back("orphans skipped: OBJECT IDLETIME refused (" + std::string(v.str()) +
+                            "): an orphan's age cannot be known");
+      plan_.drop_orphans();
+      co_return;
+    }
+    if (!v.is_null()) idle[i] = v.integer();
+  }
+  plan_.on_orphan_idle(c, idle);
+  co_await send_ready();
+}
+
 asio::awaitable<void> Engine::orphans() {
   while (plan_.has_orphans() && !failed_) {
-    OrphanCandidates c = plan_.take_orphans();
-    resp::Pipeline p;
-    for (const auto& k : c.keys) p.add("OBJECT", "IDLETIME", k);
-    auto r = co_await conn_->exec(p);
-    if (!r) co_return fail(r.error(), "checking orphans");
-    std::vector<std::int64_t> idle(c.keys.size(), -1);
-    for (std::size_t i = 0; i < c.keys.size(); ++i) {
-      const resp::Reply& v = (*r)[i];
-      if (v.is_error()) {
-        rep().notes.push_back("orphans skipped: OBJECT IDLETIME refused (" + std::string(v.str()) +
-                              "): an orphan's age cannot be known");
-        co_return;
-      }
-      if (!v.is_null()) idle[i] = v.integer();
-    }
-    plan_.on_orphan_idle(c, idle);
+    co_await orphan_chunk();
     co_await stage("orphans");
   }
 }
@@ -268,14 +294,14 @@ asio::awaitable<void> Engine::pace_and_report(const char* phase) {
   }
   if (opts_.on_progress && ms_since(last_progress_) >= 100) {
     last_progress_ = Clock::now();
-    opts_.on_progress(CleanupProgress{rep().keys_scanned, 0, plan_.stale_seen(), rep().keys_deleted, phase,
+    opts_.on_progress(CleanupProgress{rep().keys_scanned, dbsize_, plan_.stale_seen(), rep().keys_deleted, phase,
                                       ms_since(start_) / 1000});
   }
 }
 
 asio::awaitable<Result<CleanupReport>> Engine::run() {
   if (auto v = opts_.schema.validate(); !v) co_return v.error();
-  if (opts_.threshold.count() <= 0) co_return Error(Errc::invalid_argument, "the threshold must be > 0");
+  if (auto v = validate(opts_); !v) co_return v.error();
   rep().dry_run = opts_.dry_run;
   auto conn = co_await net::Connection::open(io_.get_executor(), copts_);
   if (!conn) co_return conn.error();
@@ -312,16 +338,19 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     } else {
       start_server_ms_ = *(*time)[0].as_integer() * 1000 + *(*time)[1].as_integer() / 1000 -
                          static_cast<std::int64_t>(ms_since(start_));
+      if (auto n = co_await exec(resp::Command("DBSIZE")); n && n->root().as_integer()) dbsize_ = static_cast<std::uint64_t>(n->integer());
       deleter_ = std::make_unique<DeleteStep>(io_.get_executor(), conn_, opts_.dry_run);
       if (auto chosen = co_await deleter_->choose(opts_.recheck, rep().notes); !chosen) fail(chosen.error(), "choosing how to delete");
     }
     if (!failed_) co_await scan();
-    if (!failed_) {
-      plan_.prefinal();
+    // The complete table settles the waiting keys; their orphans go a chunk at a time.
+    while (!failed_) {
+      const bool settled = plan_.prefinal(opts_.batch_keys);
+      if (opts_.orphans) co_await orphans();
       co_await stage("delete");
+      if (settled) break;
     }
     plan_.count_coordinators();
-    if (!failed_ && opts_.orphans) co_await orphans();
     while (!failed_) {
       // Bounded: a few batches of final groups at a time, sent as slots free up.
       const bool queued = plan_.final_groups(2 * opts_.max_in_flight);
@@ -334,6 +363,9 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     const Recheck method = deleter_ ? deleter_->method() : Recheck::script;
     if (deleter_)
       if (auto w = deleter_->nonatomic_summary(); !w.empty()) rep().notes.push_back(std::move(w));
+    if (plan_.contended_batches() > 0)
+      rep().notes.push_back(std::to_string(plan_.contended_batches()) +
+                            " batches were left for the next run: their heartbeats kept changing under WATCH");
     rep().mode = method == Recheck::script ? "script" : method == Recheck::transaction ? "transaction" : "reread";
     rep().recheck = method == Recheck::script        ? "atomic-script"
                     : method == Recheck::transaction ? "atomic-transaction"

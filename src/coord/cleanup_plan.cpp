@@ -1,4 +1,4 @@
-// cleanup_plan.cpp — see cleanup_plan.hpp (the rules) and delete_batch semantics there.
+// cleanup_plan.cpp — see cleanup_plan.hpp (the rules and the safety argument).
 #include "coord/cleanup_plan.hpp"
 
 #include <openssl/evp.h>
@@ -28,6 +28,7 @@ std::string sha1_hex(std::string_view bytes) { return hex(sha1(bytes)); }
 
 CleanupPlan::CleanupPlan(PlanOptions options) : o_(std::move(options)) {
   if (o_.batch_keys == 0) o_.batch_keys = 1;
+  o_.park_bytes = std::min<std::size_t>(o_.park_bytes, UINT32_MAX);  // Parked::offset is 32 bits
 }
 
 std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const std::string_view> keys) {
@@ -64,7 +65,7 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
     // waits until the table is complete (prefinal), or, when the parking area is full,
     // the candidates' heartbeats are read with this page.
     decide(key, *family, decision_);
-    if (decision_.absent.empty() || decision_.kind == Decision::keep_alive || decision_.kind == Decision::ambiguous) {
+    if (decision_.absent.empty() || decision_.kind == Attribution::keep_alive || decision_.kind == Attribution::ambiguous) {
       book(key, *family, decision_, true);
       continue;
     }
@@ -80,15 +81,13 @@ void CleanupPlan::on_reads(std::uint64_t id, std::span<const HeartbeatRead> read
   if (it == pages_.end()) return;
   Page page = std::move(it->second);
   pages_.erase(it);
-  page_absent_.clear();
   for (std::size_t i = 0; i < page.reads.size() && i < reads.size(); ++i) {
     const std::string_view hb_id = std::string_view(page.reads[i]).substr(o_.schema.heartbeat_prefix.size());
     const HeartbeatRead& r = reads[i];
     if (table_.find(hb_id) >= 0) continue;  // read twice (an earlier page): the first read stands
-    if (r.kind == HeartbeatRead::Kind::empty && !page.read_is_heartbeat[i]) {
-      page_absent_.insert(hb_id);  // not a coordinator (the delete step re-checks that)
-      continue;
-    }
+    // A candidate read as absent stays out of the table: not a coordinator (the delete
+    // step confirms that in its atomic step).
+    if (r.kind == HeartbeatRead::Kind::empty && !page.read_is_heartbeat[i]) continue;
     std::int64_t ts = 0;
     HeartbeatState state = HeartbeatState::invalid;
     if (r.kind == HeartbeatRead::Kind::value && r.bytes.size() <= o_.max_heartbeat_bytes)
@@ -104,44 +103,10 @@ void CleanupPlan::on_reads(std::uint64_t id, std::span<const HeartbeatRead> read
     }
   }
   for (const std::string& key : page.keys) classify(key, true);
-  page_absent_.clear();
 }
 
-// Attributes a family key from its structure and the table. Candidates the table does
-// not know were read as absent (the caller made sure of that).
 void CleanupPlan::decide(std::string_view key, const KeyFamily& family, Decision& d) {
-  d.owners.clear();
-  d.absent.clear();
-  if (!structural_candidates(key, family, cands_)) {
-    d.kind = Decision::ambiguous;
-    return;
-  }
-  bool alive = false;
-  std::size_t known = 0;
-  for (std::string_view c : cands_) {
-    const auto i = table_.find(c);
-    if (i < 0) {
-      if (std::find(d.absent.begin(), d.absent.end(), c) == d.absent.end()) d.absent.push_back(c);
-      continue;
-    }
-    ++known;
-    const Coordinator& coord = table_[static_cast<std::uint32_t>(i)];
-    if (coord.state != CoordState::stale || coord.renewed) {
-      alive = true;  // belongs (also) to the living, or to the unreadable
-      continue;
-    }
-    const auto idx = static_cast<std::uint32_t>(i);
-    if (std::find(d.owners.begin(), d.owners.end(), idx) == d.owners.end()) d.owners.push_back(idx);
-  }
-  if (family.match == KeyFamily::Match::id_prefix && known > 1) {
-    d.kind = Decision::ambiguous;  // the structure allows several coordinators
-    return;
-  }
-  if (alive) {
-    d.kind = Decision::keep_alive;
-    return;
-  }
-  d.kind = d.owners.empty() ? Decision::orphan : Decision::remove;
+  attribute(key, family, table_, cands_, d);
 }
 
 void CleanupPlan::classify(std::string_view key, bool may_park) {
@@ -154,9 +119,9 @@ void CleanupPlan::classify(std::string_view key, bool may_park) {
 // owner, or a group in the open batch.
 void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Decision& d, bool may_park) {
   switch (d.kind) {
-    case Decision::keep_alive: return;
-    case Decision::ambiguous: ++rep_.keys_kept_ambiguous; return;
-    case Decision::orphan: {
+    case Attribution::keep_alive: return;
+    case Attribution::ambiguous: ++rep_.keys_kept_ambiguous; return;
+    case Attribution::orphan: {
       ++rep_.orphan_keys_seen;
       if (!o_.orphans) return;
       orphans_.keys.emplace_back(key);
@@ -164,7 +129,7 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
       for (std::string_view c : d.absent) absent.push_back(o_.schema.heartbeat_key(c));
       return;
     }
-    case Decision::remove: break;
+    case Attribution::remove: break;
   }
   if (family.match == KeyFamily::Match::exact) return;  // its final group takes it
   if (may_park && d.owners.size() == 1 && few_candidates() && park(key, family, d.owners[0], d.absent.empty())) return;
@@ -246,10 +211,12 @@ CheckedUnlink CleanupPlan::take_batch() {
 
 void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcome) {
   std::vector<std::uint8_t> failed(b.check_keys.size(), 0);
+  if (outcome.contended) ++contended_;
   for (std::uint32_t f : outcome.failed) {
     if (f >= failed.size()) continue;
     failed[f] = 1;
-    if (b.expect[f].empty()) continue;  // an owner appeared: counted with its keys below
+    if (b.expect[f].empty() || outcome.contended) continue;  // an owner appeared: counted with its keys below
+    if (std::find(outcome.gone.begin(), outcome.gone.end(), f) != outcome.gone.end()) continue;  // deleted, not renewed
     const auto i = table_.find(std::string_view(b.check_keys[f]).substr(o_.schema.heartbeat_prefix.size()));
     if (i < 0) continue;
     Coordinator& c = table_[static_cast<std::uint32_t>(i)];
@@ -282,6 +249,11 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
   else rep_.keys_deleted += outcome.unlinked;
 }
 
+void CleanupPlan::drop_orphans() {
+  orphans_ = OrphanCandidates{};
+  o_.orphans = false;
+}
+
 OrphanCandidates CleanupPlan::take_orphans() {
   OrphanCandidates out;
   const std::size_t n = std::min(o_.batch_keys, orphans_.keys.size());
@@ -303,7 +275,7 @@ void CleanupPlan::on_orphan_idle(const OrphanCandidates& c, std::span<const std:
   for (std::size_t i = 0; i < c.keys.size() && i < idle_s.size(); ++i) {
     if (idle_s[i] <= min_idle) continue;
     Decision d;
-    d.kind = Decision::remove;
+    d.kind = Attribution::remove;
     d.absent.assign(c.absent[i].begin(), c.absent[i].end());
     for (auto& a : d.absent) a.remove_prefix(o_.schema.heartbeat_prefix.size());
     const std::string_view one[1] = {c.keys[i]};
@@ -315,17 +287,24 @@ void CleanupPlan::on_orphan_idle(const OrphanCandidates& c, std::span<const std:
 
 void CleanupPlan::end_scan() { flush_open(); }
 
-void CleanupPlan::prefinal() {
+bool CleanupPlan::prefinal(std::size_t max_orphans) {
   // The table is complete now: a candidate it does not know has no heartbeat (the delete
   // step confirms that). Waiting keys are attributed: one stale owner's join its list,
-  // the rest are kept, orphans, or go through the ordinary batches.
-  for (std::uint32_t at = std::exchange(waiting_, UINT32_MAX); at != UINT32_MAX;) {
+  // the rest are kept, orphans, or go through the ordinary batches. Stops early (false)
+  // once max_orphans orphans wait for their idle times.
+  while (waiting_ != UINT32_MAX) {
+    if (orphans_.keys.size() >= max_orphans) {
+      flush_open();
+      return false;
+    }
+    const std::uint32_t at = waiting_;
     const std::uint32_t next = parked_[at].next;
+    waiting_ = next;
     const Parked& p = parked_[at];
     const KeyFamily& family = o_.schema.families[p.family];
     const std::string_view key = parked_key(p);
     decide(key, family, decision_);
-    if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && family.match != KeyFamily::Match::exact &&
+    if (decision_.kind == Attribution::remove && decision_.owners.size() == 1 && family.match != KeyFamily::Match::exact &&
         few_candidates()) {
       Coordinator& c = table_[decision_.owners[0]];
       if (c.parked_count < kMaxParkedPerCoordinator) {
@@ -333,13 +312,13 @@ void CleanupPlan::prefinal() {
         parked_[at].next = c.parked;
         parked_[at].settled = decision_.absent.empty();  // decided on the complete table
         c.parked = at;
-        at = next;
         continue;
       }
     }
     classify(key, false);
-    at = next;
   }
+  if (lists_settled_) return true;
+  lists_settled_ = true;
   // Parked keys were one stale owner's when parked. A candidate may have been found
   // since: attribute again; keys that are no longer that owner's alone go through the
   // ordinary batches, before the final groups.
@@ -355,7 +334,7 @@ void CleanupPlan::prefinal() {
       const KeyFamily& family = o_.schema.families[p.family];
       const std::string_view key = parked_key(p);
       decide(key, family, decision_);
-      if (decision_.kind == Decision::remove && decision_.owners.size() == 1 && decision_.owners[0] == i) {
+      if (decision_.kind == Attribution::remove && decision_.owners.size() == 1 && decision_.owners[0] == i) {
         p.settled = decision_.absent.empty();  // the table is complete: final
         link = &p.next;
         continue;
@@ -366,6 +345,7 @@ void CleanupPlan::prefinal() {
     }
   }
   flush_open();
+  return true;
 }
 
 bool CleanupPlan::final_groups(std::size_t max_ready) {

@@ -6,10 +6,10 @@
 // randomized model test with heartbeat renewals between any two steps.
 //
 // The run, as the plan sees it:
-//   1. Scan pages (on_page). Heartbeat keys, and the heartbeat keys of every candidate
-//      owner a family key names that the table does not know yet, are read (GETRANGE
-//      0..max_heartbeat_bytes, one command per key) and judged with THE staleness rule
-//      (judge_heartbeat). A stale coordinator's entry keeps the SHA-1 of the bytes read.
+//   1. Scan pages (on_page). Heartbeat keys are read (GETRANGE 0..max_heartbeat_bytes,
+//      one command per key: a huge value is never read whole) and judged with THE
+//      staleness rule (judge_heartbeat). A stale coordinator's entry keeps the SHA-1 of
+//      the bytes read.
 //   2. Family keys are attributed from their structure: kept at once if a possible
 //      owner is alive or unreadable, or the structure allows several owners. A key with
 //      exactly one stale owner is parked with it, so the owner is confirmed once for all
@@ -55,7 +55,7 @@ struct PlanOptions {
   /// Keys per CheckedUnlink. The server call stays bounded by this.
   std::size_t batch_keys = 500;
   /// Heartbeats longer than this are unreadable (invalid): never read whole.
-  std::size_t max_heartbeat_bytes = 64 * 1024;
+  std::size_t max_heartbeat_bytes = 16 * 1024;
   /// Memory for keys parked with their stale owner until the final groups.
   std::size_t park_bytes = 24u << 20;
   std::size_t max_reported_ids = 100;
@@ -92,6 +92,8 @@ struct CheckedUnlink {
 struct UnlinkOutcome {
   std::uint64_t unlinked = 0;          ///< keys removed (dry run: keys that exist and would go)
   std::vector<std::uint32_t> failed;   ///< checks that did not hold (their groups were kept)
+  std::vector<std::uint32_t> gone;     ///< of those, heartbeats that no longer exist (not renewals)
+  bool contended = false;              ///< WATCH kept failing: nothing done, left for the next run
 };
 
 /// Keys with no owner, waiting for their idle time (--orphans).
@@ -113,23 +115,30 @@ class CleanupPlan {
 
   // --- batches (any time) ---
   bool has_batch() const noexcept { return !ready_.empty(); }
+  /// REQUIRES: has_batch().
   CheckedUnlink take_batch();
   /// Books what the server did with a batch taken from this plan.
   void on_outcome(const CheckedUnlink& batch, const UnlinkOutcome& outcome);
 
   // --- orphans (--orphans) ---
   bool has_orphans() const noexcept { return !orphans_.keys.empty(); }
+  std::size_t orphan_backlog() const noexcept { return orphans_.keys.size(); }
+  /// Orphans cannot be aged (the server refuses OBJECT IDLETIME): forget them, stop collecting.
+  void drop_orphans();
   /// Up to batch_keys orphan candidates; the driver reads their idle times.
   OrphanCandidates take_orphans();
   /// idle_s[i]: OBJECT IDLETIME of candidates.keys[i] (-1: gone or unknown). Queues a
-  /// CheckedUnlink of those idle longer than the threshold (+1 s: whole-second clock).
+  /// CheckedUnlink of those idle longer than ceil(threshold) + 1 s (the server's idle
+  /// clock counts whole seconds, so a key touched moments ago may already read 1).
   void on_orphan_idle(const OrphanCandidates& candidates, std::span<const std::int64_t> idle_s);
 
   // --- 3. after the scan (the driver waits for every batch in between) ---
   /// The scan is over: flushes the open batch and the open orphan list.
   void end_scan();
-  /// Re-attributes parked keys; those that are no longer one stale owner's go into batches.
-  void prefinal();
+  /// Attributes the waiting keys on the complete table and re-attributes parked ones;
+  /// keys that are no longer one stale owner's go into batches. Returns false when it
+  /// stopped early because max_orphans orphans wait (take them, then call again).
+  bool prefinal(std::size_t max_orphans = SIZE_MAX);
   /// The final groups: per stale coordinator, its parked and exact-name keys and heartbeat.
   /// Fills batches until max_ready are ready (bounded memory); true once all are queued.
   /// REQUIRES: prefinal() ran and its batches were settled.
@@ -139,16 +148,14 @@ class CleanupPlan {
   CleanupReport& report() noexcept { return rep_; }
   const CoordinatorTable& table() const noexcept { return table_; }
   std::uint64_t stale_seen() const noexcept { return stale_seen_; }
+  /// Batches left for the next run because their heartbeats kept changing under WATCH.
+  std::uint64_t contended_batches() const noexcept { return contended_; }
   std::size_t parked_keys() const noexcept { return parked_.size(); }
   /// Fills the report's coordinator counts and ids from the table (after the scan).
   void count_coordinators();
 
  private:
-  struct Decision {
-    enum Kind : std::uint8_t { remove, keep_alive, ambiguous, orphan } kind = orphan;
-    std::vector<std::uint32_t> owners;     // stale coordinators (table indices)
-    std::vector<std::string_view> absent;  // candidate ids that must have no heartbeat
-  };
+  using Decision = Attribution;
   struct Page {
     std::vector<std::string> keys;  // family keys waiting for the reads
     std::vector<std::string> reads;
@@ -195,15 +202,15 @@ class CleanupPlan {
   bool few_candidates() const noexcept { return cands_.size() <= kMaxParkedCandidates; }
   CoordinatorTable table_;
   CleanupReport rep_;
-  std::uint64_t stale_seen_ = 0;
+  std::uint64_t stale_seen_ = 0, contended_ = 0;
   absl::flat_hash_map<std::uint64_t, Page> pages_;
-  absl::flat_hash_set<std::string_view> page_absent_;  // candidates read as absent on the page being classified
   // Parked keys: per coordinator a linked list (Coordinator::parked) into parked_.
   std::vector<Parked> parked_;
   std::string parked_bytes_;  // parked keys without their family prefix
   std::string scratch_;
   std::uint32_t waiting_ = UINT32_MAX;  // keys whose owner was not known yet (a list in parked_)
   std::uint32_t final_next_ = 0;        // the next coordinator final_groups() looks at
+  bool lists_settled_ = false;          // prefinal() re-attributed the parked lists
   // The batch being filled.
   CheckedUnlink open_;
   absl::flat_hash_map<std::string, std::uint32_t> open_checks_;
@@ -217,6 +224,7 @@ class CleanupPlan {
 std::string sha1_hex(std::string_view bytes);
 /// The 20-byte SHA-1 of bytes.
 std::array<std::uint8_t, 20> sha1(std::string_view bytes);
+/// Lower-case hex of bytes (two characters each).
 std::string hex(std::span<const std::uint8_t> bytes);
 
 }  // namespace swarmkeeper::coord

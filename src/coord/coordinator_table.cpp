@@ -25,25 +25,9 @@ std::uint32_t CoordinatorTable::add(std::string_view id, std::int64_t timestamp_
   c.id = intern(id);
   c.timestamp_ms = timestamp_ms;
   c.state = state;
-  if (!early_credit_.empty()) {
-    if (auto e = early_credit_.find(absl::Hash<std::string_view>{}(id)); e != early_credit_.end()) {
-      c.keys_deleted = e->second;
-      early_credit_.erase(e);
-    }
-  }
   coords_.push_back(c);
   index_.insert(i);
   return i;
-}
-
-void CoordinatorTable::credit(std::string_view id) {
-  if (auto it = index_.find(id); it != index_.end()) {
-    auto& n = coords_[*it].keys_deleted;
-    if (n < UINT16_MAX) ++n;
-    return;
-  }
-  auto& n = early_credit_[absl::Hash<std::string_view>{}(id)];
-  if (n < UINT16_MAX) ++n;
 }
 
 bool structural_candidates(std::string_view key, const KeyFamily& family, std::vector<std::string_view>& out) {
@@ -52,12 +36,12 @@ bool structural_candidates(std::string_view key, const KeyFamily& family, std::v
   const char sep = family.separator;
   switch (family.match) {
     case KeyFamily::Match::exact:
-      out.push_back(rest);
+      if (!rest.empty()) out.push_back(rest);
       return true;
     case KeyFamily::Match::id_prefix:
       for (std::size_t at = rest.find(sep); at != std::string_view::npos; at = rest.find(sep, at + 1)) {
         if (out.size() == kMaxCandidates) return false;  // too many ways to read it: kept
-        out.push_back(rest.substr(0, at));
+        if (at > 0) out.push_back(rest.substr(0, at));   // an empty id names nobody
       }
       return true;
     case KeyFamily::Match::mentions: {
@@ -72,7 +56,7 @@ bool structural_candidates(std::string_view key, const KeyFamily& family, std::v
       for (std::size_t a = 0; a < n; ++a)
         for (std::size_t b = a; b < n; ++b) {
           const std::size_t end = (b + 1 < n) ? starts[b + 1] - 1 : rest.size();
-          out.push_back(rest.substr(starts[a], end - starts[a]));
+          if (end > starts[a]) out.push_back(rest.substr(starts[a], end - starts[a]));
         }
       return true;
     }
@@ -80,24 +64,40 @@ bool structural_candidates(std::string_view key, const KeyFamily& family, std::v
   return false;
 }
 
-void resolve(std::string_view key, const KeyFamily& family, const CoordinatorTable& table, Attribution& out) {
-  out.owners.clear();
-  if (!structural_candidates(key, family, out.candidates)) {
-    out.kind = Attribution::Kind::ambiguous;
+void attribute(std::string_view key, const KeyFamily& family, const CoordinatorTable& table,
+               std::vector<std::string_view>& candidates, Attribution& d) {
+  d.owners.clear();
+  d.absent.clear();
+  if (!structural_candidates(key, family, candidates)) {
+    d.kind = Attribution::ambiguous;
     return;
   }
-  for (std::string_view id : out.candidates)
-    if (const auto i = table.find(id); i >= 0) {
-      const auto idx = static_cast<std::uint32_t>(i);
-      if (std::find(out.owners.begin(), out.owners.end(), idx) == out.owners.end()) out.owners.push_back(idx);
+  bool alive = false;
+  std::size_t known = 0;
+  for (std::string_view c : candidates) {
+    const auto i = table.find(c);
+    if (i < 0) {
+      if (std::find(d.absent.begin(), d.absent.end(), c) == d.absent.end()) d.absent.push_back(c);
+      continue;
     }
-  if (out.owners.empty()) {
-    out.kind = Attribution::Kind::orphan;
-  } else if (family.match == KeyFamily::Match::id_prefix && out.owners.size() > 1) {
-    out.kind = Attribution::Kind::ambiguous;
-  } else {
-    out.kind = Attribution::Kind::owned;
+    ++known;
+    const Coordinator& coord = table[static_cast<std::uint32_t>(i)];
+    if (coord.state != CoordState::stale || coord.renewed) {
+      alive = true;  // belongs (also) to the living, or to the unreadable
+      continue;
+    }
+    const auto idx = static_cast<std::uint32_t>(i);
+    if (std::find(d.owners.begin(), d.owners.end(), idx) == d.owners.end()) d.owners.push_back(idx);
   }
+  if (family.match == KeyFamily::Match::id_prefix && known > 1) {
+    d.kind = Attribution::ambiguous;  // the structure allows several coordinators
+    return;
+  }
+  if (alive) {
+    d.kind = Attribution::keep_alive;
+    return;
+  }
+  d.kind = d.owners.empty() ? Attribution::orphan : Attribution::remove;
 }
 
 }  // namespace swarmkeeper::coord

@@ -5,7 +5,7 @@
 // numbers that hashes through the entries, so memory is ~70 bytes per coordinator plus
 // its id, whatever the number of keys.
 //
-// resolve() applies the schema's structural rules (key_schema.hpp) against the table:
+// attribute() applies the schema's structural rules (key_schema.hpp) against the table:
 // it never matches an id as a substring or glob.
 #pragma once
 
@@ -50,9 +50,6 @@ class CoordinatorTable {
     auto it = index_.find(id);
     return it == index_.end() ? -1 : static_cast<std::int64_t>(*it);
   }
-  /// Counts a key deleted for `id`; credits for ids not (yet) in the table wait in a
-  /// side map until the coordinator is added.
-  void credit(std::string_view id);
   CoordinatorTable() = default;
   CoordinatorTable(const CoordinatorTable&) = delete;  // the index points at coords_
   CoordinatorTable& operator=(const CoordinatorTable&) = delete;
@@ -101,19 +98,6 @@ class CoordinatorTable {
 
   Entries coords_;
   absl::flat_hash_set<std::uint32_t, IdHash, IdEq> index_{0, IdHash{&coords_}, IdEq{&coords_}};
-  absl::flat_hash_map<std::uint64_t, std::uint16_t> early_credit_;  // by id hash
-};
-
-/// Who a family key belongs to.
-struct Attribution {
-  enum class Kind {
-    owned,      ///< owners holds every known coordinator the key belongs to
-    ambiguous,  ///< the structure allows several owners: keep it
-    orphan,     ///< no known coordinator
-  };
-  Kind kind = Kind::orphan;
-  std::vector<std::uint32_t> owners;         ///< the candidates the table knows, once each
-  std::vector<std::string_view> candidates;  ///< every id the structure allows (views into the key)
 };
 
 /// Candidates an id_prefix key may have (separators in it), and tokens a mentions key
@@ -127,7 +111,25 @@ inline constexpr std::size_t kMaxCandidates = 16;
 /// a server call large nor stop a run.
 bool structural_candidates(std::string_view key, const KeyFamily& family, std::vector<std::string_view>& out);
 
-/// Resolves a key of `family` against the table. `out` is reused to avoid allocations.
-void resolve(std::string_view key, const KeyFamily& family, const CoordinatorTable& table, Attribution& out);
+/// Who a family key belongs to, as far as the table knows: THE ownership rule (the plan
+/// and the tests use this one function).
+struct Attribution {
+  enum Kind : std::uint8_t {
+    remove,      ///< every known candidate is a stale coordinator (owners), the rest are absent
+    keep_alive,  ///< a candidate is a live or unreadable coordinator (or one found stale that renewed)
+    ambiguous,   ///< the structure allows several coordinators (id_prefix), or too many candidates
+    orphan,      ///< no candidate is a known coordinator
+  };
+  Kind kind = orphan;
+  std::vector<std::uint32_t> owners;     ///< the stale coordinators it belongs to, once each
+  std::vector<std::string_view> absent;  ///< candidates the table does not know (views into the key)
+};
+
+/// Attributes a key of `family` against the table: its structural candidates (in
+/// `candidates`, reused) each known (stale, live, unreadable) or not. A candidate the
+/// table does not know is listed in `absent`: whoever deletes the key must confirm, in
+/// the same atomic step, that it still has no heartbeat.
+void attribute(std::string_view key, const KeyFamily& family, const CoordinatorTable& table,
+               std::vector<std::string_view>& candidates, Attribution& out);
 
 }  // namespace swarmkeeper::coord

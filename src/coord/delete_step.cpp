@@ -4,6 +4,8 @@
 #include "coord/cleanup_lock.hpp"
 #include "coord/scripts.hpp"
 
+#include <cstdlib>
+
 namespace swarmkeeper::coord {
 
 namespace asio = boost::asio;
@@ -95,9 +97,9 @@ std::string DeleteStep::nonatomic_summary() const {
 asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run(const CheckedUnlink& batch) {
   // One co_return at the end: GCC 12 miscompiles co_return co_await in a branch.
   Result<UnlinkOutcome> out = Error(Errc::cancelled, "not sent");
-  if (dry_run_) out = co_await run_compare(batch, false);
+  if (dry_run_ || method_ == Recheck::reread) out = co_await run_reread(batch);
   else if (method_ == Recheck::script) out = co_await run_script(batch);
-  else out = co_await run_compare(batch, method_ == Recheck::transaction);
+  else out = co_await run_transaction(batch);
   co_return out;
 }
 
@@ -134,8 +136,10 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_script(const CheckedUnlin
       UnlinkOutcome out;
       out.unlinked = static_cast<std::uint64_t>((*r)[0].integer());
       for (resp::ReplyRef i : (*r)[1]) {
-        const auto j = i.integer() - 1;
-        if (j >= 0 && static_cast<std::size_t>(j) < order.size()) out.failed.push_back(order[static_cast<std::size_t>(j)]);
+        const auto j = std::abs(i.integer()) - 1;
+        if (j < 0 || static_cast<std::size_t>(j) >= order.size()) continue;
+        out.failed.push_back(order[static_cast<std::size_t>(j)]);
+        if (i.integer() < 0) out.gone.push_back(order[static_cast<std::size_t>(j)]);
       }
       co_return out;
     }
@@ -149,80 +153,103 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_script(const CheckedUnlin
 // Transaction (WATCH the heartbeats, read, compare, MULTI/UNLINK/EXEC; a failed EXEC
 // settles the batch again) or, not atomic, a re-read right before the UNLINK. Dry runs
 // come here too: they count what exists instead of unlinking.
-asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_compare(const CheckedUnlink& b, bool transaction) {
-  if (transaction) co_await tx_.acquire();
+// Reads the batch's checks in one write — WATCH every check (transaction), MGET the byte
+// checks, one EXISTS over the absence checks (per key only if that finds one) — and
+// compares on the client. Fills out.failed / out.gone; returns which checks hold.
+asio::awaitable<Result<std::vector<std::uint8_t>>> DeleteStep::read_checks(const CheckedUnlink& b, bool watch,
+                                                                            UnlinkOutcome& out) {
+  std::vector<std::uint8_t> ok(b.check_keys.size(), 1);
+  if (b.check_keys.empty()) co_return ok;
+  std::vector<std::uint32_t> bytes, absent;
+  for (std::uint32_t i = 0; i < b.check_keys.size(); ++i) (b.expect[i].empty() ? absent : bytes).push_back(i);
+  resp::Pipeline p;
+  resp::Command w("WATCH"), mget("MGET"), exists("EXISTS");
+  w.args(b.check_keys);
+  for (std::uint32_t i : bytes) mget.arg(b.check_keys[i]);
+  for (std::uint32_t i : absent) exists.arg(b.check_keys[i]);
+  if (watch) p.add(w);
+  if (!bytes.empty()) p.add(mget);
+  if (!absent.empty()) p.add(exists);
+  auto r = co_await conn_->exec(p);
+  if (!r) co_return r.error();
+  for (const auto& reply : *r)
+    if (reply.is_error()) co_return net::error_from_reply(reply.root(), "re-reading heartbeats");
+  std::size_t at = watch ? 1 : 0;
+  if (!bytes.empty()) {
+    const resp::Reply& values = (*r)[at++];
+    for (std::size_t j = 0; j < bytes.size(); ++j) {
+      const resp::ReplyRef v = values[j];
+      ok[bytes[j]] = !v.is_null() && sha1_hex(v.str()) == b.expect[bytes[j]];
+      if (v.is_null()) out.gone.push_back(bytes[j]);
+    }
+  }
+  if (!absent.empty() && (*r)[at].integer() > 0) {
+    resp::Pipeline each;
+    for (std::uint32_t i : absent) each.add("EXISTS", b.check_keys[i]);
+    auto e = co_await conn_->exec(each);
+    if (!e) co_return e.error();
+    for (std::size_t j = 0; j < absent.size(); ++j) ok[absent[j]] = (*e)[j].integer() == 0;
+  }
+  for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
+    if (!ok[i]) out.failed.push_back(i);
+  co_return ok;
+}
+
+namespace {
+// The keys of the groups whose checks all hold.
+std::vector<std::string_view> passing_keys(const CheckedUnlink& b, const std::vector<std::uint8_t>& ok) {
+  std::vector<std::string_view> chosen;
+  std::size_t k = 0;
+  for (const auto& g : b.groups) {
+    bool pass = true;
+    for (std::uint32_t c : g.checks) pass = pass && ok[c];
+    if (pass)
+      for (std::uint32_t j = 0; j < g.keys; ++j) chosen.push_back(b.keys[k + j]);
+    k += g.keys;
+  }
+  return chosen;
+}
+}  // namespace
+
+// Not atomic: read, compare, then UNLINK (or, in a dry run, count with EXISTS).
+asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_reread(const CheckedUnlink& b) {
+  UnlinkOutcome out;
+  auto ok = co_await read_checks(b, false, out);
+  if (!ok) co_return ok.error();
+  const auto read_at = std::chrono::steady_clock::now();
+  const auto chosen = passing_keys(b, *ok);
+  if (chosen.empty()) co_return out;
+  resp::Command del(dry_run_ ? "EXISTS" : "UNLINK");
+  del.args(chosen);
+  auto r = co_await exec(del);
+  if (!r) co_return r.error();
+  out.unlinked = static_cast<std::uint64_t>(r->integer());
+  if (!dry_run_) {  // the window in which a renewal goes unseen: read reply to UNLINK reply
+    ++nonatomic_batches_;
+    max_window_ = std::max(max_window_, std::chrono::steady_clock::now() - read_at);
+  }
+  co_return out;
+}
+
+// WATCH, read, compare, MULTI/UNLINK/EXEC; a heartbeat that changes after WATCH fails the
+// EXEC and the batch is settled again (5 tries, then left for the next run).
+asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_transaction(const CheckedUnlink& b) {
+  co_await tx_.acquire();  // WATCH state is the connection's: one transaction at a time
   struct Release {
     InFlight* tx;
-    ~Release() { if (tx) tx->release(); }
-  } release{transaction ? &tx_ : nullptr};
+    ~Release() { tx->release(); }
+  } release{&tx_};
   for (int attempt = 0; attempt < 5; ++attempt) {
-    // One write: WATCH every check, MGET the byte checks, one EXISTS over the absence
-    // checks (per key only if that finds one).
-    std::vector<std::uint32_t> bytes, absent;
-    for (std::uint32_t i = 0; i < b.check_keys.size(); ++i) (b.expect[i].empty() ? absent : bytes).push_back(i);
-    resp::Pipeline p;
-    if (transaction && !b.check_keys.empty()) {
-      resp::Command w("WATCH");
-      w.args(b.check_keys);
-      p.add(w);
-    }
-    resp::Command mget("MGET"), exists("EXISTS");
-    for (std::uint32_t i : bytes) mget.arg(b.check_keys[i]);
-    for (std::uint32_t i : absent) exists.arg(b.check_keys[i]);
-    if (!bytes.empty()) p.add(mget);
-    if (!absent.empty()) p.add(exists);
     UnlinkOutcome out;
-    std::vector<std::uint8_t> ok(b.check_keys.size(), 1);
-    auto read_at = std::chrono::steady_clock::now();
-    if (!p.empty()) {
-      auto r = co_await conn_->exec(p);
-      if (!r) co_return r.error();
-      read_at = std::chrono::steady_clock::now();
-      for (const auto& reply : *r)
-        if (reply.is_error()) co_return net::error_from_reply(reply.root(), "re-reading heartbeats");
-      std::size_t at = transaction ? 1 : 0;
-      if (!bytes.empty()) {
-        const resp::Reply& values = (*r)[at++];
-        for (std::size_t j = 0; j < bytes.size(); ++j) {
-          const resp::ReplyRef v = values[j];
-          ok[bytes[j]] = !v.is_null() && sha1_hex(v.str()) == b.expect[bytes[j]];
-        }
-      }
-      if (!absent.empty() && (*r)[at].integer() > 0) {
-        resp::Pipeline each;
-        for (std::uint32_t i : absent) each.add("EXISTS", b.check_keys[i]);
-        auto e = co_await conn_->exec(each);
-        if (!e) co_return e.error();
-        for (std::size_t j = 0; j < absent.size(); ++j) ok[absent[j]] = (*e)[j].integer() == 0;
-      }
-      for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
-        if (!ok[i]) out.failed.push_back(i);
-    }
-    std::vector<std::string_view> chosen;
-    std::size_t k = 0;
-    for (const auto& g : b.groups) {
-      bool pass = true;
-      for (std::uint32_t c : g.checks) pass = pass && ok[c];
-      if (pass)
-        for (std::uint32_t j = 0; j < g.keys; ++j) chosen.push_back(b.keys[k + j]);
-      k += g.keys;
-    }
+    auto ok = co_await read_checks(b, true, out);
+    if (!ok) co_return ok.error();
+    const auto chosen = passing_keys(b, *ok);
     if (chosen.empty()) {
-      if (transaction && !b.check_keys.empty()) (void)co_await exec(resp::Command("UNWATCH"));
+      if (!b.check_keys.empty()) (void)co_await exec(resp::Command("UNWATCH"));
       co_return out;
     }
-    resp::Command del(dry_run_ ? "EXISTS" : "UNLINK");
+    resp::Command del("UNLINK");
     del.args(chosen);
-    if (!transaction) {
-      auto r = co_await exec(del);
-      if (!r) co_return r.error();
-      out.unlinked = static_cast<std::uint64_t>(r->integer());
-      if (!dry_run_) {  // the window in which a renewal goes unseen: read reply to UNLINK reply
-        ++nonatomic_batches_;
-        max_window_ = std::max(max_window_, std::chrono::steady_clock::now() - read_at);
-      }
-      co_return out;
-    }
     resp::Pipeline t;
     t.add("MULTI").add(del).add("EXEC");
     auto r = co_await conn_->exec(t);
@@ -233,9 +260,9 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_compare(const CheckedUnli
     out.unlinked = static_cast<std::uint64_t>(exec_reply[0].integer());
     co_return out;
   }
-  // Kept changing under us: keep the whole batch this run.
   UnlinkOutcome out;
   for (std::uint32_t i = 0; i < b.check_keys.size(); ++i) out.failed.push_back(i);
+  out.contended = true;
   co_return out;
 }
 

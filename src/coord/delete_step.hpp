@@ -6,7 +6,7 @@
 //                MULTI/UNLINK/EXEC; a heartbeat that changes after WATCH fails the EXEC
 //                and the batch is settled again (atomic; one at a time per connection);
 //   reread       read, compare, UNLINK: NOT atomic (a renewal in between is missed);
-//                only when asked for or when the server refuses both others, and said.
+//                only when the server refuses both others (never by request), and said.
 // A dry run reads and compares the same way and counts with EXISTS instead of UNLINK.
 //
 // Threading: the connection's executor only.
@@ -47,7 +47,10 @@ class DeleteStep {
 
  private:
   boost::asio::awaitable<Result<UnlinkOutcome>> run_script(const CheckedUnlink& b);
-  boost::asio::awaitable<Result<UnlinkOutcome>> run_compare(const CheckedUnlink& b, bool transaction);
+  boost::asio::awaitable<Result<UnlinkOutcome>> run_transaction(const CheckedUnlink& b);
+  boost::asio::awaitable<Result<UnlinkOutcome>> run_reread(const CheckedUnlink& b);
+  boost::asio::awaitable<Result<std::vector<std::uint8_t>>> read_checks(const CheckedUnlink& b, bool watch,
+                                                                         UnlinkOutcome& out);
   boost::asio::awaitable<Result<resp::Reply>> exec(const resp::Command& c) { return conn_->exec(c); }
 
   std::shared_ptr<net::Connection> conn_;

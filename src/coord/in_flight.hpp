@@ -4,7 +4,8 @@
 //   co_spawn(ex, work_then_release(), detached);
 //   ...
 //   co_await slots.drain();            // waits until all have released
-// REQUIRES: one waiting coroutine at a time (the waiter re-arms a shared timer).
+// Any number of coroutines may wait: they share one timer, armed once, and release()
+// wakes them all to re-check (no waiter re-arms a timer another one waits on).
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -27,6 +28,7 @@ class InFlight {
   }
   void release() {
     --count_;
+    armed_ = false;
     wake_.cancel();  // every waiter re-checks
   }
   boost::asio::awaitable<void> drain() {
@@ -36,12 +38,16 @@ class InFlight {
 
  private:
   boost::asio::awaitable<void> wait() {
-    wake_.expires_at(boost::asio::steady_timer::time_point::max());
+    if (!armed_) {  // re-arming would cancel the waits already pending on the timer
+      wake_.expires_at(boost::asio::steady_timer::time_point::max());
+      armed_ = true;
+    }
     co_await wake_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
   }
 
   std::size_t count_ = 0;
   std::size_t limit_;
+  bool armed_ = false;
   boost::asio::steady_timer wake_;
 };
 

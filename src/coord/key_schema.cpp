@@ -37,12 +37,19 @@ std::string KeySchema::common_prefix() const {
 Result<void> KeySchema::validate() const {
   if (heartbeat_prefix.empty()) return Error(Errc::invalid_argument, "schema: heartbeat.prefix is empty");
   if (families.size() > 200) return Error(Errc::invalid_argument, "schema: more than 200 families");
-  if (heartbeat_prefix.rfind("swarmkeeper:", 0) == 0)
-    return Error(Errc::invalid_argument, "schema: the prefix 'swarmkeeper:' is the cleanup's own (lock, audit)");
+  // The cleanup's own keys (lock, audit) live under swarmkeeper:; no prefix may reach them.
+  auto own = [](const std::string& p) {
+    const std::string_view ours = "swarmkeeper:";
+    return p.rfind(ours, 0) == 0 || ours.rfind(p, 0) == 0;
+  };
+  if (own(heartbeat_prefix))
+    return Error(Errc::invalid_argument, "schema: heartbeat.prefix '" + heartbeat_prefix +
+                                             "' overlaps 'swarmkeeper:', the cleanup's own keys (lock, audit)");
   for (const KeyFamily& f : families) {
     if (f.prefix.empty()) return Error(Errc::invalid_argument, "schema: family '" + f.name + "' has an empty prefix");
-    if (f.prefix.rfind("swarmkeeper:", 0) == 0)
-      return Error(Errc::invalid_argument, "schema: family '" + f.name + "': the prefix 'swarmkeeper:' is the cleanup's own");
+    if (own(f.prefix))
+      return Error(Errc::invalid_argument, "schema: family '" + f.name + "' prefix '" + f.prefix +
+                                               "' overlaps 'swarmkeeper:', the cleanup's own keys (lock, audit)");
     if (f.prefix.compare(0, heartbeat_prefix.size(), heartbeat_prefix) == 0 ||
         heartbeat_prefix.compare(0, f.prefix.size(), f.prefix) == 0)
       return Error(Errc::invalid_argument, "schema: family '" + f.name + "' prefix '" + f.prefix +

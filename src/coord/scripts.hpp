@@ -15,16 +15,17 @@ namespace swarmkeeper::coord {
 //   ARGV[3+m1]         the groups, MessagePack: one flat array of, per group, c, c check
 //                      indices (1-based, into KEYS), k (the group's number of keys); read
 //                      only when a check failed (when all hold, every key goes in one UNLINK)
-// Returns {unlinked, {indices of checks that failed}}. Bounded: one MGET of m1 keys, one
+// Returns {unlinked, {indices of checks that failed; negative: the heartbeat is gone}}. Bounded: one MGET of m1 keys, one
 // EXISTS of m2, one UNLINK of at most the batch's keys (the plan caps all three).
 inline constexpr const char* kCheckedUnlinkScript = R"lua(
 local m1, m2 = tonumber(ARGV[1]), tonumber(ARGV[2])
 local m = m1 + m2
-local ok, failed, nfailed = {}, {}, 0
+local ok, failed, nfailed, gone = {}, {}, 0, {}
 if m1 > 0 then
   local v = redis.call('MGET', unpack(KEYS, 1, m1))
   for i = 1, m1 do
     ok[i] = v[i] ~= false and redis.sha1hex(v[i]) == ARGV[2 + i]
+    if v[i] == false then gone[i] = true end
   end
 end
 if m2 > 0 then
@@ -35,7 +36,9 @@ if m2 > 0 then
     end
   end
 end
-for i = 1, m do if not ok[i] then nfailed = nfailed + 1; failed[nfailed] = i end end
+for i = 1, m do
+  if not ok[i] then nfailed = nfailed + 1; if gone[i] then failed[nfailed] = -i else failed[nfailed] = i end end
+end
 local n = 0
 if #KEYS > m then
   if nfailed == 0 then

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+
 namespace swarmkeeper::coord {
 namespace {
 
@@ -20,10 +22,13 @@ class Ownership : public ::testing::Test {
       idx_[id] = table_.add(id, 1, CoordState::stale);
   }
   Attribution resolve_key(const std::string& key, const std::string& fam) {
+    keys_.push_back(key);  // the attribution's views point into it
     Attribution a;
-    resolve(key, family(schema_, fam), table_, a);
+    std::vector<std::string_view> candidates;
+    attribute(keys_.back(), family(schema_, fam), table_, candidates, a);
     return a;
   }
+  std::deque<std::string> keys_;
   KeySchema schema_;
   CoordinatorTable table_;
   std::map<std::string, std::uint32_t> idx_;
@@ -31,13 +36,13 @@ class Ownership : public ::testing::Test {
 
 TEST_F(Ownership, ExactFamilyMatchesTheWholeSuffixOnly) {
   auto a = resolve_key("blocking:signal:coord-1", "signal");
-  ASSERT_EQ(a.kind, Attribution::Kind::owned);
+  ASSERT_EQ(a.kind, Attribution::remove);
   EXPECT_EQ(a.owners, std::vector<std::uint32_t>{idx_["coord-1"]});
   EXPECT_EQ(resolve_key("blocking:signal:coord-10", "signal").owners, std::vector<std::uint32_t>{idx_["coord-10"]});
   EXPECT_EQ(resolve_key("blocking:signal:glob*?[x]", "signal").owners, std::vector<std::uint32_t>{idx_["glob*?[x]"]});
   EXPECT_EQ(resolve_key("coordinator:activity:with space", "activity").owners, std::vector<std::uint32_t>{idx_["with space"]});
-  EXPECT_EQ(resolve_key("blocking:signal:coord-", "signal").kind, Attribution::Kind::orphan);
-  EXPECT_EQ(resolve_key("blocking:signal:glob", "signal").kind, Attribution::Kind::orphan);
+  EXPECT_EQ(resolve_key("blocking:signal:coord-", "signal").kind, Attribution::orphan);
+  EXPECT_EQ(resolve_key("blocking:signal:glob", "signal").kind, Attribution::orphan);
 }
 
 TEST_F(Ownership, IdPrefixNeverLetsAPrefixIdClaimAnothersKey) {
@@ -51,24 +56,37 @@ TEST_F(Ownership, IdPrefixNeverLetsAPrefixIdClaimAnothersKey) {
 TEST_F(Ownership, IdPrefixWithTwoPossibleOwnersIsAmbiguous) {
   // "a" and "a:b" are both coordinators: blocking:ack:a:b:x could be either's.
   auto amb = resolve_key("blocking:ack:a:b:x", "ack");
-  EXPECT_EQ(amb.kind, Attribution::Kind::ambiguous);
+  EXPECT_EQ(amb.kind, Attribution::ambiguous);
   auto only_a = resolve_key("blocking:ack:a:c:x", "ack");
-  ASSERT_EQ(only_a.kind, Attribution::Kind::owned);
+  ASSERT_EQ(only_a.kind, Attribution::remove);
   EXPECT_EQ(only_a.owners, std::vector<std::uint32_t>{idx_["a"]});
-  EXPECT_EQ(resolve_key("blocking:ack:nobody:agent", "ack").kind, Attribution::Kind::orphan);
+  EXPECT_EQ(resolve_key("blocking:ack:nobody:agent", "ack").kind, Attribution::orphan);
 }
 
 TEST_F(Ownership, MentionsNamesEveryKnownCoordinatorAtTokenBoundaries) {
   auto both = resolve_key("blocking:idempotency:coord-1:coord-10:nonce", "idempotency");
-  ASSERT_EQ(both.kind, Attribution::Kind::owned);
+  ASSERT_EQ(both.kind, Attribution::remove);
   EXPECT_EQ(both.owners, (std::vector<std::uint32_t>{idx_["coord-1"], idx_["coord-10"]}));
   auto one = resolve_key("blocking:idempotency:coord-10:init", "idempotency");
   EXPECT_EQ(one.owners, std::vector<std::uint32_t>{idx_["coord-10"]});
   // A substring inside a token names nobody.
-  EXPECT_EQ(resolve_key("blocking:idempotency:xcoord-1y:init", "idempotency").kind, Attribution::Kind::orphan);
+  EXPECT_EQ(resolve_key("blocking:idempotency:xcoord-1y:init", "idempotency").kind, Attribution::orphan);
   // A colon inside an id: "a:b" is a run of two tokens.
   auto colon = resolve_key("blocking:idempotency:a:b:n", "idempotency");
   EXPECT_NE(std::find(colon.owners.begin(), colon.owners.end(), idx_["a:b"]), colon.owners.end());
+}
+
+TEST_F(Ownership, LiveOrUnreadableCandidatesKeepAKeyAndUnknownOnesMustStayAbsent) {
+  idx_["alive"] = table_.add("alive", 1, CoordState::active);
+  idx_["broken"] = table_.add("broken", 0, CoordState::invalid);
+  EXPECT_EQ(resolve_key("blocking:idempotency:coord-1:alive:n", "idempotency").kind, Attribution::keep_alive);
+  EXPECT_EQ(resolve_key("blocking:signal:broken", "signal").kind, Attribution::keep_alive);
+  auto a = resolve_key("blocking:idempotency:coord-1:init", "idempotency");
+  ASSERT_EQ(a.kind, Attribution::remove);
+  EXPECT_EQ(a.absent, (std::vector<std::string_view>{"coord-1:init", "init"}));
+  EXPECT_EQ(resolve_key("blocking:ack::x", "ack").kind, Attribution::orphan) << "an empty id names nobody";
+  EXPECT_EQ(resolve_key("blocking:ack:" + std::string(40, ':') + "x", "ack").kind, Attribution::ambiguous)
+      << "too many ways to read it";
 }
 
 TEST(KeySchemaTest, HeartbeatParsingAndGlobEscaping) {
