@@ -43,6 +43,14 @@ class Histogram {
     double mean() const noexcept { return count_ ? sum_ / static_cast<double>(count_) : 0; }
     /// Adds another snapshot's samples to this one.
     void merge(const Snapshot& other) noexcept;
+    /// Adds n samples to one bucket, and `sum` to the samples' sum (building a snapshot
+    /// from stored counts, e.g. a time window's). REQUIRES: 0 <= bucket < kBuckets.
+    void add(int bucket, std::uint64_t n, double sum = 0) noexcept {
+      counts_[static_cast<std::size_t>(bucket)] += n;
+      count_ += n;
+      sum_ += sum;
+    }
+    double sum() const noexcept { return sum_; }
     const std::array<std::uint64_t, kBuckets>& buckets() const noexcept { return counts_; }
 
    private:
