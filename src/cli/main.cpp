@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/bench_cleanup.hpp"
+#include "cli/bench_blocks.hpp"
 #include "cli/bench_client.hpp"
 #include "cli/cleanup_output.hpp"
 #include "cli/demo.hpp"
@@ -267,6 +268,10 @@ int main(int argc, char** argv) {
   bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")
       ->check(decimal_in(0.001, 86400))->capture_default_str();
 
+  cli::BenchBlocksArgs blocks_args;
+  auto* bench_blocks = bench->add_subcommand("blocks", "The building blocks (percentiles, event queue, scheduler) beside their peers");
+  bench_blocks->add_flag("--json", blocks_args.json, "One JSON object on stdout");
+
   cli::BenchClientArgs client_args;
   auto* bench_client = bench->add_subcommand("client", "Seed 003's client validation suite, or a plain GET/SET throughput run");
   bench_client->add_option("--url", client_args.url, "Use this Redis instead of a private one (keys are overwritten!)");
@@ -309,6 +314,7 @@ int main(int argc, char** argv) {
   }
   if (*demo) return cli::run_demo(demo_args);
   if (*bench_client) return cli::run_bench_client(client_args);
+  if (*bench_blocks) return cli::run_bench_blocks(blocks_args);
   if (*bench_cleanup) {
     if (!sizes_text.empty()) {
       bench_args.sizes.clear();

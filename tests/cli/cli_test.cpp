@@ -207,3 +207,19 @@ TEST_F(CliTest, ALockLeftByADeadRunOnThisHostIsTakenOver) {
 
 }  // namespace
 }  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+TEST(BenchBlocks, JsonHasTheFieldsAndTheGuaranteesHold) {
+  auto r = swarmkeeper::testing::run_cli("bench blocks --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_LT(j["percentiles"]["max_rel_error"].get<double>(), 0.01);
+  for (const char* k : {"sort", "quickselect", "ours"}) EXPECT_TRUE(j["percentiles"]["ms_1m"].contains(k)) << k;
+  EXPECT_TRUE(j["queue"]["drops_exact"].get<bool>());
+  EXPECT_EQ(j["scheduler"]["active_handles_after"], 0);
+}
+
+}  // namespace
+}  // namespace swarmkeeper
