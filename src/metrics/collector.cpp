@@ -83,49 +83,34 @@ struct Collector::Series {
 Collector::Collector(Clock::time_point start) : slot_start_(start) {}
 Collector::~Collector() = default;
 
-namespace {
-template <class Deque>
-auto* find_series(Deque& series, std::string_view name) {
-  for (auto& s : series)
-    if (s->name == name) return s.get();
-  return static_cast<typename Deque::value_type::element_type*>(nullptr);
+// The series of that name, created with `kind` on first use; nullptr if the name is
+// taken by another kind. REQUIRES: mu_ held.
+Collector::Series* Collector::series(std::string_view name, SeriesSnapshot::Kind kind) {
+  for (auto& s : series_)
+    if (s->name == name) return s->kind == kind ? s.get() : nullptr;
+  series_.push_back(std::make_unique<Series>());
+  Series* s = series_.back().get();
+  s->name = std::string(name);
+  s->kind = kind;
+  return s;
 }
-}  // namespace
 
 Counter& Collector::counter(std::string_view name) {
   std::lock_guard lock(mu_);
-  auto* s = find_series(series_, name);
-  if (s == nullptr) {
-    series_.push_back(std::make_unique<Series>());
-    s = series_.back().get();
-    s->name = std::string(name);
-    s->kind = SeriesSnapshot::Kind::counter;
-  }
-  return s->kind == SeriesSnapshot::Kind::counter ? s->counter : detached_counter_;
+  Series* s = series(name, SeriesSnapshot::Kind::counter);
+  return s ? s->counter : detached_counter_;
 }
 
 Gauge& Collector::gauge(std::string_view name) {
   std::lock_guard lock(mu_);
-  auto* s = find_series(series_, name);
-  if (s == nullptr) {
-    series_.push_back(std::make_unique<Series>());
-    s = series_.back().get();
-    s->name = std::string(name);
-    s->kind = SeriesSnapshot::Kind::gauge;
-  }
-  return s->kind == SeriesSnapshot::Kind::gauge ? s->gauge : detached_gauge_;
+  Series* s = series(name, SeriesSnapshot::Kind::gauge);
+  return s ? s->gauge : detached_gauge_;
 }
 
 Latency& Collector::latency(std::string_view name) {
   std::lock_guard lock(mu_);
-  auto* s = find_series(series_, name);
-  if (s == nullptr) {
-    series_.push_back(std::make_unique<Series>());
-    s = series_.back().get();
-    s->name = std::string(name);
-    s->kind = SeriesSnapshot::Kind::latency;
-  }
-  return s->kind == SeriesSnapshot::Kind::latency ? s->latency : detached_latency_;
+  Series* s = series(name, SeriesSnapshot::Kind::latency);
+  return s ? s->latency : detached_latency_;
 }
 
 void Collector::advance(Clock::time_point now) {

@@ -114,6 +114,7 @@ class Collector {
 
  private:
   struct Series;
+  Series* series(std::string_view name, SeriesSnapshot::Kind kind);
   std::mutex mu_;  // guards series_ and every Series' ring; recorders never take it
   std::deque<std::unique_ptr<Series>> series_;
   Counter detached_counter_;
