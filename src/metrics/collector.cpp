@@ -117,11 +117,12 @@ void Collector::advance(Clock::time_point now) {
   std::lock_guard lock(mu_);
   if (now < slot_start_ + kSlot) return;
   const auto passed = static_cast<std::size_t>((now - slot_start_) / kSlot);
-  // What happened since the last close goes into the first slot that ended; slots after
-  // it (advance() came late) are empty. More than an hour late: the ring is all new.
+  // advance() came late: the slots it missed are written empty, and what happened since
+  // the last close goes into the newest one (it may be that recent: it must count in
+  // every window). More than an hour late: the ring is all new.
   for (auto& s : series_) {
+    for (std::size_t i = 1; i < std::min(passed, kSlots); ++i) s->empty_slot();
     s->close_slot();
-    for (std::size_t i = 1; i < std::min(passed, kSlots + 1); ++i) s->empty_slot();
   }
   slot_start_ += kSlot * static_cast<long>(passed);
 }
@@ -138,10 +139,12 @@ CollectorSnapshot Collector::snapshot() {
     // The open slot: what changed since the last close.
     Slot open;
     switch (s.kind) {
-      case SeriesSnapshot::Kind::counter:
-        snap.total = static_cast<double>(s.counter.value());
-        open.count = s.counter.value() - s.counter_at_close;
+      case SeriesSnapshot::Kind::counter: {
+        const auto v = s.counter.value();  // once: the windows must agree with the total
+        snap.total = static_cast<double>(v);
+        open.count = v - s.counter_at_close;
         break;
+      }
       case SeriesSnapshot::Kind::gauge:
         snap.total = s.gauge.value();
         open.gauge = snap.total;

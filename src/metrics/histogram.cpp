@@ -19,7 +19,7 @@ Histogram::Snapshot Histogram::snapshot() const noexcept {
     s.counts_[static_cast<std::size_t>(i)] = counts_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
     s.count_ += s.counts_[static_cast<std::size_t>(i)];
   }
-  s.sum_ = static_cast<double>(sum_.load(std::memory_order_relaxed));
+  s.sum_ = sum_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -41,8 +41,10 @@ struct Job {
   bool finished = false;
 };
 
+// A due run or a run's deadline. It holds the job weakly: a job that ended is gone at
+// once, even with events of it still in the map (they are skipped when due).
 struct Event {
-  std::shared_ptr<Job> job;
+  std::weak_ptr<Job> job;
   bool deadline = false;    // else: a run is due
   std::uint64_t run_no = 0; // for deadlines: the run they belong to
 };
@@ -87,12 +89,14 @@ using detail::Job;
 
 void JobHandle::cancel() const {
   if (!job_) return;
+  std::stop_source stop;
   {
     std::lock_guard lock(job_->mu);
     if (job_->finished) return;
     job_->cancel_requested = true;
-    job_->run_stop.request_stop();
+    stop = job_->run_stop;
   }
+  stop.request_stop();  // with no lock held: stop callbacks may call back into the scheduler
   if (auto core = job_->core.lock()) {
     std::lock_guard lock(core->mu);
     core->cancelled.push_back(job_);
@@ -114,6 +118,15 @@ void JobHandle::wait() const {
   job_->ended.wait(lock, [&] { return job_->finished; });
 }
 
+namespace {
+// How a job that is not running ends when cancelled or shut down: a periodic job that
+// has run is done (its runs were its work); anything else is cancelled.
+JobState ended_by_cancel(Job& job) {
+  std::lock_guard lock(job.mu);
+  return job.options.period.count() > 0 && job.run_no > 0 ? JobState::done : JobState::cancelled;
+}
+}  // namespace
+
 struct Scheduler::Impl {
   std::shared_ptr<Core> core = std::make_shared<Core>();
   std::vector<std::thread> threads;
@@ -131,22 +144,30 @@ void Scheduler::Impl::timer_loop() {
     // Cancelled jobs that are not running are released at once (a delayed job cancelled
     // an hour early does not hold its entry for an hour).
     for (auto& job : std::exchange(c.cancelled, {}))
-      if (job->state != JobState::running) c.finish(job, JobState::cancelled);
+      if (job->state != JobState::running) c.finish(job, ended_by_cancel(*job));
     const auto now = Clock::now();
+    std::vector<std::stop_source> to_stop;
     while (!c.timers.empty() && c.timers.begin()->first <= now) {
       Event ev = std::move(c.timers.begin()->second);
       c.timers.erase(c.timers.begin());
-      if (!c.live.count(ev.job->id)) continue;  // ended meanwhile
+      std::shared_ptr<Job> job = ev.job.lock();
+      if (!job || !c.live.count(job->id)) continue;  // ended meanwhile
       if (ev.deadline) {
-        std::lock_guard jl(ev.job->mu);
-        if (ev.job->run_no == ev.run_no && ev.job->state == JobState::running) {
-          ev.job->run_timed_out = true;
-          ev.job->run_stop.request_stop();
+        std::lock_guard jl(job->mu);
+        if (job->run_no == ev.run_no && job->state == JobState::running) {
+          job->run_timed_out = true;
+          to_stop.push_back(job->run_stop);
         }
         continue;
       }
-      c.ready.push_back(std::move(ev.job));
+      c.ready.push_back(std::move(job));
       c.work_cv.notify_one();
+    }
+    if (!to_stop.empty()) {  // stop callbacks run with no lock held
+      lock.unlock();
+      for (auto& st : to_stop) st.request_stop();
+      lock.lock();
+      continue;
     }
     if (c.timers.empty())
       c.timer_cv.wait(lock);
@@ -166,17 +187,21 @@ void Scheduler::Impl::worker_loop() {
     if (!c.live.count(job->id)) continue;
     std::stop_token token;
     std::uint64_t run_no = 0;
+    bool cancelled_before = false;
     {
       std::lock_guard jl(job->mu);
-      if (job->cancel_requested) {
-        c.finish(job, JobState::cancelled);
-        continue;
+      cancelled_before = job->cancel_requested;
+      if (!cancelled_before) {
+        job->run_stop = std::stop_source();
+        job->run_timed_out = false;
+        run_no = ++job->run_no;
+        token = job->run_stop.get_token();
+        job->state = JobState::running;
       }
-      job->run_stop = std::stop_source();
-      job->run_timed_out = false;
-      run_no = ++job->run_no;
-      token = job->run_stop.get_token();
-      job->state = JobState::running;
+    }
+    if (cancelled_before) {  // finish() takes job->mu itself
+      c.finish(job, JobState::cancelled);
+      continue;
     }
     if (job->options.timeout.count() > 0) {
       c.timers.emplace(Clock::now() + job->options.timeout, Event{job, true, run_no});
@@ -197,21 +222,22 @@ void Scheduler::Impl::worker_loop() {
       cancelled = job->cancel_requested;
       timed_out = job->run_timed_out;
     }
-    if (job->options.period.count() > 0 && !cancelled && !c.stopping) {
-      if (threw) ++c.stats.failed;  // counted per run; the job goes on
-      if (timed_out) ++c.stats.timed_out;
-      job->state = JobState::pending;
-      c.timers.emplace(Clock::now() + job->options.period, Event{job, false, 0});
-      c.timer_cv.notify_one();
+    if (job->options.period.count() > 0) {
+      if (threw) ++c.stats.run_failures;  // a periodic job goes on after a failed or timed-out run
+      if (timed_out) ++c.stats.run_timeouts;
+      if (!cancelled && !c.stopping) {
+        job->state = JobState::pending;
+        c.timers.emplace(Clock::now() + job->options.period, Event{job, false, 0});
+        c.timer_cv.notify_one();
+        continue;
+      }
+      c.finish(job, JobState::done);  // cancelled or shut down after this run
       continue;
     }
-    if (job->options.period.count() > 0)
-      c.finish(job, cancelled && !c.draining ? JobState::cancelled : JobState::done);
-    else
-      c.finish(job, cancelled ? JobState::cancelled
-                    : threw   ? JobState::failed
-                    : timed_out ? JobState::timed_out
-                                : JobState::done);
+    c.finish(job, cancelled ? JobState::cancelled
+                  : threw   ? JobState::failed
+                  : timed_out ? JobState::timed_out
+                              : JobState::done);
   }
 }
 
@@ -272,18 +298,21 @@ void Scheduler::shutdown(Shutdown mode) {
     c.draining = mode == Shutdown::drain;
     std::vector<std::shared_ptr<Job>> jobs;
     for (auto& [id, job] : c.live) jobs.push_back(job);
+    std::vector<std::stop_source> to_stop;
     for (auto& job : jobs) {
       const bool periodic = job->options.period.count() > 0;
       if (mode == Shutdown::drain && !periodic) continue;  // runs at its time
       if (mode == Shutdown::cancel) {
         std::lock_guard jl(job->mu);
         job->cancel_requested = true;
-        job->run_stop.request_stop();
+        to_stop.push_back(job->run_stop);
       }
       // Not running: ends now (a running one ends when it returns).
-      if (job->state != JobState::running)
-        c.finish(job, mode == Shutdown::cancel ? JobState::cancelled : JobState::done);
+      if (job->state != JobState::running) c.finish(job, ended_by_cancel(*job));
     }
+    lock.unlock();  // stop callbacks run with no lock held
+    for (auto& st : to_stop) st.request_stop();
+    lock.lock();
     c.idle_cv.wait(lock, [&] { return c.live.empty(); });
     c.exit = true;
   }

@@ -99,6 +99,20 @@ TEST(Collector, EightThreadsRecordingDuringAdvanceAndSnapshotLoseNoSample) {
   EXPECT_EQ(find(s, "n").windows[static_cast<int>(Window::h1)].count, static_cast<std::uint64_t>(kThreads) * kEach);
 }
 
+TEST(Collector, ASampleRecordedJustBeforeALateAdvanceCountsInEveryWindow) {
+  const auto t0 = Clock::time_point{} + 1000h;
+  Collector c(t0);
+  auto& lat = c.latency("lat");
+  lat.record(5);
+  c.advance(t0 + 721 * 5s);  // over an hour late
+  auto s = c.snapshot();
+  for (int w = 0; w < 3; ++w) EXPECT_EQ(find(s, "lat").windows[static_cast<std::size_t>(w)].count, 1u) << w;
+  lat.record(~0ull);  // a negative duration cast to unsigned must not wrap the mean
+  lat.record(10);
+  s = c.snapshot();
+  EXPECT_GT(find(s, "lat").windows[0].mean, 1e18);
+}
+
 TEST(Collector, ANameKeepsItsFirstKind) {
   Collector c;
   c.counter("x").add(3);

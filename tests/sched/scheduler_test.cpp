@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -86,6 +87,46 @@ TEST(Scheduler, DelayedAndPeriodicJobsRunOnTimeAndStopWhenCancelled) {
   std::this_thread::sleep_for(30ms);
   EXPECT_LE(runs.load(), at_cancel + 1) << "no run after cancel (one may have been starting)";
   EXPECT_EQ(s.active_handles(), 0u);
+}
+
+TEST(Scheduler, StopCallbacksAndCancelsFromInsideJobsNeverDeadlock) {
+  Scheduler s({.threads = 1});
+  // A job whose stop callback (run at its timeout) cancels another job.
+  auto child = s.submit([](std::stop_token) {}, {.delay = 1h});
+  auto parent = s.submit([&](std::stop_token st) {
+    std::stop_callback cb(st, [&] { child.cancel(); });
+    while (!st.stop_requested()) std::this_thread::sleep_for(1ms);
+  }, {.timeout = 20ms});
+  parent.wait();
+  child.wait();
+  EXPECT_EQ(parent.state(), JobState::timed_out);
+  EXPECT_EQ(child.state(), JobState::cancelled);
+  // A job that cancels the one queued behind it just before it returns.
+  std::promise<JobHandle> b_handle;
+  auto b_ready = b_handle.get_future();
+  auto a = s.submit([&](std::stop_token) { b_ready.get().cancel(); });  // b is queued behind a (one thread)
+  auto b = s.submit([](std::stop_token) {});
+  b_handle.set_value(b);
+  a.wait();
+  b.wait();
+  EXPECT_EQ(s.active_handles(), 0u);
+}
+
+TEST(Scheduler, ACancelledPeriodicJobThatRanEndsDoneAndCountsItsFailedRuns) {
+  Scheduler s;
+  std::atomic<int> runs{0};
+  auto p = s.submit([&](std::stop_token) {
+    ++runs;
+    throw std::runtime_error("every run fails");
+  }, {.period = 1ms});
+  ASSERT_TRUE(eventually([&] { return runs >= 3; }));
+  p.cancel();
+  p.wait();
+  EXPECT_EQ(p.state(), JobState::done);
+  const auto st = s.stats();
+  EXPECT_EQ(st.run_failures, static_cast<std::uint64_t>(runs.load()));
+  EXPECT_EQ(st.failed + st.cancelled + st.timed_out, 0u) << "a job ends once, counted once: done";
+  EXPECT_EQ(st.done, 1u);
 }
 
 TEST(Scheduler, ShutdownCancelStopsRunningJobsAndDropsPendingOnes) {

@@ -63,14 +63,14 @@ class Histogram {
   /// Counts one sample. Thread-safe, lock-free, allocation-free.
   void record(std::uint64_t v) noexcept {
     counts_[static_cast<std::size_t>(bucket_of(v))].fetch_add(1, std::memory_order_relaxed);
-    sum_.fetch_add(v, std::memory_order_relaxed);
+    sum_.fetch_add(static_cast<double>(v), std::memory_order_relaxed);  // a double: never wraps
   }
   /// A consistent-enough copy (concurrent records may or may not be included).
   Snapshot snapshot() const noexcept;
 
  private:
   std::array<std::atomic<std::uint64_t>, kBuckets> counts_{};
-  std::atomic<std::uint64_t> sum_{0};
+  std::atomic<double> sum_{0};
 };
 
 }  // namespace swarmkeeper::metrics

@@ -17,8 +17,9 @@
 // submitted run (delayed ones at their time), stops periodic jobs after their current
 // run, and waits. Both then join the threads. The destructor calls shutdown(cancel).
 //
-// Threading: every member is safe from any thread, including from inside a job (except
-// shutdown(), which would wait for the calling job itself).
+// Threading: every member is safe from any thread, including from inside a job or a
+// std::stop_callback (stop is always requested with no scheduler lock held), except
+// shutdown() from inside a job, which would wait for the calling job itself.
 //
 //   Scheduler s({.threads = 2});
 //   auto h = s.submit([](std::stop_token st) { while (!st.stop_requested()) work(); },
@@ -38,10 +39,10 @@ namespace swarmkeeper::sched {
 enum class JobState : std::uint8_t {
   pending,    ///< scheduled, not running now
   running,
-  done,       ///< returned normally (a periodic job: cancelled after at least one run, or shut down)
+  done,       ///< returned normally (a periodic job: cancelled or shut down after at least one run)
   failed,     ///< threw (one-shot jobs; a periodic job goes on)
   timed_out,  ///< its last run was asked to stop at its timeout (one-shot jobs)
-  cancelled,  ///< cancelled (or shut down) before it could finish normally
+  cancelled,  ///< cancelled (or shut down) before it could finish normally (before any run, for a periodic job)
 };
 
 struct JobOptions {
@@ -59,8 +60,11 @@ struct SchedulerOptions {
   unsigned threads = 2;
 };
 
+/// How jobs ended (each job once: done + failed + timed_out + cancelled = jobs ended),
+/// and how periodic jobs' runs went (a periodic job goes on after a failed run).
 struct SchedulerStats {
   std::uint64_t submitted = 0, runs = 0, done = 0, failed = 0, timed_out = 0, cancelled = 0;
+  std::uint64_t run_failures = 0, run_timeouts = 0;  ///< periodic runs that threw / timed out
 };
 
 namespace detail {
