@@ -2,7 +2,9 @@
 # test.sh — the whole test suite, as CI runs it (via ./run.sh test):
 #   1. the release build's unit and integration tests (real redis-servers);
 #   2. the RESP parser fuzzed with libFuzzer (clang) for FUZZ_SECONDS (default 60);
-#   3. the unit and integration tests again under AddressSanitizer + UBSan.
+#   3. the unit and integration tests again under AddressSanitizer + UBSan;
+#   4. the concurrency building blocks' tests (scheduler, queue, collector) under
+#      ThreadSanitizer.
 # Stops at the first failing stage. Each stage ends with CTest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,16 +19,20 @@ configure_and_build() {  # dir, cmake args...
   cmake --build "$dir"
 }
 
-echo "== 1/3 release build: unit + integration tests"
+echo "== 1/4 release build: unit + integration tests"
 configure_and_build build
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 600
 
-echo "== 2/3 fuzz: RESP parser, ${FUZZ_SECONDS} s"
+echo "== 2/4 fuzz: RESP parser, ${FUZZ_SECONDS} s"
 configure_and_build build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DSWARMKEEPER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake -S . -B build-fuzz -DFUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
 ctest --test-dir build-fuzz --output-on-failure --timeout $((FUZZ_SECONDS + 120))
 
-echo "== 3/3 sanitizers (ASan + UBSan): unit + integration tests"
+echo "== 3/4 sanitizers (ASan + UBSan): unit + integration tests"
 configure_and_build build-asan -DSWARMKEEPER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 600
+
+echo "== 4/4 ThreadSanitizer: scheduler, event queue, metrics collector"
+configure_and_build build-tsan -DSWARMKEEPER_TSAN_BLOCKS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest --test-dir build-tsan --output-on-failure -j "$JOBS" --timeout 300
