@@ -3,6 +3,7 @@
 // Exit codes (the seeds'): 0 success, 1 cannot connect or authenticate, 2 finished with
 // errors, 64 usage error (one line and a pointer to --help).
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -29,19 +30,20 @@ constexpr int kExitOk = 0, kExitConnect = 1, kExitErrors = 2, kExitUsage = 64;
 
 // CLI11 checks built on the strict parsers (numbers.hpp): they see the text before any
 // conversion, so "-5" never wraps into a huge unsigned number and "nan" never passes.
-CLI::Validator count_in(std::uint64_t lo, std::uint64_t hi) {
+// CLI11 puts the flag's name in front: "--batch: '0' is not ... (e.g. 500)".
+CLI::Validator count_in(std::uint64_t lo, std::uint64_t hi, std::string example) {
   return CLI::Validator(
-      [lo, hi](std::string& v) -> std::string {
-        return cli::parse_count(v, lo, hi) ? "" : "'" + v.substr(0, 40) + "' is not a whole number from " +
-                                                      std::to_string(lo) + " to " + std::to_string(hi);
+      [lo, hi, example](std::string& v) -> std::string {
+        if (cli::parse_count(v, lo, hi)) return "";
+        return cli::not_a(v, "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi), example);
       },
       "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
 }
-CLI::Validator decimal_in(double lo, double hi) {
+CLI::Validator decimal_in(double lo, double hi, std::string example) {
   return CLI::Validator(
-      [lo, hi](std::string& v) -> std::string {
-        return cli::parse_decimal(v, lo, hi) ? "" : "'" + v.substr(0, 40) + "' is not a number from " +
-                                                        std::to_string(lo) + " to " + std::to_string(hi);
+      [lo, hi, example](std::string& v) -> std::string {
+        if (cli::parse_decimal(v, lo, hi)) return "";
+        return cli::not_a(v, fmt::format("a number from {} to {}", lo, hi), example);
       },
       "NUMBER");
 }
@@ -62,7 +64,8 @@ struct CleanupArgs {
   std::string threshold = "600";
   bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false;
   std::string recheck = "auto", mode, schema_file, log_file, prom_file;
-  std::string max_busy, max_ids = "100", batch = "500", scan_count = "1000", in_flight = "8", park_mb = "24";
+  double max_busy = 0;
+  std::size_t max_ids = 100, batch = 500, scan_count = 1000, in_flight = 8, park_mb = 24;
 };
 
 void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
@@ -89,26 +92,29 @@ void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
                                           "directory must exist");
   c->add_flag("--no-log", a.no_log, "Write no log file");
   c->add_option("--prom-file", a.prom_file, "Write Prometheus metrics here (node_exporter textfile collector)");
-  c->add_option("--max-busy", a.max_busy, "Pace the run so the server's CPU stays under this percent of wall time (0.1-100)");
+  c->add_option("--max-busy", a.max_busy, "Pace the run so the server's CPU stays under this percent of wall time (0.1-100)")
+      ->check(decimal_in(0.1, 100, "20"));
   c->add_flag("--wait", a.wait, "If another cleanup is running, wait for it instead of exiting");
-  c->add_option("--max-ids", a.max_ids, "Stale coordinator ids listed in the report (0-1000000)")->capture_default_str();
+  c->add_option("--max-ids", a.max_ids, "Stale coordinator ids listed in the report (0-1000000)")
+      ->check(count_in(0, 1000000, "100"))->capture_default_str();
   c->add_flag("-v,--verbose", a.verbose, "Print notes and the summary to stderr as well");
   c->add_option("--batch", a.batch, "Advanced: keys per delete batch, one bounded server call (10-5000)")
-      ->capture_default_str()->group("Advanced");
+      ->check(count_in(10, 5000, "500"))->capture_default_str()->group("Advanced");
   c->add_option("--scan-count", a.scan_count, "Advanced: SCAN COUNT per page (10-10000)")
-      ->capture_default_str()->group("Advanced");
+      ->check(count_in(10, 10000, "1000"))->capture_default_str()->group("Advanced");
   c->add_option("--in-flight", a.in_flight, "Advanced: batches in flight at once (1-64)")
-      ->capture_default_str()->group("Advanced");
+      ->check(count_in(1, 64, "8"))->capture_default_str()->group("Advanced");
   c->add_option("--park-mb", a.park_mb, "Advanced: client memory (MiB) for keys held until their coordinator's last "
                                         "step; more confirms more keys at once (less server CPU on big keyspaces) (0-4096)")
-      ->capture_default_str()->group("Advanced");
+      ->check(count_in(0, 4096, "24"))->capture_default_str()->group("Advanced");
 }
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
-// Validates every number of the cleanup's flags; "" if all are fine, else the usage error.
-std::string validate_cleanup_args(const CleanupArgs& a, CleanupOptions& o) {
+// The threshold: a duration, from the flag or STALE_THRESHOLD_SECONDS (the other numbers
+// were checked by their validators). "" if fine, else the usage error.
+std::string read_threshold(const CleanupArgs& a, CleanupOptions& o) {
   const auto threshold = cli::parse_duration_ms(a.threshold);
   if (!threshold)
     return cli::bad_value(std::getenv("STALE_THRESHOLD_SECONDS") && a.threshold == std::getenv("STALE_THRESHOLD_SECONDS")
@@ -116,37 +122,18 @@ std::string validate_cleanup_args(const CleanupArgs& a, CleanupOptions& o) {
                               : "--threshold",
                           a.threshold, "a positive duration of at least 1 ms and at most 30 days", "600, 600s, 10m, 1500ms");
   o.threshold = std::chrono::milliseconds(*threshold);
-  if (!a.max_busy.empty()) {
-    const auto v = cli::parse_decimal(a.max_busy, 0.1, 100);
-    if (!v) return cli::bad_value("--max-busy", a.max_busy, "a percentage from 0.1 to 100", "20");
-    o.max_busy_percent = *v;
-  }
-  const auto park = cli::parse_count(a.park_mb, 0, 4096);
-  if (!park) return cli::bad_value("--park-mb", a.park_mb, "a whole number of MiB from 0 to 4096", "24");
-  o.park_bytes = static_cast<std::size_t>(*park) << 20;
-  struct Count {
-    const char* flag;
-    const std::string& text;
-    std::uint64_t min, max;
-    std::size_t& out;
-    const char* example;
-  };
-  for (const Count& c : {Count{"--max-ids", a.max_ids, 0, 1000000, o.max_reported_ids, "100"},
-                         Count{"--batch", a.batch, 10, 5000, o.batch_keys, "500"},
-                         Count{"--scan-count", a.scan_count, 10, 10000, o.scan_count, "1000"},
-                         Count{"--in-flight", a.in_flight, 1, 64, o.max_in_flight, "8"}}) {
-    const auto v = cli::parse_count(c.text, c.min, c.max);
-    if (!v)
-      return cli::bad_value(c.flag, c.text,
-                            "a whole number from " + std::to_string(c.min) + " to " + std::to_string(c.max), c.example);
-    c.out = static_cast<std::size_t>(*v);
-  }
   return "";
 }
 
 int run_cleanup_command(const CleanupArgs& a) {
   CleanupOptions o;
-  if (auto err = validate_cleanup_args(a, o); !err.empty()) return usage_error(err);
+  if (auto err = read_threshold(a, o); !err.empty()) return usage_error(err);
+  o.max_busy_percent = a.max_busy;
+  o.max_reported_ids = a.max_ids;
+  o.batch_keys = a.batch;
+  o.scan_count = a.scan_count;
+  o.max_in_flight = a.in_flight;
+  o.park_bytes = a.park_mb << 20;
   if (!a.log_file.empty() && !a.no_log) {
     const auto dir = std::filesystem::path(a.log_file).parent_path();
     if (!dir.empty() && !std::filesystem::is_directory(dir))
@@ -233,23 +220,27 @@ int main(int argc, char** argv) {
 
   std::optional<std::string> seed_url;
   SeedOptions seed_opts;
-  std::string seed_n = "10000", seed_stale = "9900", seed_acks = "2", stale_age = "660", active_age = "60";
+  std::int64_t stale_age = 660, active_age = 60;
   auto* seed = app.add_subcommand("seed", "Write the seeds' test scenario (6 keys per coordinator)");
   seed->add_option("--url", seed_url, "Redis URL (as for cleanup)");
-  seed->add_option("--coordinators", seed_n, "Coordinators to write (1-100000000)")->capture_default_str();
-  seed->add_option("--stale", seed_stale, "How many of them are stale (at most --coordinators)")->capture_default_str();
-  seed->add_option("--acks", seed_acks, "ACK keys per coordinator (0-1000)")->capture_default_str();
+  seed->add_option("--coordinators", seed_opts.coordinators, "Coordinators to write (1-100000000)")
+      ->check(count_in(1, 100000000, "10000"))->capture_default_str();
+  seed->add_option("--stale", seed_opts.stale, "How many of them are stale (at most --coordinators)")
+      ->check(count_in(0, 100000000, "9900"))->capture_default_str();
+  seed->add_option("--acks", seed_opts.acks, "ACK keys per coordinator (0-1000)")->check(count_in(0, 1000, "2"))->capture_default_str();
   seed->add_option("--prefix", seed_opts.prefix, "Coordinator id prefix")->capture_default_str();
-  seed->add_option("--stale-age", stale_age, "Heartbeat age of stale coordinators, seconds")->capture_default_str();
-  seed->add_option("--active-age", active_age, "Heartbeat age of active coordinators, seconds")->capture_default_str();
+  seed->add_option("--stale-age", stale_age, "Heartbeat age of stale coordinators, seconds")
+      ->check(count_in(0, 315360000, "660"))->capture_default_str();
+  seed->add_option("--active-age", active_age, "Heartbeat age of active coordinators, seconds")
+      ->check(count_in(0, 315360000, "60"))->capture_default_str();
 
   cli::DemoArgs demo_args;
   auto* demo = app.add_subcommand("demo", "Seed 10,000 coordinators on a private redis-server, clean up, verify");
   demo->add_option("--url", demo_args.url, "Use this Redis instead of a private one (its data is flushed!)");
   demo->add_option("--coordinators", demo_args.coordinators, "Coordinators to seed")
-      ->check(count_in(1, 10000000))->capture_default_str();
+      ->check(count_in(1, 10000000, "10000"))->capture_default_str();
   demo->add_option("--stale", demo_args.stale, "How many of them are stale")
-      ->check(count_in(0, 10000000))->capture_default_str();
+      ->check(count_in(0, 10000000, "9900"))->capture_default_str();
   demo->add_option("--recheck", demo_args.recheck, "Cleanup recheck (as for cleanup)")
       ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
 
@@ -266,7 +257,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
   bench_cleanup->add_option("--peer-script", bench_args.peer_script, "The seeds' script (default ../shared/peers/seed_lua_chunked.lua)");
   bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")
-      ->check(decimal_in(0.001, 86400))->capture_default_str();
+      ->check(decimal_in(0.001, 86400, "30"))->capture_default_str();
 
   cli::BenchBlocksArgs blocks_args;
   auto* bench_blocks = bench->add_subcommand("blocks", "The building blocks (percentiles, event queue, scheduler) beside their peers");
@@ -275,11 +266,11 @@ int main(int argc, char** argv) {
   cli::BenchClientArgs client_args;
   auto* bench_client = bench->add_subcommand("client", "Seed 003's client validation suite, or a plain GET/SET throughput run");
   bench_client->add_option("--url", client_args.url, "Use this Redis instead of a private one (keys are overwritten!)");
-  bench_client->add_option("--concurrency", client_args.concurrency, "Concurrent callers")->check(count_in(1, 100000))->capture_default_str();
-  bench_client->add_option("--seconds", client_args.seconds, "Length of the load runs")->check(decimal_in(0.01, 86400))->capture_default_str();
+  bench_client->add_option("--concurrency", client_args.concurrency, "Concurrent callers")->check(count_in(1, 100000, "64"))->capture_default_str();
+  bench_client->add_option("--seconds", client_args.seconds, "Length of the load runs")->check(decimal_in(0.01, 86400, "30"))->capture_default_str();
   bench_client->add_option("--mix", client_args.mix, "get-set: only the plain throughput run (peer_ioredis.js's workload)")
       ->check(CLI::IsMember({"get-set"}));
-  bench_client->add_option("--connections", client_args.connections, "Max pool connections (default 20)")->check(count_in(1, 10000));
+  bench_client->add_option("--connections", client_args.connections, "Max pool connections (default 20)")->check(count_in(1, 10000, "20"));
   bench_client->add_flag("--json", client_args.json, "One JSON object on stdout");
 
   try {
@@ -293,19 +284,10 @@ int main(int argc, char** argv) {
   if (*seed) {
     auto conn = resolve_connection_options(seed_url);
     if (!conn) return start_error(conn.error());
-    const auto n = cli::parse_count(seed_n, 1, 100000000), st = cli::parse_count(seed_stale, 0, 100000000),
-               acks = cli::parse_count(seed_acks, 0, 1000), sa = cli::parse_count(stale_age, 0, 315360000),
-               aa = cli::parse_count(active_age, 0, 315360000);
-    if (!n) return usage_error(cli::bad_value("--coordinators", seed_n, "a whole number from 1 to 100000000", "10000"));
-    if (!st || *st > *n) return usage_error(cli::bad_value("--stale", seed_stale, "a whole number from 0 to --coordinators", "9900"));
-    if (!acks) return usage_error(cli::bad_value("--acks", seed_acks, "a whole number from 0 to 1000", "2"));
-    if (!sa) return usage_error(cli::bad_value("--stale-age", stale_age, "a whole number of seconds", "660"));
-    if (!aa) return usage_error(cli::bad_value("--active-age", active_age, "a whole number of seconds", "60"));
-    seed_opts.coordinators = *n;
-    seed_opts.stale = *st;
-    seed_opts.acks = static_cast<std::uint32_t>(*acks);
-    seed_opts.stale_age = std::chrono::seconds(*sa);
-    seed_opts.active_age = std::chrono::seconds(*aa);
+    if (seed_opts.stale > seed_opts.coordinators)
+      return usage_error(cli::bad_value("--stale", std::to_string(seed_opts.stale), "at most --coordinators", "9900"));
+    seed_opts.stale_age = std::chrono::seconds(stale_age);
+    seed_opts.active_age = std::chrono::seconds(active_age);
     auto r = seed_scenario(*conn, seed_opts);
     if (!r) return start_error(r.error());
     std::cout << "wrote " << r->keys_written << " keys (" << seed_opts.coordinators << " coordinators, " << seed_opts.stale

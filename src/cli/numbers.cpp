@@ -86,12 +86,16 @@ std::optional<double> parse_decimal(std::string_view text, double min, double ma
   return d;
 }
 
-std::string bad_value(std::string_view flag, std::string_view value, std::string_view what, std::string_view example) {
+std::string not_a(std::string_view value, std::string_view what, std::string_view example) {
   std::string shown(value.substr(0, 40));
   for (char& c : shown)
     if (static_cast<unsigned char>(c) < 0x20) c = '?';
   if (value.size() > 40) shown += "...";
-  return std::string(flag) + ": '" + shown + "' is not " + std::string(what) + " (e.g. " + std::string(example) + ")";
+  return "'" + shown + "' is not " + std::string(what) + " (e.g. " + std::string(example) + ")";
+}
+
+std::string bad_value(std::string_view flag, std::string_view value, std::string_view what, std::string_view example) {
+  return std::string(flag) + ": " + not_a(value, what, example);
 }
 
 }  // namespace swarmkeeper::cli

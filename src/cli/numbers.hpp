@@ -26,7 +26,9 @@ std::optional<std::uint64_t> parse_count(std::string_view text, std::uint64_t mi
 /// exponent, hex, NaN or infinity).
 std::optional<double> parse_decimal(std::string_view text, double min, double max);
 
-/// "--flag: 'value' is not a valid X (e.g. Y)": the one-line usage error for a bad value.
+/// "'value' is not X (e.g. Y)", the value shortened and control characters masked.
+std::string not_a(std::string_view value, std::string_view what, std::string_view example);
+/// "--flag: " + not_a(...): the one-line usage error for a bad value.
 std::string bad_value(std::string_view flag, std::string_view value, std::string_view what, std::string_view example);
 
 }  // namespace swarmkeeper::cli
