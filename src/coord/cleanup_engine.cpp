@@ -251,8 +251,6 @@ asio::awaitable<void> Engine::send(CheckedUnlink batch) {
   slots_.release();
 }
 
-// --orphans: idle times first (read-only), then a CheckedUnlink that confirms every
-// possible owner still has no heartbeat.
 // One chunk of orphan candidates (--orphans): idle times first (read-only), then a
 // CheckedUnlink that confirms every possible owner still has no heartbeat.
 asio::awaitable<void> Engine::orphan_chunk() {

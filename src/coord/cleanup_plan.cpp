@@ -56,10 +56,6 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
     // Exact-name keys are derived from their coordinator's id in the final groups; the
     // scan looks at them only to find orphans.
     if (family->match == KeyFamily::Match::exact && !o_.orphans) continue;
-    if (!structural_candidates(key, *family, cands_)) {
-      ++rep_.keys_kept_ambiguous;
-      continue;
-    }
     // Candidates the table does not know come back as absent. None: decided now. Some:
     // each may be a coordinator whose heartbeat the scan has not reached, so the key
     // waits until the table is complete (prefinal), or, when the parking area is full,
@@ -82,7 +78,7 @@ void CleanupPlan::on_reads(std::uint64_t id, std::span<const HeartbeatRead> read
   Page page = std::move(it->second);
   pages_.erase(it);
   for (std::size_t i = 0; i < page.reads.size() && i < reads.size(); ++i) {
-    const std::string_view hb_id = std::string_view(page.reads[i]).substr(o_.schema.heartbeat_prefix.size());
+    const std::string_view hb_id = *o_.schema.heartbeat_id(page.reads[i]);  // built by heartbeat_key()
     const HeartbeatRead& r = reads[i];
     if (table_.find(hb_id) >= 0) continue;  // read twice (an earlier page): the first read stands
     // A candidate read as absent stays out of the table: not a coordinator (the delete
@@ -125,8 +121,7 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
       ++rep_.orphan_keys_seen;
       if (!o_.orphans) return;
       orphans_.keys.emplace_back(key);
-      auto& absent = orphans_.absent.emplace_back();
-      for (std::string_view c : d.absent) absent.push_back(o_.schema.heartbeat_key(c));
+      orphans_.absent.emplace_back(d.absent.begin(), d.absent.end());
       return;
     }
     case Attribution::remove: break;
@@ -166,7 +161,7 @@ bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint3
 // them as absent): held with its one known stale owner, or in the waiting list. False
 // when the parking area is full (the caller reads the candidates instead).
 bool CleanupPlan::hold(std::string_view key, const KeyFamily& family) {
-  if (!park_room(key.size()) || !few_candidates()) return false;
+  if (!few_candidates()) return false;
   if (decision_.owners.size() == 1 && park(key, family, decision_.owners[0], false)) return true;
   return park(key, family, UINT32_MAX, false);
 }
@@ -217,7 +212,8 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
     failed[f] = 1;
     if (b.expect[f].empty() || outcome.contended) continue;  // an owner appeared: counted with its keys below
     if (std::find(outcome.gone.begin(), outcome.gone.end(), f) != outcome.gone.end()) continue;  // deleted, not renewed
-    const auto i = table_.find(std::string_view(b.check_keys[f]).substr(o_.schema.heartbeat_prefix.size()));
+    const auto id = o_.schema.heartbeat_id(b.check_keys[f]);
+    const auto i = id ? table_.find(*id) : -1;
     if (i < 0) continue;
     Coordinator& c = table_[static_cast<std::uint32_t>(i)];
     if (!c.renewed) {
@@ -277,7 +273,6 @@ void CleanupPlan::on_orphan_idle(const OrphanCandidates& c, std::span<const std:
     Decision d;
     d.kind = Attribution::remove;
     d.absent.assign(c.absent[i].begin(), c.absent[i].end());
-    for (auto& a : d.absent) a.remove_prefix(o_.schema.heartbeat_prefix.size());
     const std::string_view one[1] = {c.keys[i]};
     add_group(d, one, UINT32_MAX, false);
   }

@@ -99,7 +99,7 @@ struct UnlinkOutcome {
 /// Keys with no owner, waiting for their idle time (--orphans).
 struct OrphanCandidates {
   std::vector<std::string> keys;
-  std::vector<std::vector<std::string>> absent;  ///< heartbeat keys that must still not exist
+  std::vector<std::vector<std::string>> absent;  ///< candidate ids that must still have no heartbeat
 };
 
 class CleanupPlan {
