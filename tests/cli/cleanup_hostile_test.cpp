@@ -22,9 +22,7 @@ class HostileTest : public swarmkeeper::testing::CliFixture {};
 
 TEST_F(HostileTest, SigtermMidRunReleasesTheLockAndRecordsTheFailure) {
   for (int sig : {SIGTERM, SIGHUP}) {
-  SeedOptions seed;
-  seed.coordinators = 100000;
-  seed.stale = 100000;
+  SeedOptions seed{.coordinators = 100000, .stale = 100000};
   ASSERT_TRUE(seed_scenario(options(), seed));
   const auto log = tmp_ / "c.log", prom = tmp_ / "c.prom", out = tmp_ / "out.json";
   const pid_t pid = swarmkeeper::testing::spawn_cli(
@@ -57,9 +55,7 @@ TEST_F(HostileTest, AReplicaIsRefusedWithExit2AndSaysPointAtThePrimary) {
 }
 
 TEST_F(HostileTest, AFullServerIsCleanedAnyway) {
-  SeedOptions seed;
-  seed.coordinators = 2000;
-  seed.stale = 1500;
+  SeedOptions seed{.coordinators = 2000, .stale = 1500};
   ASSERT_TRUE(seed_scenario(options(), seed));
   BlockingClient r(options());
   const std::string info(r("INFO", "memory").str());
@@ -147,9 +143,7 @@ TEST_F(HostileTest, DryRunAndRealRunSeeTheSameOrphans) {
 }
 
 TEST_F(HostileTest, AKilledConnectionReportsWhatWasConfirmedAndSaysItIsALowerBound) {
-  SeedOptions seed;
-  seed.coordinators = 20000;
-  seed.stale = 20000;
+  SeedOptions seed{.coordinators = 20000, .stale = 20000};
   ASSERT_TRUE(seed_scenario(options(), seed));
   const auto before = BlockingClient(options())("DBSIZE").integer();
   CleanupOptions o;
@@ -175,21 +169,10 @@ TEST_F(HostileTest, AKilledConnectionReportsWhatWasConfirmedAndSaysItIsALowerBou
   EXPECT_FALSE(after.exists("swarmkeeper:cleanup:lock")) << "released on a new connection";
 }
 
-}  // namespace
-}  // namespace swarmkeeper
-
-namespace swarmkeeper {
-namespace {
-
-using swarmkeeper::testing::BlockingClient;
-using swarmkeeper::testing::run_cli;
-
 class HostileKeysTest : public swarmkeeper::testing::CliFixture {};
 
 TEST_F(HostileKeysTest, AnAckKeyWithThousandsOfSeparatorsIsKeptAndStopsNothing) {
-  SeedOptions seed;
-  seed.coordinators = 300;
-  seed.stale = 200;
+  SeedOptions seed{.coordinators = 300, .stale = 200};
   ASSERT_TRUE(seed_scenario(options(), seed));
   BlockingClient r(options());
   r("SET", "blocking:heartbeat:::", R"({"timestamp":1000})");  // the id "::", stale
@@ -224,9 +207,7 @@ TEST_F(HostileKeysTest, NoFlagCanAskForNonAtomicDeletes) {
 }
 
 TEST_F(HostileKeysTest, AnUnwritablePromFileIsAUsageErrorBeforeAnythingIsDeleted) {
-  SeedOptions seed;
-  seed.coordinators = 20;
-  seed.stale = 10;
+  SeedOptions seed{.coordinators = 20, .stale = 10};
   ASSERT_TRUE(seed_scenario(options(), seed));
   for (std::string path : {(tmp_ / "no" / "such" / "p.prom").string(), tmp_.string()}) {
     auto run = run_cli("cleanup --no-log --url " + url() + " --prom-file " + path);
@@ -238,9 +219,7 @@ TEST_F(HostileKeysTest, AnUnwritablePromFileIsAUsageErrorBeforeAnythingIsDeleted
 TEST(HostileServer, ScriptsAndTransactionsBothRefusedFallBackLoudlyAndCountTheWindow) {
   auto acl = swarmkeeper::testing::start_acl_server("cleaner", "pw", {"~*", "+@all", "-@scripting", "-@transaction"});
   ASSERT_TRUE(acl.server);
-  SeedOptions seed;
-  seed.coordinators = 1000;
-  seed.stale = 900;
+  SeedOptions seed{.coordinators = 1000, .stale = 900};
   ASSERT_TRUE(seed_scenario(acl.admin, seed));
   auto rep = run_cleanup(acl.user, {});
   ASSERT_TRUE(rep) << rep.error().message();

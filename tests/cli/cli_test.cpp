@@ -51,9 +51,7 @@ TEST_F(CliTest, CannotConnectOrAuthenticateExits1) {
 }
 
 TEST_F(CliTest, JsonReportLogAndPrometheusFile) {
-  SeedOptions seed;
-  seed.coordinators = 300;
-  seed.stale = 200;
+  SeedOptions seed{.coordinators = 300, .stale = 200};
   ASSERT_TRUE(seed_scenario(options(), seed));
   const auto log = tmp_ / "cleanup.log", prom = tmp_ / "cleanup.prom";
   auto r = run_cli("cleanup --json --url " + url() + " --log-file " + log.string() + " --prom-file " + prom.string());
@@ -124,9 +122,7 @@ TEST(DeployAcl, TheShippedLeastPrivilegeUserCanRunTheCleanupInScriptMode) {
   auto acl = swarmkeeper::testing::start_acl_server(name, "test-pw", rules);
   ASSERT_TRUE(acl.server);
   const ConnectionOptions admin = acl.admin, cleaner = acl.user;
-  SeedOptions seed;
-  seed.coordinators = 500;
-  seed.stale = 400;
+  SeedOptions seed{.coordinators = 500, .stale = 400};
   ASSERT_TRUE(seed_scenario(admin, seed));
   CleanupOptions o;
   o.orphans = true;
@@ -137,11 +133,6 @@ TEST(DeployAcl, TheShippedLeastPrivilegeUserCanRunTheCleanupInScriptMode) {
   EXPECT_TRUE(verify_scenario(admin, seed)->perfect());
 }
 
-}  // namespace
-}  // namespace swarmkeeper
-
-namespace swarmkeeper {
-namespace {
 
 TEST_F(CliTest, ThresholdsAreDurationsAndNoNumberCanWidenThem) {
   SeedOptions seed;
@@ -205,11 +196,6 @@ TEST_F(CliTest, ALockLeftByADeadRunOnThisHostIsTakenOver) {
   EXPECT_FALSE(r.exists("swarmkeeper:cleanup:lock"));
 }
 
-}  // namespace
-}  // namespace swarmkeeper
-
-namespace swarmkeeper {
-namespace {
 
 TEST(BenchBlocks, JsonHasTheFieldsAndTheGuaranteesHold) {
   auto r = swarmkeeper::testing::run_cli("bench blocks --json");

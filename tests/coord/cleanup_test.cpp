@@ -77,9 +77,7 @@ TEST_F(CleanupTest, SeedsScenarioTenThousandRemovesAllStaleAndNoActiveKeys) {
 }
 
 TEST_F(CleanupTest, DryRunDeletesNothingAndReportsWhatARealRunDeletes) {
-  SeedOptions seed;
-  seed.coordinators = 2000;
-  seed.stale = 1500;
+  SeedOptions seed{.coordinators = 2000, .stale = 1500};
   ASSERT_TRUE(seed_scenario(options(), seed));
   BlockingClient r(options());
   const auto before = r("DBSIZE").integer();
@@ -99,9 +97,7 @@ TEST_F(CleanupTest, DryRunDeletesNothingAndReportsWhatARealRunDeletes) {
 
 TEST_F(CleanupTest, CoordinatorsThatHeartbeatDuringTheRunLoseNothing) {
   for (Recheck mode : {Recheck::automatic, Recheck::transaction}) {
-    SeedOptions seed;
-    seed.coordinators = 5000;
-    seed.stale = 5000;
+    SeedOptions seed{.coordinators = 5000, .stale = 5000};
     ASSERT_TRUE(seed_scenario(options(), seed));
     CleanupOptions o;
     o.recheck = mode;
@@ -203,9 +199,7 @@ TEST_F(CleanupTest, ASecondConcurrentRunIsTurnedAway) {
 }
 
 TEST_F(CleanupTest, ConnectionLostMidRunReportsAnErrorAndDeletesNothingAlive) {
-  SeedOptions seed;
-  seed.coordinators = 20000;
-  seed.stale = 19000;
+  SeedOptions seed{.coordinators = 20000, .stale = 19000};
   ASSERT_TRUE(seed_scenario(options(), seed));
   CleanupOptions o;
   o.lock_ttl = std::chrono::milliseconds(300);  // the dead run's lock must expire quickly
@@ -239,9 +233,7 @@ TEST(CleanupAcl, ScriptsRefusedByAclFallBackToTransactionsAndSaySo) {
   c.port = server->port();
   c.username = "cleaner";
   c.password = "pw";
-  SeedOptions seed;
-  seed.coordinators = 1000;
-  seed.stale = 900;
+  SeedOptions seed{.coordinators = 1000, .stale = 900};
   ASSERT_TRUE(seed_scenario(c, seed));
   CleanupOptions o;
   auto r = run_cleanup(c, o);
@@ -275,9 +267,7 @@ namespace {
 // delete. A writer revives random stale coordinators (fresh heartbeat only if all six of
 // their keys still exist) while the cleanup runs; none may lose a key.
 void race(const ConnectionOptions& admin, const ConnectionOptions& cleaner, const char* expected_recheck) {
-  SeedOptions seed;
-  seed.coordinators = 20000;
-  seed.stale = 20000;
+  SeedOptions seed{.coordinators = 20000, .stale = 20000};
   ASSERT_TRUE(seed_scenario(admin, seed));
   std::atomic<bool> done{false};
   std::vector<std::string> revived;
@@ -331,9 +321,7 @@ TEST(CleanupAcl, ARefusedReadEndsTheRunWithTheServersReason) {
   auto acl = swarmkeeper::testing::start_acl_server("cleaner", "pw", {"~*", "+@all", "-getrange"});
   ASSERT_TRUE(acl.server);
   const ConnectionOptions admin = acl.admin;
-  SeedOptions seed;
-  seed.coordinators = 500;
-  seed.stale = 400;
+  SeedOptions seed{.coordinators = 500, .stale = 400};
   ASSERT_TRUE(seed_scenario(admin, seed));
   auto r = run_cleanup(acl.user, {});
   ASSERT_TRUE(r);
