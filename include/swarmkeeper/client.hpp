@@ -157,6 +157,9 @@ class Client {
 
   /// REQUIRES: called on the client's executor (the pool's byte counts are read there).
   ClientMetricsSnapshot metrics() const;
+  /// The executor the client lives on, and the options it was made with.
+  boost::asio::any_io_executor executor() const;
+  const ClientOptions& options() const noexcept;
   /// Closes every connection; commands in flight fail with Errc::cancelled.
   void close();
 

@@ -358,6 +358,8 @@ Client::Client(asio::any_io_executor ex, ClientOptions options)
 }
 
 Client::~Client() { close(); }
+asio::any_io_executor Client::executor() const { return impl_->ex; }
+const ClientOptions& Client::options() const noexcept { return impl_->opts; }
 
 void Client::close() {
   auto impl = impl_;

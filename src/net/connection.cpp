@@ -79,6 +79,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer watchdog;  // the command timeout
   std::string wbuf;
   bool closed = false;
+  std::function<void(const Error&)> close_handler;
   bool connect_timed_out = false;
   Clock::time_point last_progress = Clock::now();
   int protocol = 2;
@@ -115,6 +116,11 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   void fail(const Error& e) {
     if (closed) return;
     closed = true;
+    if (close_handler) {  // first: whoever watches the socket learns before it is closed
+      auto h = std::move(close_handler);
+      close_handler = nullptr;
+      h(e);
+    }
     error_code ignored;
     socket().shutdown(tcp::socket::shutdown_both, ignored);
     socket().close(ignored);
@@ -379,8 +385,11 @@ void Connection::on_push(std::function<void(const resp::ReplyView&)> handler) {
   impl_->mux.push_handler = std::move(handler);
 }
 
+void Connection::on_close(std::function<void(const Error&)> handler) { impl_->close_handler = std::move(handler); }
+
 void Connection::close() { impl_->fail(Error(Errc::cancelled, "connection to " + impl_->where() + " closed")); }
 bool Connection::is_open() const noexcept { return !impl_->closed; }
+int Connection::native_handle() noexcept { return impl_->closed ? -1 : impl_->socket().native_handle(); }
 const Error& Connection::failure() const noexcept { return impl_->mux.failure(); }
 int Connection::protocol() const noexcept { return impl_->protocol; }
 const std::string& Connection::server_version() const noexcept { return impl_->server_version; }

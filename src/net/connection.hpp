@@ -65,9 +65,16 @@ class Connection {
   /// client-side caching invalidations) while they are in the read buffer.
   void on_push(std::function<void(const resp::ReplyView&)> handler);
 
+  /// Called once, on the connection's executor, when the connection closes for any
+  /// reason (failure, close(), destruction): before the socket is closed (so its
+  /// descriptor is still this connection's) and before its commands fail.
+  void on_close(std::function<void(const Error&)> handler);
+
   /// Closes the socket; queued and in-flight commands fail with Errc::cancelled.
   void close();
   bool is_open() const noexcept;
+  /// The socket's descriptor while open (-1 once closed), for readiness checks only.
+  int native_handle() noexcept;
   /// Why the connection closed (code ok while open).
   const Error& failure() const noexcept;
 

@@ -1,0 +1,494 @@
+// two_tier_cache.cpp — the driver of two_tier_cache.hpp: the tracking connection's
+// life (connect, CLIENT TRACKING, PING, reconnect with backoff), invalidation messages,
+// loads with single flight, writes, and clear_all. The rules live in l1_store.hpp (what
+// L1 holds) and flight_table.hpp (whether a load may enter L1); this file moves bytes.
+#include "swarmkeeper/cache/two_tier_cache.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "cache/flight_table.hpp"
+#include "cache/l1_store.hpp"
+#include "net/connection.hpp"
+#include "swarmkeeper/compression.hpp"
+
+namespace swarmkeeper::cache {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
+std::string glob_escape(std::string_view prefix) {
+  std::string out;
+  for (char c : prefix) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+// A flight's rendezvous: the leader stores the result and cancels the timer, which
+// wakes every waiter. Touched only on the client's executor.
+struct FlightWait {
+  std::optional<Result<TwoTierCache::Value>> result;
+  std::shared_ptr<asio::steady_timer> wake;
+};
+
+struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
+  Impl(Client& c, CacheOptions o)
+      : client(c),
+        ex(c.executor()),
+        opts(std::move(o)),
+        conn_opts(c.options().connection),
+        l1(L1Limits{opts.max_entries, opts.max_bytes, opts.protected_share}),
+        pause(tio) {
+    conn_opts.protocol = 3;
+    if (!conn_opts.client_name.empty()) conn_opts.client_name += "-cache-tracking";
+  }
+  ~Impl() { stop_thread(); }
+
+  Client& client;  // outlives the cache (REQUIRES of open())
+  const asio::any_io_executor ex;  // the client's: loads and their waiters
+  const CacheOptions opts;
+  ConnectionOptions conn_opts;  // constant after construction
+  ValueCodec codec;             // decode() only: reads what the Client's codec wrote
+
+  mutable std::mutex mu;
+  L1Store l1;                          // guarded by mu
+  FlightTable<FlightWait> flights;     // guarded by mu (payloads: client executor only)
+  std::uint64_t epoch = 0;             // guarded by mu
+  bool tracking_up = false;            // guarded by mu
+  int tracking_fd = -1;                // guarded by mu; the tracking socket while up
+  std::optional<Error> first_attempt;  // guarded by mu; how the first connection went
+  CacheStats counts;                   // guarded by mu
+
+  // The tracking connection has a thread of its own, so invalidations are applied the
+  // moment they arrive, however busy the client's executor is.
+  asio::io_context tio;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{tio.get_executor()};
+  std::thread thread;
+  std::shared_ptr<net::Connection> tracking;  // tracking thread only
+  asio::steady_timer pause;                   // tracking thread only: PING interval, backoff
+  std::atomic<bool> closing{false};
+
+  void stop_thread() {
+    work.reset();
+    if (thread.joinable() && thread.get_id() != std::this_thread::get_id()) thread.join();
+  }
+
+  // --- coherence (any thread, under mu) ---
+
+  void flush_locked() {
+    ++epoch;
+    l1.clear();
+    flights.invalidate_all();
+    ++counts.flushes;
+  }
+
+  void tracking_changed(bool up, int fd) {
+    std::lock_guard lock(mu);
+    if (!up && !tracking_up) return;
+    tracking_up = up;
+    tracking_fd = up ? fd : -1;
+    flush_locked();
+    if (up) ++counts.tracking_connects;
+  }
+
+  // Whether L1 may answer now: tracking is up and nothing unread waits on its socket
+  // (an invalidation or the end of the connection that the tracking thread has not
+  // taken yet). REQUIRES: mu held.
+  bool l1_trusted_locked() const {
+    if (!tracking_up) return false;
+    if (!opts.strict_hits) return true;
+    pollfd p{tracking_fd, POLLIN | POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 0;
+  }
+
+  // An L1 hit, counted; nullopt when L1 does not have it or may not answer.
+  std::optional<Value> hit_locked(std::string_view key) {
+    if (!l1_trusted_locked()) return std::nullopt;
+    const std::string* v = l1.find(key, Clock::now());
+    if (!v) return std::nullopt;
+    ++counts.hits;
+    return Value(*v);
+  }
+
+  void invalidate_local(std::string_view key) {
+    std::lock_guard lock(mu);
+    l1.erase(key);
+    flights.invalidate(key);
+  }
+
+  // An invalidation push: ["invalidate", [keys...]] or ["invalidate", null] (FLUSHALL).
+  void on_push(const resp::ReplyView& v) {
+    const resp::ReplyRef r = v.root();
+    if (r.size() < 2 || r[0].str() != "invalidate") return;
+    const resp::ReplyRef keys = r[1];
+    std::lock_guard lock(mu);
+    if (!keys.is_aggregate()) {
+      flush_locked();
+      return;
+    }
+    for (resp::ReplyRef k : keys) {
+      ++counts.invalidations_received;
+      std::string_view key = k.str();
+      if (key.substr(0, opts.prefix.size()) != opts.prefix) continue;  // BCAST PREFIX sends none
+      key.remove_prefix(opts.prefix.size());
+      if (l1.erase(key)) ++counts.invalidations_applied;
+      flights.invalidate(key);
+    }
+  }
+
+  // --- the tracking connection (tracking thread only) ---
+
+  // One connection's life: connect, turn tracking on, PING until it dies. Returns the
+  // error that ended it (or prevented it).
+  asio::awaitable<Error> track_once() {
+    auto opened = co_await net::Connection::open(tio.get_executor(), conn_opts);
+    if (!opened) co_return opened.error();
+    tracking = *opened;
+    if (tracking->protocol() != 3) {
+      tracking->close();
+      co_return Error(Errc::invalid_argument,
+                      "the cache needs RESP3 client-side caching (CLIENT TRACKING, Redis 6 or later); this server "
+                      "speaks RESP2");
+    }
+    std::weak_ptr<Impl> weak = weak_from_this();
+    tracking->on_push([weak](const resp::ReplyView& v) {
+      if (auto self = weak.lock()) self->on_push(v);
+    });
+    tracking->on_close([weak](const Error&) {
+      if (auto self = weak.lock()) self->tracking_changed(false, -1);
+    });
+    auto on = co_await tracking->exec(
+        resp::Command("CLIENT").arg("TRACKING").arg("ON").arg("BCAST").arg("PREFIX").arg(opts.prefix));
+    if (!on) {
+      tracking->close();
+      co_return on.error();
+    }
+    tracking_changed(true, tracking->native_handle());
+    {
+      std::lock_guard lock(mu);
+      if (!first_attempt) first_attempt = Error();
+    }
+    while (tracking->is_open() && !closing) {
+      pause.expires_after(opts.tracking_ping);
+      co_await pause.async_wait(nothrow);
+      if (!tracking->is_open() || closing) break;
+      auto pong = co_await tracking->exec(resp::Command("PING"));
+      if (!pong) break;  // the connection failed (and flushed L1 through on_close)
+    }
+    Error why = tracking->is_open() ? Error(Errc::cancelled, "cache closed") : tracking->failure();
+    tracking->close();
+    co_return why;
+  }
+
+  static asio::awaitable<void> tracking_loop(std::shared_ptr<Impl> self) {
+    const auto& copts = self->client.options();
+    std::mt19937_64 rng(std::random_device{}());
+    auto ceiling = copts.reconnect_initial;
+    while (!self->closing) {
+      const auto started = Clock::now();
+      Error why = co_await self->track_once();
+      {
+        std::lock_guard lock(self->mu);
+        if (!self->first_attempt) {  // open() reports the first failure and gives up
+          self->first_attempt = why;
+          break;
+        }
+      }
+      if (self->closing) break;
+      if (Clock::now() - started > std::chrono::seconds(10)) ceiling = copts.reconnect_initial;  // it was healthy
+      const auto cap = std::max<std::int64_t>(1, ceiling.count());
+      self->pause.expires_after(std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(1, cap)(rng)));
+      co_await self->pause.async_wait(nothrow);
+      ceiling = std::min(copts.reconnect_max, ceiling * 2);
+    }
+    if (self->tracking) self->tracking->close();
+    self->tracking.reset();
+  }
+
+  // Starts the tracking thread and its loop. The loop holds the Impl until it ends.
+  void start() {
+    asio::co_spawn(tio, tracking_loop(shared_from_this()), asio::detached);
+    thread = std::thread([this] { tio.run(); });
+  }
+
+  // --- loads (executor only) ---
+
+  struct Loaded {
+    Value value;
+    std::chrono::milliseconds lifetime{0};  // how long L1 may keep it
+  };
+
+  // GET and PTTL in one write: the value, and how long L1 may keep it (never past the
+  // key's own expiry in Redis).
+  asio::awaitable<Result<Loaded>> read_l2(const std::string& key) {
+    resp::Pipeline p;
+    const std::string full = opts.prefix + key;
+    p.add("GET", full).add("PTTL", full);
+    auto replies = co_await client.pipeline(std::move(p));
+    if (!replies) co_return replies.error();
+    const resp::Reply& got = (*replies)[0];
+    if (got.is_error()) co_return net::error_from_reply(got.root(), "GET " + full);
+    Loaded out;
+    if (got.is_null()) co_return out;
+    auto value = codec.decode(got.str());
+    if (!value) co_return value.error();
+    out.value = std::move(*value);
+    const std::int64_t pttl = (*replies)[1].root().integer();
+    out.lifetime = pttl > 0 ? std::min(opts.l1_ttl, std::chrono::milliseconds(pttl)) : opts.l1_ttl;
+    co_return out;
+  }
+
+  // A miss: joins the key's flight or leads a new one. REQUIRES: on the executor.
+  asio::awaitable<Result<Value>> load(std::string key) {
+    std::shared_ptr<FlightTable<FlightWait>::Flight> flight;
+    bool leader = false;
+    {
+      std::lock_guard lock(mu);
+      if (auto hit = hit_locked(key)) co_return std::move(*hit);  // filled while we hopped here
+      if (!tracking_up) ++counts.bypassed;
+      ++counts.misses;
+      std::tie(flight, leader) = flights.join(key, epoch);
+      if (leader) flight->payload.wake = std::make_shared<asio::steady_timer>(ex, Clock::time_point::max());
+    }
+    if (!leader) {
+      auto wake = flight->payload.wake;
+      while (!flight->payload.result) co_await wake->async_wait(nothrow);
+      co_return *flight->payload.result;
+    }
+    Result<Loaded> loaded = co_await read_l2(key);
+    Result<Value> result = Value();
+    {
+      std::lock_guard lock(mu);
+      ++counts.loads;
+      flights.finish(flight);
+      if (!loaded) {
+        ++counts.load_failures;
+        result = loaded.error();
+      } else {
+        result = loaded->value;
+        if (loaded->value) {
+          if (FlightTable<FlightWait>::installable(*flight, epoch, l1_trusted_locked())) {
+            l1.put(key, *loaded->value, Clock::now() + loaded->lifetime);
+          } else if (tracking_up) {
+            ++counts.guard_trips;
+          }
+        }
+      }
+    }
+    flight->payload.result = result;
+    flight->payload.wake->cancel();
+    co_return result;
+  }
+
+  // Removes every key under the prefix: one bounded SCAN page, then its keys in
+  // UNLINKs of at most clear_batch. REQUIRES: on the executor.
+  asio::awaitable<Result<ClearReport>> clear_all() {
+    ClearReport report;
+    clear_l1();
+    const std::string match = glob_escape(opts.prefix) + "*";
+    std::string cursor = "0";
+    do {
+      auto t0 = Clock::now();
+      auto page = co_await client.scan(cursor, match, opts.clear_batch);
+      report.longest_call_ms = std::max(report.longest_call_ms, ms_since(t0));
+      ++report.calls;
+      if (!page) co_return page.error();
+      cursor = page->first;
+      std::vector<std::string> batch;
+      for (auto& k : page->second) {
+        if (k.compare(0, opts.prefix.size(), opts.prefix) != 0) continue;  // never outside the prefix
+        ++report.scanned;
+        batch.push_back(std::move(k));
+        if (batch.size() < opts.clear_batch) continue;
+        if (auto e = co_await unlink_batch(batch, report); e) co_return e;
+      }
+      if (!batch.empty()) {
+        if (auto e = co_await unlink_batch(batch, report); e) co_return e;
+      }
+    } while (cursor != "0" && !closing);
+    clear_l1();
+    co_return report;
+  }
+
+  asio::awaitable<Error> unlink_batch(std::vector<std::string>& batch, ClearReport& report) {
+    auto t0 = Clock::now();
+    auto n = co_await client.unlink(std::move(batch));
+    batch.clear();
+    report.longest_call_ms = std::max(report.longest_call_ms, ms_since(t0));
+    ++report.calls;
+    if (!n) co_return n.error();
+    report.deleted += static_cast<std::uint64_t>(*n);
+    co_return Error();
+  }
+
+  void clear_l1() {
+    std::lock_guard lock(mu);
+    flush_locked();
+  }
+
+  // Stops tracking; the loop ends and the thread runs out of work.
+  void close() {
+    if (closing.exchange(true)) return;
+    asio::post(tio, [self = shared_from_this()] {
+      self->pause.cancel();
+      if (self->tracking) self->tracking->close();
+      self->tracking_changed(false, -1);
+    });
+  }
+};
+
+namespace {
+
+// Runs body on the cache's executor: directly when already there, else by hopping
+// over and back.
+template <class T>
+asio::awaitable<T> on_executor(asio::any_io_executor ex, asio::awaitable<T> body) {
+  std::optional<T> out;
+  if ((co_await asio::this_coro::executor) == ex) {
+    out.emplace(co_await std::move(body));
+  } else {
+    co_await asio::co_spawn(ex, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(body)); },
+                            asio::use_awaitable);
+  }
+  co_return std::move(*out);
+}
+
+}  // namespace
+
+Result<void> TwoTierCache::validate(const CacheOptions& o) {
+  auto bad = [](std::string what) { return Error(Errc::invalid_argument, "cache options: " + std::move(what)); };
+  if (o.prefix.empty())
+    return bad("prefix is empty; give the cache a key prefix of its own (e.g. \"app:cache:\"): clear_all() "
+               "removes every key under it");
+  if (o.max_entries == 0) return bad("max_entries is 0; give L1 room for at least one entry");
+  if (o.max_bytes < 1024) return bad("max_bytes is below 1 KiB");
+  if (!std::isfinite(o.protected_share) || o.protected_share < 0 || o.protected_share >= 1)
+    return bad("protected_share must be in [0, 1) (0: plain LRU)");
+  if (o.l1_ttl.count() <= 0) return bad("l1_ttl must be positive");
+  if (o.tracking_ping.count() <= 0) return bad("tracking_ping must be positive");
+  if (o.clear_batch == 0 || o.clear_batch > 100000) return bad("clear_batch must be in 1..100000");
+  return {};
+}
+
+asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> TwoTierCache::open(Client& client, CacheOptions options) {
+  if (auto ok = validate(options); !ok) co_return ok.error();
+  auto impl = std::make_shared<Impl>(client, std::move(options));
+  impl->start();
+  // The first connection reports here; wait for it without blocking the caller's thread.
+  asio::steady_timer poll_timer(co_await asio::this_coro::executor);
+  std::optional<Error> outcome;
+  while (true) {
+    {
+      std::lock_guard lock(impl->mu);
+      outcome = impl->first_attempt;
+    }
+    if (outcome) break;
+    poll_timer.expires_after(std::chrono::milliseconds(2));
+    co_await poll_timer.async_wait(nothrow);
+  }
+  if (*outcome) {
+    impl->close();
+    impl->stop_thread();
+    co_return *outcome;
+  }
+  co_return std::unique_ptr<TwoTierCache>(new TwoTierCache(std::move(impl)));
+}
+
+TwoTierCache::~TwoTierCache() {
+  impl_->close();
+  impl_->stop_thread();
+}
+
+asio::awaitable<Result<TwoTierCache::Value>> TwoTierCache::get(std::string key) {
+  auto impl = impl_;
+  {
+    std::lock_guard lock(impl->mu);
+    if (auto hit = impl->hit_locked(key)) co_return std::move(*hit);
+  }
+  co_return co_await on_executor(impl->ex, impl->load(std::move(key)));
+}
+
+asio::awaitable<Result<void>> TwoTierCache::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
+  auto impl = impl_;
+  if (ttl.count() < 0) co_return Error(Errc::invalid_argument, "cache set: ttl must not be negative");
+  impl->invalidate_local(key);
+  auto r = co_await impl->client.set(impl->opts.prefix + key, std::move(value), ttl);
+  impl->invalidate_local(key);
+  co_return r;
+}
+
+asio::awaitable<Result<std::int64_t>> TwoTierCache::del(std::vector<std::string> keys) {
+  auto impl = impl_;
+  if (keys.empty()) co_return std::int64_t{0};
+  std::vector<std::string> full;
+  full.reserve(keys.size());
+  for (const auto& k : keys) {
+    impl->invalidate_local(k);
+    full.push_back(impl->opts.prefix + k);
+  }
+  auto r = co_await impl->client.unlink(std::move(full));
+  for (const auto& k : keys) impl->invalidate_local(k);
+  co_return r;
+}
+
+asio::awaitable<Result<ClearReport>> TwoTierCache::clear_all() {
+  auto impl = impl_;
+  co_return co_await on_executor(impl->ex, impl->clear_all());
+}
+
+TwoTierCache::Value TwoTierCache::peek(const std::string& key) {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->l1_trusted_locked()) return std::nullopt;
+  const std::string* v = impl_->l1.find(key, Clock::now());
+  return v ? Value(*v) : Value();
+}
+
+void TwoTierCache::clear_l1() { impl_->clear_l1(); }
+
+CacheStats TwoTierCache::stats() const {
+  std::lock_guard lock(impl_->mu);
+  CacheStats s = impl_->counts;
+  s.evictions = impl_->l1.counters().evictions;
+  s.expirations = impl_->l1.counters().expirations;
+  s.rejected = impl_->l1.counters().rejected;
+  s.tracking_up = impl_->tracking_up;
+  s.l1_entries = impl_->l1.size();
+  s.l1_bytes = impl_->l1.bytes();
+  return s;
+}
+
+void TwoTierCache::close() {
+  impl_->close();
+  impl_->stop_thread();
+}
+
+}  // namespace swarmkeeper::cache
