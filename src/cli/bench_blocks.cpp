@@ -9,7 +9,7 @@
 //                whether every drop counter equals the events actually dropped.
 //   scheduler    100,000 jobs, 10 % throwing and 10 % cancelled before they run: time,
 //                and active_handles() afterwards (must be 0).
-// (The two-tier cache is not built yet: no cache line.)
+//   cache, eviction   see bench_cache.cpp (against a private server unless --url).
 #include "cli/bench_blocks.hpp"
 
 #include <fmt/format.h>
@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "cli/bench_cache.hpp"
+#include "cli/private_target.hpp"
 #include "swarmkeeper/metrics/collector.hpp"
 #include "swarmkeeper/queue/bounded_queue.hpp"
 #include "swarmkeeper/sched/scheduler.hpp"
@@ -198,13 +200,23 @@ nlohmann::json bench_scheduler(bool print) {
 }  // namespace
 
 int run_bench_blocks(const BenchBlocksArgs& args) {
+  int exit_code = 0;
+  auto target = open_target(args.url, "bench blocks", exit_code);  // a bad --url fails before any work
+  if (!target) return exit_code;
   nlohmann::json j;
   j["percentiles"] = bench_percentiles(!args.json);
   j["queue"] = bench_queue(!args.json);
   j["scheduler"] = bench_scheduler(!args.json);
-  j["cache"] = {{"built", false}};
+  auto cache = bench_cache(target->connection, !args.json);
+  if (!cache) {
+    std::fprintf(stderr, "swarmkeeper bench blocks: cache: %s\n", cache.error().message().c_str());
+    return 1;
+  }
+  j["cache"] = std::move(*cache);
   if (args.json) std::cout << j.dump() << "\n";
-  const bool ok = j["queue"]["drops_exact"].get<bool>() && j["scheduler"]["active_handles_after"].get<std::size_t>() == 0;
+  const bool ok = j["queue"]["drops_exact"].get<bool>() && j["scheduler"]["active_handles_after"].get<std::size_t>() == 0 &&
+                  j["cache"]["stale_reads_after_invalidation"].get<std::uint64_t>() == 0 &&
+                  j["cache"]["trusting"]["stale_reads_after_invalidation"].get<std::uint64_t>() == 0;
   return ok ? 0 : 2;
 }
 

@@ -260,8 +260,9 @@ int main(int argc, char** argv) {
       ->check(decimal_in(0.001, 86400, "30"))->capture_default_str();
 
   cli::BenchBlocksArgs blocks_args;
-  auto* bench_blocks = bench->add_subcommand("blocks", "The building blocks (percentiles, event queue, scheduler) beside their peers");
+  auto* bench_blocks = bench->add_subcommand("blocks", "The building blocks (percentiles, event queue, scheduler, cache) beside their peers");
   bench_blocks->add_flag("--json", blocks_args.json, "One JSON object on stdout");
+  bench_blocks->add_option("--url", blocks_args.url, "Server for the cache workloads (default: a private redis-server)");
 
   cli::BenchClientArgs client_args;
   auto* bench_client = bench->add_subcommand("client", "Seed 003's client validation suite, or a plain GET/SET throughput run");

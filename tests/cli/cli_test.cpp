@@ -205,6 +205,19 @@ TEST(BenchBlocks, JsonHasTheFieldsAndTheGuaranteesHold) {
   for (const char* k : {"sort", "quickselect", "ours"}) EXPECT_TRUE(j["percentiles"]["ms_1m"].contains(k)) << k;
   EXPECT_TRUE(j["queue"]["drops_exact"].get<bool>());
   EXPECT_EQ(j["scheduler"]["active_handles_after"], 0);
+  const auto& c = j["cache"];
+  EXPECT_EQ(c["stale_reads_after_invalidation"], 0);
+  EXPECT_EQ(c["trusting"]["stale_reads_after_invalidation"], 0);
+  EXPECT_EQ(c["strict"]["reads_after_invalidation"], 10000);
+  EXPECT_GT(c["invalidation_ms_p50"].get<double>(), 0);
+  EXPECT_GE(c["invalidation_ms_max"].get<double>(), c["invalidation_ms_p50"].get<double>());
+  EXPECT_GT(c["l1_hit_ns"].get<double>(), 0);
+  EXPECT_GT(c["hit_rate"]["slru_with_scans"].get<double>(), c["hit_rate"]["lru_with_scans"].get<double>());
+}
+
+TEST(BenchBlocks, ABadUrlIsRefusedWith64) {
+  auto r = swarmkeeper::testing::run_cli("bench blocks --url http://nowhere");
+  EXPECT_EQ(r.exit_code, 64) << r.out;
 }
 
 }  // namespace

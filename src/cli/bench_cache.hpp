@@ -1,0 +1,15 @@
+// bench_cache.hpp — the two-tier cache's lines of `swarmkeeper bench blocks`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/error.hpp"
+
+namespace swarmkeeper::cli {
+
+/// Runs the cache workloads against the server at `where` (printing a line each when
+/// print); returns the "cache" object of the JSON report.
+Result<nlohmann::json> bench_cache(const ConnectionOptions& where, bool print);
+
+}  // namespace swarmkeeper::cli
