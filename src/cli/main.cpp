@@ -20,6 +20,7 @@
 #include "cli/cleanup_output.hpp"
 #include "cli/demo.hpp"
 #include "cli/numbers.hpp"
+#include "cli/serve.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/seed.hpp"
 
@@ -246,6 +247,10 @@ int main(int argc, char** argv) {
 
   cli::BenchCleanupArgs bench_args;
   std::string sizes_text;
+  cli::ServeArgs serve_args;
+  auto* serve = app.add_subcommand("serve", "A live dashboard, alerts and Prometheus /metrics over Redis, the swarm and the cleanup");
+  cli::add_serve_options(serve, serve_args);
+
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
   auto* bench_cleanup = bench->add_subcommand("cleanup", "The seeds' cleanup performance validation, beside the seeds' script");
@@ -296,6 +301,12 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (*demo) return cli::run_demo(demo_args);
+  if (*serve) {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    for (int sig : {SIGINT, SIGTERM}) ::sigaction(sig, &sa, nullptr);
+    return cli::run_serve(serve_args, g_stop);
+  }
   if (*bench_client) return cli::run_bench_client(client_args);
   if (*bench_blocks) return cli::run_bench_blocks(blocks_args);
   if (*bench_cleanup) {

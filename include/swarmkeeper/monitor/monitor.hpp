@@ -1,0 +1,100 @@
+// monitor.hpp — the monitor behind `swarmkeeper serve`: collectors over Redis, the
+// swarm and the cleanup; history; alert rules; an HTTP server with the dashboard,
+// Prometheus /metrics, JSON APIs and a live event stream.
+//
+// Collectors run as periodic jobs on the scheduler (sched/), each within a time budget;
+// every refresh an aggregation step turns their latest results into one snapshot (a
+// list of Prometheus samples), appends it to the history, evaluates the alert rules and
+// tells the event stream. A scrape or an API call only reads the last snapshot: it
+// never waits on a collector.
+//
+// Collectors:
+//   probe    PING every refresh/10; client-side P50/P95/P99 over the last minute
+//   redis    INFO all (memory, clients, ops/s, hit ratio, evictions, rejected
+//            connections, keyspace, command and error stats), SLOWLOG LEN
+//   census   a SCAN of the whole keyspace under a Redis CPU budget (INFO cpu, measured)
+//            with a resumable cursor: coordinators by state (the cleanup's staleness
+//            rule), heartbeat ages, keys per family, and the queue backlogs of the
+//            configured patterns (LLEN / ZCARD / XLEN)
+//   cleanup  the last run (swarmkeeper:cleanup:last), the lock, the audit stream; with
+//            cleanup_every, the monitor runs the cleanup itself on that schedule
+//
+//   MonitorOptions o;  o.connection = *resolve_connection_options(url);
+//   Monitor m(o);
+//   if (auto started = m.start(); !started) report(started.error());
+//   ... m.stop();
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/error.hpp"
+#include "swarmkeeper/key_schema.hpp"
+
+namespace swarmkeeper::monitor {
+
+struct AlertRule;
+
+struct MonitorOptions {
+  ConnectionOptions connection;
+  /// Where the HTTP server listens: host:port. Default loopback only.
+  std::string listen = "127.0.0.1:9840";
+  /// Snapshot interval (and history resolution). Default 5 s.
+  std::chrono::milliseconds refresh{5000};
+  /// History kept per series. Default 1 h (720 points at 5 s).
+  std::chrono::milliseconds history{3600000};
+  /// Key schema and staleness threshold of the swarm (as the cleanup's).
+  KeySchema schema;
+  std::int64_t stale_threshold_ms = 600000;
+  /// The census' share of Redis CPU (percent of wall time). Default 5.
+  double census_budget_percent = 5;
+  /// Queue backlog patterns (Redis glob). Default: BullMQ's.
+  std::vector<std::string> queue_patterns = {"bull:*:id", "bull:*:wait", "bull:*:active", "bull:*:delayed",
+                                             "bull:*:failed"};
+  /// Alert rules; empty: the built-in ones.
+  std::vector<AlertRule> rules;
+  /// POST firing and resolved alerts here (Alertmanager JSON), if set.
+  std::optional<std::string> webhook;
+  /// Run the cleanup on this schedule (under its lock), if set.
+  std::optional<std::chrono::milliseconds> cleanup_every;
+  /// Dashboard assets directory; empty: the ones built into the binary.
+  std::string assets_dir;
+};
+
+class Monitor {
+ public:
+  explicit Monitor(MonitorOptions options);
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+
+  /// Connects, binds the listener and starts the collectors. Fails with the connection's
+  /// error, or invalid_argument for a bad listen address / options, or io_error when the
+  /// port is taken.
+  Result<void> start();
+  /// Stops serving and collecting; joins every thread. Idempotent.
+  void stop();
+  /// The port the server listens on (after start()).
+  std::uint16_t port() const;
+
+  /// The last snapshot as Prometheus text.
+  std::string metrics_text() const;
+  /// The last snapshot, alerts and cleanup runs as JSON.
+  std::string snapshot_json() const;
+  /// Every alert rule with its state, as JSON.
+  std::string alerts_json() const;
+  /// A series' history over the last `window` as JSON ({"series", "t": [...], "v": [...]}).
+  std::string history_json(const std::string& series, std::chrono::milliseconds window) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace swarmkeeper::monitor

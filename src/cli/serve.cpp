@@ -1,0 +1,100 @@
+// serve.cpp — `swarmkeeper serve`: reads the flags, starts the Monitor, waits for a
+// stop signal, stops it.
+#include "cli/serve.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "cli/numbers.hpp"
+#include "monitor/alert_rules.hpp"
+#include "swarmkeeper/monitor/monitor.hpp"
+
+namespace swarmkeeper::cli {
+
+void add_serve_options(CLI::App* s, ServeArgs& a) {
+  s->add_option("--url", a.url, "Redis URL (default: REDIS_URL, then REDIS_HOST/PORT/PASSWORD/DB, then 127.0.0.1:6379/0)");
+  s->add_option("--listen", a.listen, "host:port to serve the dashboard, /metrics and the APIs on; loopback by default "
+                                      "(0.0.0.0:PORT exposes it to the network)")->capture_default_str();
+  s->add_option("--refresh", a.refresh, "Snapshot interval and history resolution (e.g. 5s, 1s, 500ms)")->capture_default_str();
+  s->add_option("--history", a.history, "History kept per series (e.g. 1h, 30m)")->capture_default_str();
+  s->add_option("--threshold", a.threshold, "Heartbeat age after which a coordinator is stale (as for cleanup)")
+      ->envname("STALE_THRESHOLD_SECONDS")->capture_default_str();
+  s->add_option("--rules", a.rules_file, "Alert rules (JSON; see deploy/alert-rules.json); default: the built-in rules");
+  s->add_option("--webhook", a.webhook, "POST firing and resolved alerts here (Alertmanager JSON), http:// only");
+  s->add_option("--cleanup-every", a.cleanup_every, "Run the cleanup on this schedule (e.g. 5m), under its lock");
+  s->add_option("--queues", a.queues, "Queue key patterns (Redis glob) whose backlogs to show "
+                                      "(default: bull:*:id bull:*:wait bull:*:active bull:*:delayed bull:*:failed)");
+  s->add_option("--schema", a.schema_file, "Key schema JSON (as for cleanup)");
+  s->add_option("--census-budget", a.census_budget, "The census' share of Redis CPU, in percent (0.1-100)")
+      ->capture_default_str()->group("Advanced");
+  s->add_option("--assets", a.assets_dir, "Serve the dashboard's files from this directory instead of the built-in ones")
+      ->group("Advanced");
+}
+
+namespace {
+
+int usage(const std::string& msg) {
+  std::cerr << "swarmkeeper serve: " << msg << "\nRun 'swarmkeeper serve --help' for usage.\n";
+  return 64;
+}
+
+}  // namespace
+
+int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
+  monitor::MonitorOptions o;
+  o.listen = a.listen;
+  const auto refresh = parse_duration_ms(a.refresh);
+  if (!refresh || *refresh < 100 || *refresh > 3600000)
+    return usage(bad_value("--refresh", a.refresh, "a duration from 100ms to 1h", "5s"));
+  const auto history = parse_duration_ms(a.history);
+  if (!history || *history < 2 * *refresh || *history / *refresh > 100000)
+    return usage(bad_value("--history", a.history, "a duration of at least two refreshes and at most 100,000 of them", "1h"));
+  const auto threshold = parse_duration_ms(a.threshold);
+  if (!threshold) return usage(bad_value("--threshold", a.threshold, "a positive duration", "600, 10m"));
+  if (!(a.census_budget >= 0.1 && a.census_budget <= 100))
+    return usage(bad_value("--census-budget", std::to_string(a.census_budget), "a percentage from 0.1 to 100", "5"));
+  o.refresh = std::chrono::milliseconds(*refresh);
+  o.history = std::chrono::milliseconds(*history);
+  o.stale_threshold_ms = *threshold;
+  o.census_budget_percent = a.census_budget;
+  if (a.cleanup_every) {
+    const auto every = parse_duration_ms(*a.cleanup_every);
+    if (!every || *every < 1000) return usage(bad_value("--cleanup-every", *a.cleanup_every, "a duration of at least 1s", "5m"));
+    o.cleanup_every = std::chrono::milliseconds(*every);
+  }
+  if (a.webhook) {
+    if (a.webhook->rfind("http://", 0) != 0) return usage(bad_value("--webhook", *a.webhook, "an http:// URL", "http://127.0.0.1:9093/hook"));
+    o.webhook = *a.webhook;
+  }
+  if (!a.queues.empty()) o.queue_patterns = a.queues;
+  if (!a.rules_file.empty()) {
+    auto rules = monitor::load_alert_rules(a.rules_file);
+    if (!rules) return usage(rules.error().message());
+    o.rules = std::move(*rules);
+  }
+  if (!a.schema_file.empty()) {
+    auto s = load_key_schema(a.schema_file);
+    if (!s) return usage(s.error().message());
+    o.schema = *s;
+  }
+  o.assets_dir = a.assets_dir;
+  auto conn = resolve_connection_options(a.url);
+  if (!conn) return usage(conn.error().message());
+  o.connection = *conn;
+  monitor::Monitor m(o);
+  if (auto started = m.start(); !started) {
+    std::cerr << "swarmkeeper serve: " << started.error().message() << "\n";
+    return started.error().code() == Errc::invalid_argument ? 64 : 1;
+  }
+  const auto colon = a.listen.rfind(':');
+  std::cerr << "swarmkeeper serve: dashboard on http://" << a.listen.substr(0, colon) << ":" << m.port()
+            << "/ (metrics at /metrics), watching " << conn->display() << "\n";
+  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::cerr << "swarmkeeper serve: stopping\n";
+  m.stop();
+  return 0;
+}
+
+}  // namespace swarmkeeper::cli

@@ -1,0 +1,29 @@
+// serve.hpp — `swarmkeeper serve`: the monitor until SIGINT/SIGTERM.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace swarmkeeper::cli {
+
+struct ServeArgs {
+  std::optional<std::string> url;
+  std::string listen = "127.0.0.1:9840";
+  std::string refresh = "5s", history = "1h", threshold = "600";
+  std::optional<std::string> cleanup_every, webhook;
+  std::string rules_file, schema_file, assets_dir;
+  std::vector<std::string> queues;
+  double census_budget = 5;
+};
+
+/// Adds serve's options to its subcommand.
+void add_serve_options(CLI::App* serve, ServeArgs& a);
+/// Runs the monitor until *stop; returns the exit code (0 on a clean stop, 64 usage,
+/// 1 cannot connect or listen).
+int run_serve(const ServeArgs& a, const std::atomic<bool>& stop);
+
+}  // namespace swarmkeeper::cli

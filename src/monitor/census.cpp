@@ -1,0 +1,102 @@
+// census.cpp — the census tally of census.hpp.
+#include "monitor/census.hpp"
+
+#include <algorithm>
+
+namespace swarmkeeper::monitor {
+
+bool glob_match(std::string_view p, std::string_view t) {
+  std::size_t pi = 0, ti = 0, star_p = std::string_view::npos, star_t = 0;
+  while (ti < t.size()) {
+    if (pi < p.size() && p[pi] == '*') {
+      star_p = pi++;
+      star_t = ti;
+      continue;
+    }
+    bool ok = false;
+    std::size_t next = pi;
+    if (pi < p.size()) {
+      if (p[pi] == '?') {
+        ok = true, next = pi + 1;
+      } else if (p[pi] == '[') {
+        std::size_t j = pi + 1;
+        const bool negate = j < p.size() && p[j] == '^';
+        if (negate) ++j;
+        bool in = false;
+        for (; j < p.size() && p[j] != ']'; ++j) {
+          if (p[j] == '\\' && j + 1 < p.size()) {
+            in |= p[++j] == t[ti];
+          } else if (j + 2 < p.size() && p[j + 1] == '-' && p[j + 2] != ']') {
+            char lo = p[j], hi = p[j + 2];
+            if (lo > hi) std::swap(lo, hi);
+            in |= t[ti] >= lo && t[ti] <= hi;
+            j += 2;
+          } else {
+            in |= p[j] == t[ti];
+          }
+        }
+        ok = in != negate, next = std::min(j + 1, p.size());
+      } else if (p[pi] == '\\' && pi + 1 < p.size()) {
+        ok = p[pi + 1] == t[ti], next = pi + 2;
+      } else {
+        ok = p[pi] == t[ti], next = pi + 1;
+      }
+    }
+    if (ok) {
+      pi = next, ++ti;
+    } else if (star_p != std::string_view::npos) {
+      pi = star_p + 1, ti = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+CensusTally::CensusTally(const KeySchema& schema, std::int64_t threshold_ms, std::vector<std::string> queue_patterns,
+                         std::size_t max_queue_keys)
+    : schema_(schema), threshold_ms_(threshold_ms), patterns_(std::move(queue_patterns)), max_queue_keys_(max_queue_keys) {}
+
+bool CensusTally::on_key(std::string_view key) {
+  ++r_.keys_scanned;
+  if (schema_.heartbeat_id(key)) {
+    ++r_.keys_per_family["heartbeat"];
+    return true;
+  }
+  if (const KeyFamily* f = schema_.family_of(key)) {
+    ++r_.keys_per_family[f->name];
+    return false;
+  }
+  ++r_.keys_per_family["other"];
+  for (const auto& p : patterns_) {
+    if (!glob_match(p, key)) continue;
+    if (queue_keys_.size() < max_queue_keys_) queue_keys_.emplace_back(key);
+    else ++r_.queue_keys_omitted;
+    break;
+  }
+  return false;
+}
+
+void CensusTally::on_heartbeat(const std::string* value, std::int64_t now_ms) {
+  if (!value) return;  // gone since the scan saw it: nobody to count
+  std::int64_t ts = 0;
+  switch (judge_heartbeat(*value, schema_, now_ms, threshold_ms_, &ts)) {
+    case HeartbeatState::invalid: ++r_.invalid; return;
+    case HeartbeatState::stale: ++r_.stale; break;
+    case HeartbeatState::active:
+      if (ts > now_ms) {
+        ++r_.future;
+        return;
+      }
+      ++r_.active;
+      break;
+  }
+  const double age_s = static_cast<double>(now_ms - ts) / 1000.0;
+  std::size_t b = 0;
+  while (b < kAgeBounds.size() && age_s > kAgeBounds[b]) ++b;
+  ++r_.age_buckets[b];
+  r_.age_sum_s += age_s;
+}
+
+}  // namespace swarmkeeper::monitor

@@ -1,0 +1,65 @@
+// census.hpp — the swarm census: what one pass over the keyspace found, tallied with no
+// I/O. The driver (collectors.cpp) feeds it SCAN pages and heartbeat values; the rules
+// are the cleanup's own (KeySchema::family_of, heartbeat_id, judge_heartbeat).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "swarmkeeper/key_schema.hpp"
+
+namespace swarmkeeper::monitor {
+
+/// Upper bounds (seconds) of the heartbeat-age histogram's buckets; the last is +Inf.
+inline constexpr std::array<double, 9> kAgeBounds = {10, 30, 60, 300, 600, 1800, 3600, 21600, 86400};
+
+struct QueueBacklog {
+  std::string key;
+  std::string type;  ///< list, zset, stream, string
+  double size = 0;   ///< LLEN / ZCARD / XLEN, or a string's integer value (a job counter)
+};
+
+struct CensusResult {
+  std::uint64_t active = 0, stale = 0, invalid = 0, future = 0;
+  std::array<std::uint64_t, kAgeBounds.size() + 1> age_buckets{};  ///< counts per bucket (not cumulative)
+  double age_sum_s = 0;
+  std::map<std::string, std::uint64_t> keys_per_family;  ///< schema families, "heartbeat", "other"
+  std::uint64_t keys_scanned = 0;
+  std::vector<QueueBacklog> queues;
+  std::uint64_t queue_keys_omitted = 0;  ///< queue keys past the cap (not sized)
+  double duration_s = 0;
+  double redis_cpu_s = 0;       ///< server CPU during the pass (INFO cpu)
+  std::int64_t finished_at_ms = 0;  ///< wall clock
+  bool complete = false;
+};
+
+class CensusTally {
+ public:
+  CensusTally(const KeySchema& schema, std::int64_t threshold_ms, std::vector<std::string> queue_patterns,
+              std::size_t max_queue_keys = 1000);
+  /// Counts one scanned key. Returns true when it is a heartbeat key whose value the
+  /// caller must read and pass to on_heartbeat().
+  bool on_key(std::string_view key);
+  /// Judges one heartbeat value at server time now_ms. A value that vanished: nullopt.
+  void on_heartbeat(const std::string* value, std::int64_t now_ms);
+  /// Keys that matched a queue pattern (to be sized), capped.
+  const std::vector<std::string>& queue_keys() const noexcept { return queue_keys_; }
+  CensusResult& result() noexcept { return r_; }
+
+ private:
+  const KeySchema& schema_;
+  std::int64_t threshold_ms_;
+  std::vector<std::string> patterns_;
+  std::size_t max_queue_keys_;
+  std::vector<std::string> queue_keys_;
+  CensusResult r_;
+};
+
+/// Redis glob matching (*, ?, [...], [^...], \x), as SCAN MATCH does.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+}  // namespace swarmkeeper::monitor

@@ -1,0 +1,215 @@
+// http_server.cpp — the Beast side of http_server.hpp: accept, read one request at a
+// time per connection (keep-alive), answer from the routes; /events holds the
+// connection and writes an SSE event each time the version changes.
+#include "monitor/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include <atomic>
+#include <thread>
+
+namespace swarmkeeper::monitor {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// host:port → endpoint; [v6]:port accepted.
+Result<tcp::endpoint> parse_listen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  auto bad = [&] {
+    return Error(Errc::invalid_argument, "--listen " + listen + ": expected host:port, e.g. 127.0.0.1:9840");
+  };
+  if (colon == std::string::npos || colon == 0) return bad();
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port_s = listen.substr(colon + 1);
+  if (port_s.empty() || port_s.size() > 5 || port_s.find_first_not_of("0123456789") != std::string::npos) return bad();
+  const int port = std::stoi(port_s);
+  if (port > 65535) return bad();
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) return Error(Errc::invalid_argument, "--listen " + listen + ": '" + host + "' is not an IP address");
+  return tcp::endpoint(addr, static_cast<std::uint16_t>(port));
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  HttpRoutes routes;
+  std::thread thread;
+  std::atomic<std::size_t> open{0};
+  std::atomic<bool> stopping{false};
+
+  asio::awaitable<void> accept_loop() {
+    while (!stopping) {
+      auto [ec, sock] = co_await acceptor.async_accept(nothrow);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        continue;
+      }
+      asio::co_spawn(io, session(std::move(sock)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> events(beast::tcp_stream& stream) {
+    std::string head =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n\r\n";
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), nothrow);
+    if (ec) co_return;
+    asio::steady_timer tick(io);
+    std::uint64_t seen = ~std::uint64_t{0};
+    while (!stopping) {
+      const std::uint64_t v = routes.version();
+      std::string msg;
+      if (v != seen) {
+        seen = v;
+        msg = "event: snapshot\ndata: " + routes.event() + "\n\n";
+      }
+      if (!msg.empty()) {
+        stream.expires_after(std::chrono::seconds(10));
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(msg), nothrow);
+        if (wec) co_return;
+      }
+      tick.expires_after(std::chrono::milliseconds(200));
+      co_await tick.async_wait(nothrow);
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket sock) {
+    ++open;
+    beast::tcp_stream stream(std::move(sock));
+    beast::flat_buffer buf;
+    while (!stopping) {
+      http::request_parser<http::empty_body> parser;
+      parser.header_limit(16 * 1024);
+      stream.expires_after(std::chrono::seconds(30));
+      auto [ec, n] = co_await http::async_read(stream, buf, parser, nothrow);
+      if (ec) break;
+      auto& req = parser.get();
+      const std::string target(req.target());
+      if (req.method() == http::verb::get && (target == "/events" || target.rfind("/events?", 0) == 0)) {
+        stream.expires_never();
+        co_await events(stream);
+        break;
+      }
+      HttpResponse r;
+      if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        r = {405, "text/plain; charset=utf-8", "only GET here\n"};
+      } else {
+        try {
+          r = routes.get(target);
+        } catch (const std::exception& e) {
+          r = {500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
+        }
+      }
+      http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
+      res.set(http::field::server, "swarmkeeper");
+      res.set(http::field::content_type, r.content_type);
+      res.set(http::field::cache_control, "no-store");
+      res.keep_alive(req.keep_alive());
+      if (req.method() != http::verb::head) res.body() = std::move(r.body);
+      res.prepare_payload();
+      auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
+      if (wec || !res.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    --open;
+  }
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() { stop(); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen, HttpRoutes routes) {
+  auto ep = parse_listen(listen);
+  if (!ep) return ep.error();
+  auto impl = std::make_unique<Impl>();
+  impl->routes = std::move(routes);
+  boost::system::error_code ec;
+  impl->acceptor.open(ep->protocol(), ec);
+  if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(*ep, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Error(Errc::io_error, "cannot listen on " + listen + ": " + ec.message() +
+                                     (ec == asio::error::address_in_use ? " (choose another port with --listen)" : ""));
+  asio::co_spawn(impl->io, impl->accept_loop(), asio::detached);
+  impl->thread = std::thread([i = impl.get()] { i->io.run(); });
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+std::uint16_t HttpServer::port() const noexcept { return impl_->acceptor.local_endpoint().port(); }
+std::size_t HttpServer::connections() const noexcept { return impl_->open.load(); }
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->stopping.exchange(true)) return;
+  asio::post(impl_->io, [i = impl_.get()] {
+    boost::system::error_code ignored;
+    i->acceptor.close(ignored);
+  });
+  // Sessions end at their next step; the io_context is stopped so none lingers.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  impl_->io.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+Result<int> http_post_json(const std::string& url, const std::string& body, std::chrono::milliseconds timeout) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || u->scheme() != "http" || u->host().empty())
+    return Error(Errc::invalid_argument, "--webhook " + url + ": expected an http:// URL");
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  tcp::resolver resolver(io);
+  const std::string host(u->host());
+  const std::string port = u->has_port() ? std::string(u->port()) : "80";
+  boost::system::error_code ec;
+  auto results = resolver.resolve(host, port, ec);
+  if (ec) return Error(Errc::dns_failure, "webhook " + host + ": " + ec.message());
+  stream.expires_after(timeout);
+  http::request<http::string_body> req{http::verb::post, u->encoded_target().empty() ? "/" : std::string(u->encoded_target()), 11};
+  req.set(http::field::host, host);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::user_agent, "swarmkeeper");
+  req.body() = body;
+  req.prepare_payload();
+  http::response<http::string_body> res;
+  beast::flat_buffer buf;
+  Error failure;
+  stream.async_connect(results, [&](boost::system::error_code e, const tcp::endpoint&) {
+    if (e) {
+      failure = Error(Errc::connection_refused, "webhook " + url + ": " + e.message());
+      return;
+    }
+    http::async_write(stream, req, [&](boost::system::error_code we, std::size_t) {
+      if (we) {
+        failure = Error(Errc::io_error, "webhook " + url + ": " + we.message());
+        return;
+      }
+      http::async_read(stream, buf, res, [&](boost::system::error_code re, std::size_t) {
+        if (re) failure = Error(re == beast::error::timeout ? Errc::timeout : Errc::io_error, "webhook " + url + ": " + re.message());
+      });
+    });
+  });
+  io.run();
+  if (failure) return failure;
+  return static_cast<int>(res.result_int());
+}
+
+}  // namespace swarmkeeper::monitor

@@ -1,0 +1,577 @@
+// monitor.cpp — the Monitor of monitor.hpp: its collectors (jobs on the scheduler),
+// the aggregation step (snapshot, history, alerts, events), and the routes the HTTP
+// server answers with.
+#include "swarmkeeper/monitor/monitor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "coord/pacer.hpp"
+#include "monitor/alert_rules.hpp"
+#include "monitor/census.hpp"
+#include "monitor/history.hpp"
+#include "monitor/http_server.hpp"
+#include "monitor/prom_text.hpp"
+#include "monitor/redis_info.hpp"
+#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/metrics/collector.hpp"
+#include "swarmkeeper/queue/bounded_queue.hpp"
+#include "swarmkeeper/sched/scheduler.hpp"
+
+namespace swarmkeeper::monitor {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+namespace {
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+Sample gauge(std::string name, double v, std::string help, std::vector<std::pair<std::string, std::string>> labels = {}) {
+  return Sample{std::move(name), std::move(labels), v, MetricType::gauge, std::move(help), {}};
+}
+Sample counter(std::string name, double v, std::string help, std::vector<std::pair<std::string, std::string>> labels = {}) {
+  return Sample{std::move(name), std::move(labels), v, MetricType::counter, std::move(help), {}};
+}
+
+double resident_bytes() {
+  std::ifstream f("/proc/self/statm");
+  long pages_total = 0, pages_rss = 0;
+  f >> pages_total >> pages_rss;
+  return static_cast<double>(pages_rss) * 4096.0;
+}
+
+// What one collector last produced, and when.
+struct Collected {
+  std::vector<Sample> samples;
+  Clock::time_point at{};
+  double duration_s = 0;
+  std::string error;  ///< the last failure, empty when the last run succeeded
+};
+
+}  // namespace
+
+struct Monitor::Impl {
+  explicit Impl(MonitorOptions o)
+      : opts(std::move(o)),
+        alerts(opts.rules.empty() ? default_alert_rules() : opts.rules),
+        history(static_cast<std::size_t>(std::max<std::int64_t>(2, opts.history.count() / std::max<std::int64_t>(1, opts.refresh.count())))),
+        probe_latency(probe_collector.latency("probe")),
+        notifications(1000, queue::OverflowPolicy::drop_oldest) {}
+
+  MonitorOptions opts;
+  std::unique_ptr<SyncClient> client;
+  std::unique_ptr<sched::Scheduler> sched;
+  std::vector<sched::JobHandle> jobs;
+  std::unique_ptr<HttpServer> http;
+  std::thread notifier;
+
+  mutable std::mutex mu;
+  std::map<std::string, Collected> collected;  // guarded by mu: by collector name
+  AlertEngine alerts;                          // guarded by mu
+  History history;                             // guarded by mu
+  std::string metrics_text;                    // guarded by mu: the last snapshot
+  json snapshot = json::object();              // guarded by mu
+  json cleanup_runs = json::array();           // guarded by mu: runs made by this monitor
+  std::uint64_t version = 0;                   // guarded by mu: bumps with each snapshot
+  double aggregation_s = 0;                    // guarded by mu
+
+  metrics::Collector probe_collector;
+  metrics::Latency& probe_latency;
+  std::atomic<std::uint64_t> probe_failures{0};
+  std::atomic<std::uint64_t> scrapes{0};
+  queue::BoundedQueue<json> notifications;  // to the webhook; drops counted
+  std::deque<std::pair<Clock::time_point, std::uint64_t>> drops_seen;  // guarded by mu: for the per-minute rate
+
+  // Census state, census job only.
+  std::unique_ptr<CensusTally> tally;
+  std::string census_cursor = "0";
+  Clock::time_point census_started;
+  double census_cpu_start = 0;
+  double census_cpu_used = 0;
+
+  void store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0, std::string error = {}) {
+    std::lock_guard lock(mu);
+    Collected& c = collected[name];
+    if (error.empty()) c.samples = std::move(samples);
+    c.at = Clock::now();
+    c.duration_s = seconds_since(t0);
+    c.error = std::move(error);
+  }
+
+  // --- collectors (scheduler threads; the SyncClient is thread-safe) ---
+
+  void probe() {
+    const auto t0 = Clock::now();
+    auto r = client->command(resp::Command("PING"));
+    if (!r) {
+      ++probe_failures;
+      return;
+    }
+    probe_latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+  }
+
+  void collect_redis() {
+    const auto t0 = Clock::now();
+    auto info = client->command(resp::Command("INFO").arg("everything"), true);
+    if (!info) {
+      store("redis", {}, t0, info.error().message());
+      return;
+    }
+    auto slowlog = client->command(resp::Command("SLOWLOG").arg("LEN"), true);
+    RedisInfo parsed = parse_redis_info(info->str());
+    std::vector<Sample> s = redis_samples(parsed, prev_info);
+    if (slowlog) s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()), "Entries in SLOWLOG"));
+    prev_info = std::move(parsed);
+    store("redis", std::move(s), t0);
+  }
+  RedisInfo prev_info;  // redis job only
+
+  double server_cpu() {
+    auto r = client->command(resp::Command("INFO").arg("cpu"), true);
+    return r ? parse_redis_info(r->str()).number("used_cpu_sys") + parse_redis_info(r->str()).number("used_cpu_user") : 0;
+  }
+
+  // One slice of the census: SCAN pages until the slice's time is up or the pass ends,
+  // pausing to keep Redis CPU within the budget.
+  void census_slice(std::stop_token st) {
+    const auto slice_end = Clock::now() + std::max<std::chrono::milliseconds>(opts.refresh / 2, std::chrono::milliseconds(200));
+    if (!tally) {
+      tally = std::make_unique<CensusTally>(opts.schema, opts.stale_threshold_ms, opts.queue_patterns);
+      census_cursor = "0";
+      census_started = Clock::now();
+      census_cpu_start = server_cpu();
+      census_cpu_used = 0;
+    }
+    coord::Pacer pacer(opts.census_budget_percent);
+    auto slice_cpu0 = server_cpu();
+    const auto slice_t0 = Clock::now();
+    int pages = 0;
+    while (!st.stop_requested() && Clock::now() < slice_end) {
+      auto page = client->command(resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(500), true);
+      if (!page || page->size() != 2) {
+        store("census", {}, census_started, page ? "SCAN returned an unexpected reply" : page.error().message());
+        tally.reset();
+        return;
+      }
+      census_cursor = std::string((*page)[0].str());
+      std::vector<std::string> heartbeats;
+      for (auto k : (*page)[1])
+        if (tally->on_key(k.str())) heartbeats.emplace_back(k.str());
+      if (!heartbeats.empty()) {
+        auto time = client->command(resp::Command("TIME"), true);
+        const std::int64_t now_ms = time && time->size() == 2 ? std::stoll(std::string((*time)[0].str())) * 1000 +
+                                                                    std::stoll(std::string((*time)[1].str())) / 1000
+                                                              : wall_ms();
+        std::vector<std::future<Result<resp::Reply>>> reads;
+        for (const auto& k : heartbeats)
+          reads.push_back(client->command_async(resp::Command("GETRANGE").arg(k).arg(0).arg(16383), true));
+        for (auto& f : reads) {
+          auto v = f.get();
+          if (v && !v->is_null() && v->root().is_string()) {
+            std::string value(v->str());
+            tally->on_heartbeat(value.empty() ? nullptr : &value, now_ms);
+          }
+        }
+      }
+      if (census_cursor == "0") {
+        finish_census();
+        return;
+      }
+      if (++pages % 8 == 0 && pacer.enabled()) {  // measure, then pause as the budget says
+        const double busy_ms = (server_cpu() - slice_cpu0) * 1000;
+        auto pause = pacer.pause(busy_ms, seconds_since(slice_t0) * 1000);
+        if (pause.count() > 0) std::this_thread::sleep_for(pause);
+      }
+    }
+    census_cpu_used += std::max(0.0, server_cpu() - slice_cpu0);
+  }
+
+  void finish_census() {
+    CensusResult& r = tally->result();
+    // Size the queue keys: TYPE, then the matching length command.
+    const auto q0 = Clock::now();
+    for (const auto& key : tally->queue_keys()) {
+      auto type = client->command(resp::Command("TYPE").arg(key), true);
+      if (!type) continue;
+      const std::string t(type->str());
+      const char* cmd = t == "list" ? "LLEN" : t == "zset" ? "ZCARD" : t == "stream" ? "XLEN" : t == "set" ? "SCARD" : nullptr;
+      double size = 0;
+      if (cmd) {
+        auto n = client->command(resp::Command(cmd).arg(key), true);
+        if (n) size = static_cast<double>(n->integer());
+      } else if (t == "string") {
+        auto v = client->command(resp::Command("GET").arg(key), true);
+        if (v && !v->is_null()) size = std::strtod(std::string(v->str()).c_str(), nullptr);
+      } else {
+        continue;
+      }
+      r.queues.push_back({key, t, size});
+    }
+    const double queue_s = seconds_since(q0);
+    r.duration_s = seconds_since(census_started);
+    r.redis_cpu_s = std::max(0.0, server_cpu() - census_cpu_start);
+    r.finished_at_ms = wall_ms();
+    r.complete = true;
+    std::vector<Sample> s = census_samples(r, queue_s);
+    store("census", std::move(s), census_started);
+    tally.reset();
+  }
+
+  void collect_cleanup() {
+    const auto t0 = Clock::now();
+    std::vector<Sample> s;
+    auto last = client->command(resp::Command("HGETALL").arg("swarmkeeper:cleanup:last"), true);
+    if (!last) {
+      store("cleanup", {}, t0, last.error().message());
+      return;
+    }
+    std::map<std::string, std::string> f;
+    for (std::size_t i = 0; i + 1 < last->size(); i += 2) f[std::string((*last)[i].str())] = std::string((*last)[i + 1].str());
+    if (f.count("finishedAtMs")) {
+      const double finished = std::strtod(f["finishedAtMs"].c_str(), nullptr);
+      s.push_back(gauge("swarmkeeper_cleanup_last_run_timestamp_seconds", finished / 1000, "When the last cleanup run finished (unix time)"));
+      s.push_back(gauge("swarmkeeper_cleanup_last_run_success", f["ok"] == "1" ? 1 : 0, "1 if the last cleanup run succeeded"));
+      s.push_back(gauge("swarmkeeper_cleanup_last_keys_deleted", std::strtod(f["keysDeleted"].c_str(), nullptr), "Keys the last cleanup run deleted"));
+      s.push_back(gauge("swarmkeeper_cleanup_last_stale_found", std::strtod(f["staleFound"].c_str(), nullptr), "Stale coordinators the last cleanup run found"));
+      s.push_back(gauge("swarmkeeper_cleanup_last_duration_seconds", std::strtod(f["durationMs"].c_str(), nullptr) / 1000, "How long the last cleanup run took"));
+      if (f["ok"] == "1") last_success_ms = std::max(last_success_ms, finished);
+    }
+    if (last_success_ms > 0)
+      s.push_back(gauge("swarmkeeper_cleanup_last_success_age_seconds", (static_cast<double>(wall_ms()) - last_success_ms) / 1000,
+                        "Seconds since the last successful cleanup run"));
+    auto lock = client->command(resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"), true);
+    if (lock) s.push_back(gauge("swarmkeeper_cleanup_lock_held", static_cast<double>(lock->integer()), "1 while a cleanup holds the lock"));
+    auto audit = client->command(resp::Command("XLEN").arg("swarmkeeper:reaped"), true);
+    if (audit) s.push_back(gauge("swarmkeeper_cleanup_audit_entries", static_cast<double>(audit->integer()), "Entries in the audit stream swarmkeeper:reaped"));
+    store("cleanup", std::move(s), t0);
+  }
+  double last_success_ms = 0;  // cleanup job only
+
+  void run_cleanup_now(std::stop_token st) {
+    CleanupOptions co;
+    co.schema = opts.schema;
+    co.threshold = std::chrono::milliseconds(opts.stale_threshold_ms);
+    co.stop = &stop_flag;
+    (void)st;
+    auto rep = swarmkeeper::run_cleanup(opts.connection, co);
+    json run = {{"startedAt", wall_ms()}};
+    if (!rep) {
+      run["error"] = rep.error().message();
+    } else {
+      run["keysDeleted"] = rep->keys_deleted;
+      run["staleFound"] = rep->stale_coordinators_found;
+      run["coordinators"] = rep->total_coordinators_checked;
+      run["ms"] = rep->execution_time_ms;
+      run["lockBusy"] = rep->lock_busy;
+      run["errors"] = rep->errors;
+    }
+    std::lock_guard lock(mu);
+    cleanup_runs.push_back(std::move(run));
+    if (cleanup_runs.size() > 20) cleanup_runs.erase(cleanup_runs.begin());
+  }
+  std::atomic<bool> stop_flag{false};
+
+  // --- aggregation ---
+
+  void aggregate() {
+    const auto t0 = Clock::now();
+    probe_collector.advance(t0);
+    std::vector<Sample> all;
+    const auto ps = probe_collector.snapshot();
+    for (const auto& series : ps.series) {
+      const auto& w = series.windows[static_cast<int>(metrics::Window::m1)];
+      const std::string help = "Monitor PING round trip over the last minute";
+      for (auto [q, v] : {std::pair{"0.5", w.p50}, {"0.95", w.p95}, {"0.99", w.p99}})
+        all.push_back(Sample{"swarmkeeper_probe_latency_seconds", {{"quantile", q}}, v / 1e9, MetricType::summary, help, {}});
+      all.push_back(Sample{"swarmkeeper_probe_latency_seconds_sum", {}, w.mean * static_cast<double>(w.count) / 1e9,
+                           MetricType::summary, help, "swarmkeeper_probe_latency_seconds"});
+      all.push_back(Sample{"swarmkeeper_probe_latency_seconds_count", {}, static_cast<double>(w.count), MetricType::summary,
+                           help, "swarmkeeper_probe_latency_seconds"});
+    }
+    all.push_back(counter("swarmkeeper_probe_failures_total", static_cast<double>(probe_failures.load()), "PINGs that failed"));
+    const auto qs = notifications.stats();
+    std::lock_guard lock(mu);
+    drops_seen.emplace_back(t0, qs.dropped_total());
+    while (drops_seen.size() > 1 && t0 - drops_seen.front().first > std::chrono::minutes(1)) drops_seen.pop_front();
+    for (const auto& [name, c] : collected) {
+      all.insert(all.end(), c.samples.begin(), c.samples.end());
+      all.push_back(gauge("swarmkeeper_monitor_collector_age_seconds", seconds_since(c.at), "Seconds since the collector last ran", {{"collector", name}}));
+      all.push_back(gauge("swarmkeeper_monitor_collector_duration_seconds", c.duration_s, "How long the collector's last run took", {{"collector", name}}));
+      all.push_back(gauge("swarmkeeper_monitor_collector_up", c.error.empty() ? 1 : 0, "1 if the collector's last run succeeded", {{"collector", name}}));
+    }
+    all.push_back(gauge("swarmkeeper_monitor_aggregation_seconds", aggregation_s, "How long building the previous snapshot took"));
+    all.push_back(counter("swarmkeeper_monitor_events_dropped_total", static_cast<double>(qs.dropped_total()), "Alert notifications dropped (queue full)"));
+    all.push_back(gauge("swarmkeeper_monitor_events_dropped_per_minute", static_cast<double>(qs.dropped_total() - drops_seen.front().second), "Alert notifications dropped in the last minute"));
+    all.push_back(gauge("swarmkeeper_monitor_active_jobs", static_cast<double>(sched->active_jobs()), "Scheduler jobs not yet ended"));
+    all.push_back(gauge("swarmkeeper_monitor_active_handles", static_cast<double>(sched->active_handles()), "Scheduler handles alive"));
+    all.push_back(gauge("swarmkeeper_monitor_resident_memory_bytes", resident_bytes(), "The monitor's resident memory"));
+    all.push_back(counter("swarmkeeper_monitor_scrapes_total", static_cast<double>(scrapes.load()), "/metrics requests served"));
+
+    std::unordered_map<std::string, double> values;
+    for (const auto& s : all) values[s.series()] = s.value;
+    const std::int64_t now = wall_ms();
+    for (const auto& t : alerts.evaluate(values, now)) notify(t);
+    for (const auto& a : alerts.alerts()) {
+      if (a.state != AlertState::pending && a.state != AlertState::firing) continue;
+      all.push_back(gauge("swarmkeeper_alerts", 1, "Alerts pending or firing (like Prometheus' ALERTS)",
+                          {{"alertname", a.rule->name}, {"alertstate", to_string(a.state)}, {"severity", a.rule->severity}}));
+    }
+    for (const auto& s : all) history.append(s.series(), now, s.value);
+    metrics_text = render_prometheus(all);
+    json values_json = json::object();
+    for (const auto& s : all) values_json[s.series()] = std::isfinite(s.value) ? json(s.value) : json(nullptr);
+    snapshot = {{"at", now}, {"refreshMs", opts.refresh.count()}, {"values", std::move(values_json)},
+                {"alerts", alerts_locked()}, {"cleanupRuns", cleanup_runs}, {"census", census_json_locked()}};
+    ++version;
+    aggregation_s = seconds_since(t0);
+  }
+
+  json census_json_locked() const {
+    auto it = collected.find("census");
+    json j = {{"complete", it != collected.end() && !it->second.samples.empty()}};
+    if (it != collected.end()) j["error"] = it->second.error;
+    return j;
+  }
+
+  json alerts_locked() const {
+    json out = json::array();
+    for (const auto& a : alerts.alerts()) {
+      out.push_back({{"name", a.rule->name}, {"series", a.rule->series}, {"severity", a.rule->severity},
+                     {"summary", a.rule->summary}, {"state", to_string(a.state)},
+                     {"value", std::isfinite(a.value) ? json(a.value) : json(nullptr)}, {"threshold", a.rule->threshold},
+                     {"activeAt", a.active_at_ms}, {"firedAt", a.fired_at_ms}, {"resolvedAt", a.resolved_at_ms}});
+    }
+    return out;
+  }
+
+  // A transition goes to the log and, with a webhook, to the notifier (never blocks).
+  void notify(const AlertTransition& t) {
+    std::fprintf(stderr, "swarmkeeper serve: alert %s %s (value %s, threshold %s)\n", t.rule.c_str(), to_string(t.to),
+                 prom_number(t.alert.value).c_str(), prom_number(t.alert.rule->threshold).c_str());
+    if (!opts.webhook) return;
+    auto iso = [](std::int64_t ms) {
+      std::time_t s = ms / 1000;
+      char buf[32];
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&s));
+      return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
+    };
+    json alert = {{"status", t.to == AlertState::firing ? "firing" : "resolved"},
+                  {"labels", {{"alertname", t.rule}, {"severity", t.alert.rule->severity}, {"series", t.alert.rule->series}}},
+                  {"annotations", {{"summary", t.alert.rule->summary}, {"value", prom_number(t.alert.value)}}},
+                  {"startsAt", iso(t.alert.fired_at_ms)},
+                  {"endsAt", t.to == AlertState::resolved ? iso(t.alert.resolved_at_ms) : "0001-01-01T00:00:00Z"}};
+    json body = {{"version", "4"}, {"status", alert["status"]}, {"receiver", "swarmkeeper"},
+                 {"groupLabels", {{"alertname", t.rule}}}, {"commonLabels", alert["labels"]}, {"alerts", json::array({alert})}};
+    notifications.push(std::move(body));
+  }
+
+  void notifier_loop() {
+    while (auto body = notifications.pop()) {
+      const std::string text = body->dump();
+      auto delay = std::chrono::milliseconds(500);
+      for (int attempt = 1; attempt <= 6; ++attempt) {
+        auto r = http_post_json(*opts.webhook, text, std::chrono::seconds(5));
+        if (r && *r >= 200 && *r < 300) break;
+        std::fprintf(stderr, "swarmkeeper serve: webhook attempt %d failed: %s\n", attempt,
+                     r ? ("HTTP " + std::to_string(*r)).c_str() : r.error().message().c_str());
+        if (stop_flag) return;
+        std::this_thread::sleep_for(delay);
+        delay = std::min(delay * 2, std::chrono::milliseconds(30000));
+      }
+    }
+  }
+
+  // --- routes (HTTP thread) ---
+
+  HttpResponse route(const std::string& target) {
+    const auto q = target.find('?');
+    const std::string path = target.substr(0, q);
+    const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+    std::lock_guard lock(mu);
+    if (path == "/metrics") {
+      ++scrapes;
+      return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_text};
+    }
+    if (path == "/api/snapshot") return {200, "application/json", snapshot.dump()};
+    if (path == "/api/alerts") return {200, "application/json", alerts_locked().dump()};
+    if (path == "/api/history") {
+      std::string series, window = "3600";
+      for (std::size_t i = 0; i <= query.size();) {
+        auto amp = query.find('&', i);
+        if (amp == std::string::npos) amp = query.size();
+        const std::string kv = query.substr(i, amp - i);
+        const auto eq = kv.find('=');
+        if (eq != std::string::npos) {
+          const std::string k = kv.substr(0, eq), v = url_decode(kv.substr(eq + 1));
+          if (k == "series") series = v;
+          if (k == "window") window = v;
+        }
+        i = amp + 1;
+      }
+      char* end = nullptr;
+      const double w = std::strtod(window.c_str(), &end);
+      if (series.empty() || !end || *end || !std::isfinite(w) || w <= 0 || w > 30 * 86400)
+        return {400, "application/json", R"({"error":"expected ?series=<name{labels}>&window=<seconds>"})"};
+      return {200, "application/json",
+              history_json_locked(series, std::chrono::milliseconds(static_cast<std::int64_t>(w * 1000))).dump()};
+    }
+    if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (path == "/readyz") {
+      const bool ready = version > 0 && collected.count("redis") && collected.at("redis").error.empty();
+      return {ready ? 200 : 503, "text/plain; charset=utf-8", ready ? "ready\n" : "not ready: no Redis data yet\n"};
+    }
+    return static_asset(path);
+  }
+
+  json history_json_locked(const std::string& series, std::chrono::milliseconds window) const {
+    json t = json::array(), v = json::array();
+    for (const auto& [ms, value] : history.read(series, wall_ms() - window.count())) {
+      t.push_back(ms);
+      v.push_back(std::isfinite(value) ? json(value) : json(nullptr));
+    }
+    return {{"series", series}, {"t", std::move(t)}, {"v", std::move(v)}};
+  }
+
+  static std::string url_decode(const std::string& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+        i += 2;
+      } else {
+        out.push_back(s[i] == '+' ? ' ' : s[i]);
+      }
+    }
+    return out;
+  }
+
+  HttpResponse static_asset(const std::string& path);
+};
+
+}  // namespace swarmkeeper::monitor
+
+#include "monitor/web_assets.hpp"
+
+namespace swarmkeeper::monitor {
+
+std::string asset_type(std::string_view path) {
+  auto ends = [&](std::string_view s) { return path.size() >= s.size() && path.substr(path.size() - s.size()) == s; };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  return "application/octet-stream";
+}
+
+HttpResponse Monitor::Impl::static_asset(const std::string& path) {
+  const std::string p = path == "/" ? "/index.html" : path;
+  if (!opts.assets_dir.empty() && p.find("..") == std::string::npos) {
+    std::ifstream f(opts.assets_dir + p, std::ios::binary);
+    if (f) {
+      std::stringstream ss;
+      ss << f.rdbuf();
+      return {200, asset_type(p), ss.str()};
+    }
+  }
+  if (const WebAsset* a = find_web_asset(p)) return {200, a->type, std::string(reinterpret_cast<const char*>(a->data), a->size)};
+  return {404, "text/plain; charset=utf-8", "not found: " + path + "\n"};
+}
+
+Monitor::Monitor(MonitorOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Monitor::~Monitor() { stop(); }
+
+Result<void> Monitor::start() {
+  Impl& m = *impl_;
+  if (!(m.opts.refresh.count() >= 100)) return Error(Errc::invalid_argument, "--refresh must be at least 100ms");
+  if (!(m.opts.history >= m.opts.refresh * 2)) return Error(Errc::invalid_argument, "--history must be at least two refreshes");
+  if (m.opts.history / m.opts.refresh > 100000)
+    return Error(Errc::invalid_argument, "--history / --refresh is more than 100,000 points per series; lengthen --refresh");
+  if (!(m.opts.census_budget_percent > 0 && m.opts.census_budget_percent <= 100))
+    return Error(Errc::invalid_argument, "the census budget must be in (0, 100] percent");
+  if (auto v = m.opts.schema.validate(); !v) return v.error();
+  ClientOptions co;
+  co.connection = m.opts.connection;
+  co.connection.client_name = "swarmkeeper-monitor";
+  co.min_connections = 1;
+  co.max_connections = 4;
+  m.client = std::make_unique<SyncClient>(co);
+  if (auto pong = m.client->command(resp::Command("PING")); !pong) return pong.error();
+  HttpRoutes routes;
+  routes.get = [&m](const std::string& target) { return m.route(target); };
+  routes.version = [&m] {
+    std::lock_guard lock(m.mu);
+    return m.version;
+  };
+  routes.event = [&m] {
+    std::lock_guard lock(m.mu);
+    return m.snapshot.dump();
+  };
+  auto http = HttpServer::start(m.opts.listen, std::move(routes));
+  if (!http) return http.error();
+  m.http = std::move(*http);
+  m.sched = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 4});
+  const auto refresh = m.opts.refresh;
+  const auto probe_every = std::max(refresh / 10, std::chrono::milliseconds(10));
+  m.collect_redis();  // a first snapshot before anyone asks
+  m.collect_cleanup();
+  m.aggregate();
+  m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.probe(); }, {.period = probe_every}));
+  m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_redis(); }, {.delay = refresh, .period = refresh}));
+  m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_cleanup(); }, {.delay = refresh, .period = refresh}));
+  m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.census_slice(st); }, {.period = std::chrono::milliseconds(10)}));
+  m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.aggregate(); }, {.delay = refresh, .period = refresh}));
+  if (m.opts.cleanup_every)
+    m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.run_cleanup_now(st); }, {.period = *m.opts.cleanup_every}));
+  if (m.opts.webhook) m.notifier = std::thread([&m] { m.notifier_loop(); });
+  return {};
+}
+
+void Monitor::stop() {
+  Impl& m = *impl_;
+  m.stop_flag = true;
+  if (m.http) m.http->stop();
+  for (auto& j : m.jobs) j.cancel();
+  if (m.sched) m.sched->shutdown(sched::Scheduler::Shutdown::cancel);
+  m.jobs.clear();
+  m.notifications.close(queue::BoundedQueue<json>::Drain::discard);
+  if (m.notifier.joinable()) m.notifier.join();
+  m.sched.reset();
+  m.http.reset();
+  m.client.reset();
+}
+
+std::uint16_t Monitor::port() const { return impl_->http ? impl_->http->port() : 0; }
+
+std::string Monitor::metrics_text() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->metrics_text;
+}
+std::string Monitor::snapshot_json() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->snapshot.dump();
+}
+std::string Monitor::alerts_json() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->alerts_locked().dump();
+}
+std::string Monitor::history_json(const std::string& series, std::chrono::milliseconds window) const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->history_json_locked(series, window).dump();
+}
+
+}  // namespace swarmkeeper::monitor

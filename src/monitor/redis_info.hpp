@@ -1,0 +1,32 @@
+// redis_info.hpp — INFO text to fields, and the monitor's samples from them and from a
+// census result. No I/O.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "monitor/census.hpp"
+#include "monitor/prom_text.hpp"
+
+namespace swarmkeeper::monitor {
+
+struct RedisInfo {
+  std::map<std::string, std::string, std::less<>> fields;  ///< "used_memory" → "1234", "cmdstat_get" → "calls=..."
+  /// A field as a number; 0 when absent or not a number.
+  double number(std::string_view field) const;
+  bool empty() const noexcept { return fields.empty(); }
+};
+
+RedisInfo parse_redis_info(std::string_view text);
+/// "calls=10,usec=20" → {calls: 10, usec: 20}
+std::map<std::string, double> parse_info_list(std::string_view value);
+
+/// Samples from INFO; `prev` (the previous INFO, may be empty) gives the error ratio
+/// over the interval.
+std::vector<Sample> redis_samples(const RedisInfo& info, const RedisInfo& prev);
+/// Samples from a finished census; queue_scan_s is how long sizing the queues took.
+std::vector<Sample> census_samples(const CensusResult& r, double queue_scan_s);
+
+}  // namespace swarmkeeper::monitor

@@ -1,0 +1,114 @@
+// monitor_units_test.cpp — the monitor's I/O-free pieces: Prometheus text, glob
+// matching, the census tally, the history ring, INFO parsing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "monitor/census.hpp"
+#include "monitor/history.hpp"
+#include "monitor/prom_text.hpp"
+#include "monitor/redis_info.hpp"
+
+namespace swarmkeeper::monitor {
+namespace {
+
+TEST(PromText, FamiliesGroupedLabelsEscapedValuesAsPrometheusWritesThem) {
+  std::vector<Sample> s = {
+      {"a_total", {}, 3, MetricType::counter, "A\nthing", {}},
+      {"b", {{"k", "q\"uo\\te\nx"}}, std::nan(""), MetricType::gauge, "B", {}},
+      {"b", {{"k", "2"}}, std::numeric_limits<double>::infinity(), MetricType::gauge, "B", {}},
+      {"a_total", {}, 0.1, MetricType::counter, "A", {}},
+  };
+  const std::string t = render_prometheus(s);
+  EXPECT_EQ(t,
+            "# HELP a_total A thing\n# TYPE a_total counter\na_total 3\na_total 0.1\n"
+            "# HELP b B\n# TYPE b gauge\nb{k=\"q\\\"uo\\\\te\\nx\"} NaN\nb{k=\"2\"} +Inf\n");
+}
+
+TEST(Glob, MatchesAsRedisDoes) {
+  EXPECT_TRUE(glob_match("bull:*:id", "bull:emails:id"));
+  EXPECT_TRUE(glob_match("bull:*:id", "bull::id"));
+  EXPECT_FALSE(glob_match("bull:*:id", "bull:emails:ids"));
+  EXPECT_TRUE(glob_match("h?llo", "hello"));
+  EXPECT_TRUE(glob_match("h[ae]llo", "hallo"));
+  EXPECT_FALSE(glob_match("h[^e]llo", "hello"));
+  EXPECT_TRUE(glob_match("h[a-c]llo", "hbllo"));
+  EXPECT_TRUE(glob_match("a\\*b", "a*b"));
+  EXPECT_FALSE(glob_match("a\\*b", "axb"));
+  EXPECT_TRUE(glob_match("*", ""));
+  EXPECT_TRUE(glob_match("**a", "ba"));
+}
+
+TEST(CensusTally, CountsStatesAgesFamiliesAndQueues) {
+  KeySchema schema;
+  CensusTally t(schema, 600000, {"bull:*:wait"});
+  const std::int64_t now = 10'000'000'000;
+  EXPECT_TRUE(t.on_key("blocking:heartbeat:a"));
+  EXPECT_TRUE(t.on_key("blocking:heartbeat:b"));
+  EXPECT_TRUE(t.on_key("blocking:heartbeat:c"));
+  EXPECT_TRUE(t.on_key("blocking:heartbeat:d"));
+  EXPECT_FALSE(t.on_key("blocking:signal:a"));
+  EXPECT_FALSE(t.on_key("bull:mail:wait"));
+  EXPECT_FALSE(t.on_key("random"));
+  const std::string fresh = "{\"timestamp\":" + std::to_string(now - 5000) + "}";
+  const std::string old = "{\"timestamp\":" + std::to_string(now - 700000) + "}";
+  const std::string future = "{\"timestamp\":" + std::to_string(now + 5000) + "}";
+  const std::string junk = "{}";
+  t.on_heartbeat(&fresh, now);
+  t.on_heartbeat(&old, now);
+  t.on_heartbeat(&future, now);
+  t.on_heartbeat(&junk, now);
+  t.on_heartbeat(nullptr, now);
+  const auto& r = t.result();
+  EXPECT_EQ(r.active, 1u);
+  EXPECT_EQ(r.stale, 1u);
+  EXPECT_EQ(r.future, 1u);
+  EXPECT_EQ(r.invalid, 1u);
+  EXPECT_EQ(r.age_buckets[0], 1u);  // 5 s
+  EXPECT_EQ(r.age_buckets[5], 1u);  // 700 s: (600, 1800]
+  EXPECT_EQ(r.keys_per_family.at("heartbeat"), 4u);
+  EXPECT_EQ(r.keys_per_family.at("signal"), 1u);
+  EXPECT_EQ(r.keys_per_family.at("other"), 2u);
+  ASSERT_EQ(t.queue_keys().size(), 1u);
+  EXPECT_EQ(t.queue_keys()[0], "bull:mail:wait");
+}
+
+TEST(History, KeepsTheLastPointsPerSeriesOldestFirst) {
+  History h(3);
+  for (int i = 0; i < 5; ++i) h.append("s", i * 1000, i);
+  auto all = h.read("s", 0);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].first, 2000);
+  EXPECT_EQ(all[2].second, 4);
+  EXPECT_EQ(h.read("s", 3500).size(), 1u);
+  EXPECT_TRUE(h.read("absent", 0).empty());
+  for (std::size_t i = 0; i < History::kMaxSeries + 10; ++i) h.append("x" + std::to_string(i), 0, 0);
+  EXPECT_EQ(h.series(), History::kMaxSeries);
+}
+
+TEST(RedisInfo, ParsesFieldsListsAndMakesSamples) {
+  const std::string text =
+      "# Memory\r\nused_memory:1000\r\nmaxmemory:4000\r\n# Stats\r\ntotal_commands_processed:200\r\n"
+      "total_error_replies:4\r\nkeyspace_hits:3\r\nkeyspace_misses:1\r\n# Commandstats\r\n"
+      "cmdstat_get:calls=10,usec=20,usec_per_call=2.00,rejected_calls=0,failed_calls=1\r\n"
+      "# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n";
+  auto info = parse_redis_info(text);
+  EXPECT_DOUBLE_EQ(info.number("used_memory"), 1000);
+  EXPECT_DOUBLE_EQ(info.number("absent"), 0);
+  auto prev = parse_redis_info("total_commands_processed:100\r\ntotal_error_replies:2\r\n");
+  auto samples = redis_samples(info, prev);
+  auto value = [&](const std::string& series) {
+    for (const auto& s : samples)
+      if (s.series() == series) return s.value;
+    return -1.0;
+  };
+  EXPECT_DOUBLE_EQ(value("swarmkeeper_redis_memory_used_ratio"), 0.25);
+  EXPECT_DOUBLE_EQ(value("swarmkeeper_redis_error_ratio"), 0.02);
+  EXPECT_DOUBLE_EQ(value("swarmkeeper_redis_keyspace_hit_ratio"), 0.75);
+  EXPECT_DOUBLE_EQ(value("swarmkeeper_redis_command_calls_total{cmd=\"get\"}"), 10);
+  EXPECT_DOUBLE_EQ(value("swarmkeeper_redis_db_keys{db=\"0\"}"), 7);
+}
+
+}  // namespace
+}  // namespace swarmkeeper::monitor
