@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything swarmkeeper needs to build, test and run on Debian bookworm.
+# Installs everything swarmkeeper needs to build, test and run on Debian bookworm
+# (the apt packages below, then the web packages of web/package.json with npm).
 # Idempotent: installs only what is missing, so it costs ~0.1 s once done.
 # Used by scripts/demo.sh and scripts/test.sh; safe to run by hand (needs root or sudo).
 set -euo pipefail
@@ -13,7 +14,12 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   redis-server redis-tools procps
+  chromium prometheus
 )
+# Node and npm: Debian's, unless the machine already has them (a NodeSource Node ships
+# its own npm, which Debian's npm package conflicts with).
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,7 +27,17 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+install_web() {  # the dashboard's chart library and the browser test's driver (web/package.json)
+  if [ ! -f web/node_modules/uplot/dist/uPlot.iife.min.js ] || [ ! -d web/node_modules/playwright-core ]; then
+    echo "setup: installing the web packages (npm, web/package.json)" >&2
+    (cd web && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+cd "$(dirname "$0")/.."
+if [ ${#missing[@]} -eq 0 ]; then
+  install_web
+  exit 0
+fi
 
 echo "setup: installing ${#missing[@]} missing package(s): ${missing[*]}" >&2
 SUDO=""
@@ -37,3 +53,9 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2
   $SUDO systemctl stop redis-server || true
   $SUDO systemctl disable redis-server >/dev/null 2>&1 || true
 fi
+# Debian starts the packaged prometheus as a service too; the tests only use promtool.
+if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+  $SUDO systemctl stop prometheus || true
+  $SUDO systemctl disable prometheus >/dev/null 2>&1 || true
+fi
+install_web

@@ -13,7 +13,7 @@ const CHARTS = [
   { el: "c-latency", series: ['swarmkeeper_probe_latency_seconds{quantile="0.5"}', 'swarmkeeper_probe_latency_seconds{quantile="0.95"}', 'swarmkeeper_probe_latency_seconds{quantile="0.99"}'], names: ["P50", "P95", "P99"] },
   { el: "c-ops", series: ["swarmkeeper_redis_ops_per_second"], names: ["ops/s"] },
   { el: "c-coord", series: ['swarmkeeper_coordinators{state="active"}', 'swarmkeeper_coordinators{state="stale"}', 'swarmkeeper_coordinators{state="invalid"}'], names: ["active", "stale", "invalid"] },
-  { el: "c-mem", series: ["swarmkeeper_redis_memory_used_bytes"], names: ["used"] },
+  { el: "c-mem", series: ["swarmkeeper_redis_memory_used_bytes"], names: ["used"], unit: "B" },
 ];
 const COLORS = ["#2f6fdf", "#e67e22", "#c0392b", "#27ae60"];
 const plots = [];
@@ -24,7 +24,7 @@ function makePlot(i) {
   const opts = {
     width: Math.max(300, $(c.el).clientWidth || 480), height: 200,
     series: [{}, ...c.names.map((n, k) => ({ label: n, stroke: COLORS[k], width: 1.5 }))],
-    axes: [{}, { size: 70 }],
+    axes: [{}, { size: 70, values: c.unit === "B" ? (u, ticks) => ticks.map((t) => fmt(t, "B")) : undefined }],
   };
   plots[i] = new uPlot(opts, data[i], $(c.el));
 }
@@ -76,10 +76,13 @@ function render(snap) {
   rows("alerts", snap.alerts.filter((a) => a.state !== "inactive").map((a) => ({
     cls: a.state, cells: [a.name, a.state, a.value === null ? "–" : String(+a.value.toPrecision(4)), String(a.threshold), a.summary] })));
   if (!snap.alerts.some((a) => a.state !== "inactive")) rows("alerts", [{ cells: ["no alerts", "", "", "", ""] }]);
-  const ages = Object.keys(v).filter((k) => k.startsWith("swarmkeeper_heartbeat_age_seconds_bucket"));
+  const le = (k) => { const m = k.match(/le="([^"]+)"/)[1]; return m === "+Inf" ? Infinity : parseFloat(m); };
+  const ages = Object.keys(v).filter((k) => k.startsWith("swarmkeeper_heartbeat_age_seconds_bucket")).sort((a, b) => le(a) - le(b));
   let prev = 0;
-  rows("ages", ages.map((k) => { const n = v[k] - prev; prev = v[k]; return { cells: ["≤ " + k.match(/le="([^"]+)"/)[1] + " s", fmt(n)] }; }));
-  rows("queues", Object.keys(v).filter((k) => k.startsWith("swarmkeeper_queue_backlog{")).map((k) => ({ cells: [k.match(/key="([^"]*)"/)[1], fmt(v[k])] })));
+  rows("ages", ages.map((k) => { const n = v[k] - prev; prev = v[k]; return { cells: [le(k) === Infinity ? "older" : "≤ " + le(k).toLocaleString() + " s", fmt(n)] }; }));
+  const queues = Object.keys(v).filter((k) => k.startsWith("swarmkeeper_queue_backlog{"));
+  rows("queues", queues.length ? queues.map((k) => ({ cells: [k.match(/key="([^"]*)"/)[1], fmt(v[k])] }))
+    : [{ cells: [snap.census && snap.census.complete ? "no queue keys found" : "waiting for the census", ""] }]);
   const cl = [];
   if (v["swarmkeeper_cleanup_last_run_timestamp_seconds"]) {
     cl.push({ cells: ["last run", new Date(v["swarmkeeper_cleanup_last_run_timestamp_seconds"] * 1000).toLocaleString()] });
@@ -91,6 +94,9 @@ function render(snap) {
   $("status").textContent = "updated " + new Date(snap.at).toLocaleTimeString();
   addPoint(snap);
 }
+
+// For the browser test: every chart has at least one non-null value.
+window.__skPlotsHaveData = () => plots.length === CHARTS.length && plots.every((p) => p && p.data.slice(1).some((s) => s.some((v) => v !== null && v !== undefined)));
 
 async function main() {
   const first = await fetch("/api/snapshot").then((r) => r.json());

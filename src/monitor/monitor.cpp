@@ -16,7 +16,11 @@
 #include <thread>
 #include <unordered_map>
 
+#include <boost/asio/io_context.hpp>
+
 #include "coord/pacer.hpp"
+#include "net/connection.hpp"
+#include "net/run_blocking.hpp"
 #include "monitor/alert_rules.hpp"
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
@@ -431,6 +435,7 @@ struct Monitor::Impl {
               history_json_locked(series, std::chrono::milliseconds(static_cast<std::int64_t>(w * 1000))).dump()};
     }
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (path == "/favicon.ico") return {204, "image/x-icon", ""};
     if (path == "/readyz") {
       const bool ready = version > 0 && collected.count("redis") && collected.at("redis").error.empty();
       return {ready ? 200 : 503, "text/plain; charset=utf-8", ready ? "ready\n" : "not ready: no Redis data yet\n"};
@@ -509,6 +514,13 @@ Result<void> Monitor::start() {
   co.connection.client_name = "swarmkeeper-monitor";
   co.min_connections = 1;
   co.max_connections = 4;
+  {  // one direct connection first: a wrong URL or password fails now, with its reason
+    boost::asio::io_context io;
+    auto conn = net::run_blocking(io, net::Connection::open(io.get_executor(), co.connection));
+    if (!conn) return conn.error();
+    (*conn)->close();
+    io.run();
+  }
   m.client = std::make_unique<SyncClient>(co);
   if (auto pong = m.client->command(resp::Command("PING")); !pong) return pong.error();
   HttpRoutes routes;

@@ -116,5 +116,22 @@ TEST(AlertRules, TheBuiltInRulesAreTheSeedsAndOurs) {
   EXPECT_TRUE(find("ActiveHandlesHigh"));
 }
 
+// deploy/alert-rules.json documents the built-in rules: it must say what the code does.
+TEST(AlertRulesFile, TheDeployExampleIsTheBuiltInRules) {
+  auto file = load_alert_rules(SWARMKEEPER_SOURCE_DIR "/deploy/alert-rules.json");
+  ASSERT_TRUE(file) << file.error().message();
+  const auto builtin = default_alert_rules();
+  ASSERT_EQ(file->size(), builtin.size());
+  for (std::size_t i = 0; i < builtin.size(); ++i) {
+    EXPECT_EQ((*file)[i].name, builtin[i].name);
+    EXPECT_EQ((*file)[i].series, builtin[i].series) << builtin[i].name;
+    EXPECT_EQ((*file)[i].op, builtin[i].op) << builtin[i].name;
+    EXPECT_DOUBLE_EQ((*file)[i].threshold, builtin[i].threshold) << builtin[i].name;
+    EXPECT_EQ((*file)[i].for_duration, builtin[i].for_duration) << builtin[i].name;
+    EXPECT_EQ((*file)[i].severity, builtin[i].severity) << builtin[i].name;
+    EXPECT_EQ((*file)[i].summary, builtin[i].summary) << builtin[i].name;
+  }
+}
+
 }  // namespace
 }  // namespace swarmkeeper::monitor

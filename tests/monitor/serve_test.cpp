@@ -1,0 +1,340 @@
+// serve_test.cpp — `swarmkeeper serve` as an operator runs it, against a private
+// server and over real HTTP: /metrics passes promtool, the census matches what was
+// seeded, an alert goes pending → firing → resolved and a webhook on loopback gets one
+// POST of each, bad flags and a taken port are refused, a scrape during a large census
+// answers quickly, SIGTERM stops it cleanly, and the dashboard works in Chromium.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "support/cli_runner.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using swarmkeeper::testing::BlockingClient;
+using swarmkeeper::testing::run_cli;
+using swarmkeeper::testing::slurp;
+using swarmkeeper::testing::spawn_cli;
+using swarmkeeper::testing::wait_cli;
+using Clock = std::chrono::steady_clock;
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+// One GET over a fresh loopback connection (HTTP/1.0: the server closes after).
+HttpReply http_get(std::uint16_t port, const std::string& path) {
+  HttpReply r;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return r;
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
+  (void)!::write(fd, req.data(), req.size());
+  std::string all;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  if (all.size() > 12) r.status = std::atoi(all.c_str() + 9);
+  const auto body = all.find("\r\n\r\n");
+  if (body != std::string::npos) r.body = all.substr(body + 4);
+  return r;
+}
+
+// A webhook receiver on a free loopback port: records every POST body, answers 200.
+class WebhookReceiver {
+ public:
+  WebhookReceiver() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(fd_, 16);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~WebhookReceiver() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::vector<json> bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string req;
+      char buf[8192];
+      std::size_t want = std::string::npos;
+      for (ssize_t n; (n = ::read(c, buf, sizeof buf)) > 0;) {
+        req.append(buf, static_cast<std::size_t>(n));
+        const auto head = req.find("\r\n\r\n");
+        if (head == std::string::npos) continue;
+        std::smatch m;
+        const std::string headers = req.substr(0, head);
+        if (std::regex_search(headers, m, std::regex("[Cc]ontent-[Ll]ength: *([0-9]+)"))) want = head + 4 + std::stoul(m[1]);
+        if (want != std::string::npos && req.size() >= want) break;
+      }
+      const auto head = req.find("\r\n\r\n");
+      if (head != std::string::npos) {
+        std::lock_guard lock(mu_);
+        bodies_.push_back(json::parse(req.substr(head + 4), nullptr, false));
+      }
+      const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)!::write(c, ok.data(), ok.size());
+      ::close(c);
+    }
+  }
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<json> bodies_;
+};
+
+class ServeTest : public swarmkeeper::testing::CliFixture {
+ protected:
+  // Starts serve with args; waits for its "dashboard on http://...:PORT/" line.
+  std::uint16_t start(std::vector<std::string> args) {
+    std::vector<std::string> all{"serve", "--url", url(), "--listen", "127.0.0.1:0"};
+    all.insert(all.end(), args.begin(), args.end());
+    log_ = (tmp_ / "serve.log").string();
+    pid_ = spawn_cli(all, log_);
+    const auto deadline = Clock::now() + 10s;
+    std::smatch m;
+    while (Clock::now() < deadline) {
+      const std::string out = slurp(log_);
+      if (std::regex_search(out, m, std::regex("dashboard on http://127\\.0\\.0\\.1:([0-9]+)/"))) return port_ = std::stoi(m[1]);
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "serve did not start: " << slurp(log_);
+    return 0;
+  }
+  // SIGTERM, then the exit code (fails the test if it takes more than 10 s).
+  int stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    const auto deadline = Clock::now() + 10s;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (Clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        ADD_FAILURE() << "serve did not stop within 10 s of SIGTERM";
+        break;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  void TearDown() override {
+    if (pid_ > 0) stop();
+    CliFixture::TearDown();
+  }
+  // Polls GET path until pred(body) or timeout.
+  template <class Pred>
+  bool wait_for(const std::string& path, Pred pred, std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto r = http_get(port_, path);
+      if (r.status == 200 && pred(r.body)) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+  double value(const std::string& series) {
+    auto snap = json::parse(http_get(port_, "/api/snapshot").body, nullptr, false);
+    if (snap.is_discarded() || !snap["values"].contains(series) || snap["values"][series].is_null()) return std::nan("");
+    return snap["values"][series].get<double>();
+  }
+  std::string write_rules(const std::string& text) {
+    const auto p = (tmp_ / "rules.json").string();
+    std::ofstream(p) << text;
+    return p;
+  }
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  std::string log_;
+};
+
+TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
+  ASSERT_EQ(run_cli("seed --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
+  ASSERT_NE(start({"--refresh", "500ms"}), 0);
+  ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) {
+    return b.find("swarmkeeper_coordinators{state=\"stale\"} 9900\n") != std::string::npos;
+  })) << http_get(port_, "/metrics").body;
+  const std::string metrics = http_get(port_, "/metrics").body;
+  const auto file = (tmp_ / "metrics.txt").string();
+  std::ofstream(file) << metrics;
+  const int promtool = std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str());
+  EXPECT_EQ(promtool, 0) << "promtool: " << slurp(file + ".out");
+  EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"active\"} 100\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_keys{family=\"ack\"} 20000\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_heartbeat_age_seconds_count 10000\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_redis_memory_used_bytes"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_monitor_collector_age_seconds{collector=\"census\"}"), std::string::npos);
+  EXPECT_EQ(value("swarmkeeper_coordinators{state=\"stale\"}"), 9900);
+  EXPECT_EQ(http_get(port_, "/healthz").status, 200);
+  EXPECT_EQ(http_get(port_, "/readyz").status, 200);
+  auto hist = json::parse(http_get(port_, "/api/history?window=600&series=swarmkeeper_redis_up").body, nullptr, false);
+  ASSERT_FALSE(hist.is_discarded());
+  EXPECT_GE(hist["t"].size(), 1u);
+  EXPECT_EQ(http_get(port_, "/api/history?series=").status, 400);
+  EXPECT_EQ(http_get(port_, "/api/history?series=x&window=nan").status, 400);
+  EXPECT_EQ(http_get(port_, "/nope").status, 404);
+  EXPECT_EQ(http_get(port_, "/").status, 200);
+  EXPECT_NE(http_get(port_, "/uPlot.iife.min.js").body.size(), 0u);
+  EXPECT_EQ(stop(), 0) << slurp(log_);
+  EXPECT_EQ(http_get(port_, "/healthz").status, 0) << "nothing listens after SIGTERM";
+}
+
+TEST_F(ServeTest, AnAlertGoesPendingFiringResolvedAndTheWebhookGetsOneOfEach) {
+  WebhookReceiver hook;
+  const auto rules = write_rules(R"({"rules":[{"name":"TooManyKeys","series":"swarmkeeper_redis_db_keys{db=\"0\"}",
+    "op":">","threshold":5,"for":"1500ms","severity":"critical","summary":"more than 5 keys"}]})");
+  ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook", hook.url()}), 0);
+  auto state = [&] {
+    auto a = json::parse(http_get(port_, "/api/alerts").body, nullptr, false);
+    return a.is_array() && !a.empty() ? a[0]["state"].get<std::string>() : std::string("?");
+  };
+  EXPECT_EQ(state(), "inactive");
+  BlockingClient redis(options());
+  for (int i = 0; i < 10; ++i) redis("SET", "k" + std::to_string(i), "v");
+  ASSERT_TRUE(wait_for("/api/alerts", [](const std::string& b) { return b.find("\"pending\"") != std::string::npos; }, 10s));
+  ASSERT_TRUE(wait_for("/api/alerts", [](const std::string& b) { return b.find("\"firing\"") != std::string::npos; }, 10s));
+  EXPECT_NE(http_get(port_, "/metrics").body.find("swarmkeeper_alerts{alertname=\"TooManyKeys\",alertstate=\"firing\""),
+            std::string::npos);
+  redis("FLUSHALL");
+  ASSERT_TRUE(wait_for("/api/alerts", [](const std::string& b) { return b.find("\"resolved\"") != std::string::npos ||
+                                                                        b.find("\"inactive\"") != std::string::npos; }, 10s));
+  const auto deadline = Clock::now() + 10s;
+  while (hook.bodies().size() < 2 && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(1s);  // and no more than those two
+  const auto bodies = hook.bodies();
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_EQ(bodies[0]["status"], "firing");
+  EXPECT_EQ(bodies[1]["status"], "resolved");
+  EXPECT_EQ(bodies[0]["alerts"][0]["labels"]["alertname"], "TooManyKeys");
+  EXPECT_EQ(bodies[0]["alerts"][0]["labels"]["severity"], "critical");
+  EXPECT_NE(bodies[1]["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+  const std::string log = slurp(log_);
+  EXPECT_NE(log.find("alert TooManyKeys firing"), std::string::npos) << log;
+  EXPECT_NE(log.find("alert TooManyKeys resolved"), std::string::npos) << log;
+  EXPECT_EQ(stop(), 0);
+}
+
+TEST_F(ServeTest, BadFlagsAndATakenPortAreRefused) {
+  for (const char* bad : {"--refresh nan", "--refresh 50ms", "--refresh -1s", "--history 1s", "--listen nonsense",
+                          "--listen 127.0.0.1:99999", "--listen 300.1.1.1:80", "--webhook https://x/",
+                          "--cleanup-every 0", "--census-budget 0", "--census-budget nan", "--rules /nonexistent.json"}) {
+    auto r = run_cli("serve --url " + url() + " " + bad);
+    EXPECT_EQ(r.exit_code, 64) << bad << ": " << r.out;
+    EXPECT_NE(r.out.find("swarmkeeper"), std::string::npos) << bad;
+  }
+  const auto rules = write_rules(R"({"rules":[{"name":"A","series":"s","threshold":"high"}]})");
+  auto r = run_cli("serve --url " + url() + " --rules " + rules);
+  EXPECT_EQ(r.exit_code, 64) << r.out;
+  EXPECT_NE(r.out.find("threshold"), std::string::npos) << r.out;
+  // A port already taken: exit 1 with a hint.
+  ASSERT_NE(start({"--refresh", "1s"}), 0);
+  auto taken = run_cli("serve --url " + url() + " --listen 127.0.0.1:" + std::to_string(port_));
+  EXPECT_EQ(taken.exit_code, 1) << taken.out;
+  EXPECT_NE(taken.out.find("--listen"), std::string::npos) << taken.out;
+  EXPECT_EQ(stop(), 0);
+  auto nowhere = run_cli("serve --url redis://127.0.0.1:1 --listen 127.0.0.1:0");
+  EXPECT_EQ(nowhere.exit_code, 1) << nowhere.out;
+}
+
+// A scrape reads the last snapshot: it never waits for the census.
+TEST_F(ServeTest, AScrapeDuringALargeCensusAnswersQuickly) {
+  ASSERT_EQ(run_cli("seed --url " + url() + " --coordinators 100000 --stale 99000").exit_code, 0);
+  ASSERT_NE(start({"--refresh", "500ms"}), 0);
+  std::vector<double> ms;
+  bool census_done = false;
+  const auto deadline = Clock::now() + 60s;
+  while (!census_done && Clock::now() < deadline) {
+    const auto t0 = Clock::now();
+    auto r = http_get(port_, "/metrics");
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ASSERT_EQ(r.status, 200);
+    census_done = r.body.find("swarmkeeper_coordinators{state=\"stale\"} 99000\n") != std::string::npos;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(census_done) << "the census did not finish in 60 s";
+  std::sort(ms.begin(), ms.end());
+  const double p99 = ms[ms.size() * 99 / 100], max = ms.back();
+  std::cout << "scrapes during the census: " << ms.size() << ", p50 " << ms[ms.size() / 2] << " ms, p99 " << p99
+            << " ms, max " << max << " ms\n";
+  EXPECT_GT(ms.size(), 5u) << "the census should take a while at a 5 % budget";
+  EXPECT_LT(max, 500) << "a scrape waited on something";
+  EXPECT_EQ(stop(), 0);
+}
+
+// deploy/prometheus-alerts.yml is checked by the tool Prometheus users run.
+TEST(DeployFiles, PrometheusAlertRulesPassPromtool) {
+  const std::string cmd = "promtool check rules " SWARMKEEPER_SOURCE_DIR "/deploy/prometheus-alerts.yml 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  EXPECT_EQ(::pclose(p), 0) << out;
+}
+
+TEST_F(ServeTest, TheDashboardWorksInChromium) {
+  const std::string web = SWARMKEEPER_SOURCE_DIR "/web/node_modules/playwright-core";
+  ASSERT_TRUE(std::filesystem::exists(web)) << "playwright-core is missing: run scripts/setup.sh";
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/chromium")) << "chromium is missing: run scripts/setup.sh";
+  ASSERT_EQ(run_cli("seed --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
+  const auto rules = write_rules(R"({"rules":[{"name":"TooManyStale","series":"swarmkeeper_coordinators{state=\"stale\"}",
+    "op":">","threshold":9900,"for":"0s","summary":"stale coordinators above 9,900"}]})");
+  ASSERT_NE(start({"--refresh", "1s", "--rules", rules}), 0);
+  const std::string shot = std::filesystem::path(SWARMKEEPER_BINARY).parent_path().string() + "/dashboard.png";
+  const std::string seed_more = std::string(SWARMKEEPER_BINARY) + " seed --url " + url() +
+                                " --coordinators 200 --stale 200 --prefix more > /dev/null";
+  const std::string cmd = "SK_URL=http://127.0.0.1:" + std::to_string(port_) + "/ SK_REFRESH_MS=1000 SK_SCREENSHOT=" + shot +
+                          " SK_SEED='" + seed_more + "' node " SWARMKEEPER_SOURCE_DIR "/tests/web/dashboard.test.mjs 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int status = ::pclose(p);
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0) << out;
+  EXPECT_NE(out.find("DASHBOARD OK"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::exists(shot));
+  std::cout << out;
+  EXPECT_EQ(stop(), 0);
+}
+
+}  // namespace
+}  // namespace swarmkeeper

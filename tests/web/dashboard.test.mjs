@@ -1,0 +1,57 @@
+// dashboard.test.mjs — the dashboard as a person sees it, in a real headless Chromium
+// (Debian's, driven by playwright-core). Run by tests/monitor/serve_test.cpp, which
+// starts Redis and `swarmkeeper serve` and passes:
+//   SK_URL          the dashboard's base URL
+//   SK_SEED         a shell command that seeds more stale coordinators (the change)
+//   SK_SCREENSHOT   where to save the screenshot
+//   SK_REFRESH_MS   the serve's refresh
+// Checks: no console errors; every chart draws a non-empty series; the change shows
+// on the page within two refreshes (plus the census); a triggered alert appears.
+// Prints "DASHBOARD OK" and exits 0, or prints what failed and exits 1.
+import { execSync } from "node:child_process";
+import { createRequire } from "node:module";
+
+// playwright-core is installed in web/node_modules by scripts/setup.sh.
+const require = createRequire(new URL("../../web/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+
+const url = process.env.SK_URL;
+const refresh = Number(process.env.SK_REFRESH_MS || 1000);
+const fail = (msg) => { console.error("DASHBOARD FAIL: " + msg); process.exitCode = 1; };
+
+const browser = await chromium.launch({
+  executablePath: process.env.SK_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const errors = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(url, { waitUntil: "load" });
+  await page.waitForFunction(() => document.querySelectorAll(".uplot canvas").length >= 4, null, { timeout: 15000 });
+  // Wait until the census has been seen (the stale tile shows a number).
+  await page.waitForFunction(() => /\d/.test(document.getElementById("t-stale").textContent), null, { timeout: 30000 });
+  const before = await page.textContent("#t-stale");
+  // Charts draw non-empty series: each plot has at least one non-null value.
+  await page.waitForFunction(() => {
+    const plots = [...document.querySelectorAll(".uplot")];
+    return plots.length >= 4 && window.__skPlotsHaveData && window.__skPlotsHaveData();
+  }, null, { timeout: 20000 }).catch(() => fail("a chart has no data"));
+  // The change: more stale coordinators, which also crosses the test's alert rule.
+  execSync(process.env.SK_SEED, { stdio: "inherit" });
+  const t0 = Date.now();
+  await page.waitForFunction((b) => document.getElementById("t-stale").textContent !== b, before,
+    { timeout: 2 * refresh + 15000 }).catch(() => fail("the stale count never changed on the page (was " + before + ")"));
+  const after = await page.textContent("#t-stale");
+  console.log(`stale coordinators on the page: ${before} -> ${after} in ${Date.now() - t0} ms`);
+  await page.waitForFunction(() => [...document.querySelectorAll("#alerts tr.firing td")].some((td) => td.textContent === "TooManyStale"),
+    null, { timeout: 20000 }).catch(() => fail("the triggered alert never appeared on the page"));
+  await page.screenshot({ path: process.env.SK_SCREENSHOT || "dashboard.png", fullPage: true });
+  if (errors.length) fail("console errors: " + errors.join(" | "));
+  if (!process.exitCode) console.log("DASHBOARD OK");
+} catch (e) {
+  fail(String(e));
+} finally {
+  await browser.close();
+}
