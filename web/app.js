@@ -70,6 +70,10 @@ function render(snap) {
   $("t-ops").textContent = fmt(v["swarmkeeper_redis_ops_per_second"]);
   $("t-mem").textContent = fmt(v["swarmkeeper_redis_memory_used_bytes"], "B");
   $("t-err").textContent = fmt(v["swarmkeeper_redis_error_ratio"], "%");
+  const advice = snap.recommendations || [];
+  $("advice-section").hidden = advice.length === 0;
+  $("advice").innerHTML = "";
+  for (const r of advice) $("advice").appendChild(document.createElement("li")).textContent = r;
   const firing = snap.alerts.filter((a) => a.state === "firing");
   $("t-alerts").textContent = firing.length;
   $("t-alerts").className = "value" + (firing.length ? " bad" : "");

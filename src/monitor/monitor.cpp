@@ -21,6 +21,7 @@
 #include "coord/pacer.hpp"
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
+#include "monitor/advice.hpp"
 #include "monitor/alert_rules.hpp"
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
@@ -65,6 +66,7 @@ struct Collected {
   Clock::time_point at{};
   double duration_s = 0;
   std::string error;  ///< the last failure, empty when the last run succeeded
+  std::map<std::string, std::string> facts;  ///< non-numeric findings (maxmemory_policy, ...)
 };
 
 }  // namespace
@@ -108,10 +110,14 @@ struct Monitor::Impl {
   double census_cpu_start = 0;
   double census_cpu_used = 0;
 
-  void store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0, std::string error = {}) {
+  void store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0, std::string error = {},
+             std::map<std::string, std::string> facts = {}) {
     std::lock_guard lock(mu);
     Collected& c = collected[name];
-    if (error.empty()) c.samples = std::move(samples);
+    if (error.empty()) {
+      c.samples = std::move(samples);
+      c.facts = std::move(facts);
+    }
     c.at = Clock::now();
     c.duration_s = seconds_since(t0);
     c.error = std::move(error);
@@ -140,8 +146,11 @@ struct Monitor::Impl {
     RedisInfo parsed = parse_redis_info(info->str());
     std::vector<Sample> s = redis_samples(parsed, prev_info);
     if (slowlog) s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()), "Entries in SLOWLOG"));
+    std::map<std::string, std::string> facts;
+    for (const char* f : {"redis_version", "maxmemory_policy", "role", "redis_mode"})
+      if (auto it = parsed.fields.find(f); it != parsed.fields.end()) facts[f] = it->second;
     prev_info = std::move(parsed);
-    store("redis", std::move(s), t0);
+    store("redis", std::move(s), t0, {}, std::move(facts));
   }
   RedisInfo prev_info;  // redis job only
 
@@ -234,6 +243,21 @@ struct Monitor::Impl {
     std::vector<Sample> s = census_samples(r, queue_s);
     store("census", std::move(s), census_started);
     tally.reset();
+  }
+
+  void collect_clients() {
+    const auto t0 = Clock::now();
+    std::vector<Sample> s = client_samples(client->metrics(), "monitor");
+    if (opts.app_client_metrics) {
+      try {
+        auto app = client_samples(opts.app_client_metrics(), "app");
+        s.insert(s.end(), app.begin(), app.end());
+      } catch (const std::exception& e) {
+        store("clients", {}, t0, std::string("app_client_metrics threw: ") + e.what());
+        return;
+      }
+    }
+    store("clients", std::move(s), t0);
   }
 
   void collect_cleanup() {
@@ -336,11 +360,18 @@ struct Monitor::Impl {
                           {{"alertname", a.rule->name}, {"alertstate", to_string(a.state)}, {"severity", a.rule->severity}}));
     }
     for (const auto& s : all) history.append(s.series(), now, s.value);
+    std::map<std::string, std::string> facts;
+    for (const auto& [name, c] : collected) facts.insert(c.facts.begin(), c.facts.end());
+    const Advice advice = advise(history, values, facts, now, opts.history.count());
+    all.push_back(gauge("swarmkeeper_recommendations", static_cast<double>(advice.recommendations.size()),
+                        "Recommendations the monitor makes right now (see the dashboard or /api/snapshot)"));
     metrics_text = render_prometheus(all);
     json values_json = json::object();
     for (const auto& s : all) values_json[s.series()] = std::isfinite(s.value) ? json(s.value) : json(nullptr);
     snapshot = {{"at", now}, {"refreshMs", opts.refresh.count()}, {"values", std::move(values_json)},
-                {"alerts", alerts_locked()}, {"cleanupRuns", cleanup_runs}, {"census", census_json_locked()}};
+                {"alerts", alerts_locked()}, {"cleanupRuns", cleanup_runs}, {"census", census_json_locked()},
+                {"trendsPerMinute", advice.trends_per_minute}, {"recommendations", advice.recommendations},
+                {"facts", facts}};
     ++version;
     aggregation_s = seconds_since(t0);
   }
@@ -545,6 +576,7 @@ Result<void> Monitor::start() {
   m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.probe(); }, {.period = probe_every}));
   m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_redis(); }, {.delay = refresh, .period = refresh}));
   m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_cleanup(); }, {.delay = refresh, .period = refresh}));
+  m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_clients(); }, {.period = refresh}));
   m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.census_slice(st); }, {.period = std::chrono::milliseconds(10)}));
   m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.aggregate(); }, {.delay = refresh, .period = refresh}));
   if (m.opts.cleanup_every)

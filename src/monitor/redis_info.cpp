@@ -85,11 +85,40 @@ std::vector<Sample> redis_samples(const RedisInfo& info, const RedisInfo& prev) 
       s.push_back(c("swarmkeeper_redis_command_calls_total", l["calls"], "Calls per command", {{"cmd", cmd}}));
       s.push_back(c("swarmkeeper_redis_command_duration_seconds_total", l["usec"] / 1e6, "Server time per command", {{"cmd", cmd}}));
       s.push_back(c("swarmkeeper_redis_command_failed_calls_total", l["failed_calls"], "Failed calls per command", {{"cmd", cmd}}));
+    } else if (k.rfind("latency_percentiles_usec_", 0) == 0) {  // Redis 7: p50=1.003,p99=3.007,p99.9=10.015
+      for (const auto& [p, usec] : parse_info_list(v))
+        s.push_back(g("swarmkeeper_redis_command_latency_seconds", usec / 1e6, "Server-side latency percentiles per command (latencystats)",
+                      {{"cmd", k.substr(25)}, {"percentile", p}}));
     } else if (k.rfind("errorstat_", 0) == 0) {
       auto l = parse_info_list(v);
       s.push_back(c("swarmkeeper_redis_errors_total", l["count"], "Error replies by error prefix", {{"error", k.substr(10)}}));
     }
   }
+  return s;
+}
+
+std::vector<Sample> client_samples(const ClientMetricsSnapshot& m, const std::string& who) {
+  std::vector<Sample> s;
+  for (const auto& cmd : m.commands) {
+    const std::vector<std::pair<std::string, std::string>> l = {{"client", who}, {"command", cmd.command}};
+    s.push_back(c("swarmkeeper_client_commands_total", static_cast<double>(cmd.calls), "Commands a client sent", l));
+    s.push_back(c("swarmkeeper_client_command_errors_total", static_cast<double>(cmd.errors), "Commands that failed", l));
+    for (auto [p, q] : {std::pair{"p50", 0.5}, {"p95", 0.95}, {"p99", 0.99}}) {
+      auto lp = l;
+      lp.emplace_back("percentile", p);
+      s.push_back(g("swarmkeeper_client_command_latency_seconds", cmd.latency_ns.percentile(q) / 1e9,
+                    "Client-side command latency percentiles since start", lp));
+    }
+  }
+  const std::vector<std::pair<std::string, std::string>> l = {{"client", who}};
+  s.push_back(g("swarmkeeper_client_pool_connections", static_cast<double>(m.pool.open), "Pool connections open", l));
+  s.push_back(g("swarmkeeper_client_pool_in_use", static_cast<double>(m.pool.in_use), "Pool connections in use", l));
+  s.push_back(g("swarmkeeper_client_pool_waiters", static_cast<double>(m.pool.waiters), "Callers waiting for a connection", l));
+  s.push_back(c("swarmkeeper_client_pool_failures_total", static_cast<double>(m.pool.failures), "Connections lost or failed to open", l));
+  s.push_back(c("swarmkeeper_client_sent_bytes_total", static_cast<double>(m.bytes_out), "Bytes written", l));
+  s.push_back(c("swarmkeeper_client_received_bytes_total", static_cast<double>(m.bytes_in), "Bytes read", l));
+  s.push_back(g("swarmkeeper_client_pipeline_mean_batch", m.mean_batch(), "Commands per socket write", l));
+  s.push_back(g("swarmkeeper_client_compression_saved_ratio", m.compression.savings_ratio(), "Share of bytes saved on compressed values", l));
   return s;
 }
 

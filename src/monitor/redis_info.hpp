@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "monitor/census.hpp"
+#include "swarmkeeper/client_metrics.hpp"
 #include "monitor/prom_text.hpp"
 
 namespace swarmkeeper::monitor {
@@ -26,6 +27,8 @@ std::map<std::string, double> parse_info_list(std::string_view value);
 /// Samples from INFO; `prev` (the previous INFO, may be empty) gives the error ratio
 /// over the interval.
 std::vector<Sample> redis_samples(const RedisInfo& info, const RedisInfo& prev);
+/// Samples from a Client's metrics, labelled client=`who`.
+std::vector<Sample> client_samples(const ClientMetricsSnapshot& m, const std::string& who);
 /// Samples from a finished census; queue_scan_s is how long sizing the queues took.
 std::vector<Sample> census_samples(const CensusResult& r, double queue_scan_s);
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "monitor/advice.hpp"
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
 #include "monitor/prom_text.hpp"
@@ -108,6 +109,31 @@ TEST(RedisInfo, ParsesFieldsListsAndMakesSamples) {
   EXPECT_DOUBLE_EQ(value("swarmkeeper_redis_keyspace_hit_ratio"), 0.75);
   EXPECT_DOUBLE_EQ(value("swarmkeeper_redis_command_calls_total{cmd=\"get\"}"), 10);
   EXPECT_DOUBLE_EQ(value("swarmkeeper_redis_db_keys{db=\"0\"}"), 7);
+}
+
+TEST(Advice, TrendsAndTheRulesOfThumb) {
+  History h(100);
+  const std::int64_t t0 = 1'000'000;
+  const std::string stale = "swarmkeeper_coordinators{state=\"stale\"}";
+  const std::string p95 = "swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}";
+  for (int i = 0; i <= 10; ++i) {  // 10 minutes, a point a minute
+    h.append(stale, t0 + i * 60000, 100.0 + 10 * i);
+    h.append(p95, t0 + i * 60000, 0.001 * (1 + i));
+    h.append("swarmkeeper_redis_ops_per_second", t0 + i * 60000, 1000);
+  }
+  const std::int64_t now = t0 + 600000;
+  auto a = advise(h, {{"swarmkeeper_redis_memory_used_ratio", 0.95}}, {{"maxmemory_policy", "noeviction"}}, now, 3600000);
+  EXPECT_DOUBLE_EQ(a.trends_per_minute.at(stale), 10);
+  ASSERT_EQ(a.recommendations.size(), 3u);
+  EXPECT_NE(a.recommendations[0].find("grew by 100"), std::string::npos) << a.recommendations[0];
+  EXPECT_NE(a.recommendations[0].find("no cleanup run is recorded"), std::string::npos);
+  EXPECT_NE(a.recommendations[1].find("noeviction"), std::string::npos);
+  EXPECT_NE(a.recommendations[2].find("throughput stayed flat"), std::string::npos);
+  // A recent successful cleanup, evicting memory, and a window under a minute: nothing to say.
+  auto quiet = advise(h, {{"swarmkeeper_cleanup_last_success_age_seconds", 60}, {"swarmkeeper_redis_memory_used_ratio", 0.95}},
+                      {{"maxmemory_policy", "allkeys-lru"}}, now, 30000);
+  EXPECT_TRUE(quiet.recommendations.empty());
+  EXPECT_TRUE(quiet.trends_per_minute.empty());
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 //            configured patterns (LLEN / ZCARD / XLEN)
 //   cleanup  the last run (swarmkeeper:cleanup:last), the lock, the audit stream; with
 //            cleanup_every, the monitor runs the cleanup itself on that schedule
+//   clients  the monitor's own Client, and the embedding application's (app_client_metrics)
 //
 //   MonitorOptions o;  o.connection = *resolve_connection_options(url);
 //   Monitor m(o);
@@ -26,12 +27,14 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "swarmkeeper/client_metrics.hpp"
 #include "swarmkeeper/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
 #include "swarmkeeper/key_schema.hpp"
@@ -64,6 +67,12 @@ struct MonitorOptions {
   std::optional<std::chrono::milliseconds> cleanup_every;
   /// Dashboard assets directory; empty: the ones built into the binary.
   std::string assets_dir;
+  /// An application that embeds the monitor: its Client's metrics (per-command calls,
+  /// errors and latency, pool use, compression), read every refresh on a scheduler
+  /// thread and shown with client="app" (SyncClient::metrics() is safe to pass; for a
+  /// Client, read metrics() on its executor). The monitor's own client is always shown
+  /// with client="monitor".
+  std::function<ClientMetricsSnapshot()> app_client_metrics;
 };
 
 class Monitor {
