@@ -26,7 +26,7 @@ set(public_sched   "sched/scheduler.hpp")
 set(public_net     "connection_options.hpp;redis_process.hpp")
 set(public_client  "client.hpp;client_metrics.hpp;compression.hpp")
 set(public_cache   "cache/two_tier_cache.hpp")
-set(public_monitor "monitor/monitor.hpp")
+set(public_monitor "monitor/monitor.hpp;monitor/alert_rules.hpp")
 set(public_coord   "cleanup.hpp;key_schema.hpp;seed.hpp")
 set(layers resp metrics queue sched net client cache coord monitor cli)
 

@@ -88,11 +88,12 @@ function render(snap) {
   rows("queues", queues.length ? queues.map((k) => ({ cells: [k.match(/key="([^"]*)"/)[1], fmt(v[k])] }))
     : [{ cells: [snap.census && snap.census.complete ? "no queue keys found" : "waiting for the census", ""] }]);
   const cl = [];
-  if (v["swarmkeeper_cleanup_last_run_timestamp_seconds"]) {
-    cl.push({ cells: ["last run", new Date(v["swarmkeeper_cleanup_last_run_timestamp_seconds"] * 1000).toLocaleString()] });
-    cl.push({ cells: ["succeeded", v["swarmkeeper_cleanup_last_run_success"] ? "yes" : "no"] });
-    cl.push({ cells: ["keys deleted", fmt(v["swarmkeeper_cleanup_last_keys_deleted"])] });
-  } else cl.push({ cells: ["no cleanup run recorded", ""] });
+  const reap = v["swarmkeeper_cleanup_last_reap_timestamp_seconds"];
+  cl.push({ cells: ["last reaped", reap ? new Date(reap * 1000).toLocaleString() : "never (no audit entry)"] });
+  cl.push({ cells: ["audit entries", fmt(v["swarmkeeper_cleanup_audit_entries"])] });
+  cl.push({ cells: ["running now", v["swarmkeeper_cleanup_lock_held"] ? "yes" : "no"] });
+  const overdue = v["swarmkeeper_cleanup_last_success_age_seconds"];
+  if (overdue) cl.push({ cells: ["stale, no cleanup for", Math.round(overdue / 60) + " min"] });
   for (const r of snap.cleanupRuns.slice(-5).reverse()) cl.push({ cells: ["run by this monitor", r.error ? "error: " + r.error : fmt(r.keysDeleted) + " keys deleted"] });
   rows("cleanup", cl);
   $("status").textContent = "updated " + new Date(snap.at).toLocaleTimeString();

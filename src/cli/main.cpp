@@ -17,6 +17,7 @@
 #include "cli/bench_cleanup.hpp"
 #include "cli/bench_blocks.hpp"
 #include "cli/bench_client.hpp"
+#include "cli/bench_serve.hpp"
 #include "cli/cleanup_output.hpp"
 #include "cli/demo.hpp"
 #include "cli/numbers.hpp"
@@ -270,6 +271,15 @@ int main(int argc, char** argv) {
   bench_blocks->add_option("--url", blocks_args.url, "Server for the cache workloads (default: a private redis-server)");
 
   cli::BenchClientArgs client_args;
+  cli::BenchServeArgs serve_bench_args;
+  auto* bench_serve = bench->add_subcommand("serve", "The monitor's costs: idle Redis CPU, a census at N coordinators with "
+                                                     "scrapes meanwhile, history memory, 50 SSE clients");
+  bench_serve->add_option("--url", serve_bench_args.url, "Use this server (it is FLUSHED and seeded) instead of a private one");
+  bench_serve->add_option("--coordinators", serve_bench_args.coordinators, "Coordinators for the census (1-10000000)")
+      ->check(count_in(1, 10000000, "1000000"))->capture_default_str();
+  bench_serve->add_option("--census-budget", serve_bench_args.census_budget, "The census' Redis CPU budget, percent")
+      ->check(decimal_in(0.1, 100, "5"))->capture_default_str();
+  bench_serve->add_flag("--json", serve_bench_args.json, "One JSON object on stdout");
   auto* bench_client = bench->add_subcommand("client", "Seed 003's client validation suite, or a plain GET/SET throughput run");
   bench_client->add_option("--url", client_args.url, "Use this Redis instead of a private one (keys are overwritten!)");
   bench_client->add_option("--concurrency", client_args.concurrency, "Concurrent callers")->check(count_in(1, 100000, "64"))->capture_default_str();
@@ -309,6 +319,7 @@ int main(int argc, char** argv) {
   }
   if (*bench_client) return cli::run_bench_client(client_args);
   if (*bench_blocks) return cli::run_bench_blocks(blocks_args);
+  if (*bench_serve) return cli::run_bench_serve(serve_bench_args);
   if (*bench_cleanup) {
     if (!sizes_text.empty()) {
       bench_args.sizes.clear();

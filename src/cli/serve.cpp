@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "cli/numbers.hpp"
-#include "monitor/alert_rules.hpp"
+#include "swarmkeeper/monitor/alert_rules.hpp"
 #include "swarmkeeper/monitor/monitor.hpp"
 
 namespace swarmkeeper::cli {
@@ -29,6 +29,9 @@ void add_serve_options(CLI::App* s, ServeArgs& a) {
   s->add_option("--schema", a.schema_file, "Key schema JSON (as for cleanup)");
   s->add_option("--census-budget", a.census_budget, "The census' share of Redis CPU, in percent (0.1-100)")
       ->capture_default_str()->group("Advanced");
+  s->add_option("--census-every", a.census_every, "Start a census pass at most this often (e.g. 30s, 5m); "
+                                                  "default: every refresh (its Redis CPU stays within --census-budget)")
+      ->group("Advanced");
   s->add_option("--assets", a.assets_dir, "Serve the dashboard's files from this directory instead of the built-in ones")
       ->group("Advanced");
 }
@@ -55,6 +58,11 @@ int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
   if (!threshold) return usage(bad_value("--threshold", a.threshold, "a positive duration", "600, 10m"));
   if (!(a.census_budget >= 0.1 && a.census_budget <= 100))
     return usage(bad_value("--census-budget", std::to_string(a.census_budget), "a percentage from 0.1 to 100", "5"));
+  if (a.census_every) {
+    const auto every = parse_duration_ms(*a.census_every);
+    if (!every || *every > 86400000) return usage(bad_value("--census-every", *a.census_every, "a duration from 1ms to 24h", "30s"));
+    o.census_interval = std::chrono::milliseconds(*every);
+  }
   o.refresh = std::chrono::milliseconds(*refresh);
   o.history = std::chrono::milliseconds(*history);
   o.stale_threshold_ms = *threshold;

@@ -14,6 +14,7 @@ struct ServeArgs {
   std::optional<std::string> url;
   std::string listen = "127.0.0.1:9840";
   std::string refresh = "5s", history = "1h", threshold = "600";
+  std::optional<std::string> census_every;
   std::optional<std::string> cleanup_every, webhook;
   std::string rules_file, schema_file, assets_dir;
   std::vector<std::string> queues;

@@ -102,7 +102,6 @@ class Engine {
   asio::awaitable<void> orphan_chunk();
   asio::awaitable<void> orphans();
   asio::awaitable<void> pace_and_report(const char* phase);
-  asio::awaitable<void> record_last_run();
   asio::awaitable<void> stage(const char* phase);
 
   asio::io_context& io_;
@@ -298,22 +297,6 @@ asio::awaitable<void> Engine::pace_and_report(const char* phase) {
   }
 }
 
-// The run's summary in swarmkeeper:cleanup:last (a hash), for monitors: a run that
-// reaped nothing writes no audit entry but still shows it ran. Best effort.
-asio::awaitable<void> Engine::record_last_run() {
-  const auto finished = start_server_ms_ + static_cast<std::int64_t>(ms_since(start_));
-  auto r = co_await exec(resp::Command("HSET")
-                             .arg(kLastRunKey)
-                             .arg("finishedAtMs").arg(finished)
-                             .arg("ok").arg(failed_ || !rep().errors.empty() ? 0 : 1)
-                             .arg("keysDeleted").arg(rep().keys_deleted)
-                             .arg("staleFound").arg(rep().stale_coordinators_found)
-                             .arg("coordinatorsChecked").arg(rep().total_coordinators_checked)
-                             .arg("durationMs").arg(static_cast<std::int64_t>(ms_since(start_)))
-                             .arg("recheck").arg(rep().recheck));
-  if (!r) rep().notes.push_back("could not record the run in " + std::string(kLastRunKey) + ": " + r.error().message());
-}
-
 asio::awaitable<Result<CleanupReport>> Engine::run() {
   if (auto v = opts_.schema.validate(); !v) co_return v.error();
   if (auto v = validate(opts_); !v) co_return v.error();
@@ -392,7 +375,6 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
       if (!note.empty()) rep().notes.push_back(std::move(note));
     }
     if (conn_->is_open()) rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
-    if (!opts_.dry_run && conn_->is_open()) co_await record_last_run();
   }
   co_await lock_->release();
   if (!lock_->notes().empty()) rep().notes.insert(rep().notes.end(), lock_->notes().begin(), lock_->notes().end());

@@ -21,8 +21,6 @@
 namespace swarmkeeper::coord {
 
 inline constexpr const char* kLockKey = "swarmkeeper:cleanup:lock";
-/// The last finished (non-dry) run's summary, a hash written by the cleanup for monitors.
-inline constexpr const char* kLastRunKey = "swarmkeeper:cleanup:last";
 
 class CleanupLock {
  public:

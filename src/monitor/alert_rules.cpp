@@ -1,5 +1,5 @@
 // alert_rules.cpp — the alert state machine and the rules file of alert_rules.hpp.
-#include "monitor/alert_rules.hpp"
+#include "swarmkeeper/monitor/alert_rules.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -91,7 +91,7 @@ std::vector<AlertRule> default_alert_rules(double stale_coordinators_max) {
       {"StaleCoordinatorsHigh", "swarmkeeper_coordinators{state=\"stale\"}", Op::gt, stale_coordinators_max, 5min,
        0ms, "warning", "stale coordinators pile up: is the cleanup running?"},
       {"CleanupNotSucceeding", "swarmkeeper_cleanup_last_success_age_seconds", Op::gt, 1800, 0ms, 0ms, "warning",
-       "no successful cleanup for 30 minutes"},
+       "stale coordinators exist and no cleanup succeeded for 30 minutes"},
       {"RedisMemoryNearMax", "swarmkeeper_redis_memory_used_ratio", Op::gt, 0.9, 5min, 0ms, "critical",
        "Redis uses more than 90 % of maxmemory"},
       {"CensusSlow", "swarmkeeper_census_duration_seconds", Op::gt, 5, 0ms, 0ms, "info",

@@ -22,7 +22,7 @@
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
 #include "monitor/advice.hpp"
-#include "monitor/alert_rules.hpp"
+#include "swarmkeeper/monitor/alert_rules.hpp"
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
 #include "monitor/http_server.hpp"
@@ -107,7 +107,6 @@ struct Monitor::Impl {
   std::unique_ptr<CensusTally> tally;
   std::string census_cursor = "0";
   Clock::time_point census_started;
-  double census_cpu_start = 0;
   double census_cpu_used = 0;
 
   void store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0, std::string error = {},
@@ -164,48 +163,47 @@ struct Monitor::Impl {
   void census_slice(std::stop_token st) {
     const auto slice_end = Clock::now() + std::max<std::chrono::milliseconds>(opts.refresh / 2, std::chrono::milliseconds(200));
     if (!tally) {
+      const auto every = opts.census_interval.count() > 0 ? opts.census_interval : opts.refresh;
+      if (census_started != Clock::time_point{} && Clock::now() - census_started < every) return;
       tally = std::make_unique<CensusTally>(opts.schema, opts.stale_threshold_ms, opts.queue_patterns);
       census_cursor = "0";
       census_started = Clock::now();
-      census_cpu_start = server_cpu();
       census_cpu_used = 0;
     }
     coord::Pacer pacer(opts.census_budget_percent);
-    auto slice_cpu0 = server_cpu();
+    const double slice_cpu0 = server_cpu();
     const auto slice_t0 = Clock::now();
+    // The server's clock, once per slice: heartbeats are judged at server time.
+    std::int64_t server_ms0 = wall_ms();
+    if (auto time = client->command(resp::Command("TIME"), true); time && time->size() == 2)
+      server_ms0 = std::stoll(std::string((*time)[0].str())) * 1000 + std::stoll(std::string((*time)[1].str())) / 1000;
     int pages = 0;
     while (!st.stop_requested() && Clock::now() < slice_end) {
-      auto page = client->command(resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(500), true);
+      auto page = client->command(resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000), true);
       if (!page || page->size() != 2) {
         store("census", {}, census_started, page ? "SCAN returned an unexpected reply" : page.error().message());
         tally.reset();
         return;
       }
       census_cursor = std::string((*page)[0].str());
-      std::vector<std::string> heartbeats;
+      std::vector<std::future<Result<resp::Reply>>> reads;  // pipelined: all in flight at once
       for (auto k : (*page)[1])
-        if (tally->on_key(k.str())) heartbeats.emplace_back(k.str());
-      if (!heartbeats.empty()) {
-        auto time = client->command(resp::Command("TIME"), true);
-        const std::int64_t now_ms = time && time->size() == 2 ? std::stoll(std::string((*time)[0].str())) * 1000 +
-                                                                    std::stoll(std::string((*time)[1].str())) / 1000
-                                                              : wall_ms();
-        std::vector<std::future<Result<resp::Reply>>> reads;
-        for (const auto& k : heartbeats)
-          reads.push_back(client->command_async(resp::Command("GETRANGE").arg(k).arg(0).arg(16383), true));
-        for (auto& f : reads) {
-          auto v = f.get();
-          if (v && !v->is_null() && v->root().is_string()) {
-            std::string value(v->str());
-            tally->on_heartbeat(value.empty() ? nullptr : &value, now_ms);
-          }
+        if (tally->on_key(k.str()))
+          reads.push_back(client->command_async(resp::Command("GETRANGE").arg(k.str()).arg(0).arg(16383), true));
+      const std::int64_t now_ms = server_ms0 + static_cast<std::int64_t>(seconds_since(slice_t0) * 1000);
+      for (auto& f : reads) {
+        auto v = f.get();
+        if (v && !v->is_null() && v->root().is_string()) {
+          std::string value(v->str());
+          tally->on_heartbeat(value.empty() ? nullptr : &value, now_ms);
         }
       }
       if (census_cursor == "0") {
+        census_cpu_used += std::max(0.0, server_cpu() - slice_cpu0);
         finish_census();
         return;
       }
-      if (++pages % 8 == 0 && pacer.enabled()) {  // measure, then pause as the budget says
+      if (++pages % 16 == 0 && pacer.enabled()) {  // measure, then pause as the budget says
         const double busy_ms = (server_cpu() - slice_cpu0) * 1000;
         auto pause = pacer.pause(busy_ms, seconds_since(slice_t0) * 1000);
         if (pause.count() > 0) std::this_thread::sleep_for(pause);
@@ -237,7 +235,7 @@ struct Monitor::Impl {
     }
     const double queue_s = seconds_since(q0);
     r.duration_s = seconds_since(census_started);
-    r.redis_cpu_s = std::max(0.0, server_cpu() - census_cpu_start);
+    r.redis_cpu_s = census_cpu_used;  // server CPU while the census ran (its slices), queues aside
     r.finished_at_ms = wall_ms();
     r.complete = true;
     std::vector<Sample> s = census_samples(r, queue_s);
@@ -260,35 +258,34 @@ struct Monitor::Impl {
     store("clients", std::move(s), t0);
   }
 
+  // The cleanup leaves the keyspace as it found it apart from what it deletes, so the
+  // signs of a successful run are its audit entries (a run that reaped something) and
+  // the runs this monitor made itself.
   void collect_cleanup() {
     const auto t0 = Clock::now();
     std::vector<Sample> s;
-    auto last = client->command(resp::Command("HGETALL").arg("swarmkeeper:cleanup:last"), true);
-    if (!last) {
-      store("cleanup", {}, t0, last.error().message());
+    auto newest = client->command(resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1), true);
+    if (!newest) {
+      store("cleanup", {}, t0, newest.error().message());
       return;
     }
-    std::map<std::string, std::string> f;
-    for (std::size_t i = 0; i + 1 < last->size(); i += 2) f[std::string((*last)[i].str())] = std::string((*last)[i + 1].str());
-    if (f.count("finishedAtMs")) {
-      const double finished = std::strtod(f["finishedAtMs"].c_str(), nullptr);
-      s.push_back(gauge("swarmkeeper_cleanup_last_run_timestamp_seconds", finished / 1000, "When the last cleanup run finished (unix time)"));
-      s.push_back(gauge("swarmkeeper_cleanup_last_run_success", f["ok"] == "1" ? 1 : 0, "1 if the last cleanup run succeeded"));
-      s.push_back(gauge("swarmkeeper_cleanup_last_keys_deleted", std::strtod(f["keysDeleted"].c_str(), nullptr), "Keys the last cleanup run deleted"));
-      s.push_back(gauge("swarmkeeper_cleanup_last_stale_found", std::strtod(f["staleFound"].c_str(), nullptr), "Stale coordinators the last cleanup run found"));
-      s.push_back(gauge("swarmkeeper_cleanup_last_duration_seconds", std::strtod(f["durationMs"].c_str(), nullptr) / 1000, "How long the last cleanup run took"));
-      if (f["ok"] == "1") last_success_ms = std::max(last_success_ms, finished);
+    if (newest->size() > 0 && newest->root()[0].size() > 0) {
+      const std::string id((*newest)[0][0].str());  // "<ms>-<seq>"
+      const double ms = std::strtod(id.c_str(), nullptr);
+      if (ms > 0) {
+        s.push_back(gauge("swarmkeeper_cleanup_last_reap_timestamp_seconds", ms / 1000,
+                          "When the cleanup last reaped coordinators (its newest audit entry, unix time)"));
+        last_success_ms = std::max(last_success_ms.load(), ms);
+      }
     }
-    if (last_success_ms > 0)
-      s.push_back(gauge("swarmkeeper_cleanup_last_success_age_seconds", (static_cast<double>(wall_ms()) - last_success_ms) / 1000,
-                        "Seconds since the last successful cleanup run"));
     auto lock = client->command(resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"), true);
     if (lock) s.push_back(gauge("swarmkeeper_cleanup_lock_held", static_cast<double>(lock->integer()), "1 while a cleanup holds the lock"));
     auto audit = client->command(resp::Command("XLEN").arg("swarmkeeper:reaped"), true);
     if (audit) s.push_back(gauge("swarmkeeper_cleanup_audit_entries", static_cast<double>(audit->integer()), "Entries in the audit stream swarmkeeper:reaped"));
     store("cleanup", std::move(s), t0);
   }
-  double last_success_ms = 0;  // cleanup job only
+  std::atomic<double> last_success_ms{0};  // the newest sign of a successful cleanup (wall ms)
+  const std::int64_t started_ms = wall_ms();
 
   void run_cleanup_now(std::stop_token st) {
     CleanupOptions co;
@@ -307,6 +304,7 @@ struct Monitor::Impl {
       run["ms"] = rep->execution_time_ms;
       run["lockBusy"] = rep->lock_busy;
       run["errors"] = rep->errors;
+      if (rep->errors.empty() && !rep->lock_busy) last_success_ms = std::max(last_success_ms.load(), static_cast<double>(wall_ms()));
     }
     std::lock_guard lock(mu);
     cleanup_runs.push_back(std::move(run));
@@ -350,6 +348,18 @@ struct Monitor::Impl {
     all.push_back(gauge("swarmkeeper_monitor_resident_memory_bytes", resident_bytes(), "The monitor's resident memory"));
     all.push_back(counter("swarmkeeper_monitor_scrapes_total", static_cast<double>(scrapes.load()), "/metrics requests served"));
 
+    // Overdue cleanup: seconds since the last sign of a successful run (or since this
+    // monitor started), while the census sees stale coordinators; 0 when it sees none.
+    {
+      double stale = 0;
+      for (const auto& s : all)
+        if (s.name == "swarmkeeper_coordinators" && !s.labels.empty() && s.labels[0].second == "stale") stale = s.value;
+      const double since = std::max(last_success_ms.load(), static_cast<double>(started_ms));
+      all.push_back(gauge("swarmkeeper_cleanup_last_success_age_seconds",
+                          stale > 0 ? (static_cast<double>(wall_ms()) - since) / 1000 : 0,
+                          "Seconds since the last sign of a successful cleanup (an audit entry, or a run by this monitor) "
+                          "while stale coordinators exist; 0 when there are none"));
+    }
     std::unordered_map<std::string, double> values;
     for (const auto& s : all) values[s.series()] = s.value;
     const std::int64_t now = wall_ms();
@@ -537,6 +547,7 @@ Result<void> Monitor::start() {
   if (!(m.opts.history >= m.opts.refresh * 2)) return Error(Errc::invalid_argument, "--history must be at least two refreshes");
   if (m.opts.history / m.opts.refresh > 100000)
     return Error(Errc::invalid_argument, "--history / --refresh is more than 100,000 points per series; lengthen --refresh");
+  if (m.opts.census_interval.count() < 0) return Error(Errc::invalid_argument, "the census interval must not be negative");
   if (!(m.opts.census_budget_percent > 0 && m.opts.census_budget_percent <= 100))
     return Error(Errc::invalid_argument, "the census budget must be in (0, 100] percent");
   if (auto v = m.opts.schema.validate(); !v) return v.error();

@@ -1,6 +1,6 @@
 // alert_rules_test.cpp — the alert state machine (pending → firing → resolved, for and
 // keep_firing_for) and the rules file's checks.
-#include "monitor/alert_rules.hpp"
+#include "swarmkeeper/monitor/alert_rules.hpp"
 
 #include <gtest/gtest.h>
 

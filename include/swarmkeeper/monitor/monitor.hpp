@@ -16,7 +16,7 @@
 //            with a resumable cursor: coordinators by state (the cleanup's staleness
 //            rule), heartbeat ages, keys per family, and the queue backlogs of the
 //            configured patterns (LLEN / ZCARD / XLEN)
-//   cleanup  the last run (swarmkeeper:cleanup:last), the lock, the audit stream; with
+//   cleanup  its audit stream (the newest entry: the last reap), the lock; with
 //            cleanup_every, the monitor runs the cleanup itself on that schedule
 //   clients  the monitor's own Client, and the embedding application's (app_client_metrics)
 //
@@ -38,10 +38,9 @@
 #include "swarmkeeper/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
 #include "swarmkeeper/key_schema.hpp"
+#include "swarmkeeper/monitor/alert_rules.hpp"
 
 namespace swarmkeeper::monitor {
-
-struct AlertRule;
 
 struct MonitorOptions {
   ConnectionOptions connection;
@@ -54,8 +53,12 @@ struct MonitorOptions {
   /// Key schema and staleness threshold of the swarm (as the cleanup's).
   KeySchema schema;
   std::int64_t stale_threshold_ms = 600000;
-  /// The census' share of Redis CPU (percent of wall time). Default 5.
+  /// The census' share of Redis CPU (percent of wall time) while it runs. Default 5.
   double census_budget_percent = 5;
+  /// A census pass starts at most this often (a pass that takes longer starts the
+  /// next as soon as it ends). 0: every refresh, so a change in the swarm shows within
+  /// two refreshes where the census is quick. Default 0.
+  std::chrono::milliseconds census_interval{0};
   /// Queue backlog patterns (Redis glob). Default: BullMQ's.
   std::vector<std::string> queue_patterns = {"bull:*:id", "bull:*:wait", "bull:*:active", "bull:*:delayed",
                                              "bull:*:failed"};
