@@ -53,7 +53,9 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{io};
   HttpRoutes routes;
   std::thread thread;
+  static constexpr std::size_t kMaxConnections = 512;
   std::atomic<std::size_t> open{0};
+  std::atomic<std::uint64_t> refused{0};
   std::atomic<bool> stopping{false};
 
   asio::awaitable<void> accept_loop() {
@@ -61,6 +63,12 @@ struct HttpServer::Impl {
       auto [ec, sock] = co_await acceptor.async_accept(nothrow);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
+        continue;
+      }
+      if (open.load() >= kMaxConnections) {  // a flood of idle connections must not starve the rest
+        boost::system::error_code ignored;
+        sock.close(ignored);
+        ++refused;
         continue;
       }
       asio::co_spawn(io, session(std::move(sock)), asio::detached);

@@ -100,6 +100,7 @@ struct Monitor::Impl {
   metrics::Latency& probe_latency;
   std::atomic<std::uint64_t> probe_failures{0};
   std::atomic<std::uint64_t> scrapes{0};
+  std::atomic<double> last_scrape_s{0};
   queue::BoundedQueue<json> notifications;  // to the webhook; drops counted
   std::deque<std::pair<Clock::time_point, std::uint64_t>> drops_seen;  // guarded by mu: for the per-minute rate
 
@@ -347,6 +348,8 @@ struct Monitor::Impl {
     all.push_back(gauge("swarmkeeper_monitor_active_handles", static_cast<double>(sched->active_handles()), "Scheduler handles alive"));
     all.push_back(gauge("swarmkeeper_monitor_resident_memory_bytes", resident_bytes(), "The monitor's resident memory"));
     all.push_back(counter("swarmkeeper_monitor_scrapes_total", static_cast<double>(scrapes.load()), "/metrics requests served"));
+    all.push_back(gauge("swarmkeeper_monitor_scrape_duration_seconds", last_scrape_s.load(),
+                        "How long the last /metrics request took to answer (its body is the last snapshot)"));
 
     // Overdue cleanup: seconds since the last sign of a successful run (or since this
     // monitor started), while the census sees stale coordinators; 0 when it sees none.
@@ -447,10 +450,13 @@ struct Monitor::Impl {
     const auto q = target.find('?');
     const std::string path = target.substr(0, q);
     const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+    const auto t0 = Clock::now();
     std::lock_guard lock(mu);
     if (path == "/metrics") {
       ++scrapes;
-      return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_text};
+      HttpResponse r{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text};
+      last_scrape_s = seconds_since(t0);  // from the request to the body in hand (the lock included)
+      return r;
     }
     if (path == "/api/snapshot") return {200, "application/json", snapshot.dump()};
     if (path == "/api/alerts") return {200, "application/json", alerts_locked().dump()};
