@@ -1,7 +1,11 @@
 // census.cpp — the census tally of census.hpp.
 #include "monitor/census.hpp"
 
+#include <absl/hash/hash.h>
+
 #include <algorithm>
+
+#include "coord/coordinator_table.hpp"
 
 namespace swarmkeeper::monitor {
 
@@ -58,14 +62,36 @@ CensusTally::CensusTally(const KeySchema& schema, std::int64_t threshold_ms, std
                          std::size_t max_queue_keys)
     : schema_(schema), threshold_ms_(threshold_ms), patterns_(std::move(queue_patterns)), max_queue_keys_(max_queue_keys) {}
 
+namespace {
+std::uint64_t id_hash(std::string_view id) { return absl::HashOf(id) ^ (static_cast<std::uint64_t>(id.size()) << 56); }
+}  // namespace
+
 bool CensusTally::on_key(std::string_view key) {
   ++r_.keys_scanned;
-  if (schema_.heartbeat_id(key)) {
+  if (auto id = schema_.heartbeat_id(key)) {
     ++r_.keys_per_family["heartbeat"];
+    heartbeat_ids_.insert(id_hash(*id));
     return true;
   }
   if (const KeyFamily* f = schema_.family_of(key)) {
     ++r_.keys_per_family[f->name];
+    if (!coord::structural_candidates(key, *f, candidates_)) {
+      ++r_.ambiguous_keys;
+      return false;
+    }
+    const bool prefix = f->match == KeyFamily::Match::id_prefix;
+    std::size_t known = 0;
+    for (auto c : candidates_) known += heartbeat_ids_.contains(id_hash(c));
+    if (prefix && known > 1) {
+      ++r_.ambiguous_keys;
+    } else if (known == 0 || prefix) {  // its heartbeat may come later in the scan
+      if (pending_.size() + 1 + candidates_.size() > kMaxPendingWords) {
+        ++r_.unchecked_keys;
+      } else {
+        pending_.push_back(candidates_.size() | (static_cast<std::uint64_t>(prefix) << 32));
+        for (auto c : candidates_) pending_.push_back(id_hash(c));
+      }
+    }
     return false;
   }
   ++r_.keys_per_family["other"];
@@ -76,6 +102,21 @@ bool CensusTally::on_key(std::string_view key) {
     break;
   }
   return false;
+}
+
+void CensusTally::finish() {
+  for (std::size_t i = 0; i < pending_.size();) {
+    const std::size_t n = pending_[i] & 0xffffffffu;
+    const bool prefix = (pending_[i] >> 32) != 0;
+    std::size_t known = 0;
+    for (std::size_t j = 1; j <= n; ++j) known += heartbeat_ids_.contains(pending_[i + j]);
+    if (known == 0) ++r_.orphan_keys;
+    else if (prefix && known > 1) ++r_.ambiguous_keys;
+    i += 1 + n;
+  }
+  pending_.clear();
+  pending_.shrink_to_fit();
+  heartbeat_ids_.clear();
 }
 
 void CensusTally::on_heartbeat(const std::string* value, std::int64_t now_ms) {

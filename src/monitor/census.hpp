@@ -3,6 +3,8 @@
 // are the cleanup's own (KeySchema::family_of, heartbeat_id, judge_heartbeat).
 #pragma once
 
+#include <absl/container/flat_hash_set.h>
+
 #include <array>
 #include <cstdint>
 #include <map>
@@ -29,6 +31,10 @@ struct CensusResult {
   double age_sum_s = 0;
   std::map<std::string, std::uint64_t> keys_per_family;  ///< schema families, "heartbeat", "other"
   std::uint64_t keys_scanned = 0;
+  /// Family keys by ownership, by the cleanup's structural rule (coordinator_table.hpp):
+  std::uint64_t orphan_keys = 0;     ///< no candidate coordinator has a heartbeat
+  std::uint64_t ambiguous_keys = 0;  ///< the structure allows several (the cleanup keeps them)
+  std::uint64_t unchecked_keys = 0;  ///< past the memory cap for keys seen before their heartbeat
   std::vector<QueueBacklog> queues;
   std::uint64_t queue_keys_omitted = 0;  ///< queue keys past the cap (not sized)
   double duration_s = 0;
@@ -48,6 +54,11 @@ class CensusTally {
   void on_heartbeat(const std::string* value, std::int64_t now_ms);
   /// Keys that matched a queue pattern (to be sized), capped.
   const std::vector<std::string>& queue_keys() const noexcept { return queue_keys_; }
+  /// Settles the family keys seen before their heartbeats (orphan / ambiguous counts).
+  /// Call once, when the pass is complete.
+  void finish();
+  /// Pending ownership checks are held in at most this many 8-byte words (32 MiB).
+  static constexpr std::size_t kMaxPendingWords = 4u << 20;
   CensusResult& result() noexcept { return r_; }
 
  private:
@@ -57,6 +68,11 @@ class CensusTally {
   std::size_t max_queue_keys_;
   std::vector<std::string> queue_keys_;
   CensusResult r_;
+  // Ownership: heartbeat ids (hashed) seen so far, and family keys still to settle,
+  // each as a header word (candidate count | id_prefix flag << 32) and its hashes.
+  absl::flat_hash_set<std::uint64_t> heartbeat_ids_;
+  std::vector<std::uint64_t> pending_;
+  std::vector<std::string_view> candidates_;
 };
 
 /// Redis glob matching (*, ?, [...], [^...], \x), as SCAN MATCH does.

@@ -214,6 +214,7 @@ struct Monitor::Impl {
   }
 
   void finish_census() {
+    tally->finish();
     CensusResult& r = tally->result();
     // Size the queue keys: TYPE, then the matching length command.
     const auto q0 = Clock::now();

@@ -143,6 +143,12 @@ std::vector<Sample> census_samples(const CensusResult& r, double queue_scan_s) {
   }
   for (const auto& [family, n] : r.keys_per_family)
     s.push_back(g("swarmkeeper_keys", static_cast<double>(n), "Keys per family at the last census", {{"family", family}}));
+  s.push_back(g("swarmkeeper_keys_orphaned", static_cast<double>(r.orphan_keys),
+                "Family keys none of whose candidate coordinators has a heartbeat (the cleanup's --orphans deletes them)"));
+  s.push_back(g("swarmkeeper_keys_ambiguous", static_cast<double>(r.ambiguous_keys),
+                "Family keys whose structure allows several coordinators (the cleanup keeps them)"));
+  s.push_back(g("swarmkeeper_keys_unchecked", static_cast<double>(r.unchecked_keys),
+                "Family keys not checked for ownership (the census' memory cap)"));
   s.push_back(g("swarmkeeper_census_keys_scanned", static_cast<double>(r.keys_scanned), "Keys the last census saw"));
   s.push_back(g("swarmkeeper_census_duration_seconds", r.duration_s, "How long the last census took"));
   s.push_back(g("swarmkeeper_census_redis_cpu_seconds", r.redis_cpu_s, "Redis CPU (all clients) during the last census"));

@@ -75,6 +75,29 @@ TEST(CensusTally, CountsStatesAgesFamiliesAndQueues) {
   EXPECT_EQ(t.queue_keys()[0], "bull:mail:wait");
 }
 
+// Ownership by the cleanup's structural rule, whichever comes first in the scan: the
+// family key or its coordinator's heartbeat.
+TEST(CensusTally, OrphanAndAmbiguousKeysAreCountedInEitherOrder) {
+  KeySchema schema;
+  CensusTally t(schema, 600000, {});
+  t.on_key("blocking:signal:early");            // before its heartbeat: settled at finish()
+  t.on_key("blocking:heartbeat:early");
+  t.on_key("blocking:heartbeat:late");
+  t.on_key("blocking:signal:late");             // after its heartbeat
+  t.on_key("blocking:signal:nobody");           // orphan
+  t.on_key("coordinator:activity:nobody2");     // orphan
+  t.on_key("blocking:heartbeat:a");
+  t.on_key("blocking:heartbeat:a:b");
+  t.on_key("blocking:ack:a:b:task");            // id_prefix: "a" and "a:b" both have heartbeats
+  t.on_key("blocking:ack:late:task");           // one owner
+  t.on_key("blocking:ack:" + std::string(40, ':'));  // too many separators to list
+  t.finish();
+  const auto& r = t.result();
+  EXPECT_EQ(r.orphan_keys, 2u);
+  EXPECT_EQ(r.ambiguous_keys, 2u);
+  EXPECT_EQ(r.unchecked_keys, 0u);
+}
+
 TEST(History, KeepsTheLastPointsPerSeriesOldestFirst) {
   History h(3);
   for (int i = 0; i < 5; ++i) h.append("s", i * 1000, i);

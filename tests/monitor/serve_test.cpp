@@ -189,6 +189,10 @@ class ServeTest : public swarmkeeper::testing::CliFixture {
 
 TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   ASSERT_EQ(run_cli("seed --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
+  BlockingClient redis(options());
+  redis("SET", "blocking:signal:ghost", "x");            // a coordinator without a heartbeat: orphan
+  redis("SET", "coordinator:activity:ghost2", "x");      // another
+  redis("RPUSH", "bull:mail:wait", "a", "b", "c");       // a queue backlog of 3
   ASSERT_NE(start({"--refresh", "500ms"}), 0);
   ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) {
     return b.find("swarmkeeper_coordinators{state=\"stale\"} 9900\n") != std::string::npos;
@@ -201,6 +205,9 @@ TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"active\"} 100\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_keys{family=\"ack\"} 20000\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_heartbeat_age_seconds_count 10000\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_keys_orphaned 2\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_keys_ambiguous 0\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_queue_backlog{key=\"bull:mail:wait\",type=\"list\"} 3\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_redis_memory_used_bytes"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_monitor_collector_age_seconds{collector=\"census\"}"), std::string::npos);
