@@ -63,7 +63,10 @@ CensusTally::CensusTally(const KeySchema& schema, std::int64_t threshold_ms, std
     : schema_(schema), threshold_ms_(threshold_ms), patterns_(std::move(queue_patterns)), max_queue_keys_(max_queue_keys) {}
 
 namespace {
-std::uint64_t id_hash(std::string_view id) { return absl::HashOf(id) ^ (static_cast<std::uint64_t>(id.size()) << 56); }
+constexpr std::uint64_t kSingle = 1ull << 63;  // a pending word with this bit: one candidate, exact rule
+std::uint64_t id_hash(std::string_view id) {
+  return (absl::HashOf(id) ^ (static_cast<std::uint64_t>(id.size()) << 48)) & ~kSingle;
+}
 }  // namespace
 
 bool CensusTally::on_key(std::string_view key) {
@@ -87,6 +90,8 @@ bool CensusTally::on_key(std::string_view key) {
     } else if (known == 0 || prefix) {  // its heartbeat may come later in the scan
       if (pending_.size() + 1 + candidates_.size() > kMaxPendingWords) {
         ++r_.unchecked_keys;
+      } else if (candidates_.size() == 1 && !prefix) {  // the common case, in one word
+        pending_.push_back(id_hash(candidates_[0]) | kSingle);
       } else {
         pending_.push_back(candidates_.size() | (static_cast<std::uint64_t>(prefix) << 32));
         for (auto c : candidates_) pending_.push_back(id_hash(c));
@@ -106,6 +111,11 @@ bool CensusTally::on_key(std::string_view key) {
 
 void CensusTally::finish() {
   for (std::size_t i = 0; i < pending_.size();) {
+    if (pending_[i] & kSingle) {
+      r_.orphan_keys += !heartbeat_ids_.contains(pending_[i] & ~kSingle);
+      ++i;
+      continue;
+    }
     const std::size_t n = pending_[i] & 0xffffffffu;
     const bool prefix = (pending_[i] >> 32) != 0;
     std::size_t known = 0;

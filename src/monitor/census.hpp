@@ -68,8 +68,9 @@ class CensusTally {
   std::size_t max_queue_keys_;
   std::vector<std::string> queue_keys_;
   CensusResult r_;
-  // Ownership: heartbeat ids (hashed) seen so far, and family keys still to settle,
-  // each as a header word (candidate count | id_prefix flag << 32) and its hashes.
+  // Ownership: heartbeat ids (hashed, top bit clear) seen so far, and family keys still
+  // to settle: one word (hash | top bit) for a key with one candidate under an exact
+  // rule, else a header word (candidate count | id_prefix flag << 32) and its hashes.
   absl::flat_hash_set<std::uint64_t> heartbeat_ids_;
   std::vector<std::uint64_t> pending_;
   std::vector<std::string_view> candidates_;
