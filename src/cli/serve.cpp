@@ -96,8 +96,9 @@ int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
     std::cerr << "swarmkeeper serve: " << started.error().message() << "\n";
     return started.error().code() == Errc::invalid_argument ? 64 : 1;
   }
-  const auto colon = a.listen.rfind(':');
-  std::cerr << "swarmkeeper serve: dashboard on http://" << a.listen.substr(0, colon) << ":" << m.port()
+  std::string host = a.listen.substr(0, a.listen.rfind(':'));
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";  // IPv6
+  std::cerr << "swarmkeeper serve: dashboard on http://" << host << ":" << m.port()
             << "/ (metrics at /metrics), watching " << conn->display() << "\n";
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::cerr << "swarmkeeper serve: stopping\n";

@@ -151,6 +151,8 @@ Result<std::vector<AlertRule>> parse_alert_rules(const std::string& text, const 
     if (!r.contains("name") || !r["name"].is_string() || r["name"].get<std::string>().empty())
       return bad(at + ": \"name\" must be a non-empty string");
     rule.name = r["name"];
+    if (std::any_of(rule.name.begin(), rule.name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+      return bad(at + ": \"name\" must not contain control characters (newlines, tabs)");
     const std::string who = at + " (" + rule.name + ")";
     if (!r.contains("series") || !r["series"].is_string() || r["series"].get<std::string>().empty())
       return bad(who + ": \"series\" must name a series, e.g. swarmkeeper_coordinators{state=\"stale\"}");

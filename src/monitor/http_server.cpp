@@ -15,6 +15,8 @@
 #include <boost/url/parse.hpp>
 
 #include <atomic>
+#include <cstring>
+#include <list>
 #include <thread>
 
 namespace swarmkeeper::monitor {
@@ -56,7 +58,18 @@ struct HttpServer::Impl {
   static constexpr std::size_t kMaxConnections = 512;
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> evicted{0};
   std::atomic<bool> stopping{false};
+
+  // Connections waiting for a request, oldest first: at the cap the oldest is closed to
+  // make room, so idle or half-sent connections (slowloris) can never lock others out.
+  struct Waiting {
+    tcp::socket* socket;
+    bool* evicted;  // set when the accept loop closes it to make room
+  };
+  std::list<Waiting> idle;
+  std::size_t streams = 0;  // /events clients (io thread only)
+  static constexpr std::size_t kMaxStreams = 256;
 
   asio::awaitable<void> accept_loop() {
     while (!stopping) {
@@ -65,11 +78,18 @@ struct HttpServer::Impl {
         if (stopping || ec == asio::error::operation_aborted) co_return;
         continue;
       }
-      if (open.load() >= kMaxConnections) {  // a flood of idle connections must not starve the rest
+      if (open.load() >= kMaxConnections) {
+        if (idle.empty()) {  // every slot busy answering or streaming (streams are capped below it)
+          boost::system::error_code ignored;
+          sock.close(ignored);
+          ++refused;
+          continue;
+        }
         boost::system::error_code ignored;
-        sock.close(ignored);
-        ++refused;
-        continue;
+        *idle.front().evicted = true;
+        idle.front().socket->close(ignored);  // its read fails and its session ends
+        idle.pop_front();
+        ++evicted;
       }
       asio::co_spawn(io, session(std::move(sock)), asio::detached);
     }
@@ -77,7 +97,8 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> events(beast::tcp_stream& stream) {
     std::string head =
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n\r\n";
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n"
+        "X-Content-Type-Options: nosniff\r\n\r\n";
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), nothrow);
     if (ec) co_return;
     asio::steady_timer tick(io);
@@ -87,10 +108,16 @@ struct HttpServer::Impl {
       std::string msg;
       if (v != seen) {
         seen = v;
-        msg = "event: snapshot\ndata: " + routes.event() + "\n\n";
+        std::string data;
+        try {
+          data = routes.event();
+        } catch (const std::exception& e) {
+          data = R"({"error":"the snapshot could not be serialised"})";
+        }
+        msg = "event: snapshot\ndata: " + data + "\n\n";
       }
       if (!msg.empty()) {
-        stream.expires_after(std::chrono::seconds(10));
+        stream.expires_after(std::chrono::seconds(10));  // a client that does not read is dropped
         auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(msg), nothrow);
         if (wec) co_return;
       }
@@ -99,21 +126,51 @@ struct HttpServer::Impl {
     }
   }
 
+  // A canned reply to a request that could not be parsed; the connection then closes.
+  static asio::awaitable<void> refuse(beast::tcp_stream& stream, int status, const char* reason) {
+    const std::string text = std::string("HTTP/1.1 ") + std::to_string(status) + " " + reason +
+                             "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: " +
+                             std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" + reason + "\n";
+    stream.expires_after(std::chrono::seconds(5));
+    co_await asio::async_write(stream, asio::buffer(text), nothrow);
+  }
+
   asio::awaitable<void> session(tcp::socket sock) {
     ++open;
+    struct Count {  // the slot is given back however the session ends
+      std::atomic<std::size_t>& n;
+      ~Count() { --n; }
+    } count{open};
     beast::tcp_stream stream(std::move(sock));
     beast::flat_buffer buf;
     while (!stopping) {
-      http::request_parser<http::empty_body> parser;
+      http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
-      stream.expires_after(std::chrono::seconds(30));
+      parser.body_limit(64 * 1024);
+      stream.expires_after(std::chrono::seconds(15));
+      bool evicted_here = false;
+      auto at = idle.insert(idle.end(), Waiting{&stream.socket(), &evicted_here});
       auto [ec, n] = co_await http::async_read(stream, buf, parser, nothrow);
-      if (ec) break;
+      if (!evicted_here) idle.erase(at);  // (an evicted one was taken off the list already)
+      if (ec) {
+        if (ec == http::error::header_limit) co_await refuse(stream, 431, "Request Header Fields Too Large");
+        else if (ec == http::error::body_limit) co_await refuse(stream, 413, "Payload Too Large");
+        else if (ec.category() == make_error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
+                 ec != http::error::partial_message)
+          co_await refuse(stream, 400, "Bad Request");
+        break;
+      }
       auto& req = parser.get();
       const std::string target(req.target());
       if (req.method() == http::verb::get && (target == "/events" || target.rfind("/events?", 0) == 0)) {
+        if (streams >= kMaxStreams) {
+          co_await refuse(stream, 503, "Too many event streams; try again later");
+          break;
+        }
+        ++streams;
         stream.expires_never();
         co_await events(stream);
+        --streams;
         break;
       }
       HttpResponse r;
@@ -130,6 +187,8 @@ struct HttpServer::Impl {
       res.set(http::field::server, "swarmkeeper");
       res.set(http::field::content_type, r.content_type);
       res.set(http::field::cache_control, "no-store");
+      res.set("X-Content-Type-Options", "nosniff");
+      if (req.method() == http::verb::get && r.status == 405) res.set(http::field::allow, "GET, HEAD");
       res.keep_alive(req.keep_alive());
       if (req.method() != http::verb::head) res.body() = std::move(r.body);
       res.prepare_payload();
@@ -138,7 +197,6 @@ struct HttpServer::Impl {
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    --open;
   }
 };
 
@@ -165,6 +223,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen,
 
 std::uint16_t HttpServer::port() const noexcept { return impl_->acceptor.local_endpoint().port(); }
 std::size_t HttpServer::connections() const noexcept { return impl_->open.load(); }
+std::uint64_t HttpServer::refused() const noexcept { return impl_->refused.load(); }
+std::uint64_t HttpServer::evicted() const noexcept { return impl_->evicted.load(); }
 
 void HttpServer::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
@@ -178,10 +238,20 @@ void HttpServer::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-Result<int> http_post_json(const std::string& url, const std::string& body, std::chrono::milliseconds timeout) {
+Result<void> check_http_url(const std::string& url) {
   auto u = boost::urls::parse_uri(url);
-  if (!u || u->scheme() != "http" || u->host().empty())
-    return Error(Errc::invalid_argument, "--webhook " + url + ": expected an http:// URL");
+  auto bad = [&](const char* why) {
+    return Error(Errc::invalid_argument, "--webhook " + url + ": " + why + " (e.g. http://127.0.0.1:9093/hook)");
+  };
+  if (!u || u->scheme() != "http") return bad("expected an http:// URL");
+  if (u->host().empty()) return bad("no host");
+  if (u->has_port() && (u->port().empty() || u->port_number() == 0)) return bad("the port must be 1-65535");
+  return {};
+}
+
+Result<int> http_post_json(const std::string& url, const std::string& body, std::chrono::milliseconds timeout) {
+  if (auto ok = check_http_url(url); !ok) return ok.error();
+  auto u = boost::urls::parse_uri(url);
   asio::io_context io;
   beast::tcp_stream stream(io);
   tcp::resolver resolver(io);

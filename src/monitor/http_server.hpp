@@ -38,6 +38,9 @@ class HttpServer {
   void stop();
   /// Connections open right now (SSE clients included).
   std::size_t connections() const noexcept;
+  /// Connections closed at accept (every slot busy), and idle ones closed to make room.
+  std::uint64_t refused() const noexcept;
+  std::uint64_t evicted() const noexcept;
 
   struct Impl;
 
@@ -45,6 +48,9 @@ class HttpServer {
   explicit HttpServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+/// Checks an http:// URL (host, port 1-65535). Fails with invalid_argument naming it.
+Result<void> check_http_url(const std::string& url);
 
 /// POSTs a JSON body to an http:// URL; returns the status code. Fails with
 /// invalid_argument (bad URL, https), connection errors, or timeout.

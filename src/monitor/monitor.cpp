@@ -45,6 +45,8 @@ std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// JSON text; key names from Redis may be any bytes: invalid UTF-8 becomes U+FFFD.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 Sample gauge(std::string name, double v, std::string help, std::vector<std::pair<std::string, std::string>> labels = {}) {
   return Sample{std::move(name), std::move(labels), v, MetricType::gauge, std::move(help), {}};
@@ -81,7 +83,8 @@ struct Monitor::Impl {
 
   MonitorOptions opts;
   std::unique_ptr<SyncClient> client;
-  std::unique_ptr<sched::Scheduler> sched;
+  std::unique_ptr<sched::Scheduler> sched;       // collectors
+  std::unique_ptr<sched::Scheduler> aggregator;  // snapshots
   std::vector<sched::JobHandle> jobs;
   std::unique_ptr<HttpServer> http;
   std::thread notifier;
@@ -110,11 +113,13 @@ struct Monitor::Impl {
   Clock::time_point census_started;
   double census_cpu_used = 0;
 
+  // A collector's results. On failure (error set) the previous samples stay (each with
+  // the collector's age beside it), unless replace: then `samples` stand instead.
   void store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0, std::string error = {},
-             std::map<std::string, std::string> facts = {}) {
+             std::map<std::string, std::string> facts = {}, bool replace = false) {
     std::lock_guard lock(mu);
     Collected& c = collected[name];
-    if (error.empty()) {
+    if (error.empty() || replace) {
       c.samples = std::move(samples);
       c.facts = std::move(facts);
     }
@@ -139,7 +144,8 @@ struct Monitor::Impl {
     const auto t0 = Clock::now();
     auto info = client->command(resp::Command("INFO").arg("everything"), true);
     if (!info) {
-      store("redis", {}, t0, info.error().message());
+      store("redis", {gauge("swarmkeeper_redis_up", 0, "1 when the last INFO succeeded")}, t0, info.error().message(),
+            {}, /*replace=*/true);
       return;
     }
     auto slowlog = client->command(resp::Command("SLOWLOG").arg("LEN"), true);
@@ -194,9 +200,13 @@ struct Monitor::Impl {
       const std::int64_t now_ms = server_ms0 + static_cast<std::int64_t>(seconds_since(slice_t0) * 1000);
       for (auto& f : reads) {
         auto v = f.get();
-        if (v && !v->is_null() && v->root().is_string()) {
-          std::string value(v->str());
-          tally->on_heartbeat(value.empty() ? nullptr : &value, now_ms);
+        if (v && v->root().is_string()) {
+          const std::string value(v->str());  // "" (empty, or deleted since the scan) is unreadable: invalid
+          tally->on_heartbeat(&value, now_ms);
+        } else if (!v && v.error().code() != Errc::connection_lost && v.error().code() != Errc::timeout &&
+                   v.error().code() != Errc::cancelled) {
+          const std::string unreadable;  // not a string (WRONGTYPE): invalid, like the cleanup
+          tally->on_heartbeat(&unreadable, now_ms);
         }
       }
       if (census_cursor == "0") {
@@ -228,8 +238,11 @@ struct Monitor::Impl {
         auto n = client->command(resp::Command(cmd).arg(key), true);
         if (n) size = static_cast<double>(n->integer());
       } else if (t == "string") {
-        auto v = client->command(resp::Command("GET").arg(key), true);
-        if (v && !v->is_null()) size = std::strtod(std::string(v->str()).c_str(), nullptr);
+        auto v = client->command(resp::Command("GETRANGE").arg(key).arg(0).arg(31), true);  // a counter: bounded read
+        if (!v || !v->root().is_string()) continue;
+        const std::string text(v->str());
+        if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) continue;
+        size = std::strtod(text.c_str(), nullptr);
       } else {
         continue;
       }
@@ -345,8 +358,15 @@ struct Monitor::Impl {
     all.push_back(gauge("swarmkeeper_monitor_aggregation_seconds", aggregation_s, "How long building the previous snapshot took"));
     all.push_back(counter("swarmkeeper_monitor_events_dropped_total", static_cast<double>(qs.dropped_total()), "Alert notifications dropped (queue full)"));
     all.push_back(gauge("swarmkeeper_monitor_events_dropped_per_minute", static_cast<double>(qs.dropped_total() - drops_seen.front().second), "Alert notifications dropped in the last minute"));
-    all.push_back(gauge("swarmkeeper_monitor_active_jobs", static_cast<double>(sched->active_jobs()), "Scheduler jobs not yet ended"));
-    all.push_back(gauge("swarmkeeper_monitor_active_handles", static_cast<double>(sched->active_handles()), "Scheduler handles alive"));
+    all.push_back(gauge("swarmkeeper_monitor_active_jobs", static_cast<double>(sched->active_jobs() + aggregator->active_jobs()),
+                        "Scheduler jobs not yet ended"));
+    all.push_back(gauge("swarmkeeper_monitor_active_handles",
+                        static_cast<double>(sched->active_handles() + aggregator->active_handles()), "Scheduler handles alive"));
+    if (http) {
+      all.push_back(gauge("swarmkeeper_monitor_http_connections", static_cast<double>(http->connections()), "HTTP connections open (event streams included)"));
+      all.push_back(counter("swarmkeeper_monitor_http_refused_total", static_cast<double>(http->refused()), "HTTP connections closed at accept: every slot busy"));
+      all.push_back(counter("swarmkeeper_monitor_http_evicted_total", static_cast<double>(http->evicted()), "Idle HTTP connections closed to make room"));
+    }
     all.push_back(gauge("swarmkeeper_monitor_resident_memory_bytes", resident_bytes(), "The monitor's resident memory"));
     all.push_back(counter("swarmkeeper_monitor_scrapes_total", static_cast<double>(scrapes.load()), "/metrics requests served"));
     all.push_back(gauge("swarmkeeper_monitor_scrape_duration_seconds", last_scrape_s.load(),
@@ -431,7 +451,7 @@ struct Monitor::Impl {
 
   void notifier_loop() {
     while (auto body = notifications.pop()) {
-      const std::string text = body->dump();
+      const std::string text = dump(*body);
       auto delay = std::chrono::milliseconds(500);
       for (int attempt = 1; attempt <= 6; ++attempt) {
         auto r = http_post_json(*opts.webhook, text, std::chrono::seconds(5));
@@ -459,8 +479,8 @@ struct Monitor::Impl {
       last_scrape_s = seconds_since(t0);  // from the request to the body in hand (the lock included)
       return r;
     }
-    if (path == "/api/snapshot") return {200, "application/json", snapshot.dump()};
-    if (path == "/api/alerts") return {200, "application/json", alerts_locked().dump()};
+    if (path == "/api/snapshot") return {200, "application/json", dump(snapshot)};
+    if (path == "/api/alerts") return {200, "application/json", dump(alerts_locked())};
     if (path == "/api/history") {
       std::string series, window = "3600";
       for (std::size_t i = 0; i <= query.size();) {
@@ -476,17 +496,21 @@ struct Monitor::Impl {
         i = amp + 1;
       }
       char* end = nullptr;
-      const double w = std::strtod(window.c_str(), &end);
+      const bool plain = !window.empty() && window.find_first_not_of("0123456789.") == std::string::npos;
+      const double w = plain ? std::strtod(window.c_str(), &end) : std::nan("");
       if (series.empty() || !end || *end || !std::isfinite(w) || w <= 0 || w > 30 * 86400)
         return {400, "application/json", R"({"error":"expected ?series=<name{labels}>&window=<seconds>"})"};
       return {200, "application/json",
-              history_json_locked(series, std::chrono::milliseconds(static_cast<std::int64_t>(w * 1000))).dump()};
+              dump(history_json_locked(series, std::chrono::milliseconds(static_cast<std::int64_t>(w * 1000))))};
     }
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/favicon.ico") return {204, "image/x-icon", ""};
     if (path == "/readyz") {
-      const bool ready = version > 0 && collected.count("redis") && collected.at("redis").error.empty();
-      return {ready ? 200 : 503, "text/plain; charset=utf-8", ready ? "ready\n" : "not ready: no Redis data yet\n"};
+      auto it = collected.find("redis");
+      if (version == 0 || it == collected.end()) return {503, "text/plain; charset=utf-8", "not ready: no Redis data yet\n"};
+      if (!it->second.error.empty())
+        return {503, "text/plain; charset=utf-8", "not ready: Redis unreachable: " + it->second.error + "\n"};
+      return {200, "text/plain; charset=utf-8", "ready\n"};
     }
     return static_asset(path);
   }
@@ -542,7 +566,7 @@ HttpResponse Monitor::Impl::static_asset(const std::string& path) {
     }
   }
   if (const WebAsset* a = find_web_asset(p)) return {200, a->type, std::string(reinterpret_cast<const char*>(a->data), a->size)};
-  return {404, "text/plain; charset=utf-8", "not found: " + path + "\n"};
+  return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 
 Monitor::Monitor(MonitorOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -558,10 +582,14 @@ Result<void> Monitor::start() {
   if (!(m.opts.census_budget_percent > 0 && m.opts.census_budget_percent <= 100))
     return Error(Errc::invalid_argument, "the census budget must be in (0, 100] percent");
   if (auto v = m.opts.schema.validate(); !v) return v.error();
+  if (m.opts.webhook)
+    if (auto ok = check_http_url(*m.opts.webhook); !ok) return ok.error();
   ClientOptions co;
   co.connection = m.opts.connection;
   co.connection.client_name = "swarmkeeper-monitor";
   co.min_connections = 1;
+  co.acquire_timeout = std::chrono::milliseconds(1000);  // Redis down: collectors fail fast, stop() is prompt
+  co.connection.connect_timeout = std::min(co.connection.connect_timeout, std::chrono::milliseconds(2000));
   co.max_connections = 4;
   {  // one direct connection first: a wrong URL or password fails now, with its reason
     boost::asio::io_context io;
@@ -580,12 +608,13 @@ Result<void> Monitor::start() {
   };
   routes.event = [&m] {
     std::lock_guard lock(m.mu);
-    return m.snapshot.dump();
+    return dump(m.snapshot);
   };
   auto http = HttpServer::start(m.opts.listen, std::move(routes));
   if (!http) return http.error();
   m.http = std::move(*http);
-  m.sched = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 4});
+  m.sched = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 6});
+  m.aggregator = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 1});  // never behind a collector
   const auto refresh = m.opts.refresh;
   const auto probe_every = std::max(refresh / 10, std::chrono::milliseconds(10));
   m.collect_redis();  // a first snapshot before anyone asks
@@ -596,7 +625,7 @@ Result<void> Monitor::start() {
   m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_cleanup(); }, {.delay = refresh, .period = refresh}));
   m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_clients(); }, {.period = refresh}));
   m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.census_slice(st); }, {.period = std::chrono::milliseconds(10)}));
-  m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.aggregate(); }, {.delay = refresh, .period = refresh}));
+  m.jobs.push_back(m.aggregator->submit([&m](std::stop_token) { m.aggregate(); }, {.delay = refresh, .period = refresh}));
   if (m.opts.cleanup_every)
     m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.run_cleanup_now(st); }, {.period = *m.opts.cleanup_every}));
   if (m.opts.webhook) m.notifier = std::thread([&m] { m.notifier_loop(); });
@@ -608,10 +637,12 @@ void Monitor::stop() {
   m.stop_flag = true;
   if (m.http) m.http->stop();
   for (auto& j : m.jobs) j.cancel();
+  if (m.aggregator) m.aggregator->shutdown(sched::Scheduler::Shutdown::cancel);
   if (m.sched) m.sched->shutdown(sched::Scheduler::Shutdown::cancel);
   m.jobs.clear();
   m.notifications.close(queue::BoundedQueue<json>::Drain::discard);
   if (m.notifier.joinable()) m.notifier.join();
+  m.aggregator.reset();
   m.sched.reset();
   m.http.reset();
   m.client.reset();
@@ -625,15 +656,15 @@ std::string Monitor::metrics_text() const {
 }
 std::string Monitor::snapshot_json() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->snapshot.dump();
+  return dump(impl_->snapshot);
 }
 std::string Monitor::alerts_json() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->alerts_locked().dump();
+  return dump(impl_->alerts_locked());
 }
 std::string Monitor::history_json(const std::string& series, std::chrono::milliseconds window) const {
   std::lock_guard lock(impl_->mu);
-  return impl_->history_json_locked(series, window).dump();
+  return dump(impl_->history_json_locked(series, window));
 }
 
 }  // namespace swarmkeeper::monitor

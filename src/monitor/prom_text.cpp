@@ -7,14 +7,46 @@
 
 namespace swarmkeeper::monitor {
 
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if there is none.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  if (n == 2 && c < 0xc2) return 0;  // overlong
+  if (n == 3 && ((c == 0xe0 && b(i + 1) < 0xa0) || (c == 0xed && b(i + 1) >= 0xa0))) return 0;  // overlong, surrogate
+  if (n == 4 && ((c == 0xf0 && b(i + 1) < 0x90) || c > 0xf4 || (c == 0xf4 && b(i + 1) >= 0x90))) return 0;
+  return n;
+}
+
+}  // namespace
+
+// Label values must be UTF-8, and Redis key names may hold any bytes: a byte outside a
+// valid sequence is written as the four characters \xNN (the backslash escaped).
 std::string prom_escape(std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(v.size());
-  for (char c : v) {
+  for (std::size_t i = 0; i < v.size();) {
+    const char c = v[i];
+    const std::size_t n = utf8_length(v, i);
+    if (n == 0) {
+      const auto u = static_cast<unsigned char>(c);
+      out += "\\\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+      ++i;
+      continue;
+    }
     if (c == '\\') out += "\\\\";
     else if (c == '"') out += "\\\"";
     else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    else out.append(v.substr(i, n));
+    i += n;
   }
   return out;
 }

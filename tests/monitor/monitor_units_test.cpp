@@ -27,6 +27,11 @@ TEST(PromText, FamiliesGroupedLabelsEscapedValuesAsPrometheusWritesThem) {
             "# HELP b B\n# TYPE b gauge\nb{k=\"q\\\"uo\\\\te\\nx\"} NaN\nb{k=\"2\"} +Inf\n");
 }
 
+TEST(PromText, BytesThatAreNotUtf8AreWrittenAsText) {
+  EXPECT_EQ(prom_escape("ok \xc3\xa9 \xff\xfe \xc3"), "ok \xc3\xa9 \\\\xff\\\\xfe \\\\xc3");
+  EXPECT_EQ(prom_escape("\xed\xa0\x80"), "\\\\xed\\\\xa0\\\\x80") << "a surrogate is not UTF-8";
+}
+
 TEST(Glob, MatchesAsRedisDoes) {
   EXPECT_TRUE(glob_match("bull:*:id", "bull:emails:id"));
   EXPECT_TRUE(glob_match("bull:*:id", "bull::id"));

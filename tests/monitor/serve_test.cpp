@@ -33,9 +33,8 @@ struct HttpReply {
   std::string body;
 };
 
-// One GET over a fresh loopback connection (HTTP/1.0: the server closes after).
-HttpReply http_get(std::uint16_t port, const std::string& path) {
-  HttpReply r;
+// A loopback TCP connection to port (reads time out after 10 s); -1 if refused.
+int connect_to(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -45,8 +44,16 @@ HttpReply http_get(std::uint16_t port, const std::string& path) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
-    return r;
+    return -1;
   }
+  return fd;
+}
+
+// One GET over a fresh loopback connection (HTTP/1.0: the server closes after).
+HttpReply http_get(std::uint16_t port, const std::string& path) {
+  HttpReply r;
+  const int fd = connect_to(port);
+  if (fd < 0) return r;
   const std::string req = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
   (void)!::write(fd, req.data(), req.size());
   std::string all;
@@ -124,8 +131,8 @@ class WebhookReceiver {
 class ServeTest : public swarmkeeper::testing::CliFixture {
  protected:
   // Starts serve with args; waits for its "dashboard on http://...:PORT/" line.
-  std::uint16_t start(std::vector<std::string> args) {
-    std::vector<std::string> all{"serve", "--url", url(), "--listen", "127.0.0.1:0"};
+  std::uint16_t start(std::vector<std::string> args, const std::string& redis_url = "") {
+    std::vector<std::string> all{"serve", "--url", redis_url.empty() ? url() : redis_url, "--listen", "127.0.0.1:0"};
     all.insert(all.end(), args.begin(), args.end());
     log_ = (tmp_ / "serve.log").string();
     pid_ = spawn_cli(all, log_);
@@ -264,6 +271,7 @@ TEST_F(ServeTest, AnAlertGoesPendingFiringResolvedAndTheWebhookGetsOneOfEach) {
 TEST_F(ServeTest, BadFlagsAndATakenPortAreRefused) {
   for (const char* bad : {"--refresh nan", "--refresh 50ms", "--refresh -1s", "--history 1s", "--listen nonsense",
                           "--listen 127.0.0.1:99999", "--listen 300.1.1.1:80", "--webhook https://x/",
+                          "--webhook http://", "--webhook http://127.0.0.1:0/",
                           "--cleanup-every 0", "--census-budget 0", "--census-budget nan", "--rules /nonexistent.json"}) {
     auto r = run_cli("serve --url " + url() + " " + bad);
     EXPECT_EQ(r.exit_code, 64) << bad << ": " << r.out;
@@ -306,6 +314,102 @@ TEST_F(ServeTest, AScrapeDuringALargeCensusAnswersQuickly) {
   EXPECT_GT(ms.size(), 5u) << "the census should take a while at a 5 % budget";
   EXPECT_LT(max, 500) << "a scrape waited on something";
   EXPECT_EQ(stop(), 0);
+}
+
+// Regression: a key name that is not UTF-8 made /metrics invalid, /api/snapshot fail and
+// each /events request leak a connection slot.
+TEST_F(ServeTest, AKeyNameThatIsNotUtf8KeepsEveryEndpointValid) {
+  BlockingClient redis(options());
+  redis("RPUSH", std::string("bull:\xff\xfe:wait"), "a");
+  redis("SET", std::string("blocking:signal:\xc3"), "x");
+  ASSERT_NE(start({"--refresh", "300ms"}), 0);
+  ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) { return b.find("swarmkeeper_queue_backlog{") != std::string::npos; }));
+  const auto file = (tmp_ / "metrics.txt").string();
+  std::ofstream(file) << http_get(port_, "/metrics").body;
+  EXPECT_EQ(std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str()), 0) << slurp(file + ".out");
+  EXPECT_NE(slurp(file).find("key=\"bull:\\\\xff\\\\xfe:wait\""), std::string::npos) << slurp(file);
+  auto snap = http_get(port_, "/api/snapshot");
+  EXPECT_EQ(snap.status, 200);
+  EXPECT_FALSE(json::parse(snap.body, nullptr, false).is_discarded());
+  EXPECT_EQ(http_get(port_, "/api/history?series=%ff%fe&window=5").status, 200);
+  for (int i = 0; i < 20; ++i) {  // event streams that end give their slot back
+    const int fd = connect_to(port_);
+    ASSERT_GE(fd, 0);
+    const std::string req = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    char buf[4096];
+    std::string got;
+    while (got.find("data: {") == std::string::npos) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    EXPECT_NE(got.find("data: {"), std::string::npos) << "stream " << i << ": " << got;
+    ::close(fd);
+  }
+  EXPECT_EQ(stop(), 0);
+}
+
+// Regression: 512 idle connections locked everyone out; now the oldest idle one makes room.
+TEST_F(ServeTest, IdleConnectionsCannotLockOutAFreshRequest) {
+  ASSERT_NE(start({"--refresh", "1s"}), 0);
+  std::vector<int> idle;
+  for (int i = 0; i < 600; ++i) {
+    const int fd = connect_to(port_);
+    if (fd >= 0) (void)!::write(fd, "GET / HTTP/1.1\r\n", 16);
+    idle.push_back(fd);
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(http_get(port_, "/healthz").status, 200);
+  EXPECT_LT(Clock::now() - t0, 3s);
+  for (int fd : idle)
+    if (fd >= 0) ::close(fd);
+  EXPECT_EQ(stop(), 0);
+}
+
+// Regression: requests with a body, or malformed ones, were dropped without an answer.
+TEST_F(ServeTest, BadRequestsGetAStatusNotASilentClose) {
+  ASSERT_NE(start({"--refresh", "1s"}), 0);
+  auto raw = [&](const std::string& req) {
+    const int fd = connect_to(port_);
+    if (fd < 0) return -1;
+    (void)!::write(fd, req.data(), req.size());
+    ::shutdown(fd, SHUT_WR);
+    std::string all;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return all.size() > 12 ? std::atoi(all.c_str() + 9) : 0;
+  };
+  EXPECT_EQ(raw("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"), 405);
+  EXPECT_EQ(raw("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"), 200);
+  EXPECT_EQ(raw("NONSENSE\r\n\r\n"), 400);
+  EXPECT_EQ(raw("GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n"), 431);
+  EXPECT_EQ(http_get(port_, "/api/history?series=x&window=0x10").status, 400);
+  EXPECT_EQ(http_get(port_, "/nope").body.find("nope"), std::string::npos) << "no echo of the path";
+  EXPECT_EQ(stop(), 0);
+}
+
+// Regression: with Redis gone, redis_up stayed 1 and SIGTERM took ~27 s.
+TEST_F(ServeTest, RedisGoingAwayShowsAndSigtermStaysPrompt) {
+  auto own = swarmkeeper::testing::start_server();
+  ASSERT_TRUE(own);
+  const std::string own_url = "redis://127.0.0.1:" + std::to_string(own->port());
+  ASSERT_NE(start({"--refresh", "300ms"}, own_url), 0);
+  ASSERT_TRUE(wait_for("/readyz", [](const std::string&) { return true; }));
+  EXPECT_EQ(value("swarmkeeper_redis_up"), 1);
+  own->stop();
+  const auto deadline = Clock::now() + 10s;
+  while (value("swarmkeeper_redis_up") != 0 && Clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(value("swarmkeeper_redis_up"), 0);
+  auto ready = http_get(port_, "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("unreachable"), std::string::npos) << ready.body;
+  EXPECT_EQ(http_get(port_, "/metrics").status, 200);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(stop(), 0);
+  EXPECT_LT(Clock::now() - t0, 5s) << "SIGTERM with Redis down";
 }
 
 // deploy/prometheus-alerts.yml is checked by the tool Prometheus users run.
