@@ -35,6 +35,9 @@ struct RedisProcessOptions {
   std::chrono::milliseconds start_timeout{10000};
   /// The server executable, looked up in PATH. Default "redis-server".
   std::string executable = "redis-server";
+  /// A cluster node (--cluster-enabled yes, its nodes.conf in its own directory, a
+  /// 2 s node timeout); its port is chosen so that the bus port (+10000) is free too.
+  bool cluster_node = false;
 };
 
 class RedisProcess {
@@ -72,6 +75,29 @@ class RedisProcess {
   std::string dir_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
+};
+
+/// A private Redis Cluster on loopback: `masters` nodes (at least 3), each with
+/// `replicas_per_master` replicas, created with `redis-cli --cluster create` and ready
+/// (cluster_state:ok on every node) when start() returns. Stopped (every node, by pid)
+/// when it goes away, even after a failed start.
+class RedisCluster {
+ public:
+  static Result<std::unique_ptr<RedisCluster>> start(int masters = 3, int replicas_per_master = 0);
+  ~RedisCluster();
+  RedisCluster(const RedisCluster&) = delete;
+  RedisCluster& operator=(const RedisCluster&) = delete;
+
+  /// Every node, masters first (as created).
+  const std::vector<std::unique_ptr<RedisProcess>>& nodes() const noexcept { return nodes_; }
+  /// redis://127.0.0.1:PORT of the first node (a seed for cluster clients).
+  std::string seed_url() const;
+  /// Stops every node.
+  void stop();
+
+ private:
+  RedisCluster() = default;
+  std::vector<std::unique_ptr<RedisProcess>> nodes_;
 };
 
 }  // namespace swarmkeeper

@@ -24,8 +24,20 @@ namespace fs = std::filesystem;
 
 // A port the kernel just handed out on 127.0.0.1 (never 6379). Racy by nature; start()
 // retries with a new port if the server cannot bind it.
-std::uint16_t free_port() {
-  for (int attempt = 0; attempt < 20; ++attempt) {
+bool can_bind(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::uint16_t free_port(bool cluster_node) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return 0;
     sockaddr_in addr{};
@@ -38,7 +50,10 @@ std::uint16_t free_port() {
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
       port = ntohs(addr.sin_port);
     ::close(fd);
-    if (port != 0 && port != 6379) return port;
+    if (port == 0 || port == 6379) continue;
+    if (cluster_node && (port > 55535 || port == 6379 - 10000 || !can_bind(static_cast<std::uint16_t>(port + 10000))))
+      continue;  // a cluster node also listens on port + 10000 (its bus)
+    return port;
   }
   return 0;
 }
@@ -85,7 +100,7 @@ Result<std::unique_ptr<RedisProcess>> RedisProcess::start(RedisProcessOptions op
     if (auto r = make_certificates(p->dir_); !r) return r.error();
   Error last;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    p->port_ = free_port();
+    p->port_ = free_port(p->opts_.cluster_node);
     if (p->port_ == 0) return Error(Errc::io_error, "no free loopback port for redis-server");
     auto r = p->launch();
     if (r) return p;
@@ -116,6 +131,9 @@ Result<void> RedisProcess::launch() {
     args.emplace_back("--port");
     args.push_back(std::to_string(port_));
   }
+  if (opts_.cluster_node)
+    for (const char* a : {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"})
+      args.emplace_back(a);
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
 
   std::vector<char*> argv;
@@ -201,5 +219,46 @@ std::string RedisProcess::log_tail(std::size_t lines) const {
   }
   return text.substr(at);
 }
+
+// --- RedisCluster ----------------------------------------------------------------
+
+Result<std::unique_ptr<RedisCluster>> RedisCluster::start(int masters, int replicas_per_master) {
+  if (masters < 3 || masters > 16 || replicas_per_master < 0 || replicas_per_master > 2)
+    return Error(Errc::invalid_argument, "a test cluster has 3..16 masters and 0..2 replicas each");
+  std::unique_ptr<RedisCluster> c(new RedisCluster());
+  const int total = masters * (1 + replicas_per_master);
+  std::string hosts;
+  for (int i = 0; i < total; ++i) {
+    auto node = RedisProcess::start({.cluster_node = true});
+    if (!node) return node.error();  // c's destructor stops the nodes already started
+    hosts += " 127.0.0.1:" + std::to_string((*node)->port());
+    c->nodes_.push_back(std::move(*node));
+  }
+  const std::string create = "redis-cli --cluster create" + hosts + " --cluster-replicas " +
+                             std::to_string(replicas_per_master) + " --cluster-yes";
+  if (run_quiet(create) != 0) return Error(Errc::io_error, "redis-cli --cluster create failed: " + create);
+  // Ready when every node says cluster_state:ok and knows every other node.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (const auto& n : c->nodes_) {
+    const std::string probe = "redis-cli -p " + std::to_string(n->port()) + " cluster info 2>/dev/null | grep -q 'cluster_state:ok'"
+                              " && test \"$(redis-cli -p " + std::to_string(n->port()) +
+                              " cluster nodes 2>/dev/null | grep -c connected)\" -eq " + std::to_string(total);
+    while (std::system(probe.c_str()) != 0) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return Error(Errc::timeout, "the test cluster did not reach cluster_state:ok within 30 s (node " +
+                                        std::to_string(n->port()) + ": " + n->log_tail(3) + ")");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return c;
+}
+
+RedisCluster::~RedisCluster() { stop(); }
+
+void RedisCluster::stop() {
+  for (auto& n : nodes_) n->stop();
+}
+
+std::string RedisCluster::seed_url() const { return nodes_.empty() ? "" : nodes_.front()->url(); }
 
 }  // namespace swarmkeeper
