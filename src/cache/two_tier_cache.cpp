@@ -85,6 +85,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t epoch = 0;             // guarded by mu
   bool tracking_up = false;            // guarded by mu
   int tracking_fd = -1;                // guarded by mu; the tracking socket while up
+  std::atomic<int> reading{0};         // raised while the tracking thread applies what it read
   std::optional<Error> first_attempt;  // guarded by mu; how the first connection went
   CacheStats counts;                   // guarded by mu
 
@@ -127,7 +128,8 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     if (!tracking_up) return false;
     if (!opts.strict_hits) return true;
     pollfd p{tracking_fd, POLLIN | POLLRDHUP, 0};
-    return ::poll(&p, 1, 0) == 0;
+    if (::poll(&p, 1, 0) != 0) return false;  // unread bytes, or the end of the connection
+    return reading.load() == 0;               // taken from the socket but not yet applied
   }
 
   // An L1 hit, counted; nullopt when L1 does not have it or may not answer.
@@ -173,6 +175,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     auto opened = co_await net::Connection::open(tio.get_executor(), conn_opts);
     if (!opened) co_return opened.error();
     tracking = *opened;
+    tracking->set_read_guard(&reading);
     if (tracking->protocol() != 3) {
       tracking->close();
       co_return Error(Errc::invalid_argument,

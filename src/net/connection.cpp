@@ -80,6 +80,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   std::string wbuf;
   bool closed = false;
   std::function<void(const Error&)> close_handler;
+  std::atomic<int>* read_guard = nullptr;  // see set_read_guard
   bool connect_timed_out = false;
   Clock::time_point last_progress = Clock::now();
   int protocol = 2;
@@ -172,12 +173,35 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<void> reader(std::shared_ptr<Impl> self) {
     std::size_t chunk = 16 * 1024;
     while (!self->closed) {
+      // With a read guard (plain TCP only): wait until readable, then raise the guard
+      // before taking the bytes from the kernel and lower it once they are dispatched,
+      // so an observer sees either unread bytes on the socket or a raised guard.
+      const bool guarded = self->read_guard != nullptr && !self->tls;
+      if (guarded) {
+        auto [wec] = co_await self->sock.async_wait(tcp::socket::wait_read, use_nothrow);
+        if (wec) co_return self->fail(self->io_error(wec, "reading from"));
+        self->read_guard->fetch_add(1);
+      }
       std::string& buf = self->mux.read_buffer();
       const std::size_t old = buf.size();
       buf.resize(old + chunk);
-      auto [ec, n] = self->tls ? co_await self->tls->async_read_some(asio::buffer(buf.data() + old, chunk), use_nothrow)
-                               : co_await self->sock.async_read_some(asio::buffer(buf.data() + old, chunk), use_nothrow);
+      error_code ec;
+      std::size_t n = 0;
+      if (guarded) {
+        n = self->sock.read_some(asio::buffer(buf.data() + old, chunk), ec);  // readable: returns at once
+        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      } else if (self->tls) {  // (if/else, not ?: — GCC 12 miscompiles co_await inside a conditional)
+        std::tie(ec, n) = co_await self->tls->async_read_some(asio::buffer(buf.data() + old, chunk), use_nothrow);
+      } else {
+        std::tie(ec, n) = co_await self->sock.async_read_some(asio::buffer(buf.data() + old, chunk), use_nothrow);
+      }
       buf.resize(old + n);
+      struct Lower {  // the guard comes down on every path out of this iteration
+        std::atomic<int>* g;
+        ~Lower() {
+          if (g) g->fetch_sub(1);
+        }
+      } lower{guarded ? self->read_guard : nullptr};
       if (ec) co_return self->fail(self->io_error(ec, "reading from"));
       self->bytes_in += n;
       if (n == chunk && chunk < 1024 * 1024) chunk *= 2;  // big replies: read in bigger gulps
@@ -386,6 +410,11 @@ void Connection::on_push(std::function<void(const resp::ReplyView&)> handler) {
 }
 
 void Connection::on_close(std::function<void(const Error&)> handler) { impl_->close_handler = std::move(handler); }
+void Connection::set_read_guard(std::atomic<int>* guard) {
+  impl_->read_guard = guard;
+  error_code ignored;
+  if (!impl_->tls) impl_->sock.non_blocking(true, ignored);
+}
 
 void Connection::close() { impl_->fail(Error(Errc::cancelled, "connection to " + impl_->where() + " closed")); }
 bool Connection::is_open() const noexcept { return !impl_->closed; }

@@ -22,6 +22,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -69,6 +70,13 @@ class Connection {
   /// reason (failure, close(), destruction): before the socket is closed (so its
   /// descriptor is still this connection's) and before its commands fail.
   void on_close(std::function<void(const Error&)> handler);
+
+  /// Plain TCP: from the next read on, *guard is raised (incremented) before bytes are
+  /// taken from the socket and lowered once their replies and pushes are dispatched,
+  /// so another thread that polls the socket and then reads *guard learns whether
+  /// anything received is still unapplied. `guard` must outlive the connection's reads.
+  /// Ignored with TLS (bytes may wait inside the TLS layer).
+  void set_read_guard(std::atomic<int>* guard);
 
   /// Closes the socket; queued and in-flight commands fail with Errc::cancelled.
   void close();

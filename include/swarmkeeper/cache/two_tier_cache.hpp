@@ -76,9 +76,11 @@ struct CacheOptions {
   /// is noticed within ping + command_timeout. Default 1 s.
   std::chrono::milliseconds tracking_ping{1000};
   /// Before an L1 hit, check (one poll() of the tracking socket, ~0.2 µs) that no
-  /// invalidation or disconnection is waiting unread. Off: hits skip the syscall and
-  /// trust that the tracking thread keeps up (it applies what arrives at once, but a
-  /// loaded machine may not run it for a while). Default on.
+  /// invalidation or disconnection is waiting unread, nor read but not yet applied (the
+  /// tracking connection raises a guard while it applies what it read; plain TCP; with
+  /// TLS only the socket is checked). Off: hits skip the syscall and trust that the
+  /// tracking thread keeps up (it applies what arrives at once, but a loaded machine
+  /// may not run it for a while). Default on.
   bool strict_hits = true;
   /// clear_all(): keys per SCAN page (COUNT) and per UNLINK. Default 500.
   std::size_t clear_batch = 500;
