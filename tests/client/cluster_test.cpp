@@ -6,12 +6,16 @@
 #include <random>
 
 #include "support/redis_fixture.hpp"
+#include "swarmkeeper/cluster_client.hpp"
 #include "swarmkeeper/cluster_slots.hpp"
 
 namespace swarmkeeper {
 namespace {
 
+namespace asio = boost::asio;
+
 using swarmkeeper::testing::BlockingClient;
+using swarmkeeper::testing::run;
 
 class ClusterTest : public ::testing::Test {
  protected:
@@ -30,6 +34,26 @@ class ClusterTest : public ::testing::Test {
     o.port = cluster_->nodes()[i]->port();
     return o;
   }
+  ClusterOptions cluster_options() {
+    ClusterOptions o;
+    o.seeds = {{"127.0.0.1", cluster_->nodes()[0]->port()}};
+    o.node.min_connections = 1;
+    return o;
+  }
+  // The node (index) that serves `slot` now, and every node's id.
+  std::size_t owner_of(std::uint16_t slot) {
+    BlockingClient c(node(0));
+    auto reply = c("CLUSTER", "SLOTS");
+    auto map = SlotMap::from_cluster_slots(reply.root());
+    for (std::size_t i = 0; i < cluster_->nodes().size(); ++i)
+      if (map && map->node_for(slot) && map->node_for(slot)->port == cluster_->nodes()[i]->port()) return i;
+    return 0;
+  }
+  std::string id_of(std::size_t i) {
+    BlockingClient c(node(i));
+    return std::string(c("CLUSTER", "MYID").str());
+  }
+  asio::io_context io_;
   static std::unique_ptr<RedisCluster> cluster_;
   static std::string failure_;
 };
@@ -76,6 +100,80 @@ TEST_F(ClusterTest, AKeyIsServedByTheMasterTheMapNames) {
     BlockingClient c(o);
     EXPECT_EQ(c("SET", key, "v").str(), "OK") << key << " on its own master";
   }
+}
+
+TEST(Redirect, ParsesMovedAndAsk) {
+  auto m = parse_redirect("the server replied: MOVED 3999 127.0.0.1:6381");
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->ask);
+  EXPECT_EQ(m->slot, 3999);
+  EXPECT_EQ(m->host, "127.0.0.1");
+  EXPECT_EQ(m->port, 6381);
+  auto a = parse_redirect("ASK 12 [::1]:7000");
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->ask);
+  EXPECT_EQ(a->host, "::1");
+  for (const char* bad : {"MOVED", "MOVED 99999 h:1", "MOVED 1 h", "MOVED 1 h:0", "MOVED x h:1", "NOTMOVED 1 h:1", "ASK 1 h:99999"})
+    EXPECT_FALSE(parse_redirect(bad)) << bad;
+}
+
+TEST_F(ClusterTest, CommandsAndMultiKeyCommandsWorkAcrossSlots) {
+  ClusterClient c(io_.get_executor(), cluster_options());
+  ASSERT_TRUE(run(io_, c.connect()));
+  EXPECT_EQ(c.slots().covered(), 16384u);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) keys.push_back("k" + std::to_string(i));
+  for (const auto& k : keys) ASSERT_TRUE(run(io_, c.set(k, "v-" + k)));
+  std::string big(5000, 'x');  // compressed like any Client value
+  ASSERT_TRUE(run(io_, c.set("big", big)));
+  EXPECT_EQ(run(io_, c.get("big")).value(), big);
+  auto values = run(io_, c.mget(keys));
+  ASSERT_TRUE(values) << values.error().message();
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ((*values)[i], "v-" + keys[i]);
+  EXPECT_EQ(run(io_, c.exists(keys)).value(), 300);
+  std::int64_t total = 0;
+  for (auto& r : run(io_, c.for_each_master(resp::Command("DBSIZE")))) {
+    ASSERT_TRUE(r);
+    total += r->integer();
+  }
+  EXPECT_GE(total, 301);
+  EXPECT_EQ(run(io_, c.unlink(keys)).value(), 300);
+  EXPECT_EQ(run(io_, c.exists(keys)).value(), 0);
+  auto cross = run(io_, c.command(resp::Command("MSET").arg("a").arg("1").arg("b").arg("2"), "a"));
+  ASSERT_FALSE(cross);
+  EXPECT_NE(cross.error().message().find("CROSSSLOT"), std::string::npos) << cross.error().message();
+  c.close();
+}
+
+// MOVED and ASK, made deterministic by migrating one slot by hand.
+TEST_F(ClusterTest, MovedAndAskAreFollowed) {
+  ClusterClient c(io_.get_executor(), cluster_options());
+  ASSERT_TRUE(run(io_, c.connect()));
+  const std::string key = "migrating-key";
+  const std::uint16_t slot = key_slot(key);
+  ASSERT_TRUE(run(io_, c.set(key, "here")));
+  const std::size_t from = owner_of(slot), to = (from + 1) % 3;
+  const std::string from_id = id_of(from), to_id = id_of(to);
+  BlockingClient src(node(from)), dst(node(to));
+  // ASK: the slot is migrating and the key already moved.
+  dst("CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", from_id);
+  src("CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", to_id);
+  src("MIGRATE", "127.0.0.1", std::to_string(cluster_->nodes()[to]->port()), "", "0", "5000", "KEYS", key);
+  auto during = run(io_, c.get(key));
+  ASSERT_TRUE(during) << during.error().message();
+  EXPECT_EQ(*during, "here");
+  EXPECT_GE(c.asked(), 1u);
+  // MOVED: the migration ends; the client's map still names the old node.
+  for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("CLUSTER", "SETSLOT", std::to_string(slot), "NODE", to_id);
+  const auto refreshes = c.refreshes();
+  auto after = run(io_, c.get(key));
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_EQ(*after, "here");
+  EXPECT_GE(c.moved(), 1u);
+  EXPECT_GT(c.refreshes(), refreshes);
+  ASSERT_TRUE(run(io_, c.set(key, "again")));
+  EXPECT_EQ(dst("GET", key).str(), "again") << "written on the new owner";
+  c.close();
 }
 
 }  // namespace

@@ -1,0 +1,101 @@
+// cluster_client.hpp — a Redis Cluster client: one Client (a multiplexed, auto-pipelined
+// pool) per master, commands routed by the slot of their key.
+//
+// The slot map comes from CLUSTER SLOTS (asked of the seeds, then of any known node)
+// and is refreshed on MOVED and every refresh_interval. Redirections:
+//   MOVED slot host:port  the map is refreshed and the command retried on that node;
+//   ASK slot host:port    ASKING + the command on that node, once, the map unchanged;
+//   TRYAGAIN, CLUSTERDOWN backed off and retried within the command timeout.
+// At most max_redirects hops per command; then the last error is returned.
+//
+// Multi-key commands: mget/del/unlink/exists split their keys by slot, send each part
+// to its node (all parts in flight at once) and merge the replies in the caller's
+// order. Other commands name their routing key explicitly (command(cmd, key)); keys of
+// one command in different slots fail with the server's CROSSSLOT error. Keyless
+// commands (SCAN, INFO, DBSIZE, FLUSHALL) go to every master: for_each_master().
+//
+// Threading: as Client (one executor; coroutine methods may be awaited from it).
+//
+//   ClusterClient c(io.get_executor(), {.seeds = {{"127.0.0.1", 7000}}});
+//   if (auto ok = co_await c.connect(); !ok) ...
+//   co_await c.set("user:{42}:name", "ada");
+//   auto v = co_await c.get("user:{42}:name");
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/cluster_slots.hpp"
+
+namespace swarmkeeper {
+
+struct ClusterOptions {
+  /// Options for each node's pool; host and port are replaced per node.
+  ClientOptions node;
+  /// Nodes to ask for the slot map first (any node of the cluster will do).
+  std::vector<std::pair<std::string, std::uint16_t>> seeds;
+  /// The slot map is refreshed this often, and after every MOVED. Default 30 s.
+  std::chrono::milliseconds refresh_interval{30000};
+  /// Redirections and retries a command may take before it fails. Default 5.
+  int max_redirects = 5;
+};
+
+class ClusterClient {
+ public:
+  struct Impl;
+  using Value = Client::Value;
+
+  ClusterClient(boost::asio::any_io_executor ex, ClusterOptions options);
+  ~ClusterClient();
+  ClusterClient(const ClusterClient&) = delete;
+  ClusterClient& operator=(const ClusterClient&) = delete;
+
+  /// Reads the slot map from the first seed that answers. Fails with the last seed's
+  /// error, or unexpected_reply when no seed is a cluster node.
+  boost::asio::awaitable<Result<void>> connect();
+
+  boost::asio::awaitable<Result<Value>> get(std::string key);
+  boost::asio::awaitable<Result<void>> set(std::string key, std::string value,
+                                           std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
+  /// Split by slot, merged in order.
+  boost::asio::awaitable<Result<std::vector<Value>>> mget(std::vector<std::string> keys);
+  boost::asio::awaitable<Result<std::int64_t>> del(std::vector<std::string> keys);
+  boost::asio::awaitable<Result<std::int64_t>> unlink(std::vector<std::string> keys);
+  boost::asio::awaitable<Result<std::int64_t>> exists(std::vector<std::string> keys);
+  /// Any command, routed by `routing_key`'s slot (raw, no compression).
+  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, std::string routing_key, bool idempotent = false);
+  /// A keyless command on every master; one result per master, in masters() order.
+  boost::asio::awaitable<std::vector<Result<resp::Reply>>> for_each_master(resp::Command cmd, bool idempotent = true);
+
+  /// The current slot map. REQUIRES: on the client's executor.
+  const SlotMap& slots() const;
+  /// Redirections seen so far (MOVED, ASK) and slot map refreshes.
+  std::uint64_t moved() const noexcept;
+  std::uint64_t asked() const noexcept;
+  std::uint64_t refreshes() const noexcept;
+  /// Closes every node's pool.
+  void close();
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+/// A MOVED or ASK redirection named in an error message ("... MOVED 3999 127.0.0.1:6381").
+struct Redirect {
+  bool ask = false;
+  std::uint16_t slot = 0;
+  std::string host;
+  std::uint16_t port = 0;
+};
+std::optional<Redirect> parse_redirect(std::string_view error_message);
+
+}  // namespace swarmkeeper

@@ -1,0 +1,291 @@
+// cluster_client.cpp — routing for cluster_client.hpp: the slot map, the per-node pools,
+// redirections (MOVED, ASK), retries (TRYAGAIN, CLUSTERDOWN) and multi-key splitting.
+#include "swarmkeeper/cluster_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <map>
+
+#include "net/connection.hpp"
+
+namespace swarmkeeper {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+std::optional<Redirect> parse_redirect(std::string_view msg) {
+  Redirect r;
+  std::size_t at = msg.find("MOVED ");
+  std::size_t skip = 6;
+  if (at == std::string_view::npos) {
+    at = msg.find("ASK ");
+    skip = 4;
+    r.ask = true;
+  }
+  if (at == std::string_view::npos || (at > 0 && msg[at - 1] != ' ' && msg[at - 1] != '-')) return std::nullopt;
+  std::string_view rest = msg.substr(at + skip);
+  const auto space = rest.find(' ');
+  if (space == std::string_view::npos || space == 0 || space > 5) return std::nullopt;
+  unsigned slot = 0;
+  for (char c : rest.substr(0, space)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    slot = slot * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (slot >= kClusterSlots) return std::nullopt;
+  rest = rest.substr(space + 1);
+  rest = rest.substr(0, rest.find_first_of(" \r\n"));
+  const auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 >= rest.size() || rest.size() - colon - 1 > 5) return std::nullopt;
+  unsigned port = 0;
+  for (char c : rest.substr(colon + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port == 0 || port > 65535) return std::nullopt;
+  r.slot = static_cast<std::uint16_t>(slot);
+  r.host = std::string(rest.substr(0, colon));
+  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
+  r.port = static_cast<std::uint16_t>(port);
+  return r;
+}
+
+namespace {
+
+bool transient_cluster_error(const Error& e) {
+  const std::string& m = e.message();
+  return m.find("TRYAGAIN") != std::string::npos || m.find("CLUSTERDOWN") != std::string::npos;
+}
+
+}  // namespace
+
+struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::any_io_executor e, ClusterOptions o) : ex(std::move(e)), opts(std::move(o)), codec(opts.node.compression_options) {}
+
+  asio::any_io_executor ex;
+  ClusterOptions opts;
+  ValueCodec codec;
+  SlotMap map;  // executor only
+  bool have_map = false;
+  Clock::time_point refreshed_at{};
+  std::map<std::string, std::unique_ptr<Client>> nodes;  // "host:port" → its pool
+  std::atomic<std::uint64_t> moved_n{0}, asked_n{0}, refresh_n{0};
+
+  Client& node(const std::string& host, std::uint16_t port) {
+    const std::string name = host + ":" + std::to_string(port);
+    auto it = nodes.find(name);
+    if (it == nodes.end()) {
+      ClientOptions o = opts.node;
+      o.connection.host = host;
+      o.connection.port = port;
+      it = nodes.emplace(name, std::make_unique<Client>(ex, o)).first;
+    }
+    return *it->second;
+  }
+
+  // Asks the known masters, then the seeds, for CLUSTER SLOTS.
+  asio::awaitable<Result<void>> refresh() {
+    std::vector<std::pair<std::string, std::uint16_t>> ask;
+    for (const auto& m : map.masters()) ask.emplace_back(m.host, m.port);
+    ask.insert(ask.end(), opts.seeds.begin(), opts.seeds.end());
+    Error last(Errc::invalid_argument, "no cluster node to ask: give at least one seed");
+    for (const auto& [host, port] : ask) {
+      auto r = co_await node(host, port).command(resp::Command("CLUSTER").arg("SLOTS"), true);
+      if (!r) {
+        last = r.error();
+        continue;
+      }
+      auto m = SlotMap::from_cluster_slots(r->root());
+      if (!m) {
+        last = m.error();
+        continue;
+      }
+      if (m->covered() == 0) {
+        last = Error(Errc::unexpected_reply, host + ":" + std::to_string(port) + " serves no slot: is it a cluster node?");
+        continue;
+      }
+      map = std::move(*m);
+      have_map = true;
+      refreshed_at = Clock::now();
+      ++refresh_n;
+      co_return Result<void>{};
+    }
+    co_return last;
+  }
+
+  // Runs `cmd` for `slot`: on the slot's master, following MOVED and ASK, retrying
+  // TRYAGAIN/CLUSTERDOWN with backoff.
+  asio::awaitable<Result<resp::Reply>> routed(std::uint16_t slot, const resp::Command& cmd, bool idempotent) {
+    std::optional<Redirect> to;  // a redirection to follow on the next attempt
+    Result<resp::Reply> r = Error(Errc::cancelled, "not run");
+    for (int attempt = 0; attempt <= opts.max_redirects; ++attempt) {
+      if (!have_map || Clock::now() - refreshed_at > opts.refresh_interval) {
+        if (auto ok = co_await refresh(); !ok && !have_map) co_return ok.error();
+      }
+      Client* target = nullptr;
+      if (to) {
+        target = &node(to->host, to->port);
+      } else if (const ClusterNode* n = map.node_for(slot)) {
+        target = &node(n->host, n->port);
+      } else {
+        co_return Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(slot) + " is not served by any node");
+      }
+      if (to && to->ask) {  // ASKING and the command on one connection, in order
+        resp::Pipeline p;
+        p.add(resp::Command("ASKING"));
+        p.add(cmd);
+        auto replies = co_await target->pipeline(std::move(p));
+        if (!replies) {
+          r = replies.error();
+        } else if ((*replies)[1].is_error()) {
+          r = net::error_from_reply((*replies)[1].root(), "the server replied");
+        } else {
+          r = std::move((*replies)[1]);
+        }
+      } else {
+        r = co_await target->command(cmd, idempotent);
+      }
+      if (r) co_return r;
+      to.reset();
+      if (auto red = parse_redirect(r.error().message())) {
+        if (red->ask) {
+          ++asked_n;
+        } else {
+          ++moved_n;
+          (void)co_await refresh();  // the map is behind: read it again
+        }
+        to = std::move(red);
+        continue;
+      }
+      if (transient_cluster_error(r.error())) {
+        asio::steady_timer t(ex, std::chrono::milliseconds(25 << std::min(attempt, 5)));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        (void)co_await refresh();
+        continue;
+      }
+      co_return r;
+    }
+    co_return r;
+  }
+
+  // A multi-key command split by slot: one command per slot (in flight one after
+  // another), replies merged in the caller's order by `merge`.
+  template <class Merge>
+  asio::awaitable<Result<void>> split(const char* name, const std::vector<std::string>& keys, bool idempotent, Merge merge) {
+    std::map<std::uint16_t, std::vector<std::size_t>> by_slot;
+    for (std::size_t i = 0; i < keys.size(); ++i) by_slot[key_slot(keys[i])].push_back(i);
+    for (const auto& [slot, idx] : by_slot) {
+      resp::Command c(name);
+      for (std::size_t i : idx) c.arg(keys[i]);
+      auto r = co_await routed(slot, c, idempotent);
+      if (!r) co_return r.error();
+      if (auto ok = merge(idx, *r); !ok) co_return ok.error();
+    }
+    co_return Result<void>{};
+  }
+};
+
+ClusterClient::ClusterClient(asio::any_io_executor ex, ClusterOptions options)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(options))) {}
+ClusterClient::~ClusterClient() { close(); }
+
+asio::awaitable<Result<void>> ClusterClient::connect() {
+  auto impl = impl_;
+  co_return co_await impl->refresh();
+}
+
+asio::awaitable<Result<ClusterClient::Value>> ClusterClient::get(std::string key) {
+  auto impl = impl_;
+  auto r = co_await impl->routed(key_slot(key), resp::Command("GET").arg(key), true);
+  if (!r) co_return r.error();
+  if (r->is_null()) co_return Value();
+  auto v = impl->codec.decode(r->str());
+  if (!v) co_return v.error();
+  co_return Value(std::move(*v));
+}
+
+asio::awaitable<Result<void>> ClusterClient::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
+  auto impl = impl_;
+  if (ttl.count() < 0) co_return Error(Errc::invalid_argument, "set: ttl must not be negative");
+  resp::Command c("SET");
+  c.arg(key).arg(impl->opts.node.compression ? impl->codec.encode(value) : value);
+  if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
+  auto r = co_await impl->routed(key_slot(key), c, false);
+  if (!r) co_return r.error();
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<std::vector<ClusterClient::Value>>> ClusterClient::mget(std::vector<std::string> keys) {
+  auto impl = impl_;
+  std::vector<Value> out(keys.size());
+  auto ok = co_await impl->split("MGET", keys, true, [&](const std::vector<std::size_t>& idx, const resp::Reply& r) -> Result<void> {
+    if (r.size() != idx.size()) return Error(Errc::unexpected_reply, "MGET returned the wrong number of values");
+    for (std::size_t j = 0; j < idx.size(); ++j) {
+      const resp::ReplyRef v = r[j];
+      if (v.is_null()) continue;
+      auto d = impl->codec.decode(v.str());
+      if (!d) return d.error();
+      out[idx[j]] = std::move(*d);
+    }
+    return {};
+  });
+  if (!ok) co_return ok.error();
+  co_return out;
+}
+
+namespace {
+
+asio::awaitable<Result<std::int64_t>> counted(std::shared_ptr<ClusterClient::Impl> impl, const char* name,
+                                              std::vector<std::string> keys, bool idempotent) {
+  std::int64_t total = 0;
+  auto ok = co_await impl->split(name, keys, idempotent, [&](const std::vector<std::size_t>&, const resp::Reply& r) -> Result<void> {
+    total += r.root().integer();
+    return {};
+  });
+  if (!ok) co_return ok.error();
+  co_return total;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::int64_t>> ClusterClient::del(std::vector<std::string> keys) {
+  co_return co_await counted(impl_, "DEL", std::move(keys), false);
+}
+asio::awaitable<Result<std::int64_t>> ClusterClient::unlink(std::vector<std::string> keys) {
+  co_return co_await counted(impl_, "UNLINK", std::move(keys), false);
+}
+asio::awaitable<Result<std::int64_t>> ClusterClient::exists(std::vector<std::string> keys) {
+  co_return co_await counted(impl_, "EXISTS", std::move(keys), true);
+}
+
+asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, std::string routing_key, bool idempotent) {
+  auto impl = impl_;
+  co_return co_await impl->routed(key_slot(routing_key), cmd, idempotent);
+}
+
+asio::awaitable<std::vector<Result<resp::Reply>>> ClusterClient::for_each_master(resp::Command cmd, bool idempotent) {
+  auto impl = impl_;
+  std::vector<Result<resp::Reply>> out;
+  if (!impl->have_map) {
+    if (auto ok = co_await impl->refresh(); !ok) {
+      out.emplace_back(ok.error());
+      co_return out;
+    }
+  }
+  const auto masters = impl->map.masters();  // a copy: a refresh may replace the map meanwhile
+  for (const auto& m : masters) out.push_back(co_await impl->node(m.host, m.port).command(cmd, idempotent));
+  co_return out;
+}
+
+const SlotMap& ClusterClient::slots() const { return impl_->map; }
+std::uint64_t ClusterClient::moved() const noexcept { return impl_->moved_n.load(); }
+std::uint64_t ClusterClient::asked() const noexcept { return impl_->asked_n.load(); }
+std::uint64_t ClusterClient::refreshes() const noexcept { return impl_->refresh_n.load(); }
+
+void ClusterClient::close() {
+  for (auto& [name, c] : impl_->nodes) c->close();
+}
+
+}  // namespace swarmkeeper
