@@ -8,9 +8,9 @@
 //   TRYAGAIN, CLUSTERDOWN backed off and retried within the command timeout.
 // At most max_redirects hops per command; then the last error is returned.
 //
-// Multi-key commands: mget/del/unlink/exists split their keys by slot, send each part
-// to its node (all parts in flight at once) and merge the replies in the caller's
-// order. Other commands name their routing key explicitly (command(cmd, key)); keys of
+// Multi-key commands: mget/mset/del/unlink/exists split their keys by slot, send each
+// node its parts in one pipelined write, and merge the replies in the caller's order (a
+// part that meets a redirection is retried alone). Other commands name their routing key explicitly (command(cmd, key)); keys of
 // one command in different slots fail with the server's CROSSSLOT error. Keyless
 // commands (SCAN, INFO, DBSIZE, FLUSHALL) go to every master: for_each_master().
 //
@@ -47,6 +47,10 @@ struct ClusterOptions {
   std::chrono::milliseconds refresh_interval{30000};
   /// Redirections and retries a command may take before it fails. Default 5.
   int max_redirects = 5;
+
+  /// From connection options (a redis+cluster:// URL): its host:port and cluster_seeds
+  /// are the seeds, the rest configures every node's pool.
+  static ClusterOptions from(const ConnectionOptions& connection);
 };
 
 class ClusterClient {
@@ -71,6 +75,8 @@ class ClusterClient {
   boost::asio::awaitable<Result<std::int64_t>> del(std::vector<std::string> keys);
   boost::asio::awaitable<Result<std::int64_t>> unlink(std::vector<std::string> keys);
   boost::asio::awaitable<Result<std::int64_t>> exists(std::vector<std::string> keys);
+  /// SETs many keys: MSET per slot, every slot group of a node in one pipelined write.
+  boost::asio::awaitable<Result<void>> mset(std::vector<std::pair<std::string, std::string>> pairs);
   /// Any command, routed by `routing_key`'s slot (raw, no compression).
   boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, std::string routing_key, bool idempotent = false);
   /// A keyless command on every master; one result per master, in masters() order.

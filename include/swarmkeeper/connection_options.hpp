@@ -16,6 +16,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "swarmkeeper/error.hpp"
@@ -66,12 +68,18 @@ struct ConnectionOptions {
   bool keepalive = true;
   /// Limits applied to every reply the server sends.
   resp::ParserLimits parser_limits;
+  /// A Redis Cluster (redis+cluster:// or ?cluster=1): host:port is one seed node and
+  /// cluster_seeds lists the others given in the URL. Default off.
+  bool cluster = false;
+  std::vector<std::pair<std::string, std::uint16_t>> cluster_seeds;
 
   /// redis://user:***@host:port/db (rediss:// with TLS), password masked.
   std::string display() const;
 };
 
 /// Parses a redis:// or rediss:// URL into options (other fields keep their defaults).
+/// A cluster: redis+cluster://[user[:password]@]host:port[,host:port...] (rediss+cluster://
+/// with TLS), or ?cluster=1 on a plain URL.
 /// Fails with Errc::invalid_argument and a message naming the bad part; the message
 /// never contains the password.
 Result<ConnectionOptions> parse_redis_url(std::string_view url);

@@ -170,22 +170,71 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     co_return r;
   }
 
-  // A multi-key command split by slot: one command per slot (in flight one after
-  // another), replies merged in the caller's order by `merge`.
+  // A multi-key command split by slot: the slot groups of each node go out in one
+  // pipeline; a group that meets a redirection or TRYAGAIN is retried alone through
+  // routed(). `merge` gets each group's key indexes and reply.
   template <class Merge>
-  asio::awaitable<Result<void>> split(const char* name, const std::vector<std::string>& keys, bool idempotent, Merge merge) {
+  asio::awaitable<Result<void>> split(const char* name, const std::vector<std::string>& keys, bool idempotent, Merge merge,
+                                      const std::vector<std::string>* values = nullptr) {
+    if (!have_map) {
+      if (auto ok = co_await refresh(); !ok) co_return ok.error();
+    }
     std::map<std::uint16_t, std::vector<std::size_t>> by_slot;
     for (std::size_t i = 0; i < keys.size(); ++i) by_slot[key_slot(keys[i])].push_back(i);
-    for (const auto& [slot, idx] : by_slot) {
+    auto make = [&](const std::vector<std::size_t>& idx) {
       resp::Command c(name);
-      for (std::size_t i : idx) c.arg(keys[i]);
-      auto r = co_await routed(slot, c, idempotent);
+      for (std::size_t i : idx) {
+        c.arg(keys[i]);
+        if (values) c.arg((*values)[i]);
+      }
+      return c;
+    };
+    std::map<std::string, std::vector<std::uint16_t>> by_node;  // "host:port" → its slots
+    std::vector<std::uint16_t> unserved;
+    for (const auto& [slot, idx] : by_slot) {
+      if (const ClusterNode* n = map.node_for(slot)) by_node[n->host + ":" + std::to_string(n->port)].push_back(slot);
+      else unserved.push_back(slot);
+    }
+    std::vector<std::uint16_t> retry = unserved;
+    for (const auto& [name_port, slots] : by_node) {
+      const ClusterNode* n = map.node_for(slots.front());
+      resp::Pipeline p;
+      for (auto slot : slots) p.add(make(by_slot[slot]));
+      auto replies = co_await node(n->host, n->port).pipeline(std::move(p));
+      if (!replies) {
+        if (!idempotent) co_return replies.error();  // may have been applied: never resent
+        retry.insert(retry.end(), slots.begin(), slots.end());
+        continue;
+      }
+      for (std::size_t j = 0; j < slots.size(); ++j) {
+        const resp::Reply& r = (*replies)[j];
+        if (r.is_error()) {
+          const Error e = net::error_from_reply(r.root(), std::string(name));
+          if (!parse_redirect(e.message()) && !transient_cluster_error(e)) co_return e;
+          retry.push_back(slots[j]);
+          continue;
+        }
+        if (auto ok = merge(by_slot[slots[j]], r); !ok) co_return ok.error();
+      }
+    }
+    for (auto slot : retry) {  // redirected (or unserved) groups, one at a time
+      auto r = co_await routed(slot, make(by_slot[slot]), idempotent);
       if (!r) co_return r.error();
-      if (auto ok = merge(idx, *r); !ok) co_return ok.error();
+      if (auto ok = merge(by_slot[slot], *r); !ok) co_return ok.error();
     }
     co_return Result<void>{};
   }
 };
+
+ClusterOptions ClusterOptions::from(const ConnectionOptions& connection) {
+  ClusterOptions o;
+  o.node.connection = connection;
+  o.node.connection.cluster = false;
+  o.node.connection.cluster_seeds.clear();
+  o.seeds.emplace_back(connection.host, connection.port);
+  o.seeds.insert(o.seeds.end(), connection.cluster_seeds.begin(), connection.cluster_seeds.end());
+  return o;
+}
 
 ClusterClient::ClusterClient(asio::any_io_executor ex, ClusterOptions options)
     : impl_(std::make_shared<Impl>(std::move(ex), std::move(options))) {}
@@ -258,6 +307,20 @@ asio::awaitable<Result<std::int64_t>> ClusterClient::unlink(std::vector<std::str
 }
 asio::awaitable<Result<std::int64_t>> ClusterClient::exists(std::vector<std::string> keys) {
   co_return co_await counted(impl_, "EXISTS", std::move(keys), true);
+}
+
+asio::awaitable<Result<void>> ClusterClient::mset(std::vector<std::pair<std::string, std::string>> pairs) {
+  auto impl = impl_;
+  std::vector<std::string> keys, values;
+  keys.reserve(pairs.size());
+  values.reserve(pairs.size());
+  for (auto& [k, v] : pairs) {
+    keys.push_back(std::move(k));
+    values.push_back(impl->opts.node.compression ? impl->codec.encode(v) : std::move(v));
+  }
+  // MSET is idempotent in effect (the same values again), so a lost pipeline is resent.
+  co_return co_await impl->split("MSET", keys, true, [](const std::vector<std::size_t>&, const resp::Reply&) -> Result<void> { return {}; },
+                                 &values);
 }
 
 asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, std::string routing_key, bool idempotent) {

@@ -297,13 +297,27 @@ asio::awaitable<void> Engine::pace_and_report(const char* phase) {
   }
 }
 
+Error not_on_cluster() {
+  return Error(Errc::invalid_argument,
+               "this server is a Redis Cluster node: the cleanup does not run on a cluster yet (a coordinator's keys "
+               "live in different slots, where its atomic re-check cannot reach); nothing was done");
+}
+
 asio::awaitable<Result<CleanupReport>> Engine::run() {
   if (auto v = opts_.schema.validate(); !v) co_return v.error();
   if (auto v = validate(opts_); !v) co_return v.error();
   rep().dry_run = opts_.dry_run;
+  if (copts_.cluster) co_return not_on_cluster();
   auto conn = co_await net::Connection::open(io_.get_executor(), copts_);
   if (!conn) co_return conn.error();
   conn_ = *conn;
+  // A cluster node sees a share of the keyspace and refuses cross-slot scripts: the
+  // cleanup's guarantee cannot hold there yet, so it does nothing.
+  if (auto info = co_await exec(resp::Command("INFO").arg("cluster"));
+      info && info->root().is_string() && info->str().find("cluster_enabled:1") != std::string_view::npos) {
+    conn_->close();
+    co_return not_on_cluster();
+  }
 
   lock_ = std::make_unique<CleanupLock>(io_.get_executor(), conn_, copts_, opts_.lock_ttl);
   auto locked = co_await lock_->acquire(opts_.wait_for_lock, opts_.stop);

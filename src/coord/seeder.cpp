@@ -6,6 +6,7 @@
 #include "coord/in_flight.hpp"
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
+#include "swarmkeeper/cluster_client.hpp"
 #include "swarmkeeper/seed.hpp"
 
 namespace swarmkeeper {
@@ -87,6 +88,35 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions
   co_return rep;
 }
 
+// The same scenario on a Redis Cluster: MSET per slot, each node's groups pipelined.
+asio::awaitable<Result<SeedReport>> seed_cluster(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
+  const auto start = std::chrono::steady_clock::now();
+  ClusterOptions co = ClusterOptions::from(copts);
+  co.node.compression = false;  // the scenario's values as the swarm writes them
+  co.node.min_connections = 1;
+  ClusterClient cluster(io.get_executor(), co);
+  if (auto ok = co_await cluster.connect(); !ok) co_return ok.error();
+  auto time = co_await cluster.for_each_master(resp::Command("TIME"));
+  if (time.empty() || !time[0]) co_return time.empty() ? Error(Errc::unexpected_reply, "no master") : time[0].error();
+  SeedReport rep;
+  rep.now_ms = *(*time[0])[0].as_integer() * 1000 + *(*time[0])[1].as_integer() / 1000;
+  const std::int64_t stale_ts = rep.now_ms - o.stale_age.count() * 1000;
+  const std::int64_t active_ts = rep.now_ms - o.active_age.count() * 1000;
+  constexpr std::uint64_t kPerBatch = 2000;
+  for (std::uint64_t first = 1; first <= o.coordinators; first += kPerBatch) {
+    const std::uint64_t last = std::min(o.coordinators, first + kPerBatch - 1);
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (std::uint64_t i = first; i <= last; ++i)
+      for (auto& e : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) pairs.push_back(std::move(e));
+    rep.keys_written += pairs.size();
+    if (auto ok = co_await cluster.mset(std::move(pairs)); !ok) co_return ok.error();
+  }
+  cluster.close();
+  rep.elapsed_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  co_return rep;
+}
+
 asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
   auto conn = co_await net::Connection::open(io.get_executor(), copts);
   if (!conn) co_return conn.error();
@@ -135,7 +165,12 @@ Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const Seed
     return Error(Errc::invalid_argument, "--stale (" + std::to_string(options.stale) + ") is more than --coordinators (" +
                                              std::to_string(options.coordinators) + ")");
   asio::io_context io;
-  auto r = net::run_blocking(io, seed(io, connection, options));
+  Result<SeedReport> r = Error(Errc::cancelled, "not run");
+  if (connection.cluster) {
+    r = net::run_blocking(io, seed_cluster(io, connection, options));
+  } else {
+    r = net::run_blocking(io, seed(io, connection, options));
+  }
   io.run();
   return r;
 }

@@ -49,6 +49,38 @@ std::string ConnectionOptions::display() const {
 }
 
 Result<ConnectionOptions> parse_redis_url(std::string_view text) {
+  // redis+cluster://a:1,b:2/...: the first node is parsed as a plain URL, the others are
+  // seeds (host:port each).
+  for (std::string_view scheme : {"redis+cluster://", "rediss+cluster://"}) {
+    if (text.substr(0, scheme.size()) != scheme) continue;
+    const std::string_view rest = text.substr(scheme.size());
+    const auto end = rest.find_first_of("/?");
+    const std::string_view authority = rest.substr(0, end);
+    const auto at = authority.rfind('@');
+    const std::string_view hosts = authority.substr(at == std::string_view::npos ? 0 : at + 1);
+    std::vector<std::string_view> list;
+    for (std::size_t i = 0; i <= hosts.size();) {
+      const auto comma = std::min(hosts.find(',', i), hosts.size());
+      list.push_back(hosts.substr(i, comma - i));
+      i = comma + 1;
+    }
+    std::string first = std::string(scheme == "redis+cluster://" ? "redis://" : "rediss://") +
+                        std::string(authority.substr(0, at == std::string_view::npos ? 0 : at + 1)) + std::string(list[0]) +
+                        std::string(end == std::string_view::npos ? "" : rest.substr(end));
+    auto o = parse_redis_url(first);
+    if (!o) return o;
+    o->cluster = true;
+    for (std::size_t i = 1; i < list.size(); ++i) {
+      const auto colon = list[i].rfind(':');
+      std::uint16_t port = 0;
+      if (list[i].empty() || colon == std::string_view::npos || !parse_number(list[i].substr(colon + 1), port) || port == 0)
+        return invalid("cluster seed '" + redacted(list[i]) + "' is not host:port (e.g. redis+cluster://10.0.0.1:7000,10.0.0.2:7000)");
+      std::string host(list[i].substr(0, colon));
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      o->cluster_seeds.emplace_back(std::move(host), port);
+    }
+    return o;
+  }
   // The URL may hold a password: messages below quote only its scheme/host/port/path.
   auto parsed = boost::urls::parse_uri(boost::core::string_view(text.data(), text.size()));
   if (!parsed)
@@ -98,8 +130,12 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
       o.tls.key_file = std::string(param.value);
     } else if (param.key == "sni") {
       o.tls.server_name = std::string(param.value);
+    } else if (param.key == "cluster") {
+      if (param.value != "1" && param.value != "0" && param.value != "yes" && param.value != "no")
+        return invalid("URL parameter cluster='" + redacted(param.value) + "' must be 1 or 0");
+      o.cluster = param.value == "1" || param.value == "yes";
     } else {
-      return invalid("unknown URL parameter '" + redacted(param.key) + "' (known: db, cacert, cert, key, sni, insecure)" +
+      return invalid("unknown URL parameter '" + redacted(param.key) + "' (known: db, cacert, cert, key, sni, insecure, cluster)" +
                      hint(param.key));
     }
   }

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
 #include "swarmkeeper/cluster_client.hpp"
 #include "swarmkeeper/cluster_slots.hpp"
@@ -100,6 +101,35 @@ TEST_F(ClusterTest, AKeyIsServedByTheMasterTheMapNames) {
     BlockingClient c(o);
     EXPECT_EQ(c("SET", key, "v").str(), "OK") << key << " on its own master";
   }
+}
+
+TEST_F(ClusterTest, SeedWritesTheScenarioAcrossTheClusterAndCleanupRefusesIt) {
+  for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
+  const std::string url = "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port()) + ",127.0.0.1:" +
+                          std::to_string(cluster_->nodes()[1]->port());
+  auto seeded = swarmkeeper::testing::run_cli("seed --url " + url + " --coordinators 10000 --stale 9900");
+  ASSERT_EQ(seeded.exit_code, 0) << seeded.out;
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto n = BlockingClient(node(i))("DBSIZE").integer();
+    EXPECT_GT(n, 15000) << "every master holds a share";
+    total += n;
+  }
+  EXPECT_EQ(total, 60000);
+  ClusterClient c(io_.get_executor(), cluster_options());
+  auto hb = run(io_, c.get("blocking:heartbeat:test-coordinator-active-1"));
+  ASSERT_TRUE(hb && *hb) << (hb ? "absent" : hb.error().message());
+  EXPECT_NE(hb->value().find("\"timestamp\":"), std::string::npos);
+  c.close();
+  // The cleanup does nothing on a cluster, by URL or by a node's own word.
+  for (const std::string& target : {url, "redis://127.0.0.1:" + std::to_string(cluster_->nodes()[2]->port())}) {
+    auto r = swarmkeeper::testing::run_cli("cleanup --no-log --url " + target);
+    EXPECT_EQ(r.exit_code, 64) << r.out;
+    EXPECT_NE(r.out.find("cluster"), std::string::npos) << r.out;
+  }
+  total = 0;
+  for (std::size_t i = 0; i < 3; ++i) total += BlockingClient(node(i))("DBSIZE").integer();
+  EXPECT_EQ(total, 60000) << "nothing deleted";
 }
 
 TEST(Redirect, ParsesMovedAndAsk) {

@@ -139,5 +139,34 @@ TEST(ConnectionPrecedence, APasswordFileThatIsADirectoryOrUnreadableIsAnError) {
   }
 }
 
+TEST(ClusterUrl, SeedsPasswordAndDatabaseFromACommaSeparatedList) {
+  auto o = parse_redis_url("redis+cluster://alice:s3cret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/0");
+  ASSERT_TRUE(o) << o.error().message();
+  EXPECT_TRUE(o->cluster);
+  EXPECT_EQ(o->host, "10.0.0.1");
+  EXPECT_EQ(o->port, 7000);
+  EXPECT_EQ(o->username, "alice");
+  EXPECT_EQ(o->password, "s3cret");
+  ASSERT_EQ(o->cluster_seeds.size(), 2u);
+  EXPECT_EQ(o->cluster_seeds[0], (std::pair<std::string, std::uint16_t>{"10.0.0.2", 7001}));
+  EXPECT_EQ(o->cluster_seeds[1], (std::pair<std::string, std::uint16_t>{"::1", 7002}));
+  auto tls = parse_redis_url("rediss+cluster://h:7000");
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE(tls->tls.enabled);
+  EXPECT_TRUE(tls->cluster);
+  auto flag = parse_redis_url("redis://h:7000/?cluster=1");
+  ASSERT_TRUE(flag);
+  EXPECT_TRUE(flag->cluster);
+  EXPECT_FALSE(parse_redis_url("redis://h:7000/?cluster=maybe"));
+  for (const char* bad : {"redis+cluster://h:7000,", "redis+cluster://h:7000,h2", "redis+cluster://h:7000,h2:0",
+                          "redis+cluster://h:7000,h2:99999", "redis+cluster://u:pw@h:70000"}) {
+    auto r = parse_redis_url(bad);
+    EXPECT_FALSE(r) << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().message().find("pw@"), std::string::npos) << r.error().message();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace swarmkeeper
