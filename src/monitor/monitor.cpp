@@ -30,6 +30,8 @@
 #include "monitor/redis_info.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/client.hpp"
+#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/cluster_slots.hpp"
 #include "swarmkeeper/metrics/collector.hpp"
 #include "swarmkeeper/queue/bounded_queue.hpp"
 #include "swarmkeeper/sched/scheduler.hpp"
@@ -82,7 +84,16 @@ struct Monitor::Impl {
         notifications(1000, queue::OverflowPolicy::drop_oldest) {}
 
   MonitorOptions opts;
-  std::unique_ptr<SyncClient> client;
+  // The servers watched: one, or every master of a cluster (name "host:port", labelled
+  // node="..." in /metrics). client is the first one's (its metrics, the start-up PING).
+  struct Node {
+    std::string name;
+    std::unique_ptr<SyncClient> client;
+    RedisInfo prev_info;  // redis job only
+  };
+  std::vector<Node> nodes;
+  bool cluster = false;
+  SyncClient* client = nullptr;
   std::unique_ptr<sched::Scheduler> sched;       // collectors
   std::unique_ptr<sched::Scheduler> aggregator;  // snapshots
   std::vector<sched::JobHandle> jobs;
@@ -110,6 +121,8 @@ struct Monitor::Impl {
   // Census state, census job only.
   std::unique_ptr<CensusTally> tally;
   std::string census_cursor = "0";
+  std::size_t census_node = 0;               // which node the cursor walks
+  std::vector<std::size_t> queue_key_nodes;  // the node of each queue key
   Clock::time_point census_started;
   double census_cpu_used = 0;
 
@@ -131,37 +144,95 @@ struct Monitor::Impl {
   // --- collectors (scheduler threads; the SyncClient is thread-safe) ---
 
   void probe() {
-    const auto t0 = Clock::now();
-    auto r = client->command(resp::Command("PING"));
-    if (!r) {
-      ++probe_failures;
-      return;
+    for (auto& n : nodes) {
+      const auto t0 = Clock::now();
+      auto r = n.client->command(resp::Command("PING"));
+      if (!r) {
+        ++probe_failures;
+        continue;
+      }
+      probe_latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
     }
-    probe_latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
   }
 
+  // INFO of every node. On a cluster every sample carries node="host:port", and the
+  // series the dashboard reads also come as cluster totals (no node label).
   void collect_redis() {
     const auto t0 = Clock::now();
-    auto info = client->command(resp::Command("INFO").arg("everything"), true);
-    if (!info) {
-      store("redis", {gauge("swarmkeeper_redis_up", 0, "1 when the last INFO succeeded")}, t0, info.error().message(),
-            {}, /*replace=*/true);
+    std::vector<Sample> all;
+    std::map<std::string, std::string> facts;
+    std::string failure;
+    std::map<std::string, double> sums;
+    double min_up = 1, max_mem_ratio = 0, d_cmds = 0, d_errs = 0;
+    for (auto& n : nodes) {
+      auto info = n.client->command(resp::Command("INFO").arg("everything"), true);
+      if (!info) {
+        failure = (cluster ? n.name + ": " : std::string()) + info.error().message();
+        Sample down = gauge("swarmkeeper_redis_up", 0, "1 when the last INFO succeeded");
+        if (cluster) down.labels.emplace_back("node", n.name);
+        all.push_back(std::move(down));
+        min_up = 0;
+        continue;
+      }
+      auto slowlog = n.client->command(resp::Command("SLOWLOG").arg("LEN"), true);
+      RedisInfo parsed = parse_redis_info(info->str());
+      std::vector<Sample> s = redis_samples(parsed, n.prev_info);
+      if (slowlog) s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()), "Entries in SLOWLOG"));
+      for (const char* f : {"redis_version", "maxmemory_policy", "role", "redis_mode"})
+        if (auto it = parsed.fields.find(f); it != parsed.fields.end()) facts[f] = it->second;
+      if (cluster) {
+        for (auto& x : s) {
+          if (x.labels.empty() || x.labels[0].first != "cmd") sums[x.name] += x.value;  // per-command series: per node only
+          if (x.name == "swarmkeeper_redis_memory_used_ratio") max_mem_ratio = std::max(max_mem_ratio, x.value);
+          x.labels.insert(x.labels.begin(), {"node", n.name});
+        }
+        if (!n.prev_info.empty()) {
+          d_cmds += parsed.number("total_commands_processed") - n.prev_info.number("total_commands_processed");
+          d_errs += parsed.number("total_error_replies") - n.prev_info.number("total_error_replies");
+        }
+      }
+      n.prev_info = std::move(parsed);
+      all.insert(all.end(), std::make_move_iterator(s.begin()), std::make_move_iterator(s.end()));
+    }
+    if (cluster) {
+      for (const char* name : {"swarmkeeper_redis_memory_used_bytes", "swarmkeeper_redis_memory_max_bytes",
+                               "swarmkeeper_redis_connected_clients", "swarmkeeper_redis_ops_per_second",
+                               "swarmkeeper_redis_evicted_keys_total", "swarmkeeper_redis_commands_processed_total",
+                               "swarmkeeper_redis_error_replies_total", "swarmkeeper_redis_cpu_seconds_total"}) {
+        Sample t = gauge(name, sums[name], "Sum over the cluster's masters");
+        if (std::string_view(name).ends_with("_total")) t.type = MetricType::counter;
+        all.push_back(std::move(t));
+      }
+      all.push_back(gauge("swarmkeeper_redis_up", min_up, "1 when every master answered INFO"));
+      if (max_mem_ratio > 0) all.push_back(gauge("swarmkeeper_redis_memory_used_ratio", max_mem_ratio, "The fullest master's used_memory / maxmemory"));
+      all.push_back(gauge("swarmkeeper_redis_error_ratio", d_cmds > 0 ? std::max(0.0, d_errs) / d_cmds : 0,
+                          "Error replies / commands over the last refresh, all masters"));
+      cluster_samples(all);
+    }
+    if (!failure.empty() && !cluster) {
+      store("redis", std::move(all), t0, failure, {}, /*replace=*/true);
       return;
     }
-    auto slowlog = client->command(resp::Command("SLOWLOG").arg("LEN"), true);
-    RedisInfo parsed = parse_redis_info(info->str());
-    std::vector<Sample> s = redis_samples(parsed, prev_info);
-    if (slowlog) s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()), "Entries in SLOWLOG"));
-    std::map<std::string, std::string> facts;
-    for (const char* f : {"redis_version", "maxmemory_policy", "role", "redis_mode"})
-      if (auto it = parsed.fields.find(f); it != parsed.fields.end()) facts[f] = it->second;
-    prev_info = std::move(parsed);
-    store("redis", std::move(s), t0, {}, std::move(facts));
+    store("redis", std::move(all), t0, failure, std::move(facts), /*replace=*/true);
   }
-  RedisInfo prev_info;  // redis job only
 
-  double server_cpu() {
-    auto r = client->command(resp::Command("INFO").arg("cpu"), true);
+  // CLUSTER INFO as seen by the first master that answers: state and slot coverage.
+  void cluster_samples(std::vector<Sample>& out) {
+    for (auto& n : nodes) {
+      auto r = n.client->command(resp::Command("CLUSTER").arg("INFO"), true);
+      if (!r || !r->root().is_string()) continue;
+      auto info = parse_redis_info(r->str());
+      out.push_back(gauge("swarmkeeper_cluster_state_ok", info.fields["cluster_state"] == "ok" ? 1 : 0, "1 when the cluster says cluster_state:ok"));
+      for (const char* f : {"cluster_slots_assigned", "cluster_slots_ok", "cluster_slots_pfail", "cluster_slots_fail",
+                            "cluster_known_nodes", "cluster_size"})
+        out.push_back(gauge(std::string("swarmkeeper_") + f, info.number(f), std::string("CLUSTER INFO ") + f));
+      out.push_back(gauge("swarmkeeper_cluster_masters_watched", static_cast<double>(nodes.size()), "Masters this monitor watches"));
+      return;
+    }
+  }
+
+  double server_cpu() {  // of the node the census is on
+    auto r = nodes[census_node].client->command(resp::Command("INFO").arg("cpu"), true);
     return r ? parse_redis_info(r->str()).number("used_cpu_sys") + parse_redis_info(r->str()).number("used_cpu_user") : 0;
   }
 
@@ -174,6 +245,8 @@ struct Monitor::Impl {
       if (census_started != Clock::time_point{} && Clock::now() - census_started < every) return;
       tally = std::make_unique<CensusTally>(opts.schema, opts.stale_threshold_ms, opts.queue_patterns);
       census_cursor = "0";
+      census_node = 0;
+      queue_key_nodes.clear();
       census_started = Clock::now();
       census_cpu_used = 0;
     }
@@ -182,11 +255,12 @@ struct Monitor::Impl {
     const auto slice_t0 = Clock::now();
     // The server's clock, once per slice: heartbeats are judged at server time.
     std::int64_t server_ms0 = wall_ms();
-    if (auto time = client->command(resp::Command("TIME"), true); time && time->size() == 2)
+    SyncClient* c = nodes[census_node].client.get();
+    if (auto time = c->command(resp::Command("TIME"), true); time && time->size() == 2)
       server_ms0 = std::stoll(std::string((*time)[0].str())) * 1000 + std::stoll(std::string((*time)[1].str())) / 1000;
     int pages = 0;
     while (!st.stop_requested() && Clock::now() < slice_end) {
-      auto page = client->command(resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000), true);
+      auto page = c->command(resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000), true);
       if (!page || page->size() != 2) {
         store("census", {}, census_started, page ? "SCAN returned an unexpected reply" : page.error().message());
         tally.reset();
@@ -194,9 +268,12 @@ struct Monitor::Impl {
       }
       census_cursor = std::string((*page)[0].str());
       std::vector<std::future<Result<resp::Reply>>> reads;  // pipelined: all in flight at once
-      for (auto k : (*page)[1])
+      for (auto k : (*page)[1]) {
+        const std::size_t queued = tally->queue_keys().size();
         if (tally->on_key(k.str()))
-          reads.push_back(client->command_async(resp::Command("GETRANGE").arg(k.str()).arg(0).arg(16383), true));
+          reads.push_back(c->command_async(resp::Command("GETRANGE").arg(k.str()).arg(0).arg(16383), true));
+        if (tally->queue_keys().size() > queued) queue_key_nodes.push_back(census_node);  // sized on its node
+      }
       const std::int64_t now_ms = server_ms0 + static_cast<std::int64_t>(seconds_since(slice_t0) * 1000);
       for (auto& f : reads) {
         auto v = f.get();
@@ -211,6 +288,10 @@ struct Monitor::Impl {
       }
       if (census_cursor == "0") {
         census_cpu_used += std::max(0.0, server_cpu() - slice_cpu0);
+        if (census_node + 1 < nodes.size()) {  // the next master's keys, in the next slice
+          ++census_node;
+          return;
+        }
         finish_census();
         return;
       }
@@ -228,7 +309,9 @@ struct Monitor::Impl {
     CensusResult& r = tally->result();
     // Size the queue keys: TYPE, then the matching length command.
     const auto q0 = Clock::now();
-    for (const auto& key : tally->queue_keys()) {
+    for (std::size_t qi = 0; qi < tally->queue_keys().size(); ++qi) {
+      const std::string& key = tally->queue_keys()[qi];
+      SyncClient* client = nodes[qi < queue_key_nodes.size() ? queue_key_nodes[qi] : 0].client.get();
       auto type = client->command(resp::Command("TYPE").arg(key), true);
       if (!type) continue;
       const std::string t(type->str());
@@ -276,10 +359,20 @@ struct Monitor::Impl {
   // The cleanup leaves the keyspace as it found it apart from what it deletes, so the
   // signs of a successful run are its audit entries (a run that reaped something) and
   // the runs this monitor made itself.
+  // A single-key command on the node that owns the key (on one server: that server).
+  Result<resp::Reply> on_owner(const resp::Command& cmd) {
+    Result<resp::Reply> last = Error(Errc::cancelled, "no node");
+    for (auto& n : nodes) {
+      last = n.client->command(cmd, true);
+      if (last || !parse_redirect(last.error().message())) return last;
+    }
+    return last;
+  }
+
   void collect_cleanup() {
     const auto t0 = Clock::now();
     std::vector<Sample> s;
-    auto newest = client->command(resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1), true);
+    auto newest = on_owner(resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1));
     if (!newest) {
       store("cleanup", {}, t0, newest.error().message());
       return;
@@ -293,9 +386,9 @@ struct Monitor::Impl {
         last_success_ms = std::max(last_success_ms.load(), ms);
       }
     }
-    auto lock = client->command(resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"), true);
+    auto lock = on_owner(resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"));
     if (lock) s.push_back(gauge("swarmkeeper_cleanup_lock_held", static_cast<double>(lock->integer()), "1 while a cleanup holds the lock"));
-    auto audit = client->command(resp::Command("XLEN").arg("swarmkeeper:reaped"), true);
+    auto audit = on_owner(resp::Command("XLEN").arg("swarmkeeper:reaped"));
     if (audit) s.push_back(gauge("swarmkeeper_cleanup_audit_entries", static_cast<double>(audit->integer()), "Entries in the audit stream swarmkeeper:reaped"));
     store("cleanup", std::move(s), t0);
   }
@@ -598,8 +691,29 @@ Result<void> Monitor::start() {
     (*conn)->close();
     io.run();
   }
-  m.client = std::make_unique<SyncClient>(co);
+  m.nodes.push_back({"", std::make_unique<SyncClient>(co), {}});
+  m.client = m.nodes.front().client.get();
   if (auto pong = m.client->command(resp::Command("PING")); !pong) return pong.error();
+  // A cluster (by URL, or by the node's own word): watch every master.
+  auto info = m.client->command(resp::Command("INFO").arg("cluster"), true);
+  if (m.opts.connection.cluster || (info && info->root().is_string() && info->str().find("cluster_enabled:1") != std::string_view::npos)) {
+    auto slots = m.client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
+    if (!slots) return slots.error();
+    auto map = SlotMap::from_cluster_slots(slots->root());
+    if (!map) return map.error();
+    if (map->masters().empty()) return Error(Errc::unexpected_reply, "the cluster has no master serving slots");
+    m.cluster = true;
+    std::vector<Impl::Node> masters;
+    for (const auto& master : map->masters()) {
+      ClientOptions node_options = co;
+      node_options.connection.host = master.host;
+      node_options.connection.port = master.port;
+      node_options.connection.cluster = false;
+      masters.push_back({master.host + ":" + std::to_string(master.port), std::make_unique<SyncClient>(node_options), {}});
+    }
+    m.nodes = std::move(masters);
+    m.client = m.nodes.front().client.get();
+  }
   HttpRoutes routes;
   routes.get = [&m](const std::string& target) { return m.route(target); };
   routes.version = [&m] {
@@ -645,7 +759,8 @@ void Monitor::stop() {
   m.aggregator.reset();
   m.sched.reset();
   m.http.reset();
-  m.client.reset();
+  m.nodes.clear();
+  m.client = nullptr;
 }
 
 std::uint16_t Monitor::port() const { return impl_->http ? impl_->http->port() : 0; }

@@ -1,0 +1,64 @@
+// cluster_monitor_test.cpp — the monitor on a private 3-master cluster: every master
+// watched (per-node series and cluster totals), the census over all of them, slot
+// coverage, /metrics valid for promtool.
+#include <gtest/gtest.h>
+
+#include "support/cli_runner.hpp"
+#include "swarmkeeper/monitor/monitor.hpp"
+#include "swarmkeeper/redis_process.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+using swarmkeeper::testing::BlockingClient;
+
+class ClusterMonitorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = RedisCluster::start(3);
+    ASSERT_TRUE(c) << c.error().message();
+    cluster_ = std::move(*c);
+  }
+  ConnectionOptions node(std::size_t i) {
+    ConnectionOptions o;
+    o.port = cluster_->nodes()[i]->port();
+    return o;
+  }
+  std::unique_ptr<RedisCluster> cluster_;
+};
+
+// The monitor on a cluster: every master watched, the census over all of them.
+TEST_F(ClusterMonitorTest, WatchesEveryMasterAndCountsTheWholeSwarm) {
+  for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
+  const std::string url = "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[1]->port());
+  ASSERT_EQ(swarmkeeper::testing::run_cli("seed --url " + url + " --coordinators 3000 --stale 2900").exit_code, 0);
+  monitor::MonitorOptions o;
+  o.connection = *parse_redis_url(url);
+  o.listen = "127.0.0.1:0";
+  o.refresh = std::chrono::milliseconds(300);
+  monitor::Monitor m(o);
+  ASSERT_TRUE(m.start());
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    text = m.metrics_text();
+    if (text.find("swarmkeeper_coordinators{state=\"stale\"} 2900\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(text.find("swarmkeeper_coordinators{state=\"stale\"} 2900\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("swarmkeeper_coordinators{state=\"active\"} 100\n"), std::string::npos);
+  EXPECT_NE(text.find("swarmkeeper_cluster_state_ok 1\n"), std::string::npos);
+  EXPECT_NE(text.find("swarmkeeper_cluster_slots_ok 16384\n"), std::string::npos);
+  EXPECT_NE(text.find("swarmkeeper_cluster_masters_watched 3\n"), std::string::npos);
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_NE(text.find("swarmkeeper_redis_up{node=\"127.0.0.1:" + std::to_string(cluster_->nodes()[i]->port()) + "\"} 1"),
+              std::string::npos) << "node " << i;
+  const std::string file = ::testing::TempDir() + "/cluster-metrics.txt";
+  std::ofstream(file) << text;
+  EXPECT_EQ(std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str()), 0)
+      << swarmkeeper::testing::slurp(file + ".out");
+  m.stop();
+}
+
+}  // namespace
+}  // namespace swarmkeeper
