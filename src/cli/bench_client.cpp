@@ -31,6 +31,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/private_target.hpp"
+#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/redis_process.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/client.hpp"
 #include "swarmkeeper/metrics/histogram.hpp"
@@ -48,8 +50,10 @@ struct LoadResult {
   double ops_per_s() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
 };
 
-// C callers doing the get-set mix on one client until `seconds` pass.
-LoadResult get_set_load(asio::io_context& io, Client& client, int callers, double seconds) {
+// C callers doing the get-set mix on one client (a Client or a ClusterClient) until
+// `seconds` pass.
+template <class AnyClient>
+LoadResult get_set_load(asio::io_context& io, AnyClient& client, int callers, double seconds) {
   metrics::Histogram hist;
   std::uint64_t ops = 0, errors = 0;
   int running = callers;
@@ -102,7 +106,54 @@ std::string task_json(int i) {
 
 }  // namespace
 
+// The get-set run on a Redis Cluster through ClusterClient (peer: bench/peer_ioredis_cluster.js).
+int run_cluster_get_set(const BenchClientArgs& args) {
+  std::unique_ptr<RedisCluster> own;
+  ConnectionOptions where;
+  if (args.url) {
+    auto o = parse_redis_url(*args.url);
+    if (!o) {
+      std::cerr << "swarmkeeper bench: --url: " << o.error().message() << "\n";
+      return 64;
+    }
+    where = *o;
+  } else {
+    auto c = RedisCluster::start(3);
+    if (!c) {
+      std::cerr << "swarmkeeper bench: " << c.error().message() << "\n";
+      return 1;
+    }
+    own = std::move(*c);
+    where.port = own->nodes().front()->port();
+  }
+  asio::io_context io;
+  ClusterOptions co = ClusterOptions::from(where);
+  co.node.connection.client_name = "swarmkeeper-bench";
+  if (args.connections > 0) co.node.max_connections = static_cast<std::size_t>(args.connections);
+  ClusterClient client(io.get_executor(), co);
+  if (auto ok = net::run_blocking(io, client.connect()); !ok) {
+    std::cerr << "swarmkeeper bench: " << ok.error().message() << "\n";
+    return 1;
+  }
+  if (auto s = net::run_blocking(io, client.set("k", std::string(32, 'v'))); !s) return 1;
+  auto r = get_set_load(io, client, args.concurrency, args.seconds);
+  const nlohmann::json j = {{"client", "swarmkeeper-cluster"}, {"masters", client.slots().masters().size()},
+                            {"conc", args.concurrency}, {"ops_per_s", std::llround(r.ops_per_s())},
+                            {"p50_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.5)))},
+                            {"p99_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.99)))}, {"errors", r.errors},
+                            {"ports", [&] {
+                               nlohmann::json p = nlohmann::json::array();
+                               for (const auto& m : client.slots().masters()) p.push_back(m.port);
+                               return p;
+                             }()}};
+  std::cout << j.dump() << "\n";
+  client.close();
+  io.run_for(std::chrono::milliseconds(50));
+  return r.errors == 0 ? 0 : 2;
+}
+
 int run_bench_client(const BenchClientArgs& args) {
+  if (args.cluster) return run_cluster_get_set(args);
   int exit_code = 0;
   auto target = open_target(args.url, "bench", exit_code);
   if (!target) return exit_code;

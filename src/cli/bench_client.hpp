@@ -14,6 +14,7 @@ struct BenchClientArgs {
   std::string mix;                 ///< "get-set": only the plain throughput run
   bool json = false;
   int connections = 0;             ///< max pool connections (0: the default, 20)
+  bool cluster = false;            ///< get-set on a Redis Cluster (a private 3-master one unless --url)
 };
 
 int run_bench_client(const BenchClientArgs& args);
