@@ -12,9 +12,12 @@
 // a connection that dies fails with a typed error; idempotent reads are retried once on
 // another connection, writes never.
 //
-// Threading: a Client lives on one executor (an io_context run by one thread is the fast
-// path). Its coroutine methods may be awaited from any thread or executor: they hop to
-// the client's strand when needed. SyncClient wraps it for code outside coroutines.
+// Threading: a Client lives on one executor, which must run one handler at a time (an
+// io_context run by one thread — the fast path — or a strand); its state is touched
+// only there. Its coroutine methods may be awaited from any other executor or thread:
+// they hop to the client's executor and back (one extra handoff each way). All its I/O
+// runs on that one executor, so one Client uses one core; SyncClient wraps it for code
+// outside coroutines.
 //
 //   asio::io_context io;
 //   Client client(io.get_executor(), options);
