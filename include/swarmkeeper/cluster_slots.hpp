@@ -36,9 +36,11 @@ struct ClusterNode {
 
 class SlotMap {
  public:
-  /// Parses CLUSTER SLOTS: [[start, end, [host, port, id, ...], replicas...], ...].
-  /// Fails with unexpected_reply naming what was wrong. Slots no range covers have no node.
-  static Result<SlotMap> from_cluster_slots(resp::ReplyRef reply);
+  /// Parses CLUSTER SLOTS: [[start, end, [host, port, id, ...], replicas...], ...]. A
+  /// NULL or empty host ("unknown endpoint") means `asked_host`, the node that answered.
+  /// Fails with unexpected_reply naming what was wrong (also past 1,000 masters). Slots
+  /// no range covers have no node.
+  static Result<SlotMap> from_cluster_slots(resp::ReplyRef reply, std::string_view asked_host = "127.0.0.1");
 
   /// The master serving a slot, or nullptr when no range covers it.
   const ClusterNode* node_for(std::uint16_t slot) const noexcept;
@@ -49,7 +51,7 @@ class SlotMap {
 
  private:
   std::vector<ClusterNode> masters_;
-  std::array<std::int16_t, kClusterSlots> owner_{};  // index into masters_, -1: uncovered
+  std::array<std::int16_t, kClusterSlots> owner_{};  // index into masters_ (< 1,000), -1: uncovered
 };
 
 }  // namespace swarmkeeper

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 
@@ -16,16 +17,28 @@ namespace swarmkeeper {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-std::optional<Redirect> parse_redirect(std::string_view msg) {
+namespace {
+
+// The server's own text in an error message: messages read "<context>: <server text>"
+// (the context never holds ": "), or are the server text itself.
+std::string_view server_text(std::string_view msg) {
+  for (std::string_view code : {"MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN"})
+    if (msg.substr(0, code.size()) == code) return msg;
+  const auto colon = msg.find(": ");
+  return colon == std::string_view::npos ? std::string_view{} : msg.substr(colon + 2);
+}
+
+}  // namespace
+
+std::optional<Redirect> parse_redirect(std::string_view message) {
   Redirect r;
-  std::size_t at = msg.find("MOVED ");
-  std::size_t skip = 6;
-  if (at == std::string_view::npos) {
-    at = msg.find("ASK ");
+  const std::string_view msg = server_text(message);  // the error code must come first
+  std::size_t at = 0, skip = 6;
+  if (msg.substr(0, 6) != "MOVED ") {
+    if (msg.substr(0, 4) != "ASK ") return std::nullopt;
     skip = 4;
     r.ask = true;
   }
-  if (at == std::string_view::npos || (at > 0 && msg[at - 1] != ' ' && msg[at - 1] != '-')) return std::nullopt;
   std::string_view rest = msg.substr(at + skip);
   const auto space = rest.find(' ');
   if (space == std::string_view::npos || space == 0 || space > 5) return std::nullopt;
@@ -55,8 +68,14 @@ std::optional<Redirect> parse_redirect(std::string_view msg) {
 namespace {
 
 bool transient_cluster_error(const Error& e) {
-  const std::string& m = e.message();
-  return m.find("TRYAGAIN") != std::string::npos || m.find("CLUSTERDOWN") != std::string::npos;
+  const std::string_view m = server_text(e.message());
+  return m.substr(0, 8) == "TRYAGAIN" || m.substr(0, 11) == "CLUSTERDOWN";
+}
+
+// The connection, not the command, failed: the node may be gone (failover).
+bool node_unreachable(const Error& e) {
+  return e.code() == Errc::connection_refused || e.code() == Errc::connection_lost || e.code() == Errc::timeout ||
+         e.code() == Errc::dns_failure || e.code() == Errc::io_error;
 }
 
 }  // namespace
@@ -72,6 +91,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
   Clock::time_point refreshed_at{};
   std::map<std::string, std::unique_ptr<Client>> nodes;  // "host:port" → its pool
   std::atomic<std::uint64_t> moved_n{0}, asked_n{0}, refresh_n{0};
+  std::string last_host;  // executor only: the host of the last node a command went to
 
   Client& node(const std::string& host, std::uint16_t port) {
     const std::string name = host + ":" + std::to_string(port);
@@ -85,19 +105,46 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     return *it->second;
   }
 
-  // Asks the known masters, then the seeds, for CLUSTER SLOTS.
+  std::map<std::string, Clock::time_point> unreachable_until;  // nodes that failed lately: asked last
+  bool refreshing = false;
+
+  void mark_unreachable(const std::string& host, std::uint16_t port) {
+    unreachable_until[host + ":" + std::to_string(port)] = Clock::now() + std::chrono::seconds(5);
+  }
+  bool lately_unreachable(const std::string& host, std::uint16_t port) const {
+    auto it = unreachable_until.find(host + ":" + std::to_string(port));
+    return it != unreachable_until.end() && Clock::now() < it->second;
+  }
+
+  // Asks the known masters, then the seeds, for CLUSTER SLOTS; nodes that failed lately
+  // are asked last. One refresh at a time: callers that find one running go on with
+  // the current map (or wait for it when there is none yet).
   asio::awaitable<Result<void>> refresh() {
-    std::vector<std::pair<std::string, std::uint16_t>> ask;
+    if (refreshing) {
+      while (refreshing && !have_map) {
+        asio::steady_timer t(ex, std::chrono::milliseconds(5));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      co_return have_map ? Result<void>{} : Result<void>(Error(Errc::unexpected_reply, "no slot map"));
+    }
+    refreshing = true;
+    struct Done {
+      bool& f;
+      ~Done() { f = false; }
+    } done{refreshing};
+    std::vector<std::pair<std::string, std::uint16_t>> ask, later;
     for (const auto& m : map.masters()) ask.emplace_back(m.host, m.port);
     ask.insert(ask.end(), opts.seeds.begin(), opts.seeds.end());
+    std::stable_partition(ask.begin(), ask.end(), [&](const auto& hp) { return !lately_unreachable(hp.first, hp.second); });
     Error last(Errc::invalid_argument, "no cluster node to ask: give at least one seed");
     for (const auto& [host, port] : ask) {
       auto r = co_await node(host, port).command(resp::Command("CLUSTER").arg("SLOTS"), true);
       if (!r) {
+        if (node_unreachable(r.error())) mark_unreachable(host, port);
         last = r.error();
         continue;
       }
-      auto m = SlotMap::from_cluster_slots(r->root());
+      auto m = SlotMap::from_cluster_slots(r->root(), host);
       if (!m) {
         last = m.error();
         continue;
@@ -121,14 +168,22 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     std::optional<Redirect> to;  // a redirection to follow on the next attempt
     Result<resp::Reply> r = Error(Errc::cancelled, "not run");
     for (int attempt = 0; attempt <= opts.max_redirects; ++attempt) {
-      if (!have_map || Clock::now() - refreshed_at > opts.refresh_interval) {
+      if (!have_map || (Clock::now() - refreshed_at > opts.refresh_interval && !refreshing)) {
         if (auto ok = co_await refresh(); !ok && !have_map) co_return ok.error();
       }
       Client* target = nullptr;
+      std::string target_host;
+      std::uint16_t target_port = 0;
       if (to) {
-        target = &node(to->host, to->port);
+        target_host = to->host.empty() ? last_host : to->host;  // "MOVED 5 :7001": the host we asked
+        target_port = to->port;
       } else if (const ClusterNode* n = map.node_for(slot)) {
-        target = &node(n->host, n->port);
+        target_host = n->host;
+        target_port = n->port;
+      }
+      if (target_port != 0) {
+        target = &node(target_host, target_port);
+        last_host = target_host;
       } else {
         co_return Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(slot) + " is not served by any node");
       }
@@ -156,7 +211,17 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
           ++moved_n;
           (void)co_await refresh();  // the map is behind: read it again
         }
+        if (attempt >= 2) {  // redirected back and forth (a migration under way): give it a moment
+          asio::steady_timer t(ex, std::chrono::milliseconds(10 << std::min(attempt, 6)));
+          co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
         to = std::move(red);
+        continue;
+      }
+      if (node_unreachable(r.error())) {  // a failover may have moved the slot: look again
+        mark_unreachable(target_host, target_port);
+        (void)co_await refresh();
+        if (!idempotent) co_return r;  // it may have run: never resent
         continue;
       }
       if (transient_cluster_error(r.error())) {
@@ -189,18 +254,28 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
       }
       return c;
     };
-    std::map<std::string, std::vector<std::uint16_t>> by_node;  // "host:port" → its slots
-    std::vector<std::uint16_t> unserved;
+    struct Part {
+      std::string host;  // copied: a refresh may replace the map while we await
+      std::uint16_t port = 0;
+      std::vector<std::uint16_t> slots;
+    };
+    std::map<std::string, Part> by_node;  // "host:port" → its slots
+    std::vector<std::uint16_t> retry;     // unserved now, or redirected: one at a time below
     for (const auto& [slot, idx] : by_slot) {
-      if (const ClusterNode* n = map.node_for(slot)) by_node[n->host + ":" + std::to_string(n->port)].push_back(slot);
-      else unserved.push_back(slot);
+      if (const ClusterNode* n = map.node_for(slot)) {
+        Part& part = by_node[n->host + ":" + std::to_string(n->port)];
+        part.host = n->host;
+        part.port = n->port;
+        part.slots.push_back(slot);
+      } else {
+        retry.push_back(slot);
+      }
     }
-    std::vector<std::uint16_t> retry = unserved;
-    for (const auto& [name_port, slots] : by_node) {
-      const ClusterNode* n = map.node_for(slots.front());
+    for (const auto& [name_port, part] : by_node) {
+      const auto& slots = part.slots;
       resp::Pipeline p;
       for (auto slot : slots) p.add(make(by_slot[slot]));
-      auto replies = co_await node(n->host, n->port).pipeline(std::move(p));
+      auto replies = co_await node(part.host, part.port).pipeline(std::move(p));
       if (!replies) {
         if (!idempotent) co_return replies.error();  // may have been applied: never resent
         retry.insert(retry.end(), slots.begin(), slots.end());
@@ -228,6 +303,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
 
 ClusterOptions ClusterOptions::from(const ConnectionOptions& connection) {
   ClusterOptions o;
+  o.node.acquire_timeout = std::chrono::milliseconds(2000);  // a dead node costs little: others are asked
   o.node.connection = connection;
   o.node.connection.cluster = false;
   o.node.connection.cluster_seeds.clear();
@@ -318,8 +394,9 @@ asio::awaitable<Result<void>> ClusterClient::mset(std::vector<std::pair<std::str
     keys.push_back(std::move(k));
     values.push_back(impl->opts.node.compression ? impl->codec.encode(v) : std::move(v));
   }
-  // MSET is idempotent in effect (the same values again), so a lost pipeline is resent.
-  co_return co_await impl->split("MSET", keys, true, [](const std::vector<std::size_t>&, const resp::Reply&) -> Result<void> { return {}; },
+  // Not resent after a lost connection: it may have been applied, and a newer write by
+  // someone else since would be undone.
+  co_return co_await impl->split("MSET", keys, false, [](const std::vector<std::size_t>&, const resp::Reply&) -> Result<void> { return {}; },
                                  &values);
 }
 

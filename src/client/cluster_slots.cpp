@@ -37,7 +37,7 @@ std::string_view hash_tag(std::string_view key) noexcept {
 
 std::uint16_t key_slot(std::string_view key) noexcept { return crc16(hash_tag(key)) & (kClusterSlots - 1); }
 
-Result<SlotMap> SlotMap::from_cluster_slots(resp::ReplyRef reply) {
+Result<SlotMap> SlotMap::from_cluster_slots(resp::ReplyRef reply, std::string_view asked_host) {
   auto bad = [](const std::string& what) { return Error(Errc::unexpected_reply, "CLUSTER SLOTS: " + what); };
   if (!reply.is_aggregate()) return bad("not an array");
   SlotMap m;
@@ -47,17 +47,22 @@ Result<SlotMap> SlotMap::from_cluster_slots(resp::ReplyRef reply) {
     const auto lo = range[0].as_integer(), hi = range[1].as_integer();
     if (!lo || !hi || *lo < 0 || *hi >= kClusterSlots || *lo > *hi) return bad("a range's slots are out of 0..16383");
     const resp::ReplyRef master = range[2];
-    if (!master.is_aggregate() || master.size() < 2 || !master[0].is_string() || !master[1].as_integer())
+    if (!master.is_aggregate() || master.size() < 2 || !(master[0].is_string() || master[0].is_null()) ||
+        !master[1].as_integer())
       return bad("a master is not [host, port, ...]");
     const auto port = *master[1].as_integer();
     if (port <= 0 || port > 65535) return bad("a master's port is out of range");
-    ClusterNode node{std::string(master[0].str()), static_cast<std::uint16_t>(port),
+    const std::string_view host = master[0].is_null() || master[0].str().empty() ? asked_host : master[0].str();
+    ClusterNode node{std::string(host), static_cast<std::uint16_t>(port),
                      master.size() > 2 && master[2].is_string() ? std::string(master[2].str()) : std::string()};
     auto same = [&](const ClusterNode& n) {
       return n.host == node.host && n.port == node.port && (n.id.empty() || node.id.empty() || n.id == node.id);
     };
     auto it = std::find_if(m.masters_.begin(), m.masters_.end(), same);
-    if (it == m.masters_.end()) it = m.masters_.insert(m.masters_.end(), std::move(node));
+    if (it == m.masters_.end()) {
+      if (m.masters_.size() >= 1000) return bad("more than 1,000 masters");
+      it = m.masters_.insert(m.masters_.end(), std::move(node));
+    }
     const auto index = static_cast<std::int16_t>(it - m.masters_.begin());
     for (auto s = *lo; s <= *hi; ++s) m.owner_[static_cast<std::size_t>(s)] = index;
   }

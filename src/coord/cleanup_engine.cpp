@@ -313,8 +313,14 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   conn_ = *conn;
   // A cluster node sees a share of the keyspace and refuses cross-slot scripts: the
   // cleanup's guarantee cannot hold there yet, so it does nothing.
-  if (auto info = co_await exec(resp::Command("INFO").arg("cluster"));
-      info && info->root().is_string() && info->str().find("cluster_enabled:1") != std::string_view::npos) {
+  // INFO says so; where INFO is not allowed (ACL), CLUSTER INFO answering does.
+  bool cluster = false;
+  if (auto info = co_await exec(resp::Command("INFO").arg("cluster")); info && info->root().is_string()) {
+    cluster = info->str().find("cluster_enabled:1") != std::string_view::npos;
+  } else if (auto ci = co_await exec(resp::Command("CLUSTER").arg("INFO")); ci) {
+    cluster = true;  // a server without cluster support answers "ERR This instance has cluster support disabled"
+  }
+  if (cluster) {
     conn_->close();
     co_return not_on_cluster();
   }

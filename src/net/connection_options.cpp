@@ -64,6 +64,8 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
       list.push_back(hosts.substr(i, comma - i));
       i = comma + 1;
     }
+    if (list.empty() || list[0].empty())
+      return invalid("a cluster URL names at least one node: redis+cluster://host:port[,host:port...]");
     std::string first = std::string(scheme == "redis+cluster://" ? "redis://" : "rediss://") +
                         std::string(authority.substr(0, at == std::string_view::npos ? 0 : at + 1)) + std::string(list[0]) +
                         std::string(end == std::string_view::npos ? "" : rest.substr(end));

@@ -51,6 +51,13 @@ TEST(SlotMap, ParsesRangesAndNamesEachMasterOnce) {
   EXPECT_EQ(map->node_for(16384), nullptr);
 }
 
+TEST(SlotMap, AnUnknownEndpointIsTheNodeThatAnswered) {
+  auto r = parse("*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n_\r\n:7000\r\n$2\r\nid\r\n");
+  auto map = SlotMap::from_cluster_slots(r.root(), "10.1.2.3");
+  ASSERT_TRUE(map) << map.error().message();
+  EXPECT_EQ(map->node_for(0)->host, "10.1.2.3");
+}
+
 TEST(SlotMap, RefusesMalformedReplies) {
   for (const std::string& wire : {
            std::string("+OK\r\n"),

@@ -143,8 +143,13 @@ TEST(Redirect, ParsesMovedAndAsk) {
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->ask);
   EXPECT_EQ(a->host, "::1");
-  for (const char* bad : {"MOVED", "MOVED 99999 h:1", "MOVED 1 h", "MOVED 1 h:0", "MOVED x h:1", "NOTMOVED 1 h:1", "ASK 1 h:99999"})
+  for (const char* bad : {"MOVED", "MOVED 99999 h:1", "MOVED 1 h", "MOVED 1 h:0", "MOVED x h:1", "NOTMOVED 1 h:1", "ASK 1 h:99999",
+                          "the server replied: ERR script said MOVED 1 h:1"})  // only the error code counts
     EXPECT_FALSE(parse_redirect(bad)) << bad;
+  auto unknown = parse_redirect("MOVED 5 :7001");  // unknown endpoint: the host asked
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->host, "");
+  EXPECT_EQ(unknown->port, 7001);
 }
 
 TEST_F(ClusterTest, CommandsAndMultiKeyCommandsWorkAcrossSlots) {
@@ -173,6 +178,31 @@ TEST_F(ClusterTest, CommandsAndMultiKeyCommandsWorkAcrossSlots) {
   ASSERT_FALSE(cross);
   EXPECT_NE(cross.error().message().find("CROSSSLOT"), std::string::npos) << cross.error().message();
   c.close();
+}
+
+// Regression: an error reply that merely mentions TRYAGAIN made a non-idempotent
+// command run again (up to 6 times).
+TEST_F(ClusterTest, OnlyTheErrorCodeDecidesARetry) {
+  ClusterClient c(io_.get_executor(), cluster_options());
+  ASSERT_TRUE(run(io_, c.connect()));
+  const char* script = "redis.call('INCR', KEYS[1]); return redis.error_reply('ERR backend busy, TRYAGAIN later')";
+  auto r = run(io_, c.command(resp::Command("EVAL").arg(script).arg(1).arg("ctr-retry"), "ctr-retry", false));
+  EXPECT_FALSE(r);
+  auto n = run(io_, c.get("ctr-retry"));
+  ASSERT_TRUE(n && *n);
+  EXPECT_EQ(**n, "1") << "the script ran once";
+  c.close();
+}
+
+// Regression: a user whose ACL forbids INFO got past the cluster check.
+TEST_F(ClusterTest, TheCleanupRefusesAClusterNodeEvenWithoutInfo) {
+  BlockingClient admin(node(2));
+  admin("ACL", "SETUSER", "noinfo", "on", ">pw", "~*", "&*", "+@all", "-info");
+  auto r = swarmkeeper::testing::run_cli("cleanup --no-log --url redis://noinfo:pw@127.0.0.1:" +
+                                         std::to_string(cluster_->nodes()[2]->port()));
+  EXPECT_EQ(r.exit_code, 64) << r.out;
+  EXPECT_NE(r.out.find("cluster"), std::string::npos) << r.out;
+  admin("ACL", "DELUSER", "noinfo");
 }
 
 // MOVED and ASK, made deterministic by migrating one slot by hand.

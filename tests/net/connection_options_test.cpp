@@ -158,7 +158,7 @@ TEST(ClusterUrl, SeedsPasswordAndDatabaseFromACommaSeparatedList) {
   ASSERT_TRUE(flag);
   EXPECT_TRUE(flag->cluster);
   EXPECT_FALSE(parse_redis_url("redis://h:7000/?cluster=maybe"));
-  for (const char* bad : {"redis+cluster://h:7000,", "redis+cluster://h:7000,h2", "redis+cluster://h:7000,h2:0",
+  for (const char* bad : {"redis+cluster://", "redis+cluster://u:pw@", "redis+cluster://,h:1", "redis+cluster://h:7000,", "redis+cluster://h:7000,h2", "redis+cluster://h:7000,h2:0",
                           "redis+cluster://h:7000,h2:99999", "redis+cluster://u:pw@h:70000"}) {
     auto r = parse_redis_url(bad);
     EXPECT_FALSE(r) << bad;
