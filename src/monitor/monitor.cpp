@@ -88,12 +88,23 @@ struct Monitor::Impl {
   // node="..." in /metrics). client is the first one's (its metrics, the start-up PING).
   struct Node {
     std::string name;
-    std::unique_ptr<SyncClient> client;
-    RedisInfo prev_info;  // redis job only
+    std::shared_ptr<SyncClient> client;
   };
-  std::vector<Node> nodes;
+  using Nodes = std::vector<Node>;
+  // The set is replaced (never changed in place) when the cluster's masters change; each
+  // job takes its own reference, so a swap never pulls a node from under it.
+  std::shared_ptr<const Nodes> nodes_;  // guarded by nodes_mu
+  mutable std::mutex nodes_mu;
+  std::shared_ptr<const Nodes> nodes() const {
+    std::lock_guard lock(nodes_mu);
+    return nodes_;
+  }
+  SlotMap slot_map;  // guarded by nodes_mu (cluster only): routes single-key reads
   bool cluster = false;
-  SyncClient* client = nullptr;
+  SyncClient* client = nullptr;              // = first_client.get()
+  std::shared_ptr<SyncClient> first_client;  // the seed's: start-up checks, the monitor's own client metrics
+  std::map<std::string, RedisInfo> prev_info;  // redis job only: by node name
+  ClientOptions node_options;                  // constant after start()
   std::unique_ptr<sched::Scheduler> sched;       // collectors
   std::unique_ptr<sched::Scheduler> aggregator;  // snapshots
   std::vector<sched::JobHandle> jobs;
@@ -122,6 +133,7 @@ struct Monitor::Impl {
   std::unique_ptr<CensusTally> tally;
   std::string census_cursor = "0";
   std::size_t census_node = 0;               // which node the cursor walks
+  std::shared_ptr<const Nodes> census_nodes; // the nodes of this pass
   std::vector<std::size_t> queue_key_nodes;  // the node of each queue key
   Clock::time_point census_started;
   double census_cpu_used = 0;
@@ -144,7 +156,7 @@ struct Monitor::Impl {
   // --- collectors (scheduler threads; the SyncClient is thread-safe) ---
 
   void probe() {
-    for (auto& n : nodes) {
+    for (const auto& n : *nodes()) {
       const auto t0 = Clock::now();
       auto r = n.client->command(resp::Command("PING"));
       if (!r) {
@@ -164,7 +176,10 @@ struct Monitor::Impl {
     std::string failure;
     std::map<std::string, double> sums;
     double min_up = 1, max_mem_ratio = 0, d_cmds = 0, d_errs = 0;
-    for (auto& n : nodes) {
+    const auto set = nodes();
+    bool all_answered = true;
+    for (const auto& n : *set) {
+      RedisInfo& prev = prev_info[n.name];
       auto info = n.client->command(resp::Command("INFO").arg("everything"), true);
       if (!info) {
         failure = (cluster ? n.name + ": " : std::string()) + info.error().message();
@@ -172,11 +187,12 @@ struct Monitor::Impl {
         if (cluster) down.labels.emplace_back("node", n.name);
         all.push_back(std::move(down));
         min_up = 0;
+        all_answered = false;
         continue;
       }
       auto slowlog = n.client->command(resp::Command("SLOWLOG").arg("LEN"), true);
       RedisInfo parsed = parse_redis_info(info->str());
-      std::vector<Sample> s = redis_samples(parsed, n.prev_info);
+      std::vector<Sample> s = redis_samples(parsed, prev);
       if (slowlog) s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()), "Entries in SLOWLOG"));
       for (const char* f : {"redis_version", "maxmemory_policy", "role", "redis_mode"})
         if (auto it = parsed.fields.find(f); it != parsed.fields.end()) facts[f] = it->second;
@@ -186,12 +202,12 @@ struct Monitor::Impl {
           if (x.name == "swarmkeeper_redis_memory_used_ratio") max_mem_ratio = std::max(max_mem_ratio, x.value);
           x.labels.insert(x.labels.begin(), {"node", n.name});
         }
-        if (!n.prev_info.empty()) {
-          d_cmds += parsed.number("total_commands_processed") - n.prev_info.number("total_commands_processed");
-          d_errs += parsed.number("total_error_replies") - n.prev_info.number("total_error_replies");
+        if (!prev.empty()) {
+          d_cmds += parsed.number("total_commands_processed") - prev.number("total_commands_processed");
+          d_errs += parsed.number("total_error_replies") - prev.number("total_error_replies");
         }
       }
-      n.prev_info = std::move(parsed);
+      prev = std::move(parsed);
       all.insert(all.end(), std::make_move_iterator(s.begin()), std::make_move_iterator(s.end()));
     }
     if (cluster) {
@@ -200,14 +216,18 @@ struct Monitor::Impl {
                                "swarmkeeper_redis_evicted_keys_total", "swarmkeeper_redis_commands_processed_total",
                                "swarmkeeper_redis_error_replies_total", "swarmkeeper_redis_cpu_seconds_total"}) {
         Sample t = gauge(name, sums[name], "Sum over the cluster's masters");
-        if (std::string_view(name).ends_with("_total")) t.type = MetricType::counter;
+        if (std::string_view(name).ends_with("_total")) {
+          if (!all_answered) continue;  // a partial sum would look like a counter reset
+          t.type = MetricType::counter;
+        }
         all.push_back(std::move(t));
       }
       all.push_back(gauge("swarmkeeper_redis_up", min_up, "1 when every master answered INFO"));
       if (max_mem_ratio > 0) all.push_back(gauge("swarmkeeper_redis_memory_used_ratio", max_mem_ratio, "The fullest master's used_memory / maxmemory"));
       all.push_back(gauge("swarmkeeper_redis_error_ratio", d_cmds > 0 ? std::max(0.0, d_errs) / d_cmds : 0,
                           "Error replies / commands over the last refresh, all masters"));
-      cluster_samples(all);
+      cluster_samples(all, *set);
+      if (!all_answered) rediscover();  // a failover may have promoted a replica
     }
     if (!failure.empty() && !cluster) {
       store("redis", std::move(all), t0, failure, {}, /*replace=*/true);
@@ -217,8 +237,8 @@ struct Monitor::Impl {
   }
 
   // CLUSTER INFO as seen by the first master that answers: state and slot coverage.
-  void cluster_samples(std::vector<Sample>& out) {
-    for (auto& n : nodes) {
+  void cluster_samples(std::vector<Sample>& out, const Nodes& set) {
+    for (const auto& n : set) {
       auto r = n.client->command(resp::Command("CLUSTER").arg("INFO"), true);
       if (!r || !r->root().is_string()) continue;
       auto info = parse_redis_info(r->str());
@@ -226,14 +246,23 @@ struct Monitor::Impl {
       for (const char* f : {"cluster_slots_assigned", "cluster_slots_ok", "cluster_slots_pfail", "cluster_slots_fail",
                             "cluster_known_nodes", "cluster_size"})
         out.push_back(gauge(std::string("swarmkeeper_") + f, info.number(f), std::string("CLUSTER INFO ") + f));
-      out.push_back(gauge("swarmkeeper_cluster_masters_watched", static_cast<double>(nodes.size()), "Masters this monitor watches"));
+      out.push_back(gauge("swarmkeeper_cluster_masters_watched", static_cast<double>(set.size()), "Masters this monitor watches"));
       return;
     }
   }
 
-  double server_cpu() {  // of the node the census is on
-    auto r = nodes[census_node].client->command(resp::Command("INFO").arg("cpu"), true);
-    return r ? parse_redis_info(r->str()).number("used_cpu_sys") + parse_redis_info(r->str()).number("used_cpu_user") : 0;
+  // Server CPU (user + sys) of the node the census is on; nullopt if it does not answer.
+  std::optional<double> server_cpu() {
+    auto r = (*census_nodes)[census_node].client->command(resp::Command("INFO").arg("cpu"), true);
+    if (!r) return std::nullopt;
+    const auto info = parse_redis_info(r->str());
+    return info.number("used_cpu_sys") + info.number("used_cpu_user");
+  }
+  // The pass cannot go on (its node is gone): say so, and start again next time.
+  void census_failed(const std::string& why) {
+    store("census", {}, census_started, why);
+    tally.reset();
+    if (cluster) rediscover();
   }
 
   // One slice of the census: SCAN pages until the slice's time is up or the pass ends,
@@ -246,26 +275,26 @@ struct Monitor::Impl {
       tally = std::make_unique<CensusTally>(opts.schema, opts.stale_threshold_ms, opts.queue_patterns);
       census_cursor = "0";
       census_node = 0;
+      census_nodes = nodes();  // the pass walks this set, even if it is replaced meanwhile
       queue_key_nodes.clear();
       census_started = Clock::now();
       census_cpu_used = 0;
     }
     coord::Pacer pacer(opts.census_budget_percent);
-    const double slice_cpu0 = server_cpu();
+    const auto& node_name = (*census_nodes)[census_node].name;
+    const auto cpu0 = server_cpu();
+    if (!cpu0) return census_failed((node_name.empty() ? std::string("Redis") : node_name) + " does not answer");
+    const double slice_cpu0 = *cpu0;
     const auto slice_t0 = Clock::now();
     // The server's clock, once per slice: heartbeats are judged at server time.
     std::int64_t server_ms0 = wall_ms();
-    SyncClient* c = nodes[census_node].client.get();
+    SyncClient* c = (*census_nodes)[census_node].client.get();
     if (auto time = c->command(resp::Command("TIME"), true); time && time->size() == 2)
       server_ms0 = std::stoll(std::string((*time)[0].str())) * 1000 + std::stoll(std::string((*time)[1].str())) / 1000;
     int pages = 0;
     while (!st.stop_requested() && Clock::now() < slice_end) {
       auto page = c->command(resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000), true);
-      if (!page || page->size() != 2) {
-        store("census", {}, census_started, page ? "SCAN returned an unexpected reply" : page.error().message());
-        tally.reset();
-        return;
-      }
+      if (!page || page->size() != 2) return census_failed(page ? "SCAN returned an unexpected reply" : page.error().message());
       census_cursor = std::string((*page)[0].str());
       std::vector<std::future<Result<resp::Reply>>> reads;  // pipelined: all in flight at once
       for (auto k : (*page)[1]) {
@@ -281,14 +310,15 @@ struct Monitor::Impl {
           const std::string value(v->str());  // "" (empty, or deleted since the scan) is unreadable: invalid
           tally->on_heartbeat(&value, now_ms);
         } else if (!v && v.error().code() != Errc::connection_lost && v.error().code() != Errc::timeout &&
-                   v.error().code() != Errc::cancelled) {
+                   v.error().code() != Errc::cancelled && !parse_redirect(v.error().message())) {
+          // (a redirect: the key moved with its slot since the scan; not this node's to judge)
           const std::string unreadable;  // not a string (WRONGTYPE): invalid, like the cleanup
           tally->on_heartbeat(&unreadable, now_ms);
         }
       }
       if (census_cursor == "0") {
-        census_cpu_used += std::max(0.0, server_cpu() - slice_cpu0);
-        if (census_node + 1 < nodes.size()) {  // the next master's keys, in the next slice
+        census_cpu_used += std::max(0.0, server_cpu().value_or(slice_cpu0) - slice_cpu0);
+        if (census_node + 1 < census_nodes->size()) {  // the next master's keys, in the next slice
           ++census_node;
           return;
         }
@@ -296,12 +326,12 @@ struct Monitor::Impl {
         return;
       }
       if (++pages % 16 == 0 && pacer.enabled()) {  // measure, then pause as the budget says
-        const double busy_ms = (server_cpu() - slice_cpu0) * 1000;
+        const double busy_ms = (server_cpu().value_or(slice_cpu0) - slice_cpu0) * 1000;
         auto pause = pacer.pause(busy_ms, seconds_since(slice_t0) * 1000);
         if (pause.count() > 0) std::this_thread::sleep_for(pause);
       }
     }
-    census_cpu_used += std::max(0.0, server_cpu() - slice_cpu0);
+    census_cpu_used += std::max(0.0, server_cpu().value_or(slice_cpu0) - slice_cpu0);
   }
 
   void finish_census() {
@@ -311,7 +341,7 @@ struct Monitor::Impl {
     const auto q0 = Clock::now();
     for (std::size_t qi = 0; qi < tally->queue_keys().size(); ++qi) {
       const std::string& key = tally->queue_keys()[qi];
-      SyncClient* client = nodes[qi < queue_key_nodes.size() ? queue_key_nodes[qi] : 0].client.get();
+      SyncClient* client = (*census_nodes)[qi < queue_key_nodes.size() ? queue_key_nodes[qi] : 0].client.get();
       auto type = client->command(resp::Command("TYPE").arg(key), true);
       if (!type) continue;
       const std::string t(type->str());
@@ -343,7 +373,7 @@ struct Monitor::Impl {
 
   void collect_clients() {
     const auto t0 = Clock::now();
-    std::vector<Sample> s = client_samples(client->metrics(), "monitor");
+    std::vector<Sample> s = client_samples(first_client->metrics(), "monitor");
     if (opts.app_client_metrics) {
       try {
         auto app = client_samples(opts.app_client_metrics(), "app");
@@ -359,20 +389,60 @@ struct Monitor::Impl {
   // The cleanup leaves the keyspace as it found it apart from what it deletes, so the
   // signs of a successful run are its audit entries (a run that reaped something) and
   // the runs this monitor made itself.
-  // A single-key command on the node that owns the key (on one server: that server).
-  Result<resp::Reply> on_owner(const resp::Command& cmd) {
-    Result<resp::Reply> last = Error(Errc::cancelled, "no node");
-    for (auto& n : nodes) {
-      last = n.client->command(cmd, true);
-      if (last || !parse_redirect(last.error().message())) return last;
+  // A single-key command on the node that owns `key` (on one server: that server), by
+  // the slot map: asking the others would cost them MOVED error replies (and the error
+  // rate alert).
+  Result<resp::Reply> on_owner(const std::string& key, const resp::Command& cmd) {
+    const auto set = nodes();
+    std::string owner;
+    if (cluster) {
+      std::lock_guard lock(nodes_mu);
+      if (const ClusterNode* n = slot_map.node_for(key_slot(key))) owner = n->host + ":" + std::to_string(n->port);
     }
-    return last;
+    for (const auto& n : *set)
+      if (!cluster || n.name == owner) return n.client->command(cmd, true);
+    return Error(Errc::server_error, "no master serves the slot of " + key);
   }
+
+  // Reads the cluster's masters again (CLUSTER SLOTS from any node that answers) and
+  // swaps the node set if they changed. At most once per 2 s.
+  void rediscover() {
+    std::unique_lock busy(discovery_mu, std::try_to_lock);  // one job at a time; the other goes on
+    if (!busy || Clock::now() - last_discovery < std::chrono::seconds(2)) return;
+    last_discovery = Clock::now();
+    const auto set = nodes();
+    for (const auto& n : *set) {
+      auto slots = n.client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
+      if (!slots) continue;
+      const std::string host = n.name.substr(0, n.name.rfind(':'));
+      auto map = SlotMap::from_cluster_slots(slots->root(), host);
+      if (!map || map->masters().empty()) continue;
+      auto fresh = std::make_shared<Nodes>();
+      for (const auto& master : map->masters()) {
+        const std::string name = master.host + ":" + std::to_string(master.port);
+        auto same = std::find_if(set->begin(), set->end(), [&](const Node& x) { return x.name == name; });
+        if (same != set->end()) {
+          fresh->push_back(*same);
+        } else {
+          ClientOptions o = node_options;
+          o.connection.host = master.host;
+          o.connection.port = master.port;
+          fresh->push_back({name, std::make_shared<SyncClient>(o)});
+        }
+      }
+      std::lock_guard lock(nodes_mu);
+      slot_map = std::move(*map);
+      nodes_ = std::move(fresh);
+      return;
+    }
+  }
+  Clock::time_point last_discovery{};  // redis and census jobs: guarded by discovery_mu
+  std::mutex discovery_mu;
 
   void collect_cleanup() {
     const auto t0 = Clock::now();
     std::vector<Sample> s;
-    auto newest = on_owner(resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1));
+    auto newest = on_owner("swarmkeeper:reaped", resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1));
     if (!newest) {
       store("cleanup", {}, t0, newest.error().message());
       return;
@@ -386,9 +456,9 @@ struct Monitor::Impl {
         last_success_ms = std::max(last_success_ms.load(), ms);
       }
     }
-    auto lock = on_owner(resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"));
+    auto lock = on_owner("swarmkeeper:cleanup:lock", resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"));
     if (lock) s.push_back(gauge("swarmkeeper_cleanup_lock_held", static_cast<double>(lock->integer()), "1 while a cleanup holds the lock"));
-    auto audit = on_owner(resp::Command("XLEN").arg("swarmkeeper:reaped"));
+    auto audit = on_owner("swarmkeeper:reaped", resp::Command("XLEN").arg("swarmkeeper:reaped"));
     if (audit) s.push_back(gauge("swarmkeeper_cleanup_audit_entries", static_cast<double>(audit->integer()), "Entries in the audit stream swarmkeeper:reaped"));
     store("cleanup", std::move(s), t0);
   }
@@ -684,36 +754,55 @@ Result<void> Monitor::start() {
   co.acquire_timeout = std::chrono::milliseconds(1000);  // Redis down: collectors fail fast, stop() is prompt
   co.connection.connect_timeout = std::min(co.connection.connect_timeout, std::chrono::milliseconds(2000));
   co.max_connections = 4;
-  {  // one direct connection first: a wrong URL or password fails now, with its reason
+  co.connection.cluster = false;
+  co.connection.cluster_seeds.clear();
+  // One direct connection first: a wrong URL or password fails now, with its reason. On
+  // a cluster URL, each seed in turn until one answers.
+  std::vector<std::pair<std::string, std::uint16_t>> seeds{{co.connection.host, co.connection.port}};
+  seeds.insert(seeds.end(), m.opts.connection.cluster_seeds.begin(), m.opts.connection.cluster_seeds.end());
+  Error unreachable;
+  bool reached = false;
+  for (const auto& [host, port] : seeds) {
+    co.connection.host = host;
+    co.connection.port = port;
     boost::asio::io_context io;
     auto conn = net::run_blocking(io, net::Connection::open(io.get_executor(), co.connection));
-    if (!conn) return conn.error();
+    if (!conn) {
+      unreachable = conn.error();
+      if (conn.error().code() == Errc::auth_failed || conn.error().code() == Errc::invalid_argument) return conn.error();
+      continue;
+    }
     (*conn)->close();
     io.run();
+    reached = true;
+    break;
   }
-  m.nodes.push_back({"", std::make_unique<SyncClient>(co), {}});
-  m.client = m.nodes.front().client.get();
+  if (!reached) return unreachable;
+  m.node_options = co;
+  m.first_client = std::make_shared<SyncClient>(co);
+  m.client = m.first_client.get();
   if (auto pong = m.client->command(resp::Command("PING")); !pong) return pong.error();
+  auto set = std::make_shared<Impl::Nodes>();
+  set->push_back({"", m.first_client});
   // A cluster (by URL, or by the node's own word): watch every master.
   auto info = m.client->command(resp::Command("INFO").arg("cluster"), true);
   if (m.opts.connection.cluster || (info && info->root().is_string() && info->str().find("cluster_enabled:1") != std::string_view::npos)) {
     auto slots = m.client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
     if (!slots) return slots.error();
-    auto map = SlotMap::from_cluster_slots(slots->root());
+    auto map = SlotMap::from_cluster_slots(slots->root(), co.connection.host);
     if (!map) return map.error();
     if (map->masters().empty()) return Error(Errc::unexpected_reply, "the cluster has no master serving slots");
     m.cluster = true;
-    std::vector<Impl::Node> masters;
+    set->clear();
     for (const auto& master : map->masters()) {
       ClientOptions node_options = co;
       node_options.connection.host = master.host;
       node_options.connection.port = master.port;
-      node_options.connection.cluster = false;
-      masters.push_back({master.host + ":" + std::to_string(master.port), std::make_unique<SyncClient>(node_options), {}});
+      set->push_back({master.host + ":" + std::to_string(master.port), std::make_shared<SyncClient>(node_options)});
     }
-    m.nodes = std::move(masters);
-    m.client = m.nodes.front().client.get();
+    m.slot_map = std::move(*map);
   }
+  m.nodes_ = std::move(set);
   HttpRoutes routes;
   routes.get = [&m](const std::string& target) { return m.route(target); };
   routes.version = [&m] {
@@ -759,8 +848,13 @@ void Monitor::stop() {
   m.aggregator.reset();
   m.sched.reset();
   m.http.reset();
-  m.nodes.clear();
+  {
+    std::lock_guard lock(m.nodes_mu);
+    m.nodes_.reset();
+  }
+  m.census_nodes.reset();
   m.client = nullptr;
+  m.first_client.reset();
 }
 
 std::uint16_t Monitor::port() const { return impl_->http ? impl_->http->port() : 0; }

@@ -53,6 +53,9 @@ TEST_F(ClusterMonitorTest, WatchesEveryMasterAndCountsTheWholeSwarm) {
   for (std::size_t i = 0; i < 3; ++i)
     EXPECT_NE(text.find("swarmkeeper_redis_up{node=\"127.0.0.1:" + std::to_string(cluster_->nodes()[i]->port()) + "\"} 1"),
               std::string::npos) << "node " << i;
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // a few more refreshes
+  text = m.metrics_text();
+  EXPECT_EQ(text.find("error=\"MOVED\""), std::string::npos) << "the monitor asks each key's owner only";
   const std::string file = ::testing::TempDir() + "/cluster-metrics.txt";
   std::ofstream(file) << text;
   EXPECT_EQ(std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str()), 0)
