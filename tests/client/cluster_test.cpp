@@ -132,6 +132,53 @@ TEST_F(ClusterTest, SeedWritesTheScenarioAcrossTheClusterAndCleanupRefusesIt) {
   EXPECT_EQ(total, 60000) << "nothing deleted";
 }
 
+// A master killed, its replica promoted: commands for its slots fail (typed, bounded in
+// time) until the promotion, then the client finds the new master on its own.
+TEST(ClusterFailover, TheClientFollowsAPromotedReplica) {
+  auto cluster = RedisCluster::start(3, 1);
+  ASSERT_TRUE(cluster) << cluster.error().message();
+  asio::io_context io;
+  ClusterOptions o;
+  o.seeds = {{"127.0.0.1", (*cluster)->nodes()[0]->port()}};
+  o.node.min_connections = 1;
+  o.node.acquire_timeout = std::chrono::milliseconds(500);
+  ClusterClient c(io.get_executor(), o);
+  ASSERT_TRUE(run(io, c.connect()));
+  // A key served by the master we will kill (not the seed).
+  const std::uint16_t victim_port = (*cluster)->nodes()[1]->port();
+  std::string key;
+  for (int i = 0; key.empty(); ++i) {
+    const std::string k = "fo-" + std::to_string(i);
+    if (c.slots().node_for(key_slot(k))->port == victim_port) key = k;
+  }
+  ASSERT_TRUE(run(io, c.set(key, "before")));
+  BlockingClient(ConnectionOptions{.port = victim_port})("WAIT", "1", "2000");  // the replica has it
+  (*cluster)->nodes()[1]->stop();
+  const auto t0 = std::chrono::steady_clock::now();
+  int failures = 0;
+  std::optional<std::string> got;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30)) {
+    const auto a = std::chrono::steady_clock::now();
+    auto v = run(io, c.get(key));
+    EXPECT_LT(std::chrono::steady_clock::now() - a, std::chrono::seconds(10)) << "a failing command is bounded in time";
+    if (v && *v) {
+      got = **v;
+      break;
+    }
+    ++failures;
+    if (!v) {
+      EXPECT_NE(v.error().code(), Errc::ok);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(got) << "the client never reached the promoted replica";
+  EXPECT_EQ(*got, "before");
+  std::cout << "failover: served again after " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+            << " s, " << failures << " failed reads\n";
+  ASSERT_TRUE(run(io, c.set(key, "after")));
+  c.close();
+}
+
 TEST(Redirect, ParsesMovedAndAsk) {
   auto m = parse_redirect("the server replied: MOVED 3999 127.0.0.1:6381");
   ASSERT_TRUE(m);
