@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "swarmkeeper/error.hpp"
+#include "swarmkeeper/glob.hpp"  // glob_escape, for MATCH patterns built from prefixes
 
 namespace swarmkeeper {
 
@@ -95,8 +96,5 @@ enum class HeartbeatState : std::uint8_t {
 /// Stores the parsed timestamp (0 if unreadable) in *timestamp_ms when given.
 HeartbeatState judge_heartbeat(std::string_view value, const KeySchema& schema, std::int64_t now_ms,
                                std::int64_t threshold_ms, std::int64_t* timestamp_ms = nullptr);
-
-/// Escapes glob metacharacters (*, ?, [, ], \) so a literal prefix can go in SCAN MATCH.
-std::string glob_escape(std::string_view literal);
 
 }  // namespace swarmkeeper

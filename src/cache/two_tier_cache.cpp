@@ -27,6 +27,7 @@
 #include "cache/l1_store.hpp"
 #include "net/connection.hpp"
 #include "swarmkeeper/compression.hpp"
+#include "swarmkeeper/glob.hpp"
 
 namespace swarmkeeper::cache {
 
@@ -36,16 +37,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-
-// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
-std::string glob_escape(std::string_view prefix) {
-  std::string out;
-  for (char c : prefix) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -65,15 +65,6 @@ Result<void> KeySchema::validate() const {
   return {};
 }
 
-std::string glob_escape(std::string_view literal) {
-  std::string out;
-  for (char c : literal) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 namespace {
 
 // Reads j[name] as a string into out; an error names the field.

@@ -76,7 +76,4 @@ class CensusTally {
   std::vector<std::string_view> candidates_;
 };
 
-/// Redis glob matching (*, ?, [...], [^...], \x), as SCAN MATCH does.
-bool glob_match(std::string_view pattern, std::string_view text);
-
 }  // namespace swarmkeeper::monitor

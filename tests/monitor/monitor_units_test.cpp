@@ -32,20 +32,6 @@ TEST(PromText, BytesThatAreNotUtf8AreWrittenAsText) {
   EXPECT_EQ(prom_escape("\xed\xa0\x80"), "\\\\xed\\\\xa0\\\\x80") << "a surrogate is not UTF-8";
 }
 
-TEST(Glob, MatchesAsRedisDoes) {
-  EXPECT_TRUE(glob_match("bull:*:id", "bull:emails:id"));
-  EXPECT_TRUE(glob_match("bull:*:id", "bull::id"));
-  EXPECT_FALSE(glob_match("bull:*:id", "bull:emails:ids"));
-  EXPECT_TRUE(glob_match("h?llo", "hello"));
-  EXPECT_TRUE(glob_match("h[ae]llo", "hallo"));
-  EXPECT_FALSE(glob_match("h[^e]llo", "hello"));
-  EXPECT_TRUE(glob_match("h[a-c]llo", "hbllo"));
-  EXPECT_TRUE(glob_match("a\\*b", "a*b"));
-  EXPECT_FALSE(glob_match("a\\*b", "axb"));
-  EXPECT_TRUE(glob_match("*", ""));
-  EXPECT_TRUE(glob_match("**a", "ba"));
-}
-
 TEST(CensusTally, CountsStatesAgesFamiliesAndQueues) {
   KeySchema schema;
   CensusTally t(schema, 600000, {"bull:*:wait"});
