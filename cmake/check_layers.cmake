@@ -20,7 +20,7 @@ set(allowed_support "support;net;resp;${blocks}")
 
 # Public headers and the layer that owns each.
 set(public_resp    "error.hpp;resp/encoder.hpp;resp/parser.hpp;resp/reply.hpp")
-set(public_metrics "metrics/histogram.hpp;metrics/collector.hpp")
+set(public_metrics "metrics/histogram.hpp;metrics/collector.hpp;metrics/process.hpp")
 set(public_queue   "queue/bounded_queue.hpp")
 set(public_sched   "sched/scheduler.hpp")
 set(public_net     "connection_options.hpp;redis_process.hpp")

@@ -36,6 +36,7 @@
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/client.hpp"
 #include "swarmkeeper/metrics/histogram.hpp"
+#include "swarmkeeper/metrics/process.hpp"
 
 namespace swarmkeeper::cli {
 namespace {
@@ -89,13 +90,6 @@ LoadResult get_set_load(asio::io_context& io, AnyClient& client, int callers, do
 
 double ms(double ns) { return ns / 1e6; }
 
-// Resident memory of this process in bytes (/proc/self/statm).
-double rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  double pages_total = 0, pages_resident = 0;
-  statm >> pages_total >> pages_resident;
-  return pages_resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
-}
 
 std::string task_json(int i) {
   std::string s = fmt::format(R"({{"taskId":"task-{}","type":"analysis","priority":{},"assignedTo":"agent-{}","payload":{{)", i,
@@ -275,7 +269,7 @@ int run_bench_client(const BenchClientArgs& args) {
     mopts.max_connections = 210;
     Client mem_client(io.get_executor(), mopts);
     (void)net::run_blocking(io, mem_client.command(resp::Command("PING")));
-    const double before_rss = rss_bytes();
+    const double before_rss = metrics::resident_memory_bytes();
     std::vector<Client::Lease> leases;
     for (int i = 0; i < 200; ++i) {
       auto l = net::run_blocking(io, mem_client.lease());
@@ -283,7 +277,7 @@ int run_bench_client(const BenchClientArgs& args) {
       (void)net::run_blocking(io, l->exec(resp::Command("GET").arg("k")));
       leases.push_back(std::move(*l));
     }
-    const double per_conn = leases.empty() ? 0 : (rss_bytes() - before_rss) / static_cast<double>(leases.size());
+    const double per_conn = leases.empty() ? 0 : (metrics::resident_memory_bytes() - before_rss) / static_cast<double>(leases.size());
     report["memory"] = {{"idle_connections", leases.size()}, {"bytes_per_connection", std::llround(per_conn)},
                         {"target_bytes", 65536}, {"pass", !leases.empty() && per_conn <= 65536}};
     leases.clear();

@@ -26,7 +26,8 @@
 #include <vector>
 
 #include "cli/private_target.hpp"
-#include "monitor/redis_info.hpp"
+#include "coord/server_info.hpp"
+#include "swarmkeeper/metrics/process.hpp"
 #include "swarmkeeper/client.hpp"
 #include "swarmkeeper/monitor/monitor.hpp"
 #include "swarmkeeper/seed.hpp"
@@ -39,9 +40,7 @@ using namespace std::chrono_literals;
 
 double redis_cpu(SyncClient& c) {
   auto r = c.command(resp::Command("INFO").arg("cpu"));
-  if (!r) return 0;
-  auto info = monitor::parse_redis_info(r->str());
-  return info.number("used_cpu_sys") + info.number("used_cpu_user");
+  return r ? coord::info_cpu_seconds(r->str()) : 0;
 }
 
 double process_cpu_s() {
@@ -50,12 +49,7 @@ double process_cpu_s() {
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-double rss_mb() {
-  std::ifstream f("/proc/self/statm");
-  long total = 0, rss = 0;
-  f >> total >> rss;
-  return static_cast<double>(rss) * 4096.0 / 1048576.0;
-}
+double rss_mb() { return metrics::resident_memory_bytes() / 1048576.0; }
 
 int connect_local(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

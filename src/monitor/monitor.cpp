@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "coord/pacer.hpp"
+#include "coord/server_info.hpp"
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
 #include "monitor/advice.hpp"
@@ -33,6 +34,7 @@
 #include "swarmkeeper/cluster_client.hpp"
 #include "swarmkeeper/cluster_slots.hpp"
 #include "swarmkeeper/metrics/collector.hpp"
+#include "swarmkeeper/metrics/process.hpp"
 #include "swarmkeeper/queue/bounded_queue.hpp"
 #include "swarmkeeper/sched/scheduler.hpp"
 
@@ -55,13 +57,6 @@ Sample gauge(std::string name, double v, std::string help, std::vector<std::pair
 }
 Sample counter(std::string name, double v, std::string help, std::vector<std::pair<std::string, std::string>> labels = {}) {
   return Sample{std::move(name), std::move(labels), v, MetricType::counter, std::move(help), {}};
-}
-
-double resident_bytes() {
-  std::ifstream f("/proc/self/statm");
-  long pages_total = 0, pages_rss = 0;
-  f >> pages_total >> pages_rss;
-  return static_cast<double>(pages_rss) * 4096.0;
 }
 
 // What one collector last produced, and when.
@@ -255,8 +250,7 @@ struct Monitor::Impl {
   std::optional<double> server_cpu() {
     auto r = (*census_nodes)[census_node].client->command(resp::Command("INFO").arg("cpu"), true);
     if (!r) return std::nullopt;
-    const auto info = parse_redis_info(r->str());
-    return info.number("used_cpu_sys") + info.number("used_cpu_user");
+    return coord::info_cpu_seconds(r->str());
   }
   // The pass cannot go on (its node is gone): say so, and start again next time.
   void census_failed(const std::string& why) {
@@ -530,7 +524,7 @@ struct Monitor::Impl {
       all.push_back(counter("swarmkeeper_monitor_http_refused_total", static_cast<double>(http->refused()), "HTTP connections closed at accept: every slot busy"));
       all.push_back(counter("swarmkeeper_monitor_http_evicted_total", static_cast<double>(http->evicted()), "Idle HTTP connections closed to make room"));
     }
-    all.push_back(gauge("swarmkeeper_monitor_resident_memory_bytes", resident_bytes(), "The monitor's resident memory"));
+    all.push_back(gauge("swarmkeeper_monitor_resident_memory_bytes", metrics::resident_memory_bytes(), "The monitor's resident memory"));
     all.push_back(counter("swarmkeeper_monitor_scrapes_total", static_cast<double>(scrapes.load()), "/metrics requests served"));
     all.push_back(gauge("swarmkeeper_monitor_scrape_duration_seconds", last_scrape_s.load(),
                         "How long the last /metrics request took to answer (its body is the last snapshot)"));
