@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "cache/flight_table.hpp"
+#include "client/on_executor.hpp"
 #include "cache/l1_store.hpp"
 #include "net/connection.hpp"
 #include "swarmkeeper/compression.hpp"
@@ -360,24 +361,6 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-namespace {
-
-// Runs body on the cache's executor: directly when already there, else by hopping
-// over and back.
-template <class T>
-asio::awaitable<T> on_executor(asio::any_io_executor ex, asio::awaitable<T> body) {
-  std::optional<T> out;
-  if ((co_await asio::this_coro::executor) == ex) {
-    out.emplace(co_await std::move(body));
-  } else {
-    co_await asio::co_spawn(ex, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(body)); },
-                            asio::use_awaitable);
-  }
-  co_return std::move(*out);
-}
-
-}  // namespace
-
 Result<void> TwoTierCache::validate(const CacheOptions& o) {
   auto bad = [](std::string what) { return Error(Errc::invalid_argument, "cache options: " + std::move(what)); };
   if (o.prefix.empty())
@@ -428,7 +411,7 @@ asio::awaitable<Result<TwoTierCache::Value>> TwoTierCache::get(std::string key) 
     std::lock_guard lock(impl->mu);
     if (auto hit = impl->hit_locked(key)) co_return std::move(*hit);
   }
-  co_return co_await on_executor(impl->ex, impl->load(std::move(key)));
+  co_return co_await client_detail::on_executor(impl->ex, impl->load(std::move(key)));
 }
 
 asio::awaitable<Result<void>> TwoTierCache::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
@@ -456,7 +439,7 @@ asio::awaitable<Result<std::int64_t>> TwoTierCache::del(std::vector<std::string>
 
 asio::awaitable<Result<ClearReport>> TwoTierCache::clear_all() {
   auto impl = impl_;
-  co_return co_await on_executor(impl->ex, impl->clear_all());
+  co_return co_await client_detail::on_executor(impl->ex, impl->clear_all());
 }
 
 TwoTierCache::Value TwoTierCache::peek(const std::string& key) {

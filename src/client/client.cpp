@@ -19,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "client/on_executor.hpp"
 #include "client/backoff.hpp"
 #include "net/connection.hpp"
 
@@ -321,14 +322,10 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
-// Runs body on the client's executor by hopping over and back (callers on another
-// executor or thread); callers already there use run_here() and skip this frame.
+// Runs body on the client's executor (over and back when the caller is elsewhere).
 template <class T>
 asio::awaitable<T> on_client(std::shared_ptr<Client::Impl> impl, asio::awaitable<T> body) {
-  std::optional<T> out;  // (co_spawn's own result slot would need a default-constructible T)
-  co_await asio::co_spawn(
-      impl->ex, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(body)); }, asio::use_awaitable);
-  co_return std::move(*out);
+  return client_detail::on_executor(impl->ex, std::move(body));
 }
 
 // Runs one command on the client's executor: directly when the caller runs there (the
