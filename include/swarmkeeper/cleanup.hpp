@@ -126,11 +126,23 @@ struct CleanupReport {
   std::uint64_t coordinators_reaped = 0;
   double coordinators_per_sec = 0;
   std::string mode;     ///< the recheck that ran: "script", "transaction" or "reread"
-  std::string recheck;  ///< "atomic-script", "atomic-transaction" or "reread-before-unlink"
+  /// "atomic-script", "atomic-transaction" or "reread-before-unlink"; on a cluster where
+  /// keys lived outside their heartbeat's slot, "atomic-per-slot, reread-across-slots".
+  std::string recheck;
   /// The run failed with batches in flight: keys_deleted counts what was confirmed, and
   /// more may be gone.
   bool keys_deleted_lower_bound = false;
   bool dry_run = false;
+  /// On a cluster: keys deleted right after their owner's heartbeat, in another slot,
+  /// was re-read unchanged (not one atomic step; see recheck and the notes).
+  std::uint64_t keys_deleted_across_slots = 0;
+  /// On a cluster: coordinators whose heartbeat changed between that re-read and the
+  /// UNLINK, seen by a read right after it: keys of theirs may be lost (said loudly).
+  std::uint64_t renewed_in_delete_window = 0;
+  /// On a cluster: masters scanned, and slots scanned again because they moved (or were
+  /// moving) while their master was scanned.
+  std::uint64_t cluster_masters = 0;
+  std::uint64_t slots_rescanned = 0;
   double redis_busy_ms = 0;  ///< server CPU (user+sys, INFO) during the run
   bool lock_busy = false;    ///< another cleanup held the lock: nothing was done
   std::vector<std::string> notes;   ///< fallbacks, skipped steps

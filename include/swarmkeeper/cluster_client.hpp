@@ -79,6 +79,25 @@ class ClusterClient {
   boost::asio::awaitable<Result<void>> mset(std::vector<std::pair<std::string, std::string>> pairs);
   /// Any command, routed by `routing_key`'s slot (raw, no compression).
   boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, std::string routing_key, bool idempotent = false);
+  /// Any keyed command, routed by its first key (command_routing_key()); a command with
+  /// no key fails with invalid_argument (use for_each_master()).
+  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false);
+  /// A command for one slot on the slot's current master, whatever its arguments (CLUSTER
+  /// COUNTKEYSINSLOT / GETKEYSINSLOT). Not redirected: the node answers for itself.
+  boost::asio::awaitable<Result<resp::Reply>> command_at_slot(std::uint16_t slot, resp::Command cmd);
+  /// A pipeline spanning nodes: each command routed by its first key, each node's share
+  /// sent in one write, the replies re-assembled in the caller's order. A command that
+  /// meets MOVED/ASK/TRYAGAIN is retried alone (it did not run). Server errors are error
+  /// replies in place, as in Client::pipeline; fails as a whole only when a node cannot be
+  /// reached (after retrying, if `idempotent`) or a command has no key.
+  boost::asio::awaitable<Result<std::vector<resp::Reply>>> pipeline(std::vector<resp::Command> cmds, bool idempotent = false);
+  /// EVAL / EVALSHA: every key must hash to one slot, else invalid_argument (CROSSSLOT)
+  /// before anything is sent. With no keys, runs on the master of slot 0.
+  boost::asio::awaitable<Result<resp::Reply>> eval(std::string_view script_or_sha, std::vector<std::string> keys,
+                                                   std::vector<std::string> args, bool is_sha = false);
+  /// MULTI, the commands, EXEC on one connection: every key of every command must hash to
+  /// one slot, else invalid_argument (CROSSSLOT) before anything is sent. Returns EXEC's reply.
+  boost::asio::awaitable<Result<resp::Reply>> transaction(std::vector<resp::Command> cmds);
   /// A keyless command on every master; one result per master, in masters() order.
   boost::asio::awaitable<std::vector<Result<resp::Reply>>> for_each_master(resp::Command cmd, bool idempotent = true);
 
@@ -88,6 +107,8 @@ class ClusterClient {
   std::uint64_t moved() const noexcept;
   std::uint64_t asked() const noexcept;
   std::uint64_t refreshes() const noexcept;
+  /// Reads the slot map again now (what connect() does).
+  boost::asio::awaitable<Result<void>> refresh();
   /// Closes every node's pool.
   void close();
 
@@ -103,5 +124,13 @@ struct Redirect {
   std::uint16_t port = 0;
 };
 std::optional<Redirect> parse_redirect(std::string_view error_message);
+
+/// The key a command is routed by: its first key (EVAL/EVALSHA/FCALL: the first of
+/// KEYS; OBJECT/MEMORY/XINFO subcommands: the key after the subcommand; XREAD/XREADGROUP:
+/// the first stream), or nullopt for a keyless command (PING, INFO, SCAN, KEYS, ...).
+std::optional<std::string_view> command_routing_key(const resp::Command& cmd);
+/// Every key of a command, as far as command_routing_key() knows its shape (the
+/// multi-key commands: MGET, DEL, UNLINK, EXISTS, TOUCH, WATCH, MSET, EVAL*, FCALL*).
+std::vector<std::string_view> command_keys(const resp::Command& cmd);
 
 }  // namespace swarmkeeper

@@ -25,6 +25,9 @@ struct SeedOptions {
   std::string prefix = "test-coordinator";
   std::chrono::seconds stale_age{660};
   std::chrono::seconds active_age{60};
+  /// Ids in braces ("{test-coordinator-stale-1}"): on a cluster, each coordinator's keys
+  /// then hash to one slot (its id is their hash tag). Default off.
+  bool hash_tags = false;
 };
 
 struct SeedReport {

@@ -37,6 +37,12 @@ std::string report_json(const CleanupReport& r) {
   j["mode"] = r.mode;
   j["recheck"] = r.recheck;
   j["dryRun"] = r.dry_run;
+  if (r.cluster_masters > 0) {
+    j["clusterMasters"] = r.cluster_masters;
+    j["slotsRescanned"] = r.slots_rescanned;
+    j["keysDeletedAcrossSlots"] = r.keys_deleted_across_slots;
+    j["renewedInDeleteWindow"] = r.renewed_in_delete_window;
+  }
   j["redisBusyMs"] = std::round(r.redis_busy_ms * 10) / 10;
   j["lockBusy"] = r.lock_busy;
   j["notes"] = r.notes;
@@ -58,6 +64,10 @@ std::string report_text(const CleanupReport& r) {
   o << fmt::format("  keys {}: {}  (scanned {}, kept as ambiguous {}, renewed during run {})\n",
                    r.dry_run ? "that would be deleted" : "deleted", r.keys_deleted, r.keys_scanned,
                    r.keys_kept_ambiguous, r.renewed_during_run);
+  if (r.cluster_masters > 0)
+    o << fmt::format("  cluster: {} masters, {} slots scanned again after moving, {} keys deleted across slots "
+                     "(re-read, not atomic), {} renewed inside that window\n",
+                     r.cluster_masters, r.slots_rescanned, r.keys_deleted_across_slots, r.renewed_in_delete_window);
   if (r.orphan_keys_seen > 0)
     o << fmt::format("  orphan keys (no heartbeat): seen {}, deleted {}\n", r.orphan_keys_seen, r.orphans_deleted);
   o << fmt::format("  {:.0f} coordinators/s, Redis busy {:.1f} ms\n", r.coordinators_per_sec, r.redis_busy_ms);

@@ -231,6 +231,8 @@ int main(int argc, char** argv) {
       ->check(count_in(0, 100000000, "9900"))->capture_default_str();
   seed->add_option("--acks", seed_opts.acks, "ACK keys per coordinator (0-1000)")->check(count_in(0, 1000, "2"))->capture_default_str();
   seed->add_option("--prefix", seed_opts.prefix, "Coordinator id prefix")->capture_default_str();
+  seed->add_flag("--hash-tags", seed_opts.hash_tags,
+                 "Ids in braces ({id}): on a cluster each coordinator's keys share one slot, and every delete is atomic");
   seed->add_option("--stale-age", stale_age, "Heartbeat age of stale coordinators, seconds")
       ->check(count_in(0, 315360000, "660"))->capture_default_str();
   seed->add_option("--active-age", active_age, "Heartbeat age of active coordinators, seconds")

@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <map>
+#include <span>
 
 #include "net/connection.hpp"
+#include "swarmkeeper/resp/parser.hpp"
 
 namespace swarmkeeper {
 
@@ -76,6 +79,97 @@ bool transient_cluster_error(const Error& e) {
 bool node_unreachable(const Error& e) {
   return e.code() == Errc::connection_refused || e.code() == Errc::connection_lost || e.code() == Errc::timeout ||
          e.code() == Errc::dns_failure || e.code() == Errc::io_error;
+}
+
+// A server error as a reply in a pipeline's place (what Client::pipeline gives).
+resp::Reply error_reply(std::string_view message) {
+  std::string buf = "-";
+  for (char c : message) buf += (c == '\r' || c == '\n') ? ' ' : c;
+  buf += "\r\n";
+  resp::Parser p;
+  if (p.feed(buf) != resp::Parser::Status::complete) return resp::Reply();
+  return resp::Reply(p.view(buf));
+}
+
+std::string upper(std::string_view s) {
+  std::string u(s);
+  for (char& c : u) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+  return u;
+}
+
+bool keyless(const std::string& name) {
+  static const char* const kKeyless[] = {
+      "PING", "INFO", "SCAN", "KEYS", "DBSIZE", "FLUSHALL", "FLUSHDB", "TIME", "CLUSTER", "CLIENT", "CONFIG",
+      "SCRIPT", "SLOWLOG", "LATENCY", "COMMAND", "HELLO", "AUTH", "SELECT", "ECHO", "MULTI", "EXEC", "DISCARD",
+      "UNWATCH", "ASKING", "READONLY", "READWRITE", "ACL", "MONITOR", "RANDOMKEY", "LASTSAVE", "SAVE", "BGSAVE",
+      "BGREWRITEAOF", "WAIT", "PUBLISH", "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "FUNCTION",
+      "DEBUG", "SHUTDOWN", "ROLE", "SWAPDB", "MODULE", "RESET", "QUIT", "LOLWUT", "PUBSUB", "FAILOVER", "REPLICAOF"};
+  for (const char* k : kKeyless)
+    if (name == k) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string_view> command_keys(const resp::Command& cmd) {
+  std::vector<std::string_view> keys;
+  const std::size_t argc = cmd.argc();
+  if (argc < 2) return keys;
+  const std::string name = upper(cmd.name());
+  if (keyless(name)) return keys;
+  if (name == "EVAL" || name == "EVALSHA" || name == "EVAL_RO" || name == "EVALSHA_RO" || name == "FCALL" ||
+      name == "FCALL_RO") {
+    std::size_t n = 0;
+    const std::string_view num = cmd.arg_at(2);
+    if (std::from_chars(num.data(), num.data() + num.size(), n).ec != std::errc{}) return keys;
+    for (std::size_t i = 3; i < argc && i < 3 + n; ++i) keys.push_back(cmd.arg_at(i));
+    return keys;
+  }
+  if (name == "MGET" || name == "DEL" || name == "UNLINK" || name == "EXISTS" || name == "TOUCH" || name == "WATCH") {
+    for (std::size_t i = 1; i < argc; ++i) keys.push_back(cmd.arg_at(i));
+    return keys;
+  }
+  if (name == "MSET" || name == "MSETNX") {
+    for (std::size_t i = 1; i < argc; i += 2) keys.push_back(cmd.arg_at(i));
+    return keys;
+  }
+  if (name == "OBJECT" || name == "MEMORY" || name == "XINFO") {
+    if (argc > 2) keys.push_back(cmd.arg_at(2));
+    return keys;
+  }
+  if (name == "XREAD" || name == "XREADGROUP") {
+    for (std::size_t i = 1; i < argc; ++i)
+      if (upper(cmd.arg_at(i)) == "STREAMS") {
+        const std::size_t streams = (argc - i - 1) / 2;
+        for (std::size_t j = 0; j < streams; ++j) keys.push_back(cmd.arg_at(i + 1 + j));
+        break;
+      }
+    return keys;
+  }
+  keys.push_back(cmd.arg_at(1));
+  return keys;
+}
+
+std::optional<std::string_view> command_routing_key(const resp::Command& cmd) {
+  auto keys = command_keys(cmd);
+  if (keys.empty()) return std::nullopt;
+  return keys.front();
+}
+
+namespace {
+
+// The one slot of `keys`, or a CROSSSLOT error naming two keys that differ.
+Result<std::uint16_t> one_slot(std::span<const std::string_view> keys, std::string_view what) {
+  if (keys.empty()) return std::uint16_t{0};
+  const std::uint16_t slot = key_slot(keys.front());
+  for (std::string_view k : keys)
+    if (key_slot(k) != slot)
+      return Error(Errc::invalid_argument,
+                   std::string("CROSSSLOT: ") + std::string(what) + " must keep every key in one slot on a cluster, but '" +
+                       std::string(keys.front().substr(0, 64)) + "' (slot " + std::to_string(slot) + ") and '" +
+                       std::string(k.substr(0, 64)) + "' (slot " + std::to_string(key_slot(k)) +
+                       ") differ; give them one hash tag, e.g. {user42}:a and {user42}:b");
+  return slot;
 }
 
 }  // namespace
@@ -235,6 +329,31 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     co_return r;
   }
 
+  // Items grouped by the master of their slot ("host:port" → host, port, items; host
+  // and port copied, as a refresh may replace the map while we await); items whose slot
+  // no master serves now go to `unserved`.
+  template <class T>
+  struct NodeGroup {
+    std::string host;
+    std::uint16_t port = 0;
+    std::vector<T> items;
+  };
+  template <class T, class SlotOf>
+  std::map<std::string, NodeGroup<T>> group_by_node(const std::vector<T>& items, SlotOf slot_of, std::vector<T>& unserved) const {
+    std::map<std::string, NodeGroup<T>> out;
+    for (const T& item : items) {
+      if (const ClusterNode* n = map.node_for(slot_of(item))) {
+        NodeGroup<T>& g = out[n->host + ":" + std::to_string(n->port)];
+        g.host = n->host;
+        g.port = n->port;
+        g.items.push_back(item);
+      } else {
+        unserved.push_back(item);
+      }
+    }
+    return out;
+  }
+
   // A multi-key command split by slot: the slot groups of each node go out in one
   // pipeline; a group that meets a redirection or TRYAGAIN is retried alone through
   // routed(). `merge` gets each group's key indexes and reply.
@@ -254,25 +373,10 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
       }
       return c;
     };
-    struct Part {
-      std::string host;  // copied: a refresh may replace the map while we await
-      std::uint16_t port = 0;
-      std::vector<std::uint16_t> slots;
-    };
-    std::map<std::string, Part> by_node;  // "host:port" → its slots
-    std::vector<std::uint16_t> retry;     // unserved now, or redirected: one at a time below
-    for (const auto& [slot, idx] : by_slot) {
-      if (const ClusterNode* n = map.node_for(slot)) {
-        Part& part = by_node[n->host + ":" + std::to_string(n->port)];
-        part.host = n->host;
-        part.port = n->port;
-        part.slots.push_back(slot);
-      } else {
-        retry.push_back(slot);
-      }
-    }
-    for (const auto& [name_port, part] : by_node) {
-      const auto& slots = part.slots;
+    std::vector<std::uint16_t> slots_used, retry;  // retry: unserved now, or redirected: one at a time below
+    for (const auto& entry : by_slot) slots_used.push_back(entry.first);
+    for (const auto& [name_port, part] : group_by_node(slots_used, [](std::uint16_t s) { return s; }, retry)) {
+      const auto& slots = part.items;
       resp::Pipeline p;
       for (auto slot : slots) p.add(make(by_slot[slot]));
       auto replies = co_await node(part.host, part.port).pipeline(std::move(p));
@@ -298,6 +402,55 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
       if (auto ok = merge(by_slot[slot], *r); !ok) co_return ok.error();
     }
     co_return Result<void>{};
+  }
+
+  // A pipeline across nodes: each node's share in one write, replies put back in order;
+  // redirected commands (which did not run) retried alone through routed().
+  asio::awaitable<Result<std::vector<resp::Reply>>> split_pipeline(const std::vector<resp::Command>& cmds, bool idempotent) {
+    if (!have_map) {
+      if (auto ok = co_await refresh(); !ok) co_return ok.error();
+    }
+    std::vector<std::uint16_t> slot(cmds.size());
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+      auto key = command_routing_key(cmds[i]);
+      if (!key)
+        co_return Error(Errc::invalid_argument, "pipeline: " + std::string(cmds[i].name()) +
+                                                    " has no key to route by on a cluster; send it with for_each_master()");
+      slot[i] = key_slot(*key);
+    }
+    std::vector<std::size_t> all(cmds.size()), retry;
+    for (std::size_t i = 0; i < cmds.size(); ++i) all[i] = i;
+    std::vector<resp::Reply> out(cmds.size());
+    for (auto& [name, part] : group_by_node(all, [&](std::size_t i) { return slot[i]; }, retry)) {
+      resp::Pipeline p;
+      for (std::size_t i : part.items) p.add(cmds[i]);
+      auto replies = co_await node(part.host, part.port).pipeline(std::move(p));
+      if (!replies) {
+        if (!idempotent) co_return replies.error();  // may have run: never resent
+        if (node_unreachable(replies.error())) mark_unreachable(part.host, part.port);
+        retry.insert(retry.end(), part.items.begin(), part.items.end());
+        continue;
+      }
+      for (std::size_t j = 0; j < part.items.size(); ++j) {
+        resp::Reply& r = (*replies)[j];
+        if (r.is_error()) {
+          const Error e = net::error_from_reply(r.root(), "pipeline");
+          if (parse_redirect(e.message()) || transient_cluster_error(e)) {
+            retry.push_back(part.items[j]);
+            continue;
+          }
+        }
+        out[part.items[j]] = std::move(r);
+      }
+    }
+    std::sort(retry.begin(), retry.end());
+    for (std::size_t i : retry) {
+      auto r = co_await routed(slot[i], cmds[i], idempotent);
+      if (r) out[i] = std::move(*r);
+      else if (node_unreachable(r.error()) || r.error().code() == Errc::cancelled) co_return r.error();
+      else out[i] = error_reply(server_text(r.error().message()).empty() ? r.error().message() : server_text(r.error().message()));
+    }
+    co_return out;
   }
 };
 
@@ -403,6 +556,114 @@ asio::awaitable<Result<void>> ClusterClient::mset(std::vector<std::pair<std::str
 asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, std::string routing_key, bool idempotent) {
   auto impl = impl_;
   co_return co_await impl->routed(key_slot(routing_key), cmd, idempotent);
+}
+
+asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, bool idempotent) {
+  auto impl = impl_;
+  auto key = command_routing_key(cmd);
+  if (!key)
+    co_return Error(Errc::invalid_argument, std::string(cmd.name()) + " has no key to route by on a cluster; use for_each_master()");
+  const std::uint16_t slot = key_slot(*key);
+  co_return co_await impl->routed(slot, cmd, idempotent);
+}
+
+asio::awaitable<Result<resp::Reply>> ClusterClient::command_at_slot(std::uint16_t slot, resp::Command cmd) {
+  auto impl = impl_;
+  if (slot >= kClusterSlots) co_return Error(Errc::invalid_argument, "slot must be below 16384");
+  if (!impl->have_map) {
+    if (auto ok = co_await impl->refresh(); !ok) co_return ok.error();
+  }
+  const ClusterNode* n = impl->map.node_for(slot);
+  if (n == nullptr) co_return Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(slot) + " is not served by any node");
+  const std::string host = n->host;
+  const std::uint16_t port = n->port;
+  co_return co_await impl->node(host, port).command(cmd, true);
+}
+
+asio::awaitable<Result<std::vector<resp::Reply>>> ClusterClient::pipeline(std::vector<resp::Command> cmds, bool idempotent) {
+  auto impl = impl_;
+  co_return co_await impl->split_pipeline(cmds, idempotent);
+}
+
+asio::awaitable<Result<resp::Reply>> ClusterClient::eval(std::string_view script_or_sha, std::vector<std::string> keys,
+                                                         std::vector<std::string> args, bool is_sha) {
+  auto impl = impl_;
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  auto slot = one_slot(views, is_sha ? "EVALSHA" : "EVAL");
+  if (!slot) co_return slot.error();
+  resp::Command c(is_sha ? "EVALSHA" : "EVAL");
+  c.arg(script_or_sha).arg(keys.size()).args(keys).args(args);
+  co_return co_await impl->routed(*slot, c, false);
+}
+
+asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp::Command> cmds) {
+  auto impl = impl_;
+  std::vector<std::string_view> all;
+  for (const auto& c : cmds) {
+    const std::string name = upper(c.name());
+    if (name == "MULTI" || name == "EXEC" || name == "DISCARD" || name == "WATCH")
+      co_return Error(Errc::invalid_argument, "transaction: give the commands only (MULTI and EXEC are added; WATCH is not supported here)");
+    auto k = command_keys(c);
+    all.insert(all.end(), k.begin(), k.end());
+  }
+  auto slot = one_slot(all, "a transaction");
+  if (!slot) co_return slot.error();
+  if (!impl->have_map) {
+    if (auto ok = co_await impl->refresh(); !ok) co_return ok.error();
+  }
+  Result<resp::Reply> result = Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(*slot) + " is not served by any node");
+  std::optional<Redirect> to;
+  for (int attempt = 0; attempt <= impl->opts.max_redirects; ++attempt) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (to) {
+      host = to->host.empty() ? impl->last_host : to->host;
+      port = to->port;
+    } else if (const ClusterNode* n = impl->map.node_for(*slot)) {
+      host = n->host;
+      port = n->port;
+    }
+    if (port == 0) break;
+    resp::Pipeline p;
+    if (to && to->ask) p.add(resp::Command("ASKING"));
+    p.add(resp::Command("MULTI"));
+    for (const auto& c : cmds) p.add(c);
+    p.add(resp::Command("EXEC"));
+    const std::size_t first = (to && to->ask) ? 2 : 1;
+    impl->last_host = host;
+    auto replies = co_await impl->node(host, port).pipeline(std::move(p));
+    if (!replies) co_return replies.error();  // EXEC may have run: never resent
+    to.reset();
+    // A queued command redirected: EXEC aborted, nothing ran; follow it and try again.
+    for (std::size_t i = first; i < first + cmds.size() && !to; ++i)
+      if ((*replies)[i].is_error()) to = parse_redirect(net::error_from_reply((*replies)[i].root(), "transaction").message());
+    if (to) {
+      if (!to->ask) {
+        ++impl->moved_n;
+        (void)co_await impl->refresh();
+      } else {
+        ++impl->asked_n;
+      }
+      continue;
+    }
+    const resp::Reply& exec = replies->back();
+    if (exec.is_error()) {
+      const Error e = net::error_from_reply(exec.root(), "EXEC");
+      if (transient_cluster_error(e)) {
+        asio::steady_timer t(impl->ex, std::chrono::milliseconds(25 << std::min(attempt, 5)));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      co_return e;
+    }
+    co_return std::move(replies->back());
+  }
+  co_return result;
+}
+
+asio::awaitable<Result<void>> ClusterClient::refresh() {
+  auto impl = impl_;
+  co_return co_await impl->refresh();
 }
 
 asio::awaitable<std::vector<Result<resp::Reply>>> ClusterClient::for_each_master(resp::Command cmd, bool idempotent) {

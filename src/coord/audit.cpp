@@ -11,14 +11,14 @@ constexpr std::size_t kAuditPerEntry = 64;   // coordinators per stream entry
 constexpr std::size_t kAuditEntries = 2000;  // MAXLEN ~ of the stream
 }  // namespace
 
-asio::awaitable<Result<void>> write_audit(net::Connection& conn, const CoordinatorTable& table, std::string* note) {
+asio::awaitable<Result<void>> write_audit(Target& conn, const CoordinatorTable& table, std::string* note) {
   std::vector<std::uint32_t> reaped;
   for (std::uint32_t i = 0; i < table.size(); ++i)
     if (table[i].reaped) reaped.push_back(i);
   // Each entry holds up to 64 coordinators as repeated (id, lastHeartbeat, keysDeleted)
   // fields; the stream keeps ~2,000 entries, and a run writes its last 10,000 reaped.
   const std::size_t from = reaped.size() > kAuditMax ? reaped.size() - kAuditMax : 0;
-  resp::Pipeline p;
+  std::vector<resp::Command> p;
   resp::Command entry;
   std::size_t in_entry = 0;
   for (std::size_t i = from; i < reaped.size(); ++i) {
@@ -29,12 +29,12 @@ asio::awaitable<Result<void>> write_audit(net::Connection& conn, const Coordinat
     const Coordinator& c = table[reaped[i]];
     entry.arg("id").arg(c.id).arg("lastHeartbeat").arg(c.timestamp_ms).arg("keysDeleted").arg(c.keys_deleted);
     if (++in_entry == kAuditPerEntry || i + 1 == reaped.size()) {
-      p.add(entry);
+      p.push_back(entry);
       in_entry = 0;
     }
   }
   if (p.empty()) co_return Result<void>{};
-  auto r = co_await conn.exec(p);
+  auto r = co_await conn.exec(std::move(p));
   if (!r) co_return r.error();
   if (!r->empty() && (*r)[0].is_error()) *note = "audit stream not written: " + std::string((*r)[0].str());
   co_return Result<void>{};

@@ -27,9 +27,9 @@ std::string host_name() {
 
 }  // namespace
 
-CleanupLock::CleanupLock(asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, ConnectionOptions options,
+CleanupLock::CleanupLock(asio::any_io_executor ex, std::shared_ptr<Target> conn,
                          std::chrono::milliseconds ttl)
-    : conn_(std::move(conn)), options_(std::move(options)), ttl_(ttl), timer_(ex), renewer_(ex, 1) {}
+    : conn_(std::move(conn)), ttl_(ttl), timer_(ex), renewer_(ex, 1) {}
 
 asio::awaitable<Result<CleanupLock::Outcome>> CleanupLock::acquire(bool wait, const std::atomic<bool>* stop) {
   std::random_device rd;
@@ -106,12 +106,9 @@ asio::awaitable<void> CleanupLock::release() {
   co_await renewer_.drain();
   if (!held_) co_return;
   held_ = false;
-  std::shared_ptr<net::Connection> conn = conn_;
+  std::shared_ptr<Target> conn = conn_;
   if (!conn->is_open()) {
-    ConnectionOptions o = options_;
-    o.connect_timeout = std::min<std::chrono::milliseconds>(o.connect_timeout, std::chrono::milliseconds(2000));
-    o.command_timeout = std::chrono::milliseconds(2000);
-    auto fresh = co_await net::Connection::open(timer_.get_executor(), o);
+    auto fresh = co_await conn_->reopen();
     if (!fresh) co_return;  // the lock expires on its own (ttl)
     conn = *fresh;
   }

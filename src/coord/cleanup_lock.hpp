@@ -15,8 +15,7 @@
 #include <vector>
 
 #include "coord/in_flight.hpp"
-#include "net/connection.hpp"
-#include "swarmkeeper/connection_options.hpp"
+#include "coord/target.hpp"
 
 namespace swarmkeeper::coord {
 
@@ -30,9 +29,9 @@ class CleanupLock {
     busy,          ///< another live cleanup holds it
     without_lock,  ///< the server is out of memory (SET refused with OOM): run unlocked
   };
-  /// `options` are used to reconnect when the run's connection died while the lock is held.
-  CleanupLock(boost::asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, ConnectionOptions options,
-              std::chrono::milliseconds ttl);
+  /// On a cluster the lock lives on its key's master. The target is reopened to release
+  /// the lock when the run's connection died while it was held.
+  CleanupLock(boost::asio::any_io_executor ex, std::shared_ptr<Target> target, std::chrono::milliseconds ttl);
 
   /// Takes the lock (waiting for it if asked, until *stop). Errors: the server's
   /// (readonly on a replica, no_permission, connection errors).
@@ -49,8 +48,7 @@ class CleanupLock {
   boost::asio::awaitable<void> renew_loop();
   boost::asio::awaitable<bool> take_over_if_dead(const std::string& holder);
 
-  std::shared_ptr<net::Connection> conn_;
-  ConnectionOptions options_;
+  std::shared_ptr<Target> conn_;
   std::chrono::milliseconds ttl_;
   std::string token_;
   bool held_ = false, done_ = false;

@@ -103,10 +103,12 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run(const CheckedUnlink& batc
   co_return out;
 }
 
-asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_script(const CheckedUnlink& b) {
+ScriptCall checked_unlink_call(const CheckedUnlink& b, std::string_view sha_or_body, bool is_sha) {
   // The script takes the byte checks first, then the absence checks: order[j] is the
   // batch's check index of the script's check j.
-  std::vector<std::uint32_t> order, position(b.check_keys.size());
+  ScriptCall call;
+  std::vector<std::uint32_t>& order = call.order;
+  std::vector<std::uint32_t> position(b.check_keys.size());
   for (int absent = 0; absent < 2; ++absent)
     for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
       if (b.expect[i].empty() == (absent == 1)) {
@@ -115,8 +117,9 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_script(const CheckedUnlin
       }
   std::size_t m1 = 0;
   for (const auto& e : b.expect) m1 += !e.empty();
-  resp::Command c("EVALSHA");
-  c.arg(sha_).arg(b.check_keys.size() + b.keys.size());
+  resp::Command& c = call.command;
+  c = resp::Command(is_sha ? "EVALSHA" : "EVAL");
+  c.arg(sha_or_body).arg(b.check_keys.size() + b.keys.size());
   for (std::uint32_t i : order) c.arg(b.check_keys[i]);
   for (const auto& k : b.keys) c.arg(k);
   c.arg(m1).arg(b.check_keys.size() - m1);
@@ -128,21 +131,28 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_script(const CheckedUnlin
     spec.push_back(g.keys);
   }
   c.arg(msgpack_uint_array(spec));
+  return call;
+}
+
+Result<UnlinkOutcome> checked_unlink_outcome(const resp::Reply& r, const std::vector<std::uint32_t>& order) {
+  if (r.size() != 2 || !r[1].is_aggregate())
+    return Error(Errc::unexpected_reply, "the delete script returned " + resp::to_string(r.root()).substr(0, 80));
+  UnlinkOutcome out;
+  out.unlinked = static_cast<std::uint64_t>(r[0].integer());
+  for (resp::ReplyRef i : r[1]) {
+    const auto j = std::abs(i.integer()) - 1;
+    if (j < 0 || static_cast<std::size_t>(j) >= order.size()) continue;
+    out.failed.push_back(order[static_cast<std::size_t>(j)]);
+    if (i.integer() < 0) out.gone.push_back(order[static_cast<std::size_t>(j)]);
+  }
+  return out;
+}
+
+asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_script(const CheckedUnlink& b) {
+  const ScriptCall call = checked_unlink_call(b, sha_);
   for (int attempt = 0;; ++attempt) {
-    auto r = co_await exec(c);
-    if (r) {
-      if (r->size() != 2 || !(*r)[1].is_aggregate())
-        co_return Error(Errc::unexpected_reply, "the delete script returned " + resp::to_string(r->root()).substr(0, 80));
-      UnlinkOutcome out;
-      out.unlinked = static_cast<std::uint64_t>((*r)[0].integer());
-      for (resp::ReplyRef i : (*r)[1]) {
-        const auto j = std::abs(i.integer()) - 1;
-        if (j < 0 || static_cast<std::size_t>(j) >= order.size()) continue;
-        out.failed.push_back(order[static_cast<std::size_t>(j)]);
-        if (i.integer() < 0) out.gone.push_back(order[static_cast<std::size_t>(j)]);
-      }
-      co_return out;
-    }
+    auto r = co_await exec(call.command);
+    if (r) co_return checked_unlink_outcome(*r, call.order);
     if (r.error().code() == Errc::no_script && attempt == 0) {  // script cache flushed mid-run
       if (co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript))) continue;
     }
@@ -195,8 +205,6 @@ asio::awaitable<Result<std::vector<std::uint8_t>>> DeleteStep::read_checks(const
   co_return ok;
 }
 
-namespace {
-// The keys of the groups whose checks all hold.
 std::vector<std::string_view> passing_keys(const CheckedUnlink& b, const std::vector<std::uint8_t>& ok) {
   std::vector<std::string_view> chosen;
   std::size_t k = 0;
@@ -209,7 +217,6 @@ std::vector<std::string_view> passing_keys(const CheckedUnlink& b, const std::ve
   }
   return chosen;
 }
-}  // namespace
 
 // Not atomic: read, compare, then UNLINK (or, in a dry run, count with EXISTS).
 asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_reread(const CheckedUnlink& b) {

@@ -26,24 +26,45 @@
 
 namespace swarmkeeper::coord {
 
-class DeleteStep {
+/// What the engine needs of a way to delete: one server (DeleteStep) or a cluster
+/// (cluster_delete_step.hpp).
+class Deleter {
  public:
-  DeleteStep(boost::asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, bool dry_run);
-
+  virtual ~Deleter() = default;
   /// Chooses the way to delete, strongest first, as `want` allows (automatic: script,
   /// else transaction, else reread). Adds a note when it falls back; fails only when a
   /// forced way (script or transaction) is refused, with the server's reason.
-  boost::asio::awaitable<Result<void>> choose(Recheck want, std::vector<std::string>& notes);
+  virtual boost::asio::awaitable<Result<void>> choose(Recheck want, std::vector<std::string>& notes) = 0;
   /// The way chosen (script, transaction or reread).
-  Recheck method() const noexcept { return method_; }
-
+  virtual Recheck method() const noexcept = 0;
   /// "" if every delete was atomic; else how many batches were not, and the longest
   /// window between re-reading their heartbeats and the UNLINK (for the report).
-  std::string nonatomic_summary() const;
-
+  virtual std::string nonatomic_summary() const = 0;
   /// Carries out one batch. Fails with the server's or the connection's error; checks
   /// that did not hold are not an error (they are in the outcome).
-  boost::asio::awaitable<Result<UnlinkOutcome>> run(const CheckedUnlink& batch);
+  virtual boost::asio::awaitable<Result<UnlinkOutcome>> run(const CheckedUnlink& batch) = 0;
+  /// Adds what this way of deleting has to report (the cluster's cross-slot counts).
+  virtual void report(CleanupReport&) const {}
+};
+
+/// The checked-unlink script's call for one batch (EVALSHA sha, or EVAL body), and the
+/// batch's check index of each of the script's checks (to read its reply back).
+struct ScriptCall {
+  resp::Command command;
+  std::vector<std::uint32_t> order;
+};
+ScriptCall checked_unlink_call(const CheckedUnlink& b, std::string_view sha_or_body, bool is_sha = true);
+/// The script's reply, as an outcome (indices back in the batch's terms).
+Result<UnlinkOutcome> checked_unlink_outcome(const resp::Reply& r, const std::vector<std::uint32_t>& order);
+
+class DeleteStep final : public Deleter {
+ public:
+  DeleteStep(boost::asio::any_io_executor ex, std::shared_ptr<net::Connection> conn, bool dry_run);
+
+  boost::asio::awaitable<Result<void>> choose(Recheck want, std::vector<std::string>& notes) override;
+  Recheck method() const noexcept override { return method_; }
+  std::string nonatomic_summary() const override;
+  boost::asio::awaitable<Result<UnlinkOutcome>> run(const CheckedUnlink& batch) override;
 
  private:
   boost::asio::awaitable<Result<UnlinkOutcome>> run_script(const CheckedUnlink& b);
@@ -61,6 +82,9 @@ class DeleteStep {
   std::uint64_t nonatomic_batches_ = 0;
   std::chrono::steady_clock::duration max_window_{};
 };
+
+/// The keys of the groups whose checks all hold (ok[i]: check i holds).
+std::vector<std::string_view> passing_keys(const CheckedUnlink& b, const std::vector<std::uint8_t>& ok);
 
 /// A MessagePack array of unsigned integers (what cmsgpack.unpack reads as a Lua table).
 std::string msgpack_uint_array(std::span<const std::uint32_t> values);

@@ -117,23 +117,48 @@ asio::awaitable<Result<SeedReport>> seed_cluster(asio::io_context& io, Connectio
   co_return rep;
 }
 
+// On one server, one EXISTS per coordinator; on a cluster, one per key (each routed to
+// its master), summed per coordinator.
 asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
-  auto conn = co_await net::Connection::open(io.get_executor(), copts);
-  if (!conn) co_return conn.error();
+  std::shared_ptr<net::Connection> conn;
+  std::unique_ptr<ClusterClient> cluster;
+  if (copts.cluster) {
+    cluster = std::make_unique<ClusterClient>(io.get_executor(), ClusterOptions::from(copts));
+    if (auto ok = co_await cluster->connect(); !ok) co_return ok.error();
+  } else {
+    auto c = co_await net::Connection::open(io.get_executor(), copts);
+    if (!c) co_return c.error();
+    conn = *c;
+  }
   ScenarioCheck check;
   constexpr std::uint64_t kPerPipeline = 1000;
+  const std::uint64_t per = keys_per_coordinator(o);
   for (std::uint64_t first = 1; first <= o.coordinators; first += kPerPipeline) {
-    resp::Pipeline p;
     const std::uint64_t last = std::min(o.coordinators, first + kPerPipeline - 1);
+    std::vector<resp::Command> cmds;
     for (std::uint64_t i = first; i <= last; ++i) {
       resp::Command exists("EXISTS");
-      for (const auto& entry : scenario_entries(o, i, 0)) exists.arg(entry.first);
-      p.add(exists);
+      for (const auto& entry : scenario_entries(o, i, 0)) {
+        if (cluster) cmds.push_back(resp::Command("EXISTS").arg(entry.first));
+        else exists.arg(entry.first);
+      }
+      if (!cluster) cmds.push_back(std::move(exists));
     }
-    auto r = co_await (*conn)->exec(p);
+    Result<std::vector<resp::Reply>> r = Error(Errc::cancelled, "not run");
+    if (cluster) {
+      r = co_await cluster->pipeline(std::move(cmds), true);
+    } else {
+      resp::Pipeline p;
+      for (const auto& c : cmds) p.add(c);
+      r = co_await conn->exec(p);
+    }
     if (!r) co_return r.error();
     for (std::uint64_t i = first; i <= last; ++i) {
-      const auto present = static_cast<std::uint64_t>((*r)[i - first].integer());
+      std::uint64_t present = 0;
+      if (cluster)
+        for (std::uint64_t k = 0; k < per; ++k) present += static_cast<std::uint64_t>((*r)[(i - first) * per + k].integer());
+      else
+        present = static_cast<std::uint64_t>((*r)[i - first].integer());
       if (i <= o.stale) {
         check.stale_keys_total += keys_per_coordinator(o);
         check.stale_keys_left += present;
@@ -143,7 +168,8 @@ asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOp
       }
     }
   }
-  (*conn)->close();
+  if (cluster) cluster->close();
+  else conn->close();
   co_return check;
 }
 
@@ -157,7 +183,9 @@ Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const
 }
 
 std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i) {
-  return i <= o.stale ? o.prefix + "-stale-" + std::to_string(i) : o.prefix + "-active-" + std::to_string(i - o.stale);
+  std::string id =
+      i <= o.stale ? o.prefix + "-stale-" + std::to_string(i) : o.prefix + "-active-" + std::to_string(i - o.stale);
+  return o.hash_tags ? "{" + id + "}" : id;
 }
 
 Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const SeedOptions& options) {

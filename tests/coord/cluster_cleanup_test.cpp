@@ -1,0 +1,277 @@
+// cluster_cleanup_test.cpp — the cleanup on a real 3-master cluster: the seeds' 10 k
+// scenario gives the same report as on one server; hash-tagged coordinators are deleted
+// atomically everywhere; renewals before the delete keep every key, across slots too;
+// a reshard of 1,000 slots during the run loses nothing alive and leaves no stale key
+// after two runs; the CLI finds a cluster by URL or by asking the node.
+#include "swarmkeeper/cleanup.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "support/cli_runner.hpp"
+#include "support/redis_fixture.hpp"
+#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/seed.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+namespace asio = boost::asio;
+using swarmkeeper::testing::BlockingClient;
+using swarmkeeper::testing::run;
+
+class ClusterCleanupTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto c = RedisCluster::start(3);
+    if (!c) {
+      failure_ = c.error().message();
+      return;
+    }
+    cluster_ = std::move(*c);
+    auto s = RedisProcess::start();
+    if (!s) {
+      failure_ = s.error().message();
+      return;
+    }
+    single_ = std::move(*s);
+  }
+  static void TearDownTestSuite() {
+    cluster_.reset();
+    single_.reset();
+  }
+  void SetUp() override {
+    ASSERT_TRUE(cluster_ && single_) << "the test servers did not start: " << failure_;
+    for (std::size_t i = 0; i < cluster_->nodes().size(); ++i) BlockingClient(node(i))("FLUSHALL");
+    BlockingClient{single()}("FLUSHALL");
+  }
+  static ConnectionOptions node(std::size_t i) {
+    ConnectionOptions o;
+    o.port = cluster_->nodes()[i]->port();
+    return o;
+  }
+  static ConnectionOptions cluster() {
+    ConnectionOptions o = node(0);
+    o.cluster = true;
+    o.cluster_seeds = {{"127.0.0.1", cluster_->nodes()[1]->port()}};
+    return o;
+  }
+  static ConnectionOptions single() {
+    ConnectionOptions o;
+    o.port = single_->port();
+    return o;
+  }
+  static std::string cluster_url() { return "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port()); }
+  std::int64_t total_keys() {
+    std::int64_t n = 0;
+    for (std::size_t i = 0; i < cluster_->nodes().size(); ++i) n += BlockingClient(node(i))("DBSIZE").integer();
+    return n;
+  }
+  CleanupReport cleanup(const ConnectionOptions& where, CleanupOptions o = {}) {
+    auto r = run_cleanup(where, o);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message());
+    return r ? *r : CleanupReport{};
+  }
+  asio::io_context io_;
+  static std::unique_ptr<RedisCluster> cluster_;
+  static std::unique_ptr<RedisProcess> single_;
+  static std::string failure_;
+};
+std::unique_ptr<RedisCluster> ClusterCleanupTest::cluster_;
+std::unique_ptr<RedisProcess> ClusterCleanupTest::single_;
+std::string ClusterCleanupTest::failure_;
+
+TEST_F(ClusterCleanupTest, TheSeedsScenarioGivesTheSameReportAsOnOneServer) {
+  SeedOptions seed;
+  ASSERT_TRUE(seed_scenario(cluster(), seed));
+  ASSERT_TRUE(seed_scenario(single(), seed));
+  for (bool dry : {true, false}) {
+    CleanupOptions o;
+    o.dry_run = dry;
+    const auto on_cluster = cleanup(cluster(), o);
+    const auto on_one = cleanup(single(), o);
+    EXPECT_TRUE(on_cluster.errors.empty()) << on_cluster.errors.front();
+    EXPECT_EQ(on_cluster.total_coordinators_checked, on_one.total_coordinators_checked);
+    EXPECT_EQ(on_cluster.stale_coordinators_found, on_one.stale_coordinators_found);
+    EXPECT_EQ(on_cluster.active_coordinators, on_one.active_coordinators);
+    EXPECT_EQ(on_cluster.keys_deleted, on_one.keys_deleted);
+    EXPECT_EQ(on_cluster.keys_deleted, 59400u);
+    EXPECT_EQ(on_cluster.invalid_heartbeats, 0u);
+    EXPECT_EQ(on_cluster.keys_kept_ambiguous, on_one.keys_kept_ambiguous);
+    EXPECT_EQ(on_cluster.stale_coordinator_ids.size(), on_one.stale_coordinator_ids.size());
+    EXPECT_EQ(on_cluster.stale_coordinator_ids_omitted, on_one.stale_coordinator_ids_omitted);
+    EXPECT_EQ(on_cluster.cluster_masters, 3u);
+    EXPECT_EQ(on_one.cluster_masters, 0u);
+    if (dry) {
+      EXPECT_EQ(total_keys(), 60000) << "a dry run deletes nothing";
+    } else {
+      EXPECT_EQ(on_cluster.coordinators_reaped, on_one.coordinators_reaped);
+      // Plain ids: most keys live in another slot than their heartbeat, and the report says so.
+      EXPECT_EQ(on_cluster.recheck, "atomic-per-slot, reread-across-slots");
+      EXPECT_GT(on_cluster.keys_deleted_across_slots, 40000u);
+      EXPECT_EQ(on_cluster.renewed_in_delete_window, 0u);
+      bool said = false;
+      for (const auto& n : on_cluster.notes) said = said || n.find("not in one atomic step") != std::string::npos;
+      EXPECT_TRUE(said) << "the non-atomic part is said in the notes";
+    }
+  }
+  auto check = verify_scenario(cluster(), seed);
+  ASSERT_TRUE(check) << check.error().message();
+  EXPECT_TRUE(check->perfect()) << check->stale_keys_left << " stale keys left, " << check->active_keys_present << "/"
+                                << check->active_keys_total << " active present";
+  // The audit stream and the lock went to their keys' masters.
+  ClusterClient c(io_.get_executor(), ClusterOptions::from(cluster()));
+  auto len = run(io_, c.command(resp::Command("XLEN").arg("swarmkeeper:reaped")));
+  ASSERT_TRUE(len) << len.error().message();
+  EXPECT_GT(len->integer(), 0);
+  auto lock = run(io_, c.command(resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock")));
+  ASSERT_TRUE(lock);
+  EXPECT_EQ(lock->integer(), 0) << "released";
+  c.close();
+}
+
+TEST_F(ClusterCleanupTest, HashTaggedCoordinatorsAreDeletedAtomicallyEverywhere) {
+  SeedOptions seed;
+  seed.coordinators = 3000;
+  seed.stale = 2000;
+  seed.hash_tags = true;
+  ASSERT_TRUE(seed_scenario(cluster(), seed));
+  const auto rep = cleanup(cluster());
+  EXPECT_TRUE(rep.errors.empty());
+  EXPECT_EQ(rep.recheck, "atomic-script");
+  EXPECT_EQ(rep.keys_deleted_across_slots, 0u);
+  EXPECT_EQ(rep.keys_deleted, 2000u * 6);
+  EXPECT_EQ(rep.coordinators_reaped, 2000u);
+  auto check = verify_scenario(cluster(), seed);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->perfect());
+}
+
+// Renewals after the scan judged them stale, before anything is deleted: the re-read
+// (across slots) and the script (in the heartbeat's slot) both see it; nothing of those
+// coordinators goes.
+TEST_F(ClusterCleanupTest, CoordinatorsThatRenewBeforeTheDeleteKeepEveryKey) {
+  for (bool tags : {false, true}) {
+    SeedOptions seed;
+    seed.coordinators = 1000;
+    seed.stale = 1000;
+    seed.hash_tags = tags;
+    ASSERT_TRUE(seed_scenario(cluster(), seed));
+    CleanupOptions o;
+    o.before_first_delete = [&] {
+      asio::io_context io;
+      ClusterClient c(io.get_executor(), ClusterOptions::from(cluster()));
+      for (std::uint64_t i = 1; i <= 1000; i += 10) {
+        const std::string id = seed_coordinator_id(seed, i);
+        auto ok = run(io, c.set("blocking:heartbeat:" + id, "{\"timestamp\":" + std::to_string(BlockingClient(node(0)).now_ms()) + "}"));
+        ASSERT_TRUE(ok) << ok.error().message();
+      }
+      c.close();
+    };
+    const auto rep = cleanup(cluster(), o);
+    EXPECT_TRUE(rep.errors.empty());
+    EXPECT_EQ(rep.renewed_during_run, 100u);
+    EXPECT_EQ(rep.coordinators_reaped, 900u);
+    EXPECT_EQ(rep.keys_deleted, 900u * 6);
+    asio::io_context io;
+    ClusterClient c(io.get_executor(), ClusterOptions::from(cluster()));
+    for (std::uint64_t i = 1; i <= 1000; ++i) {
+      const std::string id = seed_coordinator_id(seed, i);
+      auto n = run(io, c.exists({"blocking:heartbeat:" + id, "blocking:signal:" + id, "blocking:idempotency:" + id + ":init",
+                                 "coordinator:activity:" + id, "blocking:ack:" + id + ":agent-1",
+                                 "blocking:ack:" + id + ":agent-2"}));
+      ASSERT_TRUE(n);
+      EXPECT_EQ(*n, i % 10 == 1 ? 6 : 0) << id << (tags ? " (hash-tagged)" : "");
+    }
+    c.close();
+    for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
+  }
+}
+
+// Node ids of the masters, by port.
+std::string node_id(std::uint16_t port) {
+  ConnectionOptions o;
+  o.port = port;
+  return std::string(BlockingClient(o)("CLUSTER", "MYID").str());
+}
+
+// 1,000 slots move from one master to another while the cleanup scans (paced, so the
+// two overlap): nothing alive is lost, and after a second run no stale key is left.
+TEST_F(ClusterCleanupTest, AReshardDuringTheRunLosesNothingAliveAndTwoRunsLeaveNoStaleKey) {
+  SeedOptions seed;
+  seed.coordinators = 6000;
+  seed.stale = 3000;
+  ASSERT_TRUE(seed_scenario(cluster(), seed));
+  const std::uint16_t from = cluster_->nodes()[0]->port(), to = cluster_->nodes()[1]->port();
+  const std::string cmd = "redis-cli --cluster reshard 127.0.0.1:" + std::to_string(from) + " --cluster-from " +
+                          node_id(from) + " --cluster-to " + node_id(to) +
+                          " --cluster-slots 1000 --cluster-yes --cluster-pipeline 10 >/dev/null 2>&1";
+  std::atomic<int> reshard_rc{-1};
+  std::atomic<bool> started{false};
+  CleanupOptions o;
+  o.scan_count = 20;
+  o.batch_keys = 50;
+  o.max_in_flight = 1;
+  bool launched = false;
+  std::thread reshard;
+  o.on_progress = [&](const CleanupProgress& p) {
+    if (!launched && p.keys_scanned > 1000) {  // well into the scan
+      launched = true;
+      reshard = std::thread([&] {
+        started = true;
+        reshard_rc = std::system(cmd.c_str());
+      });
+    }
+    if (launched && reshard_rc.load() < 0) std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let it overlap
+  };
+  auto first = run_cleanup(cluster(), o);
+  if (reshard.joinable()) reshard.join();
+  ASSERT_TRUE(launched) << "the reshard never started";
+  EXPECT_EQ(reshard_rc.load(), 0) << "redis-cli --cluster reshard failed";
+  ASSERT_TRUE(first) << first.error().message();
+  std::printf("first run: %llu deleted, %llu slots scanned again, %llu ms, errors: %s\n",
+              static_cast<unsigned long long>(first->keys_deleted), static_cast<unsigned long long>(first->slots_rescanned),
+              static_cast<unsigned long long>(first->execution_time_ms), first->errors.empty() ? "none" : first->errors.front().c_str());
+  EXPECT_GT(first->slots_rescanned, 0u) << "the reshard overlapped the run: slots moved while it scanned";
+  auto mid = verify_scenario(cluster(), seed);
+  ASSERT_TRUE(mid) << mid.error().message();
+  EXPECT_EQ(mid->active_keys_present, mid->active_keys_total) << "nothing alive lost during the reshard";
+  const auto second = cleanup(cluster());
+  EXPECT_TRUE(second.errors.empty()) << second.errors.front();
+  auto after = verify_scenario(cluster(), seed);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->stale_keys_left, 0u) << "every stale key gone after two runs (first run: " << first->keys_deleted
+                                        << " deleted, " << first->slots_rescanned << " slots scanned again, errors: "
+                                        << (first->errors.empty() ? "none" : first->errors.front()) << ")";
+  EXPECT_EQ(after->active_keys_present, after->active_keys_total);
+  // Put the slots back for the other tests.
+  const std::string back = "redis-cli --cluster reshard 127.0.0.1:" + std::to_string(from) + " --cluster-from " +
+                           node_id(to) + " --cluster-to " + node_id(from) +
+                           " --cluster-slots 1000 --cluster-yes >/dev/null 2>&1";
+  EXPECT_EQ(std::system(back.c_str()), 0);
+}
+
+TEST_F(ClusterCleanupTest, TheCliFindsTheClusterByUrlOrByAskingTheNode) {
+  SeedOptions seed;
+  seed.coordinators = 2000;
+  seed.stale = 1000;
+  for (const std::string& url : {cluster_url(), "redis://127.0.0.1:" + std::to_string(cluster_->nodes()[2]->port())}) {
+    ASSERT_TRUE(seed_scenario(cluster(), seed));
+    auto r = swarmkeeper::testing::run_cli("cleanup --no-log --json --url " + url);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("\"keysDeleted\":6000"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"clusterMasters\":3"), std::string::npos) << r.out;
+    EXPECT_EQ(total_keys(), 6000 + 1) << url << ": the active coordinators' keys and the audit stream";
+  }
+  // WATCH reaches one slot: a transaction re-check is refused on a cluster, nothing done.
+  ASSERT_TRUE(seed_scenario(cluster(), seed));
+  auto r = swarmkeeper::testing::run_cli("cleanup --no-log --recheck transaction --url " + cluster_url());
+  EXPECT_EQ(r.exit_code, 64) << r.out;
+  EXPECT_NE(r.out.find("cluster"), std::string::npos) << r.out;
+  EXPECT_EQ(total_keys(), 12000 + 1);
+}
+
+}  // namespace
+}  // namespace swarmkeeper
