@@ -148,15 +148,23 @@ struct Run {
   std::string error;
 };
 
-// Runs `self cleanup --url URL --json --no-log --recheck MODE` as a child; captures its JSON.
-Run run_ours(const std::string& self, const ConnectionOptions& conn, const std::string& mode, Admin& admin) {
+// Runs `self cleanup --url URL --json --no-log --recheck MODE` as a child; captures its
+// JSON. Server CPU is summed over `admins` (every master of a cluster); the probe PINGs
+// the first one.
+Run run_ours(const std::string& self, const std::string& url, const std::string& mode, const std::vector<Admin*>& admins,
+             const ConnectionOptions& probed) {
   Run run;
   int out[2];
   if (::pipe(out) != 0) return run;
-  const std::string url = conn.display();  // no password in bench URLs (private server)
-  const bool monitored = admin.latency_reset();
-  StallProbe probe(conn);
-  const double cpu0 = admin.cpu_seconds();
+  bool monitored = true;
+  for (Admin* a : admins) monitored = a->latency_reset() && monitored;
+  auto cpu = [&] {
+    double total = 0;
+    for (Admin* a : admins) total += a->cpu_seconds();
+    return total;
+  };
+  StallProbe probe(probed);
+  const double cpu0 = cpu();
   const auto t0 = Clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -177,9 +185,11 @@ Run run_ours(const std::string& self, const ConnectionOptions& conn, const std::
   ::wait4(pid, &status, 0, &usage);
   run.wall_ms = ms_between(t0, Clock::now());
   run.max_stall_ms = probe.stop();
-  run.redis_cpu_ms = (admin.cpu_seconds() - cpu0) * 1000;
+  run.redis_cpu_ms = (cpu() - cpu0) * 1000;
   run.rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
-  if (monitored) std::tie(run.server_max_ms, run.server_max_event) = admin.latency_max();
+  if (monitored)
+    for (Admin* a : admins)
+      if (auto worst = a->latency_max(); worst.first > run.server_max_ms) std::tie(run.server_max_ms, run.server_max_event) = worst;
   run.ran = true;
   try {
     auto j = nlohmann::json::parse(json);
@@ -303,9 +313,88 @@ nlohmann::json to_json(const Run& r) {
   return j;
 }
 
+// --cluster: the same scenario on one private server and on a private 3-master cluster,
+// with plain ids and with hash-tagged ids ({id}: a coordinator in one slot), side by
+// side in one run. The figure the issue names: Redis CPU per key deleted, cluster over
+// one server (CPU summed over the masters).
+int run_bench_cleanup_cluster(const BenchCleanupArgs& args, const std::string& self_exe) {
+  auto single = RedisProcess::start();
+  if (!single) {
+    std::cerr << "swarmkeeper bench: " << single.error().message() << "\n";
+    return 1;
+  }
+  auto cluster = RedisCluster::start(3);
+  if (!cluster) {
+    std::cerr << "swarmkeeper bench: " << cluster.error().message() << "\n";
+    return 1;
+  }
+  ConnectionOptions one;
+  one.port = (*single)->port();
+  ConnectionOptions many;
+  many.port = (*cluster)->nodes()[0]->port();
+  many.cluster = true;
+  const std::string many_url = "redis+cluster://127.0.0.1:" + std::to_string(many.port);
+  Admin one_admin(one);
+  std::vector<std::unique_ptr<Admin>> masters;
+  for (const auto& node : (*cluster)->nodes()) {
+    ConnectionOptions o;
+    o.port = node->port();
+    masters.push_back(std::make_unique<Admin>(o));
+  }
+  std::vector<Admin*> many_admins;
+  for (auto& m : masters) many_admins.push_back(m.get());
+  nlohmann::json results = nlohmann::json::array();
+  bool all_ok = true;
+  if (!args.json)
+    std::cout << fmt::format("{:>9} | {:>22} | {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>7}\n", "coords", "where", "wall ms",
+                             "redis ms", "us/key", "vs one", "stall ms", "verified", "across");
+  for (std::uint64_t n : args.sizes) {
+    struct Case {
+      const char* name;
+      bool on_cluster, tags;
+    };
+    double one_us_per_key = 0;
+    for (const Case c : {Case{"one server", false, false}, Case{"cluster, plain ids", true, false},
+                         Case{"cluster, hash-tagged", true, true}}) {
+      SeedOptions seed;
+      seed.coordinators = n;
+      seed.stale = n * 99 / 100;
+      seed.hash_tags = c.tags;
+      const ConnectionOptions& where = c.on_cluster ? many : one;
+      for (Admin* a : c.on_cluster ? many_admins : std::vector<Admin*>{&one_admin}) (void)a->cmd(resp::Command("FLUSHALL"));
+      if (!seed_scenario(where, seed)) {
+        std::cerr << "swarmkeeper bench: seeding " << n << " coordinators failed\n";
+        return 2;
+      }
+      Run r = run_ours(self_exe, c.on_cluster ? many_url : one.display(), args.recheck,
+                       c.on_cluster ? many_admins : std::vector<Admin*>{&one_admin}, c.on_cluster ? many : one);
+      auto check = verify_scenario(where, seed);
+      r.verified = check && check->perfect();
+      all_ok = all_ok && r.verified && r.error.empty();
+      const double us_per_key = r.keys_deleted > 0 ? r.redis_cpu_ms * 1000 / static_cast<double>(r.keys_deleted) : 0;
+      if (!c.on_cluster) one_us_per_key = us_per_key;
+      nlohmann::json row = {{"coordinators", n}, {"where", c.name}, {"run", to_json(r)},
+                            {"redisCpuUsPerKey", std::round(us_per_key * 100) / 100}};
+      if (c.on_cluster && one_us_per_key > 0) row["perKeyCpuVsOneServer"] = std::round(us_per_key / one_us_per_key * 100) / 100;
+      results.push_back(row);
+      if (!args.json) {
+        std::cout << fmt::format("{:>9} | {:>22} | {:>9.1f} {:>9.1f} {:>8.2f} {:>9} {:>9.2f} {:>8} {:>7}\n", n, c.name, r.wall_ms,
+                                 r.redis_cpu_ms, us_per_key,
+                                 c.on_cluster && one_us_per_key > 0 ? fmt::format("{:.2f}x", us_per_key / one_us_per_key) : "-",
+                                 r.max_stall_ms, r.verified ? "100/0 %" : "FAIL", c.tags ? "atomic" : (c.on_cluster ? "reread" : "-"));
+        if (!r.error.empty()) std::cout << "  error: " << r.error << "\n";
+        std::cout.flush();
+      }
+    }
+  }
+  if (args.json) std::cout << nlohmann::json{{"recheck", args.recheck}, {"cluster", true}, {"results", results}}.dump() << "\n";
+  return all_ok ? 0 : 2;
+}
+
 }  // namespace
 
 int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe) {
+  if (args.cluster) return run_bench_cleanup_cluster(args, self_exe);
   int exit_code = 0;
   auto target = open_target(args.url, "bench", exit_code);
   if (!target) return exit_code;
@@ -352,7 +441,7 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
       std::cerr << "swarmkeeper bench: seeding " << n << " coordinators failed\n";
       return 2;
     }
-    ours = run_ours(self_exe, conn, args.recheck, admin);
+    ours = run_ours(self_exe, conn.display(), args.recheck, {&admin}, conn);  // no password: a private server
     verify(ours);
     Run floor;
     if (prepare()) {

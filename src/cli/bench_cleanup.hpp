@@ -16,6 +16,7 @@ struct BenchCleanupArgs {
   std::string recheck = "auto";
   std::string peer_script;         ///< the seeds' script; default ../shared/peers/seed_lua_chunked.lua
   double peer_cap_s = 30;          ///< skip the peer where it would run longer (projected)
+  bool cluster = false;            ///< one private server beside a private 3-master cluster
 };
 
 /// For each size: seed (99 % stale), run `swarmkeeper cleanup` as a child process while

@@ -261,6 +261,10 @@ int main(int argc, char** argv) {
   bench_cleanup->add_option("--sizes", sizes_text, "Comma-separated coordinator counts (default 100,1000,3000,10000,100000)");
   bench_cleanup->add_flag("--large", bench_args.large, "Add 1,000,000 coordinators");
   bench_cleanup->add_flag("--json", bench_args.json, "One JSON object on stdout");
+  bench_cleanup->add_flag("--cluster", bench_args.cluster,
+                          "One private server beside a private 3-master cluster (plain and hash-tagged ids): Redis CPU "
+                          "per key deleted, side by side")
+      ->excludes("--url");
   bench_cleanup->add_option("--recheck", bench_args.recheck, "Cleanup recheck (as for cleanup)")
       ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
   bench_cleanup->add_option("--peer-script", bench_args.peer_script, "The seeds' script (default ../shared/peers/seed_lua_chunked.lua)");

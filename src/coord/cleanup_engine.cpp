@@ -451,6 +451,7 @@ asio::awaitable<Result<void>> Engine::open_cluster() {
     nodes_.push_back(ScanNode{m.host + ":" + std::to_string(m.port), *c, {}});
   }
   rep().cluster_masters = nodes_.size();
+  plan_.set_slot_order(true);
   co_return Result<void>{};
 }
 

@@ -1,6 +1,8 @@
 // cleanup_plan.cpp — see cleanup_plan.hpp (the rules and the safety argument).
 #include "coord/cleanup_plan.hpp"
 
+#include "swarmkeeper/cluster_slots.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -350,8 +352,17 @@ bool CleanupPlan::final_groups(std::size_t max_ready) {
   std::vector<std::string> keys;
   std::vector<std::string_view> views;
   Decision group;
+  if (order_.size() != table_.size()) {  // the table is complete: fix the visiting order once
+    order_.resize(table_.size());
+    for (std::uint32_t i = 0; i < table_.size(); ++i) order_[i] = i;
+    if (o_.slot_order) {
+      std::vector<std::uint16_t> slot(table_.size());
+      for (std::uint32_t i = 0; i < table_.size(); ++i) slot[i] = key_slot(o_.schema.heartbeat_key(table_[i].id));
+      std::stable_sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) { return slot[a] < slot[b]; });
+    }
+  }
   for (; final_next_ < table_.size() && ready_.size() < max_ready; ++final_next_) {
-    const std::uint32_t i = final_next_;
+    const std::uint32_t i = order_[final_next_];
     const Coordinator& c = table_[i];
     if (c.state != CoordState::stale || c.renewed) continue;
     keys.clear();

@@ -59,6 +59,9 @@ struct PlanOptions {
   /// Memory for keys parked with their stale owner until the final groups.
   std::size_t park_bytes = 24u << 20;
   std::size_t max_reported_ids = 100;
+  /// On a cluster: the final groups go in the order of their heartbeat's slot, so that
+  /// one per-slot atomic step holds several coordinators (not one each). Default off.
+  bool slot_order = false;
 };
 
 /// One heartbeat read, as GETRANGE key 0 max answered.
@@ -144,6 +147,9 @@ class CleanupPlan {
   /// REQUIRES: prefinal() ran and its batches were settled.
   bool final_groups(std::size_t max_ready = SIZE_MAX);
 
+  /// See PlanOptions::slot_order (the driver learns it is on a cluster after connecting).
+  void set_slot_order(bool on) noexcept { o_.slot_order = on; }
+
   /// The counts so far (the driver adds timing, mode and errors).
   CleanupReport& report() noexcept { return rep_; }
   const CoordinatorTable& table() const noexcept { return table_; }
@@ -209,7 +215,8 @@ class CleanupPlan {
   std::string parked_bytes_;  // parked keys without their family prefix
   std::string scratch_;
   std::uint32_t waiting_ = UINT32_MAX;  // keys whose owner was not known yet (a list in parked_)
-  std::uint32_t final_next_ = 0;        // the next coordinator final_groups() looks at
+  std::uint32_t final_next_ = 0;        // the next coordinator final_groups() looks at (in order_)
+  std::vector<std::uint32_t> order_;    // coordinators in the order final_groups() visits them
   bool lists_settled_ = false;          // prefinal() re-attributed the parked lists
   // The batch being filled.
   CheckedUnlink open_;

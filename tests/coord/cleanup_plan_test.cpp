@@ -9,6 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include "swarmkeeper/cluster_slots.hpp"
+
+#include <set>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -119,6 +123,7 @@ void run_one(std::uint32_t seed, int disturb) {
   o.threshold_ms = kThreshold;
   o.batch_keys = 1 + rng() % 12;
   o.park_bytes = std::array<std::size_t, 3>{32u << 20, 64, 600}[rng() % 3];  // parking: all, almost none, some
+  o.slot_order = rng() % 2 == 0;  // a cluster's order of final groups: the rules must not care
   CleanupPlan plan(o);
   Runner r{m, rng, plan, disturb};
   // The scan: the keyspace in random order, random page sizes, pages answered in any order.
@@ -214,6 +219,51 @@ TEST(CleanupPlan, ARenewalBetweenReadAndDeleteKeepsEveryKeyAndIsCounted) {
   EXPECT_EQ(m.kv.size(), 3u);
   EXPECT_EQ(plan.report().renewed_during_run, 1u);
   EXPECT_EQ(plan.report().keys_deleted, 0u);
+}
+
+// On a cluster the final groups go by heartbeat slot: a batch's coordinators share
+// slots, so its per-slot atomic steps hold several coordinators each.
+TEST(CleanupPlan, SlotOrderSendsFinalGroupsInTheOrderOfTheirHeartbeatsSlot) {
+  Model m;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = "{c" + std::to_string(i % 40) + "}-" + std::to_string(i);  // 40 slots, ~7 each
+    keys.push_back("blocking:heartbeat:" + id);
+    m.kv[keys.back()] = m.heartbeat(kNow - kThreshold - 5);
+    keys.push_back("blocking:signal:" + id);
+    m.kv[keys.back()] = "x";
+  }
+  PlanOptions o;
+  o.threshold_ms = kThreshold;
+  o.slot_order = true;
+  o.batch_keys = 60;
+  CleanupPlan plan(o);
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  auto reads = plan.on_page(0, views);
+  std::vector<HeartbeatRead> answers;
+  for (const auto& k : reads) answers.push_back({HeartbeatRead::Kind::value, m.kv[k]});
+  plan.on_reads(0, answers, kNow);
+  plan.end_scan();
+  while (plan.has_batch()) { auto b = plan.take_batch(); plan.on_outcome(b, m.apply(b)); }
+  plan.prefinal();
+  plan.final_groups();
+  int last = -1;
+  std::size_t slots_per_batch = 0, batches = 0;
+  while (plan.has_batch()) {
+    auto b = plan.take_batch();
+    std::set<std::uint16_t> slots;
+    for (const auto& k : b.check_keys) {
+      EXPECT_GE(key_slot(k), last) << k;
+      last = key_slot(k);
+      slots.insert(key_slot(k));
+    }
+    slots_per_batch += slots.size();
+    ++batches;
+    plan.on_outcome(b, m.apply(b));
+  }
+  EXPECT_TRUE(m.kv.empty());
+  EXPECT_EQ(plan.report().coordinators_reaped, 300u);
+  EXPECT_LE(slots_per_batch, batches * 6) << "about 30 coordinators a batch, in at most a few slots";
 }
 
 TEST(CleanupPlan, OversizedAndWrongTypeHeartbeatsAreInvalidAndTheirKeysStay) {
