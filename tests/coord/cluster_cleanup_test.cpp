@@ -13,6 +13,7 @@
 #include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
 #include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/cluster_slots.hpp"
 #include "swarmkeeper/seed.hpp"
 
 namespace swarmkeeper {
@@ -209,22 +210,29 @@ TEST_F(ClusterCleanupTest, AReshardDuringTheRunLosesNothingAliveAndTwoRunsLeaveN
                           node_id(from) + " --cluster-to " + node_id(to) +
                           " --cluster-slots 1000 --cluster-yes --cluster-pipeline 10 >/dev/null 2>&1";
   std::atomic<int> reshard_rc{-1};
-  std::atomic<bool> started{false};
   CleanupOptions o;
-  o.scan_count = 20;
+  o.scan_count = 2;  // a long scan: the progress callback comes every 100 ms
   o.batch_keys = 50;
   o.max_in_flight = 1;
   bool launched = false;
   std::thread reshard;
+  // Once well into the scan, the reshard starts, and the scan waits (up to 30 s) until
+  // 50 slots have left their master: the two overlap whatever the machine's speed.
+  auto slots_of_from = [&] {
+    ConnectionOptions n0 = node(0);
+    auto map = SlotMap::from_cluster_slots(BlockingClient(n0)("CLUSTER", "SLOTS").root());
+    std::size_t owned = 0;
+    for (std::uint16_t s = 0; map && s < kClusterSlots; ++s) owned += map->node_for(s) && map->node_for(s)->port == from;
+    return owned;
+  };
+  const std::size_t owned_at_start = slots_of_from();
   o.on_progress = [&](const CleanupProgress& p) {
-    if (!launched && p.keys_scanned > 1000) {  // well into the scan
-      launched = true;
-      reshard = std::thread([&] {
-        started = true;
-        reshard_rc = std::system(cmd.c_str());
-      });
-    }
-    if (launched && reshard_rc.load() < 0) std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let it overlap
+    if (launched || p.phase != "scan" || p.keys_scanned < 1000) return;
+    launched = true;
+    reshard = std::thread([&] { reshard_rc = std::system(cmd.c_str()); });
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (slots_of_from() + 50 > owned_at_start && reshard_rc.load() < 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
   };
   auto first = run_cleanup(cluster(), o);
   if (reshard.joinable()) reshard.join();
