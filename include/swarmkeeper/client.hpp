@@ -13,10 +13,12 @@
 // another connection, writes never.
 //
 // Threading: a Client lives on one executor, which must run one handler at a time (an
-// io_context run by one thread — the fast path — or a strand); its state is touched
-// only there. Its coroutine methods may be awaited from any other executor or thread:
-// they hop to the client's executor and back (one extra handoff each way). All its I/O
-// runs on that one executor, so one Client uses one core; SyncClient wraps it for code
+// io_context run by one thread — the fast path, fastest made as io_context{1} — or a
+// strand); its state is touched only there. Its coroutine methods may be awaited from
+// any other executor or thread: they hop to the client's executor and back (one extra
+// handoff each way); a caller already on it pays no hop. All its I/O runs on that one
+// executor, so one Client uses one core. For every core, ThreadedClient
+// (threaded_client.hpp) runs a Client per I/O thread; SyncClient wraps one for code
 // outside coroutines.
 //
 //   asio::io_context io;

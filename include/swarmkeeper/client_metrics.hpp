@@ -37,6 +37,8 @@ struct ClientMetricsSnapshot {
   CompressionStats compression;
   PoolMetrics pool;
   double mean_batch() const { return writes ? static_cast<double>(commands_sent) / static_cast<double>(writes) : 0; }
+  /// Adds another client's figures (counts summed, histograms merged; commands by name).
+  void merge(const ClientMetricsSnapshot& other);
 };
 
 /// Prometheus text format: swarmkeeper_client_commands_total{command="GET"}, ...

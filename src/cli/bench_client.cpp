@@ -35,6 +35,7 @@
 #include "swarmkeeper/redis_process.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/client.hpp"
+#include "swarmkeeper/threaded_client.hpp"
 #include "swarmkeeper/metrics/histogram.hpp"
 #include "swarmkeeper/metrics/process.hpp"
 
@@ -49,6 +50,14 @@ struct LoadResult {
   double seconds = 0;
   metrics::Histogram::Snapshot latency_ns;
   double ops_per_s() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
+  static LoadResult since(Clock::time_point t0, std::uint64_t ops, std::uint64_t errors, const metrics::Histogram& h) {
+    LoadResult r;
+    r.ops = ops;
+    r.errors = errors;
+    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.latency_ns = h.snapshot();
+    return r;
+  }
 };
 
 // C callers doing the get-set mix on one client (a Client or a ClusterClient) until
@@ -80,12 +89,40 @@ LoadResult get_set_load(asio::io_context& io, AnyClient& client, int callers, do
   }
   io.restart();
   while (running > 0) io.run_one();
-  LoadResult r;
-  r.ops = ops;
-  r.errors = errors;
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.latency_ns = hist.snapshot();
-  return r;
+  return LoadResult::since(t0, ops, errors, hist);
+}
+
+// C callers doing the get-set mix through a ThreadedClient: each caller runs on one of its
+// I/O threads (round-robin) and uses that thread's Client, so no command crosses threads.
+LoadResult threaded_get_set_load(ThreadedClient& client, int callers, double seconds) {
+  metrics::Histogram hist;
+  std::atomic<std::uint64_t> ops{0}, errors{0};
+  std::atomic<int> running{callers};
+  const std::string value(32, 'v');
+  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto t0 = Clock::now();
+  for (int i = 0; i < callers; ++i) {
+    client.spawn([&, i]() -> asio::awaitable<void> {
+      const std::string mine = "k" + std::to_string(i % 100);
+      // One clock read an op: each op's end is the next one's start.
+      auto s = Clock::now();
+      for (std::uint64_t n = static_cast<std::uint64_t>(i); s < end; ++n) {
+        bool ok;
+        if (n % 2)
+          ok = static_cast<bool>(co_await client.get("k"));
+        else
+          ok = static_cast<bool>(co_await client.set(mine, value));
+        const auto e = Clock::now();
+        hist.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(e - s).count()));
+        s = e;
+        ops.fetch_add(1, std::memory_order_relaxed);
+        if (!ok) errors.fetch_add(1, std::memory_order_relaxed);
+      }
+      running.fetch_sub(1);
+    });
+  }
+  while (running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return LoadResult::since(t0, ops, errors, hist);
 }
 
 double ms(double ns) { return ns / 1e6; }
@@ -164,12 +201,16 @@ int run_bench_client(const BenchClientArgs& args) {
   if (auto s = net::run_blocking(io, client->set("k", std::string(32, 'v'))); !s) return 1;
 
   if (args.mix == "get-set") {
-    auto r = get_set_load(io, *client, args.concurrency, args.seconds);
-    const nlohmann::json j = {{"client", "swarmkeeper"}, {"conc", args.concurrency},
+    // The callers on the client's I/O threads (--threads, default one per core).
+    client->close();
+    client.reset();
+    ThreadedClient threaded(opts, static_cast<std::size_t>(args.threads));
+    auto r = threaded_get_set_load(threaded, args.concurrency, args.seconds);
+    const nlohmann::json j = {{"client", "swarmkeeper"}, {"conc", args.concurrency}, {"threads", threaded.threads()},
                               {"ops_per_s", std::llround(r.ops_per_s())},
                               {"p50_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.5)))},
                               {"p99_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.99)))},
-                              {"errors", r.errors}, {"mean_batch", std::round(client->metrics().mean_batch() * 10) / 10}};
+                              {"errors", r.errors}, {"mean_batch", std::round(threaded.metrics().mean_batch() * 10) / 10}};
     std::cout << j.dump() << "\n";
     return r.errors == 0 ? 0 : 2;
   }

@@ -15,6 +15,7 @@ struct BenchClientArgs {
   bool json = false;
   int connections = 0;             ///< max pool connections (0: the default, 20)
   bool cluster = false;            ///< get-set on a Redis Cluster (a private 3-master one unless --url)
+  int threads = 0;                 ///< get-set: the client's I/O threads (0: one per core)
 };
 
 int run_bench_client(const BenchClientArgs& args);

@@ -294,6 +294,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"get-set"}));
   bench_client->add_option("--connections", client_args.connections, "Max pool connections (default 20)")->check(count_in(1, 10000, "20"));
   bench_client->add_flag("--json", client_args.json, "One JSON object on stdout");
+  bench_client->add_option("--threads", client_args.threads,
+                           "get-set: the client's I/O threads, callers spread over them (default: one per core)")
+      ->check(CLI::Range(0, 256));
   bench_client->add_flag("--cluster", client_args.cluster, "The get-set run on a Redis Cluster: a private 3-master one, "
                                                            "or --url redis+cluster://...");
 

@@ -1,5 +1,7 @@
-// client_metrics.cpp — Prometheus text rendering of a ClientMetricsSnapshot.
+// client_metrics.cpp — Prometheus text rendering of a ClientMetricsSnapshot, and merging two.
 #include "swarmkeeper/client_metrics.hpp"
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -44,6 +46,34 @@ std::string render_prometheus(const ClientMetricsSnapshot& m) {
   for (double q : {0.5, 0.99})
     o += fmt::format("swarmkeeper_client_pool_acquire_seconds{{quantile=\"{}\"}} {:.9f}\n", q, m.pool.acquire_ns.percentile(q) / 1e9);
   return o;
+}
+
+void ClientMetricsSnapshot::merge(const ClientMetricsSnapshot& o) {
+  for (const auto& c : o.commands) {
+    auto it = std::find_if(commands.begin(), commands.end(), [&](const CommandMetrics& m) { return m.command == c.command; });
+    if (it == commands.end()) {
+      commands.push_back(c);
+      continue;
+    }
+    it->calls += c.calls;
+    it->errors += c.errors;
+    it->latency_ns.merge(c.latency_ns);
+  }
+  bytes_out += o.bytes_out;
+  bytes_in += o.bytes_in;
+  writes += o.writes;
+  commands_sent += o.commands_sent;
+  compression.values_seen += o.compression.values_seen;
+  compression.values_compressed += o.compression.values_compressed;
+  compression.bytes_before += o.compression.bytes_before;
+  compression.bytes_after += o.compression.bytes_after;
+  pool.open += o.pool.open;
+  pool.in_use += o.pool.in_use;
+  pool.idle += o.pool.idle;
+  pool.waiters += o.pool.waiters;
+  pool.connects += o.pool.connects;
+  pool.failures += o.pool.failures;
+  pool.acquire_ns.merge(o.pool.acquire_ns);
 }
 
 }  // namespace swarmkeeper

@@ -101,7 +101,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
 
   // A connection for one command: the least loaded open one; a new one when all are busy
   // (up to max); waits (up to acquire_timeout) while none can be had.
-  asio::awaitable<Result<std::shared_ptr<Slot>>> acquire();
+  asio::awaitable<Result<std::shared_ptr<Slot>>> acquire(Clock::time_point t0);
 
   // A dedicated connection: room permitting (an idle shared connection gives way when
   // the pool is full), else wait for a lease to end, up to acquire_timeout.

@@ -1,0 +1,104 @@
+// threaded_client.cpp — see swarmkeeper/threaded_client.hpp.
+#include "swarmkeeper/threaded_client.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <future>
+#include <thread>
+
+namespace swarmkeeper {
+
+namespace asio = boost::asio;
+
+namespace {
+// Which ThreadedClient's I/O thread this is, and which of its threads (set on each).
+thread_local const void* tl_owner = nullptr;
+thread_local std::size_t tl_index = 0;
+}  // namespace
+
+struct ThreadedClient::Shard {
+  asio::io_context io{1};  // one thread runs it: Asio's scheduler takes its fast path
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::unique_ptr<Client> client;
+  std::thread thread;
+};
+
+ThreadedClient::ThreadedClient(ClientOptions options, std::size_t io_threads) {
+  if (io_threads == 0) io_threads = std::max(1u, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < io_threads; ++i) {
+    auto s = std::make_unique<Shard>();
+    s->client = std::make_unique<Client>(s->io.get_executor(), options);
+    s->thread = std::thread([sh = s.get(), this, i] {
+      tl_owner = this;
+      tl_index = i;
+      sh->io.run();
+    });
+    shards_.push_back(std::move(s));
+  }
+}
+
+ThreadedClient::~ThreadedClient() {
+  close();
+  for (auto& s : shards_) {
+    s->work.reset();
+    asio::post(s->io, [sh = s.get()] { sh->client.reset(); });  // destroyed on its own thread
+  }
+  for (auto& s : shards_) s->thread.join();
+}
+
+Client& ThreadedClient::local() noexcept {
+  if (tl_owner == this) return *shards_[tl_index]->client;
+  return *shards_[next_.fetch_add(1, std::memory_order_relaxed) % shards_.size()]->client;
+}
+
+Client& ThreadedClient::client(std::size_t i) noexcept { return *shards_[i % shards_.size()]->client; }
+
+asio::any_io_executor ThreadedClient::executor(std::size_t i) const { return shards_[i % shards_.size()]->io.get_executor(); }
+
+void ThreadedClient::spawn(std::function<asio::awaitable<void>()> fn) {
+  const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed) % shards_.size();
+  asio::co_spawn(shards_[i]->io, [fn = std::move(fn)]() -> asio::awaitable<void> { co_await fn(); }, asio::detached);
+}
+
+namespace {
+// Runs fn on shard i's thread and waits for it (directly when already there).
+template <class Fn>
+void on_shard_thread(const void* owner, std::size_t i, asio::io_context& io, Fn fn) {
+  if (tl_owner == owner && tl_index == i) {
+    fn();
+    return;
+  }
+  std::promise<void> done;
+  asio::post(io, [&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+}  // namespace
+
+ClientMetricsSnapshot ThreadedClient::metrics() const {
+  ClientMetricsSnapshot total;
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    const auto& s = shards_[i];
+    on_shard_thread(this, i, s->io, [&] {
+      if (s->client) total.merge(s->client->metrics());  // the pool is read on its thread
+    });
+  }
+  return total;
+}
+
+void ThreadedClient::close() {
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    const auto& s = shards_[i];
+    on_shard_thread(this, i, s->io, [&] {
+      if (s->client) s->client->close();
+    });
+  }
+}
+
+}  // namespace swarmkeeper
