@@ -3,7 +3,12 @@
 // agrees with CLUSTER KEYSLOT on every key tried (hash tags, binary, empty tags).
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
@@ -280,6 +285,79 @@ TEST_F(ClusterTest, MovedAndAskAreFollowed) {
   ASSERT_TRUE(run(io_, c.set(key, "again")));
   EXPECT_EQ(dst("GET", key).str(), "again") << "written on the new owner";
   c.close();
+}
+
+}  // namespace
+}  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// 1,000 slots move between masters (redis-cli --cluster reshard) while 64 callers write
+// and read back their own keys across all slots: no command is lost, no reply is wrong.
+TEST(ClusterReshard, SixtyFourCallersThroughAThousandSlotReshardLoseNothing) {
+  auto cluster = RedisCluster::start(3);
+  ASSERT_TRUE(cluster) << cluster.error().message();
+  asio::io_context io;
+  ClusterOptions o;
+  o.seeds = {{"127.0.0.1", (*cluster)->nodes()[0]->port()}};
+  o.node.min_connections = 1;
+  ClusterClient c(io.get_executor(), o);
+  ASSERT_TRUE(run(io, c.connect()));
+  auto id = [&](std::size_t i) {
+    ConnectionOptions n;
+    n.port = (*cluster)->nodes()[i]->port();
+    return std::string(BlockingClient(n)("CLUSTER", "MYID").str());
+  };
+  const std::string cmd = "redis-cli --cluster reshard 127.0.0.1:" + std::to_string((*cluster)->nodes()[0]->port()) +
+                          " --cluster-from " + id(0) + " --cluster-to " + id(1) +
+                          " --cluster-slots 1000 --cluster-yes >/dev/null 2>&1";
+  std::atomic<bool> resharded{false};
+  std::atomic<int> rc{-1};
+  std::uint64_t ops = 0, failures = 0;
+  std::string first_failure;
+  int running = 64;
+  bool started = false;
+  std::thread reshard;
+  for (int i = 0; i < 64; ++i)
+    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+      for (int j = 0; !resharded || j < 200; ++j) {
+        const std::string k = "r:" + std::to_string(i) + ":" + std::to_string(j % 97);  // spread over all slots
+        const std::string v = std::to_string(i) + "/" + std::to_string(j);
+        auto w = co_await c.set(k, v);
+        auto r = co_await c.get(k);
+        ops += 2;
+        if (!w || !r || !*r || **r != v) {
+          ++failures;
+          if (first_failure.empty())
+            first_failure = !w ? w.error().message() : !r ? r.error().message() : "wrong value for " + k;
+        }
+        if (j == 50 && !started) {  // traffic is flowing: start moving slots
+          started = true;
+          reshard = std::thread([&] {
+            rc = std::system(cmd.c_str());
+            resharded = true;
+          });
+        }
+      }
+      --running;
+    }, asio::detached);
+  while (running > 0) io.run_one();
+  if (reshard.joinable()) reshard.join();
+  EXPECT_EQ(rc.load(), 0) << "the reshard failed";
+  EXPECT_EQ(failures, 0u) << failures << " of " << ops << " commands failed; first: " << first_failure;
+  EXPECT_GT(c.moved() + c.asked(), 0u) << "the client met redirections during the reshard";
+  // The slots did move: node 1 now serves 1,000 more.
+  ConnectionOptions n;
+  n.port = (*cluster)->nodes()[0]->port();
+  auto map = SlotMap::from_cluster_slots(BlockingClient(n)("CLUSTER", "SLOTS").root());
+  ASSERT_TRUE(map);
+  std::size_t on_1 = 0;
+  for (std::uint16_t s = 0; s < kClusterSlots; ++s) on_1 += map->node_for(s)->port == (*cluster)->nodes()[1]->port();
+  EXPECT_GE(on_1, 5461u + 1000u);
+  c.close();
+  std::printf("reshard under load: %llu commands, %llu MOVED, %llu ASK\n", static_cast<unsigned long long>(ops),
+              static_cast<unsigned long long>(c.moved()), static_cast<unsigned long long>(c.asked()));
 }
 
 }  // namespace
