@@ -13,12 +13,31 @@ namespace swarmkeeper::cli {
 
 int run_demo(const DemoArgs& args) {
   int exit_code = 0;
-  auto target = open_target(args.url, "demo", exit_code);
-  if (!target) return exit_code;
-  const ConnectionOptions conn = target->connection;
-  if (target->server)
-    std::cout << "Started a private redis-server on 127.0.0.1:" << target->server->port() << " (stopped at the end)\n";
+  std::optional<Target> target;
+  std::unique_ptr<RedisCluster> cluster;
+  ConnectionOptions conn;
+  if (args.cluster && !args.url) {
+    auto c = RedisCluster::start(3);
+    if (!c) {
+      std::cerr << "swarmkeeper demo: " << c.error().message() << "\n";
+      return 1;
+    }
+    cluster = std::move(*c);
+    conn.port = cluster->nodes()[0]->port();
+    conn.cluster = true;
+    std::cout << "Started a private 3-master Redis Cluster on 127.0.0.1:";
+    for (std::size_t i = 0; i < cluster->nodes().size(); ++i) std::cout << (i ? "," : "") << cluster->nodes()[i]->port();
+    std::cout << " (stopped at the end)\n";
+  } else {
+    target = open_target(args.url, "demo", exit_code);
+    if (!target) return exit_code;
+    conn = target->connection;
+    if (args.cluster) conn.cluster = true;
+    if (target->server)
+      std::cout << "Started a private redis-server on 127.0.0.1:" << target->server->port() << " (stopped at the end)\n";
+  }
   SeedOptions seed;
+  seed.hash_tags = args.hash_tags;
   seed.coordinators = args.coordinators;
   seed.stale = args.stale;
   auto seeded = seed_scenario(conn, seed);

@@ -245,6 +245,9 @@ int main(int argc, char** argv) {
       ->check(count_in(1, 10000000, "10000"))->capture_default_str();
   demo->add_option("--stale", demo_args.stale, "How many of them are stale")
       ->check(count_in(0, 10000000, "9900"))->capture_default_str();
+  demo->add_flag("--cluster", demo_args.cluster,
+                 "On a private 3-master Redis Cluster (or, with --url, treat that server as a cluster seed)");
+  demo->add_flag("--hash-tags", demo_args.hash_tags, "Seed ids in braces ({id}): each coordinator's keys in one slot");
   demo->add_option("--recheck", demo_args.recheck, "Cleanup recheck (as for cleanup)")
       ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
 

@@ -283,3 +283,18 @@ TEST_F(ClusterCleanupTest, TheCliFindsTheClusterByUrlOrByAskingTheNode) {
 
 }  // namespace
 }  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// The demo on a private cluster of its own: seeds, cleans, verifies, stops its servers.
+TEST(ClusterDemo, RunsOnAPrivateClusterAndPasses) {
+  auto r = swarmkeeper::testing::run_cli("demo --cluster --hash-tags --coordinators 500 --stale 400");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("3-master Redis Cluster"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("re-check: atomic-script"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Verdict: PASS"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace swarmkeeper
