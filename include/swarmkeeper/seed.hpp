@@ -41,6 +41,8 @@ inline std::uint64_t keys_per_coordinator(const SeedOptions& o) { return 4 + o.a
 /// The coordinator id of scenario index i (1-based; the first `stale` are stale).
 std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i);
 
+/// Writes the scenario. On a Redis Cluster (a redis+cluster:// URL, or a node that says
+/// cluster_enabled:1) it goes across every master.
 Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const SeedOptions& options);
 
 /// What is left of a seeded scenario after a cleanup.

@@ -175,7 +175,30 @@ asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOp
 
 }  // namespace
 
-Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const SeedOptions& options) {
+namespace {
+
+// A plain URL may name a cluster node: it says so in INFO (cluster_enabled:1). Then the
+// whole cluster is used, with that node as the seed.
+ConnectionOptions with_cluster_detected(const ConnectionOptions& connection) {
+  if (connection.cluster) return connection;
+  asio::io_context io;
+  ConnectionOptions out = connection;
+  auto probe = [&]() -> asio::awaitable<bool> {
+    auto c = co_await net::Connection::open(io.get_executor(), connection);
+    if (!c) co_return false;
+    auto info = co_await (*c)->exec(resp::Command("INFO").arg("cluster"));
+    (*c)->close();
+    co_return info && info->root().is_string() && info->str().find("cluster_enabled:1") != std::string_view::npos;
+  };
+  out.cluster = net::run_blocking(io, probe());
+  io.run();
+  return out;
+}
+
+}  // namespace
+
+Result<ScenarioCheck> verify_scenario(const ConnectionOptions& given, const SeedOptions& options) {
+  const ConnectionOptions connection = with_cluster_detected(given);
   asio::io_context io;
   auto r = net::run_blocking(io, verify(io, connection, options));
   io.run();
@@ -188,10 +211,11 @@ std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i) {
   return o.hash_tags ? "{" + id + "}" : id;
 }
 
-Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const SeedOptions& options) {
+Result<SeedReport> seed_scenario(const ConnectionOptions& given, const SeedOptions& options) {
   if (options.stale > options.coordinators)
     return Error(Errc::invalid_argument, "--stale (" + std::to_string(options.stale) + ") is more than --coordinators (" +
                                              std::to_string(options.coordinators) + ")");
+  const ConnectionOptions connection = with_cluster_detected(given);
   asio::io_context io;
   Result<SeedReport> r = Error(Errc::cancelled, "not run");
   if (connection.cluster) {
