@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "swarmkeeper/cluster_client.hpp"
 #include "swarmkeeper/resp/parser.hpp"
 
 namespace swarmkeeper {
@@ -74,6 +75,29 @@ TEST(SlotMap, RefusesMalformedReplies) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->covered(), 0u);
   EXPECT_EQ(m->node_for(5), nullptr);
+}
+
+}  // namespace
+}  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+TEST(CommandKeys, EachShapeGivesItsKeys) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(command_keys(resp::Command("GET").arg("a")), V{"a"});
+  EXPECT_EQ(command_keys(resp::Command("get").arg("a")), V{"a"}) << "case-insensitive";
+  EXPECT_EQ(command_keys(resp::Command("MGET").arg("a").arg("b")), (V{"a", "b"}));
+  EXPECT_EQ(command_keys(resp::Command("MSET").arg("a").arg("1").arg("b").arg("2")), (V{"a", "b"}));
+  EXPECT_EQ(command_keys(resp::Command("EVALSHA").arg("sha").arg(2).arg("k1").arg("k2").arg("argv")), (V{"k1", "k2"}));
+  EXPECT_EQ(command_keys(resp::Command("EVAL").arg("s").arg(0).arg("argv")), V{});
+  EXPECT_EQ(command_keys(resp::Command("EVAL").arg("s").arg("junk").arg("k")), V{}) << "a bad numkeys routes nowhere";
+  EXPECT_EQ(command_keys(resp::Command("OBJECT").arg("IDLETIME").arg("k")), V{"k"});
+  EXPECT_EQ(command_keys(resp::Command("XREAD").arg("COUNT").arg(1).arg("STREAMS").arg("s1").arg("s2").arg("0").arg("0")),
+            (V{"s1", "s2"}));
+  for (const char* keyless : {"PING", "INFO", "SCAN", "CLUSTER", "DBSIZE"})
+    EXPECT_FALSE(command_routing_key(resp::Command(keyless).arg("x"))) << keyless;
+  EXPECT_EQ(command_routing_key(resp::Command("UNLINK").arg("a").arg("b")), std::optional<std::string_view>("a"));
 }
 
 }  // namespace

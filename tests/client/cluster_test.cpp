@@ -362,3 +362,52 @@ TEST(ClusterReshard, SixtyFourCallersThroughAThousandSlotReshardLoseNothing) {
 
 }  // namespace
 }  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// Pipelines span nodes and come back in order; scripts and transactions must keep to
+// one slot and say so before anything is sent.
+TEST_F(ClusterTest, PipelinesSpanNodesAndScriptsAndTransactionsKeepToOneSlot) {
+  ClusterClient c(io_.get_executor(), cluster_options());
+  ASSERT_TRUE(run(io_, c.connect()));
+  std::vector<resp::Command> cmds;
+  for (int i = 0; i < 300; ++i) cmds.push_back(resp::Command("SET").arg("p:" + std::to_string(i)).arg(i));
+  for (int i = 0; i < 300; ++i) cmds.push_back(resp::Command("GET").arg("p:" + std::to_string(i)));
+  cmds.push_back(resp::Command("INCR").arg("p:0:text"));
+  cmds.push_back(resp::Command("LPUSH").arg("p:0:text").arg("x"));  // WRONGTYPE: an error reply in place
+  auto r = run(io_, c.pipeline(cmds));
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->size(), 602u);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ((*r)[300 + static_cast<std::size_t>(i)].str(), std::to_string(i));
+  EXPECT_EQ((*r)[600].integer(), 1);
+  EXPECT_TRUE((*r)[601].is_error());
+  EXPECT_TRUE((*r)[601].str().starts_with("WRONGTYPE")) << (*r)[601].str();
+  // A keyless command cannot be routed.
+  auto keyless = run(io_, c.pipeline({resp::Command("PING")}));
+  ASSERT_FALSE(keyless);
+  EXPECT_EQ(keyless.error().code(), Errc::invalid_argument);
+
+  // Scripts: one slot runs; two slots fail here, before the server sees anything.
+  auto ok = run(io_, c.eval("return redis.call('SET', KEYS[1], ARGV[1])", {"{u1}:a"}, {"v"}));
+  ASSERT_TRUE(ok) << ok.error().message();
+  auto cross = run(io_, c.eval("return 1", {"{u1}:a", "{u2}:b"}, {}));
+  ASSERT_FALSE(cross);
+  EXPECT_EQ(cross.error().code(), Errc::invalid_argument);
+  EXPECT_NE(cross.error().message().find("CROSSSLOT"), std::string::npos) << cross.error().message();
+  // Transactions: the same rule; one slot runs atomically on its master.
+  auto tx = run(io_, c.transaction({resp::Command("SET").arg("{u1}:x").arg("1"), resp::Command("INCR").arg("{u1}:x")}));
+  ASSERT_TRUE(tx) << tx.error().message();
+  ASSERT_EQ(tx->size(), 2u);
+  EXPECT_EQ((*tx)[1].integer(), 2);
+  auto bad = run(io_, c.transaction({resp::Command("SET").arg("{u1}:x").arg("1"), resp::Command("SET").arg("{u2}:y").arg("1")}));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("CROSSSLOT"), std::string::npos) << bad.error().message();
+  auto y = run(io_, c.get("{u2}:y"));
+  ASSERT_TRUE(y);
+  EXPECT_FALSE(*y) << "nothing of a refused transaction ran";
+  c.close();
+}
+
+}  // namespace
+}  // namespace swarmkeeper
