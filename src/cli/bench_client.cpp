@@ -204,9 +204,9 @@ int run_bench_client(const BenchClientArgs& args) {
     // The callers on the client's I/O threads (--threads, default one per core).
     client->close();
     client.reset();
-    ThreadedClient threaded(opts, static_cast<std::size_t>(args.threads));
+    ThreadedClient threaded(opts, static_cast<std::size_t>(args.threads), std::chrono::microseconds(args.busy_poll_us));
     auto r = threaded_get_set_load(threaded, args.concurrency, args.seconds);
-    const nlohmann::json j = {{"client", "swarmkeeper"}, {"conc", args.concurrency}, {"threads", threaded.threads()},
+    const nlohmann::json j = {{"client", "swarmkeeper"}, {"conc", args.concurrency}, {"threads", threaded.threads()}, {"busy_poll_us", args.busy_poll_us},
                               {"ops_per_s", std::llround(r.ops_per_s())},
                               {"p50_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.5)))},
                               {"p99_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.99)))},

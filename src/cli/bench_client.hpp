@@ -16,6 +16,7 @@ struct BenchClientArgs {
   int connections = 0;             ///< max pool connections (0: the default, 20)
   bool cluster = false;            ///< get-set on a Redis Cluster (a private 3-master one unless --url)
   int threads = 0;                 ///< get-set: the client's I/O threads (0: one per core)
+  int busy_poll_us = 50;           ///< get-set: ThreadedClient's busy_poll
 };
 
 int run_bench_client(const BenchClientArgs& args);

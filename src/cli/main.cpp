@@ -300,6 +300,9 @@ int main(int argc, char** argv) {
   bench_client->add_option("--threads", client_args.threads,
                            "get-set: the client's I/O threads, callers spread over them (default: one per core)")
       ->check(CLI::Range(0, 256));
+  bench_client->add_option("--busy-poll", client_args.busy_poll_us,
+                           "get-set: microseconds an idle I/O thread polls before it sleeps (default 50)")
+      ->check(CLI::Range(0, 100000));
   bench_client->add_flag("--cluster", client_args.cluster, "The get-set run on a Redis Cluster: a private 3-master one, "
                                                            "or --url redis+cluster://...");
 
