@@ -188,6 +188,7 @@ int run_bench_client(const BenchClientArgs& args) {
   int exit_code = 0;
   auto target = open_target(args.url, "bench", exit_code);
   if (!target) return exit_code;
+  if (target->connection.cluster) return run_cluster_get_set(args);  // a redis+cluster:// URL
   ClientOptions opts;
   opts.connection = target->connection;
   opts.connection.client_name = "swarmkeeper-bench";
@@ -198,7 +199,11 @@ int run_bench_client(const BenchClientArgs& args) {
     std::cerr << "swarmkeeper bench: " << ping.error().message() << "\n";
     return 1;
   }
-  if (auto s = net::run_blocking(io, client->set("k", std::string(32, 'v'))); !s) return 1;
+  if (auto s = net::run_blocking(io, client->set("k", std::string(32, 'v'))); !s) {
+    std::cerr << "swarmkeeper bench: " << s.error().message()
+              << (s.error().message().find("MOVED") != std::string::npos ? " (a cluster node: use redis+cluster://)" : "") << "\n";
+    return 1;
+  }
 
   if (args.mix == "get-set") {
     // The callers on the client's I/O threads (--threads, default one per core).
