@@ -1,10 +1,11 @@
 // cleanup_engine.cpp — the cleanup's driver: carries out what CleanupPlan decides
 // (contract: swarmkeeper/cleanup.hpp; rules: coord/cleanup_plan.hpp).
 //
-// On one pipelined connection: lock (cleanup_lock.hpp), server TIME, the way to delete
-// (delete_step.hpp: script, else transaction, else reread — said loudly), then one SCAN pass:
-// each page's heartbeat reads (GETRANGE, bounded) go out while the next page is
-// requested; batches are sent as the plan fills them, up to max_in_flight at once.
+// On one pipelined connection (a cluster: its client, and a connection to each master):
+// lock (cleanup_lock.hpp), server TIME, the way to delete (delete_step.hpp: script, else
+// transaction, else reread — said loudly; cluster_delete_step.hpp), then the scan
+// (cleanup_scan.cpp): each page's heartbeat reads (GETRANGE, bounded) go out while the
+// next page is requested; batches are sent as the plan fills them, up to max_in_flight.
 // After the scan: waiting and parked keys attributed with the complete table, orphans
 // (--orphans), then the final groups, a few batches at a time.
 // Then the audit stream (audit.hpp), and the lock released on every path out. Pacing
@@ -14,28 +15,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <map>
-#include <set>
+#include "coord/cleanup_engine.hpp"
 
 #include "coord/audit.hpp"
-#include "coord/cleanup_lock.hpp"
-#include "coord/cleanup_plan.hpp"
 #include "coord/cluster_delete_step.hpp"
-#include "coord/delete_step.hpp"
-#include "coord/in_flight.hpp"
-#include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
-#include "net/connection.hpp"
 #include "net/run_blocking.hpp"
-#include "swarmkeeper/cleanup.hpp"
 
 namespace swarmkeeper::coord {
 namespace {
-
-namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // Every bound CleanupOptions documents, checked before anything is sent.
 Result<void> validate(const CleanupOptions& o) {
@@ -52,6 +40,8 @@ Result<void> validate(const CleanupOptions& o) {
   return {};
 }
 
+}  // namespace
+
 PlanOptions plan_options(const CleanupOptions& o) {
   PlanOptions p;
   p.schema = o.schema;
@@ -64,99 +54,6 @@ PlanOptions plan_options(const CleanupOptions& o) {
   return p;
 }
 
-class Engine {
- public:
-  Engine(asio::io_context& io, ConnectionOptions c, CleanupOptions o)
-      : io_(io), copts_(std::move(c)), opts_(std::move(o)), plan_(plan_options(opts_)),
-        slots_(io.get_executor(), opts_.max_in_flight), pacer_(opts_.max_busy_percent) {}
-
-  asio::awaitable<Result<CleanupReport>> run();
-  void shutdown() {
-    if (lock_) lock_->stop();
-    if (target_) target_->close();
-    for (auto& n : nodes_) n.conn->close();
-  }
-
- private:
-  CleanupReport& rep() { return plan_.report(); }
-  std::int64_t server_now_ms() const { return start_server_ms_ + static_cast<std::int64_t>(ms_since(start_)); }
-  bool stopping() const { return opts_.stop != nullptr && opts_.stop->load(); }
-  void fail(const Error& e, std::string_view during) { fail(std::string(during) + ": " + e.message()); }
-  void fail(std::string message) {
-    if (!failed_) rep().errors.push_back(std::move(message));
-    failed_ = true;
-  }
-  // The server's CPU seconds: summed over every master on a cluster.
-  asio::awaitable<double> info_cpu() {
-    double total = 0;
-    for (auto& n : nodes_)
-      if (auto r = co_await n.conn->exec(resp::Command("INFO").arg("cpu"))) total += info_cpu_seconds(r->str());
-    co_return total;
-  }
-  // A server to scan: the one server, or each master of a cluster.
-  struct ScanNode {
-    std::string name;  // host:port
-    std::shared_ptr<net::Connection> conn;
-    std::set<std::uint16_t> migrating;  // slots it was migrating or importing when the scan began
-  };
-  struct ScanPage {
-    explicit ScanPage(const asio::any_io_executor& ex) : done(ex) {}
-    Result<resp::Reply> reply = Error(Errc::cancelled, "not asked yet");
-    bool ready = false;
-    asio::steady_timer done;
-  };
-  resp::Command scan_command(const std::string& cursor) const;
-  asio::awaitable<void> prefetch(std::shared_ptr<net::Connection> conn, resp::Command scan, ScanPage* out);
-  asio::awaitable<void> read_page(std::uint64_t page, std::vector<std::string> reads);
-  asio::awaitable<void> feed_page(std::span<const std::string_view> keys);
-  asio::awaitable<void> scan_node(ScanNode& node);
-  asio::awaitable<void> rescan_moved();
-  asio::awaitable<std::set<std::uint16_t>> migrating_slots(ScanNode& node);
-  asio::awaitable<Result<void>> open_cluster();
-  asio::awaitable<void> scan();
-  asio::awaitable<void> send_ready();
-  asio::awaitable<void> send(CheckedUnlink batch);
-  asio::awaitable<void> orphan_chunk();
-  asio::awaitable<void> orphans();
-  asio::awaitable<void> pace_and_report(const char* phase);
-  asio::awaitable<void> stage(const char* phase);
-
-  asio::io_context& io_;
-  ConnectionOptions copts_;
-  CleanupOptions opts_;
-  CleanupPlan plan_;
-  std::shared_ptr<net::Connection> conn_;  // one server: the run's connection
-  std::shared_ptr<ClusterClient> cluster_;  // a cluster: routes every keyed command
-  std::shared_ptr<Target> target_;          // keyed commands, on either
-  std::vector<ScanNode> nodes_;             // what SCAN, INFO and DBSIZE go to
-  std::vector<std::string> owner_at_start_;  // a cluster: each slot's master when the scan began
-  std::unique_ptr<CleanupLock> lock_;
-  InFlight slots_;  // reads and batches in flight
-  std::unique_ptr<Deleter> deleter_;
-  Pacer pacer_;
-  std::uint64_t next_page_ = 0;
-  Clock::time_point start_ = Clock::now(), last_progress_ = Clock::now(), last_pace_ = Clock::now();
-  std::int64_t start_server_ms_ = 0;
-  std::uint64_t dbsize_ = 0;  // keys in the database at the start (progress only)
-  double cpu_start_ = 0;
-  bool failed_ = false;
-  std::uint64_t batches_in_flight_ = 0;
-};
-
-resp::Command Engine::scan_command(const std::string& cursor) const {
-  resp::Command c("SCAN");
-  c.arg(cursor).arg("COUNT").arg(opts_.scan_count);
-  const std::string prefix = opts_.schema.common_prefix();
-  if (!prefix.empty()) c.arg("MATCH").arg(glob_escape(prefix) + "*");
-  return c;
-}
-
-// The next SCAN page, asked for while the current one is attributed.
-asio::awaitable<void> Engine::prefetch(std::shared_ptr<net::Connection> conn, resp::Command scan, ScanPage* out) {
-  out->reply = co_await conn->exec(scan);
-  out->ready = true;
-  out->done.cancel();
-}
 
 // One page's heartbeat reads: GETRANGE key 0 max (a huge value is never read whole).
 asio::awaitable<void> Engine::read_page(std::uint64_t page, std::vector<std::string> reads) {
@@ -201,163 +98,6 @@ asio::awaitable<void> Engine::send_ready() {
     }
     asio::co_spawn(io_, send(plan_.take_batch()), asio::detached);
   }
-}
-
-// One page of keys, wherever it came from: the plan classifies it, its heartbeat reads
-// go out, and whatever batches it filled are sent.
-asio::awaitable<void> Engine::feed_page(std::span<const std::string_view> keys) {
-  const std::uint64_t page = next_page_++;
-  auto reads = plan_.on_page(page, keys);
-  co_await slots_.acquire();
-  asio::co_spawn(io_, read_page(page, std::move(reads)), asio::detached);
-  co_await send_ready();
-  if (plan_.orphan_backlog() >= opts_.batch_keys && !failed_) co_await orphan_chunk();  // memory stays bounded
-}
-
-asio::awaitable<void> Engine::scan_node(ScanNode& node) {
-  // Page N+1 is asked for before page N is attributed: the server scans while the
-  // client works. A page's reply is owned (one buffer) and the plan reads it in place.
-  auto current = std::make_unique<ScanPage>(io_.get_executor());
-  current->reply = co_await node.conn->exec(scan_command("0"));
-  const std::string during = nodes_.size() > 1 ? "scanning keys on " + node.name : "scanning keys";
-  for (;;) {
-    Result<resp::Reply>& r = current->reply;
-    if (!r) {
-      fail(r.error(), during);
-      break;
-    }
-    if (r->size() != 2 || !(*r)[1].is_aggregate()) {
-      fail(Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r->root()).substr(0, 80)), during);
-      break;
-    }
-    const std::string cursor((*r)[0].str());
-    const bool more = cursor != "0" && !stopping() && !failed_;
-    auto next = std::make_unique<ScanPage>(io_.get_executor());
-    if (more) asio::co_spawn(io_, prefetch(node.conn, scan_command(cursor), next.get()), asio::detached);
-    std::vector<std::string_view> keys;
-    keys.reserve((*r)[1].size());
-    for (resp::ReplyRef key : (*r)[1]) keys.push_back(key.str());
-    co_await feed_page(keys);
-    co_await pace_and_report("scan");
-    if (more)
-      while (!next->ready) {  // the prefetch holds a pointer to *next: wait for it on every path
-        next->done.expires_at(asio::steady_timer::time_point::max());
-        co_await next->done.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
-    if (stopping() && cursor != "0") {
-      fail("interrupted by a signal during the scan; the next run finishes the job");
-      break;
-    }
-    if (!more || failed_) break;
-    current = std::move(next);
-  }
-}
-
-// The slots a master is migrating or importing, from its own line of CLUSTER NODES
-// ("[slot->-id]", "[slot-<-id]").
-asio::awaitable<std::set<std::uint16_t>> Engine::migrating_slots(ScanNode& node) {
-  std::set<std::uint16_t> out;
-  auto r = co_await node.conn->exec(resp::Command("CLUSTER").arg("NODES"));
-  if (!r) co_return out;
-  std::string_view text = r->str();
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    const std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    if (line.find("myself") == std::string_view::npos) continue;
-    for (std::size_t at = line.find('['); at != std::string_view::npos; at = line.find('[', at + 1)) {
-      unsigned slot = 0;
-      std::size_t i = at + 1;
-      while (i < line.size() && line[i] >= '0' && line[i] <= '9') slot = slot * 10 + static_cast<unsigned>(line[i++] - '0');
-      if (i > at + 1 && slot < kClusterSlots) out.insert(static_cast<std::uint16_t>(slot));
-    }
-  }
-  co_return out;
-}
-
-// A cluster, after every master was scanned: a slot that changed master since the scan
-// began, or was being migrated at its start or end, may hold keys that moved past a
-// cursor. Each such slot is read again on every master (CLUSTER GETKEYSINSLOT, bounded),
-// so a key present for the whole run is found wherever it went. Keys seen twice are
-// fine: the plan reads a heartbeat once, and a second UNLINK of a key counts nothing.
-asio::awaitable<void> Engine::rescan_moved() {
-  constexpr std::int64_t kMaxKeysPerSlot = 100000;
-  if (auto ok = co_await cluster_->refresh(); !ok) {
-    rep().notes.push_back("the slot map could not be read again after the scan (" + ok.error().message() +
-                          "): slots that moved during the run were not scanned again; the next run covers them");
-    co_return;
-  }
-  std::set<std::uint16_t> moved;
-  for (auto& n : nodes_) {
-    moved.insert(n.migrating.begin(), n.migrating.end());
-    auto now = co_await migrating_slots(n);
-    moved.insert(now.begin(), now.end());
-  }
-  for (std::uint16_t s = 0; s < kClusterSlots; ++s) {
-    const ClusterNode* owner = cluster_->slots().node_for(s);
-    const std::string now = owner ? owner->host + ":" + std::to_string(owner->port) : "";
-    if (now != owner_at_start_[s]) moved.insert(s);
-  }
-  if (moved.empty()) co_return;
-  rep().slots_rescanned = moved.size();
-  const std::string prefix = opts_.schema.common_prefix();
-  std::vector<std::uint16_t> slots(moved.begin(), moved.end());
-  for (auto& node : nodes_) {
-    for (std::size_t from = 0; from < slots.size() && !failed_; from += 256) {
-      const std::size_t to = std::min(slots.size(), from + 256);
-      resp::Pipeline count;
-      for (std::size_t i = from; i < to; ++i) count.add("CLUSTER", "COUNTKEYSINSLOT", slots[i]);
-      auto counts = co_await node.conn->exec(count);
-      if (!counts) {
-        fail(counts.error(), "scanning moved slots again on " + node.name);
-        co_return;
-      }
-      for (std::size_t i = from; i < to && !failed_; ++i) {
-        const std::int64_t n = (*counts)[i - from].is_error() ? 0 : (*counts)[i - from].integer();
-        if (n <= 0) continue;
-        if (n > kMaxKeysPerSlot)
-          rep().notes.push_back("slot " + std::to_string(slots[i]) + " moved during the run and holds " + std::to_string(n) +
-                                " keys on " + node.name + ": only the first " + std::to_string(kMaxKeysPerSlot) +
-                                " were scanned again; the next run covers the rest");
-        auto keys = co_await node.conn->exec(
-            resp::Command("CLUSTER").arg("GETKEYSINSLOT").arg(slots[i]).arg(std::min(n, kMaxKeysPerSlot)));
-        if (!keys) {
-          fail(keys.error(), "scanning moved slots again on " + node.name);
-          co_return;
-        }
-        std::vector<std::string_view> page;
-        for (resp::ReplyRef k : *keys)
-          if (k.str().starts_with(prefix)) page.push_back(k.str());
-        for (std::size_t at = 0; at < page.size(); at += opts_.scan_count)
-          co_await feed_page(std::span(page).subspan(at, std::min(opts_.scan_count, page.size() - at)));
-        co_await pace_and_report("scan");
-      }
-    }
-  }
-}
-
-asio::awaitable<void> Engine::scan() {
-  if (!cluster_) {
-    co_await scan_node(nodes_.front());
-  } else {
-    owner_at_start_.assign(kClusterSlots, "");
-    for (std::uint16_t s = 0; s < kClusterSlots; ++s)
-      if (const ClusterNode* n = cluster_->slots().node_for(s)) owner_at_start_[s] = n->host + ":" + std::to_string(n->port);
-    for (auto& n : nodes_) n.migrating = co_await migrating_slots(n);
-    // Every master at once; the plan and the batches are shared (one thread).
-    std::size_t running = nodes_.size();
-    asio::steady_timer all_done(io_.get_executor(), asio::steady_timer::time_point::max());
-    for (auto& n : nodes_)
-      asio::co_spawn(io_, [this, &n, &running, &all_done]() -> asio::awaitable<void> {
-        co_await scan_node(n);
-        if (--running == 0) all_done.cancel();
-      }, asio::detached);
-    while (running > 0) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (!failed_ && !stopping()) co_await rescan_moved();
-  }
-  co_await slots_.drain();
-  plan_.end_scan();
-  co_await stage("delete");
 }
 
 // Sends everything the plan has ready and waits until all of it is settled.
@@ -572,7 +312,6 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   co_return rep();
 }
 
-}  // namespace
 }  // namespace swarmkeeper::coord
 
 namespace swarmkeeper {
