@@ -217,6 +217,9 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     }
   }
   if (cluster) {
+    if (copts_.db != 0)
+      co_return Error(Errc::invalid_argument, "a Redis Cluster has only database 0, but the URL asks for database " +
+                                                  std::to_string(copts_.db) + "; nothing was done");
     if (opts_.recheck == Recheck::transaction)
       co_return Error(Errc::invalid_argument, "--recheck transaction does not work on a cluster (WATCH reaches one slot "
                                               "only); use the default (script); nothing was done");
@@ -294,6 +297,10 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
                     : method == Recheck::transaction ? "atomic-transaction"
                                                      : "reread-before-unlink";
     if (deleter_) deleter_->report(rep());
+    if (unserved_keys_ > 0)
+      rep().notes.push_back(std::to_string(unserved_keys_) +
+                            " keys are in slots that no master serves (cluster_slots_ok < 16384): they were left alone; "
+                            "assign those slots (CLUSTER ADDSLOTS, or fail over to a replica) and run again");
     if (batches_in_flight_ > 0) rep().keys_deleted_lower_bound = true;
     if (!opts_.dry_run && opts_.audit && !failed_) {
       std::string note;

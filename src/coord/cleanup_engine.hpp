@@ -49,6 +49,7 @@ class Engine {
   void shutdown() {
     if (lock_) lock_->stop();
     if (target_) target_->close();
+    if (cluster_) cluster_->close();  // also when connecting failed: its pools stop reconnecting
     for (auto& n : nodes_) n.conn->close();
   }
 
@@ -105,6 +106,7 @@ class Engine {
   std::shared_ptr<Target> target_;          // keyed commands, on either
   std::vector<ScanNode> nodes_;             // what SCAN, INFO and DBSIZE go to
   std::vector<std::string> owner_at_start_;  // a cluster: each slot's master when the scan began
+  std::uint64_t unserved_keys_ = 0;          // a cluster: scanned keys in slots no master serves (skipped)
   std::unique_ptr<CleanupLock> lock_;
   InFlight slots_;  // reads and batches in flight
   std::unique_ptr<Deleter> deleter_;

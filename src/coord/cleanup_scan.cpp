@@ -30,6 +30,18 @@ asio::awaitable<void> Engine::prefetch(std::shared_ptr<net::Connection> conn, re
 // go out, and whatever batches it filled are sent.
 asio::awaitable<void> Engine::feed_page(std::span<const std::string_view> keys) {
   const std::uint64_t page = next_page_++;
+  // A cluster with slots no master serves (CLUSTER DELSLOTS, a failed master without a
+  // replica): a node's SCAN still lists its keys there, but nothing can read or delete
+  // them. They are left alone and counted; the rest of the cluster is cleaned.
+  std::vector<std::string_view> served;
+  if (cluster_) {
+    served.reserve(keys.size());
+    for (std::string_view k : keys) {
+      if (cluster_->slots().node_for(key_slot(k)) != nullptr) served.push_back(k);
+      else ++unserved_keys_;
+    }
+    keys = served;
+  }
   auto reads = plan_.on_page(page, keys);
   co_await slots_.acquire();
   asio::co_spawn(io_, read_page(page, std::move(reads)), asio::detached);

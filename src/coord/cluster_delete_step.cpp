@@ -144,15 +144,22 @@ std::string ClusterDeleteStep::nonatomic_summary() const {
   if (across_batches_ == 0) return "";
   const std::string window =
       std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(max_window_).count() / 1000.0).substr(0, 6);
-  std::string s = std::to_string(across_keys_) +
-                  " keys lived in another slot than their coordinator's heartbeat: each was deleted right after its "
-                  "heartbeat was re-read and found unchanged, not in one atomic step (longest window " + window +
-                  " ms); heartbeats themselves, and " + std::to_string(atomic_keys_) +
-                  " keys in their heartbeat's slot, went atomically. Give a coordinator's keys its id as a hash tag "
-                  "(blocking:heartbeat:{id}, blocking:ack:{id}:...) to make every delete atomic";
+  std::string s;
+  if (method_ == Recheck::reread) {
+    s = "WARNING: " + std::to_string(across_keys_) +
+        " keys, heartbeats included, were deleted right after their heartbeats were re-read, not atomically (a master "
+        "refused scripts; longest window " + window + " ms)";
+  } else {
+    s = std::to_string(across_keys_) +
+        " keys lived in another slot than their coordinator's heartbeat: each was deleted right after its heartbeat was "
+        "re-read and found unchanged, not in one atomic step (longest window " + window + " ms); heartbeats themselves, "
+        "and " + std::to_string(atomic_keys_) + " keys in their heartbeat's slot, went atomically. Give a coordinator's "
+        "keys its id as a hash tag (blocking:heartbeat:{id}, blocking:ack:{id}:...) to make every delete atomic";
+  }
   if (renewed_in_window_ > 0)
     s = "WARNING: " + std::to_string(renewed_in_window_) +
-        " coordinators renewed their heartbeat inside that window: keys of theirs may be lost. " + s;
+        " heartbeats were renewed (or, of another id a key's name could mean, appeared) inside that window: keys of "
+        "theirs may be lost. " + s;
   return s;
 }
 
@@ -213,10 +220,14 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_across(const SlotSplit::Par
   across_keys_ += static_cast<std::uint64_t>(*n);
   max_window_ = std::max(max_window_, Clock::now() - read_at);
   // Read again: a heartbeat that changed in the window is said loudly (its keys may be lost).
-  auto after = co_await read_checks(b, nullptr);
+  // A heartbeat now gone is not a renewal (where scripts are refused, the heartbeat
+  // itself was in that UNLINK); one with other bytes is, and so is another possible
+  // owner's heartbeat that appeared.
+  std::vector<std::uint8_t> gone_after;
+  auto after = co_await read_checks(b, &gone_after);
   if (!after) co_return Result<void>{};  // the deletes stand; the atomic steps re-check anyway
   for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
-    if ((*ok)[i] && !(*after)[i] && !b.expect[i].empty()) {
+    if ((*ok)[i] && !(*after)[i] && !gone_after[i]) {
       ++renewed_in_window_;
       out.failed.push_back(part.check_of[i]);
     }

@@ -275,6 +275,15 @@ TEST_F(ClusterCleanupTest, TheCliFindsTheClusterByUrlOrByAskingTheNode) {
     EXPECT_NE(r.out.find("\"clusterMasters\":3"), std::string::npos) << r.out;
     EXPECT_EQ(total_keys(), 6000 + 1) << url << ": the active coordinators' keys and the audit stream";
   }
+  // A cluster has database 0 only; a bad password fails at once, with no hang.
+  auto db = swarmkeeper::testing::run_cli("cleanup --no-log --url " + cluster_url() + "/3", "timeout -s KILL 60");
+  EXPECT_EQ(db.exit_code, 64) << db.out;
+  EXPECT_NE(db.out.find("database 0"), std::string::npos) << db.out;
+  auto pw = swarmkeeper::testing::run_cli(
+      "cleanup --no-log --url redis+cluster://nobody:wrong@127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port()),
+      "timeout -s KILL 60");
+  EXPECT_NE(pw.exit_code, 0) << pw.out;
+  EXPECT_NE(pw.exit_code, 137) << "killed by the timeout: it hung";
   // WATCH reaches one slot: a transaction re-check is refused on a cluster, nothing done.
   ASSERT_TRUE(seed_scenario(cluster(), seed));
   auto r = swarmkeeper::testing::run_cli("cleanup --no-log --recheck transaction --url " + cluster_url());
@@ -296,6 +305,105 @@ TEST(ClusterDemo, RunsOnAPrivateClusterAndPasses) {
   EXPECT_NE(r.out.find("3-master Redis Cluster"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("re-check: atomic-script"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Verdict: PASS"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// Regression: with no cluster to reach, the cleanup hung for good (the cluster client's
+// pools kept reconnecting, and signals could not end it). Now: an error, at once.
+TEST(ClusterCleanupStart, NoReachableSeedFailsPromptly) {
+  auto port = RedisProcess::start();
+  ASSERT_TRUE(port);
+  const auto free_port = (*port)->port();
+  (*port)->stop();  // a port nothing listens on now
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = swarmkeeper::testing::run_cli("cleanup --no-log --url redis+cluster://127.0.0.1:" + std::to_string(free_port),
+                                         "timeout -s KILL 60");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30)) << "no hang";
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.exit_code, 137) << "killed by the timeout: it hung";
+  EXPECT_NE(r.out.find("127.0.0.1:" + std::to_string(free_port)), std::string::npos) << r.out;
+}
+
+// Regression: a slot that no master serves stopped the whole run (CLUSTERDOWN on its
+// heartbeat read). Now its keys are left alone, said in a note, and the rest is cleaned.
+TEST(ClusterCleanupCoverage, KeysInAnUnservedSlotAreLeftAloneAndTheRestIsCleaned) {
+  auto cluster = RedisCluster::start(3);
+  ASSERT_TRUE(cluster) << cluster.error().message();
+  ConnectionOptions seed_at;
+  seed_at.port = (*cluster)->nodes()[0]->port();
+  seed_at.cluster = true;
+  SeedOptions seed;
+  seed.coordinators = 1000;
+  seed.stale = 1000;
+  ASSERT_TRUE(seed_scenario(seed_at, seed));
+  const std::string lost_key = "blocking:heartbeat:" + seed_coordinator_id(seed, 7);
+  const std::string slot = std::to_string(key_slot(lost_key));
+  for (const auto& n : (*cluster)->nodes()) {
+    ConnectionOptions o;
+    o.port = n->port();
+    BlockingClient c(o);
+    c("CONFIG", "SET", "cluster-require-full-coverage", "no");
+    c("CLUSTER", "DELSLOTS", slot);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto rep = run_cleanup(seed_at, CleanupOptions{});
+  ASSERT_TRUE(rep) << rep.error().message();
+  EXPECT_TRUE(rep->errors.empty()) << rep->errors.front();
+  EXPECT_GE(rep->coordinators_reaped, 990u);
+  bool said = false;
+  for (const auto& n : rep->notes) said = said || n.find("no master serves") != std::string::npos;
+  EXPECT_TRUE(said);
+  std::int64_t left = 0;
+  for (const auto& n : (*cluster)->nodes()) {
+    ConnectionOptions o;
+    o.port = n->port();
+    left += BlockingClient(o)("DBSIZE").integer();
+  }
+  EXPECT_LT(left, 100) << "everything but the unserved slot's keys (and the audit stream) went";
+}
+
+}  // namespace
+}  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// Regression: where scripts are refused, every heartbeat (deleted in the re-read step)
+// was reported renewed, nothing reaped, no audit written.
+TEST_F(ClusterCleanupTest, WithoutScriptsTheReReadIsSaidLoudlyAndTheCountsAreRight) {
+  for (std::size_t i = 0; i < 3; ++i)
+    BlockingClient(node(i))("ACL", "SETUSER", "noscript", "on", ">pw", "~*", "&*", "+@all", "-@scripting");
+  SeedOptions seed;
+  seed.coordinators = 2000;
+  seed.stale = 1500;
+  ASSERT_TRUE(seed_scenario(cluster(), seed));
+  ConnectionOptions as_user = cluster();
+  as_user.username = "noscript";
+  as_user.password = "pw";
+  const auto rep = cleanup(as_user);
+  EXPECT_TRUE(rep.errors.empty());
+  EXPECT_EQ(rep.recheck, "reread-before-unlink");
+  EXPECT_EQ(rep.renewed_in_delete_window, 0u);
+  EXPECT_EQ(rep.renewed_during_run, 0u);
+  EXPECT_EQ(rep.coordinators_reaped, 1500u);
+  EXPECT_EQ(rep.keys_deleted, 1500u * 6);
+  bool loud = false;
+  for (const auto& n : rep.notes) loud = loud || n.starts_with("WARNING: deletes are NOT atomic");
+  EXPECT_TRUE(loud);
+  auto check = verify_scenario(cluster(), seed);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->perfect());
+  ClusterClient c(io_.get_executor(), ClusterOptions::from(cluster()));
+  auto len = run(io_, c.command(resp::Command("XLEN").arg("swarmkeeper:reaped")));
+  ASSERT_TRUE(len);
+  EXPECT_GT(len->integer(), 0) << "the audit stream was written";
+  c.close();
+  for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("ACL", "DELUSER", "noscript");
 }
 
 }  // namespace
