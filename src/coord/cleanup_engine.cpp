@@ -92,7 +92,9 @@ asio::awaitable<void> Engine::read_page(std::uint64_t page, std::vector<std::str
 asio::awaitable<void> Engine::send_ready() {
   while (plan_.has_batch() && !failed_) {
     co_await slots_.acquire();
-    if (failed_) {
+    // On a cluster several scans feed the plan at once: another may have taken the batch
+    // this one saw while it waited for a slot.
+    if (failed_ || !plan_.has_batch()) {
       slots_.release();
       break;
     }

@@ -3,6 +3,8 @@
 
 #include "swarmkeeper/cluster_slots.hpp"
 
+#include <cassert>
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -201,6 +203,7 @@ void CleanupPlan::flush_open() {
 }
 
 CheckedUnlink CleanupPlan::take_batch() {
+  assert(!ready_.empty());
   CheckedUnlink b = std::move(ready_.front());
   ready_.pop_front();
   return b;

@@ -408,3 +408,33 @@ TEST_F(ClusterCleanupTest, WithoutScriptsTheReReadIsSaidLoudlyAndTheCountsAreRig
 
 }  // namespace
 }  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// Regression: at 10^6 coordinators the run crashed (double free). Every master's scan
+// feeds the plan at once; past park_bytes batches are made during the scan, and two
+// scans waiting for a send slot both took "the" ready batch — the second from an empty
+// queue. The race needs two scans waiting for the last slot at once, which this run
+// cannot force: it walks the same path (batches made during the scans, one in flight).
+// The crash was reproduced at 10^6 and the cause confirmed by aborting in take_batch().
+TEST_F(ClusterCleanupTest, ScansOfEveryMasterNeverTakeTheSameBatchTwice) {
+  SeedOptions seed;
+  seed.coordinators = 3000;
+  seed.stale = 2000;
+  ASSERT_TRUE(seed_scenario(cluster(), seed));
+  CleanupOptions o;
+  o.park_bytes = 64;  // almost nothing parks: keys are batched while the scans run
+  o.max_in_flight = 1;
+  o.batch_keys = 20;
+  o.scan_count = 50;
+  const auto rep = cleanup(cluster(), o);
+  EXPECT_TRUE(rep.errors.empty()) << rep.errors.front();
+  EXPECT_EQ(rep.coordinators_reaped, 2000u);
+  auto check = verify_scenario(cluster(), seed);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->perfect()) << check->stale_keys_left << " stale left";
+}
+
+}  // namespace
+}  // namespace swarmkeeper
