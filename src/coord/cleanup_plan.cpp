@@ -144,7 +144,10 @@ bool CleanupPlan::park_room(std::size_t key_size) const {
 // owner unknown yet). settled: the owner is its only candidate and every candidate was
 // known, so nothing found later can change its verdict. False if there is no room.
 bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint32_t owner, bool settled) {
-  if (!park_room(key.size())) return false;
+  if (!park_room(key.size())) {
+    ++unparked_;
+    return false;
+  }
   std::uint32_t* head = &waiting_;
   if (owner != UINT32_MAX) {
     Coordinator& c = table_[owner];

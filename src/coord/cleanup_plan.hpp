@@ -157,6 +157,8 @@ class CleanupPlan {
   /// Batches left for the next run because their heartbeats kept changing under WATCH.
   std::uint64_t contended_batches() const noexcept { return contended_; }
   std::size_t parked_keys() const noexcept { return parked_.size(); }
+  /// Keys that found the park area full (batched at once instead).
+  std::uint64_t unparked_keys() const noexcept { return unparked_; }
   /// Fills the report's coordinator counts and ids from the table (after the scan).
   void count_coordinators();
 
@@ -208,7 +210,7 @@ class CleanupPlan {
   bool few_candidates() const noexcept { return cands_.size() <= kMaxParkedCandidates; }
   CoordinatorTable table_;
   CleanupReport rep_;
-  std::uint64_t stale_seen_ = 0, contended_ = 0;
+  std::uint64_t stale_seen_ = 0, contended_ = 0, unparked_ = 0;
   absl::flat_hash_map<std::uint64_t, Page> pages_;
   // Parked keys: per coordinator a linked list (Coordinator::parked) into parked_.
   std::vector<Parked> parked_;
