@@ -41,7 +41,9 @@ class ThreadedClient {
   /// 1.5x here; the price is up to 50 µs of CPU after each burst of work (0: sleep at once).
   explicit ThreadedClient(ClientOptions options, std::size_t io_threads = 0,
                           std::chrono::microseconds busy_poll = std::chrono::microseconds(50));
-  /// Closes every connection and joins the threads. REQUIRES: not on one of them.
+  /// Closes every connection and joins the threads. REQUIRES: not on one of them, and
+  /// every coroutine started on them has ended (after close() their commands fail with
+  /// Errc::cancelled: callers should stop then).
   ~ThreadedClient();
   ThreadedClient(const ThreadedClient&) = delete;
   ThreadedClient& operator=(const ThreadedClient&) = delete;
@@ -71,13 +73,16 @@ class ThreadedClient {
     return local().pipeline(std::move(commands));
   }
 
-  /// Every thread's metrics, summed (histograms merged). Thread-safe.
+  /// Every thread's metrics, summed (histograms merged). Called on one of its I/O threads,
+  /// that thread's only (waiting for another from there could deadlock).
   ClientMetricsSnapshot metrics() const;
-  /// Closes every connection (commands in flight fail with Errc::cancelled).
+  /// Closes every connection (commands in flight fail with Errc::cancelled). Called on an
+  /// I/O thread, the other threads' clients close shortly after it returns.
   void close();
 
  private:
   struct Shard;
+  void stop_all() noexcept;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<std::size_t> next_{0};
 };

@@ -50,26 +50,39 @@ struct ThreadedClient::Shard {
 
 ThreadedClient::ThreadedClient(ClientOptions options, std::size_t io_threads, std::chrono::microseconds busy_poll) {
   if (io_threads == 0) io_threads = std::max(1u, std::thread::hardware_concurrency());
-  for (std::size_t i = 0; i < io_threads; ++i) {
-    auto s = std::make_unique<Shard>();
-    s->client = std::make_unique<Client>(s->io.get_executor(), options);
-    s->thread = std::thread([sh = s.get(), this, i, busy_poll] {
-      tl_owner = this;
-      tl_index = i;
-      run_polling(sh->io, busy_poll);
-    });
-    shards_.push_back(std::move(s));
+  try {
+    for (std::size_t i = 0; i < io_threads; ++i) {
+      auto s = std::make_unique<Shard>();
+      s->client = std::make_unique<Client>(s->io.get_executor(), options);
+      Shard* sh = s.get();
+      shards_.push_back(std::move(s));
+      sh->thread = std::thread([sh, this, i, busy_poll] {
+        tl_owner = this;
+        tl_index = i;
+        run_polling(sh->io, busy_poll);
+      });
+    }
+  } catch (...) {  // a thread or a Client that could not be made: stop the ones that were
+    stop_all();
+    throw;
   }
 }
 
-ThreadedClient::~ThreadedClient() {
-  close();
+// Every shard's Client is destroyed on its own thread, then the threads end.
+void ThreadedClient::stop_all() noexcept {
   for (auto& s : shards_) {
-    s->work.reset();
-    asio::post(s->io, [sh = s.get()] { sh->client.reset(); });  // destroyed on its own thread
+    if (!s->thread.joinable()) continue;
+    asio::post(s->io, [sh = s.get()] {
+      if (sh->client) sh->client->close();
+      sh->client.reset();
+    });
+    s->work.reset();  // after the post: the io_context still has work when it arrives
   }
-  for (auto& s : shards_) s->thread.join();
+  for (auto& s : shards_)
+    if (s->thread.joinable()) s->thread.join();
 }
+
+ThreadedClient::~ThreadedClient() { stop_all(); }
 
 Client& ThreadedClient::local() noexcept {
   if (tl_owner == this) return *shards_[tl_index]->client;
@@ -104,6 +117,10 @@ void on_shard_thread(const void* owner, std::size_t i, asio::io_context& io, Fn 
 
 ClientMetricsSnapshot ThreadedClient::metrics() const {
   ClientMetricsSnapshot total;
+  if (tl_owner == this) {  // waiting on another I/O thread from one could deadlock: this one's only
+    if (const auto& c = shards_[tl_index]->client) total = c->metrics();
+    return total;
+  }
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     const auto& s = shards_[i];
     on_shard_thread(this, i, s->io, [&] {
@@ -116,9 +133,11 @@ ClientMetricsSnapshot ThreadedClient::metrics() const {
 void ThreadedClient::close() {
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     const auto& s = shards_[i];
-    on_shard_thread(this, i, s->io, [&] {
-      if (s->client) s->client->close();
-    });
+    auto close_it = [sh = s.get()] {
+      if (sh->client) sh->client->close();
+    };
+    if (tl_owner == this && tl_index != i) asio::post(s->io, close_it);  // never wait on another I/O thread
+    else on_shard_thread(this, i, s->io, close_it);
   }
 }
 

@@ -122,7 +122,9 @@ asio::awaitable<void> Engine::send(CheckedUnlink batch) {
   --batches_in_flight_;
   if (out) plan_.on_outcome(batch, *out);
   else {
-    if (!target_->is_open() || (conn_ && !conn_->is_open()) || out.error().code() == Errc::timeout ||
+    // On a cluster a batch is several steps on several masters: when one fails, others
+    // may have deleted already.
+    if (cluster_ || !target_->is_open() || (conn_ && !conn_->is_open()) || out.error().code() == Errc::timeout ||
         out.error().code() == Errc::connection_lost)
       rep().keys_deleted_lower_bound = true;
     fail(out.error(), "deleting a batch");

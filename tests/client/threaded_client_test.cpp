@@ -115,5 +115,20 @@ TEST_F(ThreadedClientTest, ClosingWithCommandsInFlightEndsEveryCaller) {
   }  // joins its threads
 }
 
+// Regression (review): metrics() and close() from two I/O threads at once waited on each
+// other's thread for good.
+TEST_F(ThreadedClientTest, MetricsAndCloseFromTheIoThreadsNeverDeadlock) {
+  ThreadedClient tc(client_options(), 2);
+  std::atomic<int> done{0};
+  for (int i = 0; i < 4; ++i)
+    tc.spawn([&, i]() -> asio::awaitable<void> {
+      (void)co_await tc.set("m" + std::to_string(i), "v");
+      const auto m = tc.metrics();  // this thread's figures only
+      if (!m.commands.empty()) ++done;
+      if (i >= 2) tc.close();
+    });
+  EXPECT_TRUE(wait_for(done, 4)) << done.load() << " of 4 callers came back";
+}
+
 }  // namespace
 }  // namespace swarmkeeper
