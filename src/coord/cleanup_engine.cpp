@@ -208,13 +208,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     auto conn = co_await net::Connection::open(io_.get_executor(), copts_);
     if (!conn) co_return conn.error();
     conn_ = *conn;
-    // A cluster node given as a plain URL: INFO says so; where INFO is not allowed
-    // (ACL), CLUSTER INFO answering does (a server without cluster support refuses it).
-    if (auto info = co_await conn_->exec(resp::Command("INFO").arg("cluster")); info && info->root().is_string()) {
-      cluster = info->str().find("cluster_enabled:1") != std::string_view::npos;
-    } else if (auto ci = co_await conn_->exec(resp::Command("CLUSTER").arg("INFO")); ci) {
-      cluster = true;
-    }
+    cluster = co_await is_cluster_node(*conn_);  // a cluster node given as a plain URL
     if (cluster) {
       conn_->close();
       conn_.reset();

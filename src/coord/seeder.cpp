@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "coord/in_flight.hpp"
+#include "coord/server_info.hpp"
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/cluster_client.hpp"
@@ -173,12 +174,8 @@ asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOp
   co_return check;
 }
 
-}  // namespace
-
-namespace {
-
-// A plain URL may name a cluster node: it says so in INFO (cluster_enabled:1). Then the
-// whole cluster is used, with that node as the seed.
+// A plain URL may name a cluster node (is_cluster_node): then the whole cluster is used,
+// with that node as the seed.
 ConnectionOptions with_cluster_detected(const ConnectionOptions& connection) {
   if (connection.cluster) return connection;
   asio::io_context io;
@@ -186,9 +183,9 @@ ConnectionOptions with_cluster_detected(const ConnectionOptions& connection) {
   auto probe = [&]() -> asio::awaitable<bool> {
     auto c = co_await net::Connection::open(io.get_executor(), connection);
     if (!c) co_return false;
-    auto info = co_await (*c)->exec(resp::Command("INFO").arg("cluster"));
+    const bool cluster = co_await coord::is_cluster_node(**c);
     (*c)->close();
-    co_return info && info->root().is_string() && info->str().find("cluster_enabled:1") != std::string_view::npos;
+    co_return cluster;
   };
   out.cluster = net::run_blocking(io, probe());
   io.run();

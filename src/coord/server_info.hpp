@@ -1,8 +1,13 @@
-// server_info.hpp — figures read from Redis' INFO text.
+// server_info.hpp — figures read from Redis' INFO text, and whether a server is a
+// cluster node.
 #pragma once
+
+#include <boost/asio/awaitable.hpp>
 
 #include <charconv>
 #include <string_view>
+
+#include "net/connection.hpp"
 
 namespace swarmkeeper::coord {
 
@@ -19,6 +24,20 @@ inline double info_cpu_seconds(std::string_view info) {
     total += v;
   }
   return total;
+}
+
+/// Whether an INFO (or INFO cluster) reply says the server runs in cluster mode.
+inline bool info_says_cluster(std::string_view info) { return info.find("cluster_enabled:1") != std::string_view::npos; }
+
+/// Whether the server on `conn` is a cluster node: INFO says so; where the ACL refuses
+/// INFO, CLUSTER INFO answering does (a server without cluster support refuses it).
+inline boost::asio::awaitable<bool> is_cluster_node(net::Connection& conn) {
+  bool cluster = false;
+  if (auto info = co_await conn.exec(resp::Command("INFO").arg("cluster")); info && info->root().is_string())
+    cluster = info_says_cluster(info->str());
+  else if (auto ci = co_await conn.exec(resp::Command("CLUSTER").arg("INFO")); ci)
+    cluster = true;
+  co_return cluster;
 }
 
 }  // namespace swarmkeeper::coord

@@ -780,7 +780,7 @@ Result<void> Monitor::start() {
   set->push_back({"", m.first_client});
   // A cluster (by URL, or by the node's own word): watch every master.
   auto info = m.client->command(resp::Command("INFO").arg("cluster"), true);
-  if (m.opts.connection.cluster || (info && info->root().is_string() && info->str().find("cluster_enabled:1") != std::string_view::npos)) {
+  if (m.opts.connection.cluster || (info && info->root().is_string() && coord::info_says_cluster(info->str()))) {
     auto slots = m.client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
     if (!slots) return slots.error();
     auto map = SlotMap::from_cluster_slots(slots->root(), co.connection.host);
