@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include "client/ascii.hpp"
 #include "client/client_pool.hpp"
 #include "net/connection.hpp"
 
@@ -32,21 +33,14 @@ ClientMetricsSnapshot Client::metrics() const { return impl_->snapshot(); }
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(a[i])) != b[i]) return false;
-  return true;
-}
-
 // Commands that may block the connection they run on.
 bool is_blocking(const resp::Command& cmd) {
   const std::string_view name = cmd.name();
   for (std::string_view b : {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF"})
-    if (iequals(name, b)) return true;
-  if (iequals(name, "XREAD") || iequals(name, "XREADGROUP"))
+    if (equals_upper(name, b)) return true;
+  if (equals_upper(name, "XREAD") || equals_upper(name, "XREADGROUP"))
     for (std::size_t i = 1; i < cmd.argc(); ++i)
-      if (iequals(cmd.arg_at(i), "BLOCK")) return true;
+      if (equals_upper(cmd.arg_at(i), "BLOCK")) return true;
   return false;
 }
 

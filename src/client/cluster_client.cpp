@@ -8,11 +8,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <charconv>
 #include <map>
 #include <span>
 
+#include "client/ascii.hpp"
 #include "net/connection.hpp"
 #include "swarmkeeper/resp/parser.hpp"
 
@@ -190,6 +190,17 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     co_return last;
   }
 
+  // Where a command for `slot` goes: the redirection's node when following one ("MOVED 5
+  // :7001" names no host: the host last asked), else the slot's master; port 0 when no
+  // master serves the slot. Remembers the host as the last one asked.
+  std::pair<std::string, std::uint16_t> target_for(std::uint16_t slot, const std::optional<Redirect>& to) {
+    std::pair<std::string, std::uint16_t> hp;
+    if (to) hp = {to->host.empty() ? last_host : to->host, to->port};
+    else if (const ClusterNode* n = map.node_for(slot)) hp = {n->host, n->port};
+    if (hp.second != 0) last_host = hp.first;
+    return hp;
+  }
+
   // Runs `cmd` for `slot`: on the slot's master, following MOVED and ASK, retrying
   // TRYAGAIN/CLUSTERDOWN with backoff.
   asio::awaitable<Result<resp::Reply>> routed(std::uint16_t slot, const resp::Command& cmd, bool idempotent) {
@@ -199,22 +210,12 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
       if (!have_map || (Clock::now() - refreshed_at > opts.refresh_interval && !refreshing)) {
         if (auto ok = co_await refresh(); !ok && !have_map) co_return ok.error();
       }
-      Client* target = nullptr;
-      std::string target_host;
-      std::uint16_t target_port = 0;
-      if (to) {
-        target_host = to->host.empty() ? last_host : to->host;  // "MOVED 5 :7001": the host we asked
-        target_port = to->port;
-      } else if (const ClusterNode* n = map.node_for(slot)) {
-        target_host = n->host;
-        target_port = n->port;
-      }
-      if (target_port != 0) {
-        target = &node(target_host, target_port);
-        last_host = target_host;
-      } else {
+      const auto target_hp = target_for(slot, to);  // (no structured bindings in coroutines: GCC 12)
+      const std::string& target_host = target_hp.first;
+      const std::uint16_t target_port = target_hp.second;
+      if (target_port == 0)
         co_return Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(slot) + " is not served by any node");
-      }
+      Client* target = &node(target_host, target_port);
       if (to && to->ask) {  // ASKING and the command on one connection, in order
         resp::Pipeline p;
         p.add(resp::Command("ASKING"));
@@ -535,11 +536,8 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
   std::vector<std::string_view> all;
   for (const auto& c : cmds) {
     const std::string_view n = c.name();
-    auto is = [&](std::string_view w) {
-      return n.size() == w.size() &&
-             std::equal(n.begin(), n.end(), w.begin(), [](char x, char y) { return std::toupper(static_cast<unsigned char>(x)) == y; });
-    };
-    if (is("MULTI") || is("EXEC") || is("DISCARD") || is("WATCH"))
+    if (client_detail::equals_upper(n, "MULTI") || client_detail::equals_upper(n, "EXEC") ||
+        client_detail::equals_upper(n, "DISCARD") || client_detail::equals_upper(n, "WATCH"))
       co_return Error(Errc::invalid_argument, "transaction: give the commands only (MULTI and EXEC are added; WATCH is not supported here)");
     auto k = command_keys(c);
     all.insert(all.end(), k.begin(), k.end());
@@ -552,15 +550,9 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
   Result<resp::Reply> result = Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(*slot) + " is not served by any node");
   std::optional<Redirect> to;
   for (int attempt = 0; attempt <= impl->opts.max_redirects; ++attempt) {
-    std::string host;
-    std::uint16_t port = 0;
-    if (to) {
-      host = to->host.empty() ? impl->last_host : to->host;
-      port = to->port;
-    } else if (const ClusterNode* n = impl->map.node_for(*slot)) {
-      host = n->host;
-      port = n->port;
-    }
+    const auto hp = impl->target_for(*slot, to);
+    const std::string& host = hp.first;
+    const std::uint16_t port = hp.second;
     if (port == 0) break;
     resp::Pipeline p;
     if (to && to->ask) p.add(resp::Command("ASKING"));
@@ -568,7 +560,6 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
     for (const auto& c : cmds) p.add(c);
     p.add(resp::Command("EXEC"));
     const std::size_t first = (to && to->ask) ? 2 : 1;
-    impl->last_host = host;
     auto replies = co_await impl->node(host, port).pipeline(std::move(p));
     if (!replies) co_return replies.error();  // EXEC may have run: never resent
     to.reset();

@@ -2,6 +2,7 @@
 // cluster routes a command by, and what must share one slot.
 #include <charconv>
 
+#include "client/ascii.hpp"
 #include "swarmkeeper/cluster_client.hpp"
 
 namespace swarmkeeper {
@@ -56,7 +57,7 @@ std::vector<std::string_view> command_keys(const resp::Command& cmd) {
   }
   if (name == "XREAD" || name == "XREADGROUP") {
     for (std::size_t i = 1; i < argc; ++i)
-      if (upper(cmd.arg_at(i)) == "STREAMS") {
+      if (client_detail::equals_upper(cmd.arg_at(i), "STREAMS")) {
         const std::size_t streams = (argc - i - 1) / 2;
         for (std::size_t j = 0; j < streams; ++j) keys.push_back(cmd.arg_at(i + 1 + j));
         break;

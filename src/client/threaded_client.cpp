@@ -18,9 +18,7 @@ namespace {
 // Which ThreadedClient's I/O thread this is, and which of its threads (set on each).
 thread_local const void* tl_owner = nullptr;
 thread_local std::size_t tl_index = 0;
-}  // namespace
 
-namespace {
 // Runs io until it runs out of work. With busy_poll > 0, an idle thread keeps polling for
 // that long before it sleeps in the kernel: a reply that arrives within it is handled
 // without a wake-up (tens of microseconds on an idle machine).
