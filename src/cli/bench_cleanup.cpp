@@ -361,13 +361,13 @@ int run_bench_cleanup_cluster(const BenchCleanupArgs& args, const std::string& s
       seed.stale = n * 99 / 100;
       seed.hash_tags = c.tags;
       const ConnectionOptions& where = c.on_cluster ? many : one;
-      for (Admin* a : c.on_cluster ? many_admins : std::vector<Admin*>{&one_admin}) (void)a->cmd(resp::Command("FLUSHALL"));
+      const std::vector<Admin*> admins = c.on_cluster ? many_admins : std::vector<Admin*>{&one_admin};
+      for (Admin* a : admins) (void)a->cmd(resp::Command("FLUSHALL"));
       if (!seed_scenario(where, seed)) {
         std::cerr << "swarmkeeper bench: seeding " << n << " coordinators failed\n";
         return 2;
       }
-      Run r = run_ours(self_exe, c.on_cluster ? many_url : one.display(), args.recheck,
-                       c.on_cluster ? many_admins : std::vector<Admin*>{&one_admin}, c.on_cluster ? many : one);
+      Run r = run_ours(self_exe, c.on_cluster ? many_url : one.display(), args.recheck, admins, where);
       auto check = verify_scenario(where, seed);
       r.verified = check && check->perfect();
       all_ok = all_ok && r.verified && r.error.empty();

@@ -105,7 +105,7 @@ class Engine {
   std::shared_ptr<ClusterClient> cluster_;  // a cluster: routes every keyed command
   std::shared_ptr<Target> target_;          // keyed commands, on either
   std::vector<ScanNode> nodes_;             // what SCAN, INFO and DBSIZE go to
-  std::vector<std::string> owner_at_start_;  // a cluster: each slot's master when the scan began
+  SlotMap map_at_start_;                    // a cluster: each slot's master when the scan began
   std::uint64_t unserved_keys_ = 0;          // a cluster: scanned keys in slots no master serves (skipped)
   std::unique_ptr<CleanupLock> lock_;
   InFlight slots_;  // reads and batches in flight

@@ -129,9 +129,10 @@ asio::awaitable<void> Engine::rescan_moved() {
     moved.insert(now.begin(), now.end());
   }
   for (std::uint16_t s = 0; s < kClusterSlots; ++s) {
-    const ClusterNode* owner = cluster_->slots().node_for(s);
-    const std::string now = owner ? owner->host + ":" + std::to_string(owner->port) : "";
-    if (now != owner_at_start_[s]) moved.insert(s);
+    const ClusterNode* now = cluster_->slots().node_for(s);
+    const ClusterNode* then = map_at_start_.node_for(s);
+    const bool same = now && then ? now->host == then->host && now->port == then->port : now == then;
+    if (!same) moved.insert(s);
   }
   if (moved.empty()) co_return;
   rep().slots_rescanned = moved.size();
@@ -175,9 +176,7 @@ asio::awaitable<void> Engine::scan() {
   if (!cluster_) {
     co_await scan_node(nodes_.front());
   } else {
-    owner_at_start_.assign(kClusterSlots, "");
-    for (std::uint16_t s = 0; s < kClusterSlots; ++s)
-      if (const ClusterNode* n = cluster_->slots().node_for(s)) owner_at_start_[s] = n->host + ":" + std::to_string(n->port);
+    map_at_start_ = cluster_->slots();
     for (auto& n : nodes_) n.migrating = co_await migrating_slots(n);
     // Every master at once; the plan and the batches are shared (one thread).
     std::size_t running = nodes_.size();
