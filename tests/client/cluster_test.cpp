@@ -23,23 +23,8 @@ namespace asio = boost::asio;
 using swarmkeeper::testing::BlockingClient;
 using swarmkeeper::testing::run;
 
-class ClusterTest : public ::testing::Test {
+class ClusterTest : public swarmkeeper::testing::RedisClusterTest {
  protected:
-  static void SetUpTestSuite() {
-    auto c = RedisCluster::start(3);
-    if (!c) {
-      failure_ = c.error().message();
-      return;
-    }
-    cluster_ = std::move(*c);
-  }
-  static void TearDownTestSuite() { cluster_.reset(); }
-  void SetUp() override { ASSERT_TRUE(cluster_) << "the test cluster did not start: " << failure_; }
-  static ConnectionOptions node(std::size_t i) {
-    ConnectionOptions o;
-    o.port = cluster_->nodes()[i]->port();
-    return o;
-  }
   ClusterOptions cluster_options() {
     ClusterOptions o;
     o.seeds = {{"127.0.0.1", cluster_->nodes()[0]->port()}};
@@ -59,12 +44,7 @@ class ClusterTest : public ::testing::Test {
     BlockingClient c(node(i));
     return std::string(c("CLUSTER", "MYID").str());
   }
-  asio::io_context io_;
-  static std::unique_ptr<RedisCluster> cluster_;
-  static std::string failure_;
 };
-std::unique_ptr<RedisCluster> ClusterTest::cluster_;
-std::string ClusterTest::failure_;
 
 TEST_F(ClusterTest, EveryNodeMapsEverySlotToOneOfThreeMasters) {
   ASSERT_EQ(cluster_->nodes().size(), 3u);

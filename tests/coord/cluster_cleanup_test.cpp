@@ -23,66 +23,37 @@ namespace asio = boost::asio;
 using swarmkeeper::testing::BlockingClient;
 using swarmkeeper::testing::run;
 
-class ClusterCleanupTest : public ::testing::Test {
+// The suite's cluster (RedisClusterTest) and, beside it, one plain server.
+class ClusterCleanupTest : public swarmkeeper::testing::RedisClusterTest {
  protected:
   static void SetUpTestSuite() {
-    auto c = RedisCluster::start(3);
-    if (!c) {
-      failure_ = c.error().message();
-      return;
-    }
-    cluster_ = std::move(*c);
+    RedisClusterTest::SetUpTestSuite();
     auto s = RedisProcess::start();
-    if (!s) {
-      failure_ = s.error().message();
-      return;
-    }
-    single_ = std::move(*s);
+    if (s) single_ = std::move(*s);
+    else failure_ = s.error().message();
   }
   static void TearDownTestSuite() {
-    cluster_.reset();
+    RedisClusterTest::TearDownTestSuite();
     single_.reset();
   }
   void SetUp() override {
-    ASSERT_TRUE(cluster_ && single_) << "the test servers did not start: " << failure_;
-    for (std::size_t i = 0; i < cluster_->nodes().size(); ++i) BlockingClient(node(i))("FLUSHALL");
+    ASSERT_TRUE(single_) << "the test server did not start: " << failure_;
+    RedisClusterTest::SetUp();
     BlockingClient{single()}("FLUSHALL");
-  }
-  static ConnectionOptions node(std::size_t i) {
-    ConnectionOptions o;
-    o.port = cluster_->nodes()[i]->port();
-    return o;
-  }
-  static ConnectionOptions cluster() {
-    ConnectionOptions o = node(0);
-    o.cluster = true;
-    o.cluster_seeds = {{"127.0.0.1", cluster_->nodes()[1]->port()}};
-    return o;
   }
   static ConnectionOptions single() {
     ConnectionOptions o;
     o.port = single_->port();
     return o;
   }
-  static std::string cluster_url() { return "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port()); }
-  std::int64_t total_keys() {
-    std::int64_t n = 0;
-    for (std::size_t i = 0; i < cluster_->nodes().size(); ++i) n += BlockingClient(node(i))("DBSIZE").integer();
-    return n;
-  }
   CleanupReport cleanup(const ConnectionOptions& where, CleanupOptions o = {}) {
     auto r = run_cleanup(where, o);
     EXPECT_TRUE(r) << (r ? "" : r.error().message());
     return r ? *r : CleanupReport{};
   }
-  asio::io_context io_;
-  static std::unique_ptr<RedisCluster> cluster_;
   static std::unique_ptr<RedisProcess> single_;
-  static std::string failure_;
 };
-std::unique_ptr<RedisCluster> ClusterCleanupTest::cluster_;
 std::unique_ptr<RedisProcess> ClusterCleanupTest::single_;
-std::string ClusterCleanupTest::failure_;
 
 TEST_F(ClusterCleanupTest, TheSeedsScenarioGivesTheSameReportAsOnOneServer) {
   SeedOptions seed;

@@ -72,3 +72,49 @@ std::int64_t BlockingClient::now_ms() {
 }
 
 }  // namespace swarmkeeper::testing
+
+namespace swarmkeeper::testing {
+
+std::unique_ptr<RedisCluster> RedisClusterTest::cluster_;
+std::string RedisClusterTest::failure_;
+
+void RedisClusterTest::SetUpTestSuite() {
+  auto c = RedisCluster::start(3);
+  if (!c) {
+    failure_ = c.error().message();
+    return;
+  }
+  cluster_ = std::move(*c);
+}
+
+void RedisClusterTest::TearDownTestSuite() { cluster_.reset(); }
+
+void RedisClusterTest::SetUp() {
+  ASSERT_TRUE(cluster_) << "the test cluster did not start: " << failure_;
+  for (std::size_t i = 0; i < cluster_->nodes().size(); ++i) BlockingClient(node(i))("FLUSHALL");
+}
+
+ConnectionOptions RedisClusterTest::node(std::size_t i) {
+  ConnectionOptions o;
+  o.port = cluster_->nodes()[i]->port();
+  return o;
+}
+
+ConnectionOptions RedisClusterTest::cluster() {
+  ConnectionOptions o = node(0);
+  o.cluster = true;
+  o.cluster_seeds = {{"127.0.0.1", cluster_->nodes()[1]->port()}};
+  return o;
+}
+
+std::string RedisClusterTest::cluster_url() {
+  return "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port());
+}
+
+std::int64_t RedisClusterTest::total_keys() {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < cluster_->nodes().size(); ++i) n += BlockingClient(node(i))("DBSIZE").integer();
+  return n;
+}
+
+}  // namespace swarmkeeper::testing

@@ -48,6 +48,27 @@ class RedisTest : public ::testing::Test {
   asio::io_context io_;
 };
 
+/// A private 3-master Redis Cluster per test suite (RedisCluster: loopback ports, every
+/// node stopped even when a test fails), its masters flushed before each test.
+class RedisClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+
+  /// Options for node i alone (a plain connection), and for the whole cluster.
+  static ConnectionOptions node(std::size_t i);
+  static ConnectionOptions cluster();
+  /// redis+cluster://127.0.0.1:<first node>
+  static std::string cluster_url();
+  /// Keys on every master together.
+  static std::int64_t total_keys();
+
+  static std::unique_ptr<RedisCluster> cluster_;
+  static std::string failure_;
+  asio::io_context io_;
+};
+
 }  // namespace swarmkeeper::testing
 
 namespace swarmkeeper::testing {
