@@ -69,8 +69,20 @@ struct CleanupOptions {
   /// See Recheck. Default automatic (atomic wherever the server allows it).
   Recheck recheck = Recheck::automatic;
   KeySchema schema;
-  /// Also delete family keys with no heartbeat key, if idle longer than the threshold.
+  /// Also delete family keys that name no coordinator at all (no liveness record, and
+  /// no exact or id_prefix key naming it), when the timestamp they carry is older than
+  /// the threshold. Keys without a timestamp are kept. Default off.
   bool orphans = false;
+  /// Reap absent coordinators: no liveness record left while keys of their families
+  /// remain (how a coordinator whose records carry TTLs dies). Their keys go once every
+  /// timestamp they carry is older than the threshold; keys that carry none go once the
+  /// coordinator has been seen absent, with the same such keys, for longer than the
+  /// threshold across runs (the first run records it in swarmkeeper:absent and deletes
+  /// none of them). Default on.
+  bool absent = true;
+  /// At most this many absent coordinators recorded in swarmkeeper:absent (each ~100
+  /// bytes in Redis); past it new ones wait, counted and said. Default 1,000,000.
+  std::size_t max_absent_records = 1000000;
   /// Pace the run so the server's CPU stays under this share of wall time (0: unpaced).
   double max_busy_percent = 0;
   /// When another cleanup holds the lock: wait for it (true) or return at once (false).
@@ -116,6 +128,20 @@ struct CleanupReport {
   // Ours.
   std::uint64_t active_coordinators = 0;
   std::uint64_t invalid_heartbeats = 0;
+  /// invalid_heartbeats by reason ("noField", "notJson", "notANumber", "tooLarge",
+  /// "wrongType", "empty"), a few example keys, and what schema change would read them.
+  std::vector<std::pair<std::string, std::uint64_t>> invalid_heartbeat_reasons;
+  std::vector<std::string> invalid_heartbeat_examples;
+  std::string invalid_heartbeat_hint;
+  // Absent coordinators (CleanupOptions::absent).
+  std::uint64_t absent_coordinators_found = 0;
+  std::uint64_t absent_reaped_by_timestamps = 0;   ///< every key carried an old timestamp: all gone
+  std::uint64_t absent_reaped_after_waiting = 0;   ///< had keys without one, seen absent long enough
+  std::uint64_t absent_waiting = 0;                ///< kept this run: a young key, or not seen absent long enough
+  std::uint64_t absent_recorded = 0;               ///< first seen absent now (a dry run: would be recorded)
+  std::uint64_t absent_not_recorded = 0;           ///< past max_absent_records: wait for room
+  std::uint64_t absent_keys_deleted = 0;           ///< of keys_deleted
+  std::uint64_t absent_keys_waiting = 0;
   std::uint64_t keys_scanned = 0;
   /// Keys kept because their owner could not be settled: the structure allows several
   /// owners, or another possible owner appeared during the run.

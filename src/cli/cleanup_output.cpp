@@ -27,6 +27,21 @@ std::string report_json(const CleanupReport& r) {
   j["staleCoordinatorIdsOmitted"] = r.stale_coordinator_ids_omitted;
   j["activeCoordinators"] = r.active_coordinators;
   j["invalidHeartbeats"] = r.invalid_heartbeats;
+  if (r.invalid_heartbeats > 0) {
+    nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
+    for (const auto& [name, n] : r.invalid_heartbeat_reasons) reasons[name] = n;
+    j["invalidHeartbeatReasons"] = reasons;
+    j["invalidHeartbeatExamples"] = r.invalid_heartbeat_examples;
+    if (!r.invalid_heartbeat_hint.empty()) j["invalidHeartbeatHint"] = r.invalid_heartbeat_hint;
+  }
+  j["absentCoordinatorsFound"] = r.absent_coordinators_found;
+  j["absentReapedByTimestamps"] = r.absent_reaped_by_timestamps;
+  j["absentReapedAfterWaiting"] = r.absent_reaped_after_waiting;
+  j["absentWaiting"] = r.absent_waiting;
+  j["absentRecorded"] = r.absent_recorded;
+  j["absentNotRecorded"] = r.absent_not_recorded;
+  j["absentKeysDeleted"] = r.absent_keys_deleted;
+  j["absentKeysWaiting"] = r.absent_keys_waiting;
   j["keysScanned"] = r.keys_scanned;
   j["keysKeptAmbiguous"] = r.keys_kept_ambiguous;
   j["renewedDuringRun"] = r.renewed_during_run;
@@ -68,8 +83,21 @@ std::string report_text(const CleanupReport& r) {
     o << fmt::format("  cluster: {} masters, {} slots scanned again after moving, {} keys deleted across slots "
                      "(re-read, not atomic), {} renewed inside that window\n",
                      r.cluster_masters, r.slots_rescanned, r.keys_deleted_across_slots, r.renewed_in_delete_window);
+  if (r.invalid_heartbeats > 0) {
+    std::string why;
+    for (const auto& [name, n] : r.invalid_heartbeat_reasons) why += fmt::format("{}{} {}", why.empty() ? "" : ", ", n, name);
+    o << fmt::format("  invalid heartbeats ({}), left alone; e.g. {}\n", why,
+                     r.invalid_heartbeat_examples.empty() ? "" : r.invalid_heartbeat_examples.front());
+    if (!r.invalid_heartbeat_hint.empty()) o << "    hint: " << r.invalid_heartbeat_hint << "\n";
+  }
+  if (r.absent_coordinators_found > 0)
+    o << fmt::format("  absent coordinators (no liveness record left): {}  reaped by their keys' timestamps: {}  "
+                     "reaped after waiting: {}  still waiting: {} (first seen now: {})  keys {}: {}, kept: {}\n",
+                     r.absent_coordinators_found, r.absent_reaped_by_timestamps, r.absent_reaped_after_waiting,
+                     r.absent_waiting, r.absent_recorded, r.dry_run ? "that would be deleted" : "deleted",
+                     r.absent_keys_deleted, r.absent_keys_waiting);
   if (r.orphan_keys_seen > 0)
-    o << fmt::format("  orphan keys (no heartbeat): seen {}, deleted {}\n", r.orphan_keys_seen, r.orphans_deleted);
+    o << fmt::format("  orphan keys (naming no coordinator): seen {}, deleted {}\n", r.orphan_keys_seen, r.orphans_deleted);
   o << fmt::format("  {:.0f} coordinators/s, Redis busy {:.1f} ms\n", r.coordinators_per_sec, r.redis_busy_ms);
   for (const auto& n : r.notes) o << "  note: " << n << "\n";
   for (const auto& e : r.errors) o << "  error: " << e << "\n";

@@ -64,7 +64,8 @@ int start_error(const Error& e) {
 struct CleanupArgs {
   std::optional<std::string> url;
   std::string threshold = "600";
-  bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false;
+  bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false, no_absent = false;
+  std::size_t max_absent_records = 1000000;
   std::string recheck = "auto", mode, schema_file, log_file, prom_file;
   double max_busy = 0;
   std::size_t max_ids = 100, batch = 500, scan_count = 1000, in_flight = 8, park_mb = 24;
@@ -89,7 +90,19 @@ void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
       ->check(CLI::IsMember({"stream", "script"}))->group("");
   c->add_option("--schema", a.schema_file, "Key schema file (JSON): prefixes, heartbeat format, extra families")
       ->check(CLI::ExistingFile);
-  c->add_flag("--orphans", a.orphans, "Also delete family keys without a heartbeat key, once idle longer than the threshold");
+  c->add_flag("--orphans", a.orphans, "Also delete family keys that name no coordinator at all, once the timestamp they "
+                                      "carry (a JSON timestamp/lastActivity/startTime, or a 13-digit ms field ending the "
+                                      "name) is older than the threshold; keys without one are kept");
+  c->add_flag("--no-absent", a.no_absent,
+              "Do not reap absent coordinators. By default a coordinator with no liveness record left (its heartbeat "
+              "and activity expired) is reaped: its keys go once every timestamp they carry is older than the "
+              "threshold; keys that carry none (values like \"1\") are only recorded in swarmkeeper:absent by the first "
+              "run that sees them, and go in a later run once the coordinator has been absent, with the same such "
+              "keys, for longer than the threshold");
+  c->add_option("--max-absent-records", a.max_absent_records,
+                "Advanced: absent coordinators recorded in swarmkeeper:absent at most (~100 bytes each in Redis); past "
+                "it new ones wait (1-100000000)")
+      ->check(count_in(1, 100000000, "1000000"))->capture_default_str()->group("Advanced");
   c->add_option("--log-file", a.log_file, "Log file (rotated; default $XDG_STATE_HOME/swarmkeeper/cleanup.log); its "
                                           "directory must exist");
   c->add_flag("--no-log", a.no_log, "Write no log file");
@@ -165,6 +178,8 @@ int run_cleanup_command(const CleanupArgs& a) {
               : a.recheck == "transaction" ? Recheck::transaction
                                            : Recheck::automatic;
   o.orphans = a.orphans;
+  o.absent = !a.no_absent;
+  o.max_absent_records = a.max_absent_records;
   o.wait_for_lock = a.wait;
   o.stop = &g_stop;
   if (!a.schema_file.empty()) {

@@ -37,6 +37,7 @@ Result<void> validate(const CleanupOptions& o) {
   if (o.park_bytes > (4096ull << 20)) return bad("park_bytes must be at most 4 GiB");
   if (!(o.max_busy_percent >= 0 && o.max_busy_percent <= 100)) return bad("max_busy_percent must be from 0 to 100");
   if (o.lock_ttl < std::chrono::milliseconds(100)) return bad("lock_ttl must be at least 100 ms");
+  if (o.max_absent_records > 100'000'000) return bad("max_absent_records must be at most 100,000,000");
   return {};
 }
 
@@ -47,6 +48,7 @@ PlanOptions plan_options(const CleanupOptions& o) {
   p.schema = o.schema;
   p.threshold_ms = o.threshold.count();
   p.orphans = o.orphans;
+  p.absent = o.absent;
   p.batch_keys = o.batch_keys;
   p.max_heartbeat_bytes = o.max_heartbeat_bytes;
   p.park_bytes = o.park_bytes;
@@ -55,37 +57,16 @@ PlanOptions plan_options(const CleanupOptions& o) {
 }
 
 
-// One page's heartbeat reads: GETRANGE key 0 max (a huge value is never read whole).
+// One page's liveness reads: GETRANGE key 0 max (a huge value is never read whole).
 asio::awaitable<void> Engine::read_page(std::uint64_t page, std::vector<std::string> reads) {
-  std::vector<HeartbeatRead> answers(reads.size());
-  Result<std::vector<resp::Reply>> replies = std::vector<resp::Reply>{};
-  if (!reads.empty()) {
-    std::vector<resp::Command> p;
-    p.reserve(reads.size());
-    for (const auto& k : reads)  // end inclusive: max + 1 bytes = too big
-      p.push_back(resp::Command("GETRANGE").arg(k).arg(0).arg(opts_.max_heartbeat_bytes));
-    replies = co_await target_->exec(std::move(p));
-    if (!replies) {
-      fail(replies.error(), "reading heartbeats");
-      slots_.release();
-      co_return;
-    }
-    for (std::size_t i = 0; i < reads.size(); ++i) {
-      const resp::Reply& r = (*replies)[i];
-      if (r.is_error()) {
-        if (r.str().starts_with("WRONGTYPE")) {
-          answers[i].kind = HeartbeatRead::Kind::wrong_type;
-          continue;
-        }
-        fail(net::error_from_reply(r.root(), "reading heartbeats (GETRANGE)"), "reading heartbeats");
-        slots_.release();
-        co_return;
-      }
-      answers[i].kind = r.str().empty() ? HeartbeatRead::Kind::empty : HeartbeatRead::Kind::value;
-      answers[i].bytes = r.str();
-    }
+  std::vector<resp::Reply> replies;
+  auto answers = co_await read_values(reads, replies, "reading heartbeats");
+  if (!answers) {
+    fail(answers.error(), "reading heartbeats");
+    slots_.release();
+    co_return;
   }
-  plan_.on_reads(page, answers, server_now_ms());
+  plan_.on_reads(page, *answers, server_now_ms());
   slots_.release();
 }
 
@@ -132,26 +113,15 @@ asio::awaitable<void> Engine::send(CheckedUnlink batch) {
   slots_.release();
 }
 
-// One chunk of orphan candidates (--orphans): idle times first (read-only), then a
-// CheckedUnlink that confirms every possible owner still has no heartbeat.
+// One chunk of orphan candidates (--orphans): their values first (read-only, for the
+// timestamps they carry), then a CheckedUnlink that confirms each still holds the bytes
+// read and every possible owner still has no liveness record.
 asio::awaitable<void> Engine::orphan_chunk() {
   OrphanCandidates c = plan_.take_orphans();
-  std::vector<resp::Command> p;
-  for (const auto& k : c.keys) p.push_back(resp::Command("OBJECT").arg("IDLETIME").arg(k));
-  auto r = co_await target_->exec(std::move(p));
-  if (!r) co_return fail(r.error(), "checking orphans");
-  std::vector<std::int64_t> idle(c.keys.size(), -1);
-  for (std::size_t i = 0; i < c.keys.size(); ++i) {
-    const resp::Reply& v = (*r)[i];
-    if (v.is_error()) {
-      rep().notes.push_back("orphans skipped: OBJECT IDLETIME refused (" + std::string(v.str()) +
-                            "): an orphan's age cannot be known");
-      plan_.drop_orphans();
-      co_return;
-    }
-    if (!v.is_null()) idle[i] = v.integer();
-  }
-  plan_.on_orphan_idle(c, idle);
+  std::vector<resp::Reply> replies;
+  auto reads = co_await read_values(c.keys, replies, "checking orphans");
+  if (!reads) co_return fail(reads.error(), "checking orphans");
+  plan_.on_orphan_values(c, *reads, server_now_ms());
   co_await send_ready();
 }
 
@@ -267,6 +237,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
       if (auto chosen = co_await deleter_->choose(opts_.recheck, rep().notes); !chosen) fail(chosen.error(), "choosing how to delete");
     }
     if (!failed_) co_await scan();
+    if (!failed_ && opts_.absent) co_await absent_phase();
     // The complete table settles the waiting keys; their orphans go a chunk at a time.
     while (!failed_) {
       const bool settled = plan_.prefinal(opts_.batch_keys);
@@ -284,6 +255,8 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
       if (queued) break;
     }
     co_await stage("heartbeats");
+    plan_.count_absent();
+    co_await forget_absent_records();
     const Recheck method = deleter_ ? deleter_->method() : Recheck::script;
     if (deleter_)
       if (auto w = deleter_->nonatomic_summary(); !w.empty()) rep().notes.push_back(std::move(w));

@@ -92,6 +92,10 @@ class Engine {
   asio::awaitable<void> scan();
   asio::awaitable<void> send_ready();
   asio::awaitable<void> send(CheckedUnlink batch);
+  asio::awaitable<Result<std::vector<HeartbeatRead>>> read_values(const std::vector<std::string>& keys,
+                                                                  std::vector<resp::Reply>& replies, const char* what);
+  asio::awaitable<void> absent_phase();
+  asio::awaitable<void> forget_absent_records();
   asio::awaitable<void> orphan_chunk();
   asio::awaitable<void> orphans();
   asio::awaitable<void> pace_and_report(const char* phase);

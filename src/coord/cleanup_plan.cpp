@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace swarmkeeper::coord {
 
@@ -30,25 +31,28 @@ std::string hex(std::span<const std::uint8_t> bytes) {
 
 std::string sha1_hex(std::string_view bytes) { return hex(sha1(bytes)); }
 
-CleanupPlan::CleanupPlan(PlanOptions options) : o_(std::move(options)) {
+CleanupPlan::CleanupPlan(PlanOptions options) : o_(std::move(options)), live_(o_.schema.liveness()) {
   if (o_.batch_keys == 0) o_.batch_keys = 1;
   o_.park_bytes = std::min<std::size_t>(o_.park_bytes, UINT32_MAX);  // Parked::offset is 32 bits
 }
 
 std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const std::string_view> keys) {
   Page& page = pages_[id];
-  absl::flat_hash_map<std::string, std::uint32_t> asked;  // heartbeat key -> index in page.reads
-  auto ask = [&](std::string_view hb_id, bool scanned) {
-    if (table_.find(hb_id) >= 0) return;
-    std::string key = o_.schema.heartbeat_key(hb_id);
-    auto [it, inserted] = asked.try_emplace(key, static_cast<std::uint32_t>(page.reads.size()));
+  const std::size_t n_live = live_.size();
+  absl::flat_hash_map<std::string_view, std::uint32_t> asked;  // id -> index in page.read_is_heartbeat
+  // Every liveness record of an id is read at once (n_live reads an id), so that it is
+  // judged on all of them.
+  auto ask = [&](std::string_view coord_id, bool scanned) {
+    if (table_.find(coord_id) >= 0) return;
+    auto [it, inserted] = asked.try_emplace(coord_id, static_cast<std::uint32_t>(page.read_is_heartbeat.size()));
     if (!inserted) {
       if (scanned) page.read_is_heartbeat[it->second] = 1;
       return;
     }
-    page.reads.push_back(std::move(key));
+    for (const LivenessRecord& r : live_) page.reads.push_back(r.prefix + std::string(coord_id));
     page.read_is_heartbeat.push_back(scanned ? 1 : 0);
   };
+  (void)n_live;
   for (std::string_view key : keys) {
     ++rep_.keys_scanned;
     if (auto id_of = o_.schema.heartbeat_id(key)) {
@@ -57,9 +61,13 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
     }
     const KeyFamily* family = o_.schema.family_of(key);
     if (family == nullptr) continue;  // not ours
+    if (family->liveness) {
+      ask(*family->id_part(key), true);
+      continue;
+    }
     // Exact-name keys are derived from their coordinator's id in the final groups; the
-    // scan looks at them only to find orphans.
-    if (family->match == KeyFamily::Match::exact && !o_.orphans) continue;
+    // scan looks at them only to find absent coordinators and orphans.
+    if (family->derivable() && !o_.orphans && !o_.absent) continue;
     // Candidates the table does not know come back as absent. None: decided now. Some:
     // each may be a coordinator whose heartbeat the scan has not reached, so the key
     // waits until the table is complete (prefinal), or, when the parking area is full,
@@ -81,26 +89,69 @@ void CleanupPlan::on_reads(std::uint64_t id, std::span<const HeartbeatRead> read
   if (it == pages_.end()) return;
   Page page = std::move(it->second);
   pages_.erase(it);
-  for (std::size_t i = 0; i < page.reads.size() && i < reads.size(); ++i) {
-    const std::string_view hb_id = *o_.schema.heartbeat_id(page.reads[i]);  // built by heartbeat_key()
-    const HeartbeatRead& r = reads[i];
-    if (table_.find(hb_id) >= 0) continue;  // read twice (an earlier page): the first read stands
-    // A candidate read as absent stays out of the table: not a coordinator (the delete
-    // step confirms that in its atomic step).
-    if (r.kind == HeartbeatRead::Kind::empty && !page.read_is_heartbeat[i]) continue;
+  const std::size_t n_live = live_.size();
+  for (std::size_t k = 0; k < page.read_is_heartbeat.size() && (k + 1) * n_live <= reads.size(); ++k) {
+    const std::string_view coord_id = std::string_view(page.reads[k * n_live]).substr(live_[0].prefix.size());
+    if (table_.find(coord_id) >= 0) continue;  // read twice (an earlier page): the first read stands
+    bool any = false, fresh = false, stale = false;
+    InvalidReason bad = InvalidReason::none;
+    std::size_t bad_at = 0;
     std::int64_t ts = 0;
-    HeartbeatState state = HeartbeatState::invalid;
-    if (r.kind == HeartbeatRead::Kind::value && r.bytes.size() <= o_.max_heartbeat_bytes)
-      state = judge_heartbeat(r.bytes, o_.schema, now_ms, o_.threshold_ms, &ts);
-    const CoordState cs = state == HeartbeatState::stale ? CoordState::stale
-                          : state == HeartbeatState::active ? CoordState::active
-                                                            : CoordState::invalid;
-    const auto before = table_.size();
-    const std::uint32_t at = table_.add(hb_id, ts, cs);
-    if (cs == CoordState::stale && table_.size() > before) {
-      table_[at].digest = sha1(r.bytes);
-      ++stale_seen_;
+    for (std::size_t r = 0; r < n_live; ++r) {
+      const HeartbeatRead& read = reads[k * n_live + r];
+      if (read.kind == HeartbeatRead::Kind::empty) continue;  // missing (or "": GETRANGE cannot tell)
+      any = true;
+      InvalidReason why = InvalidReason::none;
+      if (read.kind == HeartbeatRead::Kind::wrong_type) why = InvalidReason::wrong_type;
+      else if (read.bytes.size() > o_.max_heartbeat_bytes) why = InvalidReason::too_large;
+      else {
+        const LivenessVerdict v = judge_liveness(read.bytes, live_[r].format, live_[r].fields, now_ms, o_.threshold_ms);
+        why = v.reason;
+        if (v.state == HeartbeatState::active) fresh = true;
+        if (v.state == HeartbeatState::stale) stale = true;
+        ts = std::max(ts, v.timestamp_ms);
+      }
+      if (why != InvalidReason::none && bad == InvalidReason::none) {
+        bad = why;
+        bad_at = r;
+      }
     }
+    // A candidate read as absent stays out of the table: not a coordinator (the delete
+    // step confirms that in its atomic step). A scanned liveness key gone by the time it
+    // was read (expired) leaves its coordinator unreadable for this run.
+    if (!any) {
+      if (!page.read_is_heartbeat[k]) continue;
+      bad = InvalidReason::empty;
+      bad_at = 0;
+    }
+    const CoordState cs = fresh ? CoordState::active : bad != InvalidReason::none ? CoordState::invalid
+                                                     : stale ? CoordState::stale : CoordState::invalid;
+    const auto before = table_.size();
+    const std::uint32_t at = table_.add(coord_id, ts, cs);
+    if (table_.size() == before) continue;
+    if (cs == CoordState::invalid) {
+      ++invalid_reasons_[static_cast<std::size_t>(bad)];
+      if (rep_.invalid_heartbeat_examples.size() < 5) rep_.invalid_heartbeat_examples.push_back(page.reads[k * n_live + bad_at]);
+      if (rep_.invalid_heartbeat_hint.empty() && bad_at == 0 && reads[k * n_live].kind == HeartbeatRead::Kind::value)
+        rep_.invalid_heartbeat_hint = schema_hint(reads[k * n_live].bytes, bad);
+    }
+    if (cs != CoordState::stale) continue;
+    Coordinator& c = table_[at];
+    for (std::size_t r = 0; r < n_live; ++r) {
+      const HeartbeatRead& read = reads[k * n_live + r];
+      if (read.kind != HeartbeatRead::Kind::value) continue;
+      c.present |= static_cast<std::uint8_t>(1u << r);
+      if (r == 0) {
+        c.digest = sha1(read.bytes);
+        continue;
+      }
+      if (c.more_digests == UINT32_MAX) {
+        c.more_digests = static_cast<std::uint32_t>(more_digests_.size());
+        more_digests_.resize(more_digests_.size() + n_live - 1);
+      }
+      more_digests_[c.more_digests + r - 1] = sha1(read.bytes);
+    }
+    ++stale_seen_;
   }
   for (const std::string& key : page.keys) classify(key, true);
 }
@@ -130,10 +181,40 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
     }
     case Attribution::remove: break;
   }
-  if (family.match == KeyFamily::Match::exact) return;  // its final group takes it
+  bool any_absent = false;
+  for (std::uint32_t o : d.owners) any_absent = any_absent || table_[o].state == CoordState::absent;
+  if (any_absent) {
+    const KeyTime time = booking_ != UINT32_MAX && key_time_.contains(booking_) ? KeyTime(key_time_.at(booking_)) : kUnknown;
+    if (!absent_may_go(d, time)) {
+      ++rep_.absent_keys_waiting;
+      for (std::uint32_t o : d.owners)
+        if (table_[o].state == CoordState::absent) ++absent_[o].waiting;
+      return;
+    }
+    if (booking_ != UINT32_MAX)
+      if (auto dg = key_digest_.find(booking_); dg != key_digest_.end()) {
+        extra_check_key_.assign(key);
+        extra_check_expect_ = hex(dg->second);
+      }
+    const std::string_view one[1] = {key};
+    add_group(d, one, d.owners[0], false);
+    return;
+  }
+  if (family.derivable()) return;  // its final group takes it
   if (may_park && d.owners.size() == 1 && few_candidates() && park(key, family, d.owners[0], d.absent.empty())) return;
   const std::string_view one[1] = {key};
   add_group(d, one, d.owners[0], false);
+}
+
+bool CleanupPlan::absent_may_go(const Decision& d, KeyTime time) {
+  if (time == kUnknown) return false;  // never read: its age is unknown
+  for (std::uint32_t o : d.owners) {
+    if (table_[o].state != CoordState::absent) continue;
+    const AbsentInfo& a = absent_[o];
+    if (a.young) return false;
+    if (time == kUntimed && !a.untimed_may_go) return false;
+  }
+  return true;
 }
 
 bool CleanupPlan::park_room(std::size_t key_size) const {
@@ -184,8 +265,13 @@ void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view>
     }
     g.checks.push_back(it->second);
   };
-  for (std::uint32_t o : d.owners) check(o_.schema.heartbeat_key(table_[o].id), hex(table_[o].digest));
-  for (std::string_view a : d.absent) check(o_.schema.heartbeat_key(a), "");
+  for (std::uint32_t o : d.owners) owner_checks(o, check);
+  for (std::string_view a : d.absent) absent_checks(a, check);
+  if (!extra_check_key_.empty()) {
+    check(std::move(extra_check_key_), std::move(extra_check_expect_));
+    extra_check_key_.clear();
+    extra_check_expect_.clear();
+  }
   for (std::string_view k : keys) {
     open_.keys.emplace_back(k);
     open_.payload_bytes += k.size();
@@ -195,6 +281,20 @@ void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view>
   g.reap = reap;
   open_.groups.push_back(std::move(g));
   if (!hold_flush_ && batch_full()) flush_open();
+}
+
+void CleanupPlan::owner_checks(std::uint32_t o, const std::function<void(std::string, std::string)>& check) {
+  const Coordinator& c = table_[o];
+  if (c.state == CoordState::absent) return absent_checks(c.id, check);
+  for (std::size_t r = 0; r < live_.size(); ++r) {
+    std::string expect;
+    if (c.present & (1u << r)) expect = hex(r == 0 ? c.digest : more_digests_[c.more_digests + r - 1]);
+    check(live_[r].prefix + std::string(c.id), std::move(expect));
+  }
+}
+
+void CleanupPlan::absent_checks(std::string_view id, const std::function<void(std::string, std::string)>& check) {
+  for (const LivenessRecord& r : live_) check(r.prefix + std::string(id), "");
 }
 
 void CleanupPlan::flush_open() {
@@ -220,7 +320,7 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
     failed[f] = 1;
     if (b.expect[f].empty() || outcome.contended) continue;  // an owner appeared: counted with its keys below
     if (std::find(outcome.gone.begin(), outcome.gone.end(), f) != outcome.gone.end()) continue;  // deleted, not renewed
-    const auto id = o_.schema.heartbeat_id(b.check_keys[f]);
+    const auto id = liveness_id(b.check_keys[f]);
     const auto i = id ? table_.find(*id) : -1;
     if (i < 0) continue;
     Coordinator& c = table_[static_cast<std::uint32_t>(i)];
@@ -243,6 +343,10 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
     if (g.credit < table_.size()) {
       Coordinator& c = table_[g.credit];
       c.keys_deleted = static_cast<std::uint16_t>(std::min<std::uint32_t>(UINT16_MAX, c.keys_deleted + g.keys));
+      if (c.state == CoordState::absent) {
+        rep_.absent_keys_deleted += g.keys;
+        c.reaped = true;  // for the audit stream; counted in count_absent()
+      }
       if (g.reap && !c.reaped) {
         c.reaped = true;
         ++rep_.coordinators_reaped;
@@ -253,9 +357,10 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
   else rep_.keys_deleted += outcome.unlinked;
 }
 
-void CleanupPlan::drop_orphans() {
-  orphans_ = OrphanCandidates{};
-  o_.orphans = false;
+std::optional<std::string_view> CleanupPlan::liveness_id(std::string_view key) const {
+  for (const LivenessRecord& r : live_)
+    if (key.size() > r.prefix.size() && key.compare(0, r.prefix.size(), r.prefix) == 0) return key.substr(r.prefix.size());
+  return std::nullopt;
 }
 
 OrphanCandidates CleanupPlan::take_orphans() {
@@ -270,17 +375,23 @@ OrphanCandidates CleanupPlan::take_orphans() {
   return out;
 }
 
-void CleanupPlan::on_orphan_idle(const OrphanCandidates& c, std::span<const std::int64_t> idle_s) {
-  // OBJECT IDLETIME counts whole seconds of the server's LRU clock: a key touched moments
-  // ago may already read 1, so demand one second more than the threshold.
-  const std::int64_t min_idle = (o_.threshold_ms + 999) / 1000 + 1;
+void CleanupPlan::on_orphan_values(const OrphanCandidates& c, std::span<const HeartbeatRead> reads, std::int64_t now_ms) {
   flush_open();
   filling_orphans_ = true;
-  for (std::size_t i = 0; i < c.keys.size() && i < idle_s.size(); ++i) {
-    if (idle_s[i] <= min_idle) continue;
+  std::string value;
+  for (std::size_t i = 0; i < c.keys.size() && i < reads.size(); ++i) {
+    const HeartbeatRead& r = reads[i];
+    if (r.kind == HeartbeatRead::Kind::empty || r.bytes.size() > o_.max_heartbeat_bytes) continue;
+    value.assign(r.kind == HeartbeatRead::Kind::value ? r.bytes : std::string_view{});
+    const auto ts = key_timestamp(c.keys[i], r.kind == HeartbeatRead::Kind::value ? &value : nullptr, o_.schema);
+    if (!ts || *ts >= now_ms || now_ms - *ts <= o_.threshold_ms) continue;  // no timestamp, or young: kept
     Decision d;
     d.kind = Attribution::remove;
     d.absent.assign(c.absent[i].begin(), c.absent[i].end());
+    if (r.kind == HeartbeatRead::Kind::value) {  // the bytes read must still be there
+      extra_check_key_ = c.keys[i];
+      extra_check_expect_ = sha1_hex(r.bytes);
+    }
     const std::string_view one[1] = {c.keys[i]};
     add_group(d, one, UINT32_MAX, false);
   }
@@ -307,8 +418,8 @@ bool CleanupPlan::prefinal(std::size_t max_orphans) {
     const KeyFamily& family = o_.schema.families[p.family];
     const std::string_view key = parked_key(p);
     decide(key, family, decision_);
-    if (decision_.kind == Attribution::remove && decision_.owners.size() == 1 && family.match != KeyFamily::Match::exact &&
-        few_candidates()) {
+    if (decision_.kind == Attribution::remove && decision_.owners.size() == 1 && !family.derivable() && few_candidates() &&
+        table_[decision_.owners[0]].state == CoordState::stale) {
       Coordinator& c = table_[decision_.owners[0]];
       if (c.parked_count < kMaxParkedPerCoordinator) {
         ++c.parked_count;
@@ -318,7 +429,9 @@ bool CleanupPlan::prefinal(std::size_t max_orphans) {
         continue;
       }
     }
-    classify(key, false);
+    booking_ = at;  // its KeyTime and digest, if it was read for an absent coordinator
+    book(key, family, decision_, false);
+    booking_ = UINT32_MAX;
   }
   if (lists_settled_) return true;
   lists_settled_ = true;
@@ -342,9 +455,12 @@ bool CleanupPlan::prefinal(std::size_t max_orphans) {
         link = &p.next;
         continue;
       }
+      const std::uint32_t at = *link;
       *link = p.next;  // unlink from the list; classify books it (kept, or a batch now)
       --c.parked_count;
+      booking_ = at;
       classify(key, false);
+      booking_ = UINT32_MAX;
     }
   }
   flush_open();
@@ -396,7 +512,7 @@ bool CleanupPlan::final_groups(std::size_t max_ready) {
       add_group(decision_, one, i, false);
     }
     for (const KeyFamily& f : o_.schema.families)
-      if (f.match == KeyFamily::Match::exact) keys.push_back(f.prefix + std::string(c.id));
+      if (f.derivable()) keys.push_back(f.prefix + std::string(c.id));
     keys.push_back(o_.schema.heartbeat_key(c.id));  // last: the key everything else is attributed by
     views.assign(keys.begin(), keys.end());
     group.owners.assign(1, i);
@@ -408,6 +524,175 @@ bool CleanupPlan::final_groups(std::size_t max_ready) {
   if (final_next_ < table_.size()) return false;
   flush_open();
   return true;
+}
+
+// --- absent coordinators ---
+
+namespace {
+// 64 bits of a key name's SHA-1: the same on every host and in every run.
+std::uint64_t name_hash(std::string_view key) {
+  const auto d = sha1(key);
+  std::uint64_t h = 0;
+  for (int i = 0; i < 8; ++i) h = (h << 8) | d[static_cast<std::size_t>(i)];
+  return h;
+}
+}  // namespace
+
+void CleanupPlan::find_absent(std::int64_t now_ms) {
+  absent_now_ms_ = now_ms;
+  if (!o_.absent) return;
+  // 1. Name them: an exact (or template) key, then an id_prefix key, none of whose
+  //    candidates the table knows names an absent coordinator (id_prefix: the first
+  //    candidate; its other readings stay unknown ids, checked to have no liveness).
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::uint32_t at = waiting_; at != UINT32_MAX; at = parked_[at].next) {
+      const KeyFamily& family = o_.schema.families[parked_[at].family];
+      if (family.match == KeyFamily::Match::mentions || (pass == 0) != (family.match == KeyFamily::Match::exact)) continue;
+      const std::string_view key = parked_key(parked_[at]);
+      if (!structural_candidates(key, family, cands_) || cands_.empty()) continue;
+      bool known = false;
+      for (std::string_view c : cands_) known = known || table_.find(c) >= 0;
+      if (known) continue;
+      const std::uint32_t i = table_.add(cands_[0], 0, CoordState::absent);
+      absent_.try_emplace(i);
+    }
+  if (absent_.empty()) return;
+  // 2. Their keys — waiting ones, and parked ones that named an id unknown then (a key
+  //    naming a stale and an absent coordinator): a timestamp in the name counts now;
+  //    the others are read.
+  auto visit = [&](std::uint32_t at) {
+    const KeyFamily& family = o_.schema.families[parked_[at].family];
+    const std::string_view key = parked_key(parked_[at]);
+    decide(key, family, decision_);
+    if (decision_.kind != Attribution::remove) return;
+    bool any_absent = false;
+    for (std::uint32_t o : decision_.owners) any_absent = any_absent || table_[o].state == CoordState::absent;
+    if (!any_absent) return;
+    if (auto ts = key_timestamp(key, nullptr, o_.schema)) {
+      key_time_[at] = kTimed;
+      tally_absent_key(key, decision_, ts);
+    } else {
+      absent_reads_.push_back(at);
+    }
+  };
+  for (std::uint32_t at = waiting_; at != UINT32_MAX; at = parked_[at].next) visit(at);
+  for (std::uint32_t i = 0; i < table_.size(); ++i)
+    for (std::uint32_t at = table_[i].parked; at != UINT32_MAX; at = parked_[at].next)
+      if (!parked_[at].settled) visit(at);
+}
+
+void CleanupPlan::tally_absent_key(std::string_view key, const Decision& d, std::optional<std::int64_t> ts) {
+  for (std::uint32_t o : d.owners) {
+    if (table_[o].state != CoordState::absent) continue;
+    AbsentInfo& a = absent_[o];
+    if (ts) {
+      ++a.timed;
+      a.youngest_ms = std::max(a.youngest_ms, *ts);
+      table_[o].timestamp_ms = a.youngest_ms;
+      if (*ts >= absent_now_ms_ || absent_now_ms_ - *ts <= o_.threshold_ms) a.young = true;
+    } else {
+      ++a.untimed;
+      // The fingerprint covers the keys that are this coordinator's alone: a mentions
+      // key's owners change as other coordinators live and die, its own keys only when
+      // someone writes them for it.
+      if (d.owners.size() == 1 && d.absent.empty()) a.untimed_fp += name_hash(key);  // order-free: a set's sum
+    }
+  }
+}
+
+std::vector<std::string> CleanupPlan::take_absent_reads(std::size_t max) {
+  std::vector<std::string> out;
+  absent_read_from_ = absent_read_next_;
+  for (; absent_read_next_ < absent_reads_.size() && out.size() < max; ++absent_read_next_)
+    out.emplace_back(parked_key(parked_[absent_reads_[absent_read_next_]]));
+  return out;
+}
+
+void CleanupPlan::on_absent_values(std::span<const HeartbeatRead> reads) {
+  std::string value;
+  for (std::size_t i = 0; i < reads.size() && absent_read_from_ + i < absent_read_next_; ++i) {
+    const std::uint32_t at = absent_reads_[absent_read_from_ + i];
+    const HeartbeatRead& r = reads[i];
+    if (r.kind == HeartbeatRead::Kind::empty) continue;  // gone (or ""): its age is unknown, it stays
+    std::optional<std::int64_t> ts;
+    if (r.kind == HeartbeatRead::Kind::value && r.bytes.size() <= o_.max_heartbeat_bytes) {
+      value.assign(r.bytes);
+      ts = key_timestamp(parked_key(parked_[at]), &value, o_.schema);
+      if (ts) key_digest_[at] = sha1(r.bytes);  // it must still hold these bytes when it goes
+    }
+    key_time_[at] = ts ? kTimed : kUntimed;
+    const std::string_view key = parked_key(parked_[at]);
+    decide(key, o_.schema.families[parked_[at].family], decision_);
+    tally_absent_key(key, decision_, ts);
+  }
+}
+
+namespace {
+std::string fingerprint(std::uint64_t sum, std::uint32_t count) {
+  std::array<std::uint8_t, 8> b{};
+  const std::uint64_t v = sum ^ (static_cast<std::uint64_t>(count) * 0x9E3779B97F4A7C15ull);
+  for (int i = 0; i < 8; ++i) b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
+  return hex(b);
+}
+}  // namespace
+
+std::vector<std::string> CleanupPlan::absent_record_ids() const {
+  std::vector<std::string> out;
+  for (const auto& [i, a] : absent_)
+    if (a.untimed > 0 && !a.young) out.emplace_back(table_[i].id);
+  return out;
+}
+
+std::vector<AbsentRecordWrite> CleanupPlan::on_absent_records(std::span<const std::string> ids,
+                                                              std::span<const std::string* const> values,
+                                                              std::size_t max_writes) {
+  std::vector<AbsentRecordWrite> writes;
+  for (std::size_t k = 0; k < ids.size() && k < values.size(); ++k) {
+    const auto i = table_.find(ids[k]);
+    if (i < 0) continue;
+    AbsentInfo& a = absent_[static_cast<std::uint32_t>(i)];
+    const std::string fp = fingerprint(a.untimed_fp, 0);
+    if (const std::string* v = values[k]) {
+      const auto colon = v->find(':');
+      std::int64_t first = 0;
+      const bool ok = colon != std::string::npos && colon > 0 && colon <= 19 &&
+                      std::from_chars(v->data(), v->data() + colon, first).ptr == v->data() + colon && first > 0;
+      if (ok && v->compare(colon + 1, std::string::npos, fp) == 0) {
+        // Seen absent since `first` with these same keys.
+        a.untimed_may_go = first < absent_now_ms_ && absent_now_ms_ - first > o_.threshold_ms;
+        continue;
+      }
+    }
+    if (writes.size() >= max_writes) {
+      ++rep_.absent_not_recorded;
+      continue;
+    }
+    writes.push_back(AbsentRecordWrite{ids[k], std::to_string(absent_now_ms_) + ":" + fp});
+    a.recorded = true;
+    ++rep_.absent_recorded;
+  }
+  return writes;
+}
+
+bool CleanupPlan::keep_absent_record(std::string_view id) const {
+  const auto i = table_.find(id);
+  if (i < 0 || table_[static_cast<std::uint32_t>(i)].state != CoordState::absent) return false;
+  const auto it = absent_.find(static_cast<std::uint32_t>(i));
+  return it != absent_.end() && it->second.untimed > 0 && !it->second.untimed_may_go;
+}
+
+void CleanupPlan::count_absent() {
+  rep_.absent_coordinators_found = absent_.size();
+  rep_.absent_reaped_by_timestamps = rep_.absent_reaped_after_waiting = rep_.absent_waiting = 0;
+  for (const auto& [i, a] : absent_) {
+    if (a.waiting > 0 || a.young || (a.untimed > 0 && !a.untimed_may_go) || (a.timed == 0 && a.untimed == 0)) {
+      ++rep_.absent_waiting;
+      continue;
+    }
+    if (table_[i].keys_deleted == 0) continue;
+    if (a.untimed > 0) ++rep_.absent_reaped_after_waiting;
+    else ++rep_.absent_reaped_by_timestamps;
+  }
 }
 
 void CleanupPlan::count_coordinators() {
@@ -422,11 +707,15 @@ void CleanupPlan::count_coordinators() {
       else ++rep_.stale_coordinator_ids_omitted;
     } else if (c.state == CoordState::active) {
       ++rep_.active_coordinators;
-    } else {
+    } else if (c.state == CoordState::invalid) {
       ++rep_.invalid_heartbeats;
     }
   }
   rep_.total_coordinators_checked = table_.size();
+  rep_.invalid_heartbeat_reasons.clear();
+  for (std::size_t r = 0; r < kInvalidReasons; ++r)
+    if (invalid_reasons_[r] > 0)
+      rep_.invalid_heartbeat_reasons.emplace_back(invalid_reason_name(static_cast<InvalidReason>(r)), invalid_reasons_[r]);
 }
 
 }  // namespace swarmkeeper::coord

@@ -21,6 +21,27 @@
 //      parked keys, its exact-name keys and its heartbeat, last. A run cut short leaves
 //      every remaining key attributable to a heartbeat, and the next run finishes it.
 //
+// Liveness (key_schema.hpp): a coordinator's id found by any of its liveness records
+// (the heartbeat, the activity record) has all of them read at once and judged together:
+// one fresh makes it active; else one unreadable makes it invalid (left alone); else it
+// is stale, and the delete step checks every one of its liveness records (the bytes
+// read, or still absent).
+//
+// Absent coordinators (PlanOptions::absent). After the scan, an exact, template or
+// id_prefix key none of whose candidates the table knows names an *absent* coordinator
+// (id_prefix: its first candidate). Their keys are read (find_absent / on_absent_values)
+// for the timestamps they carry (key_schema.hpp: key_timestamp). Per absent coordinator:
+//   - any key younger than the threshold (or in the future): nothing of it goes;
+//   - otherwise its timestamped keys go (every timestamp it carries is old);
+//   - its keys without a timestamp go only once a record the driver keeps in Redis
+//     (kAbsentKey: first seen, and a fingerprint of those keys' names) says it has been
+//     seen absent, with the same such keys, for longer than the threshold; the first
+//     run that sees it asks the driver to write that record and deletes none of them.
+// Each of those deletes checks, in the same atomic step, that none of the coordinator's
+// liveness records exists and that a key read for its timestamp still holds the bytes
+// read. A mentions key (idempotency) goes only if every coordinator it names is stale,
+// or absent with that key allowed to go.
+//
 // Every deletion is a CheckedUnlink: a bounded set of heartbeat keys with what each
 // must still be (the SHA-1 of the stale bytes read, or absent), and groups of keys that
 // are unlinked only if all of their checks hold, in the same atomic step (scripts.hpp;
@@ -36,6 +57,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,11 +70,19 @@
 
 namespace swarmkeeper::coord {
 
+/// The hash where the cleanup keeps when it first saw each absent coordinator with keys
+/// that carry no timestamp: field id, value "<first seen, server ms>:<16-hex fingerprint>".
+inline constexpr const char* kAbsentKey = "swarmkeeper:absent";
+
 struct PlanOptions {
   KeySchema schema;
   /// Stale when now - timestamp > threshold_ms (server clock). > 0.
   std::int64_t threshold_ms = 600000;
+  /// Family keys with no coordinator: deleted when the timestamp they carry is older
+  /// than the threshold (never by idle time).
   bool orphans = false;
+  /// Reap absent coordinators (no liveness record left). Default on.
+  bool absent = true;
   /// Keys per CheckedUnlink. The server call stays bounded by this.
   std::size_t batch_keys = 500;
   /// Heartbeats longer than this are unreadable (invalid): never read whole.
@@ -99,10 +130,16 @@ struct UnlinkOutcome {
   bool contended = false;              ///< WATCH kept failing: nothing done, left for the next run
 };
 
-/// Keys with no owner, waiting for their idle time (--orphans).
+/// Keys with no owner, waiting for their values to be read (--orphans).
 struct OrphanCandidates {
   std::vector<std::string> keys;
-  std::vector<std::vector<std::string>> absent;  ///< candidate ids that must still have no heartbeat
+  std::vector<std::vector<std::string>> absent;  ///< candidate ids that must still have no liveness record
+};
+
+/// One absent coordinator's record (kAbsentKey), as the plan wants it written.
+struct AbsentRecordWrite {
+  std::string id;
+  std::string value;  ///< "<first seen ms>:<fingerprint>"
 };
 
 class CleanupPlan {
@@ -126,14 +163,34 @@ class CleanupPlan {
   // --- orphans (--orphans) ---
   bool has_orphans() const noexcept { return !orphans_.keys.empty(); }
   std::size_t orphan_backlog() const noexcept { return orphans_.keys.size(); }
-  /// Orphans cannot be aged (the server refuses OBJECT IDLETIME): forget them, stop collecting.
-  void drop_orphans();
-  /// Up to batch_keys orphan candidates; the driver reads their idle times.
+  /// Up to batch_keys orphan candidates; the driver reads their values.
   OrphanCandidates take_orphans();
-  /// idle_s[i]: OBJECT IDLETIME of candidates.keys[i] (-1: gone or unknown). Queues a
-  /// CheckedUnlink of those idle longer than ceil(threshold) + 1 s (the server's idle
-  /// clock counts whole seconds, so a key touched moments ago may already read 1).
-  void on_orphan_idle(const OrphanCandidates& candidates, std::span<const std::int64_t> idle_s);
+  /// reads[i]: the value of candidates.keys[i]. Queues a CheckedUnlink of those whose
+  /// timestamp (key_timestamp) is older than the threshold, each checked to still hold
+  /// the bytes read and to have no possible owner with a liveness record. A key with
+  /// no timestamp is kept (an orphan's age is never taken from OBJECT IDLETIME: small
+  /// integers such as "1" share one object and one idle clock).
+  void on_orphan_values(const OrphanCandidates& candidates, std::span<const HeartbeatRead> reads, std::int64_t now_ms);
+
+  // --- absent coordinators (after the scan, before prefinal) ---
+  /// Names the absent coordinators from the waiting keys and lists the keys whose
+  /// values must be read for their timestamps. Call once, after end_scan().
+  void find_absent(std::int64_t now_ms);
+  bool has_absent_reads() const noexcept { return absent_read_next_ < absent_reads_.size(); }
+  /// Up to max keys to read (GETRANGE 0 max_heartbeat_bytes), in order.
+  std::vector<std::string> take_absent_reads(std::size_t max);
+  /// The answers to the keys take_absent_reads() returned last, in order.
+  void on_absent_values(std::span<const HeartbeatRead> reads);
+  /// The absent coordinators whose keys without a timestamp need their record read.
+  std::vector<std::string> absent_record_ids() const;
+  /// values[i]: the record of ids[i] (nullptr: none). Decides which of those keys may
+  /// go, and returns the records to write (new, or their keys changed); at most
+  /// max_writes (the rest wait, counted in absent_not_recorded).
+  std::vector<AbsentRecordWrite> on_absent_records(std::span<const std::string> ids,
+                                                   std::span<const std::string* const> values, std::size_t max_writes);
+  /// Whether the record of id stays in kAbsentKey after this run (the coordinator is
+  /// still absent with keys that carry no timestamp, not reaped).
+  bool keep_absent_record(std::string_view id) const;
 
   // --- 3. after the scan (the driver waits for every batch in between) ---
   /// The scan is over: flushes the open batch and the open orphan list.
@@ -161,6 +218,8 @@ class CleanupPlan {
   std::uint64_t unparked_keys() const noexcept { return unparked_; }
   /// Fills the report's coordinator counts and ids from the table (after the scan).
   void count_coordinators();
+  /// Fills the report's absent counts (after the deletes).
+  void count_absent();
 
  private:
   using Decision = Attribution;
@@ -176,6 +235,17 @@ class CleanupPlan {
     std::uint8_t family;
     std::uint8_t settled;  // verdict final when parked: no re-attribution needed
   };
+  // An absent coordinator's tally of its keys (find_absent, on_absent_values).
+  struct AbsentInfo {
+    std::int64_t youngest_ms = 0;  // the youngest timestamp a key of it carries
+    std::uint64_t untimed_fp = 0;  // names of its keys without a timestamp, hashed and added
+    std::uint32_t untimed = 0, timed = 0;
+    bool young = false;            // a key carries a timestamp within the threshold (or ahead)
+    bool untimed_may_go = false;   // its record is old enough, with the same fingerprint
+    bool recorded = false;         // its record was (or, in a dry run, would be) written
+    std::uint32_t waiting = 0;     // keys kept this run
+  };
+  enum KeyTime : std::uint8_t { kUnknown = 0, kTimed = 1, kUntimed = 2 };
 
   void decide(std::string_view key, const KeyFamily& family, Decision& out);
   void classify(std::string_view key, bool may_park);
@@ -184,6 +254,15 @@ class CleanupPlan {
   bool park(std::string_view key, const KeyFamily& family, std::uint32_t owner, bool settled);
   bool park_room(std::size_t key_size) const;
   void add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap);
+  // The checks that keep a coordinator's keys: each liveness record as read (stale), or
+  // none of them existing (absent, unknown candidates).
+  void owner_checks(std::uint32_t owner, const std::function<void(std::string, std::string)>& check);
+  void absent_checks(std::string_view id, const std::function<void(std::string, std::string)>& check);
+  // For a key whose owners include absent coordinators: may it go now? (book() keeps it
+  // otherwise, counted as waiting.) time: how the key's timestamp was found.
+  bool absent_may_go(const Decision& d, KeyTime time);
+  std::optional<std::string_view> liveness_id(std::string_view key) const;
+  void tally_absent_key(std::string_view key, const Decision& d, std::optional<std::int64_t> ts);
   void flush_open();
   // The whole key of a parked entry, rebuilt in scratch_: valid until the next call.
   std::string_view parked_key(const Parked& p) {
@@ -199,6 +278,22 @@ class CleanupPlan {
   static constexpr std::size_t kMaxParkedCandidates = 4;
 
   PlanOptions o_;
+  std::vector<LivenessRecord> live_;  // the heartbeat first
+  // Digests of a stale coordinator's liveness records after the heartbeat (Coordinator::more_digests).
+  std::vector<std::array<std::uint8_t, 20>> more_digests_;
+  std::array<std::uint64_t, kInvalidReasons> invalid_reasons_{};
+  // Absent coordinators: their tallies; keys waiting for their values (parked indices);
+  // per parked index: KeyTime, and the digest of the value read (checked at delete).
+  absl::flat_hash_map<std::uint32_t, AbsentInfo> absent_;
+  std::vector<std::uint32_t> absent_reads_;
+  std::size_t absent_read_next_ = 0, absent_read_from_ = 0;
+  std::int64_t absent_now_ms_ = 0;
+  absl::flat_hash_map<std::uint32_t, std::uint8_t> key_time_;
+  absl::flat_hash_map<std::uint32_t, std::array<std::uint8_t, 20>> key_digest_;
+  // The parked entry being booked (its KeyTime and digest apply), or UINT32_MAX.
+  std::uint32_t booking_ = UINT32_MAX;
+  // A content check for the next add_group (key, 40-hex SHA-1), if any.
+  std::string extra_check_key_, extra_check_expect_;
   bool filling_orphans_ = false;
   bool hold_flush_ = false;
   bool batch_full() const noexcept {

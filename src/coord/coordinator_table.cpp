@@ -32,7 +32,9 @@ std::uint32_t CoordinatorTable::add(std::string_view id, std::int64_t timestamp_
 
 bool structural_candidates(std::string_view key, const KeyFamily& family, std::vector<std::string_view>& out) {
   out.clear();
-  const std::string_view rest = key.substr(family.prefix.size());
+  const auto part = family.id_part(key);
+  if (!part) return true;  // not this family's: no candidate
+  const std::string_view rest = *part;
   const char sep = family.separator;
   switch (family.match) {
     case KeyFamily::Match::exact:
@@ -82,7 +84,7 @@ void attribute(std::string_view key, const KeyFamily& family, const CoordinatorT
     }
     ++known;
     const Coordinator& coord = table[static_cast<std::uint32_t>(i)];
-    if (coord.state != CoordState::stale || coord.renewed) {
+    if ((coord.state != CoordState::stale && coord.state != CoordState::absent) || coord.renewed) {
       alive = true;  // belongs (also) to the living, or to the unreadable
       continue;
     }

@@ -27,12 +27,18 @@ enum class CoordState : std::uint8_t {
   active,   ///< heartbeat within the threshold, or in the future
   stale,    ///< heartbeat older than the threshold
   invalid,  ///< heartbeat unreadable: left alone
+  absent,   ///< no liveness record at all, named by keys of its families (cleanup_plan.hpp)
 };
 
 struct Coordinator {
   std::string_view id;
+  /// The youngest timestamp of its liveness records (absent: of its keys; 0: none).
   std::int64_t timestamp_ms = 0;
   std::array<std::uint8_t, 20> digest{};  ///< SHA-1 of the heartbeat bytes read (stale ones)
+  /// Stale: the index of the other liveness records' digests (CleanupPlan), and which
+  /// liveness records existed (bit r: record r, the heartbeat is bit 0).
+  std::uint32_t more_digests = UINT32_MAX;
+  std::uint8_t present = 0;
   std::uint32_t parked = UINT32_MAX;      ///< head of its parked keys (cleanup_plan.hpp)
   std::uint16_t parked_count = 0;
   CoordState state = CoordState::active;
@@ -115,7 +121,7 @@ bool structural_candidates(std::string_view key, const KeyFamily& family, std::v
 /// and the tests use this one function).
 struct Attribution {
   enum Kind : std::uint8_t {
-    remove,      ///< every known candidate is a stale coordinator (owners), the rest are absent
+    remove,      ///< every known candidate is a stale or absent coordinator (owners), the rest unknown
     keep_alive,  ///< a candidate is a live or unreadable coordinator (or one found stale that renewed)
     ambiguous,   ///< the structure allows several coordinators (id_prefix), or too many candidates
     orphan,      ///< no candidate is a known coordinator

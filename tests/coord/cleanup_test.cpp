@@ -172,20 +172,61 @@ TEST_F(CleanupTest, MalformedHeartbeatsAreCountedAndLeftAlone) {
   EXPECT_EQ(keys_of(r, "good-stale"), 0);
 }
 
-TEST_F(CleanupTest, OrphansGoOnlyWhenAskedAndIdleLongerThanTheThreshold) {
+TEST_F(CleanupTest, OrphansGoOnlyWhenAskedAndOnlyByTheTimestampTheyCarry) {
   BlockingClient r(options());
-  r("SET", "blocking:signal:ghost", "CONTINUE");
-  r("SET", "blocking:ack:ghost:agent-1", "1");
+  const std::string old_ms = std::to_string(r.now_ms() - 5000), new_ms = std::to_string(r.now_ms());
+  r("SET", "blocking:idempotency:nobody:old:" + old_ms, "1");
+  r("SET", "blocking:idempotency:nobody:new:" + new_ms, "1");
+  r("SET", "blocking:idempotency:nobody:json", R"({"timestamp":)" + old_ms + "}");
+  r("SET", "blocking:idempotency:nobody:plain", "1");
   CleanupOptions o;
+  o.threshold = std::chrono::milliseconds(2000);
+  auto without = cleanup(o);
+  EXPECT_EQ(without.orphan_keys_seen, 4u);
+  EXPECT_EQ(without.orphans_deleted, 0u) << "orphans stay without --orphans";
   o.orphans = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // idle clocks now read 1-2 s for all four
+  auto with = cleanup(o);
+  EXPECT_EQ(with.orphans_deleted, 2u);
+  EXPECT_FALSE(r.exists("blocking:idempotency:nobody:old:" + old_ms));
+  EXPECT_FALSE(r.exists("blocking:idempotency:nobody:json"));
+  EXPECT_TRUE(r.exists("blocking:idempotency:nobody:new:" + new_ms)) << "its name says it is 1.1 s old";
+  EXPECT_TRUE(r.exists("blocking:idempotency:nobody:plain")) << "no timestamp: an orphan's age is never guessed";
+}
+
+// Death by absence, where the keys carry no timestamp (the seeds' "1" and "CONTINUE"):
+// the first run records the coordinator as absent and deletes none of them; a run past
+// the threshold after that deletes them all; a liveness record that comes back clears it.
+TEST_F(CleanupTest, AbsentCoordinatorsWithoutTimestampsGoOnceSeenAbsentLongerThanTheThreshold) {
+  BlockingClient r(options());
+  for (const char* id : {"ghost", "returns"}) {
+    r("SET", std::string("blocking:signal:") + id, "CONTINUE");
+    r("SET", std::string("blocking:ack:") + id + ":agent-1", "1");
+  }
+  CleanupOptions o;
   o.threshold = std::chrono::milliseconds(1000);
-  auto fresh = cleanup(o);
-  EXPECT_EQ(fresh.orphans_deleted, 0u) << "just written";
-  // Idle time has a 1 s resolution: an orphan must read idle > threshold + 1 s.
-  std::this_thread::sleep_for(std::chrono::milliseconds(3200));
-  auto old = cleanup(o);
-  EXPECT_EQ(old.orphans_deleted, 2u);
+  auto first = cleanup(o);
+  EXPECT_EQ(first.absent_coordinators_found, 2u);
+  EXPECT_EQ(first.absent_recorded, 2u);
+  EXPECT_EQ(first.keys_deleted, 0u);
+  EXPECT_EQ(r("HLEN", "swarmkeeper:absent").integer(), 2);
+  auto again = cleanup(o);
+  EXPECT_EQ(again.keys_deleted, 0u) << "seen absent for less than the threshold";
+  EXPECT_EQ(again.absent_recorded, 0u) << "the first sighting stands";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  r("SET", "coordinator:activity:returns", std::to_string(r.now_ms()));  // alive again
+  auto third = cleanup(o);
   EXPECT_FALSE(r.exists("blocking:signal:ghost"));
+  EXPECT_FALSE(r.exists("blocking:ack:ghost:agent-1"));
+  EXPECT_TRUE(r.exists("blocking:signal:returns"));
+  EXPECT_EQ(third.absent_reaped_after_waiting, 1u);
+  EXPECT_EQ(third.absent_keys_deleted, 2u);
+  EXPECT_EQ(r("HLEN", "swarmkeeper:absent").integer(), 0) << "reaped, or alive again: both records cleared";
+  o.dry_run = true;
+  r("DEL", "coordinator:activity:returns");
+  auto dry = cleanup(o);
+  EXPECT_EQ(dry.absent_recorded, 1u) << "a dry run says it would record";
+  EXPECT_EQ(r("HLEN", "swarmkeeper:absent").integer(), 0) << "and writes nothing";
 }
 
 TEST_F(CleanupTest, ASecondConcurrentRunIsTurnedAway) {
@@ -337,7 +378,7 @@ TEST_F(CleanupTest, EveryHeartbeatValueOfTheTableGetsTheVerdictOfTheOneRule) {
   const auto cases = swarmkeeper::testing::heartbeat_cases();
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const std::string id = "case-" + std::to_string(i);
-    coordinator(r, id, 0);
+    coordinator(r, id, 700);  // its activity record stale too: the heartbeat alone decides
     r("SET", "blocking:heartbeat:" + id, swarmkeeper::testing::fill(cases[i].value, now - threshold - 5000, now));
   }
   r("HSET", "blocking:heartbeat:hash-typed", "timestamp", "1");
