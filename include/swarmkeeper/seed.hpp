@@ -7,6 +7,14 @@
 //
 // Timestamps come from the server's clock (TIME). Keys are written with MSET in bounded
 // batches, several in flight.
+//
+// layout orchestrator: what the orchestrator the seeds come from really writes, each key
+// with its TTL (SET .. EX): an alive coordinator has a heartbeat {"lastHeartbeat": ms}
+// (300 s) and an activity record {"lastActivity": ms} (600 s); every coordinator has a
+// signal and ACKs (JSON with a "timestamp"), an idempotency record
+// blocking:idempotency:<id>:hub:wake:3:<ms> = "1", and swarm:swarm-1:blocking:<id>. A
+// "stale" coordinator died stale_age ago: its heartbeat and activity have expired, its
+// other keys carry timestamps that old. One swarm:state:swarm-1 key belongs to nobody.
 #pragma once
 
 #include <chrono>
@@ -18,7 +26,10 @@
 
 namespace swarmkeeper {
 
+enum class SeedLayout { seeds, orchestrator };
+
 struct SeedOptions {
+  SeedLayout layout = SeedLayout::seeds;
   std::uint64_t coordinators = 10000;
   std::uint64_t stale = 9900;
   std::uint32_t acks = 2;
@@ -36,8 +47,12 @@ struct SeedReport {
   std::int64_t now_ms = 0;  ///< the server time the ages are relative to
 };
 
-/// Keys per coordinator in the scenario: heartbeat, signal, idempotency, activity + acks.
-inline std::uint64_t keys_per_coordinator(const SeedOptions& o) { return 4 + o.acks; }
+/// Keys per coordinator in the scenario: heartbeat, signal, idempotency, activity + acks
+/// (orchestrator layout: + the swarm key; a dead coordinator has no heartbeat or activity).
+inline std::uint64_t keys_per_coordinator(const SeedOptions& o, bool stale = false) {
+  if (o.layout == SeedLayout::orchestrator) return (stale ? 3 : 5) + o.acks;
+  return 4 + o.acks;
+}
 /// The coordinator id of scenario index i (1-based; the first `stale` are stale).
 std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i);
 
@@ -52,7 +67,9 @@ struct ScenarioCheck {
   bool perfect() const { return stale_keys_left == 0 && active_keys_present == active_keys_total; }
 };
 
-/// Counts, key by key (EXISTS), which of the scenario's keys still exist.
-Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const SeedOptions& options);
+/// Counts, key by key (EXISTS), which of the scenario's keys still exist. seed_now_ms:
+/// SeedReport::now_ms of the seed (the orchestrator layout has timestamps in key names).
+Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const SeedOptions& options,
+                                      std::int64_t seed_now_ms = 0);
 
 }  // namespace swarmkeeper

@@ -238,8 +238,13 @@ int main(int argc, char** argv) {
   std::optional<std::string> seed_url;
   SeedOptions seed_opts;
   std::int64_t stale_age = 660, active_age = 60;
+  std::string seed_layout = "seeds";
   auto* seed = app.add_subcommand("seed", "Write the seeds' test scenario (6 keys per coordinator)");
   seed->add_option("--url", seed_url, "Redis URL (as for cleanup)");
+  seed->add_option("--layout", seed_layout,
+                   "seeds: the seeds' layout (no TTLs, a stale heartbeat); orchestrator: what the orchestrator writes "
+                   "(lastHeartbeat, JSON timestamps, TTLs; a stale coordinator's heartbeat and activity have expired)")
+      ->check(CLI::IsMember({"seeds", "orchestrator"}))->capture_default_str();
   seed->add_option("--coordinators", seed_opts.coordinators, "Coordinators to write (1-100000000)")
       ->check(count_in(1, 100000000, "10000"))->capture_default_str();
   seed->add_option("--stale", seed_opts.stale, "How many of them are stale (at most --coordinators)")
@@ -335,6 +340,7 @@ int main(int argc, char** argv) {
     if (seed_opts.stale > seed_opts.coordinators)
       return usage_error(cli::bad_value("--stale", std::to_string(seed_opts.stale), "at most --coordinators", "9900"));
     seed_opts.stale_age = std::chrono::seconds(stale_age);
+    seed_opts.layout = seed_layout == "orchestrator" ? SeedLayout::orchestrator : SeedLayout::seeds;
     seed_opts.active_age = std::chrono::seconds(active_age);
     auto r = seed_scenario(*conn, seed_opts);
     if (!r) return start_error(r.error());

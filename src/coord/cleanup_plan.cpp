@@ -248,9 +248,11 @@ bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint3
 // A key with candidates the table does not know yet (decision_ holds its decision with
 // them as absent): held with its one known stale owner, or in the waiting list. False
 // when the parking area is full (the caller reads the candidates instead).
+// A key with many candidates (an idempotency record names sender, receiver, type, ...)
+// waits too when absent coordinators are reaped: its owner may be one.
 bool CleanupPlan::hold(std::string_view key, const KeyFamily& family) {
-  if (!few_candidates()) return false;
-  if (decision_.owners.size() == 1 && park(key, family, decision_.owners[0], false)) return true;
+  if (!few_candidates() && !o_.absent) return false;
+  if (few_candidates() && decision_.owners.size() == 1 && park(key, family, decision_.owners[0], false)) return true;
   return park(key, family, UINT32_MAX, false);
 }
 

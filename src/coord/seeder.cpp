@@ -30,9 +30,49 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+// The orchestrator's keys of coordinator i (see seed.hpp), each with its TTL in seconds.
+struct Entry {
+  std::string key, value;
+  std::int64_t ttl_s = 0;
+};
+std::vector<Entry> orchestrator_entries(const SeedOptions& o, std::uint64_t i, std::int64_t ts_ms) {
+  const std::string id = seed_coordinator_id(o, i), jid = json_escape(id);
+  const std::string t = std::to_string(ts_ms);
+  const bool dead = i <= o.stale;
+  // A dead coordinator's keys were written stale_age ago: that much of each TTL is gone.
+  auto ttl = [&](std::int64_t full) { return dead ? std::max<std::int64_t>(1, full - o.stale_age.count()) : full; };
+  std::vector<Entry> e;
+  if (!dead) {
+    e.push_back({"blocking:heartbeat:" + id,
+                 "{\"coordinatorId\":\"" + jid + "\",\"lastHeartbeat\":" + t + ",\"sequence\":42,\"iteration\":3,\"metadata\":{}}", 300});
+    e.push_back({"coordinator:activity:" + id,
+                 "{\"coordinatorId\":\"" + jid + "\",\"lastActivity\":" + t + ",\"iteration\":3,\"phase\":\"blocking\"}", 600});
+  }
+  e.push_back({"blocking:signal:" + id,
+               "{\"timestamp\":" + t + ",\"senderId\":\"hub\",\"receiverId\":\"" + jid +
+                   "\",\"iteration\":3,\"type\":\"wake\",\"payload\":{},\"messageId\":\"m-" + std::to_string(i) + "\"}",
+               ttl(86400)});
+  for (std::uint32_t a = 1; a <= o.acks; ++a)
+    e.push_back({"blocking:ack:" + id + ":sig-" + std::to_string(a),
+                 "{\"coordinatorId\":\"" + jid + "\",\"signalId\":\"sig-" + std::to_string(a) + "\",\"timestamp\":" + t +
+                     ",\"iteration\":3,\"status\":\"received\",\"signature\":\"3f2a\",\"metadata\":{}}",
+                 ttl(3600)});
+  e.push_back({"blocking:idempotency:" + id + ":hub:wake:3:" + t, "1", ttl(86400)});
+  e.push_back({"swarm:swarm-1:blocking:" + id,
+               "{\"status\":\"waiting\",\"startTime\":" + t + ",\"signalType\":\"wake\",\"iteration\":3,\"phase\":\"blocking\","
+               "\"swarmId\":\"swarm-1\",\"coordinatorId\":\"" + jid + "\",\"timestamp\":" + t + "}",
+               ttl(86400)});
+  return e;
+}
+
 // The scenario's keys of coordinator i with their values (heartbeat timestamp ts_ms):
 // what seed() writes and verify() checks.
 std::vector<std::pair<std::string, std::string>> scenario_entries(const SeedOptions& o, std::uint64_t i, std::int64_t ts_ms) {
+  if (o.layout == SeedLayout::orchestrator) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& e : orchestrator_entries(o, i, ts_ms)) out.emplace_back(std::move(e.key), std::move(e.value));
+    return out;
+  }
   const std::string id = seed_coordinator_id(o, i);
   const std::string t = std::to_string(ts_ms);
   std::vector<std::pair<std::string, std::string>> e{
@@ -46,12 +86,15 @@ std::vector<std::pair<std::string, std::string>> scenario_entries(const SeedOpti
 
 // Sends one MSET; records the first failure. (A named coroutine: GCC 12 mis-warns on
 // coroutine lambdas.)
-asio::awaitable<void> send_batch(std::shared_ptr<net::Connection> c, std::shared_ptr<std::string> cmd,
+asio::awaitable<void> send_batch(std::shared_ptr<net::Connection> c, std::shared_ptr<std::string> cmd, std::size_t replies,
                                  coord::InFlight& slots, Error& failure) {
-  resp::Reply reply;
-  auto keep = [](void* p, const resp::ReplyView& v) { *static_cast<resp::Reply*>(p) = resp::Reply(v); };
-  Error e = co_await c->exec_raw(*cmd, 1, net::ReplySink{&reply, keep});
-  if (!e && reply.is_error()) e = net::error_from_reply(reply.root(), "MSET");
+  resp::Reply reply;  // the first error reply, else the last reply
+  auto keep = [](void* p, const resp::ReplyView& v) {
+    auto* r = static_cast<resp::Reply*>(p);
+    if (!r->is_error()) *r = resp::Reply(v);
+  };
+  Error e = co_await c->exec_raw(*cmd, replies, net::ReplySink{&reply, keep});
+  if (!e && reply.is_error()) e = net::error_from_reply(reply.root(), "writing the scenario");
   if (e && !failure) failure = e;
   slots.release();
 }
@@ -72,14 +115,29 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions
   constexpr std::uint64_t kPerBatch = 200;  // coordinators per MSET: ~1,200 keys, ~100 KB
   for (std::uint64_t first = 1; first <= o.coordinators && !failure; first += kPerBatch) {
     auto cmd = std::make_shared<std::string>();
-    resp::Command mset("MSET");
     const std::uint64_t last = std::min(o.coordinators, first + kPerBatch - 1);
-    for (std::uint64_t i = first; i <= last; ++i)
-      for (const auto& [key, value] : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) mset.arg(key).arg(value);
-    mset.append_to(*cmd);
-    rep.keys_written += (last - first + 1) * keys_per_coordinator(o);
+    std::size_t replies = 1;
+    if (o.layout == SeedLayout::orchestrator) {  // TTLs: one SET .. EX per key
+      replies = 0;
+      for (std::uint64_t i = first; i <= last; ++i)
+        for (const auto& e : orchestrator_entries(o, i, i <= o.stale ? stale_ts : active_ts)) {
+          resp::Command("SET").arg(e.key).arg(e.value).arg("EX").arg(e.ttl_s).append_to(*cmd);
+          ++replies;
+        }
+      if (first == 1) {
+        resp::Command("SET").arg("swarm:state:swarm-1").arg("{\"status\":\"running\",\"timestamp\":1}").append_to(*cmd);
+        ++replies;
+      }
+      rep.keys_written += replies;
+    } else {
+      resp::Command mset("MSET");
+      for (std::uint64_t i = first; i <= last; ++i)
+        for (const auto& [key, value] : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) mset.arg(key).arg(value);
+      mset.append_to(*cmd);
+      rep.keys_written += (last - first + 1) * keys_per_coordinator(o);
+    }
     co_await slots.acquire();
-    asio::co_spawn(io, send_batch(*conn, std::move(cmd), slots, failure), asio::detached);
+    asio::co_spawn(io, send_batch(*conn, std::move(cmd), replies, slots, failure), asio::detached);
   }
   co_await slots.drain();
   (*conn)->close();
@@ -106,6 +164,19 @@ asio::awaitable<Result<SeedReport>> seed_cluster(asio::io_context& io, Connectio
   constexpr std::uint64_t kPerBatch = 2000;
   for (std::uint64_t first = 1; first <= o.coordinators; first += kPerBatch) {
     const std::uint64_t last = std::min(o.coordinators, first + kPerBatch - 1);
+    if (o.layout == SeedLayout::orchestrator) {  // TTLs: one SET .. EX per key, routed
+      std::vector<resp::Command> cmds;
+      for (std::uint64_t i = first; i <= last; ++i)
+        for (const auto& e : orchestrator_entries(o, i, i <= o.stale ? stale_ts : active_ts))
+          cmds.push_back(resp::Command("SET").arg(e.key).arg(e.value).arg("EX").arg(e.ttl_s));
+      if (first == 1) cmds.push_back(resp::Command("SET").arg("swarm:state:swarm-1").arg("{\"status\":\"running\",\"timestamp\":1}"));
+      rep.keys_written += cmds.size();
+      auto r = co_await cluster.pipeline(std::move(cmds), true);
+      if (!r) co_return r.error();
+      for (const auto& reply : *r)
+        if (reply.is_error()) co_return net::error_from_reply(reply.root(), "writing the scenario");
+      continue;
+    }
     std::vector<std::pair<std::string, std::string>> pairs;
     for (std::uint64_t i = first; i <= last; ++i)
       for (auto& e : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) pairs.push_back(std::move(e));
@@ -120,7 +191,8 @@ asio::awaitable<Result<SeedReport>> seed_cluster(asio::io_context& io, Connectio
 
 // On one server, one EXISTS per coordinator; on a cluster, one per key (each routed to
 // its master), summed per coordinator.
-asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
+asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOptions copts, SeedOptions o,
+                                              std::int64_t seed_now_ms) {
   std::shared_ptr<net::Connection> conn;
   std::unique_ptr<ClusterClient> cluster;
   if (copts.cluster) {
@@ -133,13 +205,14 @@ asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOp
   }
   ScenarioCheck check;
   constexpr std::uint64_t kPerPipeline = 1000;
-  const std::uint64_t per = keys_per_coordinator(o);
   for (std::uint64_t first = 1; first <= o.coordinators; first += kPerPipeline) {
     const std::uint64_t last = std::min(o.coordinators, first + kPerPipeline - 1);
     std::vector<resp::Command> cmds;
     for (std::uint64_t i = first; i <= last; ++i) {
       resp::Command exists("EXISTS");
-      for (const auto& entry : scenario_entries(o, i, 0)) {
+      // The timestamp only shows in an orchestrator idempotency key's name: the seed's.
+      const std::int64_t ts = seed_now_ms - (i <= o.stale ? o.stale_age.count() : o.active_age.count()) * 1000;
+      for (const auto& entry : scenario_entries(o, i, ts)) {
         if (cluster) cmds.push_back(resp::Command("EXISTS").arg(entry.first));
         else exists.arg(entry.first);
       }
@@ -154,17 +227,19 @@ asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOp
       r = co_await conn->exec(p);
     }
     if (!r) co_return r.error();
+    std::size_t at = 0;
     for (std::uint64_t i = first; i <= last; ++i) {
+      const std::uint64_t per = keys_per_coordinator(o, i <= o.stale);
       std::uint64_t present = 0;
       if (cluster)
-        for (std::uint64_t k = 0; k < per; ++k) present += static_cast<std::uint64_t>((*r)[(i - first) * per + k].integer());
+        for (std::uint64_t k = 0; k < per; ++k) present += static_cast<std::uint64_t>((*r)[at++].integer());
       else
-        present = static_cast<std::uint64_t>((*r)[i - first].integer());
+        present = static_cast<std::uint64_t>((*r)[at++].integer());
       if (i <= o.stale) {
-        check.stale_keys_total += keys_per_coordinator(o);
+        check.stale_keys_total += per;
         check.stale_keys_left += present;
       } else {
-        check.active_keys_total += keys_per_coordinator(o);
+        check.active_keys_total += per;
         check.active_keys_present += present;
       }
     }
@@ -194,10 +269,10 @@ ConnectionOptions with_cluster_detected(const ConnectionOptions& connection) {
 
 }  // namespace
 
-Result<ScenarioCheck> verify_scenario(const ConnectionOptions& given, const SeedOptions& options) {
+Result<ScenarioCheck> verify_scenario(const ConnectionOptions& given, const SeedOptions& options, std::int64_t seed_now_ms) {
   const ConnectionOptions connection = with_cluster_detected(given);
   asio::io_context io;
-  auto r = net::run_blocking(io, verify(io, connection, options));
+  auto r = net::run_blocking(io, verify(io, connection, options, seed_now_ms));
   io.run();
   return r;
 }
