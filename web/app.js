@@ -12,7 +12,7 @@ const fmt = (v, unit) => {
 const CHARTS = [
   { el: "c-latency", series: ['swarmkeeper_probe_latency_seconds{quantile="0.5"}', 'swarmkeeper_probe_latency_seconds{quantile="0.95"}', 'swarmkeeper_probe_latency_seconds{quantile="0.99"}'], names: ["P50", "P95", "P99"] },
   { el: "c-ops", series: ["swarmkeeper_redis_ops_per_second"], names: ["ops/s"] },
-  { el: "c-coord", series: ['swarmkeeper_coordinators{state="active"}', 'swarmkeeper_coordinators{state="stale"}', 'swarmkeeper_coordinators{state="invalid"}'], names: ["active", "stale", "invalid"] },
+  { el: "c-coord", series: ['swarmkeeper_coordinators{state="active"}', 'swarmkeeper_coordinators{state="stale"}', 'swarmkeeper_coordinators{state="invalid"}', 'swarmkeeper_coordinators{state="absent"}'], names: ["active", "stale", "invalid", "absent"] },
   { el: "c-mem", series: ["swarmkeeper_redis_memory_used_bytes"], names: ["used"], unit: "B" },
 ];
 const COLORS = ["#2f6fdf", "#e67e22", "#c0392b", "#27ae60"];
@@ -66,6 +66,7 @@ function render(snap) {
   $("t-active").textContent = fmt(v['swarmkeeper_coordinators{state="active"}']);
   $("t-stale").textContent = fmt(v['swarmkeeper_coordinators{state="stale"}']);
   $("t-invalid").textContent = fmt(v['swarmkeeper_coordinators{state="invalid"}']);
+  $("t-absent").textContent = fmt(v['swarmkeeper_coordinators{state="absent"}']);
   $("t-p95").textContent = fmt(v['swarmkeeper_probe_latency_seconds{quantile="0.95"}'], "s");
   $("t-ops").textContent = fmt(v["swarmkeeper_redis_ops_per_second"]);
   $("t-mem").textContent = fmt(v["swarmkeeper_redis_memory_used_bytes"], "B");

@@ -3,6 +3,7 @@
 // are the cleanup's own (KeySchema::family_of, heartbeat_id, judge_heartbeat).
 #pragma once
 
+#include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
 #include <array>
@@ -26,13 +27,17 @@ struct QueueBacklog {
 };
 
 struct CensusResult {
-  std::uint64_t active = 0, stale = 0, invalid = 0, future = 0;
+  /// Coordinators by liveness (the cleanup's rule: any fresh record keeps one alive; with
+  /// none fresh, one unreadable makes it invalid, else it is stale), and absent ones: no
+  /// liveness record, named by exact or id_prefix keys (cleanup_plan.hpp).
+  std::uint64_t active = 0, stale = 0, invalid = 0, future = 0, absent = 0;
   std::array<std::uint64_t, kAgeBounds.size() + 1> age_buckets{};  ///< counts per bucket (not cumulative)
   double age_sum_s = 0;
   std::map<std::string, std::uint64_t> keys_per_family;  ///< schema families, "heartbeat", "other"
   std::uint64_t keys_scanned = 0;
   /// Family keys by ownership, by the cleanup's structural rule (coordinator_table.hpp):
-  std::uint64_t orphan_keys = 0;     ///< no candidate coordinator has a heartbeat
+  std::uint64_t orphan_keys = 0;     ///< no candidate coordinator has a liveness record, nor is absent
+  std::uint64_t absent_keys = 0;     ///< keys of absent coordinators (the cleanup reaps them)
   std::uint64_t ambiguous_keys = 0;  ///< the structure allows several (the cleanup keeps them)
   std::uint64_t unchecked_keys = 0;  ///< past the memory cap for keys seen before their heartbeat
   std::vector<QueueBacklog> queues;
@@ -50,8 +55,13 @@ class CensusTally {
   /// Counts one scanned key. Returns true when it is a heartbeat key whose value the
   /// caller must read and pass to on_heartbeat().
   bool on_key(std::string_view key);
-  /// Judges one heartbeat value at server time now_ms. A value that vanished: nullopt.
+  /// Counts one coordinator by one heartbeat value at server time now_ms (no other
+  /// liveness record is considered). A value that vanished: nullptr.
   void on_heartbeat(const std::string* value, std::int64_t now_ms);
+  /// One liveness record's value (the heartbeat or a liveness family's key, for which
+  /// on_key returned true): records of one id are combined, and counted by finish().
+  /// A value that vanished: nullptr; unreadable (wrong type): "".
+  void on_liveness(std::string_view key, const std::string* value, std::int64_t now_ms);
   /// Keys that matched a queue pattern (to be sized), capped.
   const std::vector<std::string>& queue_keys() const noexcept { return queue_keys_; }
   /// Settles the family keys seen before their heartbeats (orphan / ambiguous counts).
@@ -72,6 +82,14 @@ class CensusTally {
   // to settle: one word (hash | top bit) for a key with one candidate under an exact
   // rule, else a header word (candidate count | id_prefix flag << 32) and its hashes.
   absl::flat_hash_set<std::uint64_t> heartbeat_ids_;
+  // Per id with a liveness record read: its freshest timestamp and what its records said.
+  struct Live {
+    std::int64_t ts = 0;
+    std::uint8_t fresh = 0, stale = 0, invalid = 0;
+  };
+  absl::flat_hash_map<std::uint64_t, Live> live_;
+  std::int64_t last_now_ms_ = 0;
+  void count_age(std::int64_t now_ms, std::int64_t ts);
   std::vector<std::uint64_t> pending_;
   std::vector<std::string_view> candidates_;
 };

@@ -291,23 +291,26 @@ struct Monitor::Impl {
       if (!page || page->size() != 2) return census_failed(page ? "SCAN returned an unexpected reply" : page.error().message());
       census_cursor = std::string((*page)[0].str());
       std::vector<std::future<Result<resp::Reply>>> reads;  // pipelined: all in flight at once
+      std::vector<std::string> read_keys;
       for (auto k : (*page)[1]) {
         const std::size_t queued = tally->queue_keys().size();
-        if (tally->on_key(k.str()))
+        if (tally->on_key(k.str())) {
           reads.push_back(c->command_async(resp::Command("GETRANGE").arg(k.str()).arg(0).arg(16383), true));
+          read_keys.emplace_back(k.str());
+        }
         if (tally->queue_keys().size() > queued) queue_key_nodes.push_back(census_node);  // sized on its node
       }
       const std::int64_t now_ms = server_ms0 + static_cast<std::int64_t>(seconds_since(slice_t0) * 1000);
-      for (auto& f : reads) {
-        auto v = f.get();
+      for (std::size_t ri = 0; ri < reads.size(); ++ri) {
+        auto v = reads[ri].get();
         if (v && v->root().is_string()) {
           const std::string value(v->str());  // "" (empty, or deleted since the scan) is unreadable: invalid
-          tally->on_heartbeat(&value, now_ms);
+          tally->on_liveness(read_keys[ri], &value, now_ms);
         } else if (!v && v.error().code() != Errc::connection_lost && v.error().code() != Errc::timeout &&
                    v.error().code() != Errc::cancelled && !parse_redirect(v.error().message())) {
           // (a redirect: the key moved with its slot since the scan; not this node's to judge)
           const std::string unreadable;  // not a string (WRONGTYPE): invalid, like the cleanup
-          tally->on_heartbeat(&unreadable, now_ms);
+          tally->on_liveness(read_keys[ri], &unreadable, now_ms);
         }
       }
       if (census_cursor == "0") {

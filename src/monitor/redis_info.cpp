@@ -124,8 +124,10 @@ std::vector<Sample> client_samples(const ClientMetricsSnapshot& m, const std::st
 
 std::vector<Sample> census_samples(const CensusResult& r, double queue_scan_s) {
   std::vector<Sample> s;
-  for (auto [state, n] : {std::pair{"active", r.active}, {"stale", r.stale}, {"invalid", r.invalid}, {"future", r.future}})
-    s.push_back(g("swarmkeeper_coordinators", static_cast<double>(n), "Coordinators by heartbeat state at the last census", {{"state", state}}));
+  for (auto [state, n] : {std::pair{"active", r.active}, {"stale", r.stale}, {"invalid", r.invalid}, {"future", r.future},
+                          {"absent", r.absent}})
+    s.push_back(g("swarmkeeper_coordinators", static_cast<double>(n),
+                  "Coordinators by liveness at the last census (absent: no liveness record left, keys remain)", {{"state", state}}));
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < r.age_buckets.size(); ++i) {
     cumulative += r.age_buckets[i];
@@ -144,7 +146,9 @@ std::vector<Sample> census_samples(const CensusResult& r, double queue_scan_s) {
   for (const auto& [family, n] : r.keys_per_family)
     s.push_back(g("swarmkeeper_keys", static_cast<double>(n), "Keys per family at the last census", {{"family", family}}));
   s.push_back(g("swarmkeeper_keys_orphaned", static_cast<double>(r.orphan_keys),
-                "Family keys none of whose candidate coordinators has a heartbeat (the cleanup's --orphans deletes them)"));
+                "Family keys that name no coordinator, living or absent (the cleanup's --orphans deletes them by their timestamps)"));
+  s.push_back(g("swarmkeeper_keys_absent", static_cast<double>(r.absent_keys),
+                "Keys of absent coordinators: no liveness record left (the cleanup reaps them)"));
   s.push_back(g("swarmkeeper_keys_ambiguous", static_cast<double>(r.ambiguous_keys),
                 "Family keys whose structure allows several coordinators (the cleanup keeps them)"));
   s.push_back(g("swarmkeeper_keys_unchecked", static_cast<double>(r.unchecked_keys),

@@ -75,8 +75,11 @@ TEST(CensusTally, OrphanAndAmbiguousKeysAreCountedInEitherOrder) {
   t.on_key("blocking:heartbeat:early");
   t.on_key("blocking:heartbeat:late");
   t.on_key("blocking:signal:late");             // after its heartbeat
-  t.on_key("blocking:signal:nobody");           // orphan
-  t.on_key("coordinator:activity:nobody2");     // orphan
+  t.on_key("blocking:signal:nobody");           // names an absent coordinator
+  t.on_key("blocking:idempotency:x:nobody:1");  // one of its idempotency records
+  t.on_key("blocking:idempotency:zzz:init");    // names nobody at all: an orphan
+  t.on_key("swarm:s1:blocking:gone");           // a template family: another absent one
+  t.on_key("swarm:state:s1");                   // no family's
   t.on_key("blocking:heartbeat:a");
   t.on_key("blocking:heartbeat:a:b");
   t.on_key("blocking:ack:a:b:task");            // id_prefix: "a" and "a:b" both have heartbeats
@@ -84,9 +87,35 @@ TEST(CensusTally, OrphanAndAmbiguousKeysAreCountedInEitherOrder) {
   t.on_key("blocking:ack:" + std::string(40, ':'));  // too many separators to list
   t.finish();
   const auto& r = t.result();
-  EXPECT_EQ(r.orphan_keys, 2u);
+  EXPECT_EQ(r.orphan_keys, 1u);
   EXPECT_EQ(r.ambiguous_keys, 2u);
   EXPECT_EQ(r.unchecked_keys, 0u);
+  EXPECT_EQ(r.absent, 2u) << "nobody, gone";
+  EXPECT_EQ(r.absent_keys, 3u);
+}
+
+// A coordinator is alive while any liveness record is fresh: the cleanup's rule.
+TEST(CensusTally, LivenessRecordsOfOneIdAreJudgedTogether) {
+  KeySchema schema;
+  CensusTally t(schema, 600000, {});
+  const std::int64_t now = 10'000'000'000;
+  const std::string old_hb = R"({"lastHeartbeat":)" + std::to_string(now - 700000) + "}";
+  const std::string fresh_act = R"({"lastActivity":)" + std::to_string(now - 1000) + "}";
+  const std::string old_act = std::to_string(now - 900000);
+  EXPECT_TRUE(t.on_key("blocking:heartbeat:a"));
+  EXPECT_TRUE(t.on_key("coordinator:activity:a"));
+  EXPECT_TRUE(t.on_key("coordinator:activity:b"));  // no heartbeat writer at all
+  EXPECT_TRUE(t.on_key("blocking:heartbeat:c"));
+  EXPECT_TRUE(t.on_key("coordinator:activity:c"));
+  t.on_liveness("blocking:heartbeat:a", &old_hb, now);
+  t.on_liveness("coordinator:activity:a", &fresh_act, now);
+  t.on_liveness("coordinator:activity:b", &fresh_act, now);
+  t.on_liveness("blocking:heartbeat:c", &old_hb, now);
+  t.on_liveness("coordinator:activity:c", &old_act, now);
+  t.finish();
+  EXPECT_EQ(t.result().active, 2u) << "a by its activity, b by activity alone";
+  EXPECT_EQ(t.result().stale, 1u);
+  EXPECT_EQ(t.result().absent, 0u);
 }
 
 TEST(History, KeepsTheLastPointsPerSeriesOldestFirst) {
