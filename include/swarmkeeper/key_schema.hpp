@@ -73,9 +73,10 @@ enum class InvalidReason : std::uint8_t {
   too_large,     ///< longer than the cleanup reads (max_heartbeat_bytes)
   wrong_type,    ///< not a string: a hash, list, ...
   empty,         ///< an empty string
+  unavailable,   ///< its slot is served by no master (a cluster): not readable now
 };
-inline constexpr std::size_t kInvalidReasons = 7;
-/// "notJson", "noField", "notANumber", "tooLarge", "wrongType", "empty" ("" for none).
+inline constexpr std::size_t kInvalidReasons = 8;
+/// "notJson", "noField", "notANumber", "tooLarge", "wrongType", "empty", "unavailable" ("" for none).
 const char* invalid_reason_name(InvalidReason r);
 
 struct KeyFamily {

@@ -19,6 +19,8 @@
 #include "cli/bench_client.hpp"
 #include "cli/bench_serve.hpp"
 #include "cli/cleanup_output.hpp"
+#include "cli/inspect.hpp"
+#include "cli/validators.hpp"
 #include "cli/demo.hpp"
 #include "cli/numbers.hpp"
 #include "cli/serve.hpp"
@@ -29,26 +31,8 @@ namespace {
 
 using namespace swarmkeeper;
 constexpr int kExitOk = 0, kExitConnect = 1, kExitErrors = 2, kExitUsage = 64;
-
-// CLI11 checks built on the strict parsers (numbers.hpp): they see the text before any
-// conversion, so "-5" never wraps into a huge unsigned number and "nan" never passes.
-// CLI11 puts the flag's name in front: "--batch: '0' is not ... (e.g. 500)".
-CLI::Validator count_in(std::uint64_t lo, std::uint64_t hi, std::string example) {
-  return CLI::Validator(
-      [lo, hi, example](std::string& v) -> std::string {
-        if (cli::parse_count(v, lo, hi)) return "";
-        return cli::not_a(v, "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi), example);
-      },
-      "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
-}
-CLI::Validator decimal_in(double lo, double hi, std::string example) {
-  return CLI::Validator(
-      [lo, hi, example](std::string& v) -> std::string {
-        if (cli::parse_decimal(v, lo, hi)) return "";
-        return cli::not_a(v, fmt::format("a number from {} to {}", lo, hi), example);
-      },
-      "NUMBER");
-}
+using cli::count_in;
+using cli::decimal_in;
 
 int usage_error(const std::string& msg) {
   std::cerr << "swarmkeeper: " << msg << "\nRun 'swarmkeeper --help' for usage.\n";
@@ -235,6 +219,11 @@ int main(int argc, char** argv) {
   auto* cleanup = app.add_subcommand("cleanup", "Delete the keys of coordinators whose heartbeat is stale");
   add_cleanup_options(cleanup, cleanup_args);
 
+  cli::InspectArgs inspect_args;
+  auto* inspect = app.add_subcommand("inspect", "What is in your Redis: key shapes, TTLs, value formats, what the schema "
+                                                "claims, unreadable heartbeats, what a cleanup would do now");
+  cli::add_inspect_options(inspect, inspect_args);
+
   std::optional<std::string> seed_url;
   SeedOptions seed_opts;
   std::int64_t stale_age = 660, active_age = 60;
@@ -334,6 +323,7 @@ int main(int argc, char** argv) {
   }
 
   if (*cleanup) return run_cleanup_command(cleanup_args);
+  if (*inspect) return cli::run_inspect(inspect_args);
   if (*seed) {
     auto conn = resolve_connection_options(seed_url);
     if (!conn) return start_error(conn.error());

@@ -36,6 +36,10 @@ asio::awaitable<Result<std::vector<HeartbeatRead>>> Engine::read_values(const st
         out[i].kind = HeartbeatRead::Kind::wrong_type;
         continue;
       }
+      if (v.str().starts_with("CLUSTERDOWN")) {  // a slot no master serves: unreadable, left alone
+        out[i].kind = HeartbeatRead::Kind::unavailable;
+        continue;
+      }
       co_return net::error_from_reply(v.root(), std::string(what) + " (GETRANGE)");
     }
     out[i].kind = v.str().empty() ? HeartbeatRead::Kind::empty : HeartbeatRead::Kind::value;

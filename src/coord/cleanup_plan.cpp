@@ -73,8 +73,14 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
     // waits until the table is complete (prefinal), or, when the parking area is full,
     // the candidates' heartbeats are read with this page.
     decide(key, *family, decision_);
-    if (decision_.absent.empty() || decision_.kind == Attribution::keep_alive || decision_.kind == Attribution::ambiguous) {
+    if (decision_.absent.empty()) {
       book(key, *family, decision_, true);
+      continue;
+    }
+    if (decision_.kind == Attribution::keep_alive || decision_.kind == Attribution::ambiguous) {
+      // Kept whatever the rest of the scan finds; with absent coordinators reaped it waits
+      // all the same (room permitting): a young one is a sign of life of the ids it names.
+      if (!o_.absent || !park(key, *family, UINT32_MAX, false)) book(key, *family, decision_, true);
       continue;
     }
     if (hold(key, *family)) continue;
@@ -103,6 +109,7 @@ void CleanupPlan::on_reads(std::uint64_t id, std::span<const HeartbeatRead> read
       any = true;
       InvalidReason why = InvalidReason::none;
       if (read.kind == HeartbeatRead::Kind::wrong_type) why = InvalidReason::wrong_type;
+      else if (read.kind == HeartbeatRead::Kind::unavailable) why = InvalidReason::unavailable;
       else if (read.bytes.size() > o_.max_heartbeat_bytes) why = InvalidReason::too_large;
       else {
         const LivenessVerdict v = judge_liveness(read.bytes, live_[r].format, live_[r].fields, now_ms, o_.threshold_ms);
@@ -315,16 +322,22 @@ CheckedUnlink CleanupPlan::take_batch() {
 }
 
 void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcome) {
+  // failed[c]: 1 a check did not hold; 2 it was another possible owner appearing.
   std::vector<std::uint8_t> failed(b.check_keys.size(), 0);
   if (outcome.contended) ++contended_;
   for (std::uint32_t f : outcome.failed) {
     if (f >= failed.size()) continue;
     failed[f] = 1;
-    if (b.expect[f].empty() || outcome.contended) continue;  // an owner appeared: counted with its keys below
+    if (outcome.contended) continue;
     if (std::find(outcome.gone.begin(), outcome.gone.end(), f) != outcome.gone.end()) continue;  // deleted, not renewed
+    // A liveness record of a coordinator found stale or absent that changed or came back:
+    // a renewal. Of an id the table does not know: another owner appeared.
     const auto id = liveness_id(b.check_keys[f]);
     const auto i = id ? table_.find(*id) : -1;
-    if (i < 0) continue;
+    if (i < 0) {
+      if (b.expect[f].empty()) failed[f] = 2;
+      continue;
+    }
     Coordinator& c = table_[static_cast<std::uint32_t>(i)];
     if (!c.renewed) {
       c.renewed = true;
@@ -336,7 +349,7 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
     for (std::uint32_t c : g.checks) {
       if (!failed[c]) continue;
       pass = false;
-      appeared = appeared || b.expect[c].empty();
+      appeared = appeared || failed[c] == 2;
     }
     if (!pass) {
       if (appeared) rep_.keys_kept_ambiguous += g.keys;
@@ -383,7 +396,9 @@ void CleanupPlan::on_orphan_values(const OrphanCandidates& c, std::span<const He
   std::string value;
   for (std::size_t i = 0; i < c.keys.size() && i < reads.size(); ++i) {
     const HeartbeatRead& r = reads[i];
-    if (r.kind == HeartbeatRead::Kind::empty || r.bytes.size() > o_.max_heartbeat_bytes) continue;
+    if (r.kind == HeartbeatRead::Kind::empty || r.kind == HeartbeatRead::Kind::unavailable ||
+        r.bytes.size() > o_.max_heartbeat_bytes)
+      continue;
     value.assign(r.kind == HeartbeatRead::Kind::value ? r.bytes : std::string_view{});
     const auto ts = key_timestamp(c.keys[i], r.kind == HeartbeatRead::Kind::value ? &value : nullptr, o_.schema);
     if (!ts || *ts >= now_ms || now_ms - *ts <= o_.threshold_ms) continue;  // no timestamp, or young: kept
@@ -562,20 +577,29 @@ void CleanupPlan::find_absent(std::int64_t now_ms) {
   // 2. Their keys — waiting ones, and parked ones that named an id unknown then (a key
   //    naming a stale and an absent coordinator): a timestamp in the name counts now;
   //    the others are read.
+  // Every such key is read: the youngest of the timestamps its name and its value carry
+  // counts, and it goes only if it still holds the bytes read. A key that names an absent
+  // coordinator but is kept (ambiguous, or also a living one's) is read too: a young one
+  // is a sign of life of each absent id it could belong to.
   auto visit = [&](std::uint32_t at) {
     const KeyFamily& family = o_.schema.families[parked_[at].family];
     const std::string_view key = parked_key(parked_[at]);
     decide(key, family, decision_);
-    if (decision_.kind != Attribution::remove) return;
-    bool any_absent = false;
-    for (std::uint32_t o : decision_.owners) any_absent = any_absent || table_[o].state == CoordState::absent;
-    if (!any_absent) return;
-    if (auto ts = key_timestamp(key, nullptr, o_.schema)) {
-      key_time_[at] = kTimed;
-      tally_absent_key(key, decision_, ts);
-    } else {
-      absent_reads_.push_back(at);
+    if (decision_.kind == Attribution::remove) {
+      for (std::uint32_t o : decision_.owners)
+        if (table_[o].state == CoordState::absent) {
+          absent_reads_.push_back(at);
+          return;
+        }
+      return;
     }
+    if (!structural_candidates(key, family, cands_)) cands_.clear();  // too many to list: none kept young
+    for (std::string_view c : cands_)
+      if (auto i = table_.find(c); i >= 0 && table_[static_cast<std::uint32_t>(i)].state == CoordState::absent) {
+        evidence_only_.insert(at);
+        absent_reads_.push_back(at);
+        return;
+      }
   };
   for (std::uint32_t at = waiting_; at != UINT32_MAX; at = parked_[at].next) visit(at);
   for (std::uint32_t i = 0; i < table_.size(); ++i)
@@ -583,7 +607,8 @@ void CleanupPlan::find_absent(std::int64_t now_ms) {
       if (!parked_[at].settled) visit(at);
 }
 
-void CleanupPlan::tally_absent_key(std::string_view key, const Decision& d, std::optional<std::int64_t> ts) {
+void CleanupPlan::tally_absent_key(std::string_view key, const Decision& d, std::optional<std::int64_t> ts,
+                                   const std::string* own_value) {
   for (std::uint32_t o : d.owners) {
     if (table_[o].state != CoordState::absent) continue;
     AbsentInfo& a = absent_[o];
@@ -594,10 +619,16 @@ void CleanupPlan::tally_absent_key(std::string_view key, const Decision& d, std:
       if (*ts >= absent_now_ms_ || absent_now_ms_ - *ts <= o_.threshold_ms) a.young = true;
     } else {
       ++a.untimed;
-      // The fingerprint covers the keys that are this coordinator's alone: a mentions
-      // key's owners change as other coordinators live and die, its own keys only when
-      // someone writes them for it.
-      if (d.owners.size() == 1 && d.absent.empty()) a.untimed_fp += name_hash(key);  // order-free: a set's sum
+      // The fingerprint covers its own keys (exact, template, id_prefix; not the
+      // mentions records others write about it), names and values: one written or
+      // rewritten since the first sighting starts the clock again.
+      if (own_value != nullptr) {
+        std::string both(key);
+        both.push_back('\0');
+        both += *own_value;
+        a.untimed_fp += name_hash(both);  // order-free: a set's sum
+        ++a.untimed_own;
+      }
     }
   }
 }
@@ -615,17 +646,25 @@ void CleanupPlan::on_absent_values(std::span<const HeartbeatRead> reads) {
   for (std::size_t i = 0; i < reads.size() && absent_read_from_ + i < absent_read_next_; ++i) {
     const std::uint32_t at = absent_reads_[absent_read_from_ + i];
     const HeartbeatRead& r = reads[i];
-    if (r.kind == HeartbeatRead::Kind::empty) continue;  // gone (or ""): its age is unknown, it stays
-    std::optional<std::int64_t> ts;
-    if (r.kind == HeartbeatRead::Kind::value && r.bytes.size() <= o_.max_heartbeat_bytes) {
-      value.assign(r.bytes);
-      ts = key_timestamp(parked_key(parked_[at]), &value, o_.schema);
-      if (ts) key_digest_[at] = sha1(r.bytes);  // it must still hold these bytes when it goes
-    }
-    key_time_[at] = ts ? kTimed : kUntimed;
+    const KeyFamily& family = o_.schema.families[parked_[at].family];
+    // Gone (or ""), not a string, too large or unreadable now: its age is unknown, it
+    // stays (and its name's timestamp alone says nothing of what the value holds).
+    if (r.kind != HeartbeatRead::Kind::value || r.bytes.size() > o_.max_heartbeat_bytes) continue;
+    value.assign(r.bytes);
     const std::string_view key = parked_key(parked_[at]);
-    decide(key, o_.schema.families[parked_[at].family], decision_);
-    tally_absent_key(key, decision_, ts);
+    const std::optional<std::int64_t> ts = key_timestamp(key, &value, o_.schema);
+    if (evidence_only_.contains(at)) {  // kept whatever happens: only a sign of life
+      if (!ts || (*ts < absent_now_ms_ && absent_now_ms_ - *ts > o_.threshold_ms)) continue;
+      if (!structural_candidates(key, family, cands_)) continue;
+      for (std::string_view c : cands_)
+        if (auto j = table_.find(c); j >= 0 && table_[static_cast<std::uint32_t>(j)].state == CoordState::absent)
+          absent_[static_cast<std::uint32_t>(j)].young = true;
+      continue;
+    }
+    key_digest_[at] = sha1(r.bytes);  // it must still hold these bytes when it goes
+    key_time_[at] = ts ? kTimed : kUntimed;
+    decide(key, family, decision_);
+    tally_absent_key(key, decision_, ts, family.match != KeyFamily::Match::mentions ? &value : nullptr);
   }
 }
 
@@ -653,7 +692,7 @@ std::vector<AbsentRecordWrite> CleanupPlan::on_absent_records(std::span<const st
     const auto i = table_.find(ids[k]);
     if (i < 0) continue;
     AbsentInfo& a = absent_[static_cast<std::uint32_t>(i)];
-    const std::string fp = fingerprint(a.untimed_fp, 0);
+    const std::string fp = fingerprint(a.untimed_fp, a.untimed_own);
     if (const std::string* v = values[k]) {
       const auto colon = v->find(':');
       std::int64_t first = 0;
@@ -713,7 +752,7 @@ void CleanupPlan::count_coordinators() {
       ++rep_.invalid_heartbeats;
     }
   }
-  rep_.total_coordinators_checked = table_.size();
+  rep_.total_coordinators_checked = rep_.stale_coordinators_found + rep_.active_coordinators + rep_.invalid_heartbeats;
   rep_.invalid_heartbeat_reasons.clear();
   for (std::size_t r = 0; r < kInvalidReasons; ++r)
     if (invalid_reasons_[r] > 0)

@@ -101,6 +101,7 @@ struct HeartbeatRead {
     value,       ///< bytes (longer than max_heartbeat_bytes: too big, invalid)
     empty,       ///< missing, or an empty string (GETRANGE cannot tell them apart)
     wrong_type,  ///< the key holds a hash, list, ...: unreadable
+    unavailable, ///< a cluster slot no master serves: unreadable now
   };
   Kind kind = Kind::empty;
   std::string_view bytes;
@@ -239,7 +240,7 @@ class CleanupPlan {
   struct AbsentInfo {
     std::int64_t youngest_ms = 0;  // the youngest timestamp a key of it carries
     std::uint64_t untimed_fp = 0;  // names of its keys without a timestamp, hashed and added
-    std::uint32_t untimed = 0, timed = 0;
+    std::uint32_t untimed = 0, timed = 0, untimed_own = 0;
     bool young = false;            // a key carries a timestamp within the threshold (or ahead)
     bool untimed_may_go = false;   // its record is old enough, with the same fingerprint
     bool recorded = false;         // its record was (or, in a dry run, would be) written
@@ -262,7 +263,9 @@ class CleanupPlan {
   // otherwise, counted as waiting.) time: how the key's timestamp was found.
   bool absent_may_go(const Decision& d, KeyTime time);
   std::optional<std::string_view> liveness_id(std::string_view key) const;
-  void tally_absent_key(std::string_view key, const Decision& d, std::optional<std::int64_t> ts);
+  // own_value: the key is the coordinator's own (not a mentions record), with this value.
+  void tally_absent_key(std::string_view key, const Decision& d, std::optional<std::int64_t> ts,
+                        const std::string* own_value);
   void flush_open();
   // The whole key of a parked entry, rebuilt in scratch_: valid until the next call.
   std::string_view parked_key(const Parked& p) {
@@ -290,6 +293,7 @@ class CleanupPlan {
   std::int64_t absent_now_ms_ = 0;
   absl::flat_hash_map<std::uint32_t, std::uint8_t> key_time_;
   absl::flat_hash_map<std::uint32_t, std::array<std::uint8_t, 20>> key_digest_;
+  absl::flat_hash_set<std::uint32_t> evidence_only_;  // read only as a sign of life (kept whatever)
   // The parked entry being booked (its KeyTime and digest apply), or UINT32_MAX.
   std::uint32_t booking_ = UINT32_MAX;
   // A content check for the next add_group (key, 40-hex SHA-1), if any.

@@ -59,8 +59,9 @@ SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vect
     bool dead = false;  // a check already failed: the group is kept
     if (failed)
       for (std::uint32_t c : g.checks) dead = dead || (*failed)[c];
-    // Home: the slot of the group's byte checks (its owners' heartbeats), else of its
-    // first key. Byte checks in two slots: nothing can be atomic.
+    // Home: the slot of the group's byte checks (its owners' liveness records as read),
+    // else of its first key. Byte checks in two slots (a heartbeat and an activity
+    // record of plain ids): nothing can be atomic, the whole group is re-read.
     int home = -1;
     bool several = false;
     for (std::uint32_t c : g.checks) {
@@ -151,10 +152,11 @@ std::string ClusterDeleteStep::nonatomic_summary() const {
         "refused scripts; longest window " + window + " ms)";
   } else {
     s = std::to_string(across_keys_) +
-        " keys lived in another slot than their coordinator's heartbeat: each was deleted right after its heartbeat was "
-        "re-read and found unchanged, not in one atomic step (longest window " + window + " ms); heartbeats themselves, "
-        "and " + std::to_string(atomic_keys_) + " keys in their heartbeat's slot, went atomically. Give a coordinator's "
-        "keys its id as a hash tag (blocking:heartbeat:{id}, blocking:ack:{id}:...) to make every delete atomic";
+        " keys lived in another slot than their coordinator's liveness records (heartbeat, activity), or its liveness "
+        "records in two slots: each was deleted right after those records were re-read and found unchanged, not in one "
+        "atomic step (longest window " + window + " ms); " + std::to_string(atomic_keys_) + " keys went atomically with "
+        "their checks. Give a coordinator's keys its id as a hash tag (blocking:heartbeat:{id}, coordinator:activity:{id}, "
+        "blocking:ack:{id}:...) to make every delete atomic";
   }
   if (renewed_in_window_ > 0)
     s = "WARNING: " + std::to_string(renewed_in_window_) +
@@ -184,6 +186,10 @@ asio::awaitable<Result<std::vector<std::uint8_t>>> ClusterDeleteStep::read_check
   if (!r) co_return r.error();
   for (std::size_t i = 0; i < b.check_keys.size(); ++i) {
     const resp::Reply& v = (*r)[i];
+    if (v.is_error() && v.str().starts_with("CLUSTERDOWN")) {  // a slot no master serves: cannot confirm, keep
+      ok[i] = 0;
+      continue;
+    }
     if (b.expect[i].empty()) {
       if (v.is_error()) co_return net::error_from_reply(v.root(), "re-reading heartbeats");
       ok[i] = v.integer() == 0;

@@ -71,6 +71,7 @@ const char* invalid_reason_name(InvalidReason r) {
     case InvalidReason::too_large: return "tooLarge";
     case InvalidReason::wrong_type: return "wrongType";
     case InvalidReason::empty: return "empty";
+    case InvalidReason::unavailable: return "unavailable";
   }
   return "";
 }
@@ -372,8 +373,10 @@ std::optional<std::int64_t> parse_heartbeat(std::string_view value, const KeySch
 
 std::optional<std::int64_t> key_timestamp(std::string_view key, const std::string* value, const KeySchema& schema) {
   std::optional<std::int64_t> best;
+  // Only values that read as milliseconds of this era (13 digits) are timestamps:
+  // seconds, counters and flags such as "startTime": 1 say nothing of a key's age.
   auto take = [&](std::optional<std::int64_t> v) {
-    if (v && *v > 0 && (!best || *v > *best)) best = v;
+    if (v && *v >= 1'000'000'000'000 && *v < 10'000'000'000'000 && (!best || *v > *best)) best = v;
   };
   const std::size_t colon = key.rfind(':');
   const std::string_view last = colon == std::string_view::npos ? key : key.substr(colon + 1);

@@ -77,7 +77,7 @@ void CensusTally::finish() {
         continue;
       }
       ++r_.active;
-    } else if (l.invalid) {
+    } else if (l.invalid || !l.stale) {  // unreadable, or nothing but ""
       ++r_.invalid;
       continue;
     } else {
@@ -156,6 +156,10 @@ void CensusTally::on_liveness(std::string_view key, const std::string* value, st
     return;
   }
   Live& l = live_[id_hash(id)];
+  if (value->empty()) {  // "" or deleted since the scan (GETRANGE cannot tell): counts only alone
+    l.empty = 1;
+    return;
+  }
   const LivenessVerdict v = judge_liveness(*value, format, *fields, now_ms, threshold_ms_);
   if (v.state == HeartbeatState::invalid) {
     l.invalid = 1;

@@ -197,8 +197,9 @@ class ServeTest : public swarmkeeper::testing::CliFixture {
 TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   ASSERT_EQ(run_cli("seed --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
   BlockingClient redis(options());
-  redis("SET", "blocking:signal:ghost", "x");            // a coordinator without a heartbeat: orphan
-  redis("SET", "coordinator:activity:ghost2", "x");      // another
+  redis("SET", "blocking:signal:ghost", "x");            // a coordinator without a liveness record: absent
+  redis("SET", "coordinator:activity:ghost2", "x");      // an unreadable liveness record: invalid
+  redis("SET", "blocking:idempotency:nobody:x", "1");    // names no coordinator: an orphan
   redis("RPUSH", "bull:mail:wait", "a", "b", "c");       // a queue backlog of 3
   ASSERT_NE(start({"--refresh", "500ms"}), 0);
   ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) {
@@ -212,7 +213,10 @@ TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"active\"} 100\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_keys{family=\"ack\"} 20000\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_heartbeat_age_seconds_count 10000\n"), std::string::npos);
-  EXPECT_NE(metrics.find("swarmkeeper_keys_orphaned 2\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_keys_orphaned 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_keys_absent 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"absent\"} 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"invalid\"} 1\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_keys_ambiguous 0\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_queue_backlog{key=\"bull:mail:wait\",type=\"list\"} 3\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}"), std::string::npos);

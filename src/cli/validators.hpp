@@ -1,0 +1,34 @@
+// validators.hpp — CLI11 checks for every numeric flag, built on numbers.hpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+
+#include "cli/numbers.hpp"
+
+namespace swarmkeeper::cli {
+
+// CLI11 checks built on the strict parsers (numbers.hpp): they see the text before any
+// conversion, so "-5" never wraps into a huge unsigned number and "nan" never passes.
+// CLI11 puts the flag's name in front: "--batch: '0' is not ... (e.g. 500)".
+inline CLI::Validator count_in(std::uint64_t lo, std::uint64_t hi, std::string example) {
+  return CLI::Validator(
+      [lo, hi, example](std::string& v) -> std::string {
+        if (parse_count(v, lo, hi)) return "";
+        return not_a(v, "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi), example);
+      },
+      "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
+}
+inline CLI::Validator decimal_in(double lo, double hi, std::string example) {
+  return CLI::Validator(
+      [lo, hi, example](std::string& v) -> std::string {
+        if (parse_decimal(v, lo, hi)) return "";
+        return not_a(v, fmt::format("a number from {} to {}", lo, hi), example);
+      },
+      "NUMBER");
+}
+
+}  // namespace swarmkeeper::cli
