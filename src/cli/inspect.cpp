@@ -237,7 +237,7 @@ int run_inspect(const InspectArgs& a) {
     std::cout << fmt::format(
         "A cleanup now (threshold {} ms) would delete {} keys: {} coordinators ({} active, {} stale, {} invalid), {} absent "
         "(no liveness record left; {} still waiting), {} keys kept as ambiguous, {} orphan keys.\n",
-        *threshold, dry->keys_deleted, dry->total_coordinators_checked - dry->absent_coordinators_found,
+        *threshold, dry->keys_deleted, dry->total_coordinators_checked,
         dry->active_coordinators, dry->stale_coordinators_found, dry->invalid_heartbeats, dry->absent_coordinators_found,
         dry->absent_waiting, dry->keys_kept_ambiguous, dry->orphan_keys_seen);
     if (dry->invalid_heartbeats > 0 && !dry->invalid_heartbeat_hint.empty())

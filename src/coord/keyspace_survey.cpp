@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 namespace swarmkeeper::coord {
@@ -259,34 +260,57 @@ const char* match_name(KeyFamily::Match m) {
 
 nlohmann::ordered_json KeyspaceSurvey::suggest_schema() const {
   KeySchema s = schema_;
-  // Ids: what the liveness shapes vary in (their last field).
+  // The heartbeat: the shape the schema claims, or — when it claims none — the unclaimed
+  // shape "<literal>:*" whose JSON values carry millisecond fields, preferring names that
+  // say so (heartbeat, beat, alive, seen, ping).
+  const ShapeStats* hb = nullptr;
+  for (const ShapeStats* sh : shapes())
+    if (sh->claimed_by == "heartbeat") hb = sh;
+  if (hb == nullptr) {
+    int best = -1;
+    for (const ShapeStats* sh : shapes()) {
+      const auto f = split(sh->shape);
+      if (!sh->claimed_by.empty() || f.size() < 2 || f.back() != "*" || sh->ms_fields.empty()) continue;
+      bool literal = true;
+      for (std::size_t i = 0; i + 1 < f.size(); ++i) literal = literal && f[i] != "*";
+      if (!literal) continue;
+      std::string words = sh->shape;
+      for (const auto& x : sh->ms_fields) words += " " + x;
+      std::transform(words.begin(), words.end(), words.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      int score = 1;
+      for (const char* w : {"heartbeat", "beat", "alive", "seen", "ping"}) score += words.find(w) != std::string::npos ? 10 : 0;
+      if (score > best) best = score, hb = sh;
+    }
+    if (hb != nullptr) {
+      const auto f = split(hb->shape);
+      s.heartbeat_prefix = literal_prefix(f, f.size() - 1);
+      s.heartbeat_fields.clear();
+      s.heartbeat_format = HeartbeatFormat::json_ms;
+    }
+  }
+  if (hb != nullptr) {
+    if (hb->json == 0 && hb->integer > 0) {
+      s.heartbeat_format = HeartbeatFormat::json_or_ms;
+    } else {  // the schema's fields first, then the ones the values show
+      for (const auto& f : hb->ms_fields)
+        if (std::find(s.heartbeat_fields.begin(), s.heartbeat_fields.end(), f) == s.heartbeat_fields.end())
+          s.heartbeat_fields.push_back(f);
+    }
+  }
+  // Ids: what the heartbeat and liveness shapes vary in (their last field).
   absl::flat_hash_set<std::string> ids;
   for (const ShapeStats* sh : shapes()) {
-    if (!sh->liveness) continue;
+    if (!sh->liveness && sh != hb) continue;
     for (const auto& k : sh->samples) {
-      if (auto id = schema_.heartbeat_id(k)) ids.emplace(*id);
-      else if (const KeyFamily* f = schema_.family_of(k)) {
+      if (auto id = s.heartbeat_id(k)) ids.emplace(*id);
+      else if (const KeyFamily* f = s.family_of(k)) {
         if (auto part = f->id_part(k)) ids.emplace(*part);
       }
     }
   }
-  // The heartbeat: the millisecond fields its values show, first the ones the schema names.
-  for (const ShapeStats* sh : shapes()) {
-    if (sh->claimed_by != "heartbeat") continue;
-    if (sh->json == 0 && sh->integer > 0) {
-      s.heartbeat_format = HeartbeatFormat::json_or_ms;
-    } else if (!sh->ms_fields.empty()) {
-      std::vector<std::string> fields;
-      for (const auto& f : s.heartbeat_fields)
-        if (std::find(sh->ms_fields.begin(), sh->ms_fields.end(), f) != sh->ms_fields.end()) fields.push_back(f);
-      for (const auto& f : sh->ms_fields)
-        if (std::find(fields.begin(), fields.end(), f) == fields.end()) fields.push_back(f);
-      s.heartbeat_fields = fields;
-    }
-  }
   // A family for each unclaimed shape whose fields hold ids: where they sit decides its rule.
   for (const ShapeStats* sh : shapes()) {
-    if (!sh->claimed_by.empty() || sh->samples.empty()) continue;
+    if (!sh->claimed_by.empty() || sh->samples.empty() || sh == hb) continue;
     const auto shape_fields = split(sh->shape);
     std::optional<std::size_t> id_at;
     for (const auto& k : sh->samples) {

@@ -222,3 +222,42 @@ TEST(BenchBlocks, ABadUrlIsRefusedWith64) {
 
 }  // namespace
 }  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// inspect on the orchestrator's layout: every shape found and claimed, what a cleanup
+// would do now, and a suggested schema that loads; bad input exits 64, no server 1.
+TEST_F(CliTest, InspectExplainsTheOrchestratorsLayoutAndSuggestsASchema) {
+  ASSERT_EQ(run_cli("seed --layout orchestrator --coordinators 300 --stale 100 --url " + url()).exit_code, 0);
+  auto run = run_cli("inspect --json --url " + url());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto j = nlohmann::json::parse(run.out);
+  EXPECT_EQ(j["keysSeen"], j["keysInDatabase"]);
+  std::map<std::string, nlohmann::json> shapes;
+  for (const auto& s : j["shapes"]) shapes[s["shape"].get<std::string>()] = s;
+  ASSERT_TRUE(shapes.count("swarm:*:blocking:*")) << run.out;
+  EXPECT_EQ(shapes["swarm:*:blocking:*"]["claimedBy"], "swarm");
+  EXPECT_EQ(shapes["swarm:*:blocking:*"]["keys"], 300);
+  EXPECT_TRUE(shapes["swarm:state:*"]["claimedBy"].is_null());
+  EXPECT_EQ(shapes["blocking:heartbeat:*"]["keys"], 200);
+  EXPECT_GT(shapes["blocking:heartbeat:*"]["withTtl"].get<int>(), 0);
+  EXPECT_EQ(shapes["blocking:heartbeat:*"]["millisecondFields"], nlohmann::json::array({"lastHeartbeat"}));
+  EXPECT_EQ(j["cleanupNow"]["absent"], 100);
+  EXPECT_EQ(j["cleanupNow"]["active"], 200);
+  EXPECT_EQ(j["cleanupNow"]["keysToDelete"], 500) << "5 keys of each dead coordinator";
+  EXPECT_GT(BlockingClient(options())("DBSIZE").integer(), 1000) << "inspect deletes nothing";
+  auto schema = run_cli("inspect --suggest-schema --url " + url());
+  ASSERT_EQ(schema.exit_code, 0) << schema.out;
+  const auto file = (tmp_ / "schema.json").string();
+  std::ofstream(file) << schema.out;
+  auto loaded = load_key_schema(file);
+  ASSERT_TRUE(loaded) << loaded.error().message() << "\n" << schema.out;
+  EXPECT_EQ(run_cli("inspect --schema " + file + " --no-dry-run --url " + url()).exit_code, 0);
+  for (const char* bad : {"--max-busy nan", "--max-busy 0", "--threshold 0", "--max-keys -1", "--threshold junk"})
+    EXPECT_EQ(run_cli(std::string("inspect ") + bad + " --url " + url()).exit_code, 64) << bad;
+  EXPECT_EQ(run_cli("inspect --url redis://127.0.0.1:1").exit_code, 1);
+}
+
+}  // namespace
+}  // namespace swarmkeeper
