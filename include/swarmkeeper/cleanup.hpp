@@ -140,6 +140,7 @@ struct CleanupReport {
   std::uint64_t absent_waiting = 0;                ///< kept this run: a young key, or not seen absent long enough
   std::uint64_t absent_recorded = 0;               ///< first seen absent now (a dry run: would be recorded)
   std::uint64_t absent_not_recorded = 0;           ///< past max_absent_records: wait for room
+  std::uint64_t absent_records_removed = 0;        ///< records of ones alive again, reaped or gone
   std::uint64_t absent_keys_deleted = 0;           ///< of keys_deleted
   std::uint64_t absent_keys_waiting = 0;
   std::uint64_t keys_scanned = 0;

@@ -40,6 +40,7 @@ std::string report_json(const CleanupReport& r) {
   j["absentWaiting"] = r.absent_waiting;
   j["absentRecorded"] = r.absent_recorded;
   j["absentNotRecorded"] = r.absent_not_recorded;
+  j["absentRecordsRemoved"] = r.absent_records_removed;
   j["absentKeysDeleted"] = r.absent_keys_deleted;
   j["absentKeysWaiting"] = r.absent_keys_waiting;
   j["keysScanned"] = r.keys_scanned;
@@ -167,6 +168,11 @@ std::string append_log(const std::string& path, const CleanupReport& r, const st
     log.info("  Mode: {} (re-check: {}), keys scanned: {}, kept ambiguous: {}, renewed during run: {}, invalid heartbeats: {}, orphans deleted: {}, Redis busy: {:.1f}ms",
              r.mode, r.recheck, r.keys_scanned, r.keys_kept_ambiguous, r.renewed_during_run, r.invalid_heartbeats,
              r.orphans_deleted, r.redis_busy_ms);
+    if (r.absent_coordinators_found > 0)
+      log.info("  Absent coordinators (no liveness record left): {}, reaped by their keys' timestamps: {}, reaped after "
+               "waiting: {}, still waiting: {}, first seen now: {}, their keys deleted: {}",
+               r.absent_coordinators_found, r.absent_reaped_by_timestamps, r.absent_reaped_after_waiting, r.absent_waiting,
+               r.absent_recorded, r.absent_keys_deleted);
     for (const auto& n : r.notes) log.warn("{}", n);
     for (const auto& e : r.errors) log.error("{}", e);
     log.flush();
@@ -217,7 +223,7 @@ std::string write_prom_file(const std::string& path, const CleanupReport* r, boo
   counter("swarmkeeper_cleanup_skipped_total", "Runs skipped because another cleanup held the lock.", skipped ? 1 : 0);
   if (r && !skipped) {
     metric("swarmkeeper_cleanup_duration_seconds", "gauge", "Wall time of the last run.", r->execution_time_ms / 1000.0);
-    metric("swarmkeeper_cleanup_coordinators_checked", "gauge", "Coordinators with a heartbeat in the last run.",
+    metric("swarmkeeper_cleanup_coordinators_checked", "gauge", "Coordinators with a liveness record in the last run.",
            static_cast<double>(r->total_coordinators_checked));
     metric("swarmkeeper_cleanup_stale_coordinators", "gauge", "Stale coordinators found in the last run.",
            static_cast<double>(r->stale_coordinators_found));
@@ -234,6 +240,14 @@ std::string write_prom_file(const std::string& path, const CleanupReport* r, boo
     counter("swarmkeeper_cleanup_renewed_during_run_total", "Coordinators found stale that were alive at delete time.",
             static_cast<double>(r->renewed_during_run));
     counter("swarmkeeper_cleanup_orphans_deleted_total", "Orphan keys deleted.", r->dry_run ? 0 : static_cast<double>(r->orphans_deleted));
+    metric("swarmkeeper_cleanup_absent_coordinators", "gauge",
+           "Coordinators with no liveness record left whose keys remained, in the last run.",
+           static_cast<double>(r->absent_coordinators_found));
+    metric("swarmkeeper_cleanup_absent_waiting", "gauge",
+           "Absent coordinators kept in the last run (a young key, or not seen absent long enough).",
+           static_cast<double>(r->absent_waiting));
+    counter("swarmkeeper_cleanup_absent_keys_deleted_total", "Keys of absent coordinators deleted.",
+            r->dry_run ? 0 : static_cast<double>(r->absent_keys_deleted));
   }
   const std::string tmp = path + ".tmp";
   {

@@ -110,7 +110,12 @@ asio::awaitable<void> Engine::forget_absent_records() {
   std::uint64_t removed = 0;
   do {
     auto r = co_await target_->exec(resp::Command("HSCAN").arg(kAbsentKey).arg(cursor).arg("COUNT").arg(kChunk));
-    if (!r || r->is_error() || r->size() != 2) co_return;  // a missing or refused record is no failure of the run
+    if (!r || r->is_error() || r->size() != 2) {  // no failure of the run: the records wait for the next one
+      rep().notes.push_back(std::string("could not tidy ") + kAbsentKey + " (HSCAN: " +
+                            (r ? std::string(r->is_error() ? r->str() : "unexpected reply") : r.error().message()) +
+                            "): records of coordinators alive again or reaped stay until a run can");
+      co_return;
+    }
     cursor = std::string((*r)[0].str());
     resp::Command del("HDEL");
     del.arg(kAbsentKey);
@@ -124,11 +129,15 @@ asio::awaitable<void> Engine::forget_absent_records() {
     }
     if (n > 0) {
       auto d = co_await target_->exec(del);
-      if (!d || d->is_error()) co_return;
+      if (!d || d->is_error()) {
+        rep().notes.push_back(std::string("could not tidy ") + kAbsentKey + " (HDEL: " +
+                              (d ? std::string(d->str()) : d.error().message()) + ")");
+        co_return;
+      }
       removed += n;
     }
   } while (cursor != "0" && !stopping());
-  (void)removed;
+  rep().absent_records_removed = removed;
 }
 
 }  // namespace swarmkeeper::coord

@@ -131,6 +131,20 @@ TEST(DeployAcl, TheShippedLeastPrivilegeUserCanRunTheCleanupInScriptMode) {
   EXPECT_TRUE(r->errors.empty()) << r->errors[0];
   EXPECT_EQ(r->mode, "script") << (r->notes.empty() ? "" : r->notes[0]);
   EXPECT_TRUE(verify_scenario(admin, seed)->perfect());
+  // Absent coordinators: the template family, and the record kept in swarmkeeper:absent.
+  BlockingClient a(admin);
+  a("SET", "swarm:s1:blocking:acl-dead", R"({"timestamp":1700000000000})");
+  a("SET", "blocking:signal:acl-ghost", "CONTINUE");
+  r = run_cleanup(cleaner, o);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->errors.empty()) << r->errors[0];
+  EXPECT_FALSE(a.exists("swarm:s1:blocking:acl-dead"));
+  EXPECT_EQ(a("HLEN", "swarmkeeper:absent").integer(), 1);
+  a("SET", "coordinator:activity:acl-ghost", std::to_string(a.now_ms()));  // alive again: its record goes
+  r = run_cleanup(cleaner, o);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->errors.empty()) << r->errors[0];
+  EXPECT_EQ(a("HLEN", "swarmkeeper:absent").integer(), 0);
 }
 
 
