@@ -42,8 +42,9 @@
 //                 {"name": "swarm", "template": "swarm:{*}:blocking:{id}"},
 //                 {"name": "ack", "prefix": "blocking:ack:", "match": "id_prefix", "separator": ":"}],
 //    "keyTimestampFields": ["timestamp", "lastActivity", "startTime"]}
-// format: "json" (the first of `fields` present holds ms), "ms" or "s" (the value is an
-// integer), "auto" (plain digits: ms; else json). "field": "x" is "fields": ["x"].
+// format: "json" (the youngest of `fields` present holds ms), "ms" or "s" (the value is
+// an integer), "auto" (plain digits: ms; else json). "field": "x" is "fields": ["x"].
+// A millisecond timestamp below 10^12 (before 2001: seconds, a counter) is unreadable.
 #pragma once
 
 #include <cstdint>
@@ -58,7 +59,7 @@
 namespace swarmkeeper {
 
 enum class HeartbeatFormat {
-  json_ms,     ///< a JSON object; the first of the fields present holds ms
+  json_ms,     ///< a JSON object; the youngest of the fields present holds ms
   integer_ms,  ///< plain decimal digits: ms
   integer_s,   ///< plain decimal digits: seconds
   json_or_ms,  ///< plain digits: ms; anything else: json_ms
@@ -74,9 +75,11 @@ enum class InvalidReason : std::uint8_t {
   wrong_type,    ///< not a string: a hash, list, ...
   empty,         ///< an empty string
   unavailable,   ///< its slot is served by no master (a cluster): not readable now
+  not_milliseconds,  ///< a millisecond timestamp before 2001 (below 10^12): seconds, a counter
 };
-inline constexpr std::size_t kInvalidReasons = 8;
-/// "notJson", "noField", "notANumber", "tooLarge", "wrongType", "empty", "unavailable" ("" for none).
+inline constexpr std::size_t kInvalidReasons = 9;
+/// "notJson", "noField", "notANumber", "tooLarge", "wrongType", "empty", "unavailable",
+/// "notMilliseconds" ("" for none).
 const char* invalid_reason_name(InvalidReason r);
 
 struct KeyFamily {
@@ -113,7 +116,7 @@ struct LivenessRecord {
 struct KeySchema {
   std::string heartbeat_prefix = "blocking:heartbeat:";
   HeartbeatFormat heartbeat_format = HeartbeatFormat::json_ms;
-  /// JSON fields that may hold the millisecond timestamp (json formats): the first
+  /// JSON fields that may hold the millisecond timestamp (json formats): the youngest
   /// present wins. The orchestrator writes lastHeartbeat, its test harness timestamp.
   std::vector<std::string> heartbeat_fields = {"timestamp", "lastHeartbeat"};
   std::vector<KeyFamily> families = default_families();
@@ -151,9 +154,9 @@ struct ParsedTimestamp {
 /// Reads a liveness value in `format` with `fields` (the rule of parse_heartbeat).
 ParsedTimestamp parse_timestamp(std::string_view value, HeartbeatFormat format, const std::vector<std::string>& fields);
 
-/// The youngest timestamp a family key carries (ms), or nullopt: its name's last
-/// separator-delimited field when that is 13 plain digits, and, with a value, the
-/// schema's key_timestamp_fields of a JSON object (numbers or digit strings).
+/// The youngest timestamp a family key carries (ms, 13 digits), or nullopt: a mentions
+/// key's last separator-delimited field when that is 13 plain digits, and, with a value,
+/// the schema's key_timestamp_fields of a JSON object (numbers or digit strings).
 std::optional<std::int64_t> key_timestamp(std::string_view key, const std::string* value, const KeySchema& schema);
 
 /// The fields of a JSON object value whose values look like millisecond timestamps (a
@@ -166,7 +169,8 @@ std::string schema_hint(std::string_view value, InvalidReason reason);
 
 /// Heartbeat timestamp in milliseconds, or nullopt when the value cannot be read in
 /// the schema's format (the coordinator then counts as an invalid heartbeat). The rule:
-///   json: an object whose first present field (the last occurrence, if it repeats) is a JSON number
+///   json: an object whose present fields (the last occurrence, if one repeats; the youngest
+///         of them wins) are each a JSON number
 ///         (integer, or fraction/exponent truncated toward zero) or a string of plain
 ///         decimal digits ("12"; not " 12 ", "0x1A", "1e3", "-5");
 ///   ms/s: the whole value is plain decimal digits.

@@ -84,6 +84,7 @@ int run_inspect(const InspectArgs& a) {
     o.compression = false;  // the values as written
     o.min_connections = 1;
     o.max_connections = 2;
+    o.acquire_timeout = std::chrono::seconds(3);  // a server that is not there: say so soon
     return std::make_unique<SyncClient>(o);
   };
   std::vector<Node> nodes;

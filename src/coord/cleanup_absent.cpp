@@ -82,8 +82,10 @@ asio::awaitable<void> Engine::absent_phase() {
         values[i] = std::string((*r)[i].str());
         ptrs[i] = &values[i];
       }
+    std::size_t fresh = 0;
+    for (std::size_t i = 0; i < chunk.size(); ++i) fresh += ptrs[i] == nullptr;
     auto w = plan_.on_absent_records(chunk, ptrs, room);
-    room -= std::min<std::uint64_t>(room, w.size());
+    room -= std::min<std::uint64_t>(room, std::min(fresh, w.size()));
     writes.insert(writes.end(), std::make_move_iterator(w.begin()), std::make_move_iterator(w.end()));
   }
   if (rep().absent_not_recorded > 0)

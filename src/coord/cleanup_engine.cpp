@@ -198,7 +198,9 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   }
 
   lock_ = std::make_unique<CleanupLock>(io_.get_executor(), target_, opts_.lock_ttl);
-  auto locked = co_await lock_->acquire(opts_.wait_for_lock, opts_.stop);
+  // A dry run writes nothing, the lock included: it never keeps a real run out.
+  Result<CleanupLock::Outcome> locked = CleanupLock::Outcome::taken;
+  if (!opts_.dry_run) locked = co_await lock_->acquire(opts_.wait_for_lock, opts_.stop);
   if (!locked) {
     const Errc code = locked.error().code();
     if (code == Errc::no_permission || code == Errc::auth_failed) co_return locked.error();
@@ -274,6 +276,10 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
           std::to_string(opts_.park_bytes >> 20) + "): on a cluster each of those costs a delete step of its own, "
           "where a parked key shares its slot's. More park memory lowers the cluster's CPU: at 10^6 coordinators "
           "--park-mb 256 held every key and halved it");
+    if (plan_.absent_incomplete() > 0)
+      rep().notes.push_back(std::to_string(plan_.absent_incomplete()) + " absent coordinators were left for a later run: "
+                            "keys naming them found the park area full (--park-mb " + std::to_string(opts_.park_bytes >> 20) +
+                            "), so not all their keys were weighed. More park memory reaps them in one run");
     if (unserved_keys_ > 0)
       rep().notes.push_back(std::to_string(unserved_keys_) +
                             " keys are in slots that no master serves (cluster_slots_ok < 16384): they were left alone; "

@@ -5,6 +5,8 @@
 
 #include <cassert>
 
+#include <absl/hash/hash.h>
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -80,10 +82,14 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
     if (decision_.kind == Attribution::keep_alive || decision_.kind == Attribution::ambiguous) {
       // Kept whatever the rest of the scan finds; with absent coordinators reaped it waits
       // all the same (room permitting): a young one is a sign of life of the ids it names.
-      if (!o_.absent || !park(key, *family, UINT32_MAX, false)) book(key, *family, decision_, true);
+      if (!o_.absent || !park(key, *family, UINT32_MAX, false)) {
+        note_overflow();
+        book(key, *family, decision_, true);
+      }
       continue;
     }
     if (hold(key, *family)) continue;
+    note_overflow();
     for (std::string_view c : cands_) ask(c, false);
     page.keys.emplace_back(key);
   }
@@ -198,13 +204,9 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
         if (table_[o].state == CoordState::absent) ++absent_[o].waiting;
       return;
     }
-    if (booking_ != UINT32_MAX)
-      if (auto dg = key_digest_.find(booking_); dg != key_digest_.end()) {
-        extra_check_key_.assign(key);
-        extra_check_expect_ = hex(dg->second);
-      }
-    const std::string_view one[1] = {key};
-    add_group(d, one, d.owners[0], false);
+    // absent_may_go() holds only for a key read for its timestamps (booking_ set): it
+    // joins its coordinator's group, sent once all are booked (flush_absent_groups).
+    absent_defer_.emplace_back(d.owners[0], booking_);
     return;
   }
   if (family.derivable()) return;  // its final group takes it
@@ -222,6 +224,14 @@ bool CleanupPlan::absent_may_go(const Decision& d, KeyTime time) {
     if (time == kUntimed && !a.untimed_may_go) return false;
   }
   return true;
+}
+
+// A key naming ids the table does not know found the park area full: it is decided with
+// the page, never weighed for an absent coordinator, so none of the ids it could mean may
+// be reaped as absent in this run (they could have a young key that was never read).
+void CleanupPlan::note_overflow() {
+  if (!o_.absent) return;
+  for (std::string_view c : cands_) overflow_ids_.insert(absl::HashOf(c));
 }
 
 bool CleanupPlan::park_room(std::size_t key_size) const {
@@ -276,11 +286,8 @@ void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view>
   };
   for (std::uint32_t o : d.owners) owner_checks(o, check);
   for (std::string_view a : d.absent) absent_checks(a, check);
-  if (!extra_check_key_.empty()) {
-    check(std::move(extra_check_key_), std::move(extra_check_expect_));
-    extra_check_key_.clear();
-    extra_check_expect_.clear();
-  }
+  for (auto& [key, expect] : extra_checks_) check(std::move(key), std::move(expect));
+  extra_checks_.clear();
   for (std::string_view k : keys) {
     open_.keys.emplace_back(k);
     open_.payload_bytes += k.size();
@@ -406,8 +413,7 @@ void CleanupPlan::on_orphan_values(const OrphanCandidates& c, std::span<const He
     d.kind = Attribution::remove;
     d.absent.assign(c.absent[i].begin(), c.absent[i].end());
     if (r.kind == HeartbeatRead::Kind::value) {  // the bytes read must still be there
-      extra_check_key_ = c.keys[i];
-      extra_check_expect_ = sha1_hex(r.bytes);
+      extra_checks_.emplace_back(c.keys[i], sha1_hex(r.bytes));
     }
     const std::string_view one[1] = {c.keys[i]};
     add_group(d, one, UINT32_MAX, false);
@@ -480,6 +486,7 @@ bool CleanupPlan::prefinal(std::size_t max_orphans) {
       booking_ = UINT32_MAX;
     }
   }
+  flush_absent_groups();
   flush_open();
   return true;
 }

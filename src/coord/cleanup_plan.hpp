@@ -186,7 +186,8 @@ class CleanupPlan {
   std::vector<std::string> absent_record_ids() const;
   /// values[i]: the record of ids[i] (nullptr: none). Decides which of those keys may
   /// go, and returns the records to write (new, or their keys changed); at most
-  /// max_writes (the rest wait, counted in absent_not_recorded).
+  /// max_writes new ones (the rest wait, counted in absent_not_recorded; a changed one
+  /// replaces its field and needs no room).
   std::vector<AbsentRecordWrite> on_absent_records(std::span<const std::string> ids,
                                                    std::span<const std::string* const> values, std::size_t max_writes);
   /// Whether the record of id stays in kAbsentKey after this run (the coordinator is
@@ -217,6 +218,8 @@ class CleanupPlan {
   std::size_t parked_keys() const noexcept { return parked_.size(); }
   /// Keys that found the park area full (batched at once instead).
   std::uint64_t unparked_keys() const noexcept { return unparked_; }
+  /// Absent coordinators left alone because keys naming them found the park area full.
+  std::uint64_t absent_incomplete() const noexcept { return absent_incomplete_; }
   /// Fills the report's coordinator counts and ids from the table (after the scan).
   void count_coordinators();
   /// Fills the report's absent counts (after the deletes).
@@ -263,6 +266,9 @@ class CleanupPlan {
   // otherwise, counted as waiting.) time: how the key's timestamp was found.
   bool absent_may_go(const Decision& d, KeyTime time);
   std::optional<std::string_view> liveness_id(std::string_view key) const;
+  void note_overflow();
+  // Every absent coordinator key's name could mean counts as young (its age is unknown).
+  void mark_young(std::string_view key, const KeyFamily& family);
   // own_value: the key is the coordinator's own (not a mentions record), with this value.
   void tally_absent_key(std::string_view key, const Decision& d, std::optional<std::int64_t> ts,
                         const std::string* own_value);
@@ -294,10 +300,17 @@ class CleanupPlan {
   absl::flat_hash_map<std::uint32_t, std::uint8_t> key_time_;
   absl::flat_hash_map<std::uint32_t, std::array<std::uint8_t, 20>> key_digest_;
   absl::flat_hash_set<std::uint32_t> evidence_only_;  // read only as a sign of life (kept whatever)
+  absl::flat_hash_set<std::uint64_t> overflow_ids_;   // ids named by keys past the park area (hashed)
   // The parked entry being booked (its KeyTime and digest apply), or UINT32_MAX.
   std::uint32_t booking_ = UINT32_MAX;
-  // A content check for the next add_group (key, 40-hex SHA-1), if any.
-  std::string extra_check_key_, extra_check_expect_;
+  // Content checks for the next add_group: (key, 40-hex SHA-1 it must still hold).
+  std::vector<std::pair<std::string, std::string>> extra_checks_;
+  // Keys of absent coordinators allowed to go: (credited coordinator, parked index).
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> absent_defer_;
+  std::vector<std::pair<std::string, std::string>> pending_own_checks_;  // flush_absent_groups()
+  // One group per absent coordinator (bounded chunks): every key's checks together, so
+  // a key that changed since it was read keeps all of them.
+  void flush_absent_groups();
   bool filling_orphans_ = false;
   bool hold_flush_ = false;
   bool batch_full() const noexcept {
@@ -309,7 +322,7 @@ class CleanupPlan {
   bool few_candidates() const noexcept { return cands_.size() <= kMaxParkedCandidates; }
   CoordinatorTable table_;
   CleanupReport rep_;
-  std::uint64_t stale_seen_ = 0, contended_ = 0, unparked_ = 0;
+  std::uint64_t stale_seen_ = 0, contended_ = 0, unparked_ = 0, absent_incomplete_ = 0;
   absl::flat_hash_map<std::uint64_t, Page> pages_;
   // Parked keys: per coordinator a linked list (Coordinator::parked) into parked_.
   std::vector<Parked> parked_;

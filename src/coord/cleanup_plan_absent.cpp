@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include <absl/hash/hash.h>
+
 namespace swarmkeeper::coord {
 
 namespace {
@@ -37,6 +39,12 @@ void CleanupPlan::find_absent(std::int64_t now_ms) {
       absent_.try_emplace(i);
     }
   if (absent_.empty()) return;
+  for (auto& [i, a] : absent_)
+    if (overflow_ids_.contains(absl::HashOf(table_[i].id))) {
+      a.young = true;  // not every key naming it was weighed: it waits
+      ++absent_incomplete_;
+    }
+  overflow_ids_.clear();
   // 2. Their keys — waiting ones, and parked ones that named an id unknown then (a key
   //    naming a stale and an absent coordinator): a timestamp in the name counts now;
   //    the others are read.
@@ -110,18 +118,18 @@ void CleanupPlan::on_absent_values(std::span<const HeartbeatRead> reads) {
     const std::uint32_t at = absent_reads_[absent_read_from_ + i];
     const HeartbeatRead& r = reads[i];
     const KeyFamily& family = o_.schema.families[parked_[at].family];
-    // Gone (or ""), not a string, too large or unreadable now: its age is unknown, it
-    // stays (and its name's timestamp alone says nothing of what the value holds).
-    if (r.kind != HeartbeatRead::Kind::value || r.bytes.size() > o_.max_heartbeat_bytes) continue;
-    value.assign(r.bytes);
     const std::string_view key = parked_key(parked_[at]);
+    if (r.kind == HeartbeatRead::Kind::empty) continue;  // gone (or ""): nothing to weigh, it stays
+    // Not a string, too large or unreadable now: its age is unknown, so it may be young:
+    // nothing of the absent coordinators it names goes in this run.
+    if (r.kind != HeartbeatRead::Kind::value || r.bytes.size() > o_.max_heartbeat_bytes) {
+      mark_young(key, family);
+      continue;
+    }
+    value.assign(r.bytes);
     const std::optional<std::int64_t> ts = key_timestamp(key, &value, o_.schema);
     if (evidence_only_.contains(at)) {  // kept whatever happens: only a sign of life
-      if (!ts || (*ts < absent_now_ms_ && absent_now_ms_ - *ts > o_.threshold_ms)) continue;
-      if (!structural_candidates(key, family, cands_)) continue;
-      for (std::string_view c : cands_)
-        if (auto j = table_.find(c); j >= 0 && table_[static_cast<std::uint32_t>(j)].state == CoordState::absent)
-          absent_[static_cast<std::uint32_t>(j)].young = true;
+      if (ts && (*ts >= absent_now_ms_ || absent_now_ms_ - *ts <= o_.threshold_ms)) mark_young(key, family);
       continue;
     }
     key_digest_[at] = sha1(r.bytes);  // it must still hold these bytes when it goes
@@ -129,6 +137,63 @@ void CleanupPlan::on_absent_values(std::span<const HeartbeatRead> reads) {
     decide(key, family, decision_);
     tally_absent_key(key, decision_, ts, family.match != KeyFamily::Match::mentions ? &value : nullptr);
   }
+}
+
+void CleanupPlan::flush_absent_groups() {
+  // A coordinator's own keys (its name alone: exact, template, an ACK with one reading)
+  // go in one group, each checked to still hold the bytes read: one that changed since
+  // keeps all of them. Keys it shares (an idempotency record naming others) go one by
+  // one, with their own checks, so another coordinator coming back keeps only those.
+  // A group stays bounded: at most kMaxKeys keys (a coordinator with more is split).
+  constexpr std::size_t kMaxKeys = 32;
+  std::stable_sort(absent_defer_.begin(), absent_defer_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> keys;
+  std::vector<std::string_view> views;
+  Decision own;
+  own.kind = Attribution::remove;
+  std::uint32_t credit = UINT32_MAX;
+  auto send_own = [&] {
+    if (keys.empty()) return;
+    extra_checks_.insert(extra_checks_.end(), pending_own_checks_.begin(), pending_own_checks_.end());
+    pending_own_checks_.clear();
+    views.assign(keys.begin(), keys.end());
+    own.owners.assign(1, credit);
+    own.absent.clear();
+    hold_flush_ = true;  // one group, one batch
+    add_group(own, views, credit, false);
+    hold_flush_ = false;
+    if (batch_full()) flush_open();
+    keys.clear();
+  };
+  for (const auto& [owner, at] : absent_defer_) {
+    if (owner != credit || keys.size() >= kMaxKeys) {
+      send_own();
+      credit = owner;
+    }
+    const KeyFamily& family = o_.schema.families[parked_[at].family];
+    const std::string key(parked_key(parked_[at]));
+    decide(key, family, decision_);
+    const auto dg = key_digest_.find(at);
+    const bool alone = decision_.owners.size() == 1 && decision_.owners[0] == owner && decision_.absent.empty();
+    if (alone) {
+      if (dg != key_digest_.end()) pending_own_checks_.emplace_back(key, hex(dg->second));
+      keys.push_back(key);
+      continue;
+    }
+    if (dg != key_digest_.end()) extra_checks_.emplace_back(key, hex(dg->second));
+    const std::string_view one[1] = {key};
+    add_group(decision_, one, owner, false);
+  }
+  send_own();
+  absent_defer_.clear();
+}
+
+void CleanupPlan::mark_young(std::string_view key, const KeyFamily& family) {
+  if (!structural_candidates(key, family, cands_)) return;
+  for (std::string_view c : cands_)
+    if (auto j = table_.find(c); j >= 0 && table_[static_cast<std::uint32_t>(j)].state == CoordState::absent)
+      absent_[static_cast<std::uint32_t>(j)].young = true;
 }
 
 namespace {
@@ -151,11 +216,13 @@ std::vector<AbsentRecordWrite> CleanupPlan::on_absent_records(std::span<const st
                                                               std::span<const std::string* const> values,
                                                               std::size_t max_writes) {
   std::vector<AbsentRecordWrite> writes;
+  std::size_t new_records = 0;
   for (std::size_t k = 0; k < ids.size() && k < values.size(); ++k) {
     const auto i = table_.find(ids[k]);
     if (i < 0) continue;
     AbsentInfo& a = absent_[static_cast<std::uint32_t>(i)];
     const std::string fp = fingerprint(a.untimed_fp, a.untimed_own);
+    const bool rewrite = values[k] != nullptr;  // replaces a field: needs no room
     if (const std::string* v = values[k]) {
       const auto colon = v->find(':');
       std::int64_t first = 0;
@@ -167,10 +234,11 @@ std::vector<AbsentRecordWrite> CleanupPlan::on_absent_records(std::span<const st
         continue;
       }
     }
-    if (writes.size() >= max_writes) {
+    if (!rewrite && new_records >= max_writes) {
       ++rep_.absent_not_recorded;
       continue;
     }
+    new_records += rewrite ? 0 : 1;
     writes.push_back(AbsentRecordWrite{ids[k], std::to_string(absent_now_ms_) + ":" + fp});
     a.recorded = true;
     ++rep_.absent_recorded;

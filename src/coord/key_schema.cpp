@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace swarmkeeper {
@@ -72,6 +73,7 @@ const char* invalid_reason_name(InvalidReason r) {
     case InvalidReason::wrong_type: return "wrongType";
     case InvalidReason::empty: return "empty";
     case InvalidReason::unavailable: return "unavailable";
+    case InvalidReason::not_milliseconds: return "notMilliseconds";
   }
   return "";
 }
@@ -211,7 +213,8 @@ Result<KeySchema> load_key_schema(const std::string& path) {
   if (!in) return Error(Errc::invalid_argument, "cannot read schema file '" + path + "'");
   nlohmann::json j;
   try {
-    in >> j;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    j = nlohmann::json::parse(text);  // the whole file: one JSON value, nothing after it
   } catch (const std::exception& e) {
     return Error(Errc::invalid_argument, "schema file '" + path + "' is not valid JSON: " + e.what());
   }
@@ -320,9 +323,18 @@ bool parse_object(std::string_view value, simdjson::dom::object* obj) {
 
 // The whole value must be one JSON object; the first of `fields` present decides, and of
 // that field its last occurrence, as in the JavaScript and Python writers' parsers.
+// Milliseconds of this era start at 10^12 (September 2001): a smaller "millisecond"
+// timestamp is seconds, a counter or a flag, and reading it as 1970 would call a living
+// coordinator dead. Unreadable, never old.
+constexpr std::int64_t kMinMs = 1'000'000'000'000;
+
 ParsedTimestamp parse_json_timestamp(std::string_view value, const std::vector<std::string>& fields) {
   simdjson::dom::object obj;
   if (!parse_object(value, &obj)) return {std::nullopt, InvalidReason::not_json};
+  // Every field named that is present counts (a field's last occurrence, as in the
+  // JavaScript and Python writers' parsers), and the youngest wins: a record with an
+  // old "timestamp" and a fresh "lastHeartbeat" is fresh. One unreadable: unreadable.
+  std::optional<std::int64_t> best;
   for (const std::string& field : fields) {
     std::optional<std::int64_t> result;
     bool found = false;
@@ -334,14 +346,17 @@ ParsedTimestamp parse_json_timestamp(std::string_view value, const std::vector<s
     if (!found) continue;
     result = positive(result);
     if (!result) return {std::nullopt, InvalidReason::not_a_number};
-    return {result, InvalidReason::none};
+    if (*result < kMinMs) return {std::nullopt, InvalidReason::not_milliseconds};
+    if (!best || *result > *best) best = result;
   }
-  return {std::nullopt, InvalidReason::no_field};
+  if (!best) return {std::nullopt, InvalidReason::no_field};
+  return {best, InvalidReason::none};
 }
 
 ParsedTimestamp integer_timestamp(std::string_view value, std::int64_t scale) {
   auto v = positive(parse_integer(value));
   if (!v || *v > INT64_MAX / scale) return {std::nullopt, InvalidReason::not_a_number};
+  if (*v * scale < kMinMs) return {std::nullopt, InvalidReason::not_milliseconds};
   return {*v * scale, InvalidReason::none};
 }
 
@@ -378,9 +393,14 @@ std::optional<std::int64_t> key_timestamp(std::string_view key, const std::strin
   auto take = [&](std::optional<std::int64_t> v) {
     if (v && *v >= 1'000'000'000'000 && *v < 10'000'000'000'000 && (!best || *v > *best)) best = v;
   };
-  const std::size_t colon = key.rfind(':');
-  const std::string_view last = colon == std::string_view::npos ? key : key.substr(colon + 1);
-  if (last.size() == 13 && all_digits(last)) take(parse_integer(last));
+  // A time in the name: the last field of a mentions key (the orchestrator's idempotency
+  // records end in one). Elsewhere the last field is an id, or part of one.
+  const KeyFamily* family = schema.family_of(key);
+  if (family != nullptr && family->match == KeyFamily::Match::mentions) {
+    const std::size_t sep = key.rfind(family->separator);
+    const std::string_view last = sep == std::string_view::npos ? key : key.substr(sep + 1);
+    if (last.size() == 13 && all_digits(last)) take(parse_integer(last));
+  }
   if (value != nullptr && !value->empty() && value->front() == '{') {
     simdjson::dom::object obj;
     if (parse_object(*value, &obj))
@@ -417,6 +437,9 @@ std::string schema_hint(std::string_view value, InvalidReason reason) {
                                     std::string(value.size() <= 10 ? "s" : "ms") + "\"}} reads them";
       return "the heartbeats are not JSON objects";
     case InvalidReason::too_large: return "the heartbeats are larger than the cleanup reads whole (16 KiB): keep heartbeats small";
+    case InvalidReason::not_milliseconds:
+      return "the timestamps read as before 2001: they look like seconds; write milliseconds, or for plain numbers use a "
+             "--schema file with {\"heartbeat\": {\"format\": \"s\"}}";
     default: return "";
   }
 }

@@ -77,20 +77,15 @@ void KeyspaceSurvey::on_key(std::string_view key) {
       return;
     }
     it = shapes_.emplace(shape, ShapeStats{}).first;
-    ShapeStats& s = it->second;
-    s.shape = shape;
-    if (key.starts_with("swarmkeeper:")) {
-      s.claimed_by = "swarmkeeper";
-    } else if (schema_.heartbeat_id(key)) {
-      s.claimed_by = "heartbeat";
-      s.liveness = true;
-    } else if (const KeyFamily* f = schema_.family_of(key)) {
-      s.claimed_by = f->name;
-      s.liveness = f->liveness;
-    }
+    it->second.shape = shape;
   }
   ShapeStats& s = it->second;
   ++s.keys;
+  std::string claim;
+  if (key.starts_with("swarmkeeper:")) claim = "swarmkeeper";
+  else if (schema_.heartbeat_id(key)) claim = "heartbeat";
+  else if (const KeyFamily* f = schema_.family_of(key)) claim = f->name;
+  if (s.claims.size() < 16 || s.claims.contains(claim)) ++s.claims[claim];
   if (s.samples.size() < kSamplesPerShape) s.samples.emplace_back(key);
 }
 
@@ -104,10 +99,20 @@ void KeyspaceSurvey::finish() {
       continue;
     }
     it->second.keys += stats.keys;
+    for (const auto& [claim, n] : stats.claims) it->second.claims[claim] += n;
     for (auto& k : stats.samples)
       if (it->second.samples.size() < kSamplesPerShape) it->second.samples.push_back(std::move(k));
   }
   shapes_ = std::move(merged);
+  // Each shape is claimed by what claims most of its keys.
+  for (auto& [shape, st] : shapes_) {
+    std::uint64_t best = 0;
+    for (const auto& [claim, n] : st.claims)
+      if (n > best) best = n, st.claimed_by = claim;
+    st.liveness = st.claimed_by == "heartbeat";
+    for (const KeyFamily& f : schema_.families)
+      if (f.name == st.claimed_by && f.liveness) st.liveness = true;
+  }
 }
 
 std::vector<std::string> KeyspaceSurvey::sample_keys() const {
@@ -142,12 +147,14 @@ void KeyspaceSurvey::on_sample(std::string_view key, std::string_view type, std:
   } else {
     ++s.text;
   }
-  if (!s.liveness) return;
-  // A liveness record: does it read in the schema's format?
+  // A liveness record (this key, whatever its shape's other keys are): does it read?
   HeartbeatFormat format = schema_.heartbeat_format;
   const std::vector<std::string>* fields = &schema_.heartbeat_fields;
-  if (!schema_.heartbeat_id(key))
-    if (const KeyFamily* f = schema_.family_of(key)) format = f->format, fields = &f->fields;
+  if (!schema_.heartbeat_id(key)) {
+    const KeyFamily* f = schema_.family_of(key);
+    if (f == nullptr || !f->liveness) return;
+    format = f->format, fields = &f->fields;
+  }
   const auto v = judge_liveness(*value, format, *fields, now_ms, threshold_ms_);
   if (v.state != HeartbeatState::invalid) return;
   ++s.unreadable[static_cast<std::size_t>(v.reason)];
@@ -173,6 +180,11 @@ nlohmann::ordered_json KeyspaceSurvey::report_json() const {
     o["shape"] = s->shape;
     o["keys"] = s->keys;
     o["claimedBy"] = s->claimed_by.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s->claimed_by);
+    if (s->claims.size() > 1) {
+      nlohmann::ordered_json c = nlohmann::ordered_json::object();
+      for (const auto& [claim, n] : s->claims) c[claim.empty() ? "(none)" : claim] = n;
+      o["claims"] = c;
+    }
     o["liveness"] = s->liveness;
     o["types"] = s->types;
     o["sampled"] = s->with_ttl + s->without_ttl;
@@ -217,6 +229,7 @@ std::string KeyspaceSurvey::report_text() const {
     if (s->key_name_ms > 0) value += value.empty() ? "ms in name" : "; ms in name";
     std::string claim = s->claimed_by.empty() ? "(none)" : s->claimed_by;
     if (s->liveness && s->claimed_by != "heartbeat") claim += " (liveness)";
+    if (s->claims.size() > 1) claim += fmt::format(" ({} of its keys)", s->claims.at(s->claimed_by));
     o << fmt::format("{:<44} {:>9}  {:<8} {:<16} {:<38} {}\n", s->shape.substr(0, 44), s->keys, type, ttl, value.substr(0, 38),
                      claim);
     std::uint64_t bad = 0;

@@ -36,8 +36,9 @@ namespace swarmkeeper::coord {
 struct ShapeStats {
   std::string shape;        ///< "blocking:ack:*:*"
   std::uint64_t keys = 0;
-  std::string claimed_by;   ///< "heartbeat", a family's name, "swarmkeeper" (ours) or "" (no family's)
+  std::string claimed_by;   ///< "heartbeat", a family's name, "swarmkeeper" (ours) or "" (no family's): most of its keys'
   bool liveness = false;
+  std::map<std::string, std::uint64_t> claims;  ///< keys per claim (a shape's keys may fall to several)
   std::vector<std::string> samples;  ///< up to kSamplesPerShape keys, the first seen
   // From the samples:
   std::map<std::string, std::uint64_t> types;  ///< TYPE answers

@@ -96,7 +96,16 @@ TEST_F(HostileTest, SchemaFilesWithUnknownFieldsOrWrongTypesAreRefusedByName) {
                         Case{R"({"heartbeat": {"prefx": "a:"}})", "prefx"},
                         Case{R"({"heartbeat": {"prefix": 5}})", "heartbeat.prefix"},
                         Case{R"({"families": [{"prefix": "x:", "match": 1}]})", "families[0].match"},
-                        Case{R"({"families": {}})", "families"}, Case{R"({"famlies": []})", "famlies"}}) {
+                        Case{R"({"families": {}})", "families"}, Case{R"({"famlies": []})", "famlies"},
+                        // From a hostile test: a second object after the first was silently dropped.
+                        Case{R"({"heartbeat": {"prefix": "a:"}} {"families": []})", "not valid JSON"},
+                        Case{R"({"heartbeat": {"prefix": "a:"}} garbage)", "not valid JSON"},
+                        Case{R"({"families": [{"template": "swarm:{id}:x"}]})", "template"},
+                        Case{R"({"families": [{"template": "swarm:{*}{*}:{id}"}]})", "template"},
+                        Case{R"({"families": [{"prefix": "a:", "template": "b:{id}"}]})", "not both"},
+                        Case{R"({"families": [{"template": "x:{*}:{id}", "liveness": true}]})", "liveness"},
+                        Case{R"({"heartbeat": {"fields": []}})", "heartbeat.fields"},
+                        Case{R"({"heartbeat": {"format": "hours"}})", "heartbeat.format"}}) {
     const auto path = tmp_ / "schema.json";
     std::ofstream(path) << c.json;
     auto r = run_cli("cleanup --no-log --url " + url() + " --schema " + path.string());

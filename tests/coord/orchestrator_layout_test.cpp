@@ -162,3 +162,107 @@ TEST_F(OrchestratorLayoutTest, TheHarnessAndPerfFormatsReadToo) {
 
 }  // namespace
 }  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// Regressions from a hostile test of the absent-coordinator rules.
+class AbsentHostileTest : public swarmkeeper::testing::RedisTest {
+ protected:
+  CleanupReport cleanup(CleanupOptions o = {}) {
+    if (o.threshold == std::chrono::milliseconds(600000)) o.threshold = std::chrono::milliseconds(kThresholdMs);
+    auto r = run_cleanup(options(), o);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message());
+    return r ? *r : CleanupReport{};
+  }
+  static std::string ms(std::int64_t t) { return std::to_string(t); }
+};
+
+TEST_F(AbsentHostileTest, AYoungKeyPastTheParkAreaKeepsItsCoordinatorsOldKeys) {
+  BlockingClient r(options());
+  const std::int64_t old = r.now_ms() - 3 * kThresholdMs;
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = "absent-coordinator-with-a-long-name-" + std::to_string(i);
+    r("SET", "blocking:signal:" + id, R"({"timestamp":)" + ms(old) + "}");
+    r("SET", "blocking:ack:" + id + ":s1", R"({"timestamp":)" + ms(r.now_ms()) + "}");
+  }
+  CleanupOptions o;
+  o.park_bytes = 4096;  // most keys find it full
+  const auto rep = cleanup(o);
+  EXPECT_EQ(rep.keys_deleted, 0u) << "every one of them has a young ACK";
+  bool said = false;
+  for (const auto& n : rep.notes) said = said || n.find("park area full") != std::string::npos;
+  EXPECT_TRUE(said);
+}
+
+TEST_F(AbsentHostileTest, AKeyRewrittenYoungDuringTheRunKeepsAllOfItsCoordinatorsKeys) {
+  BlockingClient r(options());
+  const std::int64_t old = r.now_ms() - 3 * kThresholdMs;
+  for (const char* k : {"blocking:signal:ax", "blocking:ack:ax:s1", "swarm:sw:blocking:ax"})
+    r("SET", k, R"({"timestamp":)" + ms(old) + "}");
+  CleanupOptions o;
+  o.before_first_delete = [&] {  // read as old; rewritten young before the delete
+    BlockingClient w(options());
+    w("SET", "blocking:ack:ax:s1", R"({"timestamp":)" + ms(w.now_ms()) + "}");
+  };
+  const auto rep = cleanup(o);
+  EXPECT_TRUE(r.exists("blocking:signal:ax"));
+  EXPECT_TRUE(r.exists("swarm:sw:blocking:ax"));
+  EXPECT_TRUE(r.exists("blocking:ack:ax:s1"));
+  EXPECT_EQ(rep.keys_deleted, 0u);
+}
+
+TEST_F(AbsentHostileTest, AKeyThatCannotBeReadKeepsItsCoordinatorsOldKeys) {
+  BlockingClient r(options());
+  const std::int64_t old = r.now_ms() - 3 * kThresholdMs;
+  r("SET", "blocking:signal:hx", R"({"timestamp":)" + ms(old) + "}");
+  r("HSET", "blocking:ack:hx:s1", "timestamp", ms(r.now_ms()));  // a hash: its age is unknown
+  r("SET", "blocking:signal:bx", R"({"timestamp":)" + ms(old) + "}");
+  r("SET", "blocking:ack:bx:s1", R"({"timestamp":)" + ms(r.now_ms()) + R"(,"pad":")" + std::string(20000, 'x') + "\"}");
+  cleanup();
+  EXPECT_TRUE(r.exists("blocking:signal:hx"));
+  EXPECT_TRUE(r.exists("blocking:signal:bx")) << "a value too large to read may be young";
+}
+
+TEST_F(AbsentHostileTest, SecondsAreNotMillisecondsAndAnIdOfDigitsIsNoTimestamp) {
+  BlockingClient r(options());
+  const std::int64_t now_s = r.now_ms() / 1000;
+  r("SET", "blocking:heartbeat:secs", R"({"timestamp":)" + std::to_string(now_s) + "}");  // seconds: unreadable
+  r("SET", "blocking:signal:secs", "CONTINUE");
+  r("SET", "coordinator:activity:secs2", std::to_string(now_s));
+  r("SET", "blocking:signal:secs2", "CONTINUE");
+  r("SET", "blocking:signal:1700000000000", "CONTINUE");  // an id, not a time
+  const auto rep = cleanup();
+  EXPECT_TRUE(r.exists("blocking:signal:secs"));
+  EXPECT_TRUE(r.exists("blocking:signal:secs2"));
+  EXPECT_TRUE(r.exists("blocking:signal:1700000000000")) << "recorded, not deleted";
+  EXPECT_EQ(rep.invalid_heartbeats, 2u);
+  ASSERT_FALSE(rep.invalid_heartbeat_reasons.empty());
+  EXPECT_EQ(rep.invalid_heartbeat_reasons[0].first, "notMilliseconds");
+}
+
+TEST_F(AbsentHostileTest, ADryRunTakesNoLockAndAFullRecordStillUpdatesItsOwnFields) {
+  BlockingClient r(options());
+  r("SET", "swarmkeeper:cleanup:lock", "someone:1:x", "PX", 60000);
+  r("SET", "blocking:signal:dry", "CONTINUE");
+  CleanupOptions dry;
+  dry.dry_run = true;
+  auto rep = cleanup(dry);
+  EXPECT_FALSE(rep.lock_busy) << "a dry run writes nothing, and needs no lock";
+  EXPECT_EQ(rep.absent_recorded, 1u);
+  EXPECT_EQ(r("GET", "swarmkeeper:cleanup:lock").str(), "someone:1:x");
+  r("DEL", "swarmkeeper:cleanup:lock");
+  CleanupOptions one;
+  one.max_absent_records = 1;
+  rep = cleanup(one);
+  EXPECT_EQ(r("HLEN", "swarmkeeper:absent").integer(), 1);
+  const std::string first = std::string(r("HGET", "swarmkeeper:absent", "dry").str());
+  r("SET", "blocking:signal:dry", "CONTINUE-2");  // its keys changed: its record starts again
+  r("SET", "blocking:signal:other", "CONTINUE");
+  rep = cleanup(one);
+  EXPECT_NE(std::string(r("HGET", "swarmkeeper:absent", "dry").str()), first) << "rewritten although the hash is full";
+  EXPECT_EQ(rep.absent_not_recorded, 1u) << "other waits for room";
+}
+
+}  // namespace
+}  // namespace swarmkeeper

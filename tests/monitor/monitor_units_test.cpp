@@ -35,7 +35,7 @@ TEST(PromText, BytesThatAreNotUtf8AreWrittenAsText) {
 TEST(CensusTally, CountsStatesAgesFamiliesAndQueues) {
   KeySchema schema;
   CensusTally t(schema, 600000, {"bull:*:wait"});
-  const std::int64_t now = 10'000'000'000;
+  const std::int64_t now = 1'800'000'000'000;
   EXPECT_TRUE(t.on_key("blocking:heartbeat:a"));
   EXPECT_TRUE(t.on_key("blocking:heartbeat:b"));
   EXPECT_TRUE(t.on_key("blocking:heartbeat:c"));
@@ -98,7 +98,7 @@ TEST(CensusTally, OrphanAndAmbiguousKeysAreCountedInEitherOrder) {
 TEST(CensusTally, LivenessRecordsOfOneIdAreJudgedTogether) {
   KeySchema schema;
   CensusTally t(schema, 600000, {});
-  const std::int64_t now = 10'000'000'000;
+  const std::int64_t now = 1'800'000'000'000;
   const std::string old_hb = R"({"lastHeartbeat":)" + std::to_string(now - 700000) + "}";
   const std::string fresh_act = R"({"lastActivity":)" + std::to_string(now - 1000) + "}";
   const std::string old_act = std::to_string(now - 900000);
