@@ -225,7 +225,7 @@ TEST_F(ClusterTest, TheCleanupFindsAClusterNodeEvenWithoutInfo) {
     BlockingClient(node(i))("ACL", "SETUSER", "noinfo", "on", ">pw", "~*", "&*", "+@all", "-info");
   }
   ClusterClient admin(io_.get_executor(), cluster_options());
-  ASSERT_TRUE(run(io_, admin.set("blocking:heartbeat:{old}", "{\"timestamp\":1000}")));
+  ASSERT_TRUE(run(io_, admin.set("blocking:heartbeat:{old}", "{\"timestamp\":1600000000000}")));
   ASSERT_TRUE(run(io_, admin.set("blocking:signal:{old}", "STOP")));
   admin.close();
   auto r = swarmkeeper::testing::run_cli("cleanup --no-log --json --url redis://noinfo:pw@127.0.0.1:" +
