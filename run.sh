@@ -6,6 +6,8 @@
 #   ./run.sh bench-resp         the RESP codec benchmark, ours beside hiredis
 set -euo pipefail
 cd "$(dirname "$0")"
+# ccache: the same sources hit the cache from any folder (a clone elsewhere, CI).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 bash scripts/setup.sh
 

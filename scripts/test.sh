@@ -8,6 +8,8 @@
 # Stops at the first failing stage. Each stage ends with CTest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache: the same sources hit the cache from any folder (a clone elsewhere, CI).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 JOBS=$(nproc)
 

@@ -33,6 +33,10 @@ struct CompressionOptions {
   int level = 1;
   /// Store compressed only if it saves at least this share of the size. Default 0.1.
   double min_saving = 0.1;
+  /// decode() refuses a compressed value that would be larger than this (protocol_error),
+  /// and never allocates from the size a frame claims: it grows its buffer as the data
+  /// actually decompresses. Default 512 MiB, Redis' largest string.
+  std::size_t max_value_bytes = 512u << 20;
 };
 
 struct CompressionStats {

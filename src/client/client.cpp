@@ -93,6 +93,7 @@ asio::awaitable<Result<Client::Value>> Client::get(std::string key) {
   auto r = co_await run_here(impl, resp::Command("GET").arg(key), kGet, true);
   if (!r) co_return r.error();
   if (r->is_null()) co_return Value{};
+  if (!r->root().is_string()) co_return unexpected("GET", *r);  // an array, a map, an integer: not a value
   auto v = impl->opts.compression ? impl->codec.decode(r->str()) : Result<std::string>(std::string(r->str()));
   if (!v) co_return v.error();
   co_return Value{std::move(*v)};
@@ -105,6 +106,7 @@ asio::awaitable<Result<void>> Client::set(std::string key, std::string value, st
   if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
   auto r = co_await run_here(impl, c, kSet, false);
   if (!r) co_return r.error();
+  if (!r->root().is_string()) co_return unexpected("SET", *r);
   co_return Result<void>();
 }
 
@@ -112,6 +114,7 @@ asio::awaitable<Result<std::int64_t>> Client::del(std::vector<std::string> keys)
   auto impl = impl_;
   auto r = co_await run_here(impl, resp::Command("DEL").args(keys), kDel, false);
   if (!r) co_return r.error();
+  if (r->type() != resp::Type::integer) co_return unexpected("DEL", *r);
   co_return r->integer();
 }
 
@@ -119,6 +122,7 @@ asio::awaitable<Result<std::int64_t>> Client::unlink(std::vector<std::string> ke
   auto impl = impl_;
   auto r = co_await run_here(impl, resp::Command("UNLINK").args(keys), kUnlink, false);
   if (!r) co_return r.error();
+  if (r->type() != resp::Type::integer) co_return unexpected("UNLINK", *r);
   co_return r->integer();
 }
 
@@ -129,11 +133,13 @@ asio::awaitable<Result<std::vector<Client::Value>>> Client::mget(std::vector<std
   if (r->type() != resp::Type::array) co_return unexpected("MGET", *r);
   std::vector<Value> out;
   out.reserve(r->size());
+  if (r->size() != keys.size()) co_return unexpected("MGET", *r);
   for (resp::ReplyRef v : r->root()) {
     if (v.is_null()) {
       out.emplace_back();
       continue;
     }
+    if (!v.is_string()) co_return unexpected("MGET", *r);
     auto d = impl->opts.compression ? impl->codec.decode(v.str()) : Result<std::string>(std::string(v.str()));
     if (!d) co_return d.error();
     out.emplace_back(std::move(*d));
@@ -147,6 +153,7 @@ asio::awaitable<Result<void>> Client::mset(std::vector<std::pair<std::string, st
   for (auto& [k, v] : pairs) c.arg(k).arg(impl->opts.compression ? impl->codec.encode(v) : v);
   auto r = co_await run_here(impl, c, kMset, false);
   if (!r) co_return r.error();
+  if (!r->root().is_string()) co_return unexpected("MSET", *r);
   co_return Result<void>();
 }
 
@@ -154,6 +161,7 @@ asio::awaitable<Result<bool>> Client::expire(std::string key, std::chrono::secon
   auto impl = impl_;
   auto r = co_await run_here(impl, resp::Command("EXPIRE").arg(key).arg(ttl.count()), kExpire, false);
   if (!r) co_return r.error();
+  if (r->type() != resp::Type::integer) co_return unexpected("EXPIRE", *r);
   co_return r->integer() == 1;
 }
 
@@ -166,9 +174,12 @@ asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client
   c.arg("COUNT").arg(count);
   auto r = co_await run_here(impl, c, kScan, true);
   if (!r) co_return r.error();
-  if (r->size() != 2) co_return unexpected("SCAN", *r);
+  if (r->size() != 2 || !(*r)[0].is_string() || !(*r)[1].is_aggregate()) co_return unexpected("SCAN", *r);
   std::vector<std::string> keys;
-  for (resp::ReplyRef k : (*r)[1]) keys.emplace_back(k.str());
+  for (resp::ReplyRef k : (*r)[1]) {
+    if (!k.is_string()) co_return unexpected("SCAN", *r);
+    keys.emplace_back(k.str());
+  }
   co_return std::pair{std::string((*r)[0].str()), std::move(keys)};
 }
 
@@ -188,6 +199,7 @@ asio::awaitable<Result<std::int64_t>> Client::publish(std::string channel, std::
   auto impl = impl_;
   auto r = co_await run_here(impl, resp::Command("PUBLISH").arg(channel).arg(message), kPublish, false);
   if (!r) co_return r.error();
+  if (r->type() != resp::Type::integer) co_return unexpected("PUBLISH", *r);
   co_return r->integer();
 }
 

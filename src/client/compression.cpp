@@ -3,7 +3,9 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
 
 namespace swarmkeeper {
 namespace {
@@ -17,6 +19,16 @@ struct CctxDeleter {
 
 ZSTD_CCtx* thread_cctx() {
   thread_local std::unique_ptr<ZSTD_CCtx, CctxDeleter> ctx(ZSTD_createCCtx());
+  return ctx.get();
+}
+
+struct DctxDeleter {
+  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+
+ZSTD_DCtx* thread_dctx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DctxDeleter> ctx(ZSTD_createDCtx());
+  ZSTD_DCtx_reset(ctx.get(), ZSTD_reset_session_only);
   return ctx.get();
 }
 
@@ -58,13 +70,37 @@ Result<std::string> ValueCodec::decode(std::string_view stored) const {
   const std::string_view body = stored.substr(kHeader);
   if (stored[3] == 'R') return std::string(body);
   const unsigned long long size = ZSTD_getFrameContentSize(body.data(), body.size());
-  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 32))
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
     return Error(Errc::protocol_error, "a value marked as compressed is not a valid zstd frame (corrupted?)");
-  std::string out(static_cast<std::size_t>(size), '\0');
-  const std::size_t n = ZSTD_decompress(out.data(), out.size(), body.data(), body.size());
-  if (ZSTD_isError(n) || n != size)
-    return Error(Errc::protocol_error, std::string("a compressed value failed to decompress: ") +
-                                           (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch"));
+  if (size > opts_.max_value_bytes)
+    return Error(Errc::protocol_error, "a compressed value claims " + std::to_string(size) +
+                                           " bytes, more than max_value_bytes (" + std::to_string(opts_.max_value_bytes) +
+                                           "): refused unread");
+  // The claimed size is only a claim: the buffer grows as data really comes out (a
+  // 21-byte value cannot make us allocate 4 GiB), and must end exactly at the claim.
+  const std::size_t limit = static_cast<std::size_t>(size);
+  std::string out;
+  out.resize(std::min<std::size_t>(limit, std::max<std::size_t>(64 * 1024, body.size() * 4)));
+  ZSTD_DCtx* d = thread_dctx();
+  ZSTD_inBuffer in{body.data(), body.size(), 0};
+  std::size_t done = 0;
+  for (;;) {
+    ZSTD_outBuffer ob{out.data() + done, out.size() - done, 0};
+    const std::size_t r = ZSTD_decompressStream(d, &ob, &in);
+    if (ZSTD_isError(r))
+      return Error(Errc::protocol_error, std::string("a compressed value failed to decompress: ") + ZSTD_getErrorName(r));
+    done += ob.pos;
+    if (r == 0) break;  // the frame is complete
+    if (done == out.size()) {
+      if (out.size() >= limit)
+        return Error(Errc::protocol_error, "a compressed value decompresses to more than the size its frame claims");
+      out.resize(std::min(limit, out.size() * 2));
+    } else if (in.pos == in.size) {
+      return Error(Errc::protocol_error, "a compressed value ends before its frame does (truncated?)");
+    }
+  }
+  if (done != limit) return Error(Errc::protocol_error, "a compressed value failed to decompress: size mismatch");
+  out.resize(done);
   return out;
 }
 

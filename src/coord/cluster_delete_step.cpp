@@ -218,7 +218,11 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_across(const SlotSplit::Par
   const auto chosen = passing_keys(b, *ok);
   if (chosen.empty()) co_return Result<void>{};
   std::vector<std::string> keys(chosen.begin(), chosen.end());
-  auto n = dry_run_ ? co_await client_->exists(std::move(keys)) : co_await client_->unlink(std::move(keys));
+  // Never co_await inside ?: (GCC 12 destroys the temporary twice: a refused UNLINK
+  // crashed the run with a double free). tests/no_await_in_conditional_test.cmake checks.
+  Result<std::int64_t> n = std::int64_t{0};
+  if (dry_run_) n = co_await client_->exists(std::move(keys));
+  else n = co_await client_->unlink(std::move(keys));
   if (!n) co_return n.error();
   out.unlinked += static_cast<std::uint64_t>(*n);
   if (dry_run_) co_return Result<void>{};

@@ -5,6 +5,8 @@
 
 #include <random>
 
+#include <sys/resource.h>
+
 namespace swarmkeeper {
 namespace {
 
@@ -74,6 +76,36 @@ TEST(ValueCodec, CorruptedCompressedValueIsAClearError) {
   auto back = codec.decode(stored);
   ASSERT_FALSE(back);
   EXPECT_EQ(back.error().code(), Errc::protocol_error);
+}
+
+// A 21-byte value whose zstd frame claims 256 MiB (or 4 GiB): refused without
+// allocating the claim (issue: get() allocated and zero-filled it, or threw bad_alloc).
+TEST(ValueCodec, AFrameClaimingAHugeSizeIsRefusedWithoutAllocatingIt) {
+  auto frame = [](std::uint64_t claimed) {
+    // magic, descriptor (8-byte content size, single segment), size, then a raw block "x".
+    std::string f("\xff" "SKZ" "\x28\xb5\x2f\xfd\xe0", 9);
+    for (int i = 0; i < 8; ++i) f.push_back(static_cast<char>((claimed >> (8 * i)) & 0xff));
+    f.append(std::string("\x09\x00\x00x", 4));  // last raw block of 1 byte
+    return f;
+  };
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  ValueCodec codec;
+  for (std::uint64_t claim : {std::uint64_t{256} << 20, std::uint64_t{4} << 30, std::uint64_t{1} << 62}) {
+    auto r = codec.decode(frame(claim));
+    ASSERT_FALSE(r) << claim;
+    EXPECT_EQ(r.error().code(), Errc::protocol_error) << r.error().message();
+  }
+  CompressionOptions small;
+  small.max_value_bytes = 1000;
+  auto r = ValueCodec(small).decode(ValueCodec().encode(json_like(4096)));
+  ASSERT_FALSE(r) << "past max_value_bytes";
+  EXPECT_NE(r.error().message().find("max_value_bytes"), std::string::npos);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 32 * 1024) << "KiB of peak RSS added";
+  const std::string v = json_like(300000);  // and real values still round-trip
+  EXPECT_EQ(*ValueCodec().decode(ValueCodec().encode(v)), v);
 }
 
 }  // namespace

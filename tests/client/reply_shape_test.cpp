@@ -1,0 +1,155 @@
+// reply_shape_test.cpp — the typed commands against a fake server that answers with the
+// wrong shape (an array, a map, an integer where a value belongs): each must fail with
+// Errc::unexpected_reply, never succeed with a made-up value. The fake speaks RESP2
+// (it refuses HELLO), answers the handshake, and gives one canned reply per command.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <future>
+#include <string>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "swarmkeeper/client.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+class FakeServer {
+ public:
+  explicit FakeServer(std::string reply) : reply_(std::move(reply)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 8);
+    socklen_t n = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  // One connection at a time; each complete command (a RESP array of bulk strings) gets
+  // one reply: HELLO is refused (RESP2), PING/CLIENT/SELECT/AUTH are fine, the rest canned.
+  void serve() {
+    while (!stop_) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string buf;
+      char chunk[4096];
+      for (;;) {
+        const ssize_t got = ::recv(c, chunk, sizeof chunk, 0);
+        if (got <= 0) break;
+        buf.append(chunk, static_cast<std::size_t>(got));
+        std::size_t used = 0;
+        std::string name;
+        while (parse(buf, used, name)) {
+          buf.erase(0, used);
+          std::string out = reply_;
+          for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+          if (name == "HELLO") out = "-ERR unknown command 'HELLO'\r\n";
+          else if (name == "PING") out = "+PONG\r\n";
+          else if (name == "CLIENT" || name == "SELECT" || name == "AUTH") out = "+OK\r\n";
+          ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+        }
+      }
+      ::close(c);
+    }
+  }
+  static bool parse(const std::string& b, std::size_t& used, std::string& name) {
+    if (b.empty() || b[0] != '*') return false;
+    std::size_t at = b.find("\r\n");
+    if (at == std::string::npos) return false;
+    const long n = std::strtol(b.c_str() + 1, nullptr, 10);
+    at += 2;
+    for (long i = 0; i < n; ++i) {
+      const std::size_t e = b.find("\r\n", at);
+      if (e == std::string::npos || b[at] != '$') return false;
+      const long len = std::strtol(b.c_str() + at + 1, nullptr, 10);
+      if (b.size() < e + 2 + static_cast<std::size_t>(len) + 2) return false;
+      if (i == 0) name = b.substr(e + 2, static_cast<std::size_t>(len));
+      at = e + 2 + static_cast<std::size_t>(len) + 2;
+    }
+    used = at;
+    return true;
+  }
+  std::string reply_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+template <class T>
+boost::asio::awaitable<void> deliver(boost::asio::awaitable<T> aw, std::promise<T>* p) {
+  p->set_value(co_await std::move(aw));
+}
+// Runs a Client coroutine on its executor and waits for its result.
+template <class T>
+T run_on(const boost::asio::any_io_executor& ex, boost::asio::awaitable<T> aw) {
+  std::promise<T> p;
+  auto f = p.get_future();
+  boost::asio::co_spawn(ex, deliver(std::move(aw), &p), boost::asio::detached);
+  return f.get();
+}
+
+ClientOptions options_for(const FakeServer& s) {
+  ClientOptions o;
+  o.connection.host = "127.0.0.1";
+  o.connection.port = s.port();
+  o.min_connections = 1;
+  o.max_connections = 1;
+  o.read_retries = 0;
+  return o;
+}
+
+TEST(ReplyShape, AGetAnsweredWithAnArrayAMapOrAnIntegerIsAnUnexpectedReply) {
+  for (const char* wrong : {"*2\r\n$1\r\na\r\n$1\r\nb\r\n", ":5\r\n", "%1\r\n+a\r\n+b\r\n", "*0\r\n"}) {
+    FakeServer fake(wrong);
+    SyncClient c(options_for(fake));
+    auto v = c.get("k");
+    ASSERT_FALSE(v) << wrong << " gave a value";
+    EXPECT_EQ(v.error().code(), Errc::unexpected_reply) << v.error().message();
+  }
+}
+
+TEST(ReplyShape, CountsAndAcknowledgementsOfTheWrongShapeAreUnexpectedReplies) {
+  {
+    FakeServer fake("$3\r\nabc\r\n");  // a string where DEL, UNLINK, EXPIRE and PUBLISH answer an integer
+    SyncClient s(options_for(fake));
+    Client& c = s.async();
+    auto wait = [](auto&& aw, const boost::asio::any_io_executor& ex) { return run_on(ex, std::move(aw)); };
+    auto del = wait(c.del({"k"}), c.executor());
+    ASSERT_FALSE(del);
+    EXPECT_EQ(del.error().code(), Errc::unexpected_reply);
+    auto expire = wait(c.expire("k", std::chrono::seconds(5)), c.executor());
+    ASSERT_FALSE(expire);
+    EXPECT_EQ(expire.error().code(), Errc::unexpected_reply);
+    auto mget = wait(c.mget({"a", "b"}), c.executor());  // a string, not an array of two
+    ASSERT_FALSE(mget);
+    EXPECT_EQ(mget.error().code(), Errc::unexpected_reply);
+  }
+  FakeServer fake(":1\r\n");  // an integer where SET answers +OK
+  SyncClient s(options_for(fake));
+  auto r = s.set("k", "v");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::unexpected_reply) << r.error().message();
+}
+
+}  // namespace
+}  // namespace swarmkeeper
