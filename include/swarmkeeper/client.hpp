@@ -107,7 +107,11 @@ class Client {
   /// Any command, raw (no compression). An error reply becomes an Error. idempotent:
   /// may be retried after a transient failure. Blocking commands (BLPOP, BRPOP, BLMOVE,
   /// BLMPOP, BRPOPLPUSH, BZPOPMIN/MAX, BZMPOP, WAIT, XREAD/XREADGROUP ... BLOCK) run on a
-  /// connection of their own, so they never hold up other callers' commands.
+  /// connection of their own, so they never hold up other callers' commands. Commands
+  /// that would break a shared connection's one-reply-per-command order or change its
+  /// state are refused with invalid_argument, naming the API to use: an empty command,
+  /// (P|S)SUBSCRIBE and their UNSUBSCRIBEs (subscribe()), MONITOR, RESET, QUIT, CLIENT
+  /// REPLY, HELLO, AUTH and SELECT (lease(), or ConnectionOptions for the last three).
   boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false);
   /// Several commands in one write, on one connection, replies in order. Error replies
   /// stay in the vector; the Result fails only if the connection did.

@@ -44,10 +44,29 @@ bool is_blocking(const resp::Command& cmd) {
   return false;
 }
 
+// Commands a pooled, multiplexed connection cannot carry: their replies do not come one
+// per command, or they change the connection for everyone on it. "" if cmd is fine.
+std::string not_multiplexable(const resp::Command& cmd) {
+  if (cmd.argc() == 0 || cmd.name().empty()) return "an empty command gets no reply from Redis: nothing to wait for";
+  const std::string_view name = cmd.name();
+  for (std::string_view s : {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"})
+    if (equals_upper(name, s)) return std::string(s) + " turns the connection into a subscriber: use subscribe()";
+  for (std::string_view s : {"MONITOR", "RESET", "QUIT"})
+    if (equals_upper(name, s)) return std::string(s) + " changes or ends the connection for every caller on it: use lease()";
+  if (equals_upper(name, "CLIENT") && cmd.argc() > 1 && equals_upper(cmd.arg_at(1), "REPLY"))
+    return "CLIENT REPLY changes which commands get replies on a shared connection: use lease()";
+  for (std::string_view s : {"HELLO", "AUTH", "SELECT"})
+    if (equals_upper(name, s))
+      return std::string(s) + " changes the shared connection's protocol, user or database: set it in ConnectionOptions, "
+             "or use lease()";
+  return "";
+}
+
 }  // namespace
 
 asio::awaitable<Result<resp::Reply>> Client::command(resp::Command cmd, bool idempotent) {
   auto impl = impl_;
+  if (auto why = not_multiplexable(cmd); !why.empty()) co_return Error(Errc::invalid_argument, "command(): " + why);
   if (is_blocking(cmd)) {
     auto lease = co_await this->lease();
     if (!lease) co_return lease.error();

@@ -12,6 +12,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -149,6 +150,34 @@ TEST(ReplyShape, CountsAndAcknowledgementsOfTheWrongShapeAreUnexpectedReplies) {
   auto r = s.set("k", "v");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Errc::unexpected_reply) << r.error().message();
+}
+
+// Commands that would hand one caller another caller's reply on a shared connection (an
+// empty command gets no reply; SUBSCRIBE's confirmation is a push) are refused, typed,
+// before anything is sent; ordinary ones go on as before.
+TEST(ReplyShape, CommandsThatCannotShareAConnectionAreRefusedNamingTheRightApi) {
+  FakeServer fake("+OK\r\n");
+  SyncClient c(options_for(fake));
+  struct Case {
+    resp::Command cmd;
+    const char* says;
+  };
+  std::vector<Case> cases;
+  cases.push_back({resp::Command{}, "empty"});
+  cases.push_back({resp::Command("SUBSCRIBE").arg("ch"), "subscribe()"});
+  cases.push_back({resp::Command("psubscribe").arg("c*"), "subscribe()"});
+  cases.push_back({resp::Command("MONITOR"), "lease()"});
+  cases.push_back({resp::Command("CLIENT").arg("REPLY").arg("OFF"), "lease()"});
+  cases.push_back({resp::Command("SELECT").arg(2), "ConnectionOptions"});
+  cases.push_back({resp::Command("HELLO").arg(2), "ConnectionOptions"});
+  for (const auto& k : cases) {
+    auto r = c.command(k.cmd);
+    ASSERT_FALSE(r) << k.cmd.encoded();
+    EXPECT_EQ(r.error().code(), Errc::invalid_argument) << k.cmd.encoded();
+    EXPECT_NE(r.error().message().find(k.says), std::string::npos) << r.error().message();
+  }
+  EXPECT_TRUE(c.command(resp::Command("CLIENT").arg("SETNAME").arg("x"))) << "other CLIENT subcommands are fine";
+  EXPECT_TRUE(c.command(resp::Command("GET").arg("k")));
 }
 
 }  // namespace
