@@ -51,7 +51,7 @@ asio::awaitable<Result<std::vector<HeartbeatRead>>> Engine::read_values(const st
 asio::awaitable<void> Engine::absent_phase() {
   plan_.find_absent(server_now_ms());
   while (plan_.has_absent_reads() && !failed_) {
-    if (stopping()) co_return fail("interrupted by a signal (absent coordinators); the next run finishes the job");
+    if (stopping()) co_return fail(stop_reason() + " (absent coordinators); the next run finishes the job");
     auto keys = plan_.take_absent_reads(kChunk);
     std::vector<resp::Reply> replies;
     auto reads = co_await read_values(keys, replies, "reading keys of absent coordinators");

@@ -87,7 +87,7 @@ asio::awaitable<void> Engine::send_ready() {
 asio::awaitable<void> Engine::stage(const char* phase) {
   while (plan_.has_batch() && !failed_) {
     if (stopping()) {
-      fail(std::string("interrupted by a signal (") + phase + "); the next run finishes the job");
+      fail(stop_reason() + " (" + phase + "); the next run finishes the job");
       break;
     }
     co_await send_ready();
@@ -251,7 +251,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     while (!failed_) {
       // Bounded: a few batches of final groups at a time, sent as slots free up.
       const bool queued = plan_.final_groups(2 * opts_.max_in_flight);
-      if (stopping()) fail("interrupted by a signal (heartbeats); the next run finishes the job");
+      if (stopping()) fail(stop_reason() + " (heartbeats); the next run finishes the job");
       co_await send_ready();
       co_await pace_and_report("heartbeats");
       if (queued) break;
@@ -292,6 +292,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     }
     if (target_->is_open()) rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
   }
+  if (lock_->lost()) rep().errors.push_back(lock_->lost_reason());
   co_await lock_->release();
   if (!lock_->notes().empty()) rep().notes.insert(rep().notes.end(), lock_->notes().begin(), lock_->notes().end());
   rep().execution_time_ms = static_cast<std::uint64_t>(ms_since(start_));

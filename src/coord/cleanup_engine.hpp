@@ -56,7 +56,9 @@ class Engine {
  private:
   CleanupReport& rep() { return plan_.report(); }
   std::int64_t server_now_ms() const { return start_server_ms_ + static_cast<std::int64_t>(ms_since(start_)); }
-  bool stopping() const { return opts_.stop != nullptr && opts_.stop->load(); }
+  // A signal, or the lock lost (cleanup_lock.hpp): stop at the next safe point.
+  bool stopping() const { return (opts_.stop != nullptr && opts_.stop->load()) || (lock_ && lock_->lost()); }
+  std::string stop_reason() const { return lock_ && lock_->lost() ? "stopped: the cleanup lock was lost" : "interrupted by a signal"; }
   void fail(const Error& e, std::string_view during) { fail(std::string(during) + ": " + e.message()); }
   void fail(std::string message) {
     if (!failed_) rep().errors.push_back(std::move(message));

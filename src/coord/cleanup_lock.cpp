@@ -74,10 +74,11 @@ asio::awaitable<bool> CleanupLock::take_over_if_dead(const std::string& holder) 
 
 asio::awaitable<void> CleanupLock::renew_loop() {
   co_await renewer_.acquire();
-  while (!done_ && conn_->is_open()) {
+  auto renewed = std::chrono::steady_clock::now();
+  while (!done_) {
     timer_.expires_after(ttl_ / 3);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (done_ || !conn_->is_open()) break;
+    if (done_) break;
     auto r = co_await conn_->exec(resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(ttl_.count()));
     bool lost = false;
     if (r) {
@@ -90,12 +91,22 @@ asio::awaitable<void> CleanupLock::renew_loop() {
       else
         lost = static_cast<bool>(holder);
     } else {
-      break;  // the connection is gone: the run ends on its own
+      // The lock's server cannot be reached (a failover moves the lock's slot to a new
+      // master; the target routes there once it knows). Try again until the lock would
+      // have expired; past that another run may hold it: the run stops (lost()).
+      if (std::chrono::steady_clock::now() - renewed < ttl_) continue;
+      lost_ = true;
+      lost_reason_ = "the cleanup lock could not be renewed for its whole time-to-live (" + r.error().message() +
+                     "): the run stopped so that two cleanups never work at once; the next run finishes the job";
+      break;
     }
-    if (lost && !notes_.empty()) continue;
-    if (lost)
-      notes_.push_back("the cleanup lock expired during the run; another cleanup may have started (both stay safe: "
-                       "every delete is checked)");
+    if (lost) {
+      lost_ = true;
+      lost_reason_ = "the cleanup lock expired or was taken during the run: the run stopped so that two cleanups never "
+                     "work at once (every delete so far was checked); the next run finishes the job";
+      break;
+    }
+    renewed = std::chrono::steady_clock::now();
   }
   renewer_.release();
 }

@@ -41,8 +41,12 @@ class CleanupLock {
   boost::asio::awaitable<void> release();
   /// Stops the renewal loop (shutdown).
   void stop();
-  /// Things worth reporting (the lock expired during the run, ...).
+  /// Things worth reporting.
   const std::vector<std::string>& notes() const noexcept { return notes_; }
+  /// The lock could not be renewed for its whole time-to-live, or was found expired or
+  /// taken: the run must stop at its next safe point (lost_reason() says why).
+  bool lost() const noexcept { return lost_; }
+  const std::string& lost_reason() const noexcept { return lost_reason_; }
 
  private:
   boost::asio::awaitable<void> renew_loop();
@@ -51,7 +55,8 @@ class CleanupLock {
   std::shared_ptr<Target> conn_;
   std::chrono::milliseconds ttl_;
   std::string token_;
-  bool held_ = false, done_ = false;
+  bool held_ = false, done_ = false, lost_ = false;
+  std::string lost_reason_;
   boost::asio::steady_timer timer_;
   InFlight renewer_;
   std::vector<std::string> notes_;

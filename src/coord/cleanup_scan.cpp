@@ -80,7 +80,7 @@ asio::awaitable<void> Engine::scan_node(ScanNode& node) {
         co_await next->done.async_wait(asio::as_tuple(asio::use_awaitable));
       }
     if (stopping() && cursor != "0") {
-      fail("interrupted by a signal during the scan; the next run finishes the job");
+      fail(stop_reason() + " during the scan; the next run finishes the job");
       break;
     }
     if (!more || failed_) break;

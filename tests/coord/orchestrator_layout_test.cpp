@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "support/redis_fixture.hpp"
+#include "swarmkeeper/seed.hpp"
 
 namespace swarmkeeper {
 namespace {
@@ -262,6 +263,35 @@ TEST_F(AbsentHostileTest, ADryRunTakesNoLockAndAFullRecordStillUpdatesItsOwnFiel
   rep = cleanup(one);
   EXPECT_NE(std::string(r("HGET", "swarmkeeper:absent", "dry").str()), first) << "rewritten although the hash is full";
   EXPECT_EQ(rep.absent_not_recorded, 1u) << "other waits for room";
+}
+
+}  // namespace
+}  // namespace swarmkeeper
+
+namespace swarmkeeper {
+namespace {
+
+// Issue: lock renewal stopped silently and the run went on without its lock. Now a run
+// whose lock is taken (or cannot be renewed for its time-to-live) stops at its next safe
+// point, says why, and leaves the other holder's lock alone.
+TEST_F(AbsentHostileTest, ARunWhoseLockIsTakenStopsAndSaysSo) {
+  SeedOptions seed{.coordinators = 30000, .stale = 30000};
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  CleanupOptions o;
+  o.lock_ttl = std::chrono::milliseconds(300);
+  o.threshold = std::chrono::milliseconds(600000);
+  o.before_first_delete = [&] {
+    BlockingClient w(options());
+    w("SET", "swarmkeeper:cleanup:lock", "another-run:1:x");
+  };
+  auto r = run_cleanup(options(), o);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_FALSE(r->errors.empty()) << "went on without its lock";
+  bool said = false;
+  for (const auto& e : r->errors) said = said || e.find("lock") != std::string::npos;
+  EXPECT_TRUE(said) << r->errors.front();
+  EXPECT_LT(r->keys_deleted, 30000u * 6) << "stopped before the end";
+  EXPECT_EQ(BlockingClient(options())("GET", "swarmkeeper:cleanup:lock").str(), "another-run:1:x");
 }
 
 }  // namespace
