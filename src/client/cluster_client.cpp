@@ -414,6 +414,8 @@ asio::awaitable<Result<ClusterClient::Value>> ClusterClient::get(std::string key
   auto r = co_await impl->routed(key_slot(key), resp::Command("GET").arg(key), true);
   if (!r) co_return r.error();
   if (r->is_null()) co_return Value();
+  if (!r->root().is_string())  // an array, a map, an integer: not a value
+    co_return Error(Errc::unexpected_reply, "GET returned " + resp::to_string(r->root()).substr(0, 120));
   auto v = impl->codec.decode(r->str());
   if (!v) co_return v.error();
   co_return Value(std::move(*v));
@@ -427,6 +429,7 @@ asio::awaitable<Result<void>> ClusterClient::set(std::string key, std::string va
   if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
   auto r = co_await impl->routed(key_slot(key), c, false);
   if (!r) co_return r.error();
+  if (!r->root().is_string()) co_return Error(Errc::unexpected_reply, "SET returned " + resp::to_string(r->root()).substr(0, 120));
   co_return Result<void>{};
 }
 
@@ -438,6 +441,7 @@ asio::awaitable<Result<std::vector<ClusterClient::Value>>> ClusterClient::mget(s
     for (std::size_t j = 0; j < idx.size(); ++j) {
       const resp::ReplyRef v = r[j];
       if (v.is_null()) continue;
+      if (!v.is_string()) return Error(Errc::unexpected_reply, "MGET returned a value that is not a string");
       auto d = impl->codec.decode(v.str());
       if (!d) return d.error();
       out[idx[j]] = std::move(*d);
@@ -454,6 +458,7 @@ asio::awaitable<Result<std::int64_t>> counted(std::shared_ptr<ClusterClient::Imp
                                               std::vector<std::string> keys, bool idempotent) {
   std::int64_t total = 0;
   auto ok = co_await impl->split(name, keys, idempotent, [&](const std::vector<std::size_t>&, const resp::Reply& r) -> Result<void> {
+    if (r.type() != resp::Type::integer) return Error(Errc::unexpected_reply, std::string(name) + " did not return a count");
     total += r.root().integer();
     return {};
   });
