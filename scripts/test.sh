@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite, as CI runs it (via ./run.sh test):
 #   1. the release build's unit and integration tests (real redis-servers);
-#   2. the RESP parser fuzzed with libFuzzer (clang) for FUZZ_SECONDS (default 60);
+#   2. the RESP parser fuzzed with libFuzzer (clang) for FUZZ_SECONDS (default 60), and
+#      the value codec for a third of that;
 #   3. the unit and integration tests again under AddressSanitizer + UBSan;
 #   4. the concurrency building blocks' tests (scheduler, queue, collector) under
 #      ThreadSanitizer.
@@ -25,7 +26,7 @@ echo "== 1/4 release build: unit + integration tests"
 configure_and_build build
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 600
 
-echo "== 2/4 fuzz: RESP parser, ${FUZZ_SECONDS} s"
+echo "== 2/4 fuzz: RESP parser, ${FUZZ_SECONDS} s; value codec, a third of that"
 configure_and_build build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DSWARMKEEPER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake -S . -B build-fuzz -DFUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
 ctest --test-dir build-fuzz --output-on-failure --timeout $((FUZZ_SECONDS + 120))
