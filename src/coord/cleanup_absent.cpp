@@ -82,10 +82,9 @@ asio::awaitable<void> Engine::absent_phase() {
         values[i] = std::string((*r)[i].str());
         ptrs[i] = &values[i];
       }
-    std::size_t fresh = 0;
-    for (std::size_t i = 0; i < chunk.size(); ++i) fresh += ptrs[i] == nullptr;
     auto w = plan_.on_absent_records(chunk, ptrs, room);
-    room -= std::min<std::uint64_t>(room, std::min(fresh, w.size()));
+    for (const auto& write : w)
+      if (!write.replaces && room > 0) --room;  // a new field; a rewrite takes no room
     writes.insert(writes.end(), std::make_move_iterator(w.begin()), std::make_move_iterator(w.end()));
   }
   if (rep().absent_not_recorded > 0)

@@ -40,9 +40,8 @@ CleanupPlan::CleanupPlan(PlanOptions options) : o_(std::move(options)), live_(o_
 
 std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const std::string_view> keys) {
   Page& page = pages_[id];
-  const std::size_t n_live = live_.size();
   absl::flat_hash_map<std::string_view, std::uint32_t> asked;  // id -> index in page.read_is_heartbeat
-  // Every liveness record of an id is read at once (n_live reads an id), so that it is
+  // Every liveness record of an id is read at once (live_.size() reads an id), so that it is
   // judged on all of them.
   auto ask = [&](std::string_view coord_id, bool scanned) {
     if (table_.find(coord_id) >= 0) return;
@@ -54,7 +53,6 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
     for (const LivenessRecord& r : live_) page.reads.push_back(r.prefix + std::string(coord_id));
     page.read_is_heartbeat.push_back(scanned ? 1 : 0);
   };
-  (void)n_live;
   for (std::string_view key : keys) {
     ++rep_.keys_scanned;
     if (auto id_of = o_.schema.heartbeat_id(key)) {
@@ -194,10 +192,9 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
     }
     case Attribution::remove: break;
   }
-  bool any_absent = false;
-  for (std::uint32_t o : d.owners) any_absent = any_absent || table_[o].state == CoordState::absent;
-  if (any_absent) {
-    const KeyTime time = booking_ != UINT32_MAX && key_time_.contains(booking_) ? KeyTime(key_time_.at(booking_)) : kUnknown;
+  if (has_absent_owner(d)) {
+    const auto known = booking_ != UINT32_MAX ? key_time_.find(booking_) : key_time_.end();
+    const KeyTime time = known != key_time_.end() ? KeyTime(known->second) : kUnknown;
     if (!absent_may_go(d, time)) {
       ++rep_.absent_keys_waiting;
       for (std::uint32_t o : d.owners)
@@ -213,6 +210,12 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
   if (may_park && d.owners.size() == 1 && few_candidates() && park(key, family, d.owners[0], d.absent.empty())) return;
   const std::string_view one[1] = {key};
   add_group(d, one, d.owners[0], false);
+}
+
+bool CleanupPlan::has_absent_owner(const Decision& d) const {
+  for (std::uint32_t o : d.owners)
+    if (table_[o].state == CoordState::absent) return true;
+  return false;
 }
 
 bool CleanupPlan::absent_may_go(const Decision& d, KeyTime time) {

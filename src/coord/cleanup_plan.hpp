@@ -141,6 +141,7 @@ struct OrphanCandidates {
 struct AbsentRecordWrite {
   std::string id;
   std::string value;  ///< "<first seen ms>:<fingerprint>"
+  bool replaces = false;  ///< the field exists (its keys changed): takes no new room
 };
 
 class CleanupPlan {
@@ -246,7 +247,6 @@ class CleanupPlan {
     std::uint32_t untimed = 0, timed = 0, untimed_own = 0;
     bool young = false;            // a key carries a timestamp within the threshold (or ahead)
     bool untimed_may_go = false;   // its record is old enough, with the same fingerprint
-    bool recorded = false;         // its record was (or, in a dry run, would be) written
     std::uint32_t waiting = 0;     // keys kept this run
   };
   enum KeyTime : std::uint8_t { kUnknown = 0, kTimed = 1, kUntimed = 2 };
@@ -265,6 +265,7 @@ class CleanupPlan {
   // For a key whose owners include absent coordinators: may it go now? (book() keeps it
   // otherwise, counted as waiting.) time: how the key's timestamp was found.
   bool absent_may_go(const Decision& d, KeyTime time);
+  bool has_absent_owner(const Decision& d) const;
   std::optional<std::string_view> liveness_id(std::string_view key) const;
   void note_overflow();
   // Every absent coordinator key's name could mean counts as young (its age is unknown).

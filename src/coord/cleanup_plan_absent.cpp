@@ -57,11 +57,7 @@ void CleanupPlan::find_absent(std::int64_t now_ms) {
     const std::string_view key = parked_key(parked_[at]);
     decide(key, family, decision_);
     if (decision_.kind == Attribution::remove) {
-      for (std::uint32_t o : decision_.owners)
-        if (table_[o].state == CoordState::absent) {
-          absent_reads_.push_back(at);
-          return;
-        }
+      if (has_absent_owner(decision_)) absent_reads_.push_back(at);
       return;
     }
     if (!structural_candidates(key, family, cands_)) cands_.clear();  // too many to list: none kept young
@@ -239,8 +235,7 @@ std::vector<AbsentRecordWrite> CleanupPlan::on_absent_records(std::span<const st
       continue;
     }
     new_records += rewrite ? 0 : 1;
-    writes.push_back(AbsentRecordWrite{ids[k], std::to_string(absent_now_ms_) + ":" + fp});
-    a.recorded = true;
+    writes.push_back(AbsentRecordWrite{ids[k], std::to_string(absent_now_ms_) + ":" + fp, rewrite});
     ++rep_.absent_recorded;
   }
   return writes;

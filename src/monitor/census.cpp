@@ -156,10 +156,7 @@ void CensusTally::on_liveness(std::string_view key, const std::string* value, st
     return;
   }
   Live& l = live_[id_hash(id)];
-  if (value->empty()) {  // "" or deleted since the scan (GETRANGE cannot tell): counts only alone
-    l.empty = 1;
-    return;
-  }
+  if (value->empty()) return;  // "" or deleted since the scan (GETRANGE cannot tell): counts only alone
   const LivenessVerdict v = judge_liveness(*value, format, *fields, now_ms, threshold_ms_);
   if (v.state == HeartbeatState::invalid) {
     l.invalid = 1;

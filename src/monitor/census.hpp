@@ -85,7 +85,7 @@ class CensusTally {
   // Per id with a liveness record read: its freshest timestamp and what its records said.
   struct Live {
     std::int64_t ts = 0;
-    std::uint8_t fresh = 0, stale = 0, invalid = 0, empty = 0;
+    std::uint8_t fresh = 0, stale = 0, invalid = 0;  // none set: only "" was read
   };
   absl::flat_hash_map<std::uint64_t, Live> live_;
   std::int64_t last_now_ms_ = 0;
