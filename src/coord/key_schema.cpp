@@ -286,10 +286,15 @@ std::optional<std::int64_t> positive(std::optional<std::int64_t> v) {
 }
 
 // Plain decimal digits only: no sign, spaces, hex, exponent or fraction.
-std::optional<std::int64_t> parse_integer(std::string_view v) {
-  if (v.empty() || v.size() > 19) return std::nullopt;
+bool all_digits(std::string_view v) {
+  if (v.empty()) return false;
   for (char c : v)
-    if (c < '0' || c > '9') return std::nullopt;
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+std::optional<std::int64_t> parse_integer(std::string_view v) {
+  if (v.size() > 19 || !all_digits(v)) return std::nullopt;
   std::int64_t out = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
@@ -358,13 +363,6 @@ ParsedTimestamp integer_timestamp(std::string_view value, std::int64_t scale) {
   if (!v || *v > INT64_MAX / scale) return {std::nullopt, InvalidReason::not_a_number};
   if (*v * scale < kMinMs) return {std::nullopt, InvalidReason::not_milliseconds};
   return {*v * scale, InvalidReason::none};
-}
-
-bool all_digits(std::string_view v) {
-  if (v.empty()) return false;
-  for (char c : v)
-    if (c < '0' || c > '9') return false;
-  return true;
 }
 
 }  // namespace
