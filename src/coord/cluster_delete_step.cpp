@@ -219,7 +219,7 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_across(const SlotSplit::Par
   if (chosen.empty()) co_return Result<void>{};
   std::vector<std::string> keys(chosen.begin(), chosen.end());
   // Never co_await inside ?: (GCC 12 destroys the temporary twice: a refused UNLINK
-  // crashed the run with a double free). tests/no_await_in_conditional_test.cmake checks.
+  // crashed the run with a double free). cmake/check_no_await_in_conditional.cmake checks.
   Result<std::int64_t> n = std::int64_t{0};
   if (dry_run_) n = co_await client_->exists(std::move(keys));
   else n = co_await client_->unlink(std::move(keys));

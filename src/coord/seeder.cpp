@@ -30,6 +30,10 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+// The orchestrator layout's one key of no coordinator's (a swarm's state), and its value.
+constexpr const char* kBystanderKey = "swarm:state:swarm-1";
+constexpr const char* kBystanderValue = "{\"status\":\"running\",\"timestamp\":1}";
+
 // The orchestrator's keys of coordinator i (see seed.hpp), each with its TTL in seconds.
 struct Entry {
   std::string key, value;
@@ -125,7 +129,7 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions
           ++replies;
         }
       if (first == 1) {
-        resp::Command("SET").arg("swarm:state:swarm-1").arg("{\"status\":\"running\",\"timestamp\":1}").append_to(*cmd);
+        resp::Command("SET").arg(kBystanderKey).arg(kBystanderValue).append_to(*cmd);
         ++replies;
       }
       rep.keys_written += replies;
@@ -169,7 +173,7 @@ asio::awaitable<Result<SeedReport>> seed_cluster(asio::io_context& io, Connectio
       for (std::uint64_t i = first; i <= last; ++i)
         for (const auto& e : orchestrator_entries(o, i, i <= o.stale ? stale_ts : active_ts))
           cmds.push_back(resp::Command("SET").arg(e.key).arg(e.value).arg("EX").arg(e.ttl_s));
-      if (first == 1) cmds.push_back(resp::Command("SET").arg("swarm:state:swarm-1").arg("{\"status\":\"running\",\"timestamp\":1}"));
+      if (first == 1) cmds.push_back(resp::Command("SET").arg(kBystanderKey).arg(kBystanderValue));
       rep.keys_written += cmds.size();
       auto r = co_await cluster.pipeline(std::move(cmds), true);
       if (!r) co_return r.error();
