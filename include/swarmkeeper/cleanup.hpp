@@ -114,6 +114,10 @@ struct CleanupOptions {
   /// (coordinators were found stale, nothing is deleted yet). A seam for tests that
   /// change the world mid-run; blocking in it pauses the run.
   std::function<void()> before_first_delete;
+  /// On a cluster: called once, on the run's thread, inside the first batch's delete
+  /// window — after the keys it deletes across slots were re-read and unlinked, before
+  /// its atomic steps. A seam for tests that race the window.
+  std::function<void()> inside_delete_window;
 };
 
 struct CleanupReport {

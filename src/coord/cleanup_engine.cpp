@@ -234,7 +234,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
       for (auto& n : nodes_)
         if (auto d = co_await n.conn->exec(resp::Command("DBSIZE")); d && d->root().as_integer())
           dbsize_ += static_cast<std::uint64_t>(d->integer());
-      if (cluster_) deleter_ = std::make_unique<ClusterDeleteStep>(cluster_, opts_.dry_run);
+      if (cluster_) deleter_ = std::make_unique<ClusterDeleteStep>(cluster_, opts_.dry_run, std::move(opts_.inside_delete_window));
       else deleter_ = std::make_unique<DeleteStep>(io_.get_executor(), conn_, opts_.dry_run);
       if (auto chosen = co_await deleter_->choose(opts_.recheck, rep().notes); !chosen) fail(chosen.error(), "choosing how to delete");
     }
@@ -292,8 +292,8 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     }
     if (target_->is_open()) rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
   }
+  co_await lock_->release();  // finds out, too, whether the lock was still ours
   if (lock_->lost()) rep().errors.push_back(lock_->lost_reason());
-  co_await lock_->release();
   if (!lock_->notes().empty()) rep().notes.insert(rep().notes.end(), lock_->notes().begin(), lock_->notes().end());
   rep().execution_time_ms = static_cast<std::uint64_t>(ms_since(start_));
   rep().coordinators_per_sec =

@@ -74,9 +74,16 @@ asio::awaitable<bool> CleanupLock::take_over_if_dead(const std::string& holder) 
 
 asio::awaitable<void> CleanupLock::renew_loop() {
   co_await renewer_.acquire();
+  // The lock expires ttl after the last renewal the server applied. While its master
+  // cannot be reached (a failover moves the lock's slot to a new master; the target
+  // routes there once it knows), renewal is tried every tenth of the ttl; when the next
+  // try would come after the lock could have expired, the run stops (lost()): another
+  // run may take the lock from then on, and two cleanups must never work at once.
+  const auto retry = std::max(ttl_ / 10, std::chrono::milliseconds(10));
   auto renewed = std::chrono::steady_clock::now();
+  auto wait = ttl_ / 3;
   while (!done_) {
-    timer_.expires_after(ttl_ / 3);
+    timer_.expires_after(wait);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (done_) break;
     auto r = co_await conn_->exec(resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(ttl_.count()));
@@ -91,10 +98,10 @@ asio::awaitable<void> CleanupLock::renew_loop() {
       else
         lost = static_cast<bool>(holder);
     } else {
-      // The lock's server cannot be reached (a failover moves the lock's slot to a new
-      // master; the target routes there once it knows). Try again until the lock would
-      // have expired; past that another run may hold it: the run stops (lost()).
-      if (std::chrono::steady_clock::now() - renewed < ttl_) continue;
+      if (std::chrono::steady_clock::now() - renewed + 2 * retry < ttl_) {
+        wait = retry;
+        continue;
+      }
       lost_ = true;
       lost_reason_ = "the cleanup lock could not be renewed for its whole time-to-live (" + r.error().message() +
                      "): the run stopped so that two cleanups never work at once; the next run finishes the job";
@@ -107,6 +114,7 @@ asio::awaitable<void> CleanupLock::renew_loop() {
       break;
     }
     renewed = std::chrono::steady_clock::now();
+    wait = ttl_ / 3;
   }
   renewer_.release();
 }
@@ -124,9 +132,19 @@ asio::awaitable<void> CleanupLock::release() {
     conn = *fresh;
   }
   auto r = co_await conn->exec(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
+  bool ours = r && r->integer() == 1;
   if (!r && conn->is_open()) {
     auto holder = co_await conn->exec(resp::Command("GET").arg(kLockKey));
-    if (holder && holder->str() == token_) (void)co_await conn->exec(resp::Command("DEL").arg(kLockKey));
+    ours = holder && holder->str() == token_;
+    if (ours) (void)co_await conn->exec(resp::Command("DEL").arg(kLockKey));
+    else if (!holder) ours = true;  // cannot tell: say nothing rather than something false
+  } else if (!r) {
+    ours = true;  // the server went away: cannot tell
+  }
+  if (!ours && !lost_) {  // the run ended, unaware, after the lock expired or was taken
+    lost_ = true;
+    lost_reason_ = "the cleanup lock had expired or was taken before the run ended: another cleanup may have worked "
+                   "beside it (every delete was still checked); the next run finishes the job";
   }
   if (conn != conn_) conn->close();
 }

@@ -1,6 +1,8 @@
 // cleanup_lock.hpp — one cleanup at a time per database: the lock key
 // swarmkeeper:cleanup:lock, taken with SET NX PX and a token "host:pid:random",
-// renewed every ttl/3 while the run lasts, released (compare-and-delete) on every path
+// renewed every ttl/3 while the run lasts (every ttl/10 while its master cannot be
+// reached, stopping the run before the lock could expire), released (compare-and-delete,
+// which finds out whether it was still ours) on every path
 // out of the run. A lock whose holder was on this host and whose process is gone is
 // stale: it is taken over at once instead of waiting for its time-to-live.
 #pragma once
@@ -44,7 +46,8 @@ class CleanupLock {
   /// Things worth reporting.
   const std::vector<std::string>& notes() const noexcept { return notes_; }
   /// The lock could not be renewed for its whole time-to-live, or was found expired or
-  /// taken: the run must stop at its next safe point (lost_reason() says why).
+  /// taken (during the run, or found so at release): the run must stop at its next safe
+  /// point, and says so (lost_reason()).
   bool lost() const noexcept { return lost_; }
   const std::string& lost_reason() const noexcept { return lost_reason_; }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "coord/scripts.hpp"
 
@@ -51,7 +52,6 @@ SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vect
   PartBuilder across;
   std::map<std::uint16_t, PartBuilder> atomic;
   std::size_t k = 0;
-  const std::vector<std::size_t> no_keys;
   for (const auto& g : b.groups) {
     std::vector<std::size_t> idx(g.keys);
     for (std::size_t j = 0; j < g.keys; ++j) idx[j] = k + j;
@@ -60,17 +60,20 @@ SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vect
     if (failed)
       for (std::uint32_t c : g.checks) dead = dead || (*failed)[c];
     // Home: the slot of the group's byte checks (its owners' liveness records as read),
-    // else of its first key. Byte checks in two slots (a heartbeat and an activity
-    // record of plain ids): nothing can be atomic, the whole group is re-read.
+    // else of its first key. A check outside home — byte checks in two slots (a
+    // heartbeat and an activity record of plain ids), or an absence check of another id
+    // the key's name could mean — cannot be in home's atomic step: the whole group is
+    // re-read, unlinked and re-read (a change in that window is counted, never hidden).
     int home = -1;
-    bool several = false;
-    for (std::uint32_t c : g.checks) {
-      if (b.expect[c].empty()) continue;
-      const int s = key_slot(b.check_keys[c]);
-      if (home < 0) home = s;
-      else if (s != home) several = true;
-    }
-    if (all_across || several) {
+    for (std::uint32_t c : g.checks)
+      if (!b.expect[c].empty()) {
+        home = key_slot(b.check_keys[c]);
+        break;
+      }
+    if (home < 0 && !idx.empty()) home = key_slot(b.keys[idx.front()]);
+    bool outside = false;
+    for (std::uint32_t c : g.checks) outside = outside || key_slot(b.check_keys[c]) != home;
+    if (all_across || outside) {
       if (!failed) across.add(b, g, idx, g.reap);
       continue;
     }
@@ -81,20 +84,12 @@ SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vect
       for (const auto& [slot, keys] : by) atomic[slot].add(b, g, keys, g.reap);
       continue;
     }
-    if (home < 0 && !idx.empty()) home = key_slot(b.keys[idx.front()]);
-    // Absence checks outside home (another id the key's name could mean) are read
-    // first, with the across part: a group with keys in home runs only if they held.
-    CheckedUnlink::Group outside = g, inside = g;
-    outside.checks.clear();
-    inside.checks.clear();
-    for (std::uint32_t c : g.checks) (key_slot(b.check_keys[c]) == home ? inside : outside).checks.push_back(c);
+    // Every check is in home: keys elsewhere are re-read first (before the heartbeat's
+    // own step), keys in home go atomically with the checks.
     std::vector<std::size_t> here, there;
     for (std::size_t i : idx) (key_slot(b.keys[i]) == home ? here : there).push_back(i);
-    if (!failed) {
-      if (!there.empty()) across.add(b, g, there, false);       // before the heartbeat's own step
-      else if (!outside.checks.empty()) across.add(b, outside, no_keys, false);
-    }
-    if (!here.empty() && !dead) atomic[static_cast<std::uint16_t>(home)].add(b, inside, here, g.reap);
+    if (!failed && !there.empty()) across.add(b, g, there, false);
+    if (!here.empty() && !dead) atomic[static_cast<std::uint16_t>(home)].add(b, g, here, g.reap);
   }
   SlotSplit out;
   out.across = std::move(across.part);
@@ -105,8 +100,8 @@ SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vect
   return out;
 }
 
-ClusterDeleteStep::ClusterDeleteStep(std::shared_ptr<ClusterClient> client, bool dry_run)
-    : client_(std::move(client)), dry_run_(dry_run) {}
+ClusterDeleteStep::ClusterDeleteStep(std::shared_ptr<ClusterClient> client, bool dry_run, std::function<void()> inside_window)
+    : client_(std::move(client)), dry_run_(dry_run), inside_window_(std::move(inside_window)) {}
 
 asio::awaitable<Result<void>> ClusterDeleteStep::choose(Recheck want, std::vector<std::string>& notes) {
   if (want == Recheck::reread)
@@ -285,6 +280,7 @@ asio::awaitable<Result<UnlinkOutcome>> ClusterDeleteStep::run(const CheckedUnlin
   UnlinkOutcome out;
   Result<void> done;
   if (!first.across.batch.check_keys.empty() || !first.across.batch.keys.empty()) done = co_await run_across(first.across, out);
+  if (done && inside_window_) std::exchange(inside_window_, nullptr)();
   if (done) {
     // The atomic steps, without the groups whose checks already failed above.
     std::vector<std::uint8_t> failed(batch.check_keys.size(), 0);

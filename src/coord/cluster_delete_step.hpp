@@ -2,21 +2,23 @@
 //
 // A script or a transaction reaches one slot only, and a coordinator's keys usually
 // hash to different slots. So each batch is split by slot (split_by_slot, no I/O):
-//   atomic  every group whose checks (heartbeats) and keys share one slot — all of a
-//           coordinator's keys when they carry its id as a hash tag, e.g.
-//           blocking:heartbeat:{c1}, blocking:ack:{c1}:a — and, of any group, the keys
-//           in its heartbeat's slot (the heartbeat itself, last): the checked-unlink
-//           script on that slot's master, exactly as on one server;
-//   across  the other keys of a group: their heartbeats are re-read (GET / EXISTS on
-//           their own masters) and compared; the keys of groups that still hold are
-//           UNLINKed; then the heartbeats are read once more, and a change is reported
-//           loudly as a renewal inside the window (its keys may be lost). Checks that
-//           another id the key's name could mean has no heartbeat, when that heartbeat
-//           would live in another slot, are read here too, before the atomic step.
-// The across part goes first, so a coordinator's heartbeat is still the last key to go,
-// and only in an atomic step: a renewal before that step keeps the heartbeat and every
-// key not yet deleted. The guarantee across slots is therefore "re-read right before the
-// UNLINK", not atomic; the report says how many keys went that way and the longest window.
+//   atomic  every group whose checks and keys share one slot — all of a coordinator's
+//           keys when they carry its id as a hash tag, e.g. blocking:heartbeat:{c1},
+//           blocking:ack:{c1}:a, and no other id could own them — and, of a group whose
+//           checks all share one slot, the keys in that slot (the heartbeat itself,
+//           last): the checked-unlink script on that slot's master, as on one server;
+//   across  everything else: the keys of a group outside its checks' slot, and every
+//           key of a group whose checks span slots (liveness records of plain ids in two
+//           slots; or a check that *another* id the key's name could mean has no
+//           heartbeat, when that heartbeat lives in another slot). Their checks are
+//           re-read (GET / EXISTS on their own masters) and compared; the keys of groups
+//           that still hold are UNLINKed; then the checks are read once more, and a
+//           change is counted (renewedInDeleteWindow) and said loudly (keys may be lost).
+// The across part goes first, so a renewal before the atomic step keeps the heartbeat
+// and every key not yet deleted. A check that cannot be made in the deleting slot's
+// atomic step is never read beforehand and trusted: its group is across, whole. The
+// report says how many keys went across, and the longest window; any across key makes
+// the run's recheck "atomic-per-slot, reread-across-slots", never "atomic-script".
 //
 // Threading: the cluster client's executor only.
 #pragma once
@@ -25,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,13 +52,13 @@ struct SlotSplit {
 };
 
 /// Splits a batch by slot. A group's home is the slot of its byte checks (its owners'
-/// heartbeats), or of its first key when it has none:
-///   - keys in home go to home's atomic part, with the group's checks in home;
-///   - keys elsewhere go to `across` with all the group's checks (re-read, then UNLINK);
-///   - absence checks elsewhere (another id the key's name could mean) go to `across`
-///     as a group of no keys, read before the atomic steps;
-///   - byte checks in several slots, or all_across (dry runs, servers that refuse
-///     scripts): the whole group goes to `across`.
+/// liveness records as read), or of its first key when it has none:
+///   - every check in home: keys in home go to home's atomic part with the checks; keys
+///     elsewhere go to `across` with the checks (re-read, then UNLINK, then re-read);
+///   - a check outside home (byte checks in two slots; an absence check of another
+///     possible owner whose heartbeat lives elsewhere), or all_across (dry runs, servers
+///     that refuse scripts): the whole group goes to `across`;
+///   - no checks: each slot's keys are an atomic part of their own.
 /// With `failed` (per check of the batch: it did not hold when `across` ran), returns
 /// only the atomic parts, without the groups that have a failed check.
 /// Keys keep their group order within each part.
@@ -64,7 +67,8 @@ SlotSplit split_by_slot(const CheckedUnlink& batch, bool all_across = false,
 
 class ClusterDeleteStep final : public Deleter {
  public:
-  ClusterDeleteStep(std::shared_ptr<ClusterClient> client, bool dry_run);
+  /// inside_window: called once, after the first batch's across part (a test seam).
+  ClusterDeleteStep(std::shared_ptr<ClusterClient> client, bool dry_run, std::function<void()> inside_window = {});
 
   /// Loads the script on every master (automatic, script). A refusal falls back to
   /// re-reads everywhere (said loudly) unless script was asked for; transaction is
@@ -83,6 +87,7 @@ class ClusterDeleteStep final : public Deleter {
 
   std::shared_ptr<ClusterClient> client_;
   bool dry_run_;
+  std::function<void()> inside_window_;
   Recheck method_ = Recheck::script;
   std::string sha_;
   std::uint64_t across_keys_ = 0, across_batches_ = 0, renewed_in_window_ = 0, atomic_keys_ = 0;
