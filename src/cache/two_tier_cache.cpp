@@ -62,6 +62,12 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
         pause(tio) {
     conn_opts.protocol = 3;
     if (!conn_opts.client_name.empty()) conn_opts.client_name += "-cache-tracking";
+    std::mt19937_64 rng(std::random_device{}());
+    char token[33];
+    std::snprintf(token, sizeof token, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                  static_cast<unsigned long long>(rng()));
+    sentinel_token = token;
+    sentinel_key = opts.prefix + std::string(kSentinelName) + sentinel_token;
   }
   ~Impl() { stop_thread(); }
 
@@ -70,6 +76,10 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   const CacheOptions opts;
   ConnectionOptions conn_opts;  // constant after construction
   ValueCodec codec;             // decode() only: reads what the Client's codec wrote
+  // The sentinel (see check_sentinel): a key of this cache's own under the prefix,
+  // holding a random token. Constant after construction.
+  static constexpr std::string_view kSentinelName = "__swarmkeeper_cache_sentinel__:";
+  std::string sentinel_token, sentinel_key;
 
   mutable std::mutex mu;
   L1Store l1;                          // guarded by mu
@@ -154,6 +164,10 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       std::string_view key = k.str();
       if (key.substr(0, opts.prefix.size()) != opts.prefix) continue;  // BCAST PREFIX sends none
       key.remove_prefix(opts.prefix.size());
+      if (key.starts_with(kSentinelName)) {  // a sentinel's own write: not a key of the cache
+        --counts.invalidations_received;
+        continue;
+      }
       if (l1.erase(key)) ++counts.invalidations_applied;
       flights.invalidate(key);
     }
@@ -192,16 +206,67 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       std::lock_guard lock(mu);
       if (!first_attempt) first_attempt = Error();
     }
+    bool sentinel = co_await write_sentinel();
+    auto written = Clock::now();
     while (tracking->is_open() && !closing) {
       pause.expires_after(opts.tracking_ping);
       co_await pause.async_wait(nothrow);
       if (!tracking->is_open() || closing) break;
-      auto pong = co_await tracking->exec(resp::Command("PING"));
-      if (!pong) break;  // the connection failed (and flushed L1 through on_close)
+      if (!sentinel) {
+        auto pong = co_await tracking->exec(resp::Command("PING"));
+        if (!pong) break;  // the connection failed (and flushed L1 through on_close)
+        continue;
+      }
+      // Past half the sentinel's time to live it is written again (SET ... GET checks
+      // and writes in one step); otherwise read. Either doubles as the PING.
+      const bool rewrite = Clock::now() - written > sentinel_ttl() / 2;
+      Result<resp::Reply> r = resp::Reply();
+      if (rewrite) r = co_await sentinel_set(true);  // never co_await inside ?: (GCC 12)
+      else r = co_await tracking->exec(resp::Command("GET").arg(sentinel_key));
+      if (!r) {
+        if (!tracking->is_open()) break;  // the connection failed (and flushed L1 through on_close)
+        continue;                         // a refusal: the next tick tries again
+      }
+      if (rewrite) written = Clock::now();
+      if (!r->is_null() && r->str() == sentinel_token) continue;
+      // Not as written: the database under the cache changed without an invalidation
+      // (SWAPDB; or the sentinel was deleted, evicted or expired): flush, write it again.
+      {
+        std::lock_guard lock(mu);
+        flush_locked();
+        ++counts.sentinel_flushes;
+      }
+      if (!rewrite) {
+        sentinel = co_await write_sentinel();
+        written = Clock::now();
+      }
     }
     Error why = tracking->is_open() ? Error(Errc::cancelled, "cache closed") : tracking->failure();
     tracking->close();
     co_return why;
+  }
+
+  // The sentinel. Redis sends no invalidation for SWAPDB (nor does a client of the
+  // swapped database notice anything), so the cache keeps a key of its own under its
+  // prefix and reads it every tracking_ping: a value other than its token means the
+  // data under the cache changed wholesale, and L1 is flushed. One key per cache, with
+  // a time to live (left behind by a cache that dies, it expires).
+  std::chrono::milliseconds sentinel_ttl() const {
+    return std::max<std::chrono::milliseconds>(std::chrono::minutes(10), 20 * opts.tracking_ping);
+  }
+  asio::awaitable<Result<resp::Reply>> sentinel_set(bool get_old) {
+    resp::Command c("SET");
+    c.arg(sentinel_key).arg(sentinel_token).arg("PX").arg(sentinel_ttl().count());
+    if (get_old) c.arg("GET");
+    co_return co_await tracking->exec(c);
+  }
+  // Writes the sentinel; false (checks off, PING instead) when the server refuses it
+  // (a user that may not write under the prefix): CacheStats::sentinel_checks says so.
+  asio::awaitable<bool> write_sentinel() {
+    auto r = co_await sentinel_set(false);
+    std::lock_guard lock(mu);
+    counts.sentinel_checks = static_cast<bool>(r);
+    co_return static_cast<bool>(r);
   }
 
   static asio::awaitable<void> tracking_loop(std::shared_ptr<Impl> self) {
@@ -239,15 +304,17 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
 
   struct Loaded {
     Value value;
-    std::chrono::milliseconds lifetime{0};  // how long L1 may keep it
+    Clock::time_point expires{};  // until when L1 may keep it
   };
 
-  // GET and PTTL in one write: the value, and how long L1 may keep it (never past the
-  // key's own expiry in Redis).
+  // GET and PTTL in one write: the value, and until when L1 may keep it — never past the
+  // key's own expiry in Redis, counted from when the GET was sent (the reply may come
+  // back late; the key's time to live ran meanwhile).
   asio::awaitable<Result<Loaded>> read_l2(const std::string& key) {
     resp::Pipeline p;
     const std::string full = opts.prefix + key;
     p.add("GET", full).add("PTTL", full);
+    const auto sent = Clock::now();
     auto replies = co_await client.pipeline(std::move(p));
     if (!replies) co_return replies.error();
     const resp::Reply& got = (*replies)[0];
@@ -258,26 +325,40 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     if (!value) co_return value.error();
     out.value = std::move(*value);
     const std::int64_t pttl = (*replies)[1].root().integer();
-    out.lifetime = pttl > 0 ? std::min(opts.l1_ttl, std::chrono::milliseconds(pttl)) : opts.l1_ttl;
+    out.expires = sent + (pttl > 0 ? std::min(opts.l1_ttl, std::chrono::milliseconds(pttl)) : opts.l1_ttl);
     co_return out;
   }
 
-  // A miss: joins the key's flight or leads a new one. REQUIRES: on the executor.
+  using Flights = FlightTable<FlightWait>;
+
+  // Waits (on the executor) until `f` has its result.
+  static asio::awaitable<void> await_result(const Flights::Flight& f) {
+    auto wake = f.payload.wake;
+    while (!f.payload.result) co_await wake->async_wait(nothrow);
+  }
+
+  // A miss: joins the key's next load, or leads one (flight_table.hpp: no caller is
+  // handed a load sent before its call). REQUIRES: on the executor.
   asio::awaitable<Result<Value>> load(std::string key) {
-    std::shared_ptr<FlightTable<FlightWait>::Flight> flight;
-    bool leader = false;
+    Flights::Joined j;
     {
       std::lock_guard lock(mu);
       if (auto hit = hit_locked(key)) co_return std::move(*hit);  // filled while we hopped here
       if (!tracking_up) ++counts.bypassed;
       ++counts.misses;
-      std::tie(flight, leader) = flights.join(key, epoch);
-      if (leader) flight->payload.wake = std::make_shared<asio::steady_timer>(ex, Clock::time_point::max());
+      j = flights.join(key, epoch);
+      if (j.role != Flights::Role::join)
+        j.flight->payload.wake = std::make_shared<asio::steady_timer>(ex, Clock::time_point::max());
     }
-    if (!leader) {
-      auto wake = flight->payload.wake;
-      while (!flight->payload.result) co_await wake->async_wait(nothrow);
+    const std::shared_ptr<Flights::Flight>& flight = j.flight;
+    if (j.role == Flights::Role::join) {
+      co_await await_result(*flight);
       co_return *flight->payload.result;
+    }
+    if (j.role == Flights::Role::lead_after) {
+      co_await await_result(*j.after);
+      std::lock_guard lock(mu);
+      flights.sent(flight, epoch);
     }
     Result<Loaded> loaded = co_await read_l2(key);
     Result<Value> result = Value();
@@ -291,8 +372,8 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       } else {
         result = loaded->value;
         if (loaded->value) {
-          if (FlightTable<FlightWait>::installable(*flight, epoch, l1_trusted_locked())) {
-            l1.put(key, *loaded->value, Clock::now() + loaded->lifetime);
+          if (Flights::installable(*flight, epoch, l1_trusted_locked())) {
+            l1.put(key, *loaded->value, loaded->expires);
           } else if (tracking_up) {
             ++counts.guard_trips;
           }
@@ -321,6 +402,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       std::vector<std::string> batch;
       for (auto& k : page->second) {
         if (k.compare(0, opts.prefix.size(), opts.prefix) != 0) continue;  // never outside the prefix
+        if (k == sentinel_key) continue;                                    // this cache's own
         ++report.scanned;
         batch.push_back(std::move(k));
         if (batch.size() < opts.clear_batch) continue;

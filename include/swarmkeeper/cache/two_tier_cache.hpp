@@ -23,7 +23,12 @@
 //     back; the cache then reads Redis directly and reconnects with backoff;
 //   - this cache's own set()/del() remove the key from L1 before they send and again
 //     once Redis has answered, so a get() after set() returns never sees the old value;
-//   - concurrent misses on one key load it once (single flight).
+//   - a get() never returns a value older than its own start, tracking up or down:
+//     concurrent misses on one key share a load, but a caller only joins a load not yet
+//     sent; one that arrives while a load is in flight waits for the next, sent when
+//     that one ends (so at most two loads per key at once);
+//   - L1 never keeps a value past the key's own expiry in Redis, counted from when the
+//     GET was sent, nor past l1_ttl;
 //   - the tracking connection has a thread of its own, so an invalidation is applied
 //     when it arrives, not when the application's executor gets round to it; and with
 //     strict_hits (the default) an L1 hit first checks that nothing unread waits on
@@ -32,6 +37,14 @@
 // What no client-side cache can promise: between another client's write and the
 // arrival of its invalidation (one network hop; measured by `swarmkeeper bench
 // blocks`), L1 may still serve the old value. A missing key is not cached.
+// The one exception to "an invalidation for every write": Redis sends none for SWAPDB
+// (the data under the cache's database changes wholesale, unannounced). The cache
+// notices within tracking_ping (default 1 s) plus a round trip: it keeps a sentinel key
+// under its prefix (`<prefix>__swarmkeeper_cache_sentinel__:<random>`, one per cache,
+// with a time to live of at least 10 minutes) and reads it every tracking_ping; a value
+// other than the one it wrote flushes L1 (CacheStats::sentinel_flushes). Until then L1
+// may serve values of the database swapped away. A user that may not write under the
+// prefix gets no sentinel (CacheStats::sentinel_checks false) and no such bound.
 //
 // Threading: get() serves L1 hits on the calling thread (a mutex, no hop); loads run
 // on the Client's executor (callers elsewhere hop there and back); set(), del() and
@@ -72,8 +85,9 @@ struct CacheOptions {
   /// An L1 entry is dropped this long after it was loaded, invalidation or not (a
   /// bound on any staleness the server cannot tell us about). Default 60 s.
   std::chrono::milliseconds l1_ttl{60000};
-  /// The tracking connection is PINGed this often, so a silent (half-open) connection
-  /// is noticed within ping + command_timeout. Default 1 s.
+  /// The tracking connection reads the sentinel (or PINGs) this often, so a silent
+  /// (half-open) connection is noticed within ping + command_timeout, and a SWAPDB
+  /// within ping + one round trip. Default 1 s.
   std::chrono::milliseconds tracking_ping{1000};
   /// Before an L1 hit, check (one poll() of the tracking socket, ~0.2 µs) that no
   /// invalidation or disconnection is waiting unread, nor read but not yet applied (the
@@ -100,6 +114,8 @@ struct CacheStats {
   std::uint64_t guard_trips = 0;           ///< loads not installed: an invalidation raced them
   std::uint64_t bypassed = 0;              ///< get() served from Redis while tracking was down
   std::uint64_t tracking_connects = 0;     ///< tracking connections set up (1 + reconnects)
+  std::uint64_t sentinel_flushes = 0;      ///< L1 flushes because the sentinel was not as written (SWAPDB)
+  bool sentinel_checks = false;            ///< the sentinel is written and read (false: the server refused it)
   bool tracking_up = false;                ///< L1 in use right now
   std::size_t l1_entries = 0;
   std::size_t l1_bytes = 0;
