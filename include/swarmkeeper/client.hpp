@@ -114,10 +114,13 @@ class Client {
   /// REPLY, HELLO, AUTH and SELECT (lease(), or ConnectionOptions for the last three).
   boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false);
   /// Several commands in one write, on one connection, replies in order. Error replies
-  /// stay in the vector; the Result fails only if the connection did.
+  /// stay in the vector; the Result fails only if the connection did. What command()
+  /// refuses is refused here too (invalid_argument, naming the command's index), and so
+  /// are blocking commands (they would hold up the shared connection: use command()).
   boost::asio::awaitable<Result<std::vector<resp::Reply>>> pipeline(resp::Pipeline commands);
   /// MULTI, the commands, EXEC in one write: runs atomically. Returns EXEC's reply (an
-  /// array of the commands' replies). An error reply inside fails the Result.
+  /// array of the commands' replies). An error reply inside fails the Result. Refuses
+  /// what command() refuses (blocking commands do not block inside MULTI).
   boost::asio::awaitable<Result<resp::Reply>> transaction(resp::Pipeline commands);
 
   /// A connection for one caller alone (WATCH/MULTI/EXEC, blocking commands), counted

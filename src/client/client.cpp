@@ -7,6 +7,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <optional>
+
 #include "client/ascii.hpp"
 #include "client/client_pool.hpp"
 #include "net/connection.hpp"
@@ -34,7 +36,7 @@ ClientMetricsSnapshot Client::metrics() const { return impl_->snapshot(); }
 namespace {
 
 // Commands that may block the connection they run on.
-bool is_blocking(const resp::Command& cmd) {
+bool is_blocking(const resp::CommandView& cmd) {
   const std::string_view name = cmd.name();
   for (std::string_view b : {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF"})
     if (equals_upper(name, b)) return true;
@@ -46,7 +48,7 @@ bool is_blocking(const resp::Command& cmd) {
 
 // Commands a pooled, multiplexed connection cannot carry: their replies do not come one
 // per command, or they change the connection for everyone on it. "" if cmd is fine.
-std::string not_multiplexable(const resp::Command& cmd) {
+std::string not_multiplexable(const resp::CommandView& cmd) {
   if (cmd.argc() == 0 || cmd.name().empty()) return "an empty command gets no reply from Redis: nothing to wait for";
   const std::string_view name = cmd.name();
   for (std::string_view s : {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"})
@@ -62,12 +64,29 @@ std::string not_multiplexable(const resp::Command& cmd) {
   return "";
 }
 
+// The first command of a pipeline (or transaction) that a shared connection cannot
+// carry, as invalid_argument naming the API to use; blocking ones too, outside MULTI.
+std::optional<Error> refuse_in(const resp::Pipeline& p, std::string_view api, bool in_transaction) {
+  std::optional<Error> out;
+  std::size_t i = 0;
+  p.for_each([&](const resp::CommandView& c) {
+    std::string why = not_multiplexable(c);
+    if (why.empty() && !in_transaction && is_blocking(c))
+      why = std::string(c.name()) + " blocks the shared connection for every caller on it: use command() (it leases "
+            "a connection for blocking commands) or lease()";
+    if (!why.empty()) out = Error(Errc::invalid_argument, std::string(api) + " command " + std::to_string(i) + ": " + why);
+    ++i;
+    return why.empty();
+  });
+  return out;
+}
+
 }  // namespace
 
 asio::awaitable<Result<resp::Reply>> Client::command(resp::Command cmd, bool idempotent) {
   auto impl = impl_;
-  if (auto why = not_multiplexable(cmd); !why.empty()) co_return Error(Errc::invalid_argument, "command(): " + why);
-  if (is_blocking(cmd)) {
+  if (auto why = not_multiplexable(cmd.view()); !why.empty()) co_return Error(Errc::invalid_argument, "command(): " + why);
+  if (is_blocking(cmd.view())) {
     auto lease = co_await this->lease();
     if (!lease) co_return lease.error();
     auto r = co_await lease->exec(std::move(cmd));
@@ -78,6 +97,7 @@ asio::awaitable<Result<resp::Reply>> Client::command(resp::Command cmd, bool ide
 }
 
 asio::awaitable<Result<std::vector<resp::Reply>>> Client::pipeline(resp::Pipeline commands) {
+  if (auto refused = refuse_in(commands, "pipeline()", false)) co_return *refused;
   auto impl = impl_;
   const std::size_t n = commands.size();
   auto r = co_await on_client(impl, impl->exec_many(commands.buffer(), n));
@@ -85,6 +105,7 @@ asio::awaitable<Result<std::vector<resp::Reply>>> Client::pipeline(resp::Pipelin
 }
 
 asio::awaitable<Result<resp::Reply>> Client::transaction(resp::Pipeline commands) {
+  if (auto refused = refuse_in(commands, "transaction()", true)) co_return *refused;
   // One payload: a connection writes a payload whole, so no other caller's command can
   // land between MULTI and EXEC.
   std::string wire = resp::Command("MULTI").encoded() + commands.buffer() + resp::Command("EXEC").encoded();

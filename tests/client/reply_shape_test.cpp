@@ -180,5 +180,38 @@ TEST(ReplyShape, CommandsThatCannotShareAConnectionAreRefusedNamingTheRightApi) 
   EXPECT_TRUE(c.command(resp::Command("GET").arg("k")));
 }
 
+// The same commands in a pipeline or a transaction are refused as a whole, before
+// anything is sent, naming the command; a blocking command too in a pipeline (it would
+// hold up the shared connection), not in a transaction (MULTI never blocks).
+TEST(ReplyShape, PipelinesAndTransactionsRefuseWhatASharedConnectionCannotCarry) {
+  FakeServer fake("+OK\r\n");
+  SyncClient s(options_for(fake));
+  Client& c = s.async();
+  auto wait = [&](auto&& aw) { return run_on(c.executor(), std::move(aw)); };
+  for (const resp::Command& bad : {resp::Command("SUBSCRIBE").arg("ch"), resp::Command{}, resp::Command("select").arg(1),
+                                   resp::Command("BLPOP").arg("q").arg(0)}) {
+    resp::Pipeline p;
+    p.add("SET", "a", "1").add(bad).add("GET", "a");
+    auto r = wait(c.pipeline(p));
+    ASSERT_FALSE(r) << bad.encoded();
+    EXPECT_EQ(r.error().code(), Errc::invalid_argument);
+    EXPECT_NE(r.error().message().find("command 1"), std::string::npos) << r.error().message();
+  }
+  resp::Pipeline blocking;
+  blocking.add("BLPOP", "q", "0");
+  auto t = wait(c.transaction(blocking));
+  EXPECT_TRUE(t || t.error().code() != Errc::invalid_argument) << "a blocking command inside MULTI does not block";
+  resp::Pipeline sub;
+  sub.add("SUBSCRIBE", "ch");
+  auto ts = wait(c.transaction(sub));
+  ASSERT_FALSE(ts);
+  EXPECT_EQ(ts.error().code(), Errc::invalid_argument);
+  resp::Pipeline fine;
+  fine.add("SET", "a", "1").add("XREAD", "STREAMS", "s", "0").add("CLIENT", "SETNAME", "x");
+  auto ok = wait(c.pipeline(fine));
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->size(), 3u);
+}
+
 }  // namespace
 }  // namespace swarmkeeper

@@ -34,6 +34,31 @@ inline void append_command(std::string& out, std::initializer_list<std::string_v
   append_command(out, std::span<const std::string_view>(argv.begin(), argv.size()));
 }
 
+/// A view of one encoded command's arguments (a Command's, or one in a Pipeline).
+class CommandView {
+ public:
+  CommandView(std::string_view body, std::size_t argc) noexcept : body_(body), argc_(argc) {}
+  std::size_t argc() const noexcept { return argc_; }
+  /// The first argument (the command name as given), or "".
+  std::string_view name() const noexcept { return arg_at(0); }
+  /// The i-th argument, or "" past the end. O(i).
+  std::string_view arg_at(std::size_t i) const noexcept {
+    std::size_t at = 0;
+    for (std::size_t k = 0; k <= i && at < body_.size(); ++k) {
+      const std::size_t crlf = body_.find("\r\n", at);
+      std::size_t len = 0;
+      std::from_chars(body_.data() + at + 1, body_.data() + crlf, len);
+      if (k == i) return body_.substr(crlf + 2, len);
+      at = crlf + 2 + len + 2;
+    }
+    return {};
+  }
+
+ private:
+  std::string_view body_;  // the bulk strings, without the array header
+  std::size_t argc_;
+};
+
 /// One command being built argument by argument. Cheap to move; copyable.
 class Command {
  public:
@@ -63,20 +88,11 @@ class Command {
 
   std::size_t argc() const noexcept { return argc_; }
   bool empty() const noexcept { return argc_ == 0; }
+  CommandView view() const noexcept { return CommandView(body_, argc_); }
   /// The first argument (the command name as given), or "".
-  std::string_view name() const noexcept { return arg_at(0); }
+  std::string_view name() const noexcept { return view().name(); }
   /// The i-th argument, or "" past the end. O(i).
-  std::string_view arg_at(std::size_t i) const noexcept {
-    std::size_t at = 0;
-    for (std::size_t k = 0; k <= i && at < body_.size(); ++k) {
-      const std::size_t crlf = body_.find("\r\n", at);
-      std::size_t len = 0;
-      std::from_chars(body_.data() + at + 1, body_.data() + crlf, len);
-      if (k == i) return std::string_view(body_).substr(crlf + 2, len);
-      at = crlf + 2 + len + 2;
-    }
-    return {};
-  }
+  std::string_view arg_at(std::size_t i) const noexcept { return view().arg_at(i); }
   /// Appends the encoded command to out.
   void append_to(std::string& out) const {
     append_header(out, '*', argc_);
@@ -112,6 +128,26 @@ class Pipeline {
   bool empty() const noexcept { return count_ == 0; }
   const std::string& buffer() const noexcept { return buf_; }
   void clear() noexcept { buf_.clear(); count_ = 0; }
+  /// Calls f(CommandView) for each command, in order, until f returns false.
+  template <class F>
+  void for_each(F&& f) const {
+    const std::string_view b = buf_;
+    std::size_t at = 0;
+    while (at < b.size()) {
+      std::size_t crlf = b.find("\r\n", at);
+      std::size_t argc = 0;
+      std::from_chars(b.data() + at + 1, b.data() + crlf, argc);
+      const std::size_t start = crlf + 2;
+      at = start;
+      for (std::size_t k = 0; k < argc; ++k) {
+        crlf = b.find("\r\n", at);
+        std::size_t len = 0;
+        std::from_chars(b.data() + at + 1, b.data() + crlf, len);
+        at = crlf + 2 + len + 2;
+      }
+      if (!f(CommandView(b.substr(start, at - start), argc))) return;
+    }
+  }
   void reserve(std::size_t bytes) { buf_.reserve(bytes); }
 
  private:
