@@ -95,6 +95,20 @@ class FlightTable {
     else slots_.erase(it);
   }
 
+  /// The leader of `f` gave up (its caller was cancelled, or it failed before the end):
+  /// `f` leaves the table wherever it is; the caller wakes its waiters with an error.
+  void abandon(const std::shared_ptr<Flight>& f) {
+    auto it = slots_.find(f->key);
+    if (it == slots_.end()) return;
+    Slot& s = it->second;
+    if (s.next == f) {
+      s.next.reset();
+    } else if (s.current == f) {
+      if (s.next) s.current = std::move(s.next);
+      else slots_.erase(it);
+    }
+  }
+
   /// Whether the result of `f` may enter L1 now.
   static bool installable(const Flight& f, std::uint64_t current_epoch, bool tracking_up) {
     return tracking_up && f.sent && !f.dirty && f.epoch == current_epoch;

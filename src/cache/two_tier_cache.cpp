@@ -58,6 +58,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
         ex(c.executor()),
         opts(std::move(o)),
         conn_opts(c.options().connection),
+        codec(c.options().compression_options),
         l1(L1Limits{opts.max_entries, opts.max_bytes, opts.protected_share}),
         pause(tio) {
     conn_opts.protocol = 3;
@@ -75,11 +76,13 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   const asio::any_io_executor ex;  // the client's: loads and their waiters
   const CacheOptions opts;
   ConnectionOptions conn_opts;  // constant after construction
-  ValueCodec codec;             // decode() only: reads what the Client's codec wrote
-  // The sentinel (see check_sentinel): a key of this cache's own under the prefix,
+  ValueCodec codec;             // decode() only: reads what the Client's codec wrote, within its bounds
+  // The sentinel (see sentinel_set): a key of this cache's own under the prefix,
   // holding a random token. Constant after construction.
   static constexpr std::string_view kSentinelName = "__swarmkeeper_cache_sentinel__:";
   std::string sentinel_token, sentinel_key;
+  std::string sentinel_value;        // tracking thread only: the value last written
+  std::uint64_t sentinel_writes = 0; // tracking thread only
 
   mutable std::mutex mu;
   L1Store l1;                          // guarded by mu
@@ -201,45 +204,54 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       tracking->close();
       co_return on.error();
     }
+    // The sentinel is written before tracking is declared up (which flushes L1): a
+    // SWAPDB before that flush cannot have put anything in L1.
+    bool sentinel = co_await write_sentinel();
     tracking_changed(true, tracking->native_handle());
     {
       std::lock_guard lock(mu);
       if (!first_attempt) first_attempt = Error();
     }
-    bool sentinel = co_await write_sentinel();
     auto written = Clock::now();
+    int ticks_without = 0;
     while (tracking->is_open() && !closing) {
       pause.expires_after(opts.tracking_ping);
       co_await pause.async_wait(nothrow);
       if (!tracking->is_open() || closing) break;
-      if (!sentinel) {
+      if (!sentinel) {  // refused before: PING, and try the sentinel again now and then
         auto pong = co_await tracking->exec(resp::Command("PING"));
         if (!pong) break;  // the connection failed (and flushed L1 through on_close)
+        if (++ticks_without < 30) continue;
+        ticks_without = 0;
+        sentinel = co_await write_sentinel();
+        if (sentinel) sentinel_changed();  // what L1 holds was not checked meanwhile
+        written = Clock::now();
         continue;
       }
-      // Past half the sentinel's time to live it is written again (SET ... GET checks
-      // and writes in one step); otherwise read. Either doubles as the PING.
+      // Past half its time to live the sentinel is written again with a new value (SET
+      // ... GET: checks and writes in one step); otherwise read. Either doubles as PING.
       const bool rewrite = Clock::now() - written > sentinel_ttl() / 2;
+      const std::string expected = sentinel_value;
       Result<resp::Reply> r = resp::Reply();
       if (rewrite) r = co_await sentinel_set(true);  // never co_await inside ?: (GCC 12)
       else r = co_await tracking->exec(resp::Command("GET").arg(sentinel_key));
       if (!r) {
         if (!tracking->is_open()) break;  // the connection failed (and flushed L1 through on_close)
-        continue;                         // a refusal: the next tick tries again
+        sentinel = false;                 // refused (a server without SET ... GET, OOM, READONLY)
+        sentinel_refused();
+        continue;
       }
       if (rewrite) written = Clock::now();
-      if (!r->is_null() && r->str() == sentinel_token) continue;
-      // Not as written: the database under the cache changed without an invalidation
-      // (SWAPDB; or the sentinel was deleted, evicted or expired): flush, write it again.
-      {
-        std::lock_guard lock(mu);
-        flush_locked();
-        ++counts.sentinel_flushes;
-      }
+      if (!r->is_null() && r->str() == expected) continue;
+      // Not as written: the data under the cache changed without an invalidation (a
+      // SWAPDB, either way; or the sentinel was deleted, evicted or expired). Written
+      // again, then L1 flushed: loads installed before the flush are gone, loads after it
+      // read the data as it is now, and a swap from here on changes the new value.
       if (!rewrite) {
         sentinel = co_await write_sentinel();
         written = Clock::now();
       }
+      sentinel_changed();
     }
     Error why = tracking->is_open() ? Error(Errc::cancelled, "cache closed") : tracking->failure();
     tracking->close();
@@ -254,19 +266,33 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   std::chrono::milliseconds sentinel_ttl() const {
     return std::max<std::chrono::milliseconds>(std::chrono::minutes(10), 20 * opts.tracking_ping);
   }
+  // SET the sentinel to a new value (one never written before: a database swapped away
+  // and back again still shows an old one); with get_old, returns the value it replaced.
   asio::awaitable<Result<resp::Reply>> sentinel_set(bool get_old) {
+    const std::string value = sentinel_token + ":" + std::to_string(++sentinel_writes);
     resp::Command c("SET");
-    c.arg(sentinel_key).arg(sentinel_token).arg("PX").arg(sentinel_ttl().count());
+    c.arg(sentinel_key).arg(value).arg("PX").arg(sentinel_ttl().count());
     if (get_old) c.arg("GET");
-    co_return co_await tracking->exec(c);
+    auto r = co_await tracking->exec(c);
+    if (r) sentinel_value = value;
+    co_return r;
   }
-  // Writes the sentinel; false (checks off, PING instead) when the server refuses it
-  // (a user that may not write under the prefix): CacheStats::sentinel_checks says so.
+  // Writes the sentinel; false (PING instead, tried again later) when the server refuses
+  // it (a user that may not write under the prefix, OOM): CacheStats::sentinel_checks.
   asio::awaitable<bool> write_sentinel() {
     auto r = co_await sentinel_set(false);
     std::lock_guard lock(mu);
     counts.sentinel_checks = static_cast<bool>(r);
     co_return static_cast<bool>(r);
+  }
+  void sentinel_refused() {
+    std::lock_guard lock(mu);
+    counts.sentinel_checks = false;
+  }
+  void sentinel_changed() {
+    std::lock_guard lock(mu);
+    flush_locked();
+    ++counts.sentinel_flushes;
   }
 
   static asio::awaitable<void> tracking_loop(std::shared_ptr<Impl> self) {
@@ -321,6 +347,10 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     if (got.is_error()) co_return net::error_from_reply(got.root(), "GET " + full);
     Loaded out;
     if (got.is_null()) co_return out;
+    const resp::Type pttl_type = (*replies)[1].root().type();
+    if (got.root().type() != resp::Type::bulk_string || (pttl_type != resp::Type::integer && !(*replies)[1].is_error()))
+      co_return Error(Errc::unexpected_reply, "GET " + full + " answered a " + resp::type_name(got.root().type()) +
+                                                  " (PTTL a " + resp::type_name(pttl_type) + "): not a cached value");
     auto value = codec.decode(got.str());
     if (!value) co_return value.error();
     out.value = std::move(*value);
@@ -355,6 +385,22 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       co_await await_result(*flight);
       co_return *flight->payload.result;
     }
+    // However the leader leaves (an exception, a cancelled caller), its flight ends and
+    // its waiters wake; otherwise the key's later misses would wait forever.
+    struct Abandon {
+      Impl& self;
+      std::shared_ptr<Flights::Flight> f;
+      bool armed = true;
+      ~Abandon() {
+        if (!armed) return;
+        {
+          std::lock_guard lock(self.mu);
+          self.flights.abandon(f);
+        }
+        f->payload.result = Error(Errc::cancelled, "the load this get() shared was abandoned by its leader");
+        f->payload.wake->cancel();
+      }
+    } abandon{*this, flight};
     if (j.role == Flights::Role::lead_after) {
       co_await await_result(*j.after);
       std::lock_guard lock(mu);
@@ -380,6 +426,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
         }
       }
     }
+    abandon.armed = false;
     flight->payload.result = result;
     flight->payload.wake->cancel();
     co_return result;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "client/ascii.hpp"
+#include "client/command_rules.hpp"
 #include "client/client_pool.hpp"
 #include "net/connection.hpp"
 
@@ -35,49 +36,34 @@ ClientMetricsSnapshot Client::metrics() const { return impl_->snapshot(); }
 
 namespace {
 
-// Commands that may block the connection they run on.
-bool is_blocking(const resp::CommandView& cmd) {
-  const std::string_view name = cmd.name();
-  for (std::string_view b : {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF"})
-    if (equals_upper(name, b)) return true;
-  if (equals_upper(name, "XREAD") || equals_upper(name, "XREADGROUP"))
-    for (std::size_t i = 1; i < cmd.argc(); ++i)
-      if (equals_upper(cmd.arg_at(i), "BLOCK")) return true;
-  return false;
-}
-
-// Commands a pooled, multiplexed connection cannot carry: their replies do not come one
-// per command, or they change the connection for everyone on it. "" if cmd is fine.
-std::string not_multiplexable(const resp::CommandView& cmd) {
-  if (cmd.argc() == 0 || cmd.name().empty()) return "an empty command gets no reply from Redis: nothing to wait for";
-  const std::string_view name = cmd.name();
-  for (std::string_view s : {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"})
-    if (equals_upper(name, s)) return std::string(s) + " turns the connection into a subscriber: use subscribe()";
-  for (std::string_view s : {"MONITOR", "RESET", "QUIT"})
-    if (equals_upper(name, s)) return std::string(s) + " changes or ends the connection for every caller on it: use lease()";
-  if (equals_upper(name, "CLIENT") && cmd.argc() > 1 && equals_upper(cmd.arg_at(1), "REPLY"))
-    return "CLIENT REPLY changes which commands get replies on a shared connection: use lease()";
-  for (std::string_view s : {"HELLO", "AUTH", "SELECT"})
-    if (equals_upper(name, s))
-      return std::string(s) + " changes the shared connection's protocol, user or database: set it in ConnectionOptions, "
-             "or use lease()";
-  return "";
-}
-
 // The first command of a pipeline (or transaction) that a shared connection cannot
 // carry, as invalid_argument naming the API to use; blocking ones too, outside MULTI.
 std::optional<Error> refuse_in(const resp::Pipeline& p, std::string_view api, bool in_transaction) {
   std::optional<Error> out;
-  std::size_t i = 0;
+  std::size_t i = 0, multi_at = 0;
+  bool in_multi = false;  // a MULTI of this pipeline's own (one write: no one else's command lands inside)
   p.for_each([&](const resp::CommandView& c) {
-    std::string why = not_multiplexable(c);
-    if (why.empty() && !in_transaction && is_blocking(c))
+    std::string why;
+    const bool multi = equals_upper(c.name(), "MULTI"), ends = equals_upper(c.name(), "EXEC") || equals_upper(c.name(), "DISCARD");
+    if (!in_transaction && multi && !in_multi) {
+      in_multi = true;
+      multi_at = i;
+    } else if (!in_transaction && ends && in_multi) {
+      in_multi = false;
+    } else {
+      why = not_multiplexable(c);
+    }
+    if (why.empty() && !in_transaction && !in_multi && is_blocking(c))
       why = std::string(c.name()) + " blocks the shared connection for every caller on it: use command() (it leases "
             "a connection for blocking commands) or lease()";
     if (!why.empty()) out = Error(Errc::invalid_argument, std::string(api) + " command " + std::to_string(i) + ": " + why);
     ++i;
     return why.empty();
   });
+  if (!out && in_multi)
+    out = Error(Errc::invalid_argument, std::string(api) + " command " + std::to_string(multi_at) +
+                                           ": a MULTI with no EXEC or DISCARD after it in the same pipeline would queue "
+                                           "other callers' commands: use transaction()");
   return out;
 }
 
@@ -133,7 +119,7 @@ asio::awaitable<Result<Client::Value>> Client::get(std::string key) {
   auto r = co_await run_here(impl, resp::Command("GET").arg(key), kGet, true);
   if (!r) co_return r.error();
   if (r->is_null()) co_return Value{};
-  if (!r->root().is_string()) co_return unexpected("GET", *r);  // an array, a map, an integer: not a value
+  if (!is_value(r->root())) co_return unexpected("GET", *r);  // an array, a map, an integer, +QUEUED: not a value
   auto v = impl->opts.compression ? impl->codec.decode(r->str()) : Result<std::string>(std::string(r->str()));
   if (!v) co_return v.error();
   co_return Value{std::move(*v)};
@@ -146,7 +132,7 @@ asio::awaitable<Result<void>> Client::set(std::string key, std::string value, st
   if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
   auto r = co_await run_here(impl, c, kSet, false);
   if (!r) co_return r.error();
-  if (!r->root().is_string()) co_return unexpected("SET", *r);
+  if (!is_ok(r->root())) co_return unexpected("SET", *r);
   co_return Result<void>();
 }
 
@@ -179,7 +165,7 @@ asio::awaitable<Result<std::vector<Client::Value>>> Client::mget(std::vector<std
       out.emplace_back();
       continue;
     }
-    if (!v.is_string()) co_return unexpected("MGET", *r);
+    if (!is_value(v)) co_return unexpected("MGET", *r);
     auto d = impl->opts.compression ? impl->codec.decode(v.str()) : Result<std::string>(std::string(v.str()));
     if (!d) co_return d.error();
     out.emplace_back(std::move(*d));
@@ -193,7 +179,7 @@ asio::awaitable<Result<void>> Client::mset(std::vector<std::pair<std::string, st
   for (auto& [k, v] : pairs) c.arg(k).arg(impl->opts.compression ? impl->codec.encode(v) : v);
   auto r = co_await run_here(impl, c, kMset, false);
   if (!r) co_return r.error();
-  if (!r->root().is_string()) co_return unexpected("MSET", *r);
+  if (!is_ok(r->root())) co_return unexpected("MSET", *r);
   co_return Result<void>();
 }
 

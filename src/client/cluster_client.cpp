@@ -13,6 +13,7 @@
 #include <span>
 
 #include "client/ascii.hpp"
+#include "client/command_rules.hpp"
 #include "net/connection.hpp"
 #include "swarmkeeper/resp/parser.hpp"
 
@@ -216,7 +217,18 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
       if (target_port == 0)
         co_return Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(slot) + " is not served by any node");
       Client* target = &node(target_host, target_port);
-      if (to && to->ask) {  // ASKING and the command on one connection, in order
+      if (to && to->ask && client_detail::is_blocking(cmd.view())) {
+        // A blocking command must not hold up a shared connection: ASKING and it on a
+        // leased one.
+        auto lease = co_await target->lease();
+        if (!lease) {
+          r = lease.error();
+        } else {
+          auto asking = co_await lease->exec(resp::Command("ASKING"));
+          if (!asking) r = asking.error();
+          else r = co_await lease->exec(cmd);
+        }
+      } else if (to && to->ask) {  // ASKING and the command on one connection, in order
         resp::Pipeline p;
         p.add(resp::Command("ASKING"));
         p.add(cmd);
@@ -414,7 +426,7 @@ asio::awaitable<Result<ClusterClient::Value>> ClusterClient::get(std::string key
   auto r = co_await impl->routed(key_slot(key), resp::Command("GET").arg(key), true);
   if (!r) co_return r.error();
   if (r->is_null()) co_return Value();
-  if (!r->root().is_string())  // an array, a map, an integer: not a value
+  if (!client_detail::is_value(r->root()))  // an array, a map, an integer, +QUEUED: not a value
     co_return Error(Errc::unexpected_reply, "GET returned " + resp::to_string(r->root()).substr(0, 120));
   auto v = impl->codec.decode(r->str());
   if (!v) co_return v.error();
@@ -429,7 +441,7 @@ asio::awaitable<Result<void>> ClusterClient::set(std::string key, std::string va
   if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
   auto r = co_await impl->routed(key_slot(key), c, false);
   if (!r) co_return r.error();
-  if (!r->root().is_string()) co_return Error(Errc::unexpected_reply, "SET returned " + resp::to_string(r->root()).substr(0, 120));
+  if (!client_detail::is_ok(r->root())) co_return Error(Errc::unexpected_reply, "SET returned " + resp::to_string(r->root()).substr(0, 120));
   co_return Result<void>{};
 }
 
@@ -441,7 +453,7 @@ asio::awaitable<Result<std::vector<ClusterClient::Value>>> ClusterClient::mget(s
     for (std::size_t j = 0; j < idx.size(); ++j) {
       const resp::ReplyRef v = r[j];
       if (v.is_null()) continue;
-      if (!v.is_string()) return Error(Errc::unexpected_reply, "MGET returned a value that is not a string");
+      if (!client_detail::is_value(v)) return Error(Errc::unexpected_reply, "MGET returned a value that is not a string");
       auto d = impl->codec.decode(v.str());
       if (!d) return d.error();
       out[idx[j]] = std::move(*d);

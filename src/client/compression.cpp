@@ -76,6 +76,13 @@ Result<std::string> ValueCodec::decode(std::string_view stored) const {
     return Error(Errc::protocol_error, "a compressed value claims " + std::to_string(size) +
                                            " bytes, more than max_value_bytes (" + std::to_string(opts_.max_value_bytes) +
                                            "): refused unread");
+  // No zstd frame expands more than a block's worth per 4 input bytes (an RLE block:
+  // 128 KiB from a 3-byte header and 1 byte): a claim beyond that is a lie, refused
+  // before the decoder sizes its window from it.
+  if (size > static_cast<unsigned long long>(body.size()) * (ZSTD_BLOCKSIZE_MAX / 4) + ZSTD_BLOCKSIZE_MAX)
+    return Error(Errc::protocol_error, "a compressed value of " + std::to_string(body.size()) + " bytes claims " +
+                                           std::to_string(size) + " bytes, more than any zstd frame that long can hold "
+                                           "(corrupted or hostile): refused unread");
   // The claimed size is only a claim: the buffer grows as data really comes out (a
   // 21-byte value cannot make us allocate 4 GiB), and must end exactly at the claim.
   const std::size_t limit = static_cast<std::size_t>(size);
@@ -90,7 +97,10 @@ Result<std::string> ValueCodec::decode(std::string_view stored) const {
     if (ZSTD_isError(r))
       return Error(Errc::protocol_error, std::string("a compressed value failed to decompress: ") + ZSTD_getErrorName(r));
     done += ob.pos;
-    if (r == 0) break;  // the frame is complete
+    if (r == 0) {  // the frame is complete, and must be all there is
+      if (in.pos != in.size) return Error(Errc::protocol_error, "a compressed value has bytes after its zstd frame");
+      break;
+    }
     if (done == out.size()) {
       if (out.size() >= limit)
         return Error(Errc::protocol_error, "a compressed value decompresses to more than the size its frame claims");

@@ -75,7 +75,7 @@ asio::awaitable<void> Engine::send_ready() {
     co_await slots_.acquire();
     // On a cluster several scans feed the plan at once: another may have taken the batch
     // this one saw while it waited for a slot.
-    if (failed_ || !plan_.has_batch()) {
+    if (failed_ || !plan_.has_batch() || stopping()) {  // (the lock may have been lost meanwhile)
       slots_.release();
       break;
     }

@@ -35,7 +35,9 @@ asio::awaitable<Result<CleanupLock::Outcome>> CleanupLock::acquire(bool wait, co
   std::random_device rd;
   token_ = host_name() + ":" + std::to_string(::getpid()) + ":" + std::to_string(rd()) + std::to_string(rd());
   bool took_over = false;
+  auto lock_sent = std::chrono::steady_clock::now();
   for (;;) {
+    lock_sent = std::chrono::steady_clock::now();
     auto r = co_await conn_->exec(resp::Command("SET").arg(kLockKey).arg(token_).arg("NX").arg("PX").arg(ttl_.count()));
     if (!r) {
       if (r.error().code() == Errc::out_of_memory) co_return Outcome::without_lock;
@@ -52,6 +54,7 @@ asio::awaitable<Result<CleanupLock::Outcome>> CleanupLock::acquire(bool wait, co
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   held_ = true;
+  deadline_ = lock_sent + ttl_ - std::max(ttl_ / 10, std::chrono::milliseconds(10));
   asio::co_spawn(timer_.get_executor(), renew_loop(), asio::detached);
   co_return took_over ? Outcome::taken_over : Outcome::taken;
 }
@@ -72,49 +75,80 @@ asio::awaitable<bool> CleanupLock::take_over_if_dead(const std::string& holder) 
   co_return r && r->integer() == 1;
 }
 
+// Scripts refused (the cleanup's user may not EVAL): NOPERM, or an unknown command.
+static bool scripts_refused(const Error& e) {
+  return e.code() == Errc::no_permission ||
+         (e.code() == Errc::server_error && e.message().find("unknown command") != std::string::npos);
+}
+
+bool CleanupLock::lost() const noexcept {
+  return lost_ || (held_ && !done_ && std::chrono::steady_clock::now() >= deadline_);
+}
+
+std::string CleanupLock::lost_reason() const {
+  if (!lost_reason_.empty()) return lost_reason_;
+  return "the cleanup lock could not be renewed in time (its server did not answer) and may have expired: the run "
+         "stopped so that two cleanups never work at once; the next run finishes the job";
+}
+
 asio::awaitable<void> CleanupLock::renew_loop() {
   co_await renewer_.acquire();
-  // The lock expires ttl after the last renewal the server applied. While its master
-  // cannot be reached (a failover moves the lock's slot to a new master; the target
-  // routes there once it knows), renewal is tried every tenth of the ttl; when the next
-  // try would come after the lock could have expired, the run stops (lost()): another
-  // run may take the lock from then on, and two cleanups must never work at once.
+  // The lock expires ttl after the last renewal the server applied, at the latest ttl
+  // after that renewal was sent. lost() turns true a tenth of the ttl before then,
+  // whatever renewal is still on its way (a command to an unreachable master can take
+  // longer than the ttl). While renewals fail (a failover moves the lock's slot to a new
+  // master; the target routes there once it knows) they are retried every tenth of the
+  // ttl; once the deadline has passed the run stops, and says why.
+  using Clock = std::chrono::steady_clock;
   const auto retry = std::max(ttl_ / 10, std::chrono::milliseconds(10));
-  auto renewed = std::chrono::steady_clock::now();
   auto wait = ttl_ / 3;
   while (!done_) {
     timer_.expires_after(wait);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (done_) break;
+    const auto sent = Clock::now();
+    bool renewed = false, taken = false;
+    Error failure;
     auto r = co_await conn_->exec(resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(ttl_.count()));
-    bool lost = false;
     if (r) {
-      lost = r->integer() == 0;
-    } else if (r.error().code() == Errc::no_permission || r.error().code() == Errc::server_error) {
-      // Scripts refused: compare, then extend (a tiny race: both runs stay safe).
+      renewed = r->integer() == 1;
+      taken = !renewed;
+    } else if (scripts_refused(r.error())) {
+      // Compare, then extend (a tiny race: both runs stay safe); renewed only if PEXPIRE says so.
       auto holder = co_await conn_->exec(resp::Command("GET").arg(kLockKey));
-      if (holder && holder->str() == token_)
-        (void)co_await conn_->exec(resp::Command("PEXPIRE").arg(kLockKey).arg(ttl_.count()));
-      else
-        lost = static_cast<bool>(holder);
-    } else {
-      if (std::chrono::steady_clock::now() - renewed + 2 * retry < ttl_) {
-        wait = retry;
-        continue;
+      if (holder && holder->str() == token_ && !holder->is_null()) {
+        auto ext = co_await conn_->exec(resp::Command("PEXPIRE").arg(kLockKey).arg(ttl_.count()));
+        renewed = ext && ext->integer() == 1;
+        if (!ext) failure = ext.error();
+        else taken = !renewed;  // gone between the GET and the PEXPIRE
+      } else if (holder) {
+        taken = true;
+      } else {
+        failure = holder.error();
       }
-      lost_ = true;
-      lost_reason_ = "the cleanup lock could not be renewed for its whole time-to-live (" + r.error().message() +
-                     "): the run stopped so that two cleanups never work at once; the next run finishes the job";
-      break;
+    } else {
+      failure = r.error();
     }
-    if (lost) {
+    if (done_) break;
+    if (renewed) {
+      deadline_ = sent + ttl_ - retry;
+      wait = ttl_ / 3;
+      continue;
+    }
+    if (taken) {
       lost_ = true;
       lost_reason_ = "the cleanup lock expired or was taken during the run: the run stopped so that two cleanups never "
                      "work at once (every delete so far was checked); the next run finishes the job";
       break;
     }
-    renewed = std::chrono::steady_clock::now();
-    wait = ttl_ / 3;
+    if (Clock::now() + retry < deadline_) {
+      wait = retry;
+      continue;
+    }
+    lost_ = true;
+    lost_reason_ = "the cleanup lock could not be renewed for its whole time-to-live (" + failure.message() +
+                   "): the run stopped so that two cleanups never work at once; the next run finishes the job";
+    break;
   }
   renewer_.release();
 }

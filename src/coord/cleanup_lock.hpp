@@ -48,8 +48,9 @@ class CleanupLock {
   /// The lock could not be renewed for its whole time-to-live, or was found expired or
   /// taken (during the run, or found so at release): the run must stop at its next safe
   /// point, and says so (lost_reason()).
-  bool lost() const noexcept { return lost_; }
-  const std::string& lost_reason() const noexcept { return lost_reason_; }
+  /// Also true once the last renewal's deadline has passed with none applied since.
+  bool lost() const noexcept;
+  std::string lost_reason() const;
 
  private:
   boost::asio::awaitable<void> renew_loop();
@@ -59,6 +60,7 @@ class CleanupLock {
   std::chrono::milliseconds ttl_;
   std::string token_;
   bool held_ = false, done_ = false, lost_ = false;
+  std::chrono::steady_clock::time_point deadline_{};  // a tenth of the ttl before it could expire
   std::string lost_reason_;
   boost::asio::steady_timer timer_;
   InFlight renewer_;

@@ -339,13 +339,14 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
     if (f >= failed.size()) continue;
     failed[f] = 1;
     if (outcome.contended) continue;
+    const bool in_window = std::find(outcome.window.begin(), outcome.window.end(), f) != outcome.window.end();
     if (std::find(outcome.gone.begin(), outcome.gone.end(), f) != outcome.gone.end()) continue;  // deleted, not renewed
     // A liveness record of a coordinator found stale or absent that changed or came back:
     // a renewal. Of an id the table does not know: another owner appeared.
     const auto id = liveness_id(b.check_keys[f]);
     const auto i = id ? table_.find(*id) : -1;
     if (i < 0) {
-      if (b.expect[f].empty()) failed[f] = 2;
+      if (b.expect[f].empty() && !in_window) failed[f] = 2;  // its keys kept: ambiguous (in the window: gone)
       continue;
     }
     Coordinator& c = table_[static_cast<std::uint32_t>(i)];

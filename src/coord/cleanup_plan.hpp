@@ -128,6 +128,8 @@ struct UnlinkOutcome {
   std::uint64_t unlinked = 0;          ///< keys removed (dry run: keys that exist and would go)
   std::vector<std::uint32_t> failed;   ///< checks that did not hold (their groups were kept)
   std::vector<std::uint32_t> gone;     ///< of those, heartbeats that no longer exist (not renewals)
+  std::vector<std::uint32_t> window;   ///< of those, checks found changed only after a non-atomic
+                                       ///< UNLINK of their group's keys (counted in its window, not kept)
   bool contended = false;              ///< WATCH kept failing: nothing done, left for the next run
 };
 

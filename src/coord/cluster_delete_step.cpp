@@ -51,6 +51,7 @@ struct PartBuilder {
 SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vector<std::uint8_t>* failed) {
   PartBuilder across;
   std::map<std::uint16_t, PartBuilder> atomic;
+  std::vector<std::vector<std::uint32_t>> split_live;
   std::size_t k = 0;
   for (const auto& g : b.groups) {
     std::vector<std::size_t> idx(g.keys);
@@ -73,8 +74,39 @@ SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vect
     if (home < 0 && !idx.empty()) home = key_slot(b.keys[idx.front()]);
     bool outside = false;
     for (std::uint32_t c : g.checks) outside = outside || key_slot(b.check_keys[c]) != home;
-    if (all_across || outside) {
+    if (all_across) {
       if (!failed) across.add(b, g, idx, g.reap);
+      continue;
+    }
+    if (outside) {
+      // The group's own liveness records (keys it checks the bytes of) never go in the
+      // cross-slot UNLINK: each goes in its own slot's atomic step, against its bytes.
+      std::vector<std::size_t> rest;
+      std::map<std::uint16_t, std::vector<std::size_t>> live;
+      std::vector<std::uint32_t> live_checks;
+      for (std::size_t i : idx) {
+        std::uint32_t own = UINT32_MAX;
+        for (std::uint32_t c : g.checks)
+          if (!b.expect[c].empty() && b.check_keys[c] == b.keys[i]) own = c;
+        if (own == UINT32_MAX) {
+          rest.push_back(i);
+          continue;
+        }
+        live[key_slot(b.keys[i])].push_back(i);
+        live_checks.push_back(own);
+      }
+      if (!failed) {
+        across.add(b, g, rest, false);
+        if (!live.empty()) split_live.push_back(std::move(live_checks));
+      }
+      if (dead) continue;
+      for (const auto& [slot, keys] : live) {
+        CheckedUnlink::Group there = g;
+        there.checks.clear();
+        for (std::uint32_t c : g.checks)
+          if (key_slot(b.check_keys[c]) == slot) there.checks.push_back(c);
+        atomic[slot].add(b, there, keys, g.reap);
+      }
       continue;
     }
     if (g.checks.empty()) {  // nothing to check: each slot's keys are one step of their own
@@ -93,6 +125,7 @@ SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vect
   }
   SlotSplit out;
   out.across = std::move(across.part);
+  out.split_liveness = std::move(split_live);
   for (auto& [slot, builder] : atomic) {
     builder.part.slot = slot;
     out.atomic.push_back(std::move(builder.part));
@@ -147,11 +180,13 @@ std::string ClusterDeleteStep::nonatomic_summary() const {
         "refused scripts; longest window " + window + " ms)";
   } else {
     s = std::to_string(across_keys_) +
-        " keys lived in another slot than their coordinator's liveness records (heartbeat, activity), or its liveness "
-        "records in two slots: each was deleted right after those records were re-read and found unchanged, not in one "
-        "atomic step (longest window " + window + " ms); " + std::to_string(atomic_keys_) + " keys went atomically with "
-        "their checks. Give a coordinator's keys its id as a hash tag (blocking:heartbeat:{id}, coordinator:activity:{id}, "
-        "blocking:ack:{id}:...) to make every delete atomic";
+        " keys lived in another slot than their coordinator's liveness records (heartbeat, activity), or belonged to a "
+        "coordinator whose liveness records sit in two slots, or could also belong to another id whose heartbeat lives "
+        "in another slot: each was deleted right after those records were re-read and found unchanged, not in one "
+        "atomic step, and the records were read again after it (longest window " + window + " ms); " +
+        std::to_string(atomic_keys_) + " keys went atomically with their checks. Give a coordinator's keys its id as a "
+        "hash tag (blocking:heartbeat:{id}, coordinator:activity:{id}, blocking:ack:{id}:...), and no key a name "
+        "another id could own, to make every delete atomic";
   }
   if (renewed_in_window_ > 0)
     s = "WARNING: " + std::to_string(renewed_in_window_) +
@@ -216,12 +251,12 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_across(const SlotSplit::Par
   // Never co_await inside ?: (GCC 12 destroys the temporary twice: a refused UNLINK
   // crashed the run with a double free). cmake/check_no_await_in_conditional.cmake checks.
   Result<std::int64_t> n = std::int64_t{0};
+  if (!dry_run_) ++across_batches_;  // before the UNLINK: one that fails part-way may have deleted
   if (dry_run_) n = co_await client_->exists(std::move(keys));
   else n = co_await client_->unlink(std::move(keys));
   if (!n) co_return n.error();
   out.unlinked += static_cast<std::uint64_t>(*n);
   if (dry_run_) co_return Result<void>{};
-  ++across_batches_;
   across_keys_ += static_cast<std::uint64_t>(*n);
   max_window_ = std::max(max_window_, Clock::now() - read_at);
   // Read again: a heartbeat that changed in the window is said loudly (its keys may be lost).
@@ -230,11 +265,15 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_across(const SlotSplit::Par
   // owner's heartbeat that appeared.
   std::vector<std::uint8_t> gone_after;
   auto after = co_await read_checks(b, &gone_after);
-  if (!after) co_return Result<void>{};  // the deletes stand; the atomic steps re-check anyway
+  if (!after)  // the deletes stand, unverified: the run stops and says so
+    co_return Error(after.error().code(), "re-reading the liveness records after deleting " + std::to_string(*n) +
+                                              " keys across slots (a renewal in that window cannot be ruled out): " +
+                                              after.error().message());
   for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
     if ((*ok)[i] && !(*after)[i] && !gone_after[i]) {
       ++renewed_in_window_;
       out.failed.push_back(part.check_of[i]);
+      out.window.push_back(part.check_of[i]);
     }
   co_return Result<void>{};
 }
@@ -288,12 +327,24 @@ asio::awaitable<Result<UnlinkOutcome>> ClusterDeleteStep::run(const CheckedUnlin
     done = co_await run_atomic(split_by_slot(batch, all_across, &failed).atomic, out);
   }
   if (!done) co_return done.error();
+  // A group's liveness records deleted each in its own slot: one deleted while another
+  // was renewed is a loss in the window, counted.
+  if (!first.split_liveness.empty()) {
+    std::vector<std::uint8_t> failed(batch.check_keys.size(), 0);
+    for (std::uint32_t f : out.failed) failed[f] = 1;
+    for (const auto& checks : first.split_liveness) {
+      bool held = false, broke = false;
+      for (std::uint32_t c : checks) (failed[c] ? broke : held) = true;
+      if (held && broke) ++renewed_in_window_;
+    }
+  }
   auto unique = [](std::vector<std::uint32_t>& v) {
     std::sort(v.begin(), v.end());
     v.erase(std::unique(v.begin(), v.end()), v.end());
   };
   unique(out.failed);
   unique(out.gone);
+  unique(out.window);
   co_return out;
 }
 

@@ -49,6 +49,11 @@ struct SlotSplit {
   Part across;
   /// One atomic step per slot, run after `across`.
   std::vector<Part> atomic;
+  /// Groups that went across with their own liveness records among their keys: those
+  /// records are not in the cross-slot UNLINK but each in the atomic step of its own
+  /// slot, checked against its own bytes. Per such group, the checks of those records:
+  /// one held and another did not means a record went while another was renewed.
+  std::vector<std::vector<std::uint32_t>> split_liveness;
 };
 
 /// Splits a batch by slot. A group's home is the slot of its byte checks (its owners'
@@ -56,8 +61,11 @@ struct SlotSplit {
 ///   - every check in home: keys in home go to home's atomic part with the checks; keys
 ///     elsewhere go to `across` with the checks (re-read, then UNLINK, then re-read);
 ///   - a check outside home (byte checks in two slots; an absence check of another
-///     possible owner whose heartbeat lives elsewhere), or all_across (dry runs, servers
-///     that refuse scripts): the whole group goes to `across`;
+///     possible owner whose heartbeat lives elsewhere): the group goes to `across`,
+///     except its own liveness records (keys that are its byte checks), each of which
+///     goes to the atomic part of its slot with the group's checks there (its own bytes
+///     among them), so a renewal between the re-read and the UNLINK keeps it;
+///   - all_across (dry runs, servers that refuse scripts): the whole group goes across;
 ///   - no checks: each slot's keys are an atomic part of their own.
 /// With `failed` (per check of the batch: it did not hold when `across` ran), returns
 /// only the atomic parts, without the groups that have a failed check.

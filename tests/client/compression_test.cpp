@@ -108,5 +108,28 @@ TEST(ValueCodec, AFrameClaimingAHugeSizeIsRefusedWithoutAllocatingIt) {
   EXPECT_EQ(*ValueCodec().decode(ValueCodec().encode(v)), v);
 }
 
+// A claim no frame of that length can hold (zstd expands at most one 128 KiB block per 4
+// bytes) is refused before the decoder sizes its window from it, and names why; a real
+// run of one byte (zstd's best case) still decodes; bytes after the frame are refused.
+TEST(ValueCodec, AClaimBeyondWhatTheFrameCanHoldAndTrailingBytesAreRefused) {
+  std::string f("\xff" "SKZ" "\x28\xb5\x2f\xfd\xe0", 9);
+  const std::uint64_t claim = 100u << 20;  // 100 MiB from a 21-byte value, under max_value_bytes
+  for (int i = 0; i < 8; ++i) f.push_back(static_cast<char>((claim >> (8 * i)) & 0xff));
+  f.append(std::string("\x09\x00\x00x", 4));
+  auto r = ValueCodec().decode(f);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("more than any zstd frame that long can hold"), std::string::npos)
+      << r.error().message();
+  const std::string ones(64u << 20, '1');  // the best ratio zstd reaches, for real
+  const std::string stored = ValueCodec().encode(ones);
+  EXPECT_LT(stored.size(), 64u << 10);
+  auto back = ValueCodec().decode(stored);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(*back, ones);
+  auto trailing = ValueCodec().decode(ValueCodec().encode(json_like(4096)) + "tail");
+  ASSERT_FALSE(trailing);
+  EXPECT_NE(trailing.error().message().find("after its zstd frame"), std::string::npos) << trailing.error().message();
+}
+
 }  // namespace
 }  // namespace swarmkeeper

@@ -170,6 +170,9 @@ TEST(ReplyShape, CommandsThatCannotShareAConnectionAreRefusedNamingTheRightApi) 
   cases.push_back({resp::Command("CLIENT").arg("REPLY").arg("OFF"), "lease()"});
   cases.push_back({resp::Command("SELECT").arg(2), "ConnectionOptions"});
   cases.push_back({resp::Command("HELLO").arg(2), "ConnectionOptions"});
+  cases.push_back({resp::Command("MULTI"), "transaction()"});  // every caller's command would answer +QUEUED
+  cases.push_back({resp::Command("exec"), "transaction()"});
+  cases.push_back({resp::Command("WATCH").arg("k"), "lease()"});
   for (const auto& k : cases) {
     auto r = c.command(k.cmd);
     ASSERT_FALSE(r) << k.cmd.encoded();
@@ -206,11 +209,30 @@ TEST(ReplyShape, PipelinesAndTransactionsRefuseWhatASharedConnectionCannotCarry)
   auto ts = wait(c.transaction(sub));
   ASSERT_FALSE(ts);
   EXPECT_EQ(ts.error().code(), Errc::invalid_argument);
+  resp::Pipeline open_multi;
+  open_multi.add("SET", "a", "1").add("MULTI").add("INCR", "a");
+  auto om = wait(c.pipeline(open_multi));
+  ASSERT_FALSE(om) << "a MULTI left open would queue other callers' commands";
+  EXPECT_NE(om.error().message().find("command 1"), std::string::npos) << om.error().message();
   resp::Pipeline fine;
   fine.add("SET", "a", "1").add("XREAD", "STREAMS", "s", "0").add("CLIENT", "SETNAME", "x");
+  fine.add("MULTI").add("BLPOP", "q", "0").add("EXEC");  // its own MULTI..EXEC, one write: fine, and never blocks
   auto ok = wait(c.pipeline(fine));
   ASSERT_TRUE(ok) << ok.error().message();
-  EXPECT_EQ(ok->size(), 3u);
+  EXPECT_EQ(ok->size(), 6u);
+}
+
+// +QUEUED (what a connection inside someone's MULTI answers) is neither a value nor an
+// acknowledgement.
+TEST(ReplyShape, QueuedIsNeitherAValueNorAnAcknowledgement) {
+  FakeServer fake("+QUEUED\r\n");
+  SyncClient s(options_for(fake));
+  auto v = s.get("k");
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code(), Errc::unexpected_reply);
+  auto w = s.set("k", "v");
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code(), Errc::unexpected_reply);
 }
 
 }  // namespace

@@ -82,7 +82,10 @@ TEST_F(ClusterCleanupTest, TheSeedsScenarioGivesTheSameReportAsOnOneServer) {
       EXPECT_EQ(on_cluster.coordinators_reaped, on_one.coordinators_reaped);
       // Plain ids: most keys live in another slot than their heartbeat, and the report says so.
       EXPECT_EQ(on_cluster.recheck, "atomic-per-slot, reread-across-slots");
-      EXPECT_GT(on_cluster.keys_deleted_across_slots, 40000u);
+      // Plain ids: signal, idempotency record and ACKs go across; heartbeat and activity
+      // record each in their own slot's atomic step (unless, rarely, both share a slot).
+      EXPECT_GT(on_cluster.keys_deleted_across_slots, 39000u);
+      EXPECT_LE(on_cluster.keys_deleted_across_slots, 9900u * 4);
       EXPECT_EQ(on_cluster.renewed_in_delete_window, 0u);
       bool said = false;
       for (const auto& n : on_cluster.notes) said = said || n.find("not in one atomic step") != std::string::npos;
@@ -298,7 +301,8 @@ TEST(ClusterDemo, RunsOnAPrivateClusterAndPasses) {
   auto r = swarmkeeper::testing::run_cli("demo --cluster --hash-tags --coordinators 500 --stale 400");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("3-master Redis Cluster"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("re-check: atomic-script"), std::string::npos) << r.out;
+  // (the seeds' idempotency record could also belong to an id "init": it goes across)
+  EXPECT_NE(r.out.find("re-check: atomic-per-slot, reread-across-slots"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Verdict: PASS"), std::string::npos) << r.out;
 }
 

@@ -133,6 +133,30 @@ TEST(SlotSplit, AnAbsentCoordinatorsRecordsInTwoSlotsMakeItsGroupAcross) {
   EXPECT_EQ(s.across.batch.check_keys.size(), 2u);
 }
 
+TEST(SlotSplit, LivenessRecordsInTwoSlotsNeverGoInTheCrossSlotUnlink) {
+  // A plain id's final group: heartbeat and activity record (both checked by their
+  // bytes) in two slots. The other keys go across; each liveness record goes in its own
+  // slot's atomic step against its own bytes, so a renewal right before keeps it.
+  const std::string hb = "blocking:heartbeat:c7", act = "coordinator:activity:c7";
+  ASSERT_NE(key_slot(hb), key_slot(act));
+  const auto b = batch_of({{{{hb, kSha}, {act, std::string(40, 'b')}}, {"blocking:signal:c7", act, hb}, true}});
+  const auto s = split_by_slot(b);
+  EXPECT_EQ(s.across.batch.keys, std::vector<std::string>{"blocking:signal:c7"});
+  EXPECT_EQ(s.across.batch.check_keys.size(), 2u) << "both records re-read around the cross-slot UNLINK";
+  ASSERT_EQ(s.atomic.size(), 2u);
+  for (const auto& p : s.atomic) {
+    expect_one_slot(p);
+    ASSERT_EQ(p.batch.keys.size(), 1u);
+    ASSERT_EQ(p.batch.check_keys.size(), 1u);
+    EXPECT_EQ(p.batch.keys[0], p.batch.check_keys[0]) << "each record checked against its own bytes";
+  }
+  ASSERT_EQ(s.split_liveness.size(), 1u);
+  EXPECT_EQ(s.split_liveness[0], (std::vector<std::uint32_t>{1, 0}));
+  // The activity record changed during the cross-slot part: neither record goes.
+  std::vector<std::uint8_t> failed = {0, 1};
+  EXPECT_TRUE(split_by_slot(b, false, &failed).atomic.empty());
+}
+
 TEST(SlotSplit, KeysWithNothingToCheckAreOneStepPerSlot) {
   const auto b = batch_of({{{}, {"a", "b", "c", "{a}x"}}});
   const auto s = split_by_slot(b);

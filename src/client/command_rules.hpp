@@ -1,0 +1,31 @@
+// command_rules.hpp — which commands a pooled, multiplexed connection can carry, and
+// which block the connection they run on. No I/O.
+#pragma once
+
+#include <string>
+
+#include "swarmkeeper/resp/encoder.hpp"
+#include "swarmkeeper/resp/reply.hpp"
+
+namespace swarmkeeper::client_detail {
+
+/// Commands that may block the connection they run on (BLPOP, WAIT, XREAD ... BLOCK, ...).
+bool is_blocking(const resp::CommandView& cmd);
+/// Why a shared connection cannot carry cmd (its replies do not come one per command,
+/// or it changes the connection for every caller on it), naming the API to use; "" if
+/// it can. MULTI/EXEC/DISCARD count as such alone: transaction() sends them in one write.
+std::string not_multiplexable(const resp::CommandView& cmd);
+
+/// A stored value as GET/MGET return it: a bulk (or verbatim) string. A simple string
+/// such as +QUEUED, an integer or an aggregate is not one.
+template <class R>
+bool is_value(const R& r) {
+  return r.type() == resp::Type::bulk_string || r.type() == resp::Type::verbatim_string;
+}
+/// SET's and MSET's acknowledgement: +OK, nothing else.
+template <class R>
+bool is_ok(const R& r) {
+  return r.type() == resp::Type::simple_string && r.str() == "OK";
+}
+
+}  // namespace swarmkeeper::client_detail
