@@ -48,14 +48,14 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-# Debian starts the packaged redis-server as a service where it can; our tests never use it.
-if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
-  $SUDO systemctl stop redis-server || true
-  $SUDO systemctl disable redis-server >/dev/null 2>&1 || true
-fi
-# Debian starts the packaged prometheus as a service too; the tests only use promtool.
-if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
-  $SUDO systemctl stop prometheus || true
-  $SUDO systemctl disable prometheus >/dev/null 2>&1 || true
-fi
+# Debian starts the packaged redis-server and prometheus as services where it can; the
+# tests never use them (they start private servers, and only run promtool). Stopped only
+# when this very run installed them: a service the machine already had is left alone.
+just_installed() { [[ " ${missing[*]} " == *" $1 "* ]]; }
+for service in redis-server prometheus; do
+  if just_installed "$service" && command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
+    $SUDO systemctl stop "$service" || true
+    $SUDO systemctl disable "$service" >/dev/null 2>&1 || true
+  fi
+done
 install_web
