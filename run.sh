@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh — the one entry point: installs what is missing, builds, and runs.
 #   ./run.sh demo [--url URL]   the main job on an embedded scenario, verified
 #   ./run.sh test               the whole test suite (what CI runs)

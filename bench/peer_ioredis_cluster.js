@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Peer benchmark: ioredis' Cluster client — N concurrent callers issuing GET/SET for D
 // seconds against a Redis Cluster (the same workload as ../shared/peers/peer_ioredis.js
 // and `swarmkeeper bench client --cluster --mix get-set`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // resp_bench.cpp — RESP parse throughput, ours beside hiredis' reader, same inputs.
 //
 // Workloads (each parses one complete reply from a buffer holding it):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # check_layers.cmake — fails the build when a file includes a header of a layer above
 # its own (DESIGN.md, "Layers"). Run as: cmake -DROOT=<source dir> -P check_layers.cmake
 #
@@ -19,7 +20,7 @@ set(allowed_cli     "cli;monitor;coord;cache;client;net;resp;${blocks}")
 set(allowed_support "support;net;resp;${blocks}")
 
 # Public headers and the layer that owns each.
-set(public_resp    "error.hpp;resp/encoder.hpp;resp/parser.hpp;resp/reply.hpp")
+set(public_resp    "error.hpp;version.hpp;resp/encoder.hpp;resp/parser.hpp;resp/reply.hpp")
 set(public_metrics "metrics/histogram.hpp;metrics/collector.hpp;metrics/process.hpp")
 set(public_queue   "queue/bounded_queue.hpp")
 set(public_sched   "sched/scheduler.hpp")

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # check_no_await_in_conditional.cmake — fails when a source line puts co_await inside a
 # conditional expression (cond ? co_await a : co_await b). GCC 12 destroys such a
 # temporary twice: a refused UNLINK crashed the cluster cleanup with a double free.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # embed_assets.cmake — writes a C++ file holding the dashboard's files as byte arrays.
 # Run as: cmake -DOUT=<file.cpp> -DFILES="<url path>=<file>;..." -P embed_assets.cmake
 cmake_minimum_required(VERSION 3.25)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // resp_parser_fuzz.cpp — libFuzzer target for the RESP parser.
 //
 // The first input byte picks a chunk size; the rest is fed to the parser in chunks of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // value_codec_fuzz.cpp — libFuzzer target for the Client's value codec (compression.hpp).
 //
 // decode() of any stored bytes returns a value or protocol_error, never crashes, never

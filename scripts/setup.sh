@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs everything swarmkeeper needs to build, test and run on Debian bookworm
 # (the apt packages below, then the web packages of web/package.json with npm).
 # Idempotent: installs only what is missing, so it costs ~0.1 s once done.

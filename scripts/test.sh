@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test.sh — the whole test suite, as CI runs it (via ./run.sh test):
 #   1. the release build's unit and integration tests (real redis-servers);
 #   2. the RESP parser fuzzed with libFuzzer (clang) for FUZZ_SECONDS (default 60), and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app.js — the dashboard: the snapshot stream (/events) fills the tiles and tables; the
 // charts start from /api/history and grow with each snapshot.
 "use strict";

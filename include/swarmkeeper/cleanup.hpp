@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup.hpp — find coordinators whose heartbeat is stale and delete their keys.
 //
 // The guarantees (DESIGN.md, "Guarantees the cleanup keeps"):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // client.hpp — the Redis client applications use: a pool of multiplexed connections with
 // automatic pipelining, transparent compression, per-command metrics, TLS/ACL, reconnects
 // and health checks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // client_metrics.hpp — what a Client measured: per-command counts, errors and latency
 // percentiles, bytes, compression, pipelining and pool figures; rendered in Prometheus
 // text format with conventional names (_total, _seconds, _bytes).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_client.hpp — a Redis Cluster client: one Client (a multiplexed, auto-pipelined
 // pool) per master, commands routed by the slot of their key.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_slots.hpp — Redis Cluster's key-to-slot rule and the slot map, with no I/O.
 //
 // key_slot() is the server's own: CRC16 (XMODEM) of the key, or of its hash tag (the

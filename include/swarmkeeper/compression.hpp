@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // compression.hpp — transparent compression of large values, safe to mix with other
 // clients' values.
 //

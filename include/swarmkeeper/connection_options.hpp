@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connection_options.hpp — where and how to connect to Redis.
 //
 // Options come from, in order of precedence: an explicit URL (a --url flag), the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // error.hpp — swarmkeeper's error codes and Result<T>.
 //
 // Every fallible call returns a Result<T>: either a value or an Error (a code from

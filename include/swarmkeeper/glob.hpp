@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // glob.hpp — Redis' glob patterns (KEYS, SCAN MATCH, PSUBSCRIBE), with no I/O: matching
 // a key against a pattern as the server does, and escaping a literal so a pattern
 // matches exactly it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // key_schema.hpp — which keys belong to which coordinator, what keeps one alive, and
 // how timestamps read.
 //

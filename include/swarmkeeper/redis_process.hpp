@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // redis_process.hpp — a private redis-server for tests, `demo` and `bench`.
 //
 // start() runs redis-server (from PATH) on a free loopback port in a fresh temporary

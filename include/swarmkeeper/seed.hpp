@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // seed.hpp — writes the seeds' test scenario (shared/peers/genseed.py, same names and
 // values): N coordinators, S of them stale, each with a heartbeat (JSON with a ms
 // timestamp), `acks` ACK keys, a signal, an idempotency record and an activity record.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // threaded_client.hpp — the client on every core: N I/O threads, each running a Client of
 // its own (its own pool of connections, its own automatic pipelining), so throughput
 // grows with cores.

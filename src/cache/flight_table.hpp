@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // flight_table.hpp — the cache's loads in flight and the rule that decides whether a
 // load's result may enter L1. No I/O, no lock (the caller serialises calls).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // l1_store.cpp — the segmented LRU of l1_store.hpp.
 #include "cache/l1_store.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // l1_store.hpp — the cache's in-process tier: a segmented LRU bounded in entries and
 // bytes, with a time to live per entry. No I/O, no clock of its own, no lock: the
 // caller passes `now` and serialises calls (two_tier_cache.cpp holds a mutex).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // two_tier_cache.cpp — the driver of two_tier_cache.hpp: the tracking connection's
 // life (connect, CLIENT TRACKING, PING, reconnect with backoff), invalidation messages,
 // loads with single flight, writes, and clear_all. The rules live in l1_store.hpp (what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_blocks.cpp — `swarmkeeper bench blocks`, one line per workload:
 //   percentiles  P50/P95/P99/P99.9 of 10 k / 100 k / 1 M long-tailed samples: a full
 //                sort, the seed's quickselect (one selection per percentile on a copy, as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_blocks.hpp — `swarmkeeper bench blocks`: the building blocks beside their peers.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_cache.cpp — the cache lines of `swarmkeeper bench blocks`:
 //   cache        L1 hit latency (get() and peek(), strict and trusting hits), the L2
 //                round trip of a plain Client GET, and the time from another client's

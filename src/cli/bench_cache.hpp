@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_cache.hpp — the two-tier cache's lines of `swarmkeeper bench blocks`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_cleanup.cpp — see bench_cleanup.hpp.
 //
 // Workload per size N: the seeds' scenario (N coordinators, 99 % stale, 6 keys each),

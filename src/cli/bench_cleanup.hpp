@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_cleanup.hpp — `swarmkeeper bench cleanup`: the seeds' performance validation.
 #pragma once
 

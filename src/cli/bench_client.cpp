@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_client.cpp — see bench_client.hpp.
 //
 // Workloads (one Client, one I/O thread, C coroutines as callers):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_client.hpp — `swarmkeeper bench client`: seed 003's validation suite, and a plain
 // GET/SET throughput run to set beside shared/peers/peer_ioredis.js.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_serve.cpp — `swarmkeeper bench serve`, one line per workload, the monitor
 // running in this process against a private server:
 //   idle     Redis CPU of the probe and the collectors with no census running (10 s at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_serve.hpp — `swarmkeeper bench serve`: the monitor's costs, measured.
 #pragma once
 

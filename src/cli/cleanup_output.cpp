@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_output.cpp — see cleanup_output.hpp.
 #include "cli/cleanup_output.hpp"
 
@@ -13,6 +14,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "swarmkeeper/version.hpp"
 
 namespace swarmkeeper::cli {
 
@@ -63,6 +66,8 @@ std::string report_json(const CleanupReport& r) {
   j["lockBusy"] = r.lock_busy;
   j["notes"] = r.notes;
   j["errors"] = r.errors;
+  j["version"] = std::string(version());
+  j["revision"] = std::string(revision());
   // Ids are arbitrary bytes: never let invalid UTF-8 abort the report.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -213,6 +218,10 @@ std::string write_prom_file(const std::string& path, const CleanupReport* r, boo
   // A run turned away by the lock did no work: it is neither a success (the "no success
   // in 30 min" alert must still fire while runs keep being skipped) nor a failure.
   const double prev_success = prev.count("swarmkeeper_cleanup_success") ? prev["swarmkeeper_cleanup_success"] : 1;
+  const std::string build_labels =
+      fmt::format("{{version=\"{}\",revision=\"{}\"}}", version(), revision());
+  metric("swarmkeeper_build_info", "gauge", "The version and git revision of the swarmkeeper that wrote this file.", 1,
+         build_labels.c_str());
   metric("swarmkeeper_cleanup_last_run_timestamp_seconds", "gauge", "When the last cleanup run ended.", now);
   metric("swarmkeeper_cleanup_last_success_timestamp_seconds", "gauge", "When the last successful cleanup run ended.",
          success && !skipped ? now : prev["swarmkeeper_cleanup_last_success_timestamp_seconds"]);

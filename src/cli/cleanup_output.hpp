@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_output.hpp — how a cleanup report leaves the process: JSON on stdout, a
 // human summary, the seeds' log lines (rotated log file), and Prometheus textfile
 // metrics for node_exporter (written atomically).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // demo.cpp — see demo.hpp.
 #include "cli/demo.hpp"
 

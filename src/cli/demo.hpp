@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // demo.hpp — `swarmkeeper demo`: the main job end to end on the seeds' scenario.
 #pragma once
 

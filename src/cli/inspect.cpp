@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // inspect.cpp — `swarmkeeper inspect` (see inspect.hpp): SCAN every master within a
 // Redis-CPU budget (paced on INFO cpu, like the census), up to --max-keys keys; then, per
 // key shape, up to 32 sampled keys read (TYPE, PTTL, GETRANGE 0 4095); then a dry-run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // inspect.hpp — `swarmkeeper inspect`: what is in an operator's Redis (or cluster), and
 // the key schema that reads it (coord/keyspace_survey.hpp has the rules).
 #pragma once

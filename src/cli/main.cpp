@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // main.cpp — the swarmkeeper command line: `swarmkeeper <command> [options]`.
 //
 // Exit codes (the seeds'): 0 success, 1 cannot connect or authenticate, 2 finished with
@@ -26,6 +27,7 @@
 #include "cli/serve.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/version.hpp"
 
 namespace {
 
@@ -214,6 +216,12 @@ int run_cleanup_command(const CleanupArgs& a) {
 int main(int argc, char** argv) {
   CLI::App app{"swarmkeeper — keeps a Redis-backed agent swarm healthy"};
   app.require_subcommand(1);
+  const std::string version_line =
+      fmt::format("swarmkeeper {} (revision {})", swarmkeeper::version(), swarmkeeper::revision());
+  app.set_version_flag("--version", version_line, "Print the version and the git revision it was built from, and exit");
+  bool version_json = false;
+  auto* version_cmd = app.add_subcommand("version", "Print the version and the git revision it was built from");
+  version_cmd->add_flag("--json", version_json, "One JSON object: {\"version\": ..., \"revision\": ...}");
 
   CleanupArgs cleanup_args;
   auto* cleanup = app.add_subcommand("cleanup", "Delete the keys of coordinators whose heartbeat is stale");
@@ -322,6 +330,13 @@ int main(int argc, char** argv) {
     return usage_error(e.what());
   }
 
+  if (*version_cmd) {
+    if (version_json)
+      std::cout << fmt::format("{{\"version\":\"{}\",\"revision\":\"{}\"}}\n", swarmkeeper::version(), swarmkeeper::revision());
+    else
+      std::cout << version_line << "\n";
+    return kExitOk;
+  }
   if (*cleanup) return run_cleanup_command(cleanup_args);
   if (*inspect) return cli::run_inspect(inspect_args);
   if (*seed) {

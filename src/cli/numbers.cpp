@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // numbers.cpp — see numbers.hpp.
 #include "cli/numbers.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // numbers.hpp — strict parsing of the numbers and durations operators type: flags and
 // environment variables. Everything a user can give is validated here; the rest of the
 // program sees only checked values.

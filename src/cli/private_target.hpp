@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // private_target.hpp — where `demo` and `bench` run: a server the user names with --url,
 // or a private redis-server started for the occasion (stopped when this goes away).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // serve.cpp — `swarmkeeper serve`: reads the flags, starts the Monitor, waits for a
 // stop signal, stops it.
 #include "cli/serve.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // serve.hpp — `swarmkeeper serve`: the monitor until SIGINT/SIGTERM.
 #pragma once
 

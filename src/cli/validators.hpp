@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // validators.hpp — CLI11 checks for every numeric flag, built on numbers.hpp.
 #pragma once
 

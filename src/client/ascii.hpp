@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ascii.hpp — case-insensitive matching of command names and keywords (ASCII only, as
 // Redis compares them).
 #pragma once

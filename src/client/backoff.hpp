@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // backoff.hpp — when to try reconnecting: exponential backoff with full jitter. No I/O.
 //
 //   Backoff b({.initial = 50ms, .max = 5s});

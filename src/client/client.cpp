@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // client.cpp — Client's typed commands (see swarmkeeper/client.hpp): each encodes its
 // command, runs it through the pool (client_pool.hpp) and reads the reply, compressing
 // and decompressing values on the way.

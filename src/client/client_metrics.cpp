@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // client_metrics.cpp — Prometheus text rendering of a ClientMetricsSnapshot, and merging two.
 #include "swarmkeeper/client_metrics.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // client_pool.cpp — the pool of Client (client_pool.hpp): which connection a command goes
 // to, when connections open, close and are replaced, health checks and metrics.
 // Connections are net::Connection (their Multiplexer coalesces each connection's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // client_pool.hpp — Client's pool (Client::Impl): the connections, which one a command
 // goes to, when they open, close and are replaced, health checks and metrics. The
 // pool's code is client_pool.cpp; the typed commands that use it are client.cpp;

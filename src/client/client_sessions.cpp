@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // client_sessions.cpp — Client's connections for one caller alone: leases (WATCH/MULTI,
 // blocking commands) and subscriptions (RESP3 push messages).
 #include "swarmkeeper/client.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_client.cpp — routing for cluster_client.hpp: the slot map, the per-node pools,
 // redirections (MOVED, ASK), retries (TRYAGAIN, CLUSTERDOWN) and multi-key splitting.
 #include "swarmkeeper/cluster_client.hpp"

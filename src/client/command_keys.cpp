@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // command_keys.cpp — which arguments of a command are keys (cluster_client.hpp): what a
 // cluster routes a command by, and what must share one slot.
 #include <charconv>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // command_rules.cpp — see command_rules.hpp.
 #include "client/command_rules.hpp"
 

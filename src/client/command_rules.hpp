@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // command_rules.hpp — which commands a pooled, multiplexed connection can carry, and
 // which block the connection they run on. No I/O.
 #pragma once

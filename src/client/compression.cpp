@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // compression.cpp — see swarmkeeper/compression.hpp.
 #include "swarmkeeper/compression.hpp"
 

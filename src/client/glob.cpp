@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // glob.cpp — the glob matcher and escaper of glob.hpp.
 #include "swarmkeeper/glob.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // on_executor.hpp — runs an awaitable on a given executor and comes back: directly when
 // the caller already runs there, else by hopping over (co_spawn) and back. How the
 // Client and the cache keep their state on one serial executor while being awaited

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sync_client.cpp — SyncClient: a Client on an I/O thread of its own, for code outside
 // coroutines (see swarmkeeper/client.hpp).
 #include "swarmkeeper/client.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // threaded_client.cpp — see swarmkeeper/threaded_client.hpp.
 #include "swarmkeeper/threaded_client.hpp"
 

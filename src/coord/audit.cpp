@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // audit.cpp — see audit.hpp.
 #include "coord/audit.hpp"
 

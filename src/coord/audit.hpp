@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // audit.hpp — the cleanup's audit trail: the capped stream swarmkeeper:reaped. Each
 // entry holds up to 64 reaped coordinators as repeated (id, lastHeartbeat, keysDeleted)
 // fields; a run writes its last 10,000 reaped, the stream keeps ~2,000 entries.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_absent.cpp — the cleanup's absent-coordinator phase (see cleanup_plan.hpp for
 // the rule): after the scan, the values of the keys whose owners have no liveness record
 // are read for their timestamps, and the record of when each was first seen absent

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_engine.cpp — the cleanup's driver: carries out what CleanupPlan decides
 // (contract: swarmkeeper/cleanup.hpp; rules: coord/cleanup_plan.hpp).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_engine.hpp — the cleanup's driver for one run (contract:
 // swarmkeeper/cleanup.hpp; rules: coord/cleanup_plan.hpp). cleanup_engine.cpp holds the
 // run itself (lock, clock, reads, batches, orphans, final groups, audit);

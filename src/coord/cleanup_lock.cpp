@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_lock.cpp — see cleanup_lock.hpp.
 #include "coord/cleanup_lock.hpp"
 

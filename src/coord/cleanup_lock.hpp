@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_lock.hpp — one cleanup at a time per database: the lock key
 // swarmkeeper:cleanup:lock, taken with SET NX PX and a token "host:pid:random",
 // renewed every ttl/3 while the run lasts (every ttl/10 while its master cannot be

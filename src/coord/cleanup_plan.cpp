@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_plan.cpp — see cleanup_plan.hpp (the rules and the safety argument).
 #include "coord/cleanup_plan.hpp"
 

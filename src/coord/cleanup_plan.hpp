@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_plan.hpp — the cleanup's safety rules as an I/O-free state machine.
 //
 // The driver (cleanup_engine.cpp) moves bytes; the plan decides. It is fed scan pages and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_plan_absent.cpp — the plan's rules for absent coordinators (cleanup_plan.hpp
 // states them): naming them from the waiting keys, tallying the timestamps their keys
 // carry, and the record of when each was first seen absent. No I/O.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_scan.cpp — the cleanup's scan (see cleanup_engine.hpp): SCAN pages, each
 // attributed while the next is asked for; on a cluster every master at once, then the
 // slots that moved (or were moving) during the scan read again on every master.

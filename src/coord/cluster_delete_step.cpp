@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_delete_step.cpp — see cluster_delete_step.hpp.
 #include "coord/cluster_delete_step.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_delete_step.hpp — the cleanup's delete step on a Redis Cluster.
 //
 // A script or a transaction reaches one slot only, and a coordinator's keys usually

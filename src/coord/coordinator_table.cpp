@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // coordinator_table.cpp — see coordinator_table.hpp.
 #include "coord/coordinator_table.hpp"
 

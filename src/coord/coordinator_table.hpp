@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // coordinator_table.hpp — every coordinator seen in a cleanup run, and who owns a key.
 //
 // The table holds one entry per heartbeat key found (id, timestamp, state). Ids live

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // delete_step.cpp — see delete_step.hpp.
 #include "coord/delete_step.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // delete_step.hpp — carries out one CheckedUnlink (cleanup_plan.hpp) on the server, in
 // the strongest way the server allows:
 //   script       one EVALSHA of the checked-unlink script (scripts.hpp): compare and

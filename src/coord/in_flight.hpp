@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // in_flight.hpp — bounds how many asynchronous operations run at once (one executor).
 //
 //   co_await slots.acquire();          // waits while `limit` are running

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyspace_survey.cpp — see keyspace_survey.hpp.
 #include "coord/keyspace_survey.hpp"
 

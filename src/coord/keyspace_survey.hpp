@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyspace_survey.hpp — what is in an operator's Redis, as `swarmkeeper inspect` tells
 // it: key shapes with their counts, types, TTLs and value formats, which shapes the key
 // schema claims, heartbeats it cannot read and why, and a schema that reads the layout

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pacer.hpp — keeps a run's share of the server's CPU under a budget (--max-busy), with
 // no I/O: fed the server CPU the run has cost so far and the wall time it has taken, it
 // says how long to pause so that busy / wall comes back to the budget.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scripts.hpp — the Lua the cleanup runs on the server. Each runs over one bounded batch.
 #pragma once
 

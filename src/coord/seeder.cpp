@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // seeder.cpp — the seeds' scenario, written fast (see swarmkeeper/seed.hpp).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // server_info.hpp — figures read from Redis' INFO text, and whether a server is a
 // cluster node.
 #pragma once

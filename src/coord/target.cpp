@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // target.cpp — see target.hpp.
 #include "coord/target.hpp"
 

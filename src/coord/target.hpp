@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // target.hpp — where the cleanup sends its keyed commands: one server (a connection) or
 // a Redis Cluster (routed by each command's first key, cluster_client.hpp). The lock,
 // the heartbeat reads and the audit stream go through it, so they read the same on both.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // collector.cpp — see swarmkeeper/metrics/collector.hpp.
 #include "swarmkeeper/metrics/collector.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // histogram.cpp — see swarmkeeper/metrics/histogram.hpp.
 #include "swarmkeeper/metrics/histogram.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // process.cpp — the process figures of process.hpp.
 #include "swarmkeeper/metrics/process.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // advice.cpp — the trends and rules of thumb of advice.hpp.
 #include "monitor/advice.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // advice.hpp — trends over the history and plain-language recommendations where a rule
 // of thumb exists. No I/O: fed the history, the latest values and a few facts.
 //

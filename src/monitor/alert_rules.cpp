@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // alert_rules.cpp — the alert state machine and the rules file of alert_rules.hpp.
 #include "swarmkeeper/monitor/alert_rules.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // census.cpp — the census tally of census.hpp.
 #include "monitor/census.hpp"
 

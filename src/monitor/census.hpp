@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // census.hpp — the swarm census: what one pass over the keyspace found, tallied with no
 // I/O. The driver (collectors.cpp) feeds it SCAN pages and heartbeat values; the rules
 // are the cleanup's own (KeySchema::family_of, heartbeat_id, judge_heartbeat).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // history.hpp — every series' recent values at the refresh resolution, in bounded
 // memory: a ring of `points` (time, value) per series, at most kMaxSeries series (new
 // series past that are not kept). No I/O, no lock (the monitor holds its mutex).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http_server.cpp — the Beast side of http_server.hpp: accept, read one request at a
 // time per connection (keep-alive), answer from the routes; /events holds the
 // connection and writes an SSE event each time the version changes.

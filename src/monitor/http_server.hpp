@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http_server.hpp — the monitor's HTTP server and webhook client (Beast, compiled in
 // http_server.cpp only). The server knows no monitor: it asks `HttpRoutes` for each
 // response, and streams Server-Sent Events from /events.

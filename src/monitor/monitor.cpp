@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // monitor.cpp — the Monitor of monitor.hpp: its collectors (jobs on the scheduler),
 // the aggregation step (snapshot, history, alerts, events), and the routes the HTTP
 // server answers with.
@@ -30,6 +31,7 @@
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
 #include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/version.hpp"
 #include "swarmkeeper/client.hpp"
 #include "swarmkeeper/cluster_client.hpp"
 #include "swarmkeeper/cluster_slots.hpp"
@@ -557,6 +559,8 @@ struct Monitor::Impl {
     std::map<std::string, std::string> facts;
     for (const auto& [name, c] : collected) facts.insert(c.facts.begin(), c.facts.end());
     const Advice advice = advise(history, values, facts, now, opts.history.count());
+    all.push_back(gauge("swarmkeeper_build_info", 1, "The version and git revision of this swarmkeeper (always 1)",
+                        {{"version", std::string(swarmkeeper::version())}, {"revision", std::string(swarmkeeper::revision())}}));
     all.push_back(gauge("swarmkeeper_recommendations", static_cast<double>(advice.recommendations.size()),
                         "Recommendations the monitor makes right now (see the dashboard or /api/snapshot)"));
     metrics_text = render_prometheus(all);

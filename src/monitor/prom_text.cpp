@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // prom_text.cpp — the exposition writer of prom_text.hpp.
 #include "monitor/prom_text.hpp"
 

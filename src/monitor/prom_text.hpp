@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // prom_text.hpp — Prometheus text exposition (format 0.0.4), no I/O.
 //
 // A Sample is one line: a metric name, labels and a value. render() groups samples by

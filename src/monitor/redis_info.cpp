@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // redis_info.cpp — INFO parsing and the samples of redis_info.hpp.
 #include "monitor/redis_info.hpp"
 

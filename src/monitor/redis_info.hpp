@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // redis_info.hpp — INFO text to fields, and the monitor's samples from them and from a
 // census result. No I/O.
 #pragma once

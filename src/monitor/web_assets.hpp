@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // web_assets.hpp — the dashboard's files, built into the binary at build time
 // (cmake/embed_assets.cmake writes web_assets.cpp from web/ and uPlot's npm package).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connection.cpp — Asio carries out what the Multiplexer decides (see connection.hpp).
 //
 // Three coroutines run per open connection, all holding the Impl alive:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connection.hpp — one Redis connection: TCP or TLS, handshake, pipelining, timeouts.
 //
 // Open it with co_await Connection::open(executor, options): that resolves, connects

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connection_options.cpp — redis:// URLs and environment variables (see the header).
 #include "swarmkeeper/connection_options.hpp"
 

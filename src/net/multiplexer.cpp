@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // multiplexer.cpp — see multiplexer.hpp.
 #include "net/multiplexer.hpp"
 

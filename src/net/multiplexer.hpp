@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // multiplexer.hpp — the I/O-free heart of a connection: which bytes to write next,
 // and which request each reply belongs to.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // redis_process.cpp — see redis_process.hpp.
 #include "swarmkeeper/redis_process.hpp"
 

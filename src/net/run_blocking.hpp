@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // run_blocking.hpp — drive one awaitable to completion from plain (non-coroutine) code.
 //
 // Runs io's handlers until the awaitable finishes (other work on io progresses too) and

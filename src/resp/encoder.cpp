@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // encoder.cpp — RESP command encoding (see encoder.hpp).
 #include "swarmkeeper/resp/encoder.hpp"
 

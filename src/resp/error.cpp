@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // error.cpp — the swarmkeeper error category and code properties.
 #include "swarmkeeper/error.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parser.cpp — the incremental RESP2/RESP3 parser (see parser.hpp for the contract).
 //
 // State between feed() calls: nodes_ (complete nodes of the current reply, payloads as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // reply.cpp — navigation and ownership of parsed replies (see reply.hpp).
 #include "swarmkeeper/resp/reply.hpp"
 

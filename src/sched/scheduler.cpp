@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scheduler.cpp — see swarmkeeper/sched/scheduler.hpp.
 //
 // One timer thread keeps a time-ordered map of events (a job's next run, a run's

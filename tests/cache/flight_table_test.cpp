@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // flight_table_test.cpp — single flight that never hands a caller a load sent before its
 // call, and the rule that keeps a load that raced an invalidation out of L1.
 #include "cache/flight_table.hpp"

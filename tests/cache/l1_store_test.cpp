@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // l1_store_test.cpp — the cache's L1: bounds in entries and bytes, time to live,
 // segmented LRU against plain LRU on a scan that would flush an LRU.
 #include "cache/l1_store.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // two_tier_cache_test.cpp — the two-tier cache against a private server: another
 // client's write invalidates L1, a killed tracking connection flushes L1 before a stale
 // read, own writes, L2 and L1 time to live, the eviction bound, single flight, and

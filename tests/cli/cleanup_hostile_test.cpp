@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_hostile_test.cpp — the cleanup as a hostile user and a hostile environment
 // would try it: signals mid-run, a replica, a full server, huge heartbeats, bad schema
 // files, bad log paths, a waiting run, a killed connection. Each names what broke before.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cli_test.cpp — the swarmkeeper binary as an operator runs it: exit codes, the JSON
 // report, the log and Prometheus files, the environment, the shipped ACL line.
 #include <gtest/gtest.h>
@@ -60,8 +61,9 @@ TEST_F(CliTest, JsonReportLogAndPrometheusFile) {
   for (const char* field : {"totalCoordinatorsChecked", "staleCoordinatorsFound", "keysDeleted", "executionTimeMs",
                             "staleCoordinatorIds", "activeCoordinators", "invalidHeartbeats", "keysScanned",
                             "keysKeptAmbiguous", "renewedDuringRun", "orphansDeleted", "coordinatorsPerSec", "mode",
-                            "dryRun", "redisBusyMs"})
+                            "dryRun", "redisBusyMs", "version", "revision"})
     EXPECT_TRUE(j.contains(field)) << field;
+  EXPECT_EQ(j["version"], SWARMKEEPER_PROJECT_VERSION);
   EXPECT_EQ(j["totalCoordinatorsChecked"], 300);
   EXPECT_EQ(j["staleCoordinatorsFound"], 200);
   EXPECT_EQ(j["keysDeleted"], 1200);
@@ -73,6 +75,8 @@ TEST_F(CliTest, JsonReportLogAndPrometheusFile) {
   EXPECT_NE(metrics.find("swarmkeeper_cleanup_keys_deleted_total 1200"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("swarmkeeper_cleanup_stale_coordinators 200"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_cleanup_success 1"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_build_info{version=\"" SWARMKEEPER_PROJECT_VERSION "\",revision=\""), std::string::npos)
+      << metrics;
   EXPECT_FALSE(fs::exists(prom.string() + ".tmp")) << "written by rename";
   // The counter carries on across runs; a failed run keeps the last success time.
   ASSERT_TRUE(seed_scenario(options(), seed));
@@ -83,6 +87,20 @@ TEST_F(CliTest, JsonReportLogAndPrometheusFile) {
   EXPECT_NE(after_failure.find("swarmkeeper_cleanup_success 0"), std::string::npos);
   EXPECT_NE(after_failure.find("swarmkeeper_cleanup_failures_total 1"), std::string::npos);
   EXPECT_EQ(after_failure.find("swarmkeeper_cleanup_last_success_timestamp_seconds 0\n"), std::string::npos);
+}
+
+// One version, from the CMake project: --version and `version --json` say it, with the
+// git revision, and exit 0.
+TEST(CliVersion, VersionFlagAndSubcommandSayTheProjectVersionAndRevision) {
+  auto flag = run_cli("--version");
+  EXPECT_EQ(flag.exit_code, 0) << flag.out;
+  EXPECT_EQ(flag.out.rfind("swarmkeeper " SWARMKEEPER_PROJECT_VERSION " (revision ", 0), 0u) << flag.out;
+  auto j = run_cli("version --json");
+  ASSERT_EQ(j.exit_code, 0) << j.out;
+  auto parsed = nlohmann::json::parse(j.out);
+  EXPECT_EQ(parsed["version"], SWARMKEEPER_PROJECT_VERSION);
+  EXPECT_FALSE(parsed["revision"].get<std::string>().empty());
+  EXPECT_NE(parsed["revision"], "unknown") << "built from a git checkout";
 }
 
 TEST_F(CliTest, ThresholdFromTheEnvironmentAndDryRun) {

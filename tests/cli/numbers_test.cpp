@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // numbers_test.cpp — durations and counts as operators type them.
 #include "cli/numbers.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_slots_test.cpp — the key-to-slot rule (the values Redis documents) and the
 // CLUSTER SLOTS map, from made-up replies.
 #include "swarmkeeper/cluster_slots.hpp"

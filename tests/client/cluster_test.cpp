@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_test.cpp — the local cluster fixture and the slot rule against a real
 // 3-master cluster: it comes up ready, CLUSTER SLOTS maps every slot, and key_slot()
 // agrees with CLUSTER KEYSLOT on every key tried (hash tags, binary, empty tags).

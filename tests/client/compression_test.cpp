@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // compression_test.cpp — round trips, foreign values, marker collisions, incompressible data.
 #include "swarmkeeper/compression.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // glob_test.cpp — Redis glob matching and escaping.
 #include "swarmkeeper/glob.hpp"
 

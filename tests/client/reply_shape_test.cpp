@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // reply_shape_test.cpp — the typed commands against a fake server that answers with the
 // wrong shape (an array, a map, an integer where a value belongs): each must fail with
 // Errc::unexpected_reply, never succeed with a made-up value. The fake speaks RESP2

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // threaded_client_test.cpp — the client on every core against a real server: callers on
 // an I/O thread use that thread's Client (no hop), callers elsewhere are spread over the
 // threads, 64 callers on 2 threads get every reply right, metrics add up, and the client

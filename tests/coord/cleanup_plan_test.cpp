@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_plan_test.cpp — the cleanup's rules without a server: a model keyspace, the
 // plan's commands carried out against it with the delete step's semantics, and random
 // renewals, new coordinators and liveness records appearing between any two steps.

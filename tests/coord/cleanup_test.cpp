@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cleanup_test.cpp — the cleanup against real redis-servers: the seeds' scenario, dry
 // run, renewals mid-run, awkward ids, shared idempotency keys, malformed heartbeats,
 // scripts refused, a connection lost mid-run, the lock.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_cleanup_test.cpp — the cleanup on a real 3-master cluster: the seeds' 10 k
 // scenario gives the same report as on one server; hash-tagged coordinators are deleted
 // atomically everywhere; renewals before the delete keep every key, across slots too;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // coordinator_table_test.cpp — ownership by structure: ids that are globs, prefixes of
 // one another, contain separators, spaces or UTF-8.
 #include "coord/coordinator_table.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // heartbeat_rule_test.cpp — the one staleness rule, value by value (heartbeat_values.hpp).
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // heartbeat_values.hpp — THE table of heartbeat values and their verdicts, fed through
 // judge_heartbeat() (heartbeat_rule_test.cpp) and through a whole cleanup on a real
 // server (cleanup_test.cpp): both must agree with the table, value by value.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyspace_survey_test.cpp — inspect's rules without a server: key shapes, what the
 // schema claims, unreadable heartbeats, and a suggested schema that reads a layout the
 // built-in one does not know.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // orchestrator_layout_test.cpp — the cleanup on the state the orchestrator really writes
 // (lastHeartbeat, JSON timestamps in values, a millisecond field ending idempotency
 // names, swarm:<swarmId>:blocking:<id>, TTLs on everything), where a coordinator dies by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // slot_split_test.cpp — how a cleanup batch is split by slot on a cluster (no server):
 // what can be one atomic step per slot, what must be re-read across slots, and that
 // every check index maps back to the batch it came from.

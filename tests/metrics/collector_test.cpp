@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // collector_test.cpp — windows that roll, percentiles within the histogram's error of the
 // exact ones, and no sample lost while 8 threads record during advance() and snapshot().
 #include "swarmkeeper/metrics/collector.hpp"

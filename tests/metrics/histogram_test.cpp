@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // histogram_test.cpp — histogram percentiles against exact percentiles of the same samples.
 #include "swarmkeeper/metrics/histogram.hpp"
 

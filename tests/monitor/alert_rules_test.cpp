@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // alert_rules_test.cpp — the alert state machine (pending → firing → resolved, for and
 // keep_firing_for) and the rules file's checks.
 #include "swarmkeeper/monitor/alert_rules.hpp"

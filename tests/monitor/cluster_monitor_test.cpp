@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cluster_monitor_test.cpp — the monitor on a private 3-master cluster: every master
 // watched (per-node series and cluster totals), the census over all of them, slot
 // coverage, /metrics valid for promtool.

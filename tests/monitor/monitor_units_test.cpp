@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // monitor_units_test.cpp — the monitor's I/O-free pieces: Prometheus text, glob
 // matching, the census tally, the history ring, INFO parsing.
 #include <gtest/gtest.h>

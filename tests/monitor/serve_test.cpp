@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // serve_test.cpp — `swarmkeeper serve` as an operator runs it, against a private
 // server and over real HTTP: /metrics passes promtool, the census matches what was
 // seeded, an alert goes pending → firing → resolved and a webhook on loopback gets one
@@ -211,6 +212,8 @@ TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   const int promtool = std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str());
   EXPECT_EQ(promtool, 0) << "promtool: " << slurp(file + ".out");
   EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"active\"} 100\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_build_info{version=\"" SWARMKEEPER_PROJECT_VERSION "\",revision=\""), std::string::npos)
+      << metrics.substr(metrics.find("swarmkeeper_build_info"), 200);
   EXPECT_NE(metrics.find("swarmkeeper_keys{family=\"ack\"} 20000\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_heartbeat_age_seconds_count 10000\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_keys_orphaned 1\n"), std::string::npos);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connection_options_test.cpp — redis:// URLs, environment precedence, password masking.
 #include "swarmkeeper/connection_options.hpp"
 

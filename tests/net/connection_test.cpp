@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connection_test.cpp — one connection against real redis-servers: handshake, pipelining,
 // typed errors for refused / wrong password / unresponsive servers, ACL, TLS.
 #include "net/connection.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // multiplexer_test.cpp — the connection's bookkeeping with made-up bytes: no sockets.
 #include "net/multiplexer.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bounded_queue_test.cpp — every policy with several producers: capacity never exceeded,
 // every discarded event counted exactly once, close/drain as the header states.
 #include "swarmkeeper/queue/bounded_queue.hpp"

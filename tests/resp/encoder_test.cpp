@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // encoder_test.cpp — commands go out byte for byte, and parse back to the same argv.
 #include "swarmkeeper/resp/encoder.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hiredis_diff_test.cpp — differential test: our parser and hiredis' reader (the
 // reference RESP2 implementation) must produce the same replies from the same random
 // RESP2 streams, however the streams are split.

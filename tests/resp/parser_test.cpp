@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parser_test.cpp — the RESP parser on every type, in every chunking, and on bad input.
 #include "swarmkeeper/resp/parser.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // resp_test_util.hpp — helpers shared by the RESP tests: feed a parser the way a
 // connection does (growing buffer, consume completed replies).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scheduler_test.cpp — jobs that finish, throw, time out and are cancelled leave no
 // handle behind; delays, periods and shutdown modes do what the header says.
 #include "swarmkeeper/sched/scheduler.hpp"

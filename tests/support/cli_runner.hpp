@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cli_runner.hpp — runs the swarmkeeper binary as an operator would, and the fixtures
 // the CLI and cleanup tests share (a scratch directory; a server with one ACL user).
 #pragma once

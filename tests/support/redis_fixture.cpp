@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // redis_fixture.cpp — see redis_fixture.hpp.
 #include "support/redis_fixture.hpp"
 

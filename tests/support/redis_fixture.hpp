@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // redis_fixture.hpp — GoogleTest fixtures over a real, private redis-server.
 //
 // RedisTest starts one redis-server per test suite (RedisProcess: free loopback port,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dashboard.test.mjs — the dashboard as a person sees it, in a real headless Chromium
 // (Debian's, driven by playwright-core). Run by tests/monitor/serve_test.cpp, which
 // starts Redis and `swarmkeeper serve` and passes:

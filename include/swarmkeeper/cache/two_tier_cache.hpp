@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // two_tier_cache.hpp — a cache with an in-process tier (L1) in front of Redis (L2),
 // kept correct when other processes write, by server-assisted invalidation.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // collector.hpp — named metric series with time windows (no Redis knowledge).
 //
 // Three kinds of series, registered by name (registration allocates and locks once;

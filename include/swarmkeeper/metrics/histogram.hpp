@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // histogram.hpp — a constant-memory, mergeable latency histogram (no Redis knowledge).
 //
 // Values (e.g. nanoseconds) fall into log-linear buckets: each power of two is split

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // process.hpp — figures about this process, for self-monitoring and benchmarks.
 #pragma once
 

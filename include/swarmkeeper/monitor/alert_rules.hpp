@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // alert_rules.hpp — alert rules and their states, Prometheus' way, with no I/O.
 //
 // A rule compares one series of the latest snapshot with a threshold. Its state:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // monitor.hpp — the monitor behind `swarmkeeper serve`: collectors over Redis, the
 // swarm and the cleanup; history; alert rules; an HTTP server with the dashboard,
 // Prometheus /metrics, JSON APIs and a live event stream.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bounded_queue.hpp — a fixed-capacity, multi-producer event queue with a drop policy
 // (no Redis knowledge). It never grows past its capacity, whatever the producers do.
 //

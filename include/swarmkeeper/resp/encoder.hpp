@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // encoder.hpp — RESP command encoding. No I/O.
 //
 // Commands go to Redis as RESP arrays of bulk strings, byte for byte what the caller

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parser.hpp — incremental RESP2/RESP3 parser. No I/O.
 //
 // Feed it the bytes of the current reply from its first byte on, in any chunking

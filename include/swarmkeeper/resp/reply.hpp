@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // reply.hpp — RESP2/RESP3 replies as a flat, pre-order list of nodes.
 //
 // A reply of any shape is a sequence of Nodes in pre-order: an aggregate node (array,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scheduler.hpp — one-shot, delayed and periodic jobs on a small thread pool, with
 // per-job timeouts and cancellation through std::stop_token (no Redis knowledge).
 //
