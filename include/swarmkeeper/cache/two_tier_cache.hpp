@@ -53,7 +53,9 @@
 // clear_l1() and close() may be called from any thread. The Client must outlive the
 // cache.
 //
-//   auto cache = co_await TwoTierCache::open(client, {.prefix = "app:cache:"});
+//   CacheOptions options;                            // (a variable: GCC 12 destroys a braced
+//   options.prefix = "app:cache:";                   //  temporary inside co_await twice)
+//   auto cache = co_await TwoTierCache::open(client, options);
 //   if (!cache) co_return report(cache.error());
 //   co_await (*cache)->set("user:42", json, std::chrono::minutes(10));
 //   auto v = co_await (*cache)->get("user:42");     // Result<std::optional<std::string>>
