@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -144,8 +145,43 @@ spdlog::logger open_log(const std::string& path) {
   return log;
 }
 
-std::string append_failure_log(const std::string& path, const std::string& error, const std::string& target) {
+std::string json_log_line(const char* level, const std::string& msg, const nlohmann::ordered_json& fields) {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  nlohmann::ordered_json j;
+  j["time"] = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                          tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  j["level"] = level;
+  j["msg"] = msg;
+  if (fields.is_object())
+    for (const auto& [k, v] : fields.items()) j[k] = v;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+// A log of JSON lines: the message is the whole line.
+spdlog::logger open_json_log(const std::string& path) {
+  if (path == default_log_path()) std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(path, 10 * 1024 * 1024, 5);
+  spdlog::logger log("cleanup", sink);
+  log.set_pattern("%v");
+  return log;
+}
+
+}  // namespace
+
+std::string append_failure_log(const std::string& path, const std::string& error, const std::string& target, bool json) {
   try {
+    if (json) {
+      auto log = open_json_log(path);
+      log.error("{}", json_log_line("error", "cleanup could not run", {{"target", target}, {"error", error}}));
+      log.flush();
+      return "";
+    }
     auto log = open_log(path);
     log.error("Cleanup could not run against {}: {}", target, error);
     log.flush();
@@ -155,8 +191,17 @@ std::string append_failure_log(const std::string& path, const std::string& error
   return "";
 }
 
-std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target) {
+std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target, bool json) {
   try {
+    if (json) {  // one line per run: the report itself
+      auto log = open_json_log(path);
+      const bool skipped = r.lock_busy;
+      log.info("{}", json_log_line(r.errors.empty() ? "info" : "error",
+                                   skipped ? "skipped: another cleanup is running" : "cleanup summary",
+                                   {{"target", target}, {"report", nlohmann::ordered_json::parse(report_json(r), nullptr, false)}}));
+      log.flush();
+      return "";
+    }
     auto log = open_log(path);
     if (r.lock_busy) {
       log.info("Skipped: another cleanup is running against {}", target);

@@ -27,7 +27,7 @@ namespace swarmkeeper::cli {
 void add_inspect_options(CLI::App* c, InspectArgs& a) {
   c->add_option("--url", a.url, "Redis URL (as for cleanup); a cluster node means the whole cluster");
   c->add_option("--threshold", a.threshold, "The cleanup's threshold (for what a cleanup would do now): 600, 10m, ...")
-      ->envname("STALE_THRESHOLD_SECONDS")->capture_default_str();
+      ->envname("SWARMKEEPER_THRESHOLD")->capture_default_str();
   c->add_option("--schema", a.schema_file, "Key schema file (JSON) to check the keyspace against (default: the built-in one)")
       ->check(CLI::ExistingFile);
   c->add_option("--max-busy", a.max_busy, "Keep the server's CPU under this percent of wall time while inspecting (0.1-100)")

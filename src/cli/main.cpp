@@ -52,7 +52,7 @@ struct CleanupArgs {
   std::string threshold = "600";
   bool dry_run = false, json = false, orphans = false, wait = false, verbose = false, no_log = false, no_absent = false;
   std::size_t max_absent_records = 1000000;
-  std::string recheck = "auto", mode, schema_file, log_file, prom_file;
+  std::string recheck = "auto", mode, schema_file, log_file, prom_file, log_format = "text";
   double max_busy = 0;
   std::size_t max_ids = 100, batch = 500, scan_count = 1000, in_flight = 8, park_mb = 24;
 };
@@ -64,7 +64,7 @@ void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
                                 "(a file holding the password) or REDIS_PASSWORD in the environment");
   c->add_option("--threshold", a.threshold, "Age after which a coordinator's heartbeat is stale: 600, 600s, 10m, "
                                             "1500ms, 0.5 (a bare number is seconds)")
-      ->envname("STALE_THRESHOLD_SECONDS")->capture_default_str();
+      ->envname("SWARMKEEPER_THRESHOLD")->capture_default_str();
   c->add_flag("--dry-run", a.dry_run, "Delete nothing; report exactly what would be deleted");
   c->add_flag("--json", a.json, "Print the report as one JSON object on stdout");
   c->add_option("--recheck", a.recheck, "How a delete confirms its owners are still stale. auto (default): an atomic "
@@ -92,6 +92,7 @@ void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
   c->add_option("--log-file", a.log_file, "Log file (rotated; default $XDG_STATE_HOME/swarmkeeper/cleanup.log); its "
                                           "directory must exist");
   c->add_flag("--no-log", a.no_log, "Write no log file");
+  cli::add_log_format_option(c, a.log_format);
   c->add_option("--prom-file", a.prom_file, "Write Prometheus metrics here (node_exporter textfile collector)");
   c->add_option("--max-busy", a.max_busy, "Pace the run so the server's CPU stays under this percent of wall time (0.1-100)")
       ->check(decimal_in(0.1, 100, "20"));
@@ -190,14 +191,15 @@ int run_cleanup_command(const CleanupArgs& a) {
   if (tty) std::fprintf(stderr, "\r\033[K");
   const std::string log_path = a.log_file.empty() ? cli::default_log_path() : a.log_file;
   if (!report) {
-    if (!a.no_log) (void)cli::append_failure_log(log_path, report.error().message(), conn->display());
+    if (!a.no_log) (void)cli::append_failure_log(log_path, report.error().message(), conn->display(), a.log_format == "json");
     if (!a.prom_file.empty()) cli::write_prom_file(a.prom_file, nullptr, false);
     return start_error(report.error());
   }
   if (!a.mode.empty()) report->notes.push_back("--mode is obsolete: every delete is atomic by default (see --recheck)");
   const bool ok = report->errors.empty();
   if (!a.no_log)
-    if (auto err = cli::append_log(log_path, *report, conn->display()); !err.empty()) std::cerr << "swarmkeeper: " << err << "\n";
+    if (auto err = cli::append_log(log_path, *report, conn->display(), a.log_format == "json"); !err.empty())
+      std::cerr << "swarmkeeper: " << err << "\n";
   if (!a.prom_file.empty())
     if (auto err = cli::write_prom_file(a.prom_file, &*report, ok); !err.empty()) std::cerr << "swarmkeeper: " << err << "\n";
   if (a.json)
@@ -226,6 +228,7 @@ int main(int argc, char** argv) {
   CleanupArgs cleanup_args;
   auto* cleanup = app.add_subcommand("cleanup", "Delete the keys of coordinators whose heartbeat is stale");
   add_cleanup_options(cleanup, cleanup_args);
+  cli::options_from_environment(cleanup);
 
   cli::InspectArgs inspect_args;
   auto* inspect = app.add_subcommand("inspect", "What is in your Redis: key shapes, TTLs, value formats, what the schema "
@@ -273,6 +276,7 @@ int main(int argc, char** argv) {
   cli::ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "A live dashboard, alerts and Prometheus /metrics over Redis, the swarm and the cleanup");
   cli::add_serve_options(serve, serve_args);
+  cli::options_from_environment(serve);
 
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
@@ -323,6 +327,9 @@ int main(int argc, char** argv) {
   bench_client->add_flag("--cluster", client_args.cluster, "The get-set run on a Redis Cluster: a private 3-master one, "
                                                            "or --url redis+cluster://...");
 
+  // The seeds' name for the threshold still works; SWARMKEEPER_THRESHOLD wins.
+  if (const char* old = std::getenv("STALE_THRESHOLD_SECONDS"); old && !std::getenv("SWARMKEEPER_THRESHOLD"))
+    ::setenv("SWARMKEEPER_THRESHOLD", old, 1);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

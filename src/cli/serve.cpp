@@ -8,20 +8,23 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/cleanup_output.hpp"
 #include "cli/numbers.hpp"
+#include "cli/validators.hpp"
 #include "swarmkeeper/monitor/alert_rules.hpp"
 #include "swarmkeeper/monitor/monitor.hpp"
 
 namespace swarmkeeper::cli {
 
 void add_serve_options(CLI::App* s, ServeArgs& a) {
+  add_log_format_option(s, a.log_format);
   s->add_option("--url", a.url, "Redis URL (default: REDIS_URL, then REDIS_HOST/PORT/PASSWORD/DB, then 127.0.0.1:6379/0)");
   s->add_option("--listen", a.listen, "host:port to serve the dashboard, /metrics and the APIs on; loopback by default "
                                       "(0.0.0.0:PORT exposes it to the network)")->capture_default_str();
   s->add_option("--refresh", a.refresh, "Snapshot interval and history resolution (e.g. 5s, 1s, 500ms)")->capture_default_str();
   s->add_option("--history", a.history, "History kept per series (e.g. 1h, 30m)")->capture_default_str();
   s->add_option("--threshold", a.threshold, "Heartbeat age after which a coordinator is stale (as for cleanup)")
-      ->envname("STALE_THRESHOLD_SECONDS")->capture_default_str();
+      ->envname("SWARMKEEPER_THRESHOLD")->capture_default_str();
   s->add_option("--rules", a.rules_file, "Alert rules (JSON; see deploy/alert-rules.json); default: the built-in rules");
   s->add_option("--webhook", a.webhook, "POST firing and resolved alerts here (Alertmanager JSON), http:// only");
   s->add_option("--cleanup-every", a.cleanup_every, "Run the cleanup on this schedule (e.g. 5m), under its lock");
@@ -92,17 +95,23 @@ int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
   auto conn = resolve_connection_options(a.url);
   if (!conn) return usage(conn.error().message());
   o.connection = *conn;
+  const bool json = a.log_format == "json";
+  auto say = [&](const char* level, const std::string& msg, const nlohmann::ordered_json& fields = {}) {
+    if (json) std::cerr << json_log_line(level, msg, fields) << "\n";
+    else std::cerr << "swarmkeeper serve: " << msg << "\n";
+  };
   monitor::Monitor m(o);
   if (auto started = m.start(); !started) {
-    std::cerr << "swarmkeeper serve: " << started.error().message() << "\n";
+    say("error", started.error().message());
     return started.error().code() == Errc::invalid_argument ? 64 : 1;
   }
   std::string host = a.listen.substr(0, a.listen.rfind(':'));
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";  // IPv6
-  std::cerr << "swarmkeeper serve: dashboard on http://" << host << ":" << m.port()
-            << "/ (metrics at /metrics), watching " << conn->display() << "\n";
+  const std::string url = "http://" + host + ":" + std::to_string(m.port()) + "/";
+  say("info", "dashboard on " + url + " (metrics at /metrics), watching " + conn->display(),
+      {{"url", url}, {"redis", conn->display()}});
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::cerr << "swarmkeeper serve: stopping\n";
+  say("info", "stopping");
   m.stop();
   return 0;
 }

@@ -20,6 +20,7 @@ struct ServeArgs {
   std::string rules_file, schema_file, assets_dir;
   std::vector<std::string> queues;
   double census_budget = 5;
+  std::string log_format = "text";
 };
 
 /// Adds serve's options to its subcommand.

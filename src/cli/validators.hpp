@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cstdint>
 #include <string>
 
@@ -30,6 +31,24 @@ inline CLI::Validator decimal_in(double lo, double hi, std::string example) {
         return not_a(v, fmt::format("a number from {} to {}", lo, hi), example);
       },
       "NUMBER");
+}
+
+// Every option of `sub` can also come from the environment: --max-busy from
+// SWARMKEEPER_MAX_BUSY, --dry-run from SWARMKEEPER_DRY_RUN=1, and so on (a flag given on
+// the command line wins; --help names each variable). Call after adding the options.
+inline void options_from_environment(CLI::App* sub) {
+  for (CLI::Option* o : sub->get_options()) {
+    if (!o->get_envname().empty() || o->get_lnames().empty() || o->get_lnames().front() == "help") continue;
+    std::string name = "SWARMKEEPER_";
+    for (char c : o->get_lnames().front()) name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    o->envname(name);
+  }
+}
+
+// The log format of cleanup and serve: text (the default) or json (one object per line).
+inline void add_log_format_option(CLI::App* sub, std::string& format) {
+  sub->add_option("--log-format", format, "text, or json: one JSON object per log line, for log shippers")
+      ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
 }
 
 }  // namespace swarmkeeper::cli

@@ -103,6 +103,50 @@ TEST(CliVersion, VersionFlagAndSubcommandSayTheProjectVersionAndRevision) {
   EXPECT_NE(parsed["revision"], "unknown") << "built from a git checkout";
 }
 
+// Every flag of cleanup (and serve) can come from SWARMKEEPER_<FLAG>; the command line
+// wins; values from the environment are validated like flags; --help names them.
+TEST_F(CliTest, EveryFlagCanComeFromTheEnvironmentAndTheCommandLineWins) {
+  SeedOptions seed{.coordinators = 100, .stale = 100};  // 660 s old
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  auto dry = run_cli("cleanup --json --no-log --url " + url(), "SWARMKEEPER_DRY_RUN=1 SWARMKEEPER_THRESHOLD=10m");
+  ASSERT_EQ(dry.exit_code, 0) << dry.out;
+  auto j = nlohmann::json::parse(dry.out);
+  EXPECT_EQ(j["dryRun"], true);
+  EXPECT_EQ(j["staleCoordinatorsFound"], 100);
+  auto flag_wins = run_cli("cleanup --json --no-log --threshold 1h --url " + url(), "SWARMKEEPER_THRESHOLD=10m SWARMKEEPER_DRY_RUN=1");
+  ASSERT_EQ(flag_wins.exit_code, 0) << flag_wins.out;
+  EXPECT_EQ(nlohmann::json::parse(flag_wins.out)["staleCoordinatorsFound"], 0) << "--threshold 1h beat the environment's 10m";
+  auto bad = run_cli("cleanup --no-log --url " + url(), "SWARMKEEPER_BATCH=0");
+  EXPECT_EQ(bad.exit_code, 64) << bad.out;
+  EXPECT_NE(bad.out.find("--batch"), std::string::npos) << bad.out;
+  for (const char* sub : {"cleanup", "serve"}) {
+    auto help = run_cli(std::string(sub) + " --help");
+    EXPECT_NE(help.out.find("(Env:SWARMKEEPER_URL)"), std::string::npos) << help.out;
+    EXPECT_NE(help.out.find("(Env:SWARMKEEPER_LOG_FORMAT)"), std::string::npos) << help.out;
+  }
+  EXPECT_NE(run_cli("serve --help").out.find("(Env:SWARMKEEPER_LISTEN)"), std::string::npos);
+  EXPECT_EQ(BlockingClient(options())("DBSIZE").integer(), 600) << "dry runs only";
+}
+
+// --log-format json: one JSON object per line, for log shippers; a run that could not
+// start is a line with level error.
+TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
+  SeedOptions seed{.coordinators = 50, .stale = 20};
+  ASSERT_TRUE(seed_scenario(options(), seed));
+  const auto log = tmp_ / "cleanup.jsonl";
+  ASSERT_EQ(run_cli("cleanup --log-format json --url " + url() + " --log-file " + log.string()).exit_code, 0);
+  EXPECT_EQ(run_cli("cleanup --log-format json --url redis://127.0.0.1:1 --log-file " + log.string()).exit_code, 1);
+  std::istringstream lines(slurp(log));
+  std::vector<nlohmann::json> parsed;
+  for (std::string line; std::getline(lines, line);) parsed.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(parsed.size(), 2u) << slurp(log);
+  EXPECT_EQ(parsed[0]["level"], "info");
+  EXPECT_EQ(parsed[0]["report"]["keysDeleted"], 120);
+  EXPECT_TRUE(parsed[0]["time"].get<std::string>().ends_with("Z"));
+  EXPECT_EQ(parsed[1]["level"], "error");
+  EXPECT_FALSE(parsed[1]["error"].get<std::string>().empty());
+}
+
 TEST_F(CliTest, ThresholdFromTheEnvironmentAndDryRun) {
   SeedOptions seed;
   seed.coordinators = 100;

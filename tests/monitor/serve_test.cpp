@@ -275,6 +275,24 @@ TEST_F(ServeTest, AnAlertGoesPendingFiringResolvedAndTheWebhookGetsOneOfEach) {
   EXPECT_EQ(stop(), 0);
 }
 
+// --log-format json (here from the environment's SWARMKEEPER_LOG_FORMAT): serve's lines
+// are JSON objects too.
+TEST_F(ServeTest, JsonLogLinesFromTheEnvironment) {
+  ::setenv("SWARMKEEPER_LOG_FORMAT", "json", 1);
+  const auto port = start({});
+  ::unsetenv("SWARMKEEPER_LOG_FORMAT");
+  ASSERT_NE(port, 0);
+  EXPECT_EQ(stop(), 0);
+  std::istringstream lines(slurp(log_));
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    auto j = json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
+  }
+  EXPECT_GE(n, 2) << "the start and the stop";
+}
+
 TEST_F(ServeTest, BadFlagsAndATakenPortAreRefused) {
   for (const char* bad : {"--refresh nan", "--refresh 50ms", "--refresh -1s", "--history 1s", "--listen nonsense",
                           "--listen 127.0.0.1:99999", "--listen 300.1.1.1:80", "--webhook https://x/",
