@@ -5,6 +5,7 @@
 #   ./run.sh test               the whole test suite (what CI runs)
 #   ./run.sh build              just install + build (build/swarmkeeper)
 #   ./run.sh bench-resp         the RESP codec benchmark, ours beside hiredis
+#   ./run.sh package            the Debian packages in dist/ (swarmkeeper, swarmkeeper-dev)
 set -euo pipefail
 cd "$(dirname "$0")"
 # ccache: the same sources hit the cache from any folder (a clone elsewhere, CI).
@@ -37,8 +38,11 @@ case "$cmd" in
   test)
     exec bash scripts/test.sh
     ;;
+  package)
+    exec bash scripts/package.sh "$@"
+    ;;
   *)
-    echo "usage: ./run.sh demo [--url URL] | test | build | bench-resp" >&2
+    echo "usage: ./run.sh demo [--url URL] | test | build | bench-resp | package" >&2
     exit 64
     ;;
 esac

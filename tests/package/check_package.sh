@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# check_package.sh — builds the Debian packages (scripts/package.sh) and checks them:
+# control fields and dependencies, contents, the conffile, the maintainer scripts, the
+# systemd units (systemd-analyze verify, warnings included), and the binary run from the
+# extracted tree. Usage: check_package.sh SOURCE_DIR BUILD_DIR VERSION
+set -euo pipefail
+SRC=$1 BUILD=$2 VERSION=$3
+ARCH=$(dpkg --print-architecture)
+TMP=$(mktemp -d)
+trap 'rm -rf --one-file-system "$TMP"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+bash "$SRC/scripts/package.sh" --out "$TMP/dist" --build-dir "$BUILD" >/dev/null
+DEB="$TMP/dist/swarmkeeper_${VERSION}_${ARCH}.deb" DEV="$TMP/dist/swarmkeeper-dev_${VERSION}_${ARCH}.deb"
+[ -f "$DEB" ] && [ -f "$DEV" ] || fail "no packages: $(ls "$TMP/dist")"
+
+# Control fields.
+[ "$(dpkg-deb -f "$DEB" Package)" = swarmkeeper ] || fail "Package"
+[ "$(dpkg-deb -f "$DEB" Version)" = "$VERSION" ] || fail "Version is not the project's $VERSION"
+dpkg-deb -f "$DEB" Depends | grep -q 'libc6' || fail "Depends lacks the shared libraries: $(dpkg-deb -f "$DEB" Depends)"
+dpkg-deb -f "$DEB" Depends | grep -q 'adduser' || fail "Depends lacks adduser (postinst uses it)"
+
+# Contents.
+dpkg-deb -x "$DEB" "$TMP/root"
+dpkg-deb -e "$DEB" "$TMP/control"
+for f in usr/bin/swarmkeeper lib/systemd/system/swarmkeeper-cleanup.service lib/systemd/system/swarmkeeper-cleanup.timer \
+         lib/systemd/system/swarmkeeper-serve.service etc/swarmkeeper/swarmkeeper.env usr/share/swarmkeeper/alert-rules.json \
+         usr/share/swarmkeeper/prometheus-alerts.yml usr/share/doc/swarmkeeper/copyright; do
+  [ -e "$TMP/root/$f" ] || fail "missing /$f"
+done
+[ "$(cat "$TMP/control/conffiles")" = /etc/swarmkeeper/swarmkeeper.env ] || fail "conffiles"
+[ "$(stat -c %a "$TMP/root/etc/swarmkeeper/swarmkeeper.env")" = 640 ] || fail "the config file is readable by all"
+grep -q '^REDIS_URL=' "$TMP/root/etc/swarmkeeper/swarmkeeper.env" || fail "no REDIS_URL in the config file"
+
+# Maintainer scripts: valid sh; the system user has no shell and no home.
+for s in postinst prerm postrm; do sh -n "$TMP/control/$s" || fail "$s is not valid sh"; done
+grep -q -- '--system' "$TMP/control/postinst" && grep -q 'nologin' "$TMP/control/postinst" || fail "postinst user"
+
+# Units: every one runs as the swarmkeeper user, hardened; systemd-analyze verify finds
+# nothing (ExecStart pointed at the extracted binary, since none is installed here).
+mkdir "$TMP/units"
+for u in "$TMP"/root/lib/systemd/system/*; do
+  grep -q '^User=swarmkeeper' "$u" || [[ "$u" == *.timer ]] || fail "$(basename "$u") does not run as swarmkeeper"
+  grep -q '^NoNewPrivileges=yes' "$u" || [[ "$u" == *.timer ]] || fail "$(basename "$u") lacks NoNewPrivileges"
+  grep -q '^ProtectSystem=strict' "$u" || [[ "$u" == *.timer ]] || fail "$(basename "$u") lacks ProtectSystem=strict"
+  sed "s|/usr/bin/swarmkeeper|$TMP/root/usr/bin/swarmkeeper|" "$u" >"$TMP/units/$(basename "$u")"
+done
+if ! out=$(cd "$TMP/units" && systemd-analyze verify --man=no ./*.service ./*.timer 2>&1) || [ -n "$out" ]; then
+  fail "systemd-analyze verify: $out"
+fi
+
+# The binary from the extracted tree.
+"$TMP/root/usr/bin/swarmkeeper" --version | grep -q "^swarmkeeper $VERSION " || fail "--version"
+"$TMP/root/usr/bin/swarmkeeper" cleanup --help | grep -q 'SWARMKEEPER_THRESHOLD' || fail "cleanup --help"
+
+# The -dev package: headers, libraries, the CMake package and pkg-config; no test helper.
+dpkg-deb -x "$DEV" "$TMP/dev"
+[ -f "$TMP/dev/usr/include/swarmkeeper/client.hpp" ] || fail "dev: headers"
+[ ! -e "$TMP/dev/usr/include/swarmkeeper/redis_process.hpp" ] || fail "dev: the test helper's header is shipped"
+ls "$TMP"/dev/usr/lib/*/cmake/swarmkeeper/swarmkeeperConfig.cmake >/dev/null 2>&1 || fail "dev: CMake package"
+ls "$TMP"/dev/usr/lib/*/pkgconfig/swarmkeeper.pc >/dev/null 2>&1 || fail "dev: pkg-config file"
+ls "$TMP"/dev/usr/lib/*/libswarmkeeper_client.a >/dev/null 2>&1 || fail "dev: libraries"
+grep -q '^prefix=/usr$' "$TMP"/dev/usr/lib/*/pkgconfig/swarmkeeper.pc || fail "dev: swarmkeeper.pc prefix"
+echo "packages: $(stat -c %s "$DEB") B and $(stat -c %s "$DEV") B; contents, scripts, units and binary checked"
