@@ -61,6 +61,9 @@ std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i);
 /// cluster_enabled:1) it goes across every master.
 Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const SeedOptions& options);
 
+/// Keys in the target database (summed over every master of a cluster): DBSIZE.
+Result<std::int64_t> count_keys(const ConnectionOptions& connection);
+
 /// What is left of a seeded scenario after a cleanup.
 struct ScenarioCheck {
   std::uint64_t stale_keys_total = 0, stale_keys_left = 0;

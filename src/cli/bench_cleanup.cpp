@@ -406,13 +406,14 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
     return 1;
   }
   std::string script;
-  {
-    const std::string path = args.peer_script.empty() ? "../shared/peers/seed_lua_chunked.lua" : args.peer_script;
-    std::ifstream in(path);
+  if (args.peer_script.empty()) {
+    std::cerr << "note: no --peer-script: the peer column is skipped\n";
+  } else {
+    std::ifstream in(args.peer_script);
     std::stringstream ss;
     ss << in.rdbuf();
     script = ss.str();
-    if (script.empty()) std::cerr << "note: peer script '" << path << "' not found; the peer column is skipped\n";
+    if (script.empty()) std::cerr << "note: peer script '" << args.peer_script << "' not found; the peer column is skipped\n";
   }
   auto sizes = args.sizes;
   if (args.large) sizes.push_back(1000000);

@@ -238,13 +238,18 @@ int main(int argc, char** argv) {
   std::optional<std::string> seed_url;
   SeedOptions seed_opts;
   std::int64_t stale_age = 660, active_age = 60;
-  std::string seed_layout = "seeds";
-  auto* seed = app.add_subcommand("seed", "Write the seeds' test scenario (6 keys per coordinator)");
-  seed->add_option("--url", seed_url, "Redis URL (as for cleanup)");
+  std::string seed_layout = "reference";
+  bool seed_force = false;
+  auto* seed = app.add_subcommand("seed", "Write the reference scenario's test data (6 keys per coordinator) to an "
+                                          "empty database");
+  seed->add_option("--url", seed_url, "Redis URL (as for cleanup); required, or REDIS_URL: test data goes only where "
+                                      "you say");
+  seed->add_flag("--force", seed_force, "Write even into a database that already holds keys");
   seed->add_option("--layout", seed_layout,
-                   "seeds: the seeds' layout (no TTLs, a stale heartbeat); orchestrator: what the orchestrator writes "
-                   "(lastHeartbeat, JSON timestamps, TTLs; a stale coordinator's heartbeat and activity have expired)")
-      ->check(CLI::IsMember({"seeds", "orchestrator"}))->capture_default_str();
+                   "reference: the reference scenario (no TTLs, a stale heartbeat); orchestrator: what the orchestrator "
+                   "writes (lastHeartbeat, JSON timestamps, TTLs; a stale coordinator's heartbeat and activity have "
+                   "expired)")
+      ->check(CLI::IsMember({"reference", "seeds", "orchestrator"}))->capture_default_str();
   seed->add_option("--coordinators", seed_opts.coordinators, "Coordinators to write (1-100000000)")
       ->check(count_in(1, 100000000, "10000"))->capture_default_str();
   seed->add_option("--stale", seed_opts.stale, "How many of them are stale (at most --coordinators)")
@@ -280,7 +285,7 @@ int main(int argc, char** argv) {
 
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
-  auto* bench_cleanup = bench->add_subcommand("cleanup", "The seeds' cleanup performance validation, beside the seeds' script");
+  auto* bench_cleanup = bench->add_subcommand("cleanup", "The reference scenario's cleanup benchmark: Redis CPU against the floor, beside a peer script");
   bench_cleanup->add_option("--url", bench_args.url, "Use this Redis instead of a private one (its data is flushed!)");
   bench_cleanup->add_option("--sizes", sizes_text, "Comma-separated coordinator counts (default 100,1000,3000,10000,100000)");
   bench_cleanup->add_flag("--large", bench_args.large, "Add 1,000,000 coordinators");
@@ -291,7 +296,7 @@ int main(int argc, char** argv) {
       ->excludes("--url");
   bench_cleanup->add_option("--recheck", bench_args.recheck, "Cleanup recheck (as for cleanup)")
       ->check(CLI::IsMember({"auto", "script", "transaction"}))->capture_default_str();
-  bench_cleanup->add_option("--peer-script", bench_args.peer_script, "The seeds' script (default ../shared/peers/seed_lua_chunked.lua)");
+  bench_cleanup->add_option("--peer-script", bench_args.peer_script, "A Lua cleanup script to run beside ours, as the reference peer is run (none: the peer column is skipped)");
   bench_cleanup->add_option("--peer-cap", bench_args.peer_cap_s, "Skip the peer where its projected time exceeds this (s)")
       ->check(decimal_in(0.001, 86400, "30"))->capture_default_str();
 
@@ -310,11 +315,11 @@ int main(int argc, char** argv) {
   bench_serve->add_option("--census-budget", serve_bench_args.census_budget, "The census' Redis CPU budget, percent")
       ->check(decimal_in(0.1, 100, "5"))->capture_default_str();
   bench_serve->add_flag("--json", serve_bench_args.json, "One JSON object on stdout");
-  auto* bench_client = bench->add_subcommand("client", "Seed 003's client validation suite, or a plain GET/SET throughput run");
+  auto* bench_client = bench->add_subcommand("client", "The client validation suite (latency, pool, batching, compression, load, recovery, stress, idle memory) and its score, or a plain GET/SET throughput run");
   bench_client->add_option("--url", client_args.url, "Use this Redis instead of a private one (keys are overwritten!)");
   bench_client->add_option("--concurrency", client_args.concurrency, "Concurrent callers")->check(count_in(1, 100000, "64"))->capture_default_str();
   bench_client->add_option("--seconds", client_args.seconds, "Length of the load runs")->check(decimal_in(0.01, 86400, "30"))->capture_default_str();
-  bench_client->add_option("--mix", client_args.mix, "get-set: only the plain throughput run (peer_ioredis.js's workload)")
+  bench_client->add_option("--mix", client_args.mix, "get-set: only the plain throughput run (GET/SET of small values, the workload ioredis is measured on)")
       ->check(CLI::IsMember({"get-set"}));
   bench_client->add_option("--connections", client_args.connections, "Max pool connections (default 20)")->check(count_in(1, 10000, "20"));
   bench_client->add_flag("--json", client_args.json, "One JSON object on stdout");
@@ -347,8 +352,17 @@ int main(int argc, char** argv) {
   if (*cleanup) return run_cleanup_command(cleanup_args);
   if (*inspect) return cli::run_inspect(inspect_args);
   if (*seed) {
+    if (!seed_url && !std::getenv("REDIS_URL"))
+      return usage_error("seed writes test data: name the database with --url or REDIS_URL (no default target)");
     auto conn = resolve_connection_options(seed_url);
     if (!conn) return start_error(conn.error());
+    if (!seed_force) {
+      auto keys = count_keys(*conn);
+      if (!keys) return start_error(keys.error());
+      if (*keys > 0)
+        return usage_error(conn->display() + " already holds " + std::to_string(*keys) +
+                           " keys: seed writes test data beside them; use an empty database, or --force");
+    }
     if (seed_opts.stale > seed_opts.coordinators)
       return usage_error(cli::bad_value("--stale", std::to_string(seed_opts.stale), "at most --coordinators", "9900"));
     seed_opts.stale_age = std::chrono::seconds(stale_age);

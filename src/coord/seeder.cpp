@@ -288,6 +288,35 @@ std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i) {
   return o.hash_tags ? "{" + id + "}" : id;
 }
 
+Result<std::int64_t> count_keys(const ConnectionOptions& given) {
+  const ConnectionOptions connection = with_cluster_detected(given);
+  asio::io_context io;
+  auto count = [&]() -> asio::awaitable<Result<std::int64_t>> {
+    std::int64_t n = 0;
+    if (connection.cluster) {
+      ClusterClient cluster(io.get_executor(), ClusterOptions::from(connection));
+      for (auto& r : co_await cluster.for_each_master(resp::Command("DBSIZE"))) {
+        if (!r) {
+          cluster.close();
+          co_return r.error();
+        }
+        n += r->integer();
+      }
+      cluster.close();
+      co_return n;
+    }
+    auto c = co_await net::Connection::open(io.get_executor(), connection);
+    if (!c) co_return c.error();
+    auto r = co_await (*c)->exec(resp::Command("DBSIZE"));
+    (*c)->close();
+    if (!r) co_return r.error();
+    co_return r->integer();
+  };
+  auto r = net::run_blocking(io, count());
+  io.run();
+  return r;
+}
+
 Result<SeedReport> seed_scenario(const ConnectionOptions& given, const SeedOptions& options) {
   if (options.stale > options.coordinators)
     return Error(Errc::invalid_argument, "--stale (" + std::to_string(options.stale) + ") is more than --coordinators (" +

@@ -235,6 +235,25 @@ TEST_F(CliTest, ThresholdsAreDurationsAndNoNumberCanWidenThem) {
   EXPECT_EQ(nlohmann::json::parse(ms.out)["staleCoordinatorsFound"], 50);
 }
 
+// seed writes test data only where it is told (--url or REDIS_URL), and never beside
+// data that is already there unless --force says so.
+TEST_F(CliTest, SeedWritesOnlyToANamedEmptyDatabaseUnlessForced) {
+  auto nowhere = run_cli("seed --coordinators 10 --stale 5", "env -u REDIS_URL");
+  EXPECT_EQ(nowhere.exit_code, 64) << nowhere.out;
+  EXPECT_NE(nowhere.out.find("--url or REDIS_URL"), std::string::npos) << nowhere.out;
+  BlockingClient redis(options());
+  redis("SET", "app:precious", "1");
+  auto refused = run_cli("seed --coordinators 10 --stale 5 --url " + url());
+  EXPECT_EQ(refused.exit_code, 64) << refused.out;
+  EXPECT_NE(refused.out.find("already holds 1 keys"), std::string::npos) << refused.out;
+  EXPECT_EQ(redis("DBSIZE").integer(), 1) << "nothing written";
+  auto forced = run_cli("seed --force --coordinators 10 --stale 5 --url " + url());
+  EXPECT_EQ(forced.exit_code, 0) << forced.out;
+  EXPECT_EQ(redis("DBSIZE").integer(), 1 + 60);
+  redis("FLUSHALL");
+  EXPECT_EQ(run_cli("seed --coordinators 10 --stale 5", "REDIS_URL=" + url()).exit_code, 0) << "REDIS_URL names it";
+}
+
 TEST_F(CliTest, EveryNumericFlagIsValidated) {
   for (const char* args : {"cleanup --max-ids -1", "cleanup --batch 0", "cleanup --batch 100000", "cleanup --scan-count 100000",
                            "cleanup --in-flight 0", "cleanup --max-busy nan", "cleanup --max-busy 0", "seed --coordinators -5",
@@ -305,7 +324,7 @@ namespace {
 // inspect on the orchestrator's layout: every shape found and claimed, what a cleanup
 // would do now, and a suggested schema that loads; bad input exits 64, no server 1.
 TEST_F(CliTest, InspectExplainsTheOrchestratorsLayoutAndSuggestsASchema) {
-  ASSERT_EQ(run_cli("seed --layout orchestrator --coordinators 300 --stale 100 --url " + url()).exit_code, 0);
+  ASSERT_EQ(run_cli("seed --force --layout orchestrator --coordinators 300 --stale 100 --url " + url()).exit_code, 0);
   auto run = run_cli("inspect --json --url " + url());
   ASSERT_EQ(run.exit_code, 0) << run.out;
   const auto j = nlohmann::json::parse(run.out);

@@ -93,7 +93,7 @@ TEST_F(ClusterTest, SeedWritesTheScenarioAcrossTheCluster) {
   for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
   const std::string url = "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port()) + ",127.0.0.1:" +
                           std::to_string(cluster_->nodes()[1]->port());
-  auto seeded = swarmkeeper::testing::run_cli("seed --url " + url + " --coordinators 10000 --stale 9900");
+  auto seeded = swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 10000 --stale 9900");
   ASSERT_EQ(seeded.exit_code, 0) << seeded.out;
   std::int64_t total = 0;
   for (std::size_t i = 0; i < 3; ++i) {

@@ -265,7 +265,7 @@ TEST_F(ClusterCleanupTest, TheCliFindsTheClusterByUrlOrByAskingTheNode) {
   seed.coordinators = 2000;
   seed.stale = 1000;
   for (const std::string& url : {cluster_url(), "redis://127.0.0.1:" + std::to_string(cluster_->nodes()[2]->port())}) {
-    auto seeded = swarmkeeper::testing::run_cli("seed --url " + url + " --coordinators 2000 --stale 1000");
+    auto seeded = swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 2000 --stale 1000");
     ASSERT_EQ(seeded.exit_code, 0) << seeded.out;
     EXPECT_GE(total_keys(), 12000) << url << ": seeded across the whole cluster, whichever URL";
     auto r = swarmkeeper::testing::run_cli("cleanup --no-log --json --url " + url);

@@ -32,7 +32,7 @@ class ClusterMonitorTest : public ::testing::Test {
 TEST_F(ClusterMonitorTest, WatchesEveryMasterAndCountsTheWholeSwarm) {
   for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
   const std::string url = "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[1]->port());
-  ASSERT_EQ(swarmkeeper::testing::run_cli("seed --url " + url + " --coordinators 3000 --stale 2900").exit_code, 0);
+  ASSERT_EQ(swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 3000 --stale 2900").exit_code, 0);
   monitor::MonitorOptions o;
   o.connection = *parse_redis_url(url);
   o.listen = "127.0.0.1:0";

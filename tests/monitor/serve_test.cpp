@@ -196,7 +196,7 @@ class ServeTest : public swarmkeeper::testing::CliFixture {
 };
 
 TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
-  ASSERT_EQ(run_cli("seed --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
+  ASSERT_EQ(run_cli("seed --force --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
   BlockingClient redis(options());
   redis("SET", "blocking:signal:ghost", "x");            // a coordinator without a liveness record: absent
   redis("SET", "coordinator:activity:ghost2", "x");      // an unreadable liveness record: invalid
@@ -318,7 +318,7 @@ TEST_F(ServeTest, BadFlagsAndATakenPortAreRefused) {
 
 // A scrape reads the last snapshot: it never waits for the census.
 TEST_F(ServeTest, AScrapeDuringALargeCensusAnswersQuickly) {
-  ASSERT_EQ(run_cli("seed --url " + url() + " --coordinators 100000 --stale 99000").exit_code, 0);
+  ASSERT_EQ(run_cli("seed --force --url " + url() + " --coordinators 100000 --stale 99000").exit_code, 0);
   ASSERT_NE(start({"--refresh", "500ms"}), 0);
   std::vector<double> ms;
   bool census_done = false;
@@ -451,7 +451,7 @@ TEST_F(ServeTest, TheDashboardWorksInChromium) {
   const std::string web = SWARMKEEPER_SOURCE_DIR "/web/node_modules/playwright-core";
   ASSERT_TRUE(std::filesystem::exists(web)) << "playwright-core is missing: run scripts/setup.sh";
   ASSERT_TRUE(std::filesystem::exists("/usr/bin/chromium")) << "chromium is missing: run scripts/setup.sh";
-  ASSERT_EQ(run_cli("seed --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
+  ASSERT_EQ(run_cli("seed --force --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
   const auto rules = write_rules(R"({"rules":[{"name":"TooManyStale","series":"swarmkeeper_coordinators{state=\"stale\"}",
     "op":">","threshold":9900,"for":"0s","summary":"stale coordinators above 9,900"}]})");
   ASSERT_NE(start({"--refresh", "1s", "--rules", rules}), 0);
