@@ -43,7 +43,8 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$R/usr/
 install -m 0644 packaging/deb/swarmkeeper-cleanup.service packaging/deb/swarmkeeper-cleanup.timer \
   packaging/deb/swarmkeeper-serve.service "$R/lib/systemd/system/"
 install -m 0640 packaging/deb/swarmkeeper.env "$R/etc/swarmkeeper/swarmkeeper.env"
-install -m 0644 deploy/alert-rules.json deploy/prometheus-alerts.yml deploy/redis-acl.conf "$R/usr/share/swarmkeeper/"
+install -m 0644 deploy/alert-rules.json deploy/prometheus-alerts.yml deploy/redis-acl.conf deploy/grafana-dashboard.json \
+  "$R/usr/share/swarmkeeper/"
 install -m 0644 README.md "$R/usr/share/doc/swarmkeeper/README.md"
 copyright() {
   cat <<EOT

@@ -225,6 +225,20 @@ TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   EXPECT_NE(metrics.find("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_redis_memory_used_bytes"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_monitor_collector_age_seconds{collector=\"census\"}"), std::string::npos);
+  // Every swarmkeeper_ series the shipped Grafana dashboard queries exists in this scrape.
+  const json dashboard = json::parse(slurp(SWARMKEEPER_SOURCE_DIR "/deploy/grafana-dashboard.json"));
+  std::size_t queried = 0;
+  const std::regex series("swarmkeeper_[a-z_]+");
+  for (const auto& panel : dashboard["panels"])
+    for (const auto& target : panel.value("targets", json::array())) {
+      const std::string expr = target["expr"];
+      for (std::sregex_iterator it(expr.begin(), expr.end(), series), end; it != end; ++it) {
+        ++queried;
+        EXPECT_NE(metrics.find("\n" + it->str()), std::string::npos) << "the dashboard queries " << it->str()
+                                                                     << ", which /metrics does not have";
+      }
+    }
+  EXPECT_GT(queried, 15u);
   EXPECT_EQ(value("swarmkeeper_coordinators{state=\"stale\"}"), 9900);
   EXPECT_EQ(http_get(port_, "/healthz").status, 200);
   EXPECT_EQ(http_get(port_, "/readyz").status, 200);
