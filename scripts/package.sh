@@ -46,6 +46,8 @@ install -m 0640 packaging/deb/swarmkeeper.env "$R/etc/swarmkeeper/swarmkeeper.en
 install -m 0644 deploy/alert-rules.json deploy/prometheus-alerts.yml deploy/redis-acl.conf deploy/grafana-dashboard.json \
   "$R/usr/share/swarmkeeper/"
 install -m 0644 README.md "$R/usr/share/doc/swarmkeeper/README.md"
+install -d "$R/usr/share/doc/swarmkeeper/docs"
+install -m 0644 docs/*.md "$R/usr/share/doc/swarmkeeper/docs/"
 copyright() {
   cat <<EOT
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
