@@ -54,19 +54,20 @@ Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: swarmkeeper
 
 Files: *
-Copyright: the swarmkeeper authors
+Copyright: 2026 the swarmkeeper authors
 License: Apache-2.0
  On Debian systems, the full text of the Apache License 2.0 is in
  /usr/share/common-licenses/Apache-2.0.
 EOT
 }
 changelog() {
-  printf 'swarmkeeper (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- swarmkeeper maintainers <swarmkeeper@localhost>  %s\n' \
+  printf 'swarmkeeper (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- swarmkeeper maintainers <maintainers@swarmkeeper.org>  %s\n' \
     "$VERSION" "$VERSION" "$(date -R -u -d @"${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"
 }
 copyright >"$R/usr/share/doc/swarmkeeper/copyright"
-changelog | gzip -9n >"$R/usr/share/doc/swarmkeeper/changelog.Debian.gz"
+changelog | gzip -9n >"$R/usr/share/doc/swarmkeeper/changelog.gz"
 install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm "$R/DEBIAN/"
+install -D -m 0644 packaging/deb/lintian-overrides "$R/usr/share/lintian/overrides/swarmkeeper"
 echo /etc/swarmkeeper/swarmkeeper.env >"$R/DEBIAN/conffiles"
 
 # Shared-library dependencies of the binary, as dpkg-shlibdeps finds them.
@@ -77,7 +78,7 @@ cat >"$R/DEBIAN/control" <<EOT
 Package: swarmkeeper
 Version: $VERSION
 Architecture: $ARCH
-Maintainer: swarmkeeper maintainers <swarmkeeper@localhost>
+Maintainer: swarmkeeper maintainers <maintainers@swarmkeeper.org>
 Installed-Size: $(du -sk --exclude=DEBIAN "$R" | cut -f1)
 Depends: ${SHLIBS}, adduser
 Recommends: redis-tools
@@ -88,8 +89,9 @@ Homepage: https://github.com/swarmkeeper/swarmkeeper
 Description: keeps a Redis-backed agent swarm healthy
  Deletes every key of dead coordinators (stale or expired heartbeats) without
  blocking Redis or touching a living one, on one server or a Redis Cluster;
- serves a live dashboard, alerts and Prometheus metrics over Redis and the swarm.
- Ships systemd units for the cleanup (a 5-minute timer) and the dashboard.
+ serves a live dashboard, alerts and Prometheus metrics over Redis and the
+ swarm. Ships systemd units for the cleanup (a 5-minute timer) and the
+ dashboard.
 EOT
 
 # --- swarmkeeper-dev: headers, static libraries, CMake package, pkg-config
@@ -97,12 +99,12 @@ cp -a "$STAGE/all/usr/include" "$D/usr/"
 cp -a "$STAGE/all/usr/lib" "$D/usr/"
 find "$D/usr/lib" -name '*.a' -exec strip --strip-debug {} +
 copyright >"$D/usr/share/doc/swarmkeeper-dev/copyright"
-changelog | gzip -9n >"$D/usr/share/doc/swarmkeeper-dev/changelog.Debian.gz"
+changelog | gzip -9n >"$D/usr/share/doc/swarmkeeper-dev/changelog.gz"
 cat >"$D/DEBIAN/control" <<EOT
 Package: swarmkeeper-dev
 Version: $VERSION
 Architecture: $ARCH
-Maintainer: swarmkeeper maintainers <swarmkeeper@localhost>
+Maintainer: swarmkeeper maintainers <maintainers@swarmkeeper.org>
 Installed-Size: $(du -sk --exclude=DEBIAN "$D" | cut -f1)
 Depends: libboost1.81-dev, libboost-url1.81-dev, libssl-dev, libzstd-dev, libsimdjson-dev, nlohmann-json3-dev, libabsl-dev, libfmt-dev, pkg-config
 Section: libdevel

@@ -8,7 +8,7 @@ set -euo pipefail
 
 # One package per line; the build, the tests and the tools the tests drive.
 PACKAGES=(
-  g++ cmake ninja-build ccache pkg-config make git ca-certificates dpkg-dev systemd
+  g++ cmake ninja-build ccache pkg-config make git ca-certificates dpkg-dev systemd lintian
   libboost1.81-dev libboost-url1.81-dev libssl-dev openssl
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libzstd-dev libabsl-dev libxxhash-dev libhiredis-dev

@@ -15,6 +15,10 @@ bash "$SRC/scripts/package.sh" --out "$TMP/dist" --build-dir "$BUILD" >/dev/null
 DEB="$TMP/dist/swarmkeeper_${VERSION}_${ARCH}.deb" DEV="$TMP/dist/swarmkeeper-dev_${VERSION}_${ARCH}.deb"
 [ -f "$DEB" ] && [ -f "$DEV" ] || fail "no packages: $(ls "$TMP/dist")"
 
+# lintian: clean, every remaining tag explained in packaging/deb/lintian-overrides.
+if ! out=$(lintian --fail-on warning,error "$DEB" "$DEV" 2>&1 | grep -v 'running with root privileges'); then :; fi
+[ -z "$out" ] || fail "lintian: $out"
+
 # Control fields.
 [ "$(dpkg-deb -f "$DEB" Package)" = swarmkeeper ] || fail "Package"
 [ "$(dpkg-deb -f "$DEB" Version)" = "$VERSION" ] || fail "Version is not the project's $VERSION"
