@@ -9,6 +9,7 @@
 #                                              and swarmkeeper.pc
 # Usage: scripts/package.sh [--out DIR] [--build-dir DIR]   (defaults: dist, build-package)
 set -euo pipefail
+umask 022
 cd "$(dirname "$0")/.."
 OUT=dist
 BUILD=build-package
@@ -23,12 +24,11 @@ VERSION=$(sed -n 's/^project(swarmkeeper VERSION \([0-9.]*\).*/\1/p' CMakeLists.
 ARCH=$(dpkg --print-architecture)
 [ -n "$VERSION" ] || { echo "package: no version in CMakeLists.txt" >&2; exit 1; }
 
-# The same compiler flags as ./run.sh build (so the compiler cache is shared), installed to /usr.
-if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_INSTALL_PREFIX=/usr -DSWARMKEEPER_TESTS=OFF -DSWARMKEEPER_BENCH=OFF \
-    >"$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log"; exit 1; }
-fi
-cmake --build "$BUILD" >/dev/null
+# The same compiler flags as ./run.sh build (so the compiler cache is shared), installed to
+# /usr (configured every time: a build dir made for another prefix is set right).
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_INSTALL_PREFIX=/usr -DSWARMKEEPER_TESTS=OFF -DSWARMKEEPER_BENCH=OFF \
+  -DSWARMKEEPER_INSTALL=ON >"$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log" >&2; exit 1; }
+cmake --build "$BUILD" >"$BUILD.build.log" 2>&1 || { tail -50 "$BUILD.build.log" >&2; exit 1; }
 
 STAGE=$(mktemp -d)
 trap 'rm -rf --one-file-system "$STAGE"' EXIT
@@ -73,7 +73,9 @@ echo /etc/swarmkeeper/swarmkeeper.env >"$R/DEBIAN/conffiles"
 # Shared-library dependencies of the binary, as dpkg-shlibdeps finds them.
 mkdir -p "$STAGE/src/debian"
 printf 'Source: swarmkeeper\n\nPackage: swarmkeeper\nArchitecture: any\n' >"$STAGE/src/debian/control"
-SHLIBS=$(cd "$STAGE/src" && dpkg-shlibdeps -O "$R/usr/bin/swarmkeeper" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+SHLIBS=$(cd "$STAGE/src" && dpkg-shlibdeps -O "$R/usr/bin/swarmkeeper" 2>"$STAGE/shlibdeps.log" | sed -n 's/^shlibs:Depends=//p') ||
+  { cat "$STAGE/shlibdeps.log" >&2; exit 1; }
+[ -n "$SHLIBS" ] || { echo "package: dpkg-shlibdeps found no dependencies" >&2; cat "$STAGE/shlibdeps.log" >&2; exit 1; }
 cat >"$R/DEBIAN/control" <<EOT
 Package: swarmkeeper
 Version: $VERSION

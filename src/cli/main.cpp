@@ -114,13 +114,15 @@ void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
-// The threshold: a duration, from the flag or STALE_THRESHOLD_SECONDS (the other numbers
+// The threshold: a duration, from the flag, SWARMKEEPER_THRESHOLD or STALE_THRESHOLD_SECONDS (the other numbers
 // were checked by their validators). "" if fine, else the usage error.
 std::string read_threshold(const CleanupArgs& a, CleanupOptions& o) {
   const auto threshold = cli::parse_duration_ms(a.threshold);
   if (!threshold)
-    return cli::bad_value(std::getenv("STALE_THRESHOLD_SECONDS") && a.threshold == std::getenv("STALE_THRESHOLD_SECONDS")
-                              ? "STALE_THRESHOLD_SECONDS"
+    return cli::bad_value(std::getenv("SWARMKEEPER_THRESHOLD") && a.threshold == std::getenv("SWARMKEEPER_THRESHOLD")
+                              ? (std::getenv("STALE_THRESHOLD_SECONDS") && a.threshold == std::getenv("STALE_THRESHOLD_SECONDS")
+                                     ? "STALE_THRESHOLD_SECONDS"
+                                     : "SWARMKEEPER_THRESHOLD")
                               : "--threshold",
                           a.threshold, "a positive duration of at least 1 ms and at most 30 days", "600, 600s, 10m, 1500ms");
   o.threshold = std::chrono::milliseconds(*threshold);
@@ -228,7 +230,6 @@ int main(int argc, char** argv) {
   CleanupArgs cleanup_args;
   auto* cleanup = app.add_subcommand("cleanup", "Delete the keys of coordinators whose heartbeat is stale");
   add_cleanup_options(cleanup, cleanup_args);
-  cli::options_from_environment(cleanup);
 
   cli::InspectArgs inspect_args;
   auto* inspect = app.add_subcommand("inspect", "What is in your Redis: key shapes, TTLs, value formats, what the schema "
@@ -249,7 +250,7 @@ int main(int argc, char** argv) {
                    "reference: the reference scenario (no TTLs, a stale heartbeat); orchestrator: what the orchestrator "
                    "writes (lastHeartbeat, JSON timestamps, TTLs; a stale coordinator's heartbeat and activity have "
                    "expired)")
-      ->check(CLI::IsMember({"reference", "seeds", "orchestrator"}))->capture_default_str();
+      ->check(CLI::IsMember({"reference", "orchestrator"}))->capture_default_str();
   seed->add_option("--coordinators", seed_opts.coordinators, "Coordinators to write (1-100000000)")
       ->check(count_in(1, 100000000, "10000"))->capture_default_str();
   seed->add_option("--stale", seed_opts.stale, "How many of them are stale (at most --coordinators)")
@@ -281,7 +282,6 @@ int main(int argc, char** argv) {
   cli::ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "A live dashboard, alerts and Prometheus /metrics over Redis, the swarm and the cleanup");
   cli::add_serve_options(serve, serve_args);
-  cli::options_from_environment(serve);
 
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
@@ -332,9 +332,19 @@ int main(int argc, char** argv) {
   bench_client->add_flag("--cluster", client_args.cluster, "The get-set run on a Redis Cluster: a private 3-master one, "
                                                            "or --url redis+cluster://...");
 
-  // The seeds' name for the threshold still works; SWARMKEEPER_THRESHOLD wins.
-  if (const char* old = std::getenv("STALE_THRESHOLD_SECONDS"); old && !std::getenv("SWARMKEEPER_THRESHOLD"))
+  // The older name for the threshold still works; SWARMKEEPER_THRESHOLD wins.
+  const char* own_threshold = std::getenv("SWARMKEEPER_THRESHOLD");
+  if (const char* old = std::getenv("STALE_THRESHOLD_SECONDS"); old && *old && !(own_threshold && *own_threshold))
     ::setenv("SWARMKEEPER_THRESHOLD", old, 1);
+  // SWARMKEEPER_<FLAG> variables are read for the command being run only (CLI11 would
+  // otherwise validate every subcommand's: a cleanup setting could stop serve).
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("-")) continue;
+    if (arg == "cleanup") cli::options_from_environment(cleanup);
+    if (arg == "serve") cli::options_from_environment(serve);
+    break;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -352,7 +362,8 @@ int main(int argc, char** argv) {
   if (*cleanup) return run_cleanup_command(cleanup_args);
   if (*inspect) return cli::run_inspect(inspect_args);
   if (*seed) {
-    if (!seed_url && !std::getenv("REDIS_URL"))
+    const char* env_url = std::getenv("REDIS_URL");
+    if (!seed_url && !(env_url && *env_url))
       return usage_error("seed writes test data: name the database with --url or REDIS_URL (no default target)");
     auto conn = resolve_connection_options(seed_url);
     if (!conn) return start_error(conn.error());

@@ -28,8 +28,9 @@ void add_serve_options(CLI::App* s, ServeArgs& a) {
   s->add_option("--rules", a.rules_file, "Alert rules (JSON; see deploy/alert-rules.json); default: the built-in rules");
   s->add_option("--webhook", a.webhook, "POST firing and resolved alerts here (Alertmanager JSON), http:// only");
   s->add_option("--cleanup-every", a.cleanup_every, "Run the cleanup on this schedule (e.g. 5m), under its lock");
-  s->add_option("--queues", a.queues, "Queue key patterns (Redis glob) whose backlogs to show "
-                                      "(default: bull:*:id bull:*:wait bull:*:active bull:*:delayed bull:*:failed)");
+  s->add_option("--queues", a.queues, "Queue key patterns (Redis glob) whose backlogs to show, space- or comma-separated "
+                                      "(default: bull:*:id bull:*:wait bull:*:active bull:*:delayed bull:*:failed)")
+      ->delimiter(',');
   s->add_option("--schema", a.schema_file, "Key schema JSON (as for cleanup)");
   s->add_option("--census-budget", a.census_budget, "The census' share of Redis CPU, in percent (0.1-100)")
       ->capture_default_str()->group("Advanced");

@@ -119,6 +119,15 @@ TEST_F(CliTest, EveryFlagCanComeFromTheEnvironmentAndTheCommandLineWins) {
   auto bad = run_cli("cleanup --no-log --url " + url(), "SWARMKEEPER_BATCH=0");
   EXPECT_EQ(bad.exit_code, 64) << bad.out;
   EXPECT_NE(bad.out.find("--batch"), std::string::npos) << bad.out;
+  // Each command reads only its own: a bad cleanup setting in a shared env file must not
+  // stop serve (nor the other way round).
+  EXPECT_EQ(run_cli("serve --help", "SWARMKEEPER_BATCH=0").exit_code, 0);
+  EXPECT_EQ(run_cli("version", "SWARMKEEPER_BATCH=0 SWARMKEEPER_CENSUS_BUDGET=5%").exit_code, 0);
+  auto cleanup_beside_bad_serve = run_cli("cleanup --dry-run --no-log --url " + url(), "SWARMKEEPER_CENSUS_BUDGET=5%");
+  EXPECT_EQ(cleanup_beside_bad_serve.exit_code, 0) << cleanup_beside_bad_serve.out;
+  auto bad_threshold = run_cli("cleanup --no-log --url " + url(), "SWARMKEEPER_THRESHOLD=soon");
+  EXPECT_EQ(bad_threshold.exit_code, 64);
+  EXPECT_NE(bad_threshold.out.find("SWARMKEEPER_THRESHOLD"), std::string::npos) << "names the variable: " << bad_threshold.out;
   for (const char* sub : {"cleanup", "serve"}) {
     auto help = run_cli(std::string(sub) + " --help");
     EXPECT_NE(help.out.find("(Env:SWARMKEEPER_URL)"), std::string::npos) << help.out;

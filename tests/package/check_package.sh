@@ -16,8 +16,10 @@ DEB="$TMP/dist/swarmkeeper_${VERSION}_${ARCH}.deb" DEV="$TMP/dist/swarmkeeper-de
 [ -f "$DEB" ] && [ -f "$DEV" ] || fail "no packages: $(ls "$TMP/dist")"
 
 # lintian: clean, every remaining tag explained in packaging/deb/lintian-overrides.
-if ! out=$(lintian --fail-on warning,error "$DEB" "$DEV" 2>&1 | grep -v 'running with root privileges'); then :; fi
-[ -z "$out" ] || fail "lintian: $out"
+lintian_rc=0
+lintian_out=$(lintian --fail-on warning,error "$DEB" "$DEV" 2>&1) || lintian_rc=$?
+lintian_out=$(printf '%s\n' "$lintian_out" | grep -v 'running with root privileges' || true)
+[ "$lintian_rc" -eq 0 ] && [ -z "$lintian_out" ] || fail "lintian (exit $lintian_rc): $lintian_out"
 
 # Control fields.
 [ "$(dpkg-deb -f "$DEB" Package)" = swarmkeeper ] || fail "Package"
@@ -65,5 +67,6 @@ dpkg-deb -x "$DEV" "$TMP/dev"
 ls "$TMP"/dev/usr/lib/*/cmake/swarmkeeper/swarmkeeperConfig.cmake >/dev/null 2>&1 || fail "dev: CMake package"
 ls "$TMP"/dev/usr/lib/*/pkgconfig/swarmkeeper.pc >/dev/null 2>&1 || fail "dev: pkg-config file"
 ls "$TMP"/dev/usr/lib/*/libswarmkeeper_client.a >/dev/null 2>&1 || fail "dev: libraries"
-grep -q '^prefix=/usr$' "$TMP"/dev/usr/lib/*/pkgconfig/swarmkeeper.pc || fail "dev: swarmkeeper.pc prefix"
+inc=$(PKG_CONFIG_PATH=$(echo "$TMP"/dev/usr/lib/*/pkgconfig) pkg-config --variable=includedir swarmkeeper)
+[ -f "$inc/swarmkeeper/client.hpp" ] || fail "dev: swarmkeeper.pc does not find the headers ($inc)"
 echo "packages: $(stat -c %s "$DEB") B and $(stat -c %s "$DEV") B; contents, scripts, units and binary checked"
