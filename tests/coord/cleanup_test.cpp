@@ -244,7 +244,9 @@ TEST_F(CleanupTest, ConnectionLostMidRunReportsAnErrorAndDeletesNothingAlive) {
   SeedOptions seed{.coordinators = 20000, .stale = 19000};
   ASSERT_TRUE(seed_scenario(options(), seed));
   CleanupOptions o;
-  o.lock_ttl = std::chrono::milliseconds(300);  // the dead run's lock must expire quickly
+  // The dead run's lock must expire soon; 2 s, not less: a slow (sanitized) run whose
+  // event loop stalls past 90 % of the ttl rightly stops, its lock possibly expired.
+  o.lock_ttl = std::chrono::milliseconds(2000);
   o.before_first_delete = [&] {
     BlockingClient killer(options());
     killer("CLIENT", "KILL", "USER", "default", "SKIPME", "yes");
@@ -252,7 +254,9 @@ TEST_F(CleanupTest, ConnectionLostMidRunReportsAnErrorAndDeletesNothingAlive) {
   auto r = run_cleanup(options(), o);
   ASSERT_TRUE(r);
   ASSERT_FALSE(r->errors.empty());
-  EXPECT_NE(r->errors[0].find("connection"), std::string::npos) << r->errors[0];
+  bool said = false;
+  for (const auto& e : r->errors) said = said || e.find("connection") != std::string::npos;
+  EXPECT_TRUE(said) << r->errors[0];
   auto check = verify_scenario(options(), seed);
   ASSERT_TRUE(check);
   EXPECT_EQ(check->active_keys_present, check->active_keys_total) << "no active key touched";
