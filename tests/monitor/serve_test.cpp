@@ -470,7 +470,7 @@ TEST_F(ServeTest, TheDashboardWorksInChromium) {
     "op":">","threshold":9900,"for":"0s","summary":"stale coordinators above 9,900"}]})");
   ASSERT_NE(start({"--refresh", "1s", "--rules", rules}), 0);
   const std::string shot = std::filesystem::path(SWARMKEEPER_BINARY).parent_path().string() + "/dashboard.png";
-  const std::string seed_more = std::string(SWARMKEEPER_BINARY) + " seed --url " + url() +
+  const std::string seed_more = std::string(SWARMKEEPER_BINARY) + " seed --force --url " + url() +
                                 " --coordinators 200 --stale 200 --prefix more > /dev/null";
   const std::string cmd = "SK_URL=http://127.0.0.1:" + std::to_string(port_) + "/ SK_REFRESH_MS=1000 SK_SCREENSHOT=" + shot +
                           " SK_SEED='" + seed_more + "' node " SWARMKEEPER_SOURCE_DIR "/tests/web/dashboard.test.mjs 2>&1";
