@@ -133,12 +133,17 @@ class UpperLevel final : public spdlog::custom_flag_formatter {
 
 }  // namespace
 
-// The seeds' log format, rotated at 10 MB x 5. The default path's directory is created;
-// an explicit --log-file's directory must exist (checked before the run).
-spdlog::logger open_log(const std::string& path) {
+// The log, rotated at 10 MB x 5: the seeds' text format, or (json) JSON lines where the
+// message is the whole line. The default path's directory is created; an explicit
+// --log-file's directory must exist (checked before the run).
+spdlog::logger open_log(const std::string& path, bool json = false) {
   if (path == default_log_path()) std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(path, 10 * 1024 * 1024, 5);
   spdlog::logger log("cleanup", sink);
+  if (json) {
+    log.set_pattern("%v");
+    return log;
+  }
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<UpperLevel>('*').set_pattern("[%Y-%m-%d %H:%M:%S] [%*] %v");
   log.set_formatter(std::move(formatter));
@@ -161,23 +166,11 @@ std::string json_log_line(const char* level, const std::string& msg, const nlohm
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-namespace {
-
-// A log of JSON lines: the message is the whole line.
-spdlog::logger open_json_log(const std::string& path) {
-  if (path == default_log_path()) std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(path, 10 * 1024 * 1024, 5);
-  spdlog::logger log("cleanup", sink);
-  log.set_pattern("%v");
-  return log;
-}
-
-}  // namespace
 
 std::string append_failure_log(const std::string& path, const std::string& error, const std::string& target, bool json) {
   try {
     if (json) {
-      auto log = open_json_log(path);
+      auto log = open_log(path, true);
       log.error("{}", json_log_line("error", "cleanup could not run", {{"target", target}, {"error", error}}));
       log.flush();
       return "";
@@ -194,7 +187,7 @@ std::string append_failure_log(const std::string& path, const std::string& error
 std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target, bool json) {
   try {
     if (json) {  // one line per run: the report itself
-      auto log = open_json_log(path);
+      auto log = open_log(path, true);
       const bool skipped = r.lock_busy;
       log.info("{}", json_log_line(r.errors.empty() ? "info" : "error",
                                    skipped ? "skipped: another cleanup is running" : "cleanup summary",
