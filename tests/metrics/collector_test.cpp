@@ -88,13 +88,16 @@ TEST(Collector, EightThreadsRecordingDuringAdvanceAndSnapshotLoseNoSample) {
       }
     });
   go = true;
+  // Advance and read while they record. The 1 h window holds 720 slots, so advancing stops
+  // at 600 (on a loaded machine the recorders may still be running then); reads go on.
+  constexpr int kMaxSlots = 600;
   int slot = 0;
-  while (n.value() < static_cast<std::uint64_t>(kThreads) * kEach) {  // advance and read while they record
-    c.advance(t0 + (++slot) * 5s);
+  while (n.value() < static_cast<std::uint64_t>(kThreads) * kEach) {
+    if (slot < kMaxSlots) c.advance(t0 + (++slot) * 5s);
     (void)c.snapshot();
+    std::this_thread::yield();
   }
   for (auto& t : threads) t.join();
-  ASSERT_LT(slot, 700) << "the 1 h window must still hold every slot for this check";
   const auto s = c.snapshot();
   EXPECT_EQ(find(s, "lat").windows[static_cast<int>(Window::h1)].count, static_cast<std::uint64_t>(kThreads) * kEach);
   EXPECT_EQ(find(s, "n").windows[static_cast<int>(Window::h1)].count, static_cast<std::uint64_t>(kThreads) * kEach);

@@ -24,8 +24,11 @@ lintian_out=$(printf '%s\n' "$lintian_out" | grep -v 'running with root privileg
 # Control fields.
 [ "$(dpkg-deb -f "$DEB" Package)" = swarmkeeper ] || fail "Package"
 [ "$(dpkg-deb -f "$DEB" Version)" = "$VERSION" ] || fail "Version is not the project's $VERSION"
-dpkg-deb -f "$DEB" Depends | grep -q 'libc6' || fail "Depends lacks the shared libraries: $(dpkg-deb -f "$DEB" Depends)"
-dpkg-deb -f "$DEB" Depends | grep -q 'adduser' || fail "Depends lacks adduser (postinst uses it)"
+# Each command's output is captured before grep reads it: under pipefail, `cmd | grep -q`
+# fails when grep exits at its first match and the writer dies of SIGPIPE.
+depends=$(dpkg-deb -f "$DEB" Depends)
+grep -q 'libc6' <<<"$depends" || fail "Depends lacks the shared libraries: $depends"
+grep -q 'adduser' <<<"$depends" || fail "Depends lacks adduser (postinst uses it)"
 
 # Contents.
 dpkg-deb -x "$DEB" "$TMP/root"
@@ -57,8 +60,10 @@ if ! out=$(cd "$TMP/units" && systemd-analyze verify --man=no ./*.service ./*.ti
 fi
 
 # The binary from the extracted tree.
-"$TMP/root/usr/bin/swarmkeeper" --version | grep -q "^swarmkeeper $VERSION " || fail "--version"
-"$TMP/root/usr/bin/swarmkeeper" cleanup --help | grep -q 'SWARMKEEPER_THRESHOLD' || fail "cleanup --help"
+version_out=$("$TMP/root/usr/bin/swarmkeeper" --version) || fail "--version exited $?"
+grep -q "^swarmkeeper $VERSION " <<<"$version_out" || fail "--version: $version_out"
+help_out=$("$TMP/root/usr/bin/swarmkeeper" cleanup --help) || fail "cleanup --help exited $?"
+grep -q 'SWARMKEEPER_THRESHOLD' <<<"$help_out" || fail "cleanup --help does not name SWARMKEEPER_THRESHOLD"
 
 # The -dev package: headers, libraries, the CMake package and pkg-config; no test helper.
 dpkg-deb -x "$DEV" "$TMP/dev"
