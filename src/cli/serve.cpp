@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "cli/cleanup_output.hpp"
@@ -97,9 +99,15 @@ int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
   if (!conn) return usage(conn.error().message());
   o.connection = *conn;
   const bool json = a.log_format == "json";
-  auto say = [&](const char* level, const std::string& msg, const nlohmann::ordered_json& fields = {}) {
-    if (json) std::cerr << json_log_line(level, msg, fields) << "\n";
-    else std::cerr << "swarmkeeper serve: " << msg << "\n";
+  // One line at a time: the monitor logs from its own threads.
+  auto log_mutex = std::make_shared<std::mutex>();
+  auto say = [json, log_mutex](const char* level, const std::string& msg, const nlohmann::ordered_json& fields = {}) {
+    const std::string line = json ? json_log_line(level, msg, fields) : "swarmkeeper serve: " + msg;
+    std::lock_guard lock(*log_mutex);
+    std::cerr << line << std::endl;
+  };
+  o.log = [say](const monitor::MonitorLogLine& line) {
+    say(line.level, line.message, nlohmann::ordered_json::parse(line.fields_json, nullptr, false));
   };
   monitor::Monitor m(o);
   if (auto started = m.start(); !started) {

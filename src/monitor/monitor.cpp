@@ -474,7 +474,12 @@ struct Monitor::Impl {
     json run = {{"startedAt", wall_ms()}};
     if (!rep) {
       run["error"] = rep.error().message();
+      say("error", "scheduled cleanup could not run: " + rep.error().message(), {{"error", rep.error().message()}});
     } else {
+      if (!rep->errors.empty())
+        say("error", "scheduled cleanup ended with " + std::to_string(rep->errors.size()) + " error(s); the first: " +
+                         rep->errors.front(),
+            {{"errors", rep->errors}, {"keysDeleted", rep->keys_deleted}});
       run["keysDeleted"] = rep->keys_deleted;
       run["staleFound"] = rep->stale_coordinators_found;
       run["coordinators"] = rep->total_coordinators_checked;
@@ -592,10 +597,23 @@ struct Monitor::Impl {
     return out;
   }
 
+  // A line of the monitor's log: to opts.log, or as text on stderr.
+  void say(const char* level, const std::string& message, const json& fields) const {
+    if (opts.log) {
+      opts.log(MonitorLogLine{level, message, dump(fields)});
+      return;
+    }
+    std::fprintf(stderr, "swarmkeeper serve: %s\n", message.c_str());
+  }
+
   // A transition goes to the log and, with a webhook, to the notifier (never blocks).
   void notify(const AlertTransition& t) {
-    std::fprintf(stderr, "swarmkeeper serve: alert %s %s (value %s, threshold %s)\n", t.rule.c_str(), to_string(t.to),
-                 prom_number(t.alert.value).c_str(), prom_number(t.alert.rule->threshold).c_str());
+    say(t.to == AlertState::firing ? "warn" : "info",
+        std::string("alert ") + t.rule + " " + to_string(t.to) + " (value " + prom_number(t.alert.value) + ", threshold " +
+            prom_number(t.alert.rule->threshold) + ")",
+        {{"alert", t.rule}, {"state", to_string(t.to)}, {"severity", t.alert.rule->severity},
+         {"value", std::isfinite(t.alert.value) ? json(t.alert.value) : json(nullptr)},
+         {"threshold", t.alert.rule->threshold}});
     if (!opts.webhook) return;
     auto iso = [](std::int64_t ms) {
       std::time_t s = ms / 1000;
@@ -620,8 +638,9 @@ struct Monitor::Impl {
       for (int attempt = 1; attempt <= 6; ++attempt) {
         auto r = http_post_json(*opts.webhook, text, std::chrono::seconds(5));
         if (r && *r >= 200 && *r < 300) break;
-        std::fprintf(stderr, "swarmkeeper serve: webhook attempt %d failed: %s\n", attempt,
-                     r ? ("HTTP " + std::to_string(*r)).c_str() : r.error().message().c_str());
+        const std::string why = r ? "HTTP " + std::to_string(*r) : r.error().message();
+        say("warn", "webhook attempt " + std::to_string(attempt) + " failed: " + why,
+            {{"attempt", attempt}, {"error", why}});
         if (stop_flag) return;
         std::this_thread::sleep_for(delay);
         delay = std::min(delay * 2, std::chrono::milliseconds(30000));

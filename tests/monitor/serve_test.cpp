@@ -289,22 +289,41 @@ TEST_F(ServeTest, AnAlertGoesPendingFiringResolvedAndTheWebhookGetsOneOfEach) {
   EXPECT_EQ(stop(), 0);
 }
 
-// --log-format json (here from the environment's SWARMKEEPER_LOG_FORMAT): serve's lines
-// are JSON objects too.
+// --log-format json (here from the environment's SWARMKEEPER_LOG_FORMAT): every line serve
+// writes is a JSON object: its start and stop, an alert that fires, a webhook that fails.
 TEST_F(ServeTest, JsonLogLinesFromTheEnvironment) {
+  const auto rules = write_rules(R"({"rules":[{"name":"RedisIsUp","series":"swarmkeeper_redis_up",
+    "op":">","threshold":0,"for":"0s","severity":"info","summary":"fires at once"}]})");
   ::setenv("SWARMKEEPER_LOG_FORMAT", "json", 1);
-  const auto port = start({});
+  // Nothing listens on port 1: every POST fails and is logged.
+  const auto port = start({"--refresh", "200ms", "--rules", rules, "--webhook", "http://127.0.0.1:1/hook"});
   ::unsetenv("SWARMKEEPER_LOG_FORMAT");
   ASSERT_NE(port, 0);
+  const auto deadline = Clock::now() + 10s;
+  while (slurp(log_).find("webhook attempt") == std::string::npos && Clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
   EXPECT_EQ(stop(), 0);
   std::istringstream lines(slurp(log_));
   int n = 0;
+  bool fired = false, webhook_failed = false;
   for (std::string line; std::getline(lines, line); ++n) {
     auto j = json::parse(line, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << line;
     EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
+    if (j.value("alert", "") == "RedisIsUp" && j.value("state", "") == "firing") {
+      fired = true;
+      EXPECT_EQ(j["level"], "warn") << line;
+      EXPECT_EQ(j["value"], 1) << line;
+      EXPECT_EQ(j["threshold"], 0) << line;
+    }
+    if (j.contains("attempt")) {
+      webhook_failed = true;
+      EXPECT_TRUE(j["error"].is_string() && !j["error"].get<std::string>().empty()) << line;
+    }
   }
-  EXPECT_GE(n, 2) << "the start and the stop";
+  EXPECT_GE(n, 4) << "the start, the alert, a webhook failure and the stop";
+  EXPECT_TRUE(fired) << slurp(log_);
+  EXPECT_TRUE(webhook_failed) << slurp(log_);
 }
 
 TEST_F(ServeTest, BadFlagsAndATakenPortAreRefused) {

@@ -43,6 +43,14 @@
 
 namespace swarmkeeper::monitor {
 
+/// One line of the monitor's own log: an alert that fires or resolves, a webhook POST
+/// that failed, a scheduled cleanup that failed.
+struct MonitorLogLine {
+  const char* level = "info";  ///< "info", "warn" or "error"
+  std::string message;         ///< for people: "alert X firing (value 7, threshold 5)"
+  std::string fields_json;     ///< the same for machines: the text of one JSON object
+};
+
 struct MonitorOptions {
   ConnectionOptions connection;
   /// Where the HTTP server listens: host:port. Default loopback only.
@@ -77,6 +85,10 @@ struct MonitorOptions {
   /// Client, read metrics() on its executor). The monitor's own client is always shown
   /// with client="monitor".
   std::function<ClientMetricsSnapshot()> app_client_metrics;
+  /// Where the monitor's log lines go. Called from the monitor's threads, one call at a
+  /// time is not promised: the callee serialises. Unset: "swarmkeeper serve: <message>"
+  /// on stderr.
+  std::function<void(const MonitorLogLine&)> log;
 };
 
 class Monitor {
