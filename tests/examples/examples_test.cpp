@@ -2,11 +2,14 @@
 // examples_test.cpp — the package as a C++ developer uses it: this build is installed to
 // a temporary prefix, examples/ is configured as a project of its own against it
 // (find_package(swarmkeeper)), built, and each program run against a private server
-// (cluster.cpp against a private 3-master cluster).
+// (cluster.cpp against a private 3-master cluster). The tree also builds as a subproject.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
+#include <utility>
+#include <vector>
 
 #include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
@@ -94,6 +97,25 @@ TEST_F(ExamplesTest, EveryExampleBuildsAgainstTheInstalledPackageAndRuns) {
   EXPECT_NE(on_cluster.out.find("1 2 3"), std::string::npos) << on_cluster.out;
 }
 
+// With no server there, every example says why and exits 1: none hangs (an open client
+// keeps its pool reconnecting, so an example that skipped close() on a failure never
+// returned from io.run()). The pool gives up on a command after its 10 s acquire timeout.
+TEST_F(ExamplesTest, WithNoServerEveryExampleSaysWhyAndExits) {
+  const std::vector<std::pair<std::string, std::string>> runs = {{"get_set", "redis://127.0.0.1:1"},
+                                                                 {"pipeline", "redis://127.0.0.1:1"},
+                                                                 {"cache", "redis://127.0.0.1:1"},
+                                                                 {"monitor", "redis://127.0.0.1:1"},
+                                                                 {"cluster", "redis+cluster://127.0.0.1:1"}};
+  std::vector<std::future<Shell>> results;
+  for (const auto& [name, url] : runs)
+    results.push_back(std::async(std::launch::async, [name, url] { return run_example(name, url); }));
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto r = results[i].get();
+    EXPECT_EQ(r.code, 1) << runs[i].first << " (137: killed after 60 s, it hung): " << r.out;
+    EXPECT_NE(r.out.find("127.0.0.1:1"), std::string::npos) << runs[i].first << " names where it could not connect: " << r.out;
+  }
+}
+
 // A pkg-config user finds it too, wherever it was installed: get_set.cpp compiled and
 // linked with nothing but `pkg-config --cflags --libs swarmkeeper`, and run.
 TEST_F(ExamplesTest, PkgConfigDescribesTheInstalledPackage) {
@@ -114,6 +136,19 @@ TEST_F(ExamplesTest, PkgConfigDescribesTheInstalledPackage) {
   EXPECT_EQ(ran.code, 0) << ran.out;
   EXPECT_FALSE(fs::exists(dir_ / "prefix" / "include" / "swarmkeeper" / "redis_process.hpp"))
       << "the private redis-server helper is not part of the package";
+}
+
+// The tree taken into another project with add_subdirectory (tests/subproject): the
+// swarmkeeper:: names exist there, no test target comes along, and get_set.cpp and
+// monitor.cpp build against it; get_set then runs.
+TEST_F(ExamplesTest, TheTreeBuildsAsASubprojectOfAnotherProject) {
+  auto server = testing::start_server();
+  ASSERT_TRUE(server);
+  const std::string build = SWARMKEEPER_BUILD_DIR "-subproject";
+  auto r = sh("bash " SWARMKEEPER_SOURCE_DIR "/tests/subproject/check_subproject.sh " SWARMKEEPER_SOURCE_DIR " " + build +
+              " redis://127.0.0.1:" + std::to_string(server->port()));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(R"(example:task:1 = {"status":"done"})"), std::string::npos) << r.out;
 }
 
 }  // namespace
