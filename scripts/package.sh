@@ -45,6 +45,8 @@ install -m 0644 packaging/deb/swarmkeeper-cleanup.service packaging/deb/swarmkee
 install -m 0640 packaging/deb/swarmkeeper.env "$R/etc/swarmkeeper/swarmkeeper.env"
 install -m 0644 deploy/alert-rules.json deploy/prometheus-alerts.yml deploy/redis-acl.conf deploy/grafana-dashboard.json \
   "$R/usr/share/swarmkeeper/"
+install -d "$R/usr/share/man/man1"
+gzip -9n <"$STAGE/all/usr/share/man/man1/swarmkeeper.1" >"$R/usr/share/man/man1/swarmkeeper.1.gz"
 install -m 0644 README.md "$R/usr/share/doc/swarmkeeper/README.md"
 install -d "$R/usr/share/doc/swarmkeeper/docs"
 install -m 0644 docs/*.md "$R/usr/share/doc/swarmkeeper/docs/"

@@ -65,6 +65,21 @@ grep -q "^swarmkeeper $VERSION " <<<"$version_out" || fail "--version: $version_
 help_out=$("$TMP/root/usr/bin/swarmkeeper" cleanup --help) || fail "cleanup --help exited $?"
 grep -q 'SWARMKEEPER_THRESHOLD' <<<"$help_out" || fail "cleanup --help does not name SWARMKEEPER_THRESHOLD"
 
+# The manual page: rendered without a warning, the version filled in, and a section for
+# every command `swarmkeeper --help` lists.
+MAN="$TMP/root/usr/share/man/man1/swarmkeeper.1.gz"
+[ -f "$MAN" ] || fail "no manual page"
+man_warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$MAN" 2>&1 >/dev/null) || fail "man: $man_warnings"
+[ -z "$man_warnings" ] || fail "the manual page renders with warnings: $man_warnings"
+man_src=$(zcat "$MAN")
+grep -q "swarmkeeper $VERSION" <<<"$man_src" || fail "the manual page does not carry version $VERSION"
+top_help=$("$TMP/root/usr/bin/swarmkeeper" --help) || fail "--help exited $?"
+commands=$(sed -n '/^Subcommands:/,$s/^  \([a-z]*\) .*/\1/p' <<<"$top_help")
+[ -n "$commands" ] || fail "no commands in --help: $top_help"
+for c in $commands; do
+  grep -qx ".B $c" <<<"$man_src" || fail "the manual page has no section for '$c'"
+done
+
 # The -dev package: headers, libraries, the CMake package and pkg-config; no test helper.
 dpkg-deb -x "$DEV" "$TMP/dev"
 [ -f "$TMP/dev/usr/include/swarmkeeper/client.hpp" ] || fail "dev: headers"
