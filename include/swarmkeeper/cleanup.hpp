@@ -122,7 +122,7 @@ struct CleanupOptions {
 };
 
 struct CleanupReport {
-  // The seeds' fields.
+  // The reference report's fields.
   std::uint64_t total_coordinators_checked = 0;
   std::uint64_t stale_coordinators_found = 0;
   /// Keys deleted (in a dry run: keys a real run would delete).

@@ -2,7 +2,7 @@
 // key_schema.hpp — which keys belong to which coordinator, what keeps one alive, and
 // how timestamps read.
 //
-// The default schema reads the seeds' layout and the orchestrator's real one:
+// The default schema reads the reference layout and the orchestrator's real one:
 //   heartbeat    blocking:heartbeat:{id}          JSON {"timestamp"|"lastHeartbeat": <ms>, ...}
 //   activity     coordinator:activity:{id}        exact; liveness: JSON {"lastActivity": <ms>}
 //                                                 or a plain millisecond number

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// seed.hpp — writes the seeds' test scenario (shared/peers/genseed.py, same names and
-// values): N coordinators, S of them stale, each with a heartbeat (JSON with a ms
+// seed.hpp — writes the reference test scenario (the names and values the reference
+// generator writes): N coordinators, S of them stale, each with a heartbeat (JSON with a ms
 // timestamp), `acks` ACK keys, a signal, an idempotency record and an activity record.
 //
 //   stale:  {prefix}-stale-{i}   for i in 1..S,   heartbeat age stale_age
@@ -9,7 +9,7 @@
 // Timestamps come from the server's clock (TIME). Keys are written with MSET in bounded
 // batches, several in flight.
 //
-// layout orchestrator: what the orchestrator the seeds come from really writes, each key
+// layout orchestrator: what the orchestrator behind the reference scenario really writes, each key
 // with its TTL (SET .. EX): an alive coordinator has a heartbeat {"lastHeartbeat": ms}
 // (300 s) and an activity record {"lastActivity": ms} (600 s); every coordinator has a
 // signal and ACKs (JSON with a "timestamp"), an idempotency record

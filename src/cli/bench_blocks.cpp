@@ -2,7 +2,7 @@
 // bench_blocks.cpp — `swarmkeeper bench blocks`, one line per workload:
 //   percentiles  P50/P95/P99/P99.9 of 10 k / 100 k / 1 M long-tailed samples: a full
 //                sort, the seed's quickselect (one selection per percentile on a copy, as
-//                seed 004's metrics collector does) and ours (record into the collector's
+//                the reference metrics collector does) and ours (record into the collector's
 //                histogram, read the snapshot); time each, and ours' largest relative
 //                error against the exact values.
 //   queue        events/s through the bounded queue with 1 and 4 producers and one

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // bench_cleanup.cpp — see bench_cleanup.hpp.
 //
-// Workload per size N: the seeds' scenario (N coordinators, 99 % stale, 6 keys each),
+// Workload per size N: the reference scenario (N coordinators, 99 % stale, 6 keys each),
 // then one cleanup. Figures: wall time of the whole cleanup process, coordinators/s,
 // server CPU the run cost (INFO used_cpu_sys + used_cpu_user delta; the probe's own
 // ~1,000 PINGs/s are included), the longest reply time a concurrent probe saw (PING every
@@ -9,7 +9,7 @@
 // Redis' own latency monitor (srv max, whole ms: server-side truth), the child's peak RSS,
 // and whether 100 % of stale and 0 % of active keys went. Beside it, on the same data
 // and server: the floor pass (run_floor: no re-check, the least work a correct cleanup
-// makes Redis do; ours as a ratio of its Redis CPU) and the seeds' script.
+// makes Redis do; ours as a ratio of its Redis CPU) and the reference cleanup script.
 #include "cli/bench_cleanup.hpp"
 
 #include <sys/resource.h>
@@ -226,9 +226,9 @@ Run run_peer(const std::string& script, const ConnectionOptions& conn, Admin& ad
   return run;
 }
 
-// The floor pass (../shared/peers/floor_pass.py, in C++ on our connection): one SCAN
+// The floor pass (in C++ on our connection): one SCAN
 // (COUNT 2000), heartbeat MGET (1,000), pipelined UNLINK (500), no re-check at all — the
-// least work any correct cleanup of the seeds' scenario makes Redis do. Compare its Redis
+// least work any correct cleanup of the reference scenario makes Redis do. Compare its Redis
 // CPU, not its wall time.
 Run run_floor(const ConnectionOptions& conn, Admin& admin) {
   Run run;
@@ -275,7 +275,7 @@ Run run_floor(const ConnectionOptions& conn, Admin& admin) {
   }
   std::vector<std::string> dels;
   for (const auto& id : stale) dels.push_back(schema.heartbeat_key(id));
-  for (const auto& k : others) {  // the seeds' layout: the id is the third ':' field
+  for (const auto& k : others) {  // the reference layout: the id is the third ':' field
     const KeyFamily* f = schema.family_of(k);
     if (f == nullptr) continue;
     std::string_view rest = std::string_view(k).substr(f->prefix.size());

@@ -13,7 +13,7 @@
 //                 the 300th; every acknowledged write must be there afterwards (AOF on).
 //   stress:       500 callers for 1 s: error rate.
 //   memory:       200 idle connections, each used once: RSS growth per connection.
-// Score (seed 003's weights): latency 0.35, reliability 0.25, throughput 0.25,
+// Score (the client validation suite's weights): latency 0.35, reliability 0.25, throughput 0.25,
 // efficiency 0.15; pass at >= 93 %.
 #include "cli/bench_client.hpp"
 

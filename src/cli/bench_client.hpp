@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// bench_client.hpp — `swarmkeeper bench client`: seed 003's validation suite, and a plain
-// GET/SET throughput run to set beside shared/peers/peer_ioredis.js.
+// bench_client.hpp — `swarmkeeper bench client`: the client validation suite, and a plain
+// GET/SET throughput run to set beside a Node.js ioredis client doing the same.
 #pragma once
 
 #include <optional>

@@ -3,7 +3,7 @@
 // running in this process against a private server:
 //   idle     Redis CPU of the probe and the collectors with no census running (10 s at
 //            the default 5 s refresh), as a share of wall time (target: ≤ 1 %)
-//   census   the seeds' scenario at N coordinators (6 keys each): how long the census
+//   census   the reference scenario at N coordinators (6 keys each): how long the census
 //            takes at the budget, its Redis CPU against the budget, and /metrics scrapes
 //            every 50 ms meanwhile (p50 / p99 / max; target p99 ≤ 10 ms)
 //   history  RSS with every series' ring full (720 points, as 1 h at 5 s; filled at a

@@ -120,7 +120,7 @@ std::string default_log_path() {
 
 namespace {
 
-// %* : the level in capitals, as the seeds' logs have it ([INFO], [WARN], [ERROR]).
+// %* : the level in capitals, as the reference logs have it ([INFO], [WARN], [ERROR]).
 class UpperLevel final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
@@ -133,7 +133,7 @@ class UpperLevel final : public spdlog::custom_flag_formatter {
 
 }  // namespace
 
-// The log, rotated at 10 MB x 5: the seeds' text format, or (json) JSON lines where the
+// The log, rotated at 10 MB x 5: the reference text format, or (json) JSON lines where the
 // message is the whole line. The default path's directory is created; an explicit
 // --log-file's directory must exist (checked before the run).
 spdlog::logger open_log(const std::string& path, bool json = false) {

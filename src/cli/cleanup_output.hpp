@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // cleanup_output.hpp — how a cleanup report leaves the process: JSON on stdout, a
-// human summary, the seeds' log lines (rotated log file), and Prometheus textfile
+// human summary, the reference log lines (rotated log file), and Prometheus textfile
 // metrics for node_exporter (written atomically).
 #pragma once
 
@@ -12,7 +12,7 @@
 
 namespace swarmkeeper::cli {
 
-/// The report as one JSON object (the seeds' field names, plus ours).
+/// The report as one JSON object (the reference report's field names, plus ours).
 std::string report_json(const CleanupReport& r);
 /// A short human summary (several lines).
 std::string report_text(const CleanupReport& r);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// demo.hpp — `swarmkeeper demo`: the main job end to end on the seeds' scenario.
+// demo.hpp — `swarmkeeper demo`: the main job end to end on the reference scenario.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // main.cpp — the swarmkeeper command line: `swarmkeeper <command> [options]`.
 //
-// Exit codes (the seeds'): 0 success, 1 cannot connect or authenticate, 2 finished with
+// Exit codes: 0 success, 1 cannot connect or authenticate, 2 finished with
 // errors, 64 usage error (one line and a pointer to --help).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// seeder.cpp — the seeds' scenario, written fast (see swarmkeeper/seed.hpp).
+// seeder.cpp — the reference scenario, written fast (see swarmkeeper/seed.hpp).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>

@@ -31,7 +31,7 @@ TEST(ValueCodec, JsonLikeValuesCompressAtLeastFortyPercentAndRoundTrip) {
   const std::string value = json_like(4096);
   const std::string stored = codec.encode(value);
   EXPECT_TRUE(ValueCodec::is_marked(stored));
-  EXPECT_LT(stored.size(), value.size() * 6 / 10) << "seed 003 asks for >= 40 % on 4 KB JSON";
+  EXPECT_LT(stored.size(), value.size() * 6 / 10) << "the client requirements ask for >= 40 % on 4 KB JSON";
   auto back = codec.decode(stored);
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, value);

@@ -81,7 +81,7 @@ struct Model {
           EXPECT_TRUE(structural_candidates(key, *f, cands));
         }
         for (auto c : cands) EXPECT_FALSE(alive_or_unreadable(c)) << "deleted " << key << " while " << c << " lives";
-        bool owners_absent = true;  // a stale coordinator's keys go whatever they carry (the seeds' rule)
+        bool owners_absent = true;  // a stale coordinator's keys go whatever they carry (the reference rule)
         for (auto c : cands) owners_absent = owners_absent && live_state(c, kv) == 0;
         if (owners_absent && !schema.heartbeat_id(key) && !(f && f->liveness)) {
           EXPECT_FALSE(young(key, kv[key])) << "deleted " << key << " = " << kv[key] << ": its own timestamp is young";

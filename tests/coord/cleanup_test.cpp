@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// cleanup_test.cpp — the cleanup against real redis-servers: the seeds' scenario, dry
+// cleanup_test.cpp — the cleanup against real redis-servers: the reference scenario, dry
 // run, renewals mid-run, awkward ids, shared idempotency keys, malformed heartbeats,
 // scripts refused, a connection lost mid-run, the lock.
 #include "swarmkeeper/cleanup.hpp"
@@ -23,7 +23,7 @@ using swarmkeeper::testing::BlockingClient;
 
 class CleanupTest : public swarmkeeper::testing::RedisTest {
  protected:
-  // Writes one coordinator with the seeds' six keys, heartbeat `age_s` seconds old.
+  // Writes one coordinator with the reference scenario's six keys, heartbeat `age_s` seconds old.
   void coordinator(BlockingClient& r, const std::string& id, std::int64_t age_s) {
     const auto ts = std::to_string(r.now_ms() - age_s * 1000);
     r("SET", "blocking:heartbeat:" + id, R"({"coordinatorId":"x","timestamp":)" + ts + "}");
@@ -45,7 +45,7 @@ class CleanupTest : public swarmkeeper::testing::RedisTest {
   }
 };
 
-TEST_F(CleanupTest, SeedsScenarioTenThousandRemovesAllStaleAndNoActiveKeys) {
+TEST_F(CleanupTest, ReferenceScenarioTenThousandRemovesAllStaleAndNoActiveKeys) {
   for (Recheck mode : {Recheck::automatic, Recheck::transaction}) {
     SeedOptions seed;
     ASSERT_TRUE(seed_scenario(options(), seed));
@@ -195,7 +195,7 @@ TEST_F(CleanupTest, OrphansGoOnlyWhenAskedAndOnlyByTheTimestampTheyCarry) {
   EXPECT_TRUE(r.exists("blocking:idempotency:nobody:plain")) << "no timestamp: an orphan's age is never guessed";
 }
 
-// Death by absence, where the keys carry no timestamp (the seeds' "1" and "CONTINUE"):
+// Death by absence, where the keys carry no timestamp (the reference values "1" and "CONTINUE"):
 // the first run records the coordinator as absent and deletes none of them; a run past
 // the threshold after that deletes them all; a liveness record that comes back clears it.
 TEST_F(CleanupTest, AbsentCoordinatorsWithoutTimestampsGoOnceSeenAbsentLongerThanTheThreshold) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// cluster_cleanup_test.cpp — the cleanup on a real 3-master cluster: the seeds' 10 k
+// cluster_cleanup_test.cpp — the cleanup on a real 3-master cluster: the reference scenario's 10 k
 // scenario gives the same report as on one server; hash-tagged coordinators are deleted
 // atomically everywhere; renewals before the delete keep every key, across slots too;
 // a reshard of 1,000 slots during the run loses nothing alive and leaves no stale key
@@ -56,7 +56,7 @@ class ClusterCleanupTest : public swarmkeeper::testing::RedisClusterTest {
 };
 std::unique_ptr<RedisProcess> ClusterCleanupTest::single_;
 
-TEST_F(ClusterCleanupTest, TheSeedsScenarioGivesTheSameReportAsOnOneServer) {
+TEST_F(ClusterCleanupTest, TheReferenceScenarioGivesTheSameReportAsOnOneServer) {
   SeedOptions seed;
   ASSERT_TRUE(seed_scenario(cluster(), seed));
   ASSERT_TRUE(seed_scenario(single(), seed));
@@ -109,7 +109,7 @@ TEST_F(ClusterCleanupTest, TheSeedsScenarioGivesTheSameReportAsOnOneServer) {
 }
 
 // A coordinator whose keys all carry its id as a hash tag, and that no other id could
-// own, goes in one atomic step. The seeds' idempotency record blocking:idempotency:{c}:init
+// own, goes in one atomic step. The reference scenario's idempotency record blocking:idempotency:{c}:init
 // could also belong to a coordinator "init", whose heartbeat lives in another slot: that
 // check cannot be in the atomic step, so the record goes across (re-read, UNLINK,
 // re-read), and the report says so.
@@ -302,7 +302,7 @@ TEST(ClusterDemo, RunsOnAPrivateClusterAndPasses) {
   auto r = swarmkeeper::testing::run_cli("demo --cluster --hash-tags --coordinators 500 --stale 400");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("3-master Redis Cluster"), std::string::npos) << r.out;
-  // (the seeds' idempotency record could also belong to an id "init": it goes across)
+  // (the reference scenario's idempotency record could also belong to an id "init": it goes across)
   EXPECT_NE(r.out.find("re-check: atomic-per-slot, reread-across-slots"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Verdict: PASS"), std::string::npos) << r.out;
 }

@@ -99,7 +99,7 @@ TEST_F(OrchestratorLayoutTest, DeadCoordinatorsGoWholeAndNothingAliveOrYoungIsTo
   set(r, "blocking:signal:newbie", R"({"timestamp":)" + ms(now) + "}", 86400, Fate::stays);
   // Just started with nothing but untimed keys: recorded, never deleted in its first run.
   set(r, "blocking:ack:quiet:sig-1", "1", 3600, Fate::stays);
-  // Dead past the threshold with keys that carry no timestamp (the seeds' values): the
+  // Dead past the threshold with keys that carry no timestamp (the reference values): the
   // first run records it, the second (past the threshold) deletes them.
   set(r, "blocking:signal:ghost", "CONTINUE", 86400, Fate::gone_run2);
   set(r, "blocking:ack:ghost:sig-1", "1", 3600, Fate::gone_run2);
@@ -142,7 +142,7 @@ TEST_F(OrchestratorLayoutTest, DeadCoordinatorsGoWholeAndNothingAliveOrYoungIsTo
 TEST_F(OrchestratorLayoutTest, TheHarnessAndPerfFormatsReadToo) {
   BlockingClient r(options());
   const std::int64_t now = r.now_ms();
-  // The test harness: {"timestamp"} with SETEX 90; the perf script: the seeds' layout, no TTL.
+  // The test harness: {"timestamp"} with SETEX 90; the perf script: the reference layout, no TTL.
   r("SET", "blocking:heartbeat:harness", R"({"coordinatorId":"harness","timestamp":)" + ms(now) + R"(,"status":"active"})",
     "EX", 90);
   r("SET", "blocking:ack:harness:s", "1");

@@ -102,7 +102,7 @@ TEST(AlertRulesFile, BadFilesAreRefusedNamingTheRuleAndField) {
   }
 }
 
-TEST(AlertRules, TheBuiltInRulesAreTheSeedsAndOurs) {
+TEST(AlertRules, TheBuiltInRulesAreTheReferenceOnesAndOurs) {
   auto rules = default_alert_rules();
   auto find = [&](const std::string& n) {
     for (const auto& r : rules)

@@ -71,7 +71,7 @@ class AlertEngine {
   std::vector<Alert> alerts_;  // one per rule, same order
 };
 
-/// The built-in rules (seed 003's and ours); stale_threshold is the "stale coordinators
+/// The built-in rules (the reference rules and ours); stale_threshold is the "stale coordinators
 /// above N" bound.
 std::vector<AlertRule> default_alert_rules(double stale_coordinators_max = 1000);
 /// Reads rules from a JSON file; errors name the file, the rule and the field.
