@@ -221,7 +221,7 @@ int run_bench_serve(const BenchServeArgs& args) {
       std::atomic<std::uint64_t> bytes{0};
       for (int i = 0; i < clients; ++i) {
         const int fd = connect_local(m.port());
-        const std::string req = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+        const std::string req = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         (void)!::write(fd, req.data(), req.size());
         fds.push_back(fd);
       }

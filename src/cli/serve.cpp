@@ -22,7 +22,15 @@ void add_serve_options(CLI::App* s, ServeArgs& a) {
   add_log_format_option(s, a.log_format);
   s->add_option("--url", a.url, "Redis URL (default: REDIS_URL, then REDIS_HOST/PORT/PASSWORD/DB, then 127.0.0.1:6379/0)");
   s->add_option("--listen", a.listen, "host:port to serve the dashboard, /metrics and the APIs on; loopback by default "
-                                      "(0.0.0.0:PORT exposes it to the network)")->capture_default_str();
+                                      "(beyond loopback needs --insecure-listen: no TLS or authentication yet)")
+      ->capture_default_str();
+  s->add_flag("--insecure-listen", a.insecure_listen,
+              "Allow a --listen beyond loopback without TLS or authentication (a warning, and swarmkeeper_web_insecure 1); "
+              "prefer loopback behind a reverse proxy that does both");
+  s->add_option("--web-hostname", a.web_hostnames,
+                "Host names the dashboard answers to besides IP addresses and localhost (requests naming another get 421), "
+                "comma-separated, e.g. swarm.example.com")
+      ->delimiter(',');
   s->add_option("--refresh", a.refresh, "Snapshot interval and history resolution (e.g. 5s, 1s, 500ms)")->capture_default_str();
   s->add_option("--history", a.history, "History kept per series (e.g. 1h, 30m)")->capture_default_str();
   s->add_option("--threshold", a.threshold, "Heartbeat age after which a coordinator is stale (as for cleanup)")
@@ -55,6 +63,8 @@ int usage(const std::string& msg) {
 int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
   monitor::MonitorOptions o;
   o.listen = a.listen;
+  o.insecure_listen = a.insecure_listen;
+  o.web_hostnames = a.web_hostnames;
   const auto refresh = parse_duration_ms(a.refresh);
   if (!refresh || *refresh < 100 || *refresh > 3600000)
     return usage(bad_value("--refresh", a.refresh, "a duration from 100ms to 1h", "5s"));

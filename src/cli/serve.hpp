@@ -14,6 +14,8 @@ namespace swarmkeeper::cli {
 struct ServeArgs {
   std::optional<std::string> url;
   std::string listen = "127.0.0.1:9840";
+  bool insecure_listen = false;
+  std::vector<std::string> web_hostnames;
   std::string refresh = "5s", history = "1h", threshold = "600";
   std::optional<std::string> census_every;
   std::optional<std::string> cleanup_every, webhook;

@@ -62,7 +62,8 @@ bool CensusTally::on_key(std::string_view key) {
   ++r_.keys_per_family["other"];
   for (const auto& p : patterns_) {
     if (!glob_match(p, key)) continue;
-    if (queue_keys_.size() < max_queue_keys_) queue_keys_.emplace_back(key);
+    if (key.size() > kMaxQueueKeyBytes) ++r_.queue_keys_too_long;
+    else if (queue_keys_.size() < max_queue_keys_) queue_keys_.emplace_back(key);
     else ++r_.queue_keys_omitted;
     break;
   }

@@ -21,6 +21,10 @@ namespace swarmkeeper::monitor {
 /// Upper bounds (seconds) of the heartbeat-age histogram's buckets; the last is +Inf.
 inline constexpr std::array<double, 9> kAgeBounds = {10, 30, 60, 300, 600, 1800, 3600, 21600, 86400};
 
+/// Queue keys longer than this are counted, not kept or sized: the census' memory stays
+/// bounded by its caps whatever the key names are.
+inline constexpr std::size_t kMaxQueueKeyBytes = 1024;
+
 struct QueueBacklog {
   std::string key;
   std::string type;  ///< list, zset, stream, string
@@ -43,6 +47,8 @@ struct CensusResult {
   std::uint64_t unchecked_keys = 0;  ///< past the memory cap for keys seen before their heartbeat
   std::vector<QueueBacklog> queues;
   std::uint64_t queue_keys_omitted = 0;  ///< queue keys past the cap (not sized)
+  std::uint64_t queue_keys_too_long = 0;  ///< queue keys longer than kMaxQueueKeyBytes (not sized)
+  std::uint64_t labels_truncated = 0;     ///< queue key names cut to kMaxLabelBytes in their label
   double duration_s = 0;
   double redis_cpu_s = 0;       ///< server CPU during the pass (INFO cpu)
   std::int64_t finished_at_ms = 0;  ///< wall clock

@@ -16,9 +16,11 @@
 #include <boost/url/parse.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <list>
 #include <thread>
+#include <tuple>
 
 namespace swarmkeeper::monitor {
 
@@ -49,12 +51,69 @@ Result<tcp::endpoint> parse_listen(const std::string& listen) {
   return tcp::endpoint(addr, static_cast<std::uint16_t>(port));
 }
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Headers on every answer: the dashboard loads its script and styles from this origin
+// only, runs no inline script, is framed by no one, and sends no Referer elsewhere.
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+void secure_headers(http::response<http::string_body>& res) {
+  res.set(http::field::server, "swarmkeeper");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Content-Security-Policy", kContentSecurityPolicy);
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("X-Frame-Options", "DENY");
+}
+
 }  // namespace
+
+bool host_allowed(std::string_view host, const std::vector<std::string>& names) {
+  if (host.empty()) return false;
+  std::string_view name = host;
+  if (name.front() == '[') {  // [v6] or [v6]:port
+    const auto close = name.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view rest = name.substr(close + 1);
+    if (!rest.empty() && (rest.front() != ':' || rest.size() == 1 ||
+                          rest.substr(1).find_first_not_of("0123456789") != std::string_view::npos))
+      return false;
+    boost::system::error_code ec;
+    asio::ip::make_address_v6(std::string(name.substr(1, close - 1)), ec);
+    return !ec;
+  }
+  if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view port = name.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    name = name.substr(0, colon);
+  }
+  if (name.empty()) return false;
+  boost::system::error_code ec;
+  asio::ip::make_address_v4(std::string(name), ec);
+  if (!ec) return true;
+  const std::string n = lower(name);
+  if (n == "localhost") return true;
+  for (const auto& allowed : names)
+    if (lower(allowed) == n) return true;
+  return false;
+}
+
+Result<bool> listen_is_loopback(const std::string& listen) {
+  auto ep = parse_listen(listen);
+  if (!ep) return ep.error();
+  return ep->address().is_loopback();
+}
 
 struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   HttpRoutes routes;
+  std::vector<std::string> hostnames;
   std::thread thread;
   static constexpr std::size_t kMaxConnections = 512;
   std::atomic<std::size_t> open{0};
@@ -99,7 +158,7 @@ struct HttpServer::Impl {
   asio::awaitable<void> events(beast::tcp_stream& stream) {
     std::string head =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n"
-        "X-Content-Type-Options: nosniff\r\n\r\n";
+        "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\r\n";
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), nothrow);
     if (ec) co_return;
     asio::steady_timer tick(io);
@@ -163,6 +222,16 @@ struct HttpServer::Impl {
       }
       auto& req = parser.get();
       const std::string target(req.target());
+      // The Host header names this server, or the request is not for us (DNS rebinding).
+      const auto host = req.find(http::field::host);
+      if (host == req.end() || host->value().empty()) {
+        co_await refuse(stream, 400, "Bad Request: no Host header");
+        break;
+      }
+      if (!host_allowed(host->value(), hostnames)) {
+        co_await refuse(stream, 421, "Misdirected Request: unknown Host (serve --web-hostname NAME accepts a name)");
+        break;
+      }
       if (req.method() == http::verb::get && (target == "/events" || target.rfind("/events?", 0) == 0)) {
         if (streams >= kMaxStreams) {
           co_await refuse(stream, 503, "Too many event streams; try again later");
@@ -185,15 +254,21 @@ struct HttpServer::Impl {
         }
       }
       http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
-      res.set(http::field::server, "swarmkeeper");
+      secure_headers(res);
       res.set(http::field::content_type, r.content_type);
-      res.set(http::field::cache_control, "no-store");
-      res.set("X-Content-Type-Options", "nosniff");
-      if (req.method() == http::verb::get && r.status == 405) res.set(http::field::allow, "GET, HEAD");
+      if (r.status == 405) res.set(http::field::allow, "GET, HEAD");
       res.keep_alive(req.keep_alive());
-      if (req.method() != http::verb::head) res.body() = std::move(r.body);
+      const bool head = req.method() == http::verb::head;
+      // HEAD: the headers GET would send, Content-Length included, and no body.
+      const std::size_t length = r.body.size();
+      if (!head) res.body() = std::move(r.body);
       res.prepare_payload();
-      auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
+      if (head) res.content_length(length);
+      http::response_serializer<http::string_body> out(res);
+      if (head) out.split(true);
+      boost::system::error_code wec;
+      if (head) std::tie(wec, std::ignore) = co_await http::async_write_header(stream, out, nothrow);
+      else std::tie(wec, std::ignore) = co_await http::async_write(stream, out, nothrow);
       if (wec || !res.keep_alive()) break;
     }
     beast::error_code ignored;
@@ -204,11 +279,13 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { stop(); }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen, HttpRoutes routes) {
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options, HttpRoutes routes) {
+  const std::string& listen = options.listen;
   auto ep = parse_listen(listen);
   if (!ep) return ep.error();
   auto impl = std::make_unique<Impl>();
   impl->routes = std::move(routes);
+  impl->hostnames = options.hostnames;
   boost::system::error_code ec;
   impl->acceptor.open(ep->protocol(), ec);
   if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);

@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "swarmkeeper/error.hpp"
 
@@ -28,11 +30,27 @@ struct HttpRoutes {
   std::function<std::string()> event;
 };
 
+struct HttpServerOptions {
+  std::string listen = "127.0.0.1:9840";  ///< host:port; port 0: any free port
+  /// Names a request's Host may carry besides IP literals and localhost (--web-hostname).
+  std::vector<std::string> hostnames;
+};
+
+/// Whether a request whose Host header is `host` is answered: an IP literal (v4, or v6 in
+/// brackets), "localhost", or one of `names` (any case), each with or without a port.
+/// DNS rebinding reaches a server only under a name its attacker controls: unknown
+/// names are refused (421).
+bool host_allowed(std::string_view host, const std::vector<std::string>& names);
+
+/// Whether a --listen address binds loopback only (127.0.0.0/8, ::1, localhost).
+/// Fails with invalid_argument for an address that is not host:port.
+Result<bool> listen_is_loopback(const std::string& listen);
+
 class HttpServer {
  public:
-  /// Binds host:port (port 0: any free port) and serves on a thread of its own. Fails
-  /// with invalid_argument (bad address) or io_error (cannot bind, e.g. port in use).
-  static Result<std::unique_ptr<HttpServer>> start(const std::string& listen, HttpRoutes routes);
+  /// Binds options.listen and serves on a thread of its own. Fails with invalid_argument
+  /// (bad address) or io_error (cannot bind, e.g. port in use).
+  static Result<std::unique_ptr<HttpServer>> start(const HttpServerOptions& options, HttpRoutes routes);
   ~HttpServer();
   std::uint16_t port() const noexcept;
   /// Closes the listener and every connection; joins the thread.

@@ -358,7 +358,9 @@ struct Monitor::Impl {
       } else {
         continue;
       }
-      r.queues.push_back({key, t, size});
+      std::string label = bounded_label(key);
+      if (label.size() != key.size()) ++r.labels_truncated;
+      r.queues.push_back({std::move(label), t, size});
     }
     const double queue_s = seconds_since(q0);
     r.duration_s = seconds_since(census_started);
@@ -493,6 +495,7 @@ struct Monitor::Impl {
     if (cleanup_runs.size() > 20) cleanup_runs.erase(cleanup_runs.begin());
   }
   std::atomic<bool> stop_flag{false};
+  bool insecure_listener = false;  // set once in start()
 
   // --- aggregation ---
 
@@ -566,6 +569,8 @@ struct Monitor::Impl {
     const Advice advice = advise(history, values, facts, now, opts.history.count());
     all.push_back(gauge("swarmkeeper_build_info", 1, "The version and git revision of this swarmkeeper (always 1)",
                         {{"version", std::string(swarmkeeper::version())}, {"revision", std::string(swarmkeeper::revision())}}));
+    all.push_back(gauge("swarmkeeper_web_insecure", insecure_listener ? 1 : 0,
+                        "1: the dashboard listens beyond loopback without TLS or authentication (--insecure-listen)"));
     all.push_back(gauge("swarmkeeper_recommendations", static_cast<double>(advice.recommendations.size()),
                         "Recommendations the monitor makes right now (see the dashboard or /api/snapshot)"));
     metrics_text = render_prometheus(all);
@@ -691,8 +696,8 @@ struct Monitor::Impl {
     if (path == "/readyz") {
       auto it = collected.find("redis");
       if (version == 0 || it == collected.end()) return {503, "text/plain; charset=utf-8", "not ready: no Redis data yet\n"};
-      if (!it->second.error.empty())
-        return {503, "text/plain; charset=utf-8", "not ready: Redis unreachable: " + it->second.error + "\n"};
+      // That Redis is unreachable, not where it is: /readyz answers anyone who can probe.
+      if (!it->second.error.empty()) return {503, "text/plain; charset=utf-8", "not ready: Redis unreachable\n"};
       return {200, "text/plain; charset=utf-8", "ready\n"};
     }
     return static_asset(path);
@@ -765,6 +770,23 @@ Result<void> Monitor::start() {
   if (!(m.opts.census_budget_percent > 0 && m.opts.census_budget_percent <= 100))
     return Error(Errc::invalid_argument, "the census budget must be in (0, 100] percent");
   if (auto v = m.opts.schema.validate(); !v) return v.error();
+  // Beyond loopback without TLS or authentication: refused before anything binds, unless
+  // the operator says so (then a warning, and swarmkeeper_web_insecure 1).
+  auto loopback = listen_is_loopback(m.opts.listen);
+  if (!loopback) return loopback.error();
+  if (!*loopback && !m.opts.insecure_listen)
+    return Error(Errc::invalid_argument,
+                 "--listen " + m.opts.listen +
+                     " serves beyond loopback without TLS or authentication: anyone who reaches the port reads queue "
+                     "names, the Redis version and the alerts. Listen on 127.0.0.1 behind a reverse proxy that does TLS "
+                     "and authentication, or accept the exposure with --insecure-listen");
+  m.insecure_listener = !*loopback;
+  if (m.insecure_listener)
+    m.say("warn", "the dashboard listens on " + m.opts.listen + " without TLS or authentication (--insecure-listen)",
+          {{"listen", m.opts.listen}});
+  for (const auto& name : m.opts.web_hostnames)
+    if (name.empty() || name.find_first_of(" /:@[]\"\t") != std::string::npos)
+      return Error(Errc::invalid_argument, "--web-hostname '" + name + "': expected a host name such as swarm.example.com");
   if (m.opts.webhook)
     if (auto ok = check_http_url(*m.opts.webhook); !ok) return ok.error();
   ClientOptions co;
@@ -833,7 +855,10 @@ Result<void> Monitor::start() {
     std::lock_guard lock(m.mu);
     return dump(m.snapshot);
   };
-  auto http = HttpServer::start(m.opts.listen, std::move(routes));
+  HttpServerOptions web;
+  web.listen = m.opts.listen;
+  web.hostnames = m.opts.web_hostnames;
+  auto http = HttpServer::start(web, std::move(routes));
   if (!http) return http.error();
   m.http = std::move(*http);
   m.sched = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 6});

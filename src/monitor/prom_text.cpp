@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <unordered_map>
 
 namespace swarmkeeper::monitor {
@@ -50,6 +51,19 @@ std::string prom_escape(std::string_view v) {
     i += n;
   }
   return out;
+}
+
+std::string bounded_label(std::string_view v) {
+  if (v.size() <= kMaxLabelBytes) return std::string(v);
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a: the same name gives the same series in every run
+  for (const char c : v) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string tail = "...#";
+  for (int shift = 60; shift >= 0; shift -= 4) tail.push_back(kHex[(h >> shift) & 0xf]);
+  std::size_t keep = kMaxLabelBytes - tail.size();
+  // Back up to a character boundary: never leave half a UTF-8 sequence before the tail.
+  while (keep > 0 && (static_cast<unsigned char>(v[keep]) & 0xc0) == 0x80) --keep;
+  return std::string(v.substr(0, keep)) + tail;
 }
 
 std::string prom_number(double v) {

@@ -7,7 +7,9 @@
 // -Inf, shortest round-trip decimals).
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,5 +37,12 @@ std::string render_prometheus(const std::vector<Sample>& samples);
 std::string prom_number(double v);
 /// A label value escaped for the text format.
 std::string prom_escape(std::string_view v);
+
+/// Label values taken from Redis (key names) are cut to this many bytes.
+inline constexpr std::size_t kMaxLabelBytes = 256;
+/// `v` as a label value of at most kMaxLabelBytes bytes: itself if short enough, else
+/// its first bytes (cut at a UTF-8 boundary), "...#" and 16 hex digits of a hash of the
+/// whole, so two long names that share a beginning stay two series.
+std::string bounded_label(std::string_view v);
 
 }  // namespace swarmkeeper::monitor

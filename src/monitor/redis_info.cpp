@@ -161,6 +161,10 @@ std::vector<Sample> census_samples(const CensusResult& r, double queue_scan_s) {
   for (const auto& q : r.queues)
     s.push_back(g("swarmkeeper_queue_backlog", q.size, "Queue sizes (LLEN / ZCARD / XLEN; a job counter's value)", {{"key", q.key}, {"type", q.type}}));
   s.push_back(g("swarmkeeper_queue_keys_omitted", static_cast<double>(r.queue_keys_omitted), "Queue keys past the cap of 1,000, not sized"));
+  s.push_back(g("swarmkeeper_queue_keys_too_long", static_cast<double>(r.queue_keys_too_long),
+                "Queue keys whose names are longer than 1,024 bytes, not sized"));
+  s.push_back(g("swarmkeeper_label_values_truncated", static_cast<double>(r.labels_truncated),
+                "Queue key names cut to 256 bytes (and a hash) in their label at the last census"));
   s.push_back(g("swarmkeeper_queue_scan_duration_seconds", queue_scan_s, "How long sizing the queues took (found by the census' SCAN)"));
   return s;
 }

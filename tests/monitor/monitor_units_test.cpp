@@ -9,6 +9,7 @@
 #include "monitor/advice.hpp"
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
+#include "monitor/http_server.hpp"
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
 
@@ -31,6 +32,54 @@ TEST(PromText, FamiliesGroupedLabelsEscapedValuesAsPrometheusWritesThem) {
 TEST(PromText, BytesThatAreNotUtf8AreWrittenAsText) {
   EXPECT_EQ(prom_escape("ok \xc3\xa9 \xff\xfe \xc3"), "ok \xc3\xa9 \\\\xff\\\\xfe \\\\xc3");
   EXPECT_EQ(prom_escape("\xed\xa0\x80"), "\\\\xed\\\\xa0\\\\x80") << "a surrogate is not UTF-8";
+}
+
+// Long label values are cut at a character boundary, carry a hash of the whole, and two
+// names that share their first 256 bytes stay two series.
+TEST(PromText, LongLabelValuesAreBoundedAndStayDistinct) {
+  EXPECT_EQ(bounded_label("bull:mail:wait"), "bull:mail:wait");
+  const std::string exact(kMaxLabelBytes, 'k');
+  EXPECT_EQ(bounded_label(exact), exact);
+  const std::string a = std::string(100'000, 'q') + "a", b = std::string(100'000, 'q') + "b";
+  const auto la = bounded_label(a), lb = bounded_label(b);
+  EXPECT_LE(la.size(), kMaxLabelBytes);
+  EXPECT_NE(la, lb);
+  EXPECT_EQ(la, bounded_label(a)) << "the same name, the same label";
+  EXPECT_EQ(la.substr(0, 10), "qqqqqqqqqq");
+  // Three-byte characters: the cut never splits one.
+  std::string euros;
+  for (int i = 0; i < 200; ++i) euros += "\xe2\x82\xac";
+  const auto le = bounded_label(euros);
+  EXPECT_LE(le.size(), kMaxLabelBytes);
+  EXPECT_EQ(prom_escape(le).find("\\x"), std::string::npos) << "no byte outside a valid sequence: " << prom_escape(le);
+}
+
+// The Host rule against DNS rebinding: IP literals, localhost and configured names pass;
+// other names, empty hosts and malformed ports do not.
+TEST(HttpServer, HostHeadersThatNameThisServerPass) {
+  const std::vector<std::string> names = {"swarm.example.com"};
+  for (const char* ok : {"127.0.0.1", "127.0.0.1:9840", "10.1.2.3:80", "[::1]:9840", "[::1]", "localhost", "LOCALHOST:9840",
+                         "swarm.example.com", "Swarm.Example.COM:443"})
+    EXPECT_TRUE(host_allowed(ok, names)) << ok;
+  for (const char* bad : {"", "attacker.example", "attacker.example:9840", "swarm.example.com.attacker.example",
+                          "localhost.attacker.example", "127.0.0.1:", "127.0.0.1:80x", "[::1", "[::1]x", "[nonsense]:80",
+                          ":9840"})
+    EXPECT_FALSE(host_allowed(bad, names)) << bad;
+  EXPECT_FALSE(host_allowed("swarm.example.com", {})) << "a name nobody configured";
+}
+
+TEST(HttpServer, OnlyLoopbackListenAddressesCountAsLoopback) {
+  for (const char* lo : {"127.0.0.1:9840", "127.0.0.2:0", "[::1]:9840", "localhost:9840"}) {
+    auto r = listen_is_loopback(lo);
+    ASSERT_TRUE(r) << lo;
+    EXPECT_TRUE(*r) << lo;
+  }
+  for (const char* out : {"0.0.0.0:9840", "10.0.0.1:9840", "[::]:9840"}) {
+    auto r = listen_is_loopback(out);
+    ASSERT_TRUE(r) << out;
+    EXPECT_FALSE(*r) << out;
+  }
+  EXPECT_FALSE(listen_is_loopback("nonsense"));
 }
 
 TEST(CensusTally, CountsStatesAgesFamiliesAndQueues) {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "support/cli_runner.hpp"
@@ -55,7 +56,7 @@ HttpReply http_get(std::uint16_t port, const std::string& path) {
   HttpReply r;
   const int fd = connect_to(port);
   if (fd < 0) return r;
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
   (void)!::write(fd, req.data(), req.size());
   std::string all;
   char buf[65536];
@@ -65,6 +66,38 @@ HttpReply http_get(std::uint16_t port, const std::string& path) {
   const auto body = all.find("\r\n\r\n");
   if (body != std::string::npos) r.body = all.substr(body + 4);
   return r;
+}
+
+// A raw request over a fresh loopback connection; the whole answer, headers included.
+std::string http_raw(std::uint16_t port, const std::string& request) {
+  const int fd = connect_to(port);
+  if (fd < 0) return "";
+  (void)!::write(fd, request.data(), request.size());
+  ::shutdown(fd, SHUT_WR);
+  std::string all;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return all;
+}
+
+// A header's value in a raw answer ("" if absent); the name in any case.
+std::string header(const std::string& answer, std::string name) {
+  const auto end = answer.find("\r\n\r\n");
+  std::istringstream lines(answer.substr(0, end));
+  std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+  for (std::string line; std::getline(lines, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string n = line.substr(0, colon);
+    std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+    if (n != name) continue;
+    std::string v = line.substr(colon + 1);
+    v.erase(0, v.find_first_not_of(' '));
+    while (!v.empty() && (v.back() == '\r' || v.back() == ' ')) v.pop_back();
+    return v;
+  }
+  return "";
 }
 
 // A webhook receiver on a free loopback port: records every POST body, answers 200.
@@ -133,7 +166,8 @@ class ServeTest : public swarmkeeper::testing::CliFixture {
  protected:
   // Starts serve with args; waits for its "dashboard on http://...:PORT/" line.
   std::uint16_t start(std::vector<std::string> args, const std::string& redis_url = "") {
-    std::vector<std::string> all{"serve", "--url", redis_url.empty() ? url() : redis_url, "--listen", "127.0.0.1:0"};
+    std::vector<std::string> all{"serve", "--url", redis_url.empty() ? url() : redis_url};
+    if (std::find(args.begin(), args.end(), "--listen") == args.end()) all.insert(all.end(), {"--listen", "127.0.0.1:0"});
     all.insert(all.end(), args.begin(), args.end());
     log_ = (tmp_ / "serve.log").string();
     pid_ = spawn_cli(all, log_);
@@ -141,7 +175,7 @@ class ServeTest : public swarmkeeper::testing::CliFixture {
     std::smatch m;
     while (Clock::now() < deadline) {
       const std::string out = slurp(log_);
-      if (std::regex_search(out, m, std::regex("dashboard on http://127\\.0\\.0\\.1:([0-9]+)/"))) return port_ = std::stoi(m[1]);
+      if (std::regex_search(out, m, std::regex("dashboard on http://[^ ]+:([0-9]+)/"))) return port_ = std::stoi(m[1]);
       std::this_thread::sleep_for(20ms);
     }
     ADD_FAILURE() << "serve did not start: " << slurp(log_);
@@ -393,7 +427,7 @@ TEST_F(ServeTest, AKeyNameThatIsNotUtf8KeepsEveryEndpointValid) {
   for (int i = 0; i < 20; ++i) {  // event streams that end give their slot back
     const int fd = connect_to(port_);
     ASSERT_GE(fd, 0);
-    const std::string req = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string req = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     (void)!::write(fd, req.data(), req.size());
     char buf[4096];
     std::string got;
@@ -430,22 +464,61 @@ TEST_F(ServeTest, IdleConnectionsCannotLockOutAFreshRequest) {
 TEST_F(ServeTest, BadRequestsGetAStatusNotASilentClose) {
   ASSERT_NE(start({"--refresh", "1s"}), 0);
   auto raw = [&](const std::string& req) {
-    const int fd = connect_to(port_);
-    if (fd < 0) return -1;
-    (void)!::write(fd, req.data(), req.size());
-    ::shutdown(fd, SHUT_WR);
-    std::string all;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
+    const std::string all = http_raw(port_, req);
     return all.size() > 12 ? std::atoi(all.c_str() + 9) : 0;
   };
-  EXPECT_EQ(raw("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"), 405);
-  EXPECT_EQ(raw("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"), 200);
+  EXPECT_EQ(raw("POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello"), 405);
+  EXPECT_EQ(raw("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc"), 200);
   EXPECT_EQ(raw("NONSENSE\r\n\r\n"), 400);
   EXPECT_EQ(raw("GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n"), 431);
   EXPECT_EQ(http_get(port_, "/api/history?series=x&window=0x10").status, 400);
   EXPECT_EQ(http_get(port_, "/nope").body.find("nope"), std::string::npos) << "no echo of the path";
+  EXPECT_EQ(stop(), 0);
+}
+
+// Exposure: beyond loopback only when the operator says so; a request naming another
+// host (DNS rebinding) is misdirected; every answer carries the security headers; 405
+// says what is allowed; HEAD says GET's length.
+TEST_F(ServeTest, ExposureIsOptInAndRequestsForOtherHostsAreRefused) {
+  auto refused = run_cli("serve --url " + url() + " --listen 0.0.0.0:0");
+  EXPECT_EQ(refused.exit_code, 64) << refused.out;
+  EXPECT_NE(refused.out.find("--insecure-listen"), std::string::npos) << refused.out;
+  EXPECT_EQ(run_cli("serve --url " + url() + " --web-hostname 'a b'").exit_code, 64);
+
+  ASSERT_NE(start({"--listen", "0.0.0.0:0", "--insecure-listen", "--web-hostname", "swarm.example.com", "--refresh", "200ms"}), 0);
+  EXPECT_NE(slurp(log_).find("without TLS or authentication"), std::string::npos) << slurp(log_);
+  ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) { return b.find("swarmkeeper_web_insecure 1\n") != std::string::npos; }));
+  const std::string get = "GET /metrics HTTP/1.1\r\nConnection: close\r\n";
+  EXPECT_EQ(http_raw(port_, get + "Host: attacker.example\r\n\r\n").substr(9, 3), "421");
+  EXPECT_EQ(http_raw(port_, get + "Host: attacker.example:" + std::to_string(port_) + "\r\n\r\n").substr(9, 3), "421");
+  EXPECT_EQ(http_raw(port_, get + "\r\n").substr(9, 3), "400") << "no Host";
+  for (const std::string& host : std::vector<std::string>{"127.0.0.1:" + std::to_string(port_), "localhost", "swarm.example.com", "[::1]:80"})
+    EXPECT_EQ(http_raw(port_, get + "Host: " + host + "\r\n\r\n").substr(9, 3), "200") << host;
+
+  const std::string page = http_raw(port_, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  const std::string csp = header(page, "Content-Security-Policy");
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_EQ(header(page, "X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(header(page, "Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(header(page, "Access-Control-Allow-Origin"), "") << "no CORS";
+
+  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
+    const auto answer = http_raw(port_, std::string(method) + " /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(answer.substr(9, 3), "405") << method;
+    EXPECT_EQ(header(answer, "Allow"), "GET, HEAD") << method;
+  }
+  // HEAD: GET's headers and length, no body. (The body changes every refresh: compare
+  // with a GET made right after, allowing for one refresh in between.)
+  const auto head = http_raw(port_, "HEAD /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  const auto got = http_raw(port_, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  const long head_length = std::atol(header(head, "Content-Length").c_str());
+  const long get_length = static_cast<long>(got.size() - got.find("\r\n\r\n") - 4);
+  EXPECT_EQ(head.size(), head.find("\r\n\r\n") + 4) << "HEAD sends no body";
+  EXPECT_GT(head_length, 1000);
+  EXPECT_NEAR(static_cast<double>(head_length), static_cast<double>(get_length), 200) << "HEAD's Content-Length is GET's";
+  EXPECT_EQ(std::atol(header(got, "Content-Length").c_str()), get_length);
   EXPECT_EQ(stop(), 0);
 }
 
@@ -464,6 +537,8 @@ TEST_F(ServeTest, RedisGoingAwayShowsAndSigtermStaysPrompt) {
   auto ready = http_get(port_, "/readyz");
   EXPECT_EQ(ready.status, 503);
   EXPECT_NE(ready.body.find("unreachable"), std::string::npos) << ready.body;
+  EXPECT_EQ(ready.body.find(std::to_string(own->port())), std::string::npos) << "not where Redis is: " << ready.body;
+  EXPECT_EQ(ready.body.find("127.0.0.1"), std::string::npos) << ready.body;
   EXPECT_EQ(http_get(port_, "/metrics").status, 200);
   const auto t0 = Clock::now();
   EXPECT_EQ(stop(), 0);

@@ -20,6 +20,18 @@ const url = process.env.SK_URL;
 const refresh = Number(process.env.SK_REFRESH_MS || 1000);
 const fail = (msg) => { console.error("DASHBOARD FAIL: " + msg); process.exitCode = 1; };
 
+// Polls fn(arg) in the page until it is true. (Playwright's waitForFunction evaluates its
+// predicate with eval inside the page, which the dashboard's Content-Security-Policy
+// rightly forbids; page.evaluate goes through the debugger protocol, outside the policy.)
+async function waitFor(page, fn, arg, timeout) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > deadline) throw new Error("timed out after " + timeout + " ms: " + String(fn).slice(0, 100));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.SK_CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
@@ -29,25 +41,27 @@ try {
   const errors = [];
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(url, { waitUntil: "load" });
-  await page.waitForFunction(() => document.querySelectorAll(".uplot canvas").length >= 4, null, { timeout: 15000 });
+  const main = await page.goto(url, { waitUntil: "load" });
+  const csp = (await main.allHeaders())["content-security-policy"] || "";
+  if (!csp.includes("script-src 'self'")) fail("the page has no Content-Security-Policy: " + csp);
+  await waitFor(page, () => document.querySelectorAll(".uplot canvas").length >= 4, null, 15000);
   // Wait until the census has been seen (the stale tile shows a number).
-  await page.waitForFunction(() => /\d/.test(document.getElementById("t-stale").textContent), null, { timeout: 30000 });
+  await waitFor(page, () => /\d/.test(document.getElementById("t-stale").textContent), null, 30000);
   const before = await page.textContent("#t-stale");
   // Charts draw non-empty series: each plot has at least one non-null value.
-  await page.waitForFunction(() => {
+  await waitFor(page, () => {
     const plots = [...document.querySelectorAll(".uplot")];
     return plots.length >= 4 && window.__skPlotsHaveData && window.__skPlotsHaveData();
-  }, null, { timeout: 20000 }).catch(() => fail("a chart has no data"));
+  }, null, 20000).catch(() => fail("a chart has no data"));
   // The change: more stale coordinators, which also crosses the test's alert rule.
   execSync(process.env.SK_SEED, { stdio: "inherit" });
   const t0 = Date.now();
-  await page.waitForFunction((b) => document.getElementById("t-stale").textContent !== b, before,
-    { timeout: 2 * refresh + 15000 }).catch(() => fail("the stale count never changed on the page (was " + before + ")"));
+  await waitFor(page, (b) => document.getElementById("t-stale").textContent !== b, before,
+    2 * refresh + 15000).catch(() => fail("the stale count never changed on the page (was " + before + ")"));
   const after = await page.textContent("#t-stale");
   console.log(`stale coordinators on the page: ${before} -> ${after} in ${Date.now() - t0} ms`);
-  await page.waitForFunction(() => [...document.querySelectorAll("#alerts tr.firing td")].some((td) => td.textContent === "TooManyStale"),
-    null, { timeout: 20000 }).catch(() => fail("the triggered alert never appeared on the page"));
+  await waitFor(page, () => [...document.querySelectorAll("#alerts tr.firing td")].some((td) => td.textContent === "TooManyStale"),
+    null, 20000).catch(() => fail("the triggered alert never appeared on the page"));
   await page.screenshot({ path: process.env.SK_SCREENSHOT || "dashboard.png", fullPage: true });
   if (errors.length) fail("console errors: " + errors.join(" | "));
   if (!process.exitCode) console.log("DASHBOARD OK");

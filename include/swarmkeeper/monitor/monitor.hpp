@@ -55,6 +55,12 @@ struct MonitorOptions {
   ConnectionOptions connection;
   /// Where the HTTP server listens: host:port. Default loopback only.
   std::string listen = "127.0.0.1:9840";
+  /// A listen address beyond loopback is refused (start() fails with invalid_argument)
+  /// unless this is set: the server has no TLS or authentication of its own yet.
+  bool insecure_listen = false;
+  /// Host names requests may carry in their Host header besides IP literals and
+  /// localhost (others get 421: a browser tricked by DNS rebinding sends its attacker's).
+  std::vector<std::string> web_hostnames;
   /// Snapshot interval (and history resolution). Default 5 s.
   std::chrono::milliseconds refresh{5000};
   /// History kept per series. Default 1 h (720 points at 5 s).
