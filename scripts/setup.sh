@@ -15,7 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   redis-server redis-tools procps
-  chromium prometheus
+  chromium prometheus prometheus-alertmanager
 )
 # Node and npm: Debian's, unless the machine already has them (a NodeSource Node ships
 # its own npm, which Debian's npm package conflicts with).
@@ -49,11 +49,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-# Debian starts the packaged redis-server and prometheus as services where it can; the
+# Debian starts the packaged redis-server, prometheus and alertmanager as services where it can; the
 # tests never use them (they start private servers, and only run promtool). Stopped only
 # when this very run installed them: a service the machine already had is left alone.
 just_installed() { [[ " ${missing[*]} " == *" $1 "* ]]; }
-for service in redis-server prometheus; do
+for service in redis-server prometheus prometheus-alertmanager; do
   if just_installed "$service" && command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
     $SUDO systemctl stop "$service" || true
     $SUDO systemctl disable "$service" >/dev/null 2>&1 || true

@@ -36,7 +36,18 @@ void add_serve_options(CLI::App* s, ServeArgs& a) {
   s->add_option("--threshold", a.threshold, "Heartbeat age after which a coordinator is stale (as for cleanup)")
       ->envname("SWARMKEEPER_THRESHOLD")->capture_default_str();
   s->add_option("--rules", a.rules_file, "Alert rules (JSON; see deploy/alert-rules.json); default: the built-in rules");
-  s->add_option("--webhook", a.webhook, "POST firing and resolved alerts here (Alertmanager JSON), http:// only");
+  s->add_option("--webhook", a.webhook,
+                "POST firing and resolved alerts here: an Alertmanager (http://am:9093/api/v2/alerts) or any webhook; "
+                "http:// or https://; user:password@ in the URL goes as Basic authorization, never into a log");
+  s->add_option("--webhook-format", a.webhook_format,
+                "alertmanager: the v2 API's array of alerts; webhook: Alertmanager's notification object; auto: "
+                "alertmanager when the URL's path ends in /api/v2/alerts")
+      ->check(CLI::IsMember({"auto", "alertmanager", "webhook"}))->capture_default_str();
+  s->add_option("--webhook-resend", a.webhook_resend, "Send firing alerts again this often, as Prometheus does (at least 1s)")
+      ->capture_default_str();
+  s->add_option("--webhook-auth-file", a.webhook_auth_file,
+                "A file holding the webhook's credentials: user:password, or Bearer TOKEN (sent as Authorization)");
+  s->add_option("--webhook-ca", a.webhook_ca, "https webhook: trust the CAs in this PEM file instead of the system's");
   s->add_option("--cleanup-every", a.cleanup_every, "Run the cleanup on this schedule (e.g. 5m), under its lock");
   s->add_option("--queues", a.queues, "Queue key patterns (Redis glob) whose backlogs to show, space- or comma-separated "
                                       "(default: bull:*:id bull:*:wait bull:*:active bull:*:delayed bull:*:failed)")
@@ -89,10 +100,16 @@ int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
     if (!every || *every < 1000) return usage(bad_value("--cleanup-every", *a.cleanup_every, "a duration of at least 1s", "5m"));
     o.cleanup_every = std::chrono::milliseconds(*every);
   }
-  if (a.webhook) {
-    if (a.webhook->rfind("http://", 0) != 0) return usage(bad_value("--webhook", *a.webhook, "an http:// URL", "http://127.0.0.1:9093/hook"));
-    o.webhook = *a.webhook;
-  }
+  if (a.webhook) o.webhook = *a.webhook;  // checked by the monitor, whose message never shows a password
+  const auto resend = parse_duration_ms(a.webhook_resend);
+  if (!resend || *resend < 1000 || *resend > 86400000)
+    return usage(bad_value("--webhook-resend", a.webhook_resend, "a duration from 1s to 24h", "1m"));
+  o.webhook_resend = std::chrono::milliseconds(*resend);
+  o.webhook_format = a.webhook_format == "alertmanager" ? monitor::MonitorOptions::WebhookFormat::alertmanager
+                     : a.webhook_format == "webhook"    ? monitor::MonitorOptions::WebhookFormat::webhook
+                                                        : monitor::MonitorOptions::WebhookFormat::automatic;
+  o.webhook_auth_file = a.webhook_auth_file;
+  o.webhook_ca_file = a.webhook_ca;
   if (!a.queues.empty()) o.queue_patterns = a.queues;
   if (!a.rules_file.empty()) {
     auto rules = monitor::load_alert_rules(a.rules_file);

@@ -19,6 +19,7 @@ struct ServeArgs {
   std::string refresh = "5s", history = "1h", threshold = "600";
   std::optional<std::string> census_every;
   std::optional<std::string> cleanup_every, webhook;
+  std::string webhook_format = "auto", webhook_resend = "1m", webhook_ca, webhook_auth_file;
   std::string rules_file, schema_file, assets_dir;
   std::vector<std::string> queues;
   double census_budget = 5;

@@ -13,11 +13,16 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 
 #include <atomic>
 #include <cctype>
 #include <cstring>
+#include <future>
+#include <optional>
 #include <list>
 #include <thread>
 #include <tuple>
@@ -28,6 +33,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
@@ -316,56 +322,218 @@ void HttpServer::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-Result<void> check_http_url(const std::string& url) {
-  auto u = boost::urls::parse_uri(url);
-  auto bad = [&](const char* why) {
-    return Error(Errc::invalid_argument, "--webhook " + url + ": " + why + " (e.g. http://127.0.0.1:9093/hook)");
-  };
-  if (!u || u->scheme() != "http") return bad("expected an http:// URL");
-  if (u->host().empty()) return bad("no host");
-  if (u->has_port() && (u->port().empty() || u->port_number() == 0)) return bad("the port must be 1-65535");
-  return {};
+std::string redact_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const auto path = url.find_first_of("/?#", scheme + 3);
+  const auto at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
+  if (at == std::string::npos || at < scheme) return url;
+  return url.substr(0, scheme + 3) + url.substr(at + 1);
 }
 
-Result<int> http_post_json(const std::string& url, const std::string& body, std::chrono::milliseconds timeout) {
-  if (auto ok = check_http_url(url); !ok) return ok.error();
+namespace {
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kAlphabet[n & 63] : '=');
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> authorization_from_text(const std::string& text) {
+  std::string t = text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  if (t.empty()) return Error(Errc::invalid_argument, "the webhook credentials are empty");
+  if (t.find_first_of("\r\n") != std::string::npos)
+    return Error(Errc::invalid_argument, "the webhook credentials must be one line: \"user:password\" or \"Bearer TOKEN\"");
+  const auto space = t.find(' ');
+  if (space != std::string::npos && space > 0 && t.find(':') > space) return t;  // "Scheme credentials"
+  if (t.find(':') == std::string::npos)
+    return Error(Errc::invalid_argument, "the webhook credentials must be \"user:password\" or \"Bearer TOKEN\"");
+  return "Basic " + base64(t);
+}
+
+Result<WebhookTarget> parse_webhook_url(const std::string& url) {
+  auto bad = [&](const std::string& why) {
+    return Error(Errc::invalid_argument,
+                 "--webhook " + redact_url(url) + ": " + why + " (e.g. http://127.0.0.1:9093/api/v2/alerts)");
+  };
   auto u = boost::urls::parse_uri(url);
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  tcp::resolver resolver(io);
-  const std::string host(u->host());
-  const std::string port = u->has_port() ? std::string(u->port()) : "80";
-  boost::system::error_code ec;
-  auto results = resolver.resolve(host, port, ec);
-  if (ec) return Error(Errc::dns_failure, "webhook " + host + ": " + ec.message());
-  stream.expires_after(timeout);
-  http::request<http::string_body> req{http::verb::post, u->encoded_target().empty() ? "/" : std::string(u->encoded_target()), 11};
-  req.set(http::field::host, host);
-  req.set(http::field::content_type, "application/json");
-  req.set(http::field::user_agent, "swarmkeeper");
-  req.body() = body;
-  req.prepare_payload();
-  http::response<http::string_body> res;
-  beast::flat_buffer buf;
+  if (!u || (u->scheme() != "http" && u->scheme() != "https")) return bad("expected an http:// or https:// URL");
+  if (u->host().empty()) return bad("no host");
+  if (u->has_port() && (u->port().empty() || u->port_number() == 0)) return bad("the port must be 1-65535");
+  if (u->has_fragment()) return bad("a URL to POST to has no #fragment");
+  WebhookTarget t;
+  if (u->has_userinfo()) {
+    const std::string user = u->user(), password = u->password();
+    if (user.empty()) return bad("userinfo without a user name");
+    t.authorization = "Basic " + base64(user + ":" + password);
+  }
+  boost::urls::url plain(*u);
+  plain.remove_userinfo();
+  t.url = std::string(plain.buffer());
+  return t;
+}
+
+namespace {
+
+struct Exchange {
+  http::request<http::string_body> request;
+  std::string where;  // the URL without userinfo, for messages
+  int status = 0;
   Error failure;
-  stream.async_connect(results, [&](boost::system::error_code e, const tcp::endpoint&) {
-    if (e) {
-      failure = Error(Errc::connection_refused, "webhook " + url + ": " + e.message());
+  bool done = false;
+};
+
+Errc transport_code(const boost::system::error_code& ec) {
+  return ec == beast::error::timeout ? Errc::timeout : Errc::io_error;
+}
+
+template <class Stream>
+asio::awaitable<void> write_and_read(Stream& stream, Exchange& x) {
+  auto [we, wn] = co_await http::async_write(stream, x.request, nothrow);
+  if (we) {
+    x.failure = Error(transport_code(we), "webhook " + x.where + ": " + we.message());
+    co_return;
+  }
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024);  // the answer is read for its status only
+  auto [re, rn] = co_await http::async_read(stream, buf, parser, nothrow);
+  if (re && re != http::error::body_limit) {
+    x.failure = Error(transport_code(re), "webhook " + x.where + ": " + re.message());
+    co_return;
+  }
+  x.status = static_cast<int>(parser.get().result_int());
+}
+
+asio::awaitable<void> post_plain(beast::tcp_stream& stream, std::vector<tcp::endpoint> eps, Exchange& x) {
+  auto [ec, ep] = co_await stream.async_connect(eps, nothrow);
+  if (ec) {
+    x.failure = Error(ec == beast::error::timeout ? Errc::timeout : Errc::connection_refused, "webhook " + x.where + ": " + ec.message());
+  } else {
+    co_await write_and_read(stream, x);
+  }
+  x.done = true;
+}
+
+asio::awaitable<void> post_tls(beast::ssl_stream<beast::tcp_stream>& stream, std::vector<tcp::endpoint> eps, Exchange& x) {
+  auto [ec, ep] = co_await beast::get_lowest_layer(stream).async_connect(eps, nothrow);
+  if (ec) {
+    x.failure = Error(ec == beast::error::timeout ? Errc::timeout : Errc::connection_refused, "webhook " + x.where + ": " + ec.message());
+    x.done = true;
+    co_return;
+  }
+  auto [he] = co_await stream.async_handshake(ssl::stream_base::client, nothrow);
+  if (he) {
+    x.failure = Error(he == beast::error::timeout ? Errc::timeout : Errc::tls_error,
+                      "webhook " + x.where + ": TLS handshake: " + he.message());
+  } else {
+    co_await write_and_read(stream, x);
+  }
+  x.done = true;
+}
+
+// Name lookup on a thread of its own: getaddrinfo cannot be cancelled, and a resolver
+// that never answers must hold up neither the timeout nor a shutdown (the thread is left
+// to finish alone; it owns what it touches).
+Result<std::vector<tcp::endpoint>> lookup(const std::string& host, const std::string& port,
+                                          std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& cancel) {
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (!ec) return std::vector<tcp::endpoint>{tcp::endpoint(addr, static_cast<std::uint16_t>(std::stoi(port)))};
+  using Found = Result<std::vector<tcp::endpoint>>;
+  auto promise = std::make_shared<std::promise<Found>>();
+  auto found = promise->get_future();
+  std::thread([promise, host, port] {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    boost::system::error_code rec;
+    auto results = resolver.resolve(host, port, rec);
+    if (rec) {
+      promise->set_value(Error(Errc::dns_failure, "webhook: cannot resolve " + host + ": " + rec.message()));
       return;
     }
-    http::async_write(stream, req, [&](boost::system::error_code we, std::size_t) {
-      if (we) {
-        failure = Error(Errc::io_error, "webhook " + url + ": " + we.message());
-        return;
-      }
-      http::async_read(stream, buf, res, [&](boost::system::error_code re, std::size_t) {
-        if (re) failure = Error(re == beast::error::timeout ? Errc::timeout : Errc::io_error, "webhook " + url + ": " + re.message());
-      });
-    });
-  });
-  io.run();
-  if (failure) return failure;
-  return static_cast<int>(res.result_int());
+    std::vector<tcp::endpoint> eps;
+    for (const auto& r : results) eps.push_back(r.endpoint());
+    promise->set_value(std::move(eps));
+  }).detach();
+  while (found.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+    if (cancel) return Error(Errc::cancelled, "webhook: stopping");
+    if (std::chrono::steady_clock::now() > deadline)
+      return Error(Errc::timeout, "webhook: resolving " + host + " took longer than the timeout");
+  }
+  return found.get();
+}
+
+}  // namespace
+
+Result<int> http_post_json(const WebhookTarget& target, const std::string& body, std::chrono::milliseconds timeout,
+                           const std::atomic<bool>& cancel) {
+  auto u = boost::urls::parse_uri(target.url);
+  if (!u) return Error(Errc::invalid_argument, "webhook " + redact_url(target.url) + ": not a URL");
+  const bool tls = u->scheme() == "https";
+  const std::string host(u->host_name().empty() ? u->host_address() : u->host_name());
+  const std::string port = u->has_port() ? std::string(u->port()) : tls ? "443" : "80";
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto eps = lookup(host, port, deadline, cancel);
+  if (!eps) return eps.error();
+
+  Exchange x;
+  x.where = redact_url(target.url);
+  x.request = {http::verb::post, u->encoded_target().empty() ? "/" : std::string(u->encoded_target()), 11};
+  x.request.set(http::field::host, u->has_port() ? host + ":" + port : host);
+  x.request.set(http::field::content_type, "application/json");
+  x.request.set(http::field::user_agent, "swarmkeeper");
+  if (!target.authorization.empty()) x.request.set(http::field::authorization, target.authorization);
+  x.request.body() = body;
+  x.request.prepare_payload();
+
+  asio::io_context io;
+  std::optional<ssl::context> ctx;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  if (tls) {
+    ctx.emplace(ssl::context::tls_client);
+    boost::system::error_code ec;
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    if (target.ca_file.empty()) ctx->set_default_verify_paths(ec);
+    else ctx->load_verify_file(target.ca_file, ec);
+    if (ec) return Error(Errc::tls_error, "webhook: cannot load the CA certificates: " + ec.message());
+    ctx->set_verify_mode(ssl::verify_peer);
+    secure.emplace(io, *ctx);
+    secure->set_verify_callback(ssl::host_name_verification(host));
+    boost::system::error_code not_ip;
+    asio::ip::make_address(host, not_ip);
+    if (not_ip) SSL_set_tlsext_host_name(secure->native_handle(), host.c_str());  // SNI for names
+    beast::get_lowest_layer(*secure).expires_at(deadline);
+    asio::co_spawn(io, post_tls(*secure, std::move(*eps), x), asio::detached);
+  } else {
+    plain.emplace(io);
+    plain->expires_at(deadline);
+    asio::co_spawn(io, post_plain(*plain, std::move(*eps), x), asio::detached);
+  }
+  // Run in short slices so that a stop is seen within ~50 ms.
+  while (!x.done) {
+    io.run_for(std::chrono::milliseconds(50));
+    if (cancel && !x.done) {
+      io.stop();
+      return Error(Errc::cancelled, "webhook: stopping");
+    }
+  }
+  if (x.failure) return x.failure;
+  return x.status;
 }
 
 }  // namespace swarmkeeper::monitor

@@ -4,6 +4,7 @@
 // response, and streams Server-Sent Events from /events.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -68,11 +69,29 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Checks an http:// URL (host, port 1-65535). Fails with invalid_argument naming it.
-Result<void> check_http_url(const std::string& url);
+/// Where alert notifications go.
+struct WebhookTarget {
+  std::string url;            ///< http:// or https://, without userinfo
+  std::string authorization;  ///< the Authorization header's value, or empty
+  std::string ca_file;        ///< https: trust these CAs (PEM) instead of the system's
+};
 
-/// POSTs a JSON body to an http:// URL; returns the status code. Fails with
-/// invalid_argument (bad URL, https), connection errors, or timeout.
-Result<int> http_post_json(const std::string& url, const std::string& body, std::chrono::milliseconds timeout);
+/// Checks a webhook URL: http(s)://[user:password@]host[:port][/path]. Userinfo leaves
+/// the URL and becomes a Basic Authorization. Fails with invalid_argument naming the
+/// URL without its password.
+Result<WebhookTarget> parse_webhook_url(const std::string& url);
+/// The URL with any userinfo taken out, for messages and logs.
+std::string redact_url(const std::string& url);
+/// An Authorization value from a file's text: "Bearer ...", "Basic ..." (any scheme
+/// word and its credentials) as they are, or "user:password" as Basic. One line; fails
+/// with invalid_argument for an empty or multi-line text.
+Result<std::string> authorization_from_text(const std::string& text);
+
+/// POSTs a JSON body; the status code (a redirect is not followed). Name lookup,
+/// connect, TLS handshake (the peer verified against the host name), write and read
+/// all fit within `timeout`; when `cancel` turns true, returns Errc::cancelled within
+/// ~50 ms. Fails with dns_failure, connection_refused, timeout, tls_error or io_error.
+Result<int> http_post_json(const WebhookTarget& target, const std::string& body, std::chrono::milliseconds timeout,
+                           const std::atomic<bool>& cancel);
 
 }  // namespace swarmkeeper::monitor

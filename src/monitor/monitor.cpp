@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/url/parse.hpp>
 
 #include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
@@ -28,6 +31,7 @@
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
 #include "monitor/http_server.hpp"
+#include "monitor/notifier.hpp"
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
 #include "swarmkeeper/cleanup.hpp"
@@ -78,7 +82,7 @@ struct Monitor::Impl {
         alerts(opts.rules.empty() ? default_alert_rules() : opts.rules),
         history(static_cast<std::size_t>(std::max<std::int64_t>(2, opts.history.count() / std::max<std::int64_t>(1, opts.refresh.count())))),
         probe_latency(probe_collector.latency("probe")),
-        notifications(1000, queue::OverflowPolicy::drop_oldest) {}
+        notifier_state(opts.webhook_resend) {}
 
   MonitorOptions opts;
   // The servers watched: one, or every master of a cluster (name "host:port", labelled
@@ -123,7 +127,17 @@ struct Monitor::Impl {
   std::atomic<std::uint64_t> probe_failures{0};
   std::atomic<std::uint64_t> scrapes{0};
   std::atomic<double> last_scrape_s{0};
-  queue::BoundedQueue<json> notifications;  // to the webhook; drops counted
+  // The webhook: what to send when (notifier_state, guarded by notify_mu), sent by the
+  // notifier thread; counts by outcome.
+  std::mutex notify_mu;
+  std::condition_variable notify_cv;
+  NotifierState notifier_state;
+  WebhookTarget webhook_target;    // constant after start()
+  bool webhook_alertmanager = false;
+  std::string generator_url;       // the dashboard, for Alertmanager's generatorURL
+  std::atomic<std::uint64_t> webhook_sent{0}, webhook_dropped{0};
+  static constexpr std::array<const char*, 7> kWebhookFailures = {"dns", "connect", "timeout", "tls", "http_4xx", "http_5xx", "other"};
+  std::array<std::atomic<std::uint64_t>, kWebhookFailures.size()> webhook_failures{};
   std::deque<std::pair<Clock::time_point, std::uint64_t>> drops_seen;  // guarded by mu: for the per-minute rate
 
   // Census state, census job only.
@@ -515,9 +529,21 @@ struct Monitor::Impl {
                            help, "swarmkeeper_probe_latency_seconds"});
     }
     all.push_back(counter("swarmkeeper_probe_failures_total", static_cast<double>(probe_failures.load()), "PINGs that failed"));
-    const auto qs = notifications.stats();
+    const std::uint64_t dropped = webhook_dropped.load();
+    if (opts.webhook) {
+      all.push_back(counter("swarmkeeper_webhook_sent_total", static_cast<double>(webhook_sent.load()),
+                            "Alert notifications the webhook accepted (2xx); re-sends of firing alerts included"));
+      for (std::size_t i = 0; i < kWebhookFailures.size(); ++i)
+        all.push_back(counter("swarmkeeper_webhook_failures_total", static_cast<double>(webhook_failures[i].load()),
+                              "Webhook deliveries that failed, by reason (each is retried)", {{"reason", kWebhookFailures[i]}}));
+      all.push_back(counter("swarmkeeper_webhook_dropped_total", static_cast<double>(dropped),
+                            "Alert notifications given up after every retry failed"));
+      std::lock_guard lock(notify_mu);
+      all.push_back(gauge("swarmkeeper_webhook_firing_alerts", static_cast<double>(notifier_state.firing()),
+                          "Firing alerts re-sent to the webhook every resend interval"));
+    }
     std::lock_guard lock(mu);
-    drops_seen.emplace_back(t0, qs.dropped_total());
+    drops_seen.emplace_back(t0, dropped);
     while (drops_seen.size() > 1 && t0 - drops_seen.front().first > std::chrono::minutes(1)) drops_seen.pop_front();
     for (const auto& [name, c] : collected) {
       all.insert(all.end(), c.samples.begin(), c.samples.end());
@@ -526,8 +552,8 @@ struct Monitor::Impl {
       all.push_back(gauge("swarmkeeper_monitor_collector_up", c.error.empty() ? 1 : 0, "1 if the collector's last run succeeded", {{"collector", name}}));
     }
     all.push_back(gauge("swarmkeeper_monitor_aggregation_seconds", aggregation_s, "How long building the previous snapshot took"));
-    all.push_back(counter("swarmkeeper_monitor_events_dropped_total", static_cast<double>(qs.dropped_total()), "Alert notifications dropped (queue full)"));
-    all.push_back(gauge("swarmkeeper_monitor_events_dropped_per_minute", static_cast<double>(qs.dropped_total() - drops_seen.front().second), "Alert notifications dropped in the last minute"));
+    all.push_back(counter("swarmkeeper_monitor_events_dropped_total", static_cast<double>(dropped), "Alert notifications dropped (given up after every retry)"));
+    all.push_back(gauge("swarmkeeper_monitor_events_dropped_per_minute", static_cast<double>(dropped - drops_seen.front().second), "Alert notifications dropped in the last minute"));
     all.push_back(gauge("swarmkeeper_monitor_active_jobs", static_cast<double>(sched->active_jobs() + aggregator->active_jobs()),
                         "Scheduler jobs not yet ended"));
     all.push_back(gauge("swarmkeeper_monitor_active_handles",
@@ -620,36 +646,97 @@ struct Monitor::Impl {
          {"value", std::isfinite(t.alert.value) ? json(t.alert.value) : json(nullptr)},
          {"threshold", t.alert.rule->threshold}});
     if (!opts.webhook) return;
-    auto iso = [](std::int64_t ms) {
-      std::time_t s = ms / 1000;
-      char buf[32];
-      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&s));
-      return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
+    NotifiedAlert a{t.rule, t.alert.rule->severity, t.alert.rule->series, t.alert.rule->summary, prom_number(t.alert.value),
+                    t.to == AlertState::resolved, t.alert.fired_at_ms, t.to == AlertState::resolved ? t.alert.resolved_at_ms : 0};
+    {
+      std::lock_guard lock(notify_mu);
+      notifier_state.on_transition(std::move(a), wall_ms());
+    }
+    notify_cv.notify_one();
+  }
+
+  static std::string iso_time(std::int64_t ms) {
+    std::time_t s = ms / 1000;
+    std::tm tm{};
+    ::gmtime_r(&s, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
+  }
+
+  // Alertmanager's v2 API: one array of alerts. A plain webhook: Alertmanager's own
+  // notification object, one per alert.
+  std::vector<std::string> webhook_bodies(const std::vector<NotifiedAlert>& batch) const {
+    auto labels = [](const NotifiedAlert& a) {
+      return json{{"alertname", a.name}, {"severity", a.severity}, {"series", a.series}, {"job", "swarmkeeper"}};
     };
-    json alert = {{"status", t.to == AlertState::firing ? "firing" : "resolved"},
-                  {"labels", {{"alertname", t.rule}, {"severity", t.alert.rule->severity}, {"series", t.alert.rule->series}}},
-                  {"annotations", {{"summary", t.alert.rule->summary}, {"value", prom_number(t.alert.value)}}},
-                  {"startsAt", iso(t.alert.fired_at_ms)},
-                  {"endsAt", t.to == AlertState::resolved ? iso(t.alert.resolved_at_ms) : "0001-01-01T00:00:00Z"}};
-    json body = {{"version", "4"}, {"status", alert["status"]}, {"receiver", "swarmkeeper"},
-                 {"groupLabels", {{"alertname", t.rule}}}, {"commonLabels", alert["labels"]}, {"alerts", json::array({alert})}};
-    notifications.push(std::move(body));
+    auto annotations = [](const NotifiedAlert& a) { return json{{"summary", a.summary}, {"value", a.value}}; };
+    std::vector<std::string> bodies;
+    if (webhook_alertmanager) {
+      json alerts = json::array();
+      for (const auto& a : batch)
+        alerts.push_back({{"labels", labels(a)}, {"annotations", annotations(a)}, {"startsAt", iso_time(a.starts_at_ms)},
+                          {"endsAt", iso_time(a.ends_at_ms)}, {"generatorURL", generator_url}});
+      bodies.push_back(dump(alerts));
+      return bodies;
+    }
+    for (const auto& a : batch) {
+      json alert = {{"status", a.resolved ? "resolved" : "firing"}, {"labels", labels(a)}, {"annotations", annotations(a)},
+                    {"startsAt", iso_time(a.starts_at_ms)},
+                    {"endsAt", a.resolved ? iso_time(a.ends_at_ms) : "0001-01-01T00:00:00Z"}, {"generatorURL", generator_url}};
+      bodies.push_back(dump(json{{"version", "4"}, {"status", alert["status"]}, {"receiver", "swarmkeeper"},
+                                 {"groupLabels", {{"alertname", a.name}}}, {"commonLabels", alert["labels"]},
+                                 {"externalURL", generator_url}, {"alerts", json::array({alert})}}));
+    }
+    return bodies;
+  }
+
+  // One delivery: every body POSTed; true if each got a 2xx. A failure is counted by its
+  // reason and logged (never with the URL's credentials).
+  bool deliver(const std::vector<NotifiedAlert>& batch, int attempt) {
+    for (const auto& body : webhook_bodies(batch)) {
+      auto r = http_post_json(webhook_target, body, std::chrono::seconds(5), stop_flag);
+      if (r && *r >= 200 && *r < 300) continue;
+      if (!r && r.error().code() == Errc::cancelled) return false;
+      std::size_t reason = kWebhookFailures.size() - 1;
+      if (r) reason = *r >= 500 ? 5 : *r >= 400 ? 4 : reason;
+      else if (r.error().code() == Errc::dns_failure) reason = 0;
+      else if (r.error().code() == Errc::connection_refused) reason = 1;
+      else if (r.error().code() == Errc::timeout) reason = 2;
+      else if (r.error().code() == Errc::tls_error) reason = 3;
+      ++webhook_failures[reason];
+      const std::string why = r ? "HTTP " + std::to_string(*r) : r.error().message();
+      say("warn", "webhook attempt " + std::to_string(attempt) + " failed: " + why,
+          {{"attempt", attempt}, {"reason", kWebhookFailures[reason]}, {"error", why}});
+      return false;
+    }
+    webhook_sent += batch.size();
+    return true;
   }
 
   void notifier_loop() {
-    while (auto body = notifications.pop()) {
-      const std::string text = dump(*body);
-      auto delay = std::chrono::milliseconds(500);
-      for (int attempt = 1; attempt <= 6; ++attempt) {
-        auto r = http_post_json(*opts.webhook, text, std::chrono::seconds(5));
-        if (r && *r >= 200 && *r < 300) break;
-        const std::string why = r ? "HTTP " + std::to_string(*r) : r.error().message();
-        say("warn", "webhook attempt " + std::to_string(attempt) + " failed: " + why,
-            {{"attempt", attempt}, {"error", why}});
-        if (stop_flag) return;
-        std::this_thread::sleep_for(delay);
-        delay = std::min(delay * 2, std::chrono::milliseconds(30000));
+    std::unique_lock lock(notify_mu);
+    while (!stop_flag) {
+      auto batch = notifier_state.take_due(wall_ms());
+      if (batch.empty()) {
+        const std::int64_t next = notifier_state.next_due_ms();
+        const auto wait = std::chrono::milliseconds(std::clamp<std::int64_t>(next - wall_ms(), 1, 3600000));
+        notify_cv.wait_for(lock, wait, [&] { return stop_flag.load() || notifier_state.next_due_ms() <= wall_ms(); });
+        continue;
       }
+      const int attempt = notifier_state.attempt() + 1;
+      lock.unlock();
+      const bool ok = deliver(batch, attempt);
+      lock.lock();
+      if (stop_flag) break;
+      const auto dropped = notifier_state.delivered(ok, wall_ms());
+      if (dropped.empty()) continue;
+      webhook_dropped += dropped.size();
+      std::string names;
+      for (const auto& a : dropped) names += (names.empty() ? "" : ", ") + a.name + (a.resolved ? " (resolved)" : " (firing)");
+      say("error", "gave up on " + std::to_string(dropped.size()) + " alert notification(s) after " + std::to_string(attempt) +
+                       " attempts: " + names + "; firing ones are sent again at their next resend",
+          {{"dropped", dropped.size()}, {"alerts", names}});
     }
   }
 
@@ -787,8 +874,31 @@ Result<void> Monitor::start() {
   for (const auto& name : m.opts.web_hostnames)
     if (name.empty() || name.find_first_of(" /:@[]\"\t") != std::string::npos)
       return Error(Errc::invalid_argument, "--web-hostname '" + name + "': expected a host name such as swarm.example.com");
-  if (m.opts.webhook)
-    if (auto ok = check_http_url(*m.opts.webhook); !ok) return ok.error();
+  if (m.opts.webhook) {
+    auto target = parse_webhook_url(*m.opts.webhook);
+    if (!target) return target.error();
+    m.webhook_target = std::move(*target);
+    if (!(m.opts.webhook_resend >= std::chrono::seconds(1)))
+      return Error(Errc::invalid_argument, "the webhook resend interval must be at least 1s");
+    if (!m.opts.webhook_auth_file.empty()) {
+      std::ifstream f(m.opts.webhook_auth_file);
+      std::stringstream text;
+      if (f) text << f.rdbuf();
+      if (!f) return Error(Errc::invalid_argument, "--webhook-auth-file " + m.opts.webhook_auth_file + ": cannot read it");
+      auto auth = authorization_from_text(text.str());
+      if (!auth) return Error(Errc::invalid_argument, "--webhook-auth-file " + m.opts.webhook_auth_file + ": " + auth.error().message());
+      m.webhook_target.authorization = std::move(*auth);
+    }
+    if (!m.opts.webhook_ca_file.empty()) {
+      if (!std::ifstream(m.opts.webhook_ca_file))
+        return Error(Errc::invalid_argument, "--webhook-ca " + m.opts.webhook_ca_file + ": cannot read it");
+      m.webhook_target.ca_file = m.opts.webhook_ca_file;
+    }
+    const std::string path = boost::urls::parse_uri(m.webhook_target.url)->path();
+    m.webhook_alertmanager = m.opts.webhook_format == MonitorOptions::WebhookFormat::alertmanager ||
+                             (m.opts.webhook_format == MonitorOptions::WebhookFormat::automatic &&
+                              path.size() >= 14 && path.compare(path.size() - 14, 14, "/api/v2/alerts") == 0);
+  }
   ClientOptions co;
   co.connection = m.opts.connection;
   co.connection.client_name = "swarmkeeper-monitor";
@@ -876,7 +986,12 @@ Result<void> Monitor::start() {
   m.jobs.push_back(m.aggregator->submit([&m](std::stop_token) { m.aggregate(); }, {.delay = refresh, .period = refresh}));
   if (m.opts.cleanup_every)
     m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.run_cleanup_now(st); }, {.period = *m.opts.cleanup_every}));
-  if (m.opts.webhook) m.notifier = std::thread([&m] { m.notifier_loop(); });
+  if (m.opts.webhook) {
+    std::string host = m.opts.web_hostnames.empty() ? m.opts.listen.substr(0, m.opts.listen.rfind(':')) : m.opts.web_hostnames[0];
+    if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+    m.generator_url = "http://" + host + ":" + std::to_string(m.http->port()) + "/";
+    m.notifier = std::thread([&m] { m.notifier_loop(); });
+  }
   return {};
 }
 
@@ -888,7 +1003,10 @@ void Monitor::stop() {
   if (m.aggregator) m.aggregator->shutdown(sched::Scheduler::Shutdown::cancel);
   if (m.sched) m.sched->shutdown(sched::Scheduler::Shutdown::cancel);
   m.jobs.clear();
-  m.notifications.close(queue::BoundedQueue<json>::Drain::discard);
+  {
+    std::lock_guard lock(m.notify_mu);  // (stop_flag is set: a waiting notifier wakes and ends)
+  }
+  m.notify_cv.notify_all();
   if (m.notifier.joinable()) m.notifier.join();
   m.aggregator.reset();
   m.sched.reset();

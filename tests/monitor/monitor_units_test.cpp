@@ -10,6 +10,7 @@
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
 #include "monitor/http_server.hpp"
+#include "monitor/notifier.hpp"
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
 
@@ -80,6 +81,104 @@ TEST(HttpServer, OnlyLoopbackListenAddressesCountAsLoopback) {
     EXPECT_FALSE(*r) << out;
   }
   EXPECT_FALSE(listen_is_loopback("nonsense"));
+}
+
+NotifiedAlert firing_alert(const std::string& name, std::int64_t at) {
+  return NotifiedAlert{name, "critical", "s", "summary", "7", false, at, 0};
+}
+
+// A transition goes at once; a firing alert again every resend interval with its endsAt
+// four intervals ahead; a resolved one once.
+TEST(Notifier, FiringAlertsAreResentAndResolvedOnesSentOnce) {
+  NotifierState n(std::chrono::milliseconds(60'000));
+  EXPECT_TRUE(n.take_due(0).empty());
+  n.on_transition(firing_alert("A", 1000), 1000);
+  EXPECT_EQ(n.next_due_ms(), 1000);
+  auto batch = n.take_due(1000);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0].ends_at_ms, 1000 + 240'000);
+  EXPECT_TRUE(n.take_due(1000).empty()) << "in flight";
+  EXPECT_TRUE(n.delivered(true, 1100).empty());
+  EXPECT_EQ(n.next_due_ms(), 61'000);
+  EXPECT_TRUE(n.take_due(60'000).empty());
+  batch = n.take_due(61'000);
+  ASSERT_EQ(batch.size(), 1u) << "re-sent";
+  EXPECT_EQ(batch[0].ends_at_ms, 61'000 + 240'000);
+  n.delivered(true, 61'000);
+  auto resolved = firing_alert("A", 1000);
+  resolved.resolved = true;
+  resolved.ends_at_ms = 70'000;
+  n.on_transition(resolved, 70'000);
+  EXPECT_EQ(n.firing(), 0u);
+  batch = n.take_due(70'000);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_TRUE(batch[0].resolved);
+  EXPECT_EQ(batch[0].ends_at_ms, 70'000);
+  n.delivered(true, 70'000);
+  EXPECT_EQ(n.next_due_ms(), std::numeric_limits<std::int64_t>::max()) << "nothing firing, nothing to send";
+}
+
+// A failed delivery is retried with backoff; what became due meanwhile joins it, each
+// alert in its newest state; after the last attempt the batch is dropped and a firing
+// alert comes back at its next resend.
+TEST(Notifier, FailuresAreRetriedThenDroppedAndFiringAlertsComeBack) {
+  NotifierState n(std::chrono::milliseconds(60'000), 3);
+  n.on_transition(firing_alert("A", 0), 0);
+  ASSERT_EQ(n.take_due(0).size(), 1u);
+  EXPECT_TRUE(n.delivered(false, 0).empty());
+  EXPECT_EQ(n.next_due_ms(), 500);
+  EXPECT_TRUE(n.take_due(499).empty());
+  n.on_transition(firing_alert("B", 300), 300);
+  auto resolved_a = firing_alert("A", 0);
+  resolved_a.resolved = true;
+  resolved_a.ends_at_ms = 400;
+  n.on_transition(resolved_a, 400);
+  auto batch = n.take_due(500);
+  ASSERT_EQ(batch.size(), 2u);
+  int a = 0, b = 0;
+  for (const auto& x : batch) {
+    if (x.name == "A") {
+      ++a;
+      EXPECT_TRUE(x.resolved) << "A's newest state";
+    }
+    if (x.name == "B") ++b;
+  }
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 1);
+  EXPECT_TRUE(n.delivered(false, 500).empty());
+  EXPECT_EQ(n.next_due_ms(), 1500) << "1 s after the second failure";
+  ASSERT_EQ(n.take_due(1500).size(), 2u);
+  const auto dropped = n.delivered(false, 1500);
+  EXPECT_EQ(dropped.size(), 2u) << "given up after 3 attempts";
+  EXPECT_EQ(n.firing(), 1u) << "B still fires";
+  EXPECT_EQ(n.next_due_ms(), 500 + 60'000) << "B's next resend, counted from its first try";
+  EXPECT_TRUE(n.take_due(60'499).empty());
+  batch = n.take_due(60'500);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0].name, "B");
+}
+
+TEST(Webhook, UrlsAndCredentials) {
+  auto t = parse_webhook_url("https://alice:s3cret@am.example:9093/api/v2/alerts");
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->url, "https://am.example:9093/api/v2/alerts");
+  EXPECT_EQ(t->authorization, "Basic YWxpY2U6czNjcmV0");
+  EXPECT_TRUE(parse_webhook_url("http://127.0.0.1:9093/hook"));
+  for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "https://:pw@h/", "nonsense", "http://h/#frag"}) {
+    auto r = parse_webhook_url(bad);
+    EXPECT_FALSE(r) << bad;
+  }
+  auto secret = parse_webhook_url("ftp://bob:hunter2@h/");
+  ASSERT_FALSE(secret);
+  EXPECT_EQ(secret.error().message().find("hunter2"), std::string::npos) << secret.error().message();
+  EXPECT_EQ(redact_url("http://u:p@h:1/x?y@z"), "http://h:1/x?y@z");
+  EXPECT_EQ(redact_url("http://h/x"), "http://h/x");
+  EXPECT_EQ(authorization_from_text("Bearer abc.def\n").value(), "Bearer abc.def");
+  EXPECT_EQ(authorization_from_text("alice:s3cret").value(), "Basic YWxpY2U6czNjcmV0");
+  EXPECT_EQ(authorization_from_text("a:b c").value(), "Basic " "YTpiIGM=") << "a password may hold a space";
+  EXPECT_FALSE(authorization_from_text(""));
+  EXPECT_FALSE(authorization_from_text("token-without-scheme"));
+  EXPECT_FALSE(authorization_from_text("a:b\nc:d"));
 }
 
 TEST(CensusTally, CountsStatesAgesFamiliesAndQueues) {

@@ -6,10 +6,15 @@
 // answers quickly, SIGTERM stops it cleanly, and the dashboard works in Chromium.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -100,18 +105,25 @@ std::string header(const std::string& answer, std::string name) {
   return "";
 }
 
-// A webhook receiver on a free loopback port: records every POST body, answers 200.
+// A TCP socket bound to a free loopback port, which goes to `port`.
+int bind_loopback(std::uint16_t& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+// A webhook receiver on a free loopback port: records every POST (headers and body) and
+// answers `status`, or (hang) never answers.
 class WebhookReceiver {
  public:
-  WebhookReceiver() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+  explicit WebhookReceiver(int status = 200, bool hang = false) : status_(status), hang_(hang) {
+    fd_ = bind_loopback(port_);
     ::listen(fd_, 16);
     thread_ = std::thread([this] { serve(); });
   }
@@ -120,11 +132,16 @@ class WebhookReceiver {
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
     thread_.join();
+    for (int c : held_) ::close(c);
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
   std::vector<json> bodies() {
     std::lock_guard lock(mu_);
     return bodies_;
+  }
+  std::vector<std::string> headers() {
+    std::lock_guard lock(mu_);
+    return headers_;
   }
 
  private:
@@ -148,12 +165,21 @@ class WebhookReceiver {
       if (head != std::string::npos) {
         std::lock_guard lock(mu_);
         bodies_.push_back(json::parse(req.substr(head + 4), nullptr, false));
+        headers_.push_back(req.substr(0, head));
       }
-      const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      (void)!::write(c, ok.data(), ok.size());
+      if (hang_) {
+        held_.push_back(c);  // read, never answered
+        continue;
+      }
+      const std::string answer = "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)!::write(c, answer.data(), answer.size());
       ::close(c);
     }
   }
+  int status_ = 200;
+  bool hang_ = false;
+  std::vector<int> held_;
+  std::vector<std::string> headers_;
   int fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
@@ -323,6 +349,136 @@ TEST_F(ServeTest, AnAlertGoesPendingFiringResolvedAndTheWebhookGetsOneOfEach) {
   EXPECT_EQ(stop(), 0);
 }
 
+// A webhook that fails: every attempt is counted by its reason and logged without the
+// URL's password, credentials go as Authorization, and SIGTERM ends serve within 1 s
+// whether the receiver answers 500 or never answers.
+TEST_F(ServeTest, AFailingWebhookIsCountedAndNeverHoldsUpAStop) {
+  const auto rules = write_rules(R"({"rules":[{"name":"RedisIsUp","series":"swarmkeeper_redis_up",
+    "op":">","threshold":0,"for":"0s","severity":"info","summary":"fires at once"}]})");
+  for (const bool hang : {false, true}) {
+    WebhookReceiver hook(500, hang);
+    const std::string with_password = "http://alice:hunter2@127.0.0.1:" + hook.url().substr(17);
+    ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook", with_password}), 0);
+    const auto deadline = Clock::now() + 10s;
+    while (hook.headers().empty() && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    ASSERT_FALSE(hook.headers().empty()) << slurp(log_);
+    EXPECT_NE(hook.headers()[0].find("Authorization: Basic YWxpY2U6aHVudGVyMg=="), std::string::npos) << hook.headers()[0];
+    if (!hang) {
+      ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) {
+        return b.find("swarmkeeper_webhook_failures_total{reason=\"http_5xx\"} 0\n") == std::string::npos &&
+               b.find("swarmkeeper_webhook_failures_total{reason=\"http_5xx\"}") != std::string::npos;
+      }, 10s)) << http_get(port_, "/metrics").body;
+      EXPECT_NE(slurp(log_).find("webhook attempt 1 failed: HTTP 500"), std::string::npos) << slurp(log_);
+    } else {
+      std::this_thread::sleep_for(300ms);  // the POST is waiting for its answer
+    }
+    const auto t0 = Clock::now();
+    EXPECT_EQ(stop(), 0);
+    const auto took = Clock::now() - t0;
+#ifndef SWARMKEEPER_SANITIZED
+    EXPECT_LT(took, 1s) << (hang ? "a receiver that never answers" : "a receiver that answers 500, between retries");
+#endif
+    EXPECT_EQ(slurp(log_).find("hunter2"), std::string::npos) << "the password is never logged: " << slurp(log_);
+  }
+}
+
+// A free loopback port (bound, read, released: the child binds it right after).
+std::uint16_t free_port() {
+  std::uint16_t port = 0;
+  ::close(bind_loopback(port));
+  return port;
+}
+
+// A child process, its output to a file; stopped (SIGTERM, then SIGKILL) by stop(), when
+// this goes away, and with the test runner (PR_SET_PDEATHSIG).
+class Child {
+ public:
+  Child(std::vector<std::string> argv, const std::string& out) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      FILE* f = std::fopen(out.c_str(), "a");
+      ::dup2(::fileno(f), 1);
+      ::dup2(::fileno(f), 2);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~Child() { stop(); }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
+    if (::waitpid(pid_, &status, WNOHANG) == 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+    }
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A stock Alertmanager (Debian's) gets the alert through its v2 API, has it again after
+// an outage of its own (the next resend brings it), and resolves it when the rule does.
+TEST_F(ServeTest, AStockAlertmanagerGetsKeepsAndResolvesTheAlert) {
+  const std::string am_binary = "/usr/bin/prometheus-alertmanager";
+  ASSERT_TRUE(std::filesystem::exists(am_binary)) << "prometheus-alertmanager is missing: run scripts/setup.sh";
+  const auto am_port = free_port();
+  const std::string am_config = (tmp_ / "alertmanager.yml").string(), am_log = (tmp_ / "alertmanager.log").string();
+  std::ofstream(am_config) << "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n";
+  const std::vector<std::string> am_args = {am_binary, "--config.file=" + am_config,
+                                            "--storage.path=" + (tmp_ / "alertmanager").string(),
+                                            "--web.listen-address=127.0.0.1:" + std::to_string(am_port),
+                                            "--cluster.listen-address="};
+  auto am_ready = [&] {
+    const auto deadline = Clock::now() + 20s;
+    while (http_get(am_port, "/-/ready").status != 200 && Clock::now() < deadline) std::this_thread::sleep_for(100ms);
+    return http_get(am_port, "/-/ready").status == 200;
+  };
+  // The alert as Alertmanager holds it: "active", "resolved" (gone from the list), or "none".
+  auto am_state = [&] {
+    auto alerts = json::parse(http_get(am_port, "/api/v2/alerts").body, nullptr, false);
+    if (!alerts.is_array()) return std::string("unreadable");
+    for (const auto& a : alerts)
+      if (a["labels"].value("alertname", "") == "TooManyKeys") return a["status"].value("state", std::string("?"));
+    return std::string("none");
+  };
+  auto wait_state = [&](const std::string& want) {
+    const auto deadline = Clock::now() + 20s;
+    while (am_state() != want && Clock::now() < deadline) std::this_thread::sleep_for(100ms);
+    return am_state() == want;
+  };
+  auto am = std::make_unique<Child>(am_args, am_log);
+  ASSERT_TRUE(am_ready()) << slurp(am_log);
+
+  const auto rules = write_rules(R"({"rules":[{"name":"TooManyKeys","series":"swarmkeeper_redis_db_keys{db=\"0\"}",
+    "op":">","threshold":5,"for":"0s","severity":"critical","summary":"more than 5 keys"}]})");
+  ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook-resend", "1s", "--webhook",
+                   "http://127.0.0.1:" + std::to_string(am_port) + "/api/v2/alerts"}), 0);
+  BlockingClient redis(options());
+  for (int i = 0; i < 10; ++i) redis("SET", "k" + std::to_string(i), "v");
+  EXPECT_TRUE(wait_state("active")) << am_state() << "\n" << slurp(log_) << slurp(am_log);
+
+  am->stop();  // Alertmanager away (its alerts live in memory: a restart forgets them)
+  std::this_thread::sleep_for(1500ms);
+  am = std::make_unique<Child>(am_args, am_log);
+  ASSERT_TRUE(am_ready()) << slurp(am_log);
+  EXPECT_TRUE(wait_state("active")) << "the resend brings the alert back: " << am_state() << "\n" << slurp(log_);
+
+  redis("FLUSHALL");
+  EXPECT_TRUE(wait_state("none")) << "resolved: " << am_state() << "\n" << slurp(log_);
+  const std::string metrics = http_get(port_, "/metrics").body;
+  EXPECT_NE(metrics.find("swarmkeeper_webhook_sent_total"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_webhook_dropped_total 0\n"), std::string::npos) << metrics.substr(metrics.find("swarmkeeper_webhook"), 600);
+  EXPECT_EQ(stop(), 0);
+}
+
 // --log-format json (here from the environment's SWARMKEEPER_LOG_FORMAT): every line serve
 // writes is a JSON object: its start and stop, an alert that fires, a webhook that fails.
 TEST_F(ServeTest, JsonLogLinesFromTheEnvironment) {
@@ -362,8 +518,9 @@ TEST_F(ServeTest, JsonLogLinesFromTheEnvironment) {
 
 TEST_F(ServeTest, BadFlagsAndATakenPortAreRefused) {
   for (const char* bad : {"--refresh nan", "--refresh 50ms", "--refresh -1s", "--history 1s", "--listen nonsense",
-                          "--listen 127.0.0.1:99999", "--listen 300.1.1.1:80", "--webhook https://x/",
-                          "--webhook http://", "--webhook http://127.0.0.1:0/",
+                          "--listen 127.0.0.1:99999", "--listen 300.1.1.1:80", "--webhook ftp://x/",
+                          "--webhook http://", "--webhook http://127.0.0.1:0/", "--webhook-resend 0",
+                          "--webhook-resend nan", "--webhook-format xml", "--webhook http://h/ --webhook-auth-file /nonexistent",
                           "--cleanup-every 0", "--census-budget 0", "--census-budget nan", "--rules /nonexistent.json"}) {
     auto r = run_cli("serve --url " + url() + " " + bad);
     EXPECT_EQ(r.exit_code, 64) << bad << ": " << r.out;

@@ -79,8 +79,22 @@ struct MonitorOptions {
                                              "bull:*:failed"};
   /// Alert rules; empty: the built-in ones.
   std::vector<AlertRule> rules;
-  /// POST firing and resolved alerts here (Alertmanager JSON), if set.
+  /// POST firing and resolved alerts here, if set: http:// or https:// (verified against
+  /// the system's CAs or webhook_ca_file); user:password in the URL goes as Basic
+  /// authorization and never into a log.
   std::optional<std::string> webhook;
+  /// The body: Alertmanager's v2 API (an array of alerts), or a webhook notification
+  /// object as Alertmanager sends its receivers. automatic: the first when the URL's path
+  /// ends in /api/v2/alerts.
+  enum class WebhookFormat { automatic, alertmanager, webhook };
+  WebhookFormat webhook_format = WebhookFormat::automatic;
+  /// Firing alerts are sent again this often (their endsAt 4 intervals ahead), as
+  /// Prometheus does: a receiver that was away gets them. Default 1 min.
+  std::chrono::milliseconds webhook_resend{60000};
+  /// A file with the Authorization to send: "user:password", or "Bearer TOKEN".
+  std::string webhook_auth_file;
+  /// https: trust the CAs in this PEM file instead of the system's.
+  std::string webhook_ca_file;
   /// Run the cleanup on this schedule (under its lock), if set.
   std::optional<std::chrono::milliseconds> cleanup_every;
   /// Dashboard assets directory; empty: the ones built into the binary.
