@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "support/cli_runner.hpp"
+#include "support/test_pki.hpp"
 
 namespace swarmkeeper {
 namespace {
@@ -196,6 +197,7 @@ class ServeTest : public swarmkeeper::testing::CliFixture {
     if (std::find(args.begin(), args.end(), "--listen") == args.end()) all.insert(all.end(), {"--listen", "127.0.0.1:0"});
     all.insert(all.end(), args.begin(), args.end());
     log_ = (tmp_ / "serve.log").string();
+    std::filesystem::remove(log_);  // a previous run's line must not be read as this one's
     pid_ = spawn_cli(all, log_);
     const auto deadline = Clock::now() + 10s;
     std::smatch m;
@@ -476,6 +478,39 @@ TEST_F(ServeTest, AStockAlertmanagerGetsKeepsAndResolvesTheAlert) {
   const std::string metrics = http_get(port_, "/metrics").body;
   EXPECT_NE(metrics.find("swarmkeeper_webhook_sent_total"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_webhook_dropped_total 0\n"), std::string::npos) << metrics.substr(metrics.find("swarmkeeper_webhook"), 600);
+  EXPECT_EQ(stop(), 0);
+}
+
+// An https:// webhook: verified against --webhook-ca and delivered; without that CA (the
+// system's do not know the test's) the handshake is refused and counted as tls.
+TEST_F(ServeTest, AnHttpsWebhookIsVerified) {
+  const auto pki = swarmkeeper::testing::make_test_pki(tmp_ / "pki");
+  ASSERT_TRUE(pki.error.empty()) << pki.error;
+  const auto hook_port = free_port();
+  const std::string hook_log = (tmp_ / "https-hook.log").string();
+  Child hook({"/usr/bin/node", SWARMKEEPER_SOURCE_DIR "/tests/monitor/https_receiver.mjs", std::to_string(hook_port),
+              pki.server_key, pki.server_cert},
+             hook_log);
+  const auto listening = Clock::now() + 10s;
+  while (slurp(hook_log).find("listening") == std::string::npos && Clock::now() < listening) std::this_thread::sleep_for(50ms);
+  ASSERT_NE(slurp(hook_log).find("listening"), std::string::npos) << slurp(hook_log);
+  const auto rules = write_rules(R"({"rules":[{"name":"RedisIsUp","series":"swarmkeeper_redis_up",
+    "op":">","threshold":0,"for":"0s","severity":"info","summary":"fires at once"}]})");
+  const std::string hook_url = "https://127.0.0.1:" + std::to_string(hook_port) + "/hook";
+
+  ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook", hook_url, "--webhook-ca", pki.ca_cert}), 0);
+  const auto deadline = Clock::now() + 10s;
+  while (slurp(hook_log).find("POST /hook") == std::string::npos && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_NE(slurp(hook_log).find("RedisIsUp"), std::string::npos) << slurp(hook_log) << slurp(log_);
+  EXPECT_EQ(stop(), 0);
+
+  const auto posts_before = slurp(hook_log).size();
+  ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook", hook_url}), 0);
+  EXPECT_TRUE(wait_for("/metrics", [](const std::string& b) {
+    return b.find("swarmkeeper_webhook_failures_total{reason=\"tls\"} 0\n") == std::string::npos &&
+           b.find("swarmkeeper_webhook_failures_total{reason=\"tls\"}") != std::string::npos;
+  }, 10s)) << slurp(log_);
+  EXPECT_EQ(slurp(hook_log).size(), posts_before) << "nothing delivered to an unverified server";
   EXPECT_EQ(stop(), 0);
 }
 
