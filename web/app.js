@@ -98,7 +98,16 @@ function render(snap) {
   if (overdue) cl.push({ cells: ["stale, no cleanup for", Math.round(overdue / 60) + " min"] });
   for (const r of snap.cleanupRuns.slice(-5).reverse()) cl.push({ cells: ["run by this monitor", r.error ? "error: " + r.error : fmt(r.keysDeleted) + " keys deleted"] });
   rows("cleanup", cl);
-  $("status").textContent = "updated " + new Date(snap.at).toLocaleTimeString();
+  // Redis away: say so, for how long, and grey what is shown (figures from before).
+  const down = snap.redisDownSince;
+  if (down) {
+    const s = Math.max(0, Math.round((snap.at - down) / 1000));
+    $("status").textContent = "Redis unreachable for " + (s >= 60 ? Math.floor(s / 60) + " m " : "") + (s % 60) + " s" +
+      " (figures are from before; updated " + new Date(snap.at).toLocaleTimeString() + ")";
+  } else {
+    $("status").textContent = "updated " + new Date(snap.at).toLocaleTimeString();
+  }
+  document.body.classList.toggle("redis-down", Boolean(down));
   addPoint(snap);
 }
 

@@ -29,7 +29,8 @@ struct ServeArgs {
 /// Adds serve's options to its subcommand.
 void add_serve_options(CLI::App* serve, ServeArgs& a);
 /// Runs the monitor until *stop; returns the exit code (0 on a clean stop, 64 usage,
-/// 1 cannot connect or listen).
+/// 1 cannot authenticate or listen; Redis unreachable is not an exit: serve starts and
+/// waits for it, with swarmkeeper_redis_up 0).
 int run_serve(const ServeArgs& a, const std::atomic<bool>& stop);
 
 }  // namespace swarmkeeper::cli

@@ -85,6 +85,12 @@ std::vector<AlertTransition> AlertEngine::evaluate(const std::unordered_map<std:
 std::vector<AlertRule> default_alert_rules(double stale_coordinators_max) {
   using Op = AlertRule::Op;
   return {
+      {"RedisDown", "swarmkeeper_redis_up", Op::lt, 1, 1min, 0ms, "critical",
+       "Redis does not answer the monitor (every master, on a cluster)"},
+      {"RedisStalled", "swarmkeeper_redis_probe_outstanding_seconds", Op::gt, 2, 0ms, 0ms, "critical",
+       "a PING has waited more than 2 s: Redis is stalled (a slow command, a fork, swapping)"},
+      {"CensusFailing", "swarmkeeper_monitor_collector_stale{collector=\"census\"}", Op::gt, 0, 5min, 0ms, "warning",
+       "the swarm census keeps failing: its figures are withdrawn"},
       {"RedisProbeLatencyHigh", "swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}", Op::gt, 0.1, 1min, 0ms,
        "warning", "Redis answers the monitor's PING slower than 100 ms at P95"},
       {"RedisErrorRateHigh", "swarmkeeper_redis_error_ratio", Op::gt, 0.02, 1min, 0ms, "warning",

@@ -69,6 +69,8 @@ Sample counter(std::string name, double v, std::string help, std::vector<std::pa
 struct Collected {
   std::vector<Sample> samples;
   Clock::time_point at{};
+  Clock::time_point ok_at{};  ///< the last run that succeeded ({}: none yet)
+  bool current = false;       ///< samples are the last run's (a success, or a failure's own)
   double duration_s = 0;
   std::string error;  ///< the last failure, empty when the last run succeeded
   std::map<std::string, std::string> facts;  ///< non-numeric findings (maxmemory_policy, ...)
@@ -101,7 +103,10 @@ struct Monitor::Impl {
     return nodes_;
   }
   SlotMap slot_map;  // guarded by nodes_mu (cluster only): routes single-key reads
-  bool cluster = false;
+  std::atomic<bool> cluster{false};
+  // Redis unreachable at start: the mode (cluster or not) is learnt once it answers.
+  std::atomic<bool> mode_unknown{false};
+  std::atomic<bool> need_discovery{false};  // a cluster unreachable at start: its masters are unknown
   SyncClient* client = nullptr;              // = first_client.get()
   std::shared_ptr<SyncClient> first_client;  // the seed's: start-up checks, the monitor's own client metrics
   std::map<std::string, RedisInfo> prev_info;  // redis job only: by node name
@@ -159,24 +164,41 @@ struct Monitor::Impl {
       c.samples = std::move(samples);
       c.facts = std::move(facts);
     }
+    c.current = error.empty() || replace;
     c.at = Clock::now();
+    if (error.empty()) c.ok_at = c.at;
     c.duration_s = seconds_since(t0);
     c.error = std::move(error);
   }
 
   // --- collectors (scheduler threads; the SyncClient is thread-safe) ---
 
+  // One PING per node. A failed one counts as latency too, at least the pool's 1 s wait
+  // (a caller of Redis would have waited that long). And the probe corrects for
+  // coordinated omission, as HdrHistogram's expected-interval recording does: a PING that
+  // took N probe intervals stands for the N PINGs that would have been sent meanwhile,
+  // each having waited that much less, so a stall weighs in P95 as callers felt it.
   void probe() {
     for (const auto& n : *nodes()) {
       const auto t0 = Clock::now();
+      probe_started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count();
       auto r = n.client->command(resp::Command("PING"));
+      probe_started_ns = 0;
+      auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
       if (!r) {
         ++probe_failures;
-        continue;
+        took = std::max<std::int64_t>(took, std::chrono::nanoseconds(kProbeFailureLatency).count());
       }
-      probe_latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+      probe_latency.record(static_cast<std::uint64_t>(took));
+      const std::int64_t interval = std::chrono::nanoseconds(probe_every).count();
+      int extra = 0;
+      for (std::int64_t missed = took - interval; missed >= interval && extra < 100000; missed -= interval, ++extra)
+        probe_latency.record(static_cast<std::uint64_t>(missed));
     }
   }
+  static constexpr std::chrono::milliseconds kProbeFailureLatency{1000};
+  std::chrono::milliseconds probe_every{500};   // set in start()
+  std::atomic<std::int64_t> probe_started_ns{0};  // the PING waiting now (steady clock), 0: none
 
   // INFO of every node. On a cluster every sample carries node="host:port", and the
   // series the dashboard reads also come as cluster totals (no node label).
@@ -238,7 +260,21 @@ struct Monitor::Impl {
       all.push_back(gauge("swarmkeeper_redis_error_ratio", d_cmds > 0 ? std::max(0.0, d_errs) / d_cmds : 0,
                           "Error replies / commands over the last refresh, all masters"));
       cluster_samples(all, *set);
-      if (!all_answered) rediscover();  // a failover may have promoted a replica
+      if (!all_answered || need_discovery) rediscover();  // a failover may have promoted a replica
+    }
+    // An outage is logged once as it starts and once as it ends.
+    if (!all_answered && redis_down_since_ms == 0) {
+      redis_down_since_ms = wall_ms();
+      say("error", "Redis unreachable: " + failure + "; serving what is known and retrying", {{"error", failure}});
+    } else if (all_answered && redis_down_since_ms != 0) {
+      const double down_s = static_cast<double>(wall_ms() - redis_down_since_ms.load()) / 1000;
+      redis_down_since_ms = 0;
+      say("info", "Redis reachable again after " + prom_number(std::round(down_s * 10) / 10) + " s", {{"downSeconds", down_s}});
+    }
+    // Unreachable at start: once it answers, a cluster node makes this a cluster monitor.
+    if (all_answered && mode_unknown.exchange(false) && facts["redis_mode"] == "cluster") {
+      cluster = true;
+      rediscover();
     }
     if (!failure.empty() && !cluster) {
       store("redis", std::move(all), t0, failure, {}, /*replace=*/true);
@@ -246,6 +282,7 @@ struct Monitor::Impl {
     }
     store("redis", std::move(all), t0, failure, std::move(facts), /*replace=*/true);
   }
+  std::atomic<std::int64_t> redis_down_since_ms{0};  // wall ms; 0 while Redis answers
 
   // CLUSTER INFO as seen by the first master that answers: state and slot coverage.
   void cluster_samples(std::vector<Sample>& out, const Nodes& set) {
@@ -429,7 +466,7 @@ struct Monitor::Impl {
     for (const auto& n : *set) {
       auto slots = n.client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
       if (!slots) continue;
-      const std::string host = n.name.substr(0, n.name.rfind(':'));
+      const std::string host = n.name.empty() ? node_options.connection.host : n.name.substr(0, n.name.rfind(':'));
       auto map = SlotMap::from_cluster_slots(slots->root(), host);
       if (!map || map->masters().empty()) continue;
       auto fresh = std::make_shared<Nodes>();
@@ -448,6 +485,7 @@ struct Monitor::Impl {
       std::lock_guard lock(nodes_mu);
       slot_map = std::move(*map);
       nodes_ = std::move(fresh);
+      need_discovery = false;
       return;
     }
   }
@@ -479,6 +517,7 @@ struct Monitor::Impl {
   }
   std::atomic<double> last_success_ms{0};  // the newest sign of a successful cleanup (wall ms)
   const std::int64_t started_ms = wall_ms();
+  const Clock::time_point started_at = Clock::now();
 
   void run_cleanup_now(std::stop_token st) {
     CleanupOptions co;
@@ -529,6 +568,12 @@ struct Monitor::Impl {
                            help, "swarmkeeper_probe_latency_seconds"});
     }
     all.push_back(counter("swarmkeeper_probe_failures_total", static_cast<double>(probe_failures.load()), "PINGs that failed"));
+    const std::int64_t waiting_since = probe_started_ns.load();
+    all.push_back(gauge("swarmkeeper_redis_probe_outstanding_seconds",
+                        waiting_since == 0 ? 0.0
+                                           : static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                     t0.time_since_epoch()).count() - waiting_since) / 1e9,
+                        "How long the PING in flight has waited so far (0: none waits): a stall shows while it lasts"));
     const std::uint64_t dropped = webhook_dropped.load();
     if (opts.webhook) {
       all.push_back(counter("swarmkeeper_webhook_sent_total", static_cast<double>(webhook_sent.load()),
@@ -546,8 +591,15 @@ struct Monitor::Impl {
     drops_seen.emplace_back(t0, dropped);
     while (drops_seen.size() > 1 && t0 - drops_seen.front().first > std::chrono::minutes(1)) drops_seen.pop_front();
     for (const auto& [name, c] : collected) {
-      all.insert(all.end(), c.samples.begin(), c.samples.end());
-      all.push_back(gauge("swarmkeeper_monitor_collector_age_seconds", seconds_since(c.at), "Seconds since the collector last ran", {{"collector", name}}));
+      // A collector that keeps failing: its figures are withdrawn once older than three
+      // refreshes (no alert fires or stays pending on them; the page says why).
+      const auto ok_at = c.ok_at == Clock::time_point{} ? started_at : c.ok_at;
+      const bool stale = !c.current && t0 - ok_at > 3 * opts.refresh;
+      if (!stale) all.insert(all.end(), c.samples.begin(), c.samples.end());
+      all.push_back(gauge("swarmkeeper_monitor_collector_age_seconds", seconds_since(ok_at),
+                          "Seconds since the collector last succeeded (or since the monitor started)", {{"collector", name}}));
+      all.push_back(gauge("swarmkeeper_monitor_collector_stale", stale ? 1 : 0,
+                          "1 when the collector keeps failing and its figures are withdrawn", {{"collector", name}}));
       all.push_back(gauge("swarmkeeper_monitor_collector_duration_seconds", c.duration_s, "How long the collector's last run took", {{"collector", name}}));
       all.push_back(gauge("swarmkeeper_monitor_collector_up", c.error.empty() ? 1 : 0, "1 if the collector's last run succeeded", {{"collector", name}}));
     }
@@ -605,7 +657,8 @@ struct Monitor::Impl {
     snapshot = {{"at", now}, {"refreshMs", opts.refresh.count()}, {"values", std::move(values_json)},
                 {"alerts", alerts_locked()}, {"cleanupRuns", cleanup_runs}, {"census", census_json_locked()},
                 {"trendsPerMinute", advice.trends_per_minute}, {"recommendations", advice.recommendations},
-                {"facts", facts}};
+                {"facts", facts},
+                {"redisDownSince", redis_down_since_ms.load() == 0 ? json(nullptr) : json(redis_down_since_ms.load())}};
     ++version;
     aggregation_s = seconds_since(t0);
   }
@@ -929,16 +982,30 @@ Result<void> Monitor::start() {
     reached = true;
     break;
   }
-  if (!reached) return unreachable;
+  // Unreachable (not refused): serve anyway, with swarmkeeper_redis_up 0 and /readyz 503,
+  // and let the pool reconnect with its backoff; ready by itself once Redis answers.
+  if (!reached) {
+    co.connection.host = seeds.front().first;
+    co.connection.port = seeds.front().second;
+    m.say("error", "Redis unreachable at start: " + unreachable.message() + "; serving and retrying",
+          {{"error", unreachable.message()}});
+  }
   m.node_options = co;
   m.first_client = std::make_shared<SyncClient>(co);
   m.client = m.first_client.get();
-  if (auto pong = m.client->command(resp::Command("PING")); !pong) return pong.error();
+  if (reached)
+    if (auto pong = m.client->command(resp::Command("PING")); !pong) return pong.error();
   auto set = std::make_shared<Impl::Nodes>();
   set->push_back({"", m.first_client});
+  if (!reached) {
+    m.cluster = m.opts.connection.cluster;  // by URL; else learnt when Redis answers
+    m.mode_unknown = !m.opts.connection.cluster;
+    if (m.cluster) set->front().name = co.connection.host + ":" + std::to_string(co.connection.port);
+    m.need_discovery = m.opts.connection.cluster;
+  }
   // A cluster (by URL, or by the node's own word): watch every master.
-  auto info = m.client->command(resp::Command("INFO").arg("cluster"), true);
-  if (m.opts.connection.cluster || (info && info->root().is_string() && coord::info_says_cluster(info->str()))) {
+  auto info = reached ? m.client->command(resp::Command("INFO").arg("cluster"), true) : Result<resp::Reply>(unreachable);
+  if (reached && (m.opts.connection.cluster || (info && info->root().is_string() && coord::info_says_cluster(info->str())))) {
     auto slots = m.client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
     if (!slots) return slots.error();
     auto map = SlotMap::from_cluster_slots(slots->root(), co.connection.host);
@@ -975,6 +1042,7 @@ Result<void> Monitor::start() {
   m.aggregator = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 1});  // never behind a collector
   const auto refresh = m.opts.refresh;
   const auto probe_every = std::max(refresh / 10, std::chrono::milliseconds(10));
+  m.probe_every = probe_every;
   m.collect_redis();  // a first snapshot before anyone asks
   m.collect_cleanup();
   m.aggregate();
