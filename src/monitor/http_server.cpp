@@ -68,6 +68,10 @@ std::string lower(std::string_view s) {
 constexpr const char* kContentSecurityPolicy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// The same, for the answers written by hand (refusals, the event stream's head).
+const std::string kSecurityHeaders = std::string("X-Content-Type-Options: nosniff\r\nContent-Security-Policy: ") +
+                                     kContentSecurityPolicy +
+                                     "\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n";
 void secure_headers(http::response<http::string_body>& res) {
   res.set(http::field::server, "swarmkeeper");
   res.set(http::field::cache_control, "no-store");
@@ -164,7 +168,7 @@ struct HttpServer::Impl {
   asio::awaitable<void> events(beast::tcp_stream& stream) {
     std::string head =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n"
-        "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\r\n";
+        + std::string(kSecurityHeaders) + "\r\n";
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), nothrow);
     if (ec) co_return;
     asio::steady_timer tick(io);
@@ -195,7 +199,8 @@ struct HttpServer::Impl {
   // A canned reply to a request that could not be parsed; the connection then closes.
   static asio::awaitable<void> refuse(beast::tcp_stream& stream, int status, const char* reason) {
     const std::string text = std::string("HTTP/1.1 ") + std::to_string(status) + " " + reason +
-                             "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: " +
+                             "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n" + kSecurityHeaders +
+                             "Content-Length: " +
                              std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" + reason + "\n";
     stream.expires_after(std::chrono::seconds(5));
     co_await asio::async_write(stream, asio::buffer(text), nothrow);
@@ -323,12 +328,13 @@ void HttpServer::stop() {
 }
 
 std::string redact_url(const std::string& url) {
+  // Everything from "://" to the last '@' may be a password: a password holding '/', '?'
+  // or '#' unescaped moves the URL's own idea of where userinfo ends, so that is not
+  // asked. (An '@' in a query is cut too: a message shows less, never a password.)
   const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const auto path = url.find_first_of("/?#", scheme + 3);
-  const auto at = url.rfind('@', path == std::string::npos ? std::string::npos : path);
-  if (at == std::string::npos || at < scheme) return url;
-  return url.substr(0, scheme + 3) + url.substr(at + 1);
+  const auto at = url.rfind('@');
+  if (at == std::string::npos) return url;
+  return (scheme == std::string::npos || scheme > at ? std::string() : url.substr(0, scheme + 3)) + url.substr(at + 1);
 }
 
 namespace {
@@ -490,9 +496,10 @@ Result<int> http_post_json(const WebhookTarget& target, const std::string& body,
   if (!eps) return eps.error();
 
   Exchange x;
-  x.where = redact_url(target.url);
+  x.where = target.url;  // parse_webhook_url took any userinfo out
   x.request = {http::verb::post, u->encoded_target().empty() ? "/" : std::string(u->encoded_target()), 11};
-  x.request.set(http::field::host, u->has_port() ? host + ":" + port : host);
+  const std::string host_field = u->host_type() == boost::urls::host_type::ipv6 ? "[" + host + "]" : host;
+  x.request.set(http::field::host, u->has_port() ? host_field + ":" + port : host_field);
   x.request.set(http::field::content_type, "application/json");
   x.request.set(http::field::user_agent, "swarmkeeper");
   if (!target.authorization.empty()) x.request.set(http::field::authorization, target.authorization);
@@ -524,11 +531,17 @@ Result<int> http_post_json(const WebhookTarget& target, const std::string& body,
     plain->expires_at(deadline);
     asio::co_spawn(io, post_plain(*plain, std::move(*eps), x), asio::detached);
   }
-  // Run in short slices so that a stop is seen within ~50 ms.
+  // Run in short slices so that a stop is seen within ~50 ms. On a stop the socket is
+  // closed and the exchange runs to its end (operation_aborted) before anything it
+  // refers to goes away.
   while (!x.done) {
     io.run_for(std::chrono::milliseconds(50));
     if (cancel && !x.done) {
-      io.stop();
+      boost::system::error_code ignored;
+      if (secure) beast::get_lowest_layer(*secure).socket().close(ignored);
+      if (plain) plain->socket().close(ignored);
+      io.restart();
+      io.run_for(std::chrono::seconds(1));
       return Error(Errc::cancelled, "webhook: stopping");
     }
   }

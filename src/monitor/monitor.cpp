@@ -71,6 +71,7 @@ struct Collected {
   Clock::time_point at{};
   Clock::time_point ok_at{};  ///< the last run that succeeded ({}: none yet)
   bool current = false;       ///< samples are the last run's (a success, or a failure's own)
+  Clock::time_point failing_since{};  ///< the first failure since the last success ({}: none)
   double duration_s = 0;
   std::string error;  ///< the last failure, empty when the last run succeeded
   std::map<std::string, std::string> facts;  ///< non-numeric findings (maxmemory_policy, ...)
@@ -167,6 +168,8 @@ struct Monitor::Impl {
     c.current = error.empty() || replace;
     c.at = Clock::now();
     if (error.empty()) c.ok_at = c.at;
+    if (error.empty()) c.failing_since = {};
+    else if (c.failing_since == Clock::time_point{}) c.failing_since = c.at;
     c.duration_s = seconds_since(t0);
     c.error = std::move(error);
   }
@@ -184,13 +187,17 @@ struct Monitor::Impl {
       probe_started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count();
       auto r = n.client->command(resp::Command("PING"));
       probe_started_ns = 0;
-      auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+      const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+      for (auto seen = longest_wait_ns.load(); took > seen && !longest_wait_ns.compare_exchange_weak(seen, took);) {
+      }
       if (!r) {
         ++probe_failures;
-        took = std::max<std::int64_t>(took, std::chrono::nanoseconds(kProbeFailureLatency).count());
+        probe_latency.record(static_cast<std::uint64_t>(
+            std::max<std::int64_t>(took, std::chrono::nanoseconds(kProbeFailureLatency).count())));
+      } else {
+        probe_latency.record(static_cast<std::uint64_t>(took));
       }
-      probe_latency.record(static_cast<std::uint64_t>(took));
-      const std::int64_t interval = std::chrono::nanoseconds(probe_every).count();
+      const std::int64_t interval = std::chrono::nanoseconds(probe_every).count();  // the correction: measured time only
       int extra = 0;
       for (std::int64_t missed = took - interval; missed >= interval && extra < 100000; missed -= interval, ++extra)
         probe_latency.record(static_cast<std::uint64_t>(missed));
@@ -199,6 +206,7 @@ struct Monitor::Impl {
   static constexpr std::chrono::milliseconds kProbeFailureLatency{1000};
   std::chrono::milliseconds probe_every{500};   // set in start()
   std::atomic<std::int64_t> probe_started_ns{0};  // the PING waiting now (steady clock), 0: none
+  std::atomic<std::int64_t> longest_wait_ns{0};   // the longest PING since the last snapshot
 
   // INFO of every node. On a cluster every sample carries node="host:port", and the
   // series the dashboard reads also come as cluster totals (no node label).
@@ -243,22 +251,21 @@ struct Monitor::Impl {
       prev = std::move(parsed);
       all.insert(all.end(), std::make_move_iterator(s.begin()), std::make_move_iterator(s.end()));
     }
-    if (cluster) {
+    if (cluster && all_answered) {  // sums over some masters would pass for the cluster's
       for (const char* name : {"swarmkeeper_redis_memory_used_bytes", "swarmkeeper_redis_memory_max_bytes",
                                "swarmkeeper_redis_connected_clients", "swarmkeeper_redis_ops_per_second",
                                "swarmkeeper_redis_evicted_keys_total", "swarmkeeper_redis_commands_processed_total",
                                "swarmkeeper_redis_error_replies_total", "swarmkeeper_redis_cpu_seconds_total"}) {
         Sample t = gauge(name, sums[name], "Sum over the cluster's masters");
-        if (std::string_view(name).ends_with("_total")) {
-          if (!all_answered) continue;  // a partial sum would look like a counter reset
-          t.type = MetricType::counter;
-        }
+        if (std::string_view(name).ends_with("_total")) t.type = MetricType::counter;
         all.push_back(std::move(t));
       }
-      all.push_back(gauge("swarmkeeper_redis_up", min_up, "1 when every master answered INFO"));
       if (max_mem_ratio > 0) all.push_back(gauge("swarmkeeper_redis_memory_used_ratio", max_mem_ratio, "The fullest master's used_memory / maxmemory"));
       all.push_back(gauge("swarmkeeper_redis_error_ratio", d_cmds > 0 ? std::max(0.0, d_errs) / d_cmds : 0,
                           "Error replies / commands over the last refresh, all masters"));
+    }
+    if (cluster) {
+      all.push_back(gauge("swarmkeeper_redis_up", min_up, "1 when every master answered INFO"));
       cluster_samples(all, *set);
       if (!all_answered || need_discovery) rediscover();  // a failover may have promoted a replica
     }
@@ -273,6 +280,7 @@ struct Monitor::Impl {
     }
     // Unreachable at start: once it answers, a cluster node makes this a cluster monitor.
     if (all_answered && mode_unknown.exchange(false) && facts["redis_mode"] == "cluster") {
+      need_discovery = true;  // until a CLUSTER SLOTS succeeds
       cluster = true;
       rediscover();
     }
@@ -568,12 +576,14 @@ struct Monitor::Impl {
                            help, "swarmkeeper_probe_latency_seconds"});
     }
     all.push_back(counter("swarmkeeper_probe_failures_total", static_cast<double>(probe_failures.load()), "PINGs that failed"));
+    // The longest wait since the last snapshot: the PING in flight, or one that came back
+    // meanwhile (a stall shorter than a refresh shows too).
     const std::int64_t waiting_since = probe_started_ns.load();
+    const std::int64_t waiting =
+        waiting_since == 0 ? 0 : std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count() - waiting_since;
     all.push_back(gauge("swarmkeeper_redis_probe_outstanding_seconds",
-                        waiting_since == 0 ? 0.0
-                                           : static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                                     t0.time_since_epoch()).count() - waiting_since) / 1e9,
-                        "How long the PING in flight has waited so far (0: none waits): a stall shows while it lasts"));
+                        static_cast<double>(std::max(waiting, longest_wait_ns.exchange(0))) / 1e9,
+                        "The longest a PING waited since the last snapshot, the one in flight included: a stall shows while it lasts"));
     const std::uint64_t dropped = webhook_dropped.load();
     if (opts.webhook) {
       all.push_back(counter("swarmkeeper_webhook_sent_total", static_cast<double>(webhook_sent.load()),
@@ -591,10 +601,12 @@ struct Monitor::Impl {
     drops_seen.emplace_back(t0, dropped);
     while (drops_seen.size() > 1 && t0 - drops_seen.front().first > std::chrono::minutes(1)) drops_seen.pop_front();
     for (const auto& [name, c] : collected) {
-      // A collector that keeps failing: its figures are withdrawn once older than three
-      // refreshes (no alert fires or stays pending on them; the page says why).
+      // A collector that keeps failing: its figures are withdrawn once it has failed for
+      // three of its periods (no alert fires or stays pending on them; the page says
+      // why). One failed pass of a slow census does not withdraw them.
       const auto ok_at = c.ok_at == Clock::time_point{} ? started_at : c.ok_at;
-      const bool stale = !c.current && t0 - ok_at > 3 * opts.refresh;
+      const auto period = std::max(opts.refresh, name == "census" ? opts.census_interval : opts.refresh);
+      const bool stale = !c.current && c.failing_since != Clock::time_point{} && t0 - c.failing_since > 3 * period;
       if (!stale) all.insert(all.end(), c.samples.begin(), c.samples.end());
       all.push_back(gauge("swarmkeeper_monitor_collector_age_seconds", seconds_since(ok_at),
                           "Seconds since the collector last succeeded (or since the monitor started)", {{"collector", name}}));
@@ -687,7 +699,7 @@ struct Monitor::Impl {
       opts.log(MonitorLogLine{level, message, dump(fields)});
       return;
     }
-    std::fprintf(stderr, "swarmkeeper serve: %s\n", message.c_str());
+    std::fprintf(stderr, "swarmkeeper monitor: %s\n", message.c_str());
   }
 
   // A transition goes to the log and, with a webhook, to the notifier (never blocks).
@@ -703,9 +715,13 @@ struct Monitor::Impl {
                     t.to == AlertState::resolved, t.alert.fired_at_ms, t.to == AlertState::resolved ? t.alert.resolved_at_ms : 0};
     {
       std::lock_guard lock(notify_mu);
-      notifier_state.on_transition(std::move(a), wall_ms());
+      notifier_state.on_transition(std::move(a), steady_ms());
     }
     notify_cv.notify_one();
+  }
+
+  static std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
   }
 
   static std::string iso_time(std::int64_t ms) {
@@ -727,30 +743,41 @@ struct Monitor::Impl {
     std::vector<std::string> bodies;
     if (webhook_alertmanager) {
       json alerts = json::array();
-      for (const auto& a : batch)
-        alerts.push_back({{"labels", labels(a)}, {"annotations", annotations(a)}, {"startsAt", iso_time(a.starts_at_ms)},
-                          {"endsAt", iso_time(a.ends_at_ms)}, {"generatorURL", generator_url}});
+      for (const auto& a : batch) {
+        json alert = {{"labels", labels(a)}, {"annotations", annotations(a)}, {"startsAt", iso_time(a.starts_at_ms)},
+                      {"endsAt", iso_time(a.ends_at_ms)}};
+        if (!generator_url.empty()) alert["generatorURL"] = generator_url;
+        alerts.push_back(std::move(alert));
+      }
       bodies.push_back(dump(alerts));
       return bodies;
     }
     for (const auto& a : batch) {
       json alert = {{"status", a.resolved ? "resolved" : "firing"}, {"labels", labels(a)}, {"annotations", annotations(a)},
                     {"startsAt", iso_time(a.starts_at_ms)},
-                    {"endsAt", a.resolved ? iso_time(a.ends_at_ms) : "0001-01-01T00:00:00Z"}, {"generatorURL", generator_url}};
-      bodies.push_back(dump(json{{"version", "4"}, {"status", alert["status"]}, {"receiver", "swarmkeeper"},
-                                 {"groupLabels", {{"alertname", a.name}}}, {"commonLabels", alert["labels"]},
-                                 {"externalURL", generator_url}, {"alerts", json::array({alert})}}));
+                    {"endsAt", a.resolved ? iso_time(a.ends_at_ms) : "0001-01-01T00:00:00Z"}};
+      if (!generator_url.empty()) alert["generatorURL"] = generator_url;
+      json body = {{"version", "4"}, {"status", alert["status"]}, {"receiver", "swarmkeeper"},
+                   {"groupLabels", {{"alertname", a.name}}}, {"commonLabels", alert["labels"]}, {"alerts", json::array({alert})}};
+      if (!generator_url.empty()) body["externalURL"] = generator_url;
+      bodies.push_back(dump(body));
     }
     return bodies;
   }
 
-  // One delivery: every body POSTed; true if each got a 2xx. A failure is counted by its
-  // reason and logged (never with the URL's credentials).
-  bool deliver(const std::vector<NotifiedAlert>& batch, int attempt) {
-    for (const auto& body : webhook_bodies(batch)) {
-      auto r = http_post_json(webhook_target, body, std::chrono::seconds(5), stop_flag);
-      if (r && *r >= 200 && *r < 300) continue;
-      if (!r && r.error().code() == Errc::cancelled) return false;
+  // One delivery: every body POSTed. Returns how many of the batch's alerts went through
+  // (Alertmanager: all or none, one body; a webhook: one body per alert, in order, up to
+  // the first failure). A failure is counted by its reason and logged (never with the
+  // URL's credentials).
+  std::size_t deliver(const std::vector<NotifiedAlert>& batch, int attempt) {
+    const auto bodies = webhook_bodies(batch);
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+      auto r = http_post_json(webhook_target, bodies[i], std::chrono::seconds(5), stop_flag);
+      if (r && *r >= 200 && *r < 300) {
+        if (!webhook_alertmanager) ++webhook_sent;
+        continue;
+      }
+      if (!r && r.error().code() == Errc::cancelled) return i;
       std::size_t reason = kWebhookFailures.size() - 1;
       if (r) reason = *r >= 500 ? 5 : *r >= 400 ? 4 : reason;
       else if (r.error().code() == Errc::dns_failure) reason = 0;
@@ -761,28 +788,28 @@ struct Monitor::Impl {
       const std::string why = r ? "HTTP " + std::to_string(*r) : r.error().message();
       say("warn", "webhook attempt " + std::to_string(attempt) + " failed: " + why,
           {{"attempt", attempt}, {"reason", kWebhookFailures[reason]}, {"error", why}});
-      return false;
+      return webhook_alertmanager ? 0 : i;
     }
-    webhook_sent += batch.size();
-    return true;
+    if (webhook_alertmanager) webhook_sent += batch.size();
+    return batch.size();
   }
 
   void notifier_loop() {
     std::unique_lock lock(notify_mu);
     while (!stop_flag) {
-      auto batch = notifier_state.take_due(wall_ms());
+      auto batch = notifier_state.take_due(steady_ms(), wall_ms());
       if (batch.empty()) {
         const std::int64_t next = notifier_state.next_due_ms();
-        const auto wait = std::chrono::milliseconds(std::clamp<std::int64_t>(next - wall_ms(), 1, 3600000));
-        notify_cv.wait_for(lock, wait, [&] { return stop_flag.load() || notifier_state.next_due_ms() <= wall_ms(); });
+        const auto wait = std::chrono::milliseconds(std::clamp<std::int64_t>(next - steady_ms(), 1, 3600000));
+        notify_cv.wait_for(lock, wait, [&] { return stop_flag.load() || notifier_state.next_due_ms() <= steady_ms(); });
         continue;
       }
       const int attempt = notifier_state.attempt() + 1;
       lock.unlock();
-      const bool ok = deliver(batch, attempt);
+      const std::size_t sent = deliver(batch, attempt);
       lock.lock();
       if (stop_flag) break;
-      const auto dropped = notifier_state.delivered(ok, wall_ms());
+      const auto dropped = notifier_state.delivered(sent == batch.size(), steady_ms(), sent);
       if (dropped.empty()) continue;
       webhook_dropped += dropped.size();
       std::string names;
@@ -989,6 +1016,7 @@ Result<void> Monitor::start() {
     co.connection.port = seeds.front().second;
     m.say("error", "Redis unreachable at start: " + unreachable.message() + "; serving and retrying",
           {{"error", unreachable.message()}});
+    m.redis_down_since_ms = wall_ms();  // (the redis collector then logs only the recovery)
   }
   m.node_options = co;
   m.first_client = std::make_shared<SyncClient>(co);
@@ -1000,8 +1028,17 @@ Result<void> Monitor::start() {
   if (!reached) {
     m.cluster = m.opts.connection.cluster;  // by URL; else learnt when Redis answers
     m.mode_unknown = !m.opts.connection.cluster;
-    if (m.cluster) set->front().name = co.connection.host + ":" + std::to_string(co.connection.port);
     m.need_discovery = m.opts.connection.cluster;
+    if (m.cluster) {  // every seed, until one answers CLUSTER SLOTS
+      set->clear();
+      for (const auto& [host, port] : seeds) {
+        ClientOptions seed_options = co;
+        seed_options.connection.host = host;
+        seed_options.connection.port = port;
+        set->push_back({host + ":" + std::to_string(port), std::make_shared<SyncClient>(seed_options)});
+      }
+      set->front().client = m.first_client;
+    }
   }
   // A cluster (by URL, or by the node's own word): watch every master.
   auto info = reached ? m.client->command(resp::Command("INFO").arg("cluster"), true) : Result<resp::Reply>(unreachable);
@@ -1055,9 +1092,12 @@ Result<void> Monitor::start() {
   if (m.opts.cleanup_every)
     m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.run_cleanup_now(st); }, {.period = *m.opts.cleanup_every}));
   if (m.opts.webhook) {
+    // The dashboard's address for Alertmanager's links: a configured name, or the listen
+    // address unless it is a wildcard (then none: no made-up host).
     std::string host = m.opts.web_hostnames.empty() ? m.opts.listen.substr(0, m.opts.listen.rfind(':')) : m.opts.web_hostnames[0];
     if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-    m.generator_url = "http://" + host + ":" + std::to_string(m.http->port()) + "/";
+    if (host != "0.0.0.0" && host != "[::]" && !host.empty())
+      m.generator_url = "http://" + host + ":" + std::to_string(m.http->port()) + "/";
     m.notifier = std::thread([&m] { m.notifier_loop(); });
   }
   return {};

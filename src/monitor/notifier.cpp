@@ -35,7 +35,7 @@ void NotifierState::on_transition(NotifiedAlert alert, std::int64_t now_ms) {
   firing_[name] = Firing{std::move(alert), now_ms};
 }
 
-std::vector<NotifiedAlert> NotifierState::take_due(std::int64_t now_ms) {
+std::vector<NotifiedAlert> NotifierState::take_due(std::int64_t now_ms, std::int64_t wall_ms) {
   if (in_flight_active_) return {};
   if (attempt_ > 0 && now_ms < retry_at_ms_) return {};  // a failed batch waits for its retry
   std::vector<NotifiedAlert> fresh;
@@ -43,7 +43,7 @@ std::vector<NotifiedAlert> NotifierState::take_due(std::int64_t now_ms) {
   resolved_.clear();
   for (auto& [name, f] : firing_) {
     if (f.next_send_ms > now_ms) continue;
-    f.alert.ends_at_ms = now_ms + 4 * resend_every_.count();
+    f.alert.ends_at_ms = wall_ms + 4 * resend_every_.count();
     f.next_send_ms = now_ms + resend_every_.count();
     fresh.push_back(f.alert);
   }
@@ -58,9 +58,11 @@ std::vector<NotifiedAlert> NotifierState::take_due(std::int64_t now_ms) {
   return in_flight_;
 }
 
-std::vector<NotifiedAlert> NotifierState::delivered(bool ok, std::int64_t now_ms) {
+std::vector<NotifiedAlert> NotifierState::delivered(bool ok, std::int64_t now_ms, std::size_t sent) {
   in_flight_active_ = false;
-  if (ok) {
+  // Those that went through are not sent again.
+  in_flight_.erase(in_flight_.begin(), in_flight_.begin() + static_cast<std::ptrdiff_t>(std::min(sent, in_flight_.size())));
+  if (ok || in_flight_.empty()) {
     in_flight_.clear();
     attempt_ = 0;
     return {};

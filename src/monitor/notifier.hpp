@@ -34,18 +34,22 @@ class NotifierState {
  public:
   explicit NotifierState(std::chrono::milliseconds resend_every, int max_attempts = 6);
 
+  // Times: now_ms is a monotonic clock (the schedule: a wall clock stepped back by NTP
+  // must not hold re-sends up); wall_ms is the wall clock (startsAt/endsAt).
+
   /// An alert fired (or fires again), or resolved, at now_ms: due at once.
   void on_transition(NotifiedAlert alert, std::int64_t now_ms);
 
   /// The alerts to send in one delivery now (empty: nothing due, or a delivery is in
-  /// flight). A firing alert's ends_at_ms is set from now_ms.
-  std::vector<NotifiedAlert> take_due(std::int64_t now_ms);
-  /// The outcome of the delivery take_due() gave. On failure it is retried at its
-  /// backoff; after max_attempts its alerts are dropped (returned, for the count and the
-  /// log) and firing ones wait for their next resend.
-  std::vector<NotifiedAlert> delivered(bool ok, std::int64_t now_ms);
+  /// flight). A firing alert's ends_at_ms is set 4 resend intervals past wall_ms.
+  std::vector<NotifiedAlert> take_due(std::int64_t now_ms, std::int64_t wall_ms);
+  /// The outcome of the delivery take_due() gave: ok, or the first `sent` of its alerts
+  /// went through and the rest did not. What failed is retried at its backoff; after
+  /// max_attempts it is dropped (returned, for the count and the log) and firing alerts
+  /// wait for their next resend.
+  std::vector<NotifiedAlert> delivered(bool ok, std::int64_t now_ms, std::size_t sent = 0);
 
-  /// When something is next due (ms since epoch); INT64_MAX: nothing is.
+  /// When something is next due (monotonic ms); INT64_MAX: nothing is.
   std::int64_t next_due_ms() const;
   /// Alerts firing right now (re-sent every resend_every).
   std::size_t firing() const { return firing_.size(); }

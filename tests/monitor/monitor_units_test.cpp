@@ -91,17 +91,17 @@ NotifiedAlert firing_alert(const std::string& name, std::int64_t at) {
 // four intervals ahead; a resolved one once.
 TEST(Notifier, FiringAlertsAreResentAndResolvedOnesSentOnce) {
   NotifierState n(std::chrono::milliseconds(60'000));
-  EXPECT_TRUE(n.take_due(0).empty());
+  EXPECT_TRUE(n.take_due(0, 0).empty());
   n.on_transition(firing_alert("A", 1000), 1000);
   EXPECT_EQ(n.next_due_ms(), 1000);
-  auto batch = n.take_due(1000);
+  auto batch = n.take_due(1000, 1000);
   ASSERT_EQ(batch.size(), 1u);
   EXPECT_EQ(batch[0].ends_at_ms, 1000 + 240'000);
-  EXPECT_TRUE(n.take_due(1000).empty()) << "in flight";
+  EXPECT_TRUE(n.take_due(1000, 1000).empty()) << "in flight";
   EXPECT_TRUE(n.delivered(true, 1100).empty());
   EXPECT_EQ(n.next_due_ms(), 61'000);
-  EXPECT_TRUE(n.take_due(60'000).empty());
-  batch = n.take_due(61'000);
+  EXPECT_TRUE(n.take_due(60'000, 60'000).empty());
+  batch = n.take_due(61'000, 61'000);
   ASSERT_EQ(batch.size(), 1u) << "re-sent";
   EXPECT_EQ(batch[0].ends_at_ms, 61'000 + 240'000);
   n.delivered(true, 61'000);
@@ -110,7 +110,7 @@ TEST(Notifier, FiringAlertsAreResentAndResolvedOnesSentOnce) {
   resolved.ends_at_ms = 70'000;
   n.on_transition(resolved, 70'000);
   EXPECT_EQ(n.firing(), 0u);
-  batch = n.take_due(70'000);
+  batch = n.take_due(70'000, 70'000);
   ASSERT_EQ(batch.size(), 1u);
   EXPECT_TRUE(batch[0].resolved);
   EXPECT_EQ(batch[0].ends_at_ms, 70'000);
@@ -124,16 +124,16 @@ TEST(Notifier, FiringAlertsAreResentAndResolvedOnesSentOnce) {
 TEST(Notifier, FailuresAreRetriedThenDroppedAndFiringAlertsComeBack) {
   NotifierState n(std::chrono::milliseconds(60'000), 3);
   n.on_transition(firing_alert("A", 0), 0);
-  ASSERT_EQ(n.take_due(0).size(), 1u);
+  ASSERT_EQ(n.take_due(0, 0).size(), 1u);
   EXPECT_TRUE(n.delivered(false, 0).empty());
   EXPECT_EQ(n.next_due_ms(), 500);
-  EXPECT_TRUE(n.take_due(499).empty());
+  EXPECT_TRUE(n.take_due(499, 499).empty());
   n.on_transition(firing_alert("B", 300), 300);
   auto resolved_a = firing_alert("A", 0);
   resolved_a.resolved = true;
   resolved_a.ends_at_ms = 400;
   n.on_transition(resolved_a, 400);
-  auto batch = n.take_due(500);
+  auto batch = n.take_due(500, 500);
   ASSERT_EQ(batch.size(), 2u);
   int a = 0, b = 0;
   for (const auto& x : batch) {
@@ -147,15 +147,34 @@ TEST(Notifier, FailuresAreRetriedThenDroppedAndFiringAlertsComeBack) {
   EXPECT_EQ(b, 1);
   EXPECT_TRUE(n.delivered(false, 500).empty());
   EXPECT_EQ(n.next_due_ms(), 1500) << "1 s after the second failure";
-  ASSERT_EQ(n.take_due(1500).size(), 2u);
+  ASSERT_EQ(n.take_due(1500, 1500).size(), 2u);
   const auto dropped = n.delivered(false, 1500);
   EXPECT_EQ(dropped.size(), 2u) << "given up after 3 attempts";
   EXPECT_EQ(n.firing(), 1u) << "B still fires";
   EXPECT_EQ(n.next_due_ms(), 500 + 60'000) << "B's next resend, counted from its first try";
-  EXPECT_TRUE(n.take_due(60'499).empty());
-  batch = n.take_due(60'500);
+  EXPECT_TRUE(n.take_due(60'499, 60'499).empty());
+  batch = n.take_due(60'500, 60'500);
   ASSERT_EQ(batch.size(), 1u);
   EXPECT_EQ(batch[0].name, "B");
+}
+
+// Part of a delivery went through (one POST per alert, the second failed): only the rest
+// is retried, and only the rest can be dropped. The schedule runs on the monotonic clock,
+// endsAt on the wall clock.
+TEST(Notifier, APartlyDeliveredBatchRetriesOnlyWhatFailed) {
+  NotifierState n(std::chrono::milliseconds(60'000), 2);
+  n.on_transition(firing_alert("A", 0), 0);
+  n.on_transition(firing_alert("B", 0), 0);
+  auto batch = n.take_due(10, 1'000'000);
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].ends_at_ms, 1'000'000 + 240'000) << "endsAt from the wall clock";
+  EXPECT_TRUE(n.delivered(false, 10, 1).empty());
+  batch = n.take_due(510, 1'000'500);
+  ASSERT_EQ(batch.size(), 1u) << "the one that went through is not sent again";
+  const auto dropped = n.delivered(false, 510, 0);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].name, batch[0].name);
+  EXPECT_EQ(n.next_due_ms(), 10 + 60'000) << "both come back at their resend, on the monotonic clock";
 }
 
 TEST(Webhook, UrlsAndCredentials) {
@@ -171,7 +190,15 @@ TEST(Webhook, UrlsAndCredentials) {
   auto secret = parse_webhook_url("ftp://bob:hunter2@h/");
   ASSERT_FALSE(secret);
   EXPECT_EQ(secret.error().message().find("hunter2"), std::string::npos) << secret.error().message();
-  EXPECT_EQ(redact_url("http://u:p@h:1/x?y@z"), "http://h:1/x?y@z");
+  EXPECT_EQ(redact_url("http://u:p@h:1/x"), "http://h:1/x");
+  EXPECT_EQ(redact_url("http://u:secret@h:1/x?y@z").find("secret"), std::string::npos);
+  // A password that breaks the URL ('#', '?', '/' unescaped) never shows in the refusal.
+  for (const char* broken : {"http://alice:pa#ss@am:9093/api/v2/alerts", "http://alice:pa?ss@am:9093/x",
+                             "https://alice:pa#s/s@am/x"}) {
+    auto r = parse_webhook_url(broken);
+    const std::string shown = r ? r->url : r.error().message();
+    EXPECT_EQ(shown.find("pa"), std::string::npos) << broken << " -> " << shown;
+  }
   EXPECT_EQ(redact_url("http://h/x"), "http://h/x");
   EXPECT_EQ(authorization_from_text("Bearer abc.def\n").value(), "Bearer abc.def");
   EXPECT_EQ(authorization_from_text("alice:s3cret").value(), "Basic YWxpY2U6czNjcmV0");

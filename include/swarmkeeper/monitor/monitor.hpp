@@ -106,7 +106,7 @@ struct MonitorOptions {
   /// with client="monitor".
   std::function<ClientMetricsSnapshot()> app_client_metrics;
   /// Where the monitor's log lines go. Called from the monitor's threads, one call at a
-  /// time is not promised: the callee serialises. Unset: "swarmkeeper serve: <message>"
+  /// time is not promised: the callee serialises. Unset: "swarmkeeper monitor: <message>"
   /// on stderr.
   std::function<void(const MonitorLogLine&)> log;
 };
