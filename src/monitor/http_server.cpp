@@ -18,6 +18,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstring>
@@ -86,20 +87,22 @@ void secure_headers(http::response<http::string_body>& res) {
 bool host_allowed(std::string_view host, const std::vector<std::string>& names) {
   if (host.empty()) return false;
   std::string_view name = host;
+  // A port, if any: 1-5 digits, at most 65535.
+  auto good_port = [](std::string_view port) {
+    return !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos &&
+           std::stoul(std::string(port)) <= 65535;
+  };
   if (name.front() == '[') {  // [v6] or [v6]:port
     const auto close = name.find(']');
     if (close == std::string_view::npos) return false;
     const std::string_view rest = name.substr(close + 1);
-    if (!rest.empty() && (rest.front() != ':' || rest.size() == 1 ||
-                          rest.substr(1).find_first_not_of("0123456789") != std::string_view::npos))
-      return false;
+    if (!rest.empty() && (rest.front() != ':' || !good_port(rest.substr(1)))) return false;
     boost::system::error_code ec;
     asio::ip::make_address_v6(std::string(name.substr(1, close - 1)), ec);
     return !ec;
   }
   if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
-    const std::string_view port = name.substr(colon + 1);
-    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    if (!good_port(name.substr(colon + 1))) return false;
     name = name.substr(0, colon);
   }
   if (name.empty()) return false;
@@ -116,7 +119,9 @@ bool host_allowed(std::string_view host, const std::vector<std::string>& names) 
 Result<bool> listen_is_loopback(const std::string& listen) {
   auto ep = parse_listen(listen);
   if (!ep) return ep.error();
-  return ep->address().is_loopback();
+  const auto a = ep->address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  return a.is_loopback();
 }
 
 struct HttpServer::Impl {
@@ -199,7 +204,8 @@ struct HttpServer::Impl {
   // A canned reply to a request that could not be parsed; the connection then closes.
   static asio::awaitable<void> refuse(beast::tcp_stream& stream, int status, const char* reason) {
     const std::string text = std::string("HTTP/1.1 ") + std::to_string(status) + " " + reason +
-                             "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n" + kSecurityHeaders +
+                             "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nServer: swarmkeeper\r\n"
+                             "Cache-Control: no-store\r\n" + kSecurityHeaders +
                              "Content-Length: " +
                              std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" + reason + "\n";
     stream.expires_after(std::chrono::seconds(5));
@@ -237,6 +243,10 @@ struct HttpServer::Impl {
       const auto host = req.find(http::field::host);
       if (host == req.end() || host->value().empty()) {
         co_await refuse(stream, 400, "Bad Request: no Host header");
+        break;
+      }
+      if (req.count(http::field::host) > 1) {  // RFC 9112: more than one Host is a bad request
+        co_await refuse(stream, 400, "Bad Request: more than one Host header");
         break;
       }
       if (!host_allowed(host->value(), hostnames)) {
@@ -374,10 +384,22 @@ Result<WebhookTarget> parse_webhook_url(const std::string& url) {
     return Error(Errc::invalid_argument,
                  "--webhook " + redact_url(url) + ": " + why + " (e.g. http://127.0.0.1:9093/api/v2/alerts)");
   };
+  // More than one '@' before the path: a user name or password holding '@' unescaped;
+  // taking the URL as it parses would send half a password and log the other half.
+  if (const auto scheme = url.find("://"); scheme != std::string::npos) {
+    const auto end = url.find_first_of("/?#", scheme + 3);
+    const std::string authority = url.substr(scheme + 3, end == std::string::npos ? std::string::npos : end - scheme - 3);
+    if (std::count(authority.begin(), authority.end(), '@') > 1)
+      return bad("more than one '@': percent-encode '@' in a user name or password as %40");
+  }
   auto u = boost::urls::parse_uri(url);
-  if (!u || (u->scheme() != "http" && u->scheme() != "https")) return bad("expected an http:// or https:// URL");
+  if (!u || (u->scheme() != "http" && u->scheme() != "https"))
+    return bad("expected an http:// or https:// URL (percent-encode '#', '?', '/' and '@' in a password)");
   if (u->host().empty()) return bad("no host");
-  if (u->has_port() && (u->port().empty() || u->port_number() == 0)) return bad("the port must be 1-65535");
+  const std::string port(u->has_port() ? u->port() : "80");
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535 || std::stoul(port) == 0)
+    return bad("the port must be 1-65535");
   if (u->has_fragment()) return bad("a URL to POST to has no #fragment");
   WebhookTarget t;
   if (u->has_userinfo()) {

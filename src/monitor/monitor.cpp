@@ -951,9 +951,14 @@ Result<void> Monitor::start() {
   if (m.insecure_listener)
     m.say("warn", "the dashboard listens on " + m.opts.listen + " without TLS or authentication (--insecure-listen)",
           {{"listen", m.opts.listen}});
+  // Host names as DNS has them (letters, digits, '-', dots between labels); no wildcard:
+  // names are matched whole.
   for (const auto& name : m.opts.web_hostnames)
-    if (name.empty() || name.find_first_of(" /:@[]\"\t") != std::string::npos)
-      return Error(Errc::invalid_argument, "--web-hostname '" + name + "': expected a host name such as swarm.example.com");
+    if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.' || name.front() == '-' ||
+        name.find("..") != std::string::npos ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != std::string::npos)
+      return Error(Errc::invalid_argument, "--web-hostname '" + name +
+                                               "': expected a host name such as swarm.example.com (matched whole; no wildcards)");
   if (m.opts.webhook) {
     auto target = parse_webhook_url(*m.opts.webhook);
     if (!target) return target.error();

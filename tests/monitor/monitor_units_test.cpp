@@ -64,18 +64,18 @@ TEST(HttpServer, HostHeadersThatNameThisServerPass) {
     EXPECT_TRUE(host_allowed(ok, names)) << ok;
   for (const char* bad : {"", "attacker.example", "attacker.example:9840", "swarm.example.com.attacker.example",
                           "localhost.attacker.example", "127.0.0.1:", "127.0.0.1:80x", "[::1", "[::1]x", "[nonsense]:80",
-                          ":9840"})
+                          ":9840", "localhost:99999999999", "[::1]:99999999999999999999", "127.0.0.1:65536"})
     EXPECT_FALSE(host_allowed(bad, names)) << bad;
   EXPECT_FALSE(host_allowed("swarm.example.com", {})) << "a name nobody configured";
 }
 
 TEST(HttpServer, OnlyLoopbackListenAddressesCountAsLoopback) {
-  for (const char* lo : {"127.0.0.1:9840", "127.0.0.2:0", "[::1]:9840", "localhost:9840"}) {
+  for (const char* lo : {"127.0.0.1:9840", "127.0.0.2:0", "[::1]:9840", "localhost:9840", "[::ffff:127.0.0.1]:9840"}) {
     auto r = listen_is_loopback(lo);
     ASSERT_TRUE(r) << lo;
     EXPECT_TRUE(*r) << lo;
   }
-  for (const char* out : {"0.0.0.0:9840", "10.0.0.1:9840", "[::]:9840"}) {
+  for (const char* out : {"0.0.0.0:9840", "10.0.0.1:9840", "[::]:9840", "[::ffff:0.0.0.0]:9840", "[::ffff:10.0.0.1]:9840"}) {
     auto r = listen_is_loopback(out);
     ASSERT_TRUE(r) << out;
     EXPECT_FALSE(*r) << out;
@@ -183,10 +183,17 @@ TEST(Webhook, UrlsAndCredentials) {
   EXPECT_EQ(t->url, "https://am.example:9093/api/v2/alerts");
   EXPECT_EQ(t->authorization, "Basic YWxpY2U6czNjcmV0");
   EXPECT_TRUE(parse_webhook_url("http://127.0.0.1:9093/hook"));
-  for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "https://:pw@h/", "nonsense", "http://h/#frag"}) {
+  for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "https://:pw@h/", "nonsense", "http://h/#frag",
+                          "http://127.0.0.1:99999/hook", "http://h:123456/", "http://alice:hunter2@mypassword@127.0.0.1:1/hook"}) {
     auto r = parse_webhook_url(bad);
     EXPECT_FALSE(r) << bad;
   }
+  auto two_ats = parse_webhook_url("http://alice:hunter2@mypassword@127.0.0.1:1/hook");
+  ASSERT_FALSE(two_ats);
+  EXPECT_NE(two_ats.error().message().find("%40"), std::string::npos) << two_ats.error().message();
+  EXPECT_EQ(two_ats.error().message().find("hunter2"), std::string::npos) << two_ats.error().message();
+  EXPECT_EQ(two_ats.error().message().find("mypassword"), std::string::npos) << two_ats.error().message();
+  EXPECT_TRUE(parse_webhook_url("http://h/hooks?team=a@b")) << "an '@' in the query is no password";
   auto secret = parse_webhook_url("ftp://bob:hunter2@h/");
   ASSERT_FALSE(secret);
   EXPECT_EQ(secret.error().message().find("hunter2"), std::string::npos) << secret.error().message();

@@ -691,6 +691,9 @@ TEST_F(ServeTest, ExposureIsOptInAndRequestsForOtherHostsAreRefused) {
   EXPECT_EQ(http_raw(port_, get + "Host: attacker.example\r\n\r\n").substr(9, 3), "421");
   EXPECT_EQ(http_raw(port_, get + "Host: attacker.example:" + std::to_string(port_) + "\r\n\r\n").substr(9, 3), "421");
   EXPECT_EQ(http_raw(port_, get + "\r\n").substr(9, 3), "400") << "no Host";
+  EXPECT_EQ(http_raw(port_, get + "Host: 127.0.0.1\r\nHost: attacker.example\r\n\r\n").substr(9, 3), "400") << "two Hosts";
+  for (const char* bad : {"'*'", "'*.example.com'", "."})
+    EXPECT_EQ(run_cli("serve --url " + url() + " --web-hostname " + bad).exit_code, 64) << bad;
   for (const std::string& host : std::vector<std::string>{"127.0.0.1:" + std::to_string(port_), "localhost", "swarm.example.com", "[::1]:80"})
     EXPECT_EQ(http_raw(port_, get + "Host: " + host + "\r\n\r\n").substr(9, 3), "200") << host;
 
