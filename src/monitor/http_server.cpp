@@ -39,6 +39,12 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+// A port as text: 1-5 digits, at most 65535 (0 included: the caller says if it may be).
+bool is_port(std::string_view text) {
+  return !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string_view::npos &&
+         std::stoul(std::string(text)) <= 65535;
+}
+
 // host:port → endpoint; [v6]:port accepted.
 Result<tcp::endpoint> parse_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
@@ -49,9 +55,8 @@ Result<tcp::endpoint> parse_listen(const std::string& listen) {
   std::string host = listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   const std::string port_s = listen.substr(colon + 1);
-  if (port_s.empty() || port_s.size() > 5 || port_s.find_first_not_of("0123456789") != std::string::npos) return bad();
+  if (!is_port(port_s)) return bad();
   const int port = std::stoi(port_s);
-  if (port > 65535) return bad();
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) return Error(Errc::invalid_argument, "--listen " + listen + ": '" + host + "' is not an IP address");
@@ -87,22 +92,17 @@ void secure_headers(http::response<http::string_body>& res) {
 bool host_allowed(std::string_view host, const std::vector<std::string>& names) {
   if (host.empty()) return false;
   std::string_view name = host;
-  // A port, if any: 1-5 digits, at most 65535.
-  auto good_port = [](std::string_view port) {
-    return !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos &&
-           std::stoul(std::string(port)) <= 65535;
-  };
   if (name.front() == '[') {  // [v6] or [v6]:port
     const auto close = name.find(']');
     if (close == std::string_view::npos) return false;
     const std::string_view rest = name.substr(close + 1);
-    if (!rest.empty() && (rest.front() != ':' || !good_port(rest.substr(1)))) return false;
+    if (!rest.empty() && (rest.front() != ':' || !is_port(rest.substr(1)))) return false;
     boost::system::error_code ec;
     asio::ip::make_address_v6(std::string(name.substr(1, close - 1)), ec);
     return !ec;
   }
   if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
-    if (!good_port(name.substr(colon + 1))) return false;
+    if (!is_port(name.substr(colon + 1))) return false;
     name = name.substr(0, colon);
   }
   if (name.empty()) return false;
@@ -397,9 +397,7 @@ Result<WebhookTarget> parse_webhook_url(const std::string& url) {
     return bad("expected an http:// or https:// URL (percent-encode '#', '?', '/' and '@' in a password)");
   if (u->host().empty()) return bad("no host");
   const std::string port(u->has_port() ? u->port() : "80");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535 || std::stoul(port) == 0)
-    return bad("the port must be 1-65535");
+  if (!is_port(port) || std::stoul(port) == 0) return bad("the port must be 1-65535");
   if (u->has_fragment()) return bad("a URL to POST to has no #fragment");
   WebhookTarget t;
   if (u->has_userinfo()) {

@@ -167,9 +167,12 @@ struct Monitor::Impl {
     }
     c.current = error.empty() || replace;
     c.at = Clock::now();
-    if (error.empty()) c.ok_at = c.at;
-    if (error.empty()) c.failing_since = {};
-    else if (c.failing_since == Clock::time_point{}) c.failing_since = c.at;
+    if (error.empty()) {
+      c.ok_at = c.at;
+      c.failing_since = {};
+    } else if (c.failing_since == Clock::time_point{}) {
+      c.failing_since = c.at;
+    }
     c.duration_s = seconds_since(t0);
     c.error = std::move(error);
   }
@@ -981,8 +984,7 @@ Result<void> Monitor::start() {
     }
     const std::string path = boost::urls::parse_uri(m.webhook_target.url)->path();
     m.webhook_alertmanager = m.opts.webhook_format == MonitorOptions::WebhookFormat::alertmanager ||
-                             (m.opts.webhook_format == MonitorOptions::WebhookFormat::automatic &&
-                              path.size() >= 14 && path.compare(path.size() - 14, 14, "/api/v2/alerts") == 0);
+                             (m.opts.webhook_format == MonitorOptions::WebhookFormat::automatic && path.ends_with("/api/v2/alerts"));
   }
   ClientOptions co;
   co.connection = m.opts.connection;
