@@ -110,7 +110,7 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: swarmkeeper maintainers <maintainers@swarmkeeper.org>
 Installed-Size: $(du -sk --exclude=DEBIAN "$D" | cut -f1)
-Depends: libboost1.81-dev, libboost-url1.81-dev, libssl-dev, libzstd-dev, libsimdjson-dev, nlohmann-json3-dev, libabsl-dev, libfmt-dev, pkg-config
+Depends: libboost1.81-dev, libboost-url1.81-dev, libssl-dev, libzstd-dev, libsimdjson-dev, nlohmann-json3-dev, libabsl-dev, libfmt-dev, libyaml-cpp-dev, libcrypt-dev, pkg-config
 Section: libdevel
 Priority: optional
 Homepage: https://github.com/swarmkeeper/swarmkeeper

@@ -11,7 +11,7 @@ PACKAGES=(
   g++ cmake ninja-build ccache pkg-config make git ca-certificates dpkg-dev systemd lintian
   libboost1.81-dev libboost-url1.81-dev libssl-dev openssl
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libzstd-dev libabsl-dev libxxhash-dev libhiredis-dev
+  libzstd-dev libabsl-dev libxxhash-dev libhiredis-dev libyaml-cpp-dev libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   redis-server redis-tools procps

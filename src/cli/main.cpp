@@ -113,6 +113,8 @@ void add_cleanup_options(CLI::App* c, CleanupArgs& a) {
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
+std::atomic<bool> g_reload{false};
+extern "C" void on_reload_signal(int) { g_reload.store(true); }
 
 // The threshold: a duration, from the flag, SWARMKEEPER_THRESHOLD or STALE_THRESHOLD_SECONDS (the other numbers
 // were checked by their validators). "" if fine, else the usage error.
@@ -282,6 +284,10 @@ int main(int argc, char** argv) {
   cli::ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "A live dashboard, alerts and Prometheus /metrics over Redis, the swarm and the cleanup");
   cli::add_serve_options(serve, serve_args);
+  int hash_cost = 10;
+  auto* hash_password = app.add_subcommand("hash-password", "Read a password on standard input and print its bcrypt hash, "
+                                                            "for basic_auth_users in serve's --web-config");
+  hash_password->add_option("--cost", hash_cost, "bcrypt cost (4-31; each step doubles the work)")->capture_default_str();
 
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
@@ -390,8 +396,12 @@ int main(int argc, char** argv) {
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
     for (int sig : {SIGINT, SIGTERM}) ::sigaction(sig, &sa, nullptr);
-    return cli::run_serve(serve_args, g_stop);
+    struct sigaction hup {};
+    hup.sa_handler = on_reload_signal;
+    ::sigaction(SIGHUP, &hup, nullptr);
+    return cli::run_serve(serve_args, g_stop, g_reload);
   }
+  if (*hash_password) return cli::run_hash_password(hash_cost);
   if (*bench_client) return cli::run_bench_client(client_args);
   if (*bench_blocks) return cli::run_bench_blocks(blocks_args);
   if (*bench_serve) return cli::run_bench_serve(serve_bench_args);

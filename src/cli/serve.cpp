@@ -3,6 +3,11 @@
 // stop signal, stops it.
 #include "cli/serve.hpp"
 
+#include <crypt.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -22,11 +27,18 @@ void add_serve_options(CLI::App* s, ServeArgs& a) {
   add_log_format_option(s, a.log_format);
   s->add_option("--url", a.url, "Redis URL (default: REDIS_URL, then REDIS_HOST/PORT/PASSWORD/DB, then 127.0.0.1:6379/0)");
   s->add_option("--listen", a.listen, "host:port to serve the dashboard, /metrics and the APIs on; loopback by default "
-                                      "(beyond loopback needs --insecure-listen: no TLS or authentication yet)")
+                                      "(beyond loopback needs --web-config with TLS or users, or --insecure-listen)")
       ->capture_default_str();
+  s->add_option("--web-config", a.web_config,
+                "TLS and basic-auth users, in the Prometheus exporter-toolkit's web config format (YAML); re-read "
+                "when it or its certificates change, and on SIGHUP")
+      ->envname("SWARMKEEPER_WEB_CONFIG");
+  s->add_option("--web-public", a.web_public,
+                "Paths answered without credentials when users are configured: /healthz and/or /readyz "
+                "(for an orchestrator's probes), comma-separated")
+      ->delimiter(',');
   s->add_flag("--insecure-listen", a.insecure_listen,
-              "Allow a --listen beyond loopback without TLS or authentication (a warning, and swarmkeeper_web_insecure 1); "
-              "prefer loopback behind a reverse proxy that does both");
+              "Allow a --listen beyond loopback with neither TLS nor users (a warning, and swarmkeeper_web_insecure 1)");
   s->add_option("--web-hostname", a.web_hostnames,
                 "Host names the dashboard answers to besides IP addresses and localhost (requests naming another get 421), "
                 "comma-separated, e.g. swarm.example.com")
@@ -71,10 +83,14 @@ int usage(const std::string& msg) {
 
 }  // namespace
 
-int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
+int run_serve(const ServeArgs& a, const std::atomic<bool>& stop, std::atomic<bool>& reload) {
   monitor::MonitorOptions o;
   o.listen = a.listen;
   o.insecure_listen = a.insecure_listen;
+  o.web_config_file = a.web_config;
+  o.web_public_paths = a.web_public;
+  if (!a.web_public.empty() && a.web_config.empty())
+    return usage("--web-public makes paths public when --web-config has users; without --web-config every path is");
   o.web_hostnames = a.web_hostnames;
   const auto refresh = parse_duration_ms(a.refresh);
   if (!refresh || *refresh < 100 || *refresh > 3600000)
@@ -143,12 +159,55 @@ int run_serve(const ServeArgs& a, const std::atomic<bool>& stop) {
   }
   std::string host = a.listen.substr(0, a.listen.rfind(':'));
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";  // IPv6
-  const std::string url = "http://" + host + ":" + std::to_string(m.port()) + "/";
+  const std::string url = (m.serves_tls() ? "https://" : "http://") + host + ":" + std::to_string(m.port()) + "/";
   say("info", "dashboard on " + url + " (metrics at /metrics), watching " + conn->display(),
       {{"url", url}, {"redis", conn->display()}});
-  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (!stop.load()) {
+    if (reload.exchange(false)) {
+      if (a.web_config.empty()) say("info", "SIGHUP: nothing to reload (no --web-config)");
+      else (void)m.reload_web_config();  // logs its outcome
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   say("info", "stopping");
   m.stop();
+  return 0;
+}
+
+int run_hash_password(int cost) {
+  if (cost < 4 || cost > 31) {
+    std::cerr << "swarmkeeper hash-password: --cost " << cost << ": expected 4-31 (10 is htpasswd's default)\n";
+    return 64;
+  }
+  const bool tty = ::isatty(STDIN_FILENO) != 0;
+  termios saved{};
+  if (tty) {
+    std::cerr << "Password: " << std::flush;
+    ::tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (tty) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::cerr << "\n";
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) {
+    std::cerr << "swarmkeeper hash-password: the password is empty (give it on standard input)\n";
+    return 64;
+  }
+  crypt_data data{};
+  const char* setting = crypt_gensalt_rn("$2y$", static_cast<unsigned long>(cost), nullptr, 0, data.setting, sizeof data.setting);
+  const char* hash = setting ? crypt_r(password.c_str(), setting, &data) : nullptr;
+  std::fill(password.begin(), password.end(), '\0');
+  if (!hash || hash[0] != '$') {
+    std::cerr << "swarmkeeper hash-password: the system's crypt cannot make a bcrypt hash\n";
+    return 1;
+  }
+  std::cout << hash << "\n";
   return 0;
 }
 

@@ -15,6 +15,8 @@ struct ServeArgs {
   std::optional<std::string> url;
   std::string listen = "127.0.0.1:9840";
   bool insecure_listen = false;
+  std::string web_config;
+  std::vector<std::string> web_public;
   std::vector<std::string> web_hostnames;
   std::string refresh = "5s", history = "1h", threshold = "600";
   std::optional<std::string> census_every;
@@ -31,6 +33,12 @@ void add_serve_options(CLI::App* serve, ServeArgs& a);
 /// Runs the monitor until *stop; returns the exit code (0 on a clean stop, 64 usage,
 /// 1 cannot authenticate or listen; Redis unreachable is not an exit: serve starts and
 /// waits for it, with swarmkeeper_redis_up 0).
-int run_serve(const ServeArgs& a, const std::atomic<bool>& stop);
+/// *reload turning true (SIGHUP) re-reads --web-config; run_serve sets it back.
+int run_serve(const ServeArgs& a, const std::atomic<bool>& stop, std::atomic<bool>& reload);
+
+/// `swarmkeeper hash-password`: reads a password (one line) from standard input, without
+/// echo on a terminal, and prints its bcrypt hash for basic_auth_users. 0, or 64 for an
+/// empty password or a cost outside 4-31, 1 if the system's crypt fails.
+int run_hash_password(int cost);
 
 }  // namespace swarmkeeper::cli

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // http_server.cpp — the Beast side of http_server.hpp: accept, read one request at a
 // time per connection (keep-alive), answer from the routes; /events holds the
-// connection and writes an SSE event each time the version changes.
+// connection and writes an SSE event each time the version changes. With a web config,
+// connections speak TLS (the context of the config in force when they were accepted)
+// and requests carry basic-auth credentials (the users in force when they arrive).
 #include "monitor/http_server.hpp"
+#include "monitor/web_auth.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,16 +16,17 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstring>
-#include <future>
+#include <mutex>
 #include <optional>
 #include <list>
 #include <thread>
@@ -37,13 +41,12 @@ using tcp = asio::ip::tcp;
 namespace ssl = asio::ssl;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
-namespace {
-
-// A port as text: 1-5 digits, at most 65535 (0 included: the caller says if it may be).
 bool is_port(std::string_view text) {
   return !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string_view::npos &&
          std::stoul(std::string(text)) <= 65535;
 }
+
+namespace {
 
 // host:port → endpoint; [v6]:port accepted.
 Result<tcp::endpoint> parse_listen(const std::string& listen) {
@@ -124,17 +127,165 @@ Result<bool> listen_is_loopback(const std::string& listen) {
   return a.is_loopback();
 }
 
+namespace {
+
+int openssl_version(int v) {
+  switch (v) {
+    case 10: return TLS1_VERSION;
+    case 11: return TLS1_1_VERSION;
+    case 13: return TLS1_3_VERSION;
+    default: return TLS1_2_VERSION;
+  }
+}
+
+// The newest OpenSSL error, as text (and the queue emptied).
+std::string openssl_error() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+// Accepts any client certificate (RequestClientCert, RequireAnyClientCert).
+extern "C" int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
+
+// A server TLS context from tls_server_config; fails naming the key whose file is bad.
+Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsServerConfig& t, const std::string& file) {
+  auto fail = [&](const std::string& key, const std::string& path, const std::string& what) {
+    return Error(Errc::invalid_argument,
+                 "--web-config " + file + ": tls_server_config." + key + " " + path + ": " + what);
+  };
+  ERR_clear_error();
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* c = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(c, openssl_version(t.min_version));
+  if (t.max_version) SSL_CTX_set_max_proto_version(c, openssl_version(t.max_version));
+  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                             (t.prefer_server_cipher_suites ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
+  if (SSL_CTX_use_certificate_chain_file(c, t.cert_file.c_str()) != 1)
+    return fail("cert_file", t.cert_file, "cannot load a PEM certificate chain (" + openssl_error() + ")");
+  if (SSL_CTX_use_PrivateKey_file(c, t.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    return fail("key_file", t.key_file, "cannot load a PEM private key (" + openssl_error() + ")");
+  if (SSL_CTX_check_private_key(c) != 1)
+    return fail("key_file", t.key_file, "is not the key of cert_file " + t.cert_file);
+  if (!t.cipher_suites.empty()) {
+    std::string list;
+    for (const auto& suite : t.cipher_suites) list += (list.empty() ? "" : ":") + suite;
+    if (SSL_CTX_set_cipher_list(c, list.c_str()) != 1)
+      return fail("cipher_suites", "", "none of them is available (" + openssl_error() + ")");
+  }
+  if (!t.curves.empty()) {
+    std::string list;
+    for (const auto& curve : t.curves) list += (list.empty() ? "" : ":") + curve;
+    if (SSL_CTX_set1_groups_list(c, list.c_str()) != 1)
+      return fail("curve_preferences", "", "not available (" + openssl_error() + ")");
+  }
+  int mode = SSL_VERIFY_NONE;
+  switch (t.client_auth) {
+    case ClientAuth::none: break;
+    case ClientAuth::request: mode = SSL_VERIFY_PEER; break;
+    case ClientAuth::require_any: mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT; break;
+    case ClientAuth::verify_if_given: mode = SSL_VERIFY_PEER; break;
+    case ClientAuth::require_and_verify: mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT; break;
+  }
+  const bool verifies = t.client_auth == ClientAuth::verify_if_given || t.client_auth == ClientAuth::require_and_verify;
+  if (verifies) {
+    if (SSL_CTX_load_verify_locations(c, t.client_ca_file.c_str(), nullptr) != 1)
+      return fail("client_ca_file", t.client_ca_file, "cannot load PEM CA certificates (" + openssl_error() + ")");
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(t.client_ca_file.c_str())) SSL_CTX_set_client_CA_list(c, names);
+  }
+  SSL_CTX_set_verify(c, mode, verifies ? nullptr : accept_any_certificate);
+  // Sessions resumed with client certificates need a context id.
+  static constexpr unsigned char kSessionContext[] = "swarmkeeper";
+  SSL_CTX_set_session_id_context(c, kSessionContext, sizeof kSessionContext - 1);
+  return ctx;
+}
+
+// Whether the client's certificate names one of `allowed` (DNS, IP, e-mail or URI SAN,
+// matched whole). Empty: any certificate the handshake accepted.
+bool client_sans_allowed(SSL* ssl, const std::vector<std::string>& allowed) {
+  if (allowed.empty()) return true;
+  X509* peer = SSL_get1_peer_certificate(ssl);
+  if (!peer) return false;
+  bool ok = false;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && !ok; ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    std::string value;
+    if (n->type == GEN_DNS || n->type == GEN_EMAIL || n->type == GEN_URI) {
+      const ASN1_IA5STRING* s = n->d.ia5;
+      value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+    } else if (n->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* s = n->d.iPAddress;
+      const auto* bytes = ASN1_STRING_get0_data(s);
+      boost::system::error_code ec;
+      if (ASN1_STRING_length(s) == 4) {
+        value = asio::ip::address_v4({bytes[0], bytes[1], bytes[2], bytes[3]}).to_string();
+      } else if (ASN1_STRING_length(s) == 16) {
+        asio::ip::address_v6::bytes_type b{};
+        std::copy(bytes, bytes + 16, b.begin());
+        value = asio::ip::address_v6(b).to_string();
+      }
+    }
+    ok = !value.empty() && std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+  }
+  GENERAL_NAMES_free(names);
+  X509_free(peer);
+  return ok;
+}
+
+// Where a request comes from, for the login throttle: the IPv4 address, or an IPv6
+// address's /64 (one host usually holds a whole /64).
+std::string source_of(const tcp::socket& sock) {
+  boost::system::error_code ec;
+  const auto ep = sock.remote_endpoint(ec);
+  if (ec) return "?";
+  auto a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  if (a.is_v4()) return a.to_string();
+  auto bytes = a.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+}  // namespace
+
 struct HttpServer::Impl {
+  // The web configuration in force; replaced whole by reconfigure().
+  struct Live {
+    std::shared_ptr<ssl::context> tls;  // null: plain HTTP
+    std::vector<std::string> client_allowed_sans;
+    std::shared_ptr<const BasicAuth> auth;  // null: no users
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+
   asio::io_context io;
   tcp::acceptor acceptor{io};
   HttpRoutes routes;
-  std::vector<std::string> hostnames;
+  std::vector<std::string> hostnames;     // constant after start
+  std::vector<std::string> public_paths;  // constant after start
   std::thread thread;
   static constexpr std::size_t kMaxConnections = 512;
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> evicted{0};
+  std::atomic<std::uint64_t> auth_failures{0};
+  std::atomic<std::uint64_t> tls_failures{0};
   std::atomic<bool> stopping{false};
+
+  mutable std::mutex live_mu;
+  std::shared_ptr<const Live> live;  // guarded by live_mu
+
+  // bcrypt runs here, never on the io thread, so a login costs others nothing; at most
+  // kMaxChecks wait for it (more are answered 429 at once).
+  asio::thread_pool checker{1};
+  std::size_t checks = 0;  // io thread only
+  static constexpr std::size_t kMaxChecks = 32;
+  AuthThrottle throttle;  // io thread only
 
   // Connections waiting for a request, oldest first: at the cap the oldest is closed to
   // make room, so idle or half-sent connections (slowloris) can never lock others out.
@@ -145,6 +296,26 @@ struct HttpServer::Impl {
   std::list<Waiting> idle;
   std::size_t streams = 0;  // /events clients (io thread only)
   static constexpr std::size_t kMaxStreams = 256;
+
+  std::shared_ptr<const Live> current() const {
+    std::lock_guard lock(live_mu);
+    return live;
+  }
+
+  Result<void> reconfigure(const WebConfig& web) {
+    auto next = std::make_shared<Live>();
+    if (web.tls) {
+      auto ctx = make_tls_context(*web.tls, web.file);
+      if (!ctx) return ctx.error();
+      next->tls = std::move(*ctx);
+      next->client_allowed_sans = web.tls->client_allowed_sans;
+    }
+    if (!web.users.empty()) next->auth = std::make_shared<const BasicAuth>(web.users);
+    next->headers = web.headers;
+    std::lock_guard lock(live_mu);
+    live = std::move(next);
+    return {};
+  }
 
   asio::awaitable<void> accept_loop() {
     while (!stopping) {
@@ -170,7 +341,24 @@ struct HttpServer::Impl {
     }
   }
 
-  asio::awaitable<void> events(beast::tcp_stream& stream) {
+  // Waits `d` as an idle connection would (evictable); false if it was evicted.
+  asio::awaitable<bool> wait_evictable(tcp::socket& sock, std::chrono::milliseconds d) {
+    bool evicted_here = false;
+    auto at = idle.insert(idle.end(), Waiting{&sock, &evicted_here});
+    asio::steady_timer t(io, d);
+    co_await t.async_wait(nothrow);
+    if (!evicted_here) idle.erase(at);
+    co_return !evicted_here;
+  }
+
+  asio::awaitable<BasicAuth::Outcome> check_on_checker(std::shared_ptr<const BasicAuth> auth, std::string authorization) {
+    auto work = [auth, authorization]() -> asio::awaitable<BasicAuth::Outcome> { co_return auth->check(authorization); };
+    auto task = asio::co_spawn(checker.get_executor(), work(), asio::use_awaitable);
+    co_return co_await std::move(task);
+  }
+
+  template <class Stream>
+  asio::awaitable<void> events(Stream& stream) {
     std::string head =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n"
         + std::string(kSecurityHeaders) + "\r\n";
@@ -192,7 +380,7 @@ struct HttpServer::Impl {
         msg = "event: snapshot\ndata: " + data + "\n\n";
       }
       if (!msg.empty()) {
-        stream.expires_after(std::chrono::seconds(10));  // a client that does not read is dropped
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));  // a client that does not read is dropped
         auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(msg), nothrow);
         if (wec) co_return;
       }
@@ -202,31 +390,66 @@ struct HttpServer::Impl {
   }
 
   // A canned reply to a request that could not be parsed; the connection then closes.
-  static asio::awaitable<void> refuse(beast::tcp_stream& stream, int status, const char* reason) {
+  template <class Stream>
+  static asio::awaitable<void> refuse(Stream& stream, int status, const char* reason, const char* extra = "") {
     const std::string text = std::string("HTTP/1.1 ") + std::to_string(status) + " " + reason +
                              "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nServer: swarmkeeper\r\n"
-                             "Cache-Control: no-store\r\n" + kSecurityHeaders +
+                             "Cache-Control: no-store\r\n" + kSecurityHeaders + extra +
                              "Content-Length: " +
                              std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" + reason + "\n";
-    stream.expires_after(std::chrono::seconds(5));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await asio::async_write(stream, asio::buffer(text), nothrow);
   }
 
-  asio::awaitable<void> session(tcp::socket sock) {
-    ++open;
-    struct Count {  // the slot is given back however the session ends
-      std::atomic<std::size_t>& n;
-      ~Count() { --n; }
-    } count{open};
-    beast::tcp_stream stream(std::move(sock));
+  // Whether a request may go on: true when no users are configured, the path is public
+  // or the credentials are right; otherwise it has been answered (401/429).
+  template <class Stream>
+  asio::awaitable<bool> authorized(Stream& stream, const http::request<http::string_body>& req, const Live& cfg,
+                                   const std::string& source) {
+    if (!cfg.auth) co_return true;
+    const std::string_view path = path_of(req.target());
+    if (std::find(public_paths.begin(), public_paths.end(), path) != public_paths.end()) co_return true;
+    const auto field = req.find(http::field::authorization);
+    const std::string authorization = field == req.end() ? std::string() : std::string(field->value());
+    BasicAuth::Outcome outcome;
+    if (cfg.auth->cheap(authorization)) {
+      outcome = cfg.auth->check(authorization);
+    } else {
+      if (checks >= kMaxChecks) {
+        co_await refuse(stream, 429, "Too Many Requests: too many logins at once; try again", "Retry-After: 1\r\n");
+        co_return false;
+      }
+      // A source that keeps failing waits before each further try.
+      const auto wait = throttle.delay(source, AuthThrottle::Clock::now());
+      if (wait.count() > 0 && !co_await wait_evictable(beast::get_lowest_layer(stream).socket(), wait)) co_return false;
+      ++checks;
+      outcome = co_await check_on_checker(cfg.auth, authorization);
+      --checks;
+    }
+    if (outcome == BasicAuth::Outcome::ok) {
+      throttle.succeeded(source);
+      co_return true;
+    }
+    if (outcome != BasicAuth::Outcome::missing) {
+      ++auth_failures;
+      throttle.failed(source, AuthThrottle::Clock::now());
+    }
+    co_await refuse(stream, 401, "Unauthorized", "WWW-Authenticate: Basic realm=\"swarmkeeper\", charset=\"UTF-8\"\r\n");
+    co_return false;
+  }
+
+  // Reads requests one at a time (keep-alive) and answers them.
+  template <class Stream>
+  asio::awaitable<void> serve_requests(Stream& stream, const std::string& source) {
+    auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buf;
     while (!stopping) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
       parser.body_limit(64 * 1024);
-      stream.expires_after(std::chrono::seconds(15));
+      lowest.expires_after(std::chrono::seconds(15));
       bool evicted_here = false;
-      auto at = idle.insert(idle.end(), Waiting{&stream.socket(), &evicted_here});
+      auto at = idle.insert(idle.end(), Waiting{&lowest.socket(), &evicted_here});
       auto [ec, n] = co_await http::async_read(stream, buf, parser, nothrow);
       if (!evicted_here) idle.erase(at);  // (an evicted one was taken off the list already)
       if (ec) {
@@ -253,13 +476,15 @@ struct HttpServer::Impl {
         co_await refuse(stream, 421, "Misdirected Request: unknown Host (serve --web-hostname NAME accepts a name)");
         break;
       }
-      if (req.method() == http::verb::get && (target == "/events" || target.rfind("/events?", 0) == 0)) {
+      const auto cfg = current();
+      if (!co_await authorized(stream, req, *cfg, source)) break;
+      if (req.method() == http::verb::get && path_of(target) == "/events") {
         if (streams >= kMaxStreams) {
           co_await refuse(stream, 503, "Too many event streams; try again later");
           break;
         }
         ++streams;
-        stream.expires_never();
+        lowest.expires_never();
         co_await events(stream);
         --streams;
         break;
@@ -276,6 +501,7 @@ struct HttpServer::Impl {
       }
       http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
       secure_headers(res);
+      for (const auto& [name, value] : cfg->headers) res.set(name, value);
       res.set(http::field::content_type, r.content_type);
       if (r.status == 405) res.set(http::field::allow, "GET, HEAD");
       res.keep_alive(req.keep_alive());
@@ -292,8 +518,49 @@ struct HttpServer::Impl {
       else std::tie(wec, std::ignore) = co_await http::async_write(stream, out, nothrow);
       if (wec || !res.keep_alive()) break;
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  asio::awaitable<void> session(tcp::socket sock) {
+    ++open;
+    struct Count {  // the slot is given back however the session ends
+      std::atomic<std::size_t>& n;
+      ~Count() { --n; }
+    } count{open};
+    const std::string source = source_of(sock);
+    const auto cfg = current();  // holds the TLS context for the connection's life
+    if (!cfg->tls) {
+      beast::tcp_stream stream(std::move(sock));
+      co_await serve_requests(stream, source);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(sock), *cfg->tls);
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(std::chrono::seconds(10));
+    bool evicted_here = false;  // a handshake never finished holds a slot as an idle one does
+    auto at = idle.insert(idle.end(), Waiting{&lowest.socket(), &evicted_here});
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, nothrow);
+    if (!evicted_here) idle.erase(at);
+    if (hec) {
+      ++tls_failures;
+      // Plain HTTP to this port: say so in plain HTTP, as Go's servers do.
+      if (ERR_GET_REASON(static_cast<unsigned long>(hec.value())) == SSL_R_HTTP_REQUEST) {
+        static constexpr char kPlain[] =
+            "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+            "Client sent an HTTP request to an HTTPS server.\n";
+        lowest.expires_after(std::chrono::seconds(2));
+        co_await asio::async_write(lowest, asio::buffer(kPlain, sizeof kPlain - 1), nothrow);
+      }
+      co_return;
+    }
+    if (!client_sans_allowed(stream.native_handle(), cfg->client_allowed_sans)) {
+      ++tls_failures;
+      co_return;
+    }
+    co_await serve_requests(stream, source);
+    lowest.expires_after(std::chrono::seconds(1));
+    co_await stream.async_shutdown(nothrow);
   }
 };
 
@@ -307,6 +574,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& o
   auto impl = std::make_unique<Impl>();
   impl->routes = std::move(routes);
   impl->hostnames = options.hostnames;
+  impl->public_paths = options.public_paths;
+  if (auto ok = impl->reconfigure(options.web); !ok) return ok.error();
   boost::system::error_code ec;
   impl->acceptor.open(ep->protocol(), ec);
   if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -320,10 +589,15 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& o
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
+Result<void> HttpServer::reconfigure(const WebConfig& web) { return impl_->reconfigure(web); }
 std::uint16_t HttpServer::port() const noexcept { return impl_->acceptor.local_endpoint().port(); }
 std::size_t HttpServer::connections() const noexcept { return impl_->open.load(); }
 std::uint64_t HttpServer::refused() const noexcept { return impl_->refused.load(); }
 std::uint64_t HttpServer::evicted() const noexcept { return impl_->evicted.load(); }
+std::uint64_t HttpServer::auth_failures() const noexcept { return impl_->auth_failures.load(); }
+std::uint64_t HttpServer::tls_failures() const noexcept { return impl_->tls_failures.load(); }
+bool HttpServer::tls() const { return impl_->current()->tls != nullptr; }
+bool HttpServer::authenticates() const { return impl_->current()->auth != nullptr; }
 
 void HttpServer::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
@@ -335,238 +609,7 @@ void HttpServer::stop() {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
-}
-
-std::string redact_url(const std::string& url) {
-  // Everything from "://" to the last '@' may be a password: a password holding '/', '?'
-  // or '#' unescaped moves the URL's own idea of where userinfo ends, so that is not
-  // asked. (An '@' in a query is cut too: a message shows less, never a password.)
-  const auto scheme = url.find("://");
-  const auto at = url.rfind('@');
-  if (at == std::string::npos) return url;
-  return (scheme == std::string::npos || scheme > at ? std::string() : url.substr(0, scheme + 3)) + url.substr(at + 1);
-}
-
-namespace {
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back(i + 2 < in.size() ? kAlphabet[n & 63] : '=');
-  }
-  return out;
-}
-
-}  // namespace
-
-Result<std::string> authorization_from_text(const std::string& text) {
-  std::string t = text;
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-  if (t.empty()) return Error(Errc::invalid_argument, "the webhook credentials are empty");
-  if (t.find_first_of("\r\n") != std::string::npos)
-    return Error(Errc::invalid_argument, "the webhook credentials must be one line: \"user:password\" or \"Bearer TOKEN\"");
-  const auto space = t.find(' ');
-  if (space != std::string::npos && space > 0 && t.find(':') > space) return t;  // "Scheme credentials"
-  if (t.find(':') == std::string::npos)
-    return Error(Errc::invalid_argument, "the webhook credentials must be \"user:password\" or \"Bearer TOKEN\"");
-  return "Basic " + base64(t);
-}
-
-Result<WebhookTarget> parse_webhook_url(const std::string& url) {
-  auto bad = [&](const std::string& why) {
-    return Error(Errc::invalid_argument,
-                 "--webhook " + redact_url(url) + ": " + why + " (e.g. http://127.0.0.1:9093/api/v2/alerts)");
-  };
-  // More than one '@' before the path: a user name or password holding '@' unescaped;
-  // taking the URL as it parses would send half a password and log the other half.
-  if (const auto scheme = url.find("://"); scheme != std::string::npos) {
-    const auto end = url.find_first_of("/?#", scheme + 3);
-    const std::string authority = url.substr(scheme + 3, end == std::string::npos ? std::string::npos : end - scheme - 3);
-    if (std::count(authority.begin(), authority.end(), '@') > 1)
-      return bad("more than one '@': percent-encode '@' in a user name or password as %40");
-  }
-  auto u = boost::urls::parse_uri(url);
-  if (!u || (u->scheme() != "http" && u->scheme() != "https"))
-    return bad("expected an http:// or https:// URL (percent-encode '#', '?', '/' and '@' in a password)");
-  if (u->host().empty()) return bad("no host");
-  const std::string port(u->has_port() ? u->port() : "80");
-  if (!is_port(port) || std::stoul(port) == 0) return bad("the port must be 1-65535");
-  if (u->has_fragment()) return bad("a URL to POST to has no #fragment");
-  WebhookTarget t;
-  if (u->has_userinfo()) {
-    const std::string user = u->user(), password = u->password();
-    if (user.empty()) return bad("userinfo without a user name");
-    t.authorization = "Basic " + base64(user + ":" + password);
-  }
-  boost::urls::url plain(*u);
-  plain.remove_userinfo();
-  t.url = std::string(plain.buffer());
-  return t;
-}
-
-namespace {
-
-struct Exchange {
-  http::request<http::string_body> request;
-  std::string where;  // the URL without userinfo, for messages
-  int status = 0;
-  Error failure;
-  bool done = false;
-};
-
-Errc transport_code(const boost::system::error_code& ec) {
-  return ec == beast::error::timeout ? Errc::timeout : Errc::io_error;
-}
-
-template <class Stream>
-asio::awaitable<void> write_and_read(Stream& stream, Exchange& x) {
-  auto [we, wn] = co_await http::async_write(stream, x.request, nothrow);
-  if (we) {
-    x.failure = Error(transport_code(we), "webhook " + x.where + ": " + we.message());
-    co_return;
-  }
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024);  // the answer is read for its status only
-  auto [re, rn] = co_await http::async_read(stream, buf, parser, nothrow);
-  if (re && re != http::error::body_limit) {
-    x.failure = Error(transport_code(re), "webhook " + x.where + ": " + re.message());
-    co_return;
-  }
-  x.status = static_cast<int>(parser.get().result_int());
-}
-
-asio::awaitable<void> post_plain(beast::tcp_stream& stream, std::vector<tcp::endpoint> eps, Exchange& x) {
-  auto [ec, ep] = co_await stream.async_connect(eps, nothrow);
-  if (ec) {
-    x.failure = Error(ec == beast::error::timeout ? Errc::timeout : Errc::connection_refused, "webhook " + x.where + ": " + ec.message());
-  } else {
-    co_await write_and_read(stream, x);
-  }
-  x.done = true;
-}
-
-asio::awaitable<void> post_tls(beast::ssl_stream<beast::tcp_stream>& stream, std::vector<tcp::endpoint> eps, Exchange& x) {
-  auto [ec, ep] = co_await beast::get_lowest_layer(stream).async_connect(eps, nothrow);
-  if (ec) {
-    x.failure = Error(ec == beast::error::timeout ? Errc::timeout : Errc::connection_refused, "webhook " + x.where + ": " + ec.message());
-    x.done = true;
-    co_return;
-  }
-  auto [he] = co_await stream.async_handshake(ssl::stream_base::client, nothrow);
-  if (he) {
-    x.failure = Error(he == beast::error::timeout ? Errc::timeout : Errc::tls_error,
-                      "webhook " + x.where + ": TLS handshake: " + he.message());
-  } else {
-    co_await write_and_read(stream, x);
-  }
-  x.done = true;
-}
-
-// Name lookup on a thread of its own: getaddrinfo cannot be cancelled, and a resolver
-// that never answers must hold up neither the timeout nor a shutdown (the thread is left
-// to finish alone; it owns what it touches).
-Result<std::vector<tcp::endpoint>> lookup(const std::string& host, const std::string& port,
-                                          std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& cancel) {
-  boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (!ec) return std::vector<tcp::endpoint>{tcp::endpoint(addr, static_cast<std::uint16_t>(std::stoi(port)))};
-  using Found = Result<std::vector<tcp::endpoint>>;
-  auto promise = std::make_shared<std::promise<Found>>();
-  auto found = promise->get_future();
-  std::thread([promise, host, port] {
-    asio::io_context io;
-    tcp::resolver resolver(io);
-    boost::system::error_code rec;
-    auto results = resolver.resolve(host, port, rec);
-    if (rec) {
-      promise->set_value(Error(Errc::dns_failure, "webhook: cannot resolve " + host + ": " + rec.message()));
-      return;
-    }
-    std::vector<tcp::endpoint> eps;
-    for (const auto& r : results) eps.push_back(r.endpoint());
-    promise->set_value(std::move(eps));
-  }).detach();
-  while (found.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
-    if (cancel) return Error(Errc::cancelled, "webhook: stopping");
-    if (std::chrono::steady_clock::now() > deadline)
-      return Error(Errc::timeout, "webhook: resolving " + host + " took longer than the timeout");
-  }
-  return found.get();
-}
-
-}  // namespace
-
-Result<int> http_post_json(const WebhookTarget& target, const std::string& body, std::chrono::milliseconds timeout,
-                           const std::atomic<bool>& cancel) {
-  auto u = boost::urls::parse_uri(target.url);
-  if (!u) return Error(Errc::invalid_argument, "webhook " + redact_url(target.url) + ": not a URL");
-  const bool tls = u->scheme() == "https";
-  const std::string host(u->host_name().empty() ? u->host_address() : u->host_name());
-  const std::string port = u->has_port() ? std::string(u->port()) : tls ? "443" : "80";
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto eps = lookup(host, port, deadline, cancel);
-  if (!eps) return eps.error();
-
-  Exchange x;
-  x.where = target.url;  // parse_webhook_url took any userinfo out
-  x.request = {http::verb::post, u->encoded_target().empty() ? "/" : std::string(u->encoded_target()), 11};
-  const std::string host_field = u->host_type() == boost::urls::host_type::ipv6 ? "[" + host + "]" : host;
-  x.request.set(http::field::host, u->has_port() ? host_field + ":" + port : host_field);
-  x.request.set(http::field::content_type, "application/json");
-  x.request.set(http::field::user_agent, "swarmkeeper");
-  if (!target.authorization.empty()) x.request.set(http::field::authorization, target.authorization);
-  x.request.body() = body;
-  x.request.prepare_payload();
-
-  asio::io_context io;
-  std::optional<ssl::context> ctx;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-  if (tls) {
-    ctx.emplace(ssl::context::tls_client);
-    boost::system::error_code ec;
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    if (target.ca_file.empty()) ctx->set_default_verify_paths(ec);
-    else ctx->load_verify_file(target.ca_file, ec);
-    if (ec) return Error(Errc::tls_error, "webhook: cannot load the CA certificates: " + ec.message());
-    ctx->set_verify_mode(ssl::verify_peer);
-    secure.emplace(io, *ctx);
-    secure->set_verify_callback(ssl::host_name_verification(host));
-    boost::system::error_code not_ip;
-    asio::ip::make_address(host, not_ip);
-    if (not_ip) SSL_set_tlsext_host_name(secure->native_handle(), host.c_str());  // SNI for names
-    beast::get_lowest_layer(*secure).expires_at(deadline);
-    asio::co_spawn(io, post_tls(*secure, std::move(*eps), x), asio::detached);
-  } else {
-    plain.emplace(io);
-    plain->expires_at(deadline);
-    asio::co_spawn(io, post_plain(*plain, std::move(*eps), x), asio::detached);
-  }
-  // Run in short slices so that a stop is seen within ~50 ms. On a stop the socket is
-  // closed and the exchange runs to its end (operation_aborted) before anything it
-  // refers to goes away.
-  while (!x.done) {
-    io.run_for(std::chrono::milliseconds(50));
-    if (cancel && !x.done) {
-      boost::system::error_code ignored;
-      if (secure) beast::get_lowest_layer(*secure).socket().close(ignored);
-      if (plain) plain->socket().close(ignored);
-      io.restart();
-      io.run_for(std::chrono::seconds(1));
-      return Error(Errc::cancelled, "webhook: stopping");
-    }
-  }
-  if (x.failure) return x.failure;
-  return x.status;
+  impl_->checker.join();
 }
 
 }  // namespace swarmkeeper::monitor

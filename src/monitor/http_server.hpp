@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "monitor/web_config.hpp"
 #include "swarmkeeper/error.hpp"
 
 namespace swarmkeeper::monitor {
@@ -35,7 +36,15 @@ struct HttpServerOptions {
   std::string listen = "127.0.0.1:9840";  ///< host:port; port 0: any free port
   /// Names a request's Host may carry besides IP literals and localhost (--web-hostname).
   std::vector<std::string> hostnames;
+  /// TLS and users (--web-config); the default is plain HTTP with no authentication.
+  WebConfig web;
+  /// Paths answered without credentials when users are configured (--web-public), e.g.
+  /// "/healthz" for an orchestrator's probe. Matched whole, without the query.
+  std::vector<std::string> public_paths;
 };
+
+/// A port as text: 1-5 digits, at most 65535 (0 included: the caller says if it may be).
+bool is_port(std::string_view text);
 
 /// Whether a request whose Host header is `host` is answered: an IP literal (v4, or v6 in
 /// brackets), "localhost", or one of `names` (any case), each with or without a port.
@@ -50,10 +59,22 @@ Result<bool> listen_is_loopback(const std::string& listen);
 class HttpServer {
  public:
   /// Binds options.listen and serves on a thread of its own. Fails with invalid_argument
-  /// (bad address) or io_error (cannot bind, e.g. port in use).
+  /// (bad address, or a web config whose certificate or key does not load) or io_error
+  /// (cannot bind, e.g. port in use).
   static Result<std::unique_ptr<HttpServer>> start(const HttpServerOptions& options, HttpRoutes routes);
   ~HttpServer();
+  /// Puts a new web configuration in force: TLS for connections accepted from now on,
+  /// users and headers for every request from now on (keep-alive ones included). On
+  /// failure (invalid_argument naming the key) the one in force stays. Any thread.
+  Result<void> reconfigure(const WebConfig& web);
   std::uint16_t port() const noexcept;
+  /// Whether new connections speak TLS, and whether requests need credentials.
+  bool tls() const;
+  bool authenticates() const;
+  /// Requests whose credentials were wrong or malformed (a missing one is not counted:
+  /// a browser always asks once without), and TLS handshakes that failed.
+  std::uint64_t auth_failures() const noexcept;
+  std::uint64_t tls_failures() const noexcept;
   /// Closes the listener and every connection; joins the thread.
   void stop();
   /// Connections open right now (SSE clients included).

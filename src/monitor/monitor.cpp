@@ -31,6 +31,7 @@
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
 #include "monitor/http_server.hpp"
+#include "monitor/web_config.hpp"
 #include "monitor/notifier.hpp"
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
@@ -559,7 +560,80 @@ struct Monitor::Impl {
     if (cleanup_runs.size() > 20) cleanup_runs.erase(cleanup_runs.begin());
   }
   std::atomic<bool> stop_flag{false};
-  bool insecure_listener = false;  // set once in start()
+
+  // --- the web config: exposure, and reloading it when its files change ---
+
+  bool loopback_listener = true;                // constant after start()
+  std::atomic<bool> insecure_listener{false};   // beyond loopback without TLS, or without users/client certs
+  std::mutex web_mu;                            // one reload at a time; guards web_stamps
+  std::vector<std::pair<std::string, FileStamp>> web_stamps;  // the files read at the last reload
+  std::atomic<bool> web_reload_ok{true};
+  std::atomic<double> web_reload_ok_at_s{0};
+
+  // Whether `web` may serve on the listen address: beyond loopback it needs TLS or users
+  // (or --insecure-listen). Sets insecure_listener and warns when it is let through.
+  Result<void> check_exposure(const WebConfig& web, bool warn) {
+    const bool client_certs = web.tls && web.tls->client_auth == ClientAuth::require_and_verify;
+    const bool insecure = !loopback_listener && (!web.tls || (web.users.empty() && !client_certs));
+    if (!loopback_listener && !web.tls && web.users.empty() && !opts.insecure_listen)
+      return Error(Errc::invalid_argument,
+                   "--listen " + opts.listen +
+                       " serves beyond loopback without TLS or authentication: anyone who reaches the port reads queue "
+                       "names, the Redis version and the alerts. Give --web-config a file with tls_server_config and "
+                       "basic_auth_users (docs/operations.md), listen on 127.0.0.1, or accept the exposure with "
+                       "--insecure-listen");
+    if (insecure && warn)
+      say("warn", std::string("the dashboard listens on ") + opts.listen +
+                      (web.tls ? " without authentication (no basic_auth_users)"
+                               : web.users.empty() ? " without TLS or authentication (--insecure-listen)"
+                                                   : " without TLS: passwords cross the network in clear text"),
+          {{"listen", opts.listen}});
+    insecure_listener = insecure;
+    return {};
+  }
+
+  static std::vector<std::pair<std::string, FileStamp>> stamps(const std::vector<std::string>& files) {
+    std::vector<std::pair<std::string, FileStamp>> out;
+    for (const auto& f : files) out.emplace_back(f, stamp_of(f));
+    return out;
+  }
+
+  // Reads the web config again and puts it in force; on failure the one in force stays.
+  // REQUIRES: web_mu held.
+  Result<void> reload_web_locked() {
+    // Each file is stamped before it is read: a change made while reading is seen at the
+    // next look. A file that does not parse leaves the files of the config in force watched.
+    auto seen = stamps({opts.web_config_file});
+    auto web = load_web_config(opts.web_config_file);
+    if (web) {
+      const auto files = web->watched_files();
+      auto named = stamps(std::vector<std::string>(files.begin() + 1, files.end()));
+      seen.insert(seen.end(), named.begin(), named.end());
+    } else {
+      seen.insert(seen.end(), web_stamps.begin() + (web_stamps.empty() ? 0 : 1), web_stamps.end());
+    }
+    Result<void> ok = web ? check_exposure(*web, true) : Result<void>(web.error());
+    if (ok) ok = http->reconfigure(*web);
+    web_stamps = std::move(seen);
+    web_reload_ok = static_cast<bool>(ok);
+    if (!ok) {
+      say("error", ok.error().message() + "; keeping the web config in force", {{"file", opts.web_config_file}});
+      return ok;
+    }
+    web_reload_ok_at_s = static_cast<double>(wall_ms()) / 1000;
+    say("info", "web config " + opts.web_config_file + " in force: " + (web->tls ? "TLS" : "plain HTTP") + ", " +
+                    std::to_string(web->users.size()) + " user(s)",
+        {{"file", opts.web_config_file}, {"tls", web->tls.has_value()}, {"users", web->users.size()}});
+    return ok;
+  }
+
+  // Every second: reload when the file or a certificate, key or CA it names changed.
+  void watch_web_config() {
+    std::lock_guard lock(web_mu);
+    std::vector<std::string> files;
+    for (const auto& [f, st] : web_stamps) files.push_back(f);
+    if (stamps(files) != web_stamps) (void)reload_web_locked();
+  }
 
   // --- aggregation ---
 
@@ -663,7 +737,22 @@ struct Monitor::Impl {
     all.push_back(gauge("swarmkeeper_build_info", 1, "The version and git revision of this swarmkeeper (always 1)",
                         {{"version", std::string(swarmkeeper::version())}, {"revision", std::string(swarmkeeper::revision())}}));
     all.push_back(gauge("swarmkeeper_web_insecure", insecure_listener ? 1 : 0,
-                        "1: the dashboard listens beyond loopback without TLS or authentication (--insecure-listen)"));
+                        "1: the dashboard listens beyond loopback without TLS, or without users or client certificates"));
+    if (http) {
+      all.push_back(gauge("swarmkeeper_web_tls", http->tls() ? 1 : 0, "1: the dashboard speaks TLS (--web-config)"));
+      all.push_back(gauge("swarmkeeper_web_authentication", http->authenticates() ? 1 : 0,
+                          "1: requests need basic-auth credentials (--web-config basic_auth_users)"));
+      all.push_back(counter("swarmkeeper_web_auth_failures_total", static_cast<double>(http->auth_failures()),
+                            "Requests with wrong or malformed credentials (each source slowed after 3)"));
+      all.push_back(counter("swarmkeeper_web_tls_handshake_failures_total", static_cast<double>(http->tls_failures()),
+                            "TLS handshakes that failed (plain HTTP to the TLS port, old TLS, refused client certificates)"));
+    }
+    if (!opts.web_config_file.empty()) {
+      all.push_back(gauge("swarmkeeper_web_config_last_reload_successful", web_reload_ok ? 1 : 0,
+                          "0: the last change to --web-config was invalid and the previous config stays in force"));
+      all.push_back(gauge("swarmkeeper_web_config_last_reload_success_timestamp_seconds", web_reload_ok_at_s,
+                          "When --web-config was last read successfully"));
+    }
     all.push_back(gauge("swarmkeeper_recommendations", static_cast<double>(advice.recommendations.size()),
                         "Recommendations the monitor makes right now (see the dashboard or /api/snapshot)"));
     metrics_text = render_prometheus(all);
@@ -944,16 +1033,19 @@ Result<void> Monitor::start() {
   // the operator says so (then a warning, and swarmkeeper_web_insecure 1).
   auto loopback = listen_is_loopback(m.opts.listen);
   if (!loopback) return loopback.error();
-  if (!*loopback && !m.opts.insecure_listen)
-    return Error(Errc::invalid_argument,
-                 "--listen " + m.opts.listen +
-                     " serves beyond loopback without TLS or authentication: anyone who reaches the port reads queue "
-                     "names, the Redis version and the alerts. Listen on 127.0.0.1 behind a reverse proxy that does TLS "
-                     "and authentication, or accept the exposure with --insecure-listen");
-  m.insecure_listener = !*loopback;
-  if (m.insecure_listener)
-    m.say("warn", "the dashboard listens on " + m.opts.listen + " without TLS or authentication (--insecure-listen)",
-          {{"listen", m.opts.listen}});
+  m.loopback_listener = *loopback;
+  WebConfig web;
+  if (!m.opts.web_config_file.empty()) {
+    auto loaded = load_web_config(m.opts.web_config_file);
+    if (!loaded) return loaded.error();
+    web = std::move(*loaded);
+    m.web_stamps = m.stamps(web.watched_files());
+    m.web_reload_ok_at_s = static_cast<double>(wall_ms()) / 1000;
+  }
+  if (auto exposed = m.check_exposure(web, true); !exposed) return exposed.error();
+  for (const auto& p : m.opts.web_public_paths)
+    if (p != "/healthz" && p != "/readyz")
+      return Error(Errc::invalid_argument, "--web-public " + p + ": only /healthz and /readyz may be public");
   // Host names as DNS has them (letters, digits, '-', dots between labels); no wildcard:
   // names are matched whole.
   for (const auto& name : m.opts.web_hostnames)
@@ -1076,10 +1168,12 @@ Result<void> Monitor::start() {
     std::lock_guard lock(m.mu);
     return dump(m.snapshot);
   };
-  HttpServerOptions web;
-  web.listen = m.opts.listen;
-  web.hostnames = m.opts.web_hostnames;
-  auto http = HttpServer::start(web, std::move(routes));
+  HttpServerOptions server;
+  server.listen = m.opts.listen;
+  server.hostnames = m.opts.web_hostnames;
+  server.web = std::move(web);
+  server.public_paths = m.opts.web_public_paths;
+  auto http = HttpServer::start(server, std::move(routes));
   if (!http) return http.error();
   m.http = std::move(*http);
   m.sched = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 6});
@@ -1098,13 +1192,15 @@ Result<void> Monitor::start() {
   m.jobs.push_back(m.aggregator->submit([&m](std::stop_token) { m.aggregate(); }, {.delay = refresh, .period = refresh}));
   if (m.opts.cleanup_every)
     m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.run_cleanup_now(st); }, {.period = *m.opts.cleanup_every}));
+  if (!m.opts.web_config_file.empty())
+    m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.watch_web_config(); }, {.delay = std::chrono::seconds(1), .period = std::chrono::seconds(1)}));
   if (m.opts.webhook) {
     // The dashboard's address for Alertmanager's links: a configured name, or the listen
     // address unless it is a wildcard (then none: no made-up host).
     std::string host = m.opts.web_hostnames.empty() ? m.opts.listen.substr(0, m.opts.listen.rfind(':')) : m.opts.web_hostnames[0];
     if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
     if (host != "0.0.0.0" && host != "[::]" && !host.empty())
-      m.generator_url = "http://" + host + ":" + std::to_string(m.http->port()) + "/";
+      m.generator_url = (m.http->tls() ? "https://" : "http://") + host + ":" + std::to_string(m.http->port()) + "/";
     m.notifier = std::thread([&m] { m.notifier_loop(); });
   }
   return {};
@@ -1136,6 +1232,14 @@ void Monitor::stop() {
 }
 
 std::uint16_t Monitor::port() const { return impl_->http ? impl_->http->port() : 0; }
+bool Monitor::serves_tls() const { return impl_->http && impl_->http->tls(); }
+
+Result<void> Monitor::reload_web_config() {
+  Impl& m = *impl_;
+  if (m.opts.web_config_file.empty() || !m.http) return {};
+  std::lock_guard lock(m.web_mu);
+  return m.reload_web_locked();
+}
 
 std::string Monitor::metrics_text() const {
   std::lock_guard lock(impl_->mu);

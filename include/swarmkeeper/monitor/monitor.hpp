@@ -55,8 +55,17 @@ struct MonitorOptions {
   ConnectionOptions connection;
   /// Where the HTTP server listens: host:port. Default loopback only.
   std::string listen = "127.0.0.1:9840";
-  /// A listen address beyond loopback is refused (start() fails with invalid_argument)
-  /// unless this is set: the server has no TLS or authentication of its own yet.
+  /// TLS and basic-auth users: a file in the Prometheus exporter-toolkit's web config
+  /// format (tls_server_config, http_server_config, basic_auth_users). Re-read when it or
+  /// a file it names changes (checked every second) and on reload_web_config(); an
+  /// invalid new version is logged and the one in force stays. Empty: plain HTTP, no
+  /// authentication.
+  std::string web_config_file;
+  /// With users configured, these paths answer without credentials ("/healthz",
+  /// "/readyz": what an orchestrator probes). Default: none.
+  std::vector<std::string> web_public_paths;
+  /// A listen address beyond loopback with neither TLS nor users is refused (start()
+  /// fails with invalid_argument) unless this is set.
   bool insecure_listen = false;
   /// Host names requests may carry in their Host header besides IP literals and
   /// localhost (others get 421: a browser tricked by DNS rebinding sends its attacker's).
@@ -126,6 +135,12 @@ class Monitor {
   void stop();
   /// The port the server listens on (after start()).
   std::uint16_t port() const;
+  /// Whether the server speaks TLS (after start()).
+  bool serves_tls() const;
+  /// Reads the web config file again and puts it in force (e.g. on SIGHUP). On failure
+  /// the one in force stays and the error (invalid_argument) names file, key and
+  /// problem. Any thread, after start().
+  Result<void> reload_web_config();
 
   /// The last snapshot as Prometheus text.
   std::string metrics_text() const;

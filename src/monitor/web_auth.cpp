@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+// web_auth.cpp — see web_auth.hpp.
+#include "monitor/web_auth.hpp"
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace swarmkeeper::monitor {
+
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// A bcrypt hash no password matches, checked for unknown users so that they cost as
+// much as known ones (cost 10, as htpasswd -B makes by default).
+constexpr const char* kDummyHash = "$2y$10$c5p78/YxP6OokyIsnMxah.m4E/maWx.afJ2zJv5uhmu3CWVc/P7aa";
+
+bool starts_with_basic(std::string_view v) {
+  return v.size() > 6 && (v[0] == 'B' || v[0] == 'b') && (v[1] == 'a' || v[1] == 'A') && (v[2] == 's' || v[2] == 'S') &&
+         (v[3] == 'i' || v[3] == 'I') && (v[4] == 'c' || v[4] == 'C') && v[5] == ' ';
+}
+
+// crypt(password, hash) equals hash, compared in constant time.
+bool bcrypt_matches(const std::string& password, const std::string& hash) {
+  crypt_data data{};
+  const char* out = crypt_r(password.c_str(), hash.c_str(), &data);
+  return out != nullptr && std::strlen(out) == hash.size() && CRYPTO_memcmp(out, hash.data(), hash.size()) == 0;
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kAlphabet[n & 63] : '=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    std::uint32_t n = 0;
+    int pad = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      const char c = in[i + j];
+      int v;
+      if (c == '=' && i + 4 == in.size() && j >= 2) {
+        ++pad;
+        v = 0;
+      } else {
+        if (pad) return std::nullopt;  // data after padding
+        const char* at = c ? std::strchr(kAlphabet, c) : nullptr;
+        if (!at) return std::nullopt;
+        v = static_cast<int>(at - kAlphabet);
+      }
+      n = (n << 6) | static_cast<std::uint32_t>(v);
+    }
+    out.push_back(static_cast<char>((n >> 16) & 0xff));
+    if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 0xff));
+    if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
+  }
+  return out;
+}
+
+BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {}
+
+std::string BasicAuth::digest(std::string_view user, std::string_view password, std::string_view hash) {
+  std::string input;
+  input.append(user).push_back('\0');
+  input.append(password).push_back('\0');
+  input.append(hash);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(input.data(), input.size(), md, &len, EVP_sha256(), nullptr);
+  OPENSSL_cleanse(input.data(), input.size());
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+bool BasicAuth::cheap(std::string_view authorization) const {
+  if (!starts_with_basic(authorization)) return true;
+  auto decoded = base64_decode(authorization.substr(6));
+  if (!decoded) return true;
+  const auto colon = decoded->find(':');
+  if (colon == std::string::npos) return true;
+  const auto user = users_.find(decoded->substr(0, colon));
+  if (user == users_.end()) return false;
+  const std::string d = digest(user->first, std::string_view(*decoded).substr(colon + 1), user->second);
+  std::lock_guard lock(mu_);
+  return remembered_.count(d) > 0;
+}
+
+BasicAuth::Outcome BasicAuth::check(std::string_view authorization) const {
+  if (!starts_with_basic(authorization)) return Outcome::missing;
+  std::string_view encoded = authorization.substr(6);
+  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
+  auto decoded = base64_decode(encoded);
+  if (!decoded) return Outcome::malformed;
+  const auto colon = decoded->find(':');
+  if (colon == std::string::npos) return Outcome::malformed;
+  const std::string name = decoded->substr(0, colon);
+  const std::string password = decoded->substr(colon + 1);
+  OPENSSL_cleanse(decoded->data(), decoded->size());
+  const auto user = users_.find(name);
+  if (user == users_.end()) {
+    bcrypt_matches(password, kDummyHash);  // as slow as a known user
+    return Outcome::wrong;
+  }
+  const std::string d = digest(user->first, password, user->second);
+  {
+    std::lock_guard lock(mu_);
+    if (remembered_.count(d)) return Outcome::ok;
+  }
+  if (!bcrypt_matches(password, user->second)) return Outcome::wrong;
+  std::lock_guard lock(mu_);
+  if (remembered_.size() >= kMaxRemembered) remembered_.clear();
+  remembered_.insert(d);
+  return Outcome::ok;
+}
+
+std::chrono::milliseconds AuthThrottle::delay(const std::string& source, Clock::time_point now) {
+  const auto it = sources_.find(source);
+  if (it == sources_.end()) return std::chrono::milliseconds(0);
+  if (now - it->second.last > kForget) {
+    sources_.erase(it);
+    return std::chrono::milliseconds(0);
+  }
+  const int over = it->second.failures - kFree;
+  if (over < 0) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(std::min<std::int64_t>(10000, std::int64_t{250} << std::min(over, 6)));
+}
+
+void AuthThrottle::failed(const std::string& source, Clock::time_point now) {
+  if (sources_.size() >= kMaxSources && !sources_.count(source)) {
+    // Full: forget the quietest source (the oldest last failure).
+    auto oldest = std::min_element(sources_.begin(), sources_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
+    sources_.erase(oldest);
+  }
+  auto& e = sources_[source];
+  if (e.failures > 0 && now - e.last > kForget) e.failures = 0;
+  e.failures = std::min(e.failures + 1, 1000);
+  e.last = now;
+}
+
+void AuthThrottle::succeeded(const std::string& source) { sources_.erase(source); }
+
+}  // namespace swarmkeeper::monitor

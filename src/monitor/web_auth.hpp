@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// web_auth.hpp — basic authentication for the dashboard: checking credentials against
+// bcrypt hashes (the system's crypt), and slowing down sources that keep failing. No
+// I/O; the HTTP server calls these.
+//
+// bcrypt is slow on purpose (~50 ms at cost 10), and a browser sends the credentials on
+// every request: a successful check is remembered (by a SHA-256 of user, password and
+// hash, never the password) so only the first request of a session pays for it. A
+// failed check is never remembered, and an unknown user costs a bcrypt too, so timing
+// tells no one which user names exist.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace swarmkeeper::monitor {
+
+std::string base64_encode(std::string_view in);
+/// Standard alphabet, padding required; nullopt for anything else.
+std::optional<std::string> base64_decode(std::string_view in);
+
+class BasicAuth {
+ public:
+  /// users: name → bcrypt hash (checked by load_web_config).
+  explicit BasicAuth(std::map<std::string, std::string> users);
+  bool enabled() const { return !users_.empty(); }
+
+  enum class Outcome {
+    ok,         ///< a configured user with the right password
+    missing,    ///< no Authorization header, or not the Basic scheme: ask (401)
+    malformed,  ///< Basic, but not base64 of "user:password"
+    wrong,      ///< an unknown user or a wrong password
+  };
+  /// Checks an Authorization header's value ("" when there is none). Thread-safe; may
+  /// take a bcrypt's time, so call it off a latency-sensitive thread.
+  Outcome check(std::string_view authorization) const;
+  /// Whether check() would answer at once (a remembered success, or nothing to check).
+  bool cheap(std::string_view authorization) const;
+
+ private:
+  static std::string digest(std::string_view user, std::string_view password, std::string_view hash);
+  std::map<std::string, std::string> users_;  // constant after construction
+  mutable std::mutex mu_;
+  mutable std::set<std::string> remembered_;  // guarded by mu_; digests of successful checks
+  static constexpr std::size_t kMaxRemembered = 1024;
+};
+
+/// Per-source slowdown of failed logins. The first kFree failures in a window cost
+/// nothing; each one after doubles the wait before that source's next check, from
+/// 250 ms up to 10 s. A source's count is forgotten after 15 minutes without a failure.
+/// At most kMaxSources are tracked; the quietest is forgotten first. Not thread-safe
+/// (the server's thread owns it).
+class AuthThrottle {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr int kFree = 3;
+  static constexpr std::size_t kMaxSources = 4096;
+  static constexpr std::chrono::minutes kForget{15};
+
+  /// How long a request from `source` waits before its credentials are checked.
+  std::chrono::milliseconds delay(const std::string& source, Clock::time_point now);
+  void failed(const std::string& source, Clock::time_point now);
+  void succeeded(const std::string& source);
+  std::size_t sources() const { return sources_.size(); }
+
+ private:
+  struct Entry {
+    int failures = 0;
+    Clock::time_point last;
+  };
+  std::unordered_map<std::string, Entry> sources_;
+};
+
+}  // namespace swarmkeeper::monitor
