@@ -166,8 +166,13 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsServerConfig& t,
                              (t.prefer_server_cipher_suites ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
   if (SSL_CTX_use_certificate_chain_file(c, t.cert_file.c_str()) != 1)
     return fail("cert_file", t.cert_file, "cannot load a PEM certificate chain (" + openssl_error() + ")");
-  if (SSL_CTX_use_PrivateKey_file(c, t.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(c, t.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      return fail("key_file", t.key_file, "is not the key of cert_file " + t.cert_file);
+    }
     return fail("key_file", t.key_file, "cannot load a PEM private key (" + openssl_error() + ")");
+  }
   if (SSL_CTX_check_private_key(c) != 1)
     return fail("key_file", t.key_file, "is not the key of cert_file " + t.cert_file);
   if (!t.cipher_suites.empty()) {

@@ -229,11 +229,14 @@ std::optional<Problem> read_users(const YAML::Node& n, WebConfig& out) {
   const std::string p = "basic_auth_users";
   if (n.IsNull()) return std::nullopt;
   if (!n.IsMap()) return Problem{p, "expected a mapping of user names to bcrypt hashes" + where(n)};
+  std::set<std::string> names;
+  for (const auto& kv : n)
+    if (!names.insert(kv.first.as<std::string>("")).second)
+      return Problem{p + "." + kv.first.as<std::string>(""), "appears twice" + where(kv.first)};
   for (const auto& kv : n) {
     const std::string user = kv.first.as<std::string>("");
     if (user.empty() || user.find(':') != std::string::npos || user.find_first_of("\r\n") != std::string::npos)
       return Problem{p + "." + user, "a user name must be non-empty and hold no ':'" + where(kv.first)};
-    if (out.users.count(user)) return Problem{p + "." + user, "appears twice" + where(kv.first)};
     auto hash = scalar(kv.second);
     if (!hash || !is_bcrypt_hash(*hash))
       return Problem{p + "." + user, "not a bcrypt hash; make one with 'swarmkeeper hash-password' (or "

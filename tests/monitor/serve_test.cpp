@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "monitor/serve_fixture.hpp"
 #include "support/cli_runner.hpp"
 #include "support/test_pki.hpp"
 
@@ -34,90 +35,15 @@ using swarmkeeper::testing::run_cli;
 using swarmkeeper::testing::slurp;
 using swarmkeeper::testing::spawn_cli;
 using swarmkeeper::testing::wait_cli;
+using swarmkeeper::testing::bind_loopback;
+using swarmkeeper::testing::Child;
+using swarmkeeper::testing::connect_to;
+using swarmkeeper::testing::free_port;
+using swarmkeeper::testing::header;
+using swarmkeeper::testing::http_get;
+using swarmkeeper::testing::http_raw;
+using swarmkeeper::testing::ServeTest;
 using Clock = std::chrono::steady_clock;
-
-struct HttpReply {
-  int status = 0;
-  std::string body;
-};
-
-// A loopback TCP connection to port (reads time out after 10 s); -1 if refused.
-int connect_to(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// One GET over a fresh loopback connection (HTTP/1.0: the server closes after).
-HttpReply http_get(std::uint16_t port, const std::string& path) {
-  HttpReply r;
-  const int fd = connect_to(port);
-  if (fd < 0) return r;
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  (void)!::write(fd, req.data(), req.size());
-  std::string all;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  if (all.size() > 12) r.status = std::atoi(all.c_str() + 9);
-  const auto body = all.find("\r\n\r\n");
-  if (body != std::string::npos) r.body = all.substr(body + 4);
-  return r;
-}
-
-// A raw request over a fresh loopback connection; the whole answer, headers included.
-std::string http_raw(std::uint16_t port, const std::string& request) {
-  const int fd = connect_to(port);
-  if (fd < 0) return "";
-  (void)!::write(fd, request.data(), request.size());
-  ::shutdown(fd, SHUT_WR);
-  std::string all;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  return all;
-}
-
-// A header's value in a raw answer ("" if absent); the name in any case.
-std::string header(const std::string& answer, std::string name) {
-  const auto end = answer.find("\r\n\r\n");
-  std::istringstream lines(answer.substr(0, end));
-  std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-  for (std::string line; std::getline(lines, line);) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string n = line.substr(0, colon);
-    std::transform(n.begin(), n.end(), n.begin(), ::tolower);
-    if (n != name) continue;
-    std::string v = line.substr(colon + 1);
-    v.erase(0, v.find_first_not_of(' '));
-    while (!v.empty() && (v.back() == '\r' || v.back() == ' ')) v.pop_back();
-    return v;
-  }
-  return "";
-}
-
-// A TCP socket bound to a free loopback port, which goes to `port`.
-int bind_loopback(std::uint16_t& port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port = ntohs(a.sin_port);
-  return fd;
-}
 
 // A webhook receiver on a free loopback port: records every POST (headers and body) and
 // answers `status`, or (hang) never answers.
@@ -187,82 +113,6 @@ class WebhookReceiver {
   std::thread thread_;
   std::mutex mu_;
   std::vector<json> bodies_;
-};
-
-class ServeTest : public swarmkeeper::testing::CliFixture {
- protected:
-  // Starts serve with args; waits for its "dashboard on http://...:PORT/" line.
-  std::uint16_t start(std::vector<std::string> args, const std::string& redis_url = "") {
-    std::vector<std::string> all{"serve", "--url", redis_url.empty() ? url() : redis_url};
-    if (std::find(args.begin(), args.end(), "--listen") == args.end()) all.insert(all.end(), {"--listen", "127.0.0.1:0"});
-    all.insert(all.end(), args.begin(), args.end());
-    log_ = (tmp_ / "serve.log").string();
-    std::filesystem::remove(log_);  // a previous run's line must not be read as this one's
-    pid_ = spawn_cli(all, log_);
-    const auto deadline = Clock::now() + 10s;
-    std::smatch m;
-    while (Clock::now() < deadline) {
-      const std::string out = slurp(log_);
-      if (std::regex_search(out, m, std::regex("dashboard on http://[^ ]+:([0-9]+)/"))) return port_ = std::stoi(m[1]);
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << "serve did not start: " << slurp(log_);
-    return 0;
-  }
-  // SIGTERM, then the exit code (fails the test if it takes more than 10 s).
-  int stop() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    const auto deadline = Clock::now() + 10s;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        ADD_FAILURE() << "serve did not stop within 10 s of SIGTERM";
-        break;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  void TearDown() override {
-    if (pid_ > 0) stop();
-    CliFixture::TearDown();
-  }
-  // Polls GET path until pred(body) or timeout.
-  template <class Pred>
-  bool wait_for(const std::string& path, Pred pred, std::chrono::milliseconds timeout = 20s) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      auto r = http_get(port_, path);
-      if (r.status == 200 && pred(r.body)) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  }
-  double value(const std::string& series) {
-    auto snap = json::parse(http_get(port_, "/api/snapshot").body, nullptr, false);
-    if (snap.is_discarded() || !snap["values"].contains(series) || snap["values"][series].is_null()) return std::nan("");
-    return snap["values"][series].get<double>();
-  }
-  // An alert's state in /api/alerts: inactive, pending, firing, resolved; "none" if no such rule.
-  std::string alert_state(const std::string& name) {
-    auto alerts = json::parse(http_get(port_, "/api/alerts").body, nullptr, false);
-    if (!alerts.is_array()) return "unreadable";
-    for (const auto& a : alerts)
-      if (a.value("name", "") == name) return a.value("state", std::string("?"));
-    return "none";
-  }
-  std::string write_rules(const std::string& text) {
-    const auto p = (tmp_ / "rules.json").string();
-    std::ofstream(p) << text;
-    return p;
-  }
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-  std::string log_;
 };
 
 TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
@@ -393,47 +243,6 @@ TEST_F(ServeTest, AFailingWebhookIsCountedAndNeverHoldsUpAStop) {
 }
 
 // A free loopback port (bound, read, released: the child binds it right after).
-std::uint16_t free_port() {
-  std::uint16_t port = 0;
-  ::close(bind_loopback(port));
-  return port;
-}
-
-// A child process, its output to a file; stopped (SIGTERM, then SIGKILL) by stop(), when
-// this goes away, and with the test runner (PR_SET_PDEATHSIG).
-class Child {
- public:
-  Child(std::vector<std::string> argv, const std::string& out) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      FILE* f = std::fopen(out.c_str(), "a");
-      ::dup2(::fileno(f), 1);
-      ::dup2(::fileno(f), 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-  }
-  ~Child() { stop(); }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
-    if (::waitpid(pid_, &status, WNOHANG) == 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
 // A stock Alertmanager (Debian's) gets the alert through its v2 API, has it again after
 // an outage of its own (the next resend brings it), and resolves it when the rule does.
 TEST_F(ServeTest, AStockAlertmanagerGetsKeepsAndResolvesTheAlert) {
@@ -827,31 +636,6 @@ TEST(DeployFiles, PrometheusAlertRulesPassPromtool) {
   char buf[4096];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
   EXPECT_EQ(::pclose(p), 0) << out;
-}
-
-TEST_F(ServeTest, TheDashboardWorksInChromium) {
-  const std::string web = SWARMKEEPER_SOURCE_DIR "/web/node_modules/playwright-core";
-  ASSERT_TRUE(std::filesystem::exists(web)) << "playwright-core is missing: run scripts/setup.sh";
-  ASSERT_TRUE(std::filesystem::exists("/usr/bin/chromium")) << "chromium is missing: run scripts/setup.sh";
-  ASSERT_EQ(run_cli("seed --force --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
-  const auto rules = write_rules(R"({"rules":[{"name":"TooManyStale","series":"swarmkeeper_coordinators{state=\"stale\"}",
-    "op":">","threshold":9900,"for":"0s","summary":"stale coordinators above 9,900"}]})");
-  ASSERT_NE(start({"--refresh", "1s", "--rules", rules}), 0);
-  const std::string shot = std::filesystem::path(SWARMKEEPER_BINARY).parent_path().string() + "/dashboard.png";
-  const std::string seed_more = std::string(SWARMKEEPER_BINARY) + " seed --force --url " + url() +
-                                " --coordinators 200 --stale 200 --prefix more > /dev/null";
-  const std::string cmd = "SK_URL=http://127.0.0.1:" + std::to_string(port_) + "/ SK_REFRESH_MS=1000 SK_SCREENSHOT=" + shot +
-                          " SK_SEED='" + seed_more + "' node " SWARMKEEPER_SOURCE_DIR "/tests/web/dashboard.test.mjs 2>&1";
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = ::pclose(p);
-  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0) << out;
-  EXPECT_NE(out.find("DASHBOARD OK"), std::string::npos) << out;
-  EXPECT_TRUE(std::filesystem::exists(shot));
-  std::cout << out;
-  EXPECT_EQ(stop(), 0);
 }
 
 }  // namespace

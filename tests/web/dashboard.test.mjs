@@ -6,8 +6,11 @@
 //   SK_SEED         a shell command that seeds more stale coordinators (the change)
 //   SK_SCREENSHOT   where to save the screenshot
 //   SK_REFRESH_MS   the serve's refresh
+//   SK_USER, SK_PASSWORD  basic-auth credentials, if serve asks for them (an https URL
+//                   is served with the test's own CA: its certificate is not checked)
 // Checks: no console errors; every chart draws a non-empty series; the change shows
-// on the page within two refreshes (plus the census); a triggered alert appears.
+// on the page within two refreshes (plus the census, through the event stream); a
+// triggered alert appears; with credentials configured, a browser without gets 401.
 // Prints "DASHBOARD OK" and exits 0, or prints what failed and exits 1.
 import { execSync } from "node:child_process";
 import { createRequire } from "node:module";
@@ -37,7 +40,19 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const user = process.env.SK_USER;
+  const context = { viewport: { width: 1280, height: 1000 }, ignoreHTTPSErrors: url.startsWith("https:") };
+  if (user) {
+    // (A page would show the browser's login prompt, which headless Chromium cancels;
+    // the context's own requests show the answer itself.)
+    const stranger = await browser.newContext(context);
+    const denied = await stranger.request.get(url, { failOnStatusCode: false });
+    console.log("without credentials: " + denied.status() + " " + (denied.headers()["www-authenticate"] || ""));
+    if (denied.status() !== 401) fail("a browser without credentials got " + denied.status());
+    await stranger.close();
+  }
+  const page = await browser.newPage(user ? { ...context, httpCredentials: { username: user, password: process.env.SK_PASSWORD } }
+    : context);
   const errors = [];
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   page.on("pageerror", (e) => errors.push(String(e)));

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+// serve_web_config_test.cpp — `serve --web-config` as an operator deploys it: certificates
+// from a throwaway CA (openssl), bcrypt users from `swarmkeeper hash-password`, requests
+// made by curl, a stock Prometheus scraping over https with basic auth, the dashboard in
+// headless Chromium over https with credentials, and the file changed under a running
+// serve.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "monitor/serve_fixture.hpp"
+#include "support/cli_runner.hpp"
+#include "support/test_pki.hpp"
+
+namespace swarmkeeper {
+namespace {
+
+using namespace std::chrono_literals;
+using swarmkeeper::testing::Child;
+using swarmkeeper::testing::free_port;
+using swarmkeeper::testing::http_get;
+using swarmkeeper::testing::http_raw;
+using swarmkeeper::testing::run_cli;
+using swarmkeeper::testing::ServeTest;
+using swarmkeeper::testing::slurp;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+struct CurlReply {
+  int status = 0;       ///< 0: no HTTP answer (refused, TLS failed)
+  std::string headers;  ///< as received, lower-cased names not promised
+  std::string body;
+  std::string said;     ///< curl's own error message, if any
+};
+
+class WebConfigTest : public ServeTest {
+ protected:
+  void SetUp() override {
+    ServeTest::SetUp();
+    pki_ = swarmkeeper::testing::make_test_pki(tmp_ / "pki");
+    ASSERT_TRUE(pki_.error.empty()) << pki_.error;
+  }
+  // curl with `args` (a shell fragment); -w gives the status, the rest is curl's error.
+  CurlReply curl(const std::string& args) {
+    const std::string h = (tmp_ / "curl.headers").string(), b = (tmp_ / "curl.body").string();
+    fs::remove(h);
+    fs::remove(b);
+    const std::string cmd = "curl -sS --max-time 10 -D '" + h + "' -o '" + b + "' -w '%{http_code}' " + args + " 2>&1";
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    ::pclose(p);
+    CurlReply r;
+    if (out.size() >= 3) {
+      r.status = std::atoi(out.substr(out.size() - 3).c_str());
+      r.said = out.substr(0, out.size() - 3);
+    }
+    r.headers = slurp(h);
+    r.body = slurp(b);
+    return r;
+  }
+  std::string https(const std::string& path) const { return "'https://127.0.0.1:" + std::to_string(port_) + path + "'"; }
+  std::string ca() const { return "--cacert '" + pki_.ca_cert + "' "; }
+  // A bcrypt hash of `password`, made as an operator makes one.
+  std::string hash_password(const std::string& password) {
+    const auto f = tmp_ / "password.txt";
+    std::ofstream(f) << password << "\n";
+    auto r = run_cli("hash-password --cost 4 < '" + f.string() + "'");
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    std::string h = r.out;
+    while (!h.empty() && (h.back() == '\n' || h.back() == '\r')) h.pop_back();
+    return h;
+  }
+  // Writes the web config beside the certificates (its paths relative to it).
+  std::string write_web_config(const std::string& text) {
+    const auto p = (fs::path(pki_.ca_cert).parent_path() / "web.yml").string();
+    const auto tmp = p + ".new";
+    std::ofstream(tmp) << text;
+    fs::rename(tmp, p);  // whole, as an editor or a deploy tool writes it
+    return p;
+  }
+  // Polls until pred(curl(args)) or the timeout.
+  template <class Pred>
+  bool eventually(const std::string& args, Pred pred, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (pred(curl(args))) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+  static std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  }
+  swarmkeeper::testing::TestPki pki_;
+};
+
+constexpr const char* kTls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+
+TEST_F(WebConfigTest, TlsAndBasicAuthTheExporterToolkitWay) {
+  const auto web = write_web_config(std::string(kTls) + "basic_auth_users:\n  prometheus: " + hash_password("s3cret") + "\n");
+  ASSERT_NE(start({"--listen", "0.0.0.0:0", "--web-config", web, "--web-public", "/healthz", "--refresh", "300ms"}), 0);
+  const std::string user = "-u prometheus:s3cret ";
+
+  auto none = curl(ca() + https("/metrics"));
+  EXPECT_EQ(none.status, 401) << none.said;
+  EXPECT_NE(none.headers.find("WWW-Authenticate: Basic realm=\"swarmkeeper\""), std::string::npos) << none.headers;
+  EXPECT_EQ(none.body.find("swarmkeeper_"), std::string::npos);
+  EXPECT_EQ(curl(ca() + "-u prometheus:wrong " + https("/metrics")).status, 401);
+  EXPECT_EQ(curl(ca() + "-u nobody:s3cret " + https("/metrics")).status, 401);
+  auto right = curl(ca() + user + https("/metrics"));
+  EXPECT_EQ(right.status, 200) << right.said;
+  EXPECT_NE(right.body.find("swarmkeeper_web_tls 1"), std::string::npos);
+  EXPECT_NE(right.body.find("swarmkeeper_web_insecure 0"), std::string::npos);
+  // Every endpoint needs credentials but what the operator made public.
+  EXPECT_EQ(curl(ca() + https("/healthz")).status, 200);
+  EXPECT_EQ(curl(ca() + https("/healthz?probe=1")).status, 200);
+  EXPECT_EQ(curl(ca() + https("/readyz")).status, 401);
+  EXPECT_EQ(curl(ca() + https("/")).status, 401);
+  EXPECT_EQ(curl(ca() + https("/api/snapshot")).status, 401);
+  EXPECT_EQ(curl(ca() + "-I " + https("/metrics")).status, 401);
+  EXPECT_EQ(curl(ca() + "-N --max-time 2 " + https("/events")).status, 401);
+  auto events = curl(ca() + user + "-N --max-time 2 " + https("/events"));
+  EXPECT_EQ(events.status, 200);
+  EXPECT_NE(events.body.find("event: snapshot"), std::string::npos) << events.said;
+  auto page = curl(ca() + user + https("/"));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.headers.find("Content-Security-Policy:"), std::string::npos);
+
+  // Plain HTTP to the TLS port is told so, and gets nothing else.
+  const std::string plain = http_raw(port_, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_NE(plain.find("400 Bad Request"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("swarmkeeper_"), std::string::npos);
+  // TLS 1.1 is refused (min_version defaults to TLS12), whatever the client allows.
+  auto old = curl(ca() + user + "--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT@SECLEVEL=0' " + https("/metrics"));
+  EXPECT_EQ(old.status, 0) << old.said;
+  // Credentials over a wrong certificate authority are never sent: the client refuses.
+  EXPECT_EQ(curl(user + https("/metrics")).status, 0);
+
+  EXPECT_TRUE(eventually(ca() + user + https("/metrics"), [](const CurlReply& r) {
+    return r.body.find("swarmkeeper_web_auth_failures_total 2\n") != std::string::npos &&
+           r.body.find("swarmkeeper_web_tls_handshake_failures_total 0\n") == std::string::npos;
+  })) << curl(ca() + user + https("/metrics")).body;
+  const std::string log = slurp(log_);
+  EXPECT_EQ(log.find("s3cret"), std::string::npos);
+  EXPECT_EQ(log.find("$2y$"), std::string::npos);
+  EXPECT_EQ(stop(), 0);
+}
+
+TEST_F(WebConfigTest, ClientCertificatesAndTheMinimumVersion) {
+  const std::string mtls = std::string(kTls) +
+                           "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                           "  min_version: TLS13\n  client_allowed_sans: [scraper.example]\n";
+  const auto web = write_web_config(mtls);
+  // TLS with verified client certificates is enough to listen beyond loopback.
+  ASSERT_NE(start({"--listen", "0.0.0.0:0", "--web-config", web}), 0);
+  const std::string cert = "--cert '" + pki_.client_cert + "' --key '" + pki_.client_key + "' ";
+  auto with = curl(ca() + cert + https("/metrics"));
+  EXPECT_EQ(with.status, 200) << with.said;
+  EXPECT_EQ(curl(ca() + https("/metrics")).status, 0) << "no client certificate";
+  // The server's own certificate is signed by the same CA but names no allowed SAN.
+  EXPECT_EQ(curl(ca() + "--cert '" + pki_.server_cert + "' --key '" + pki_.server_key + "' " + https("/metrics")).status, 0);
+  EXPECT_EQ(curl(ca() + cert + "--tls-max 1.2 " + https("/metrics")).status, 0) << "min_version TLS13";
+
+  // A changed file is read again: now the client's SAN is no longer allowed.
+  write_web_config(std::string(kTls) + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                                       "  client_allowed_sans: [other.example]\n");
+  EXPECT_TRUE(eventually(ca() + cert + https("/metrics"), [](const CurlReply& r) { return r.status == 0; }));
+  EXPECT_EQ(stop(), 0);
+}
+
+// Users change under a running serve (beyond loopback, users without TLS): an invalid
+// file, and one that would leave the port open to anyone, are logged and the users in
+// force stay; a valid one takes over within seconds; SIGHUP reads it again.
+TEST_F(WebConfigTest, AChangedFileIsReadAgainAndABadOneKeepsTheOneInForce) {
+  const auto web = write_web_config("basic_auth_users:\n  alice: " + hash_password("a-pass") + "\n");
+  ASSERT_NE(start({"--listen", "0.0.0.0:0", "--web-config", web, "--refresh", "300ms"}), 0);
+  const std::string base = "'http://127.0.0.1:" + std::to_string(port_);
+  EXPECT_NE(slurp(log_).find("without TLS: passwords cross the network in clear text"), std::string::npos) << slurp(log_);
+  EXPECT_EQ(curl("-u alice:a-pass " + base + "/metrics'").status, 200);
+  const std::string bob = "basic_auth_users:\n  bob: " + hash_password("b-pass") + "\n";
+
+  write_web_config("basic_auth_users:\n  alice: not-a-hash\n");
+  const auto until = Clock::now() + 10s;
+  while (slurp(log_).find("keeping the web config in force") == std::string::npos && Clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_NE(slurp(log_).find("basic_auth_users.alice: not a bcrypt hash"), std::string::npos) << slurp(log_);
+  EXPECT_EQ(curl("-u alice:a-pass " + base + "/metrics'").status, 200);
+  EXPECT_TRUE(eventually("-u alice:a-pass " + base + "/metrics'", [](const CurlReply& r) {
+    return r.body.find("swarmkeeper_web_config_last_reload_successful 0\n") != std::string::npos;
+  }));
+
+  write_web_config("");  // no users: beyond loopback that is refused, and alice stays
+  const auto until2 = Clock::now() + 10s;
+  while (count(slurp(log_), "keeping the web config in force") < 2 && Clock::now() < until2) std::this_thread::sleep_for(50ms);
+  EXPECT_NE(slurp(log_).find("serves beyond loopback without TLS or authentication"), std::string::npos) << slurp(log_);
+  EXPECT_EQ(curl(base + "/metrics'").status, 401);
+
+  write_web_config(bob);
+  EXPECT_TRUE(eventually("-u bob:b-pass " + base + "/metrics'", [](const CurlReply& r) { return r.status == 200; }));
+  EXPECT_EQ(curl("-u alice:a-pass " + base + "/metrics'").status, 401);
+  EXPECT_TRUE(eventually("-u bob:b-pass " + base + "/metrics'", [](const CurlReply& r) {
+    return r.body.find("swarmkeeper_web_config_last_reload_successful 1\n") != std::string::npos;
+  }));
+
+  const auto in_force = count(slurp(log_), "in force: plain HTTP, 1 user(s)");
+  ::kill(pid_, SIGHUP);
+  const auto until3 = Clock::now() + 10s;
+  while (count(slurp(log_), "in force: plain HTTP, 1 user(s)") == in_force && Clock::now() < until3)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(count(slurp(log_), "in force: plain HTTP, 1 user(s)"), in_force + 1) << slurp(log_);
+  EXPECT_EQ(curl("-u bob:b-pass " + base + "/metrics'").status, 200);
+  EXPECT_EQ(stop(), 0);
+}
+
+// A bad file stops serve before it binds: exit 64 and one line naming file, key, problem.
+TEST_F(WebConfigTest, BadFilesAreRefusedAtStartNamingTheKey) {
+  const std::string dir = fs::path(pki_.ca_cert).parent_path().string();
+  const struct {
+    std::string yaml, said;
+  } cases[] = {
+      {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS14\n",
+       "tls_server_config.min_version: 'TLS14' is not"},
+      {"tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n",
+       "tls_server_config.cert_file " + dir + "/missing.crt: cannot load"},
+      {"tls_server_config:\n  cert_file: server.crt\n  key_file: ca.key\n", "tls_server_config.key_file " + dir +
+                                                                                 "/ca.key: is not the key of cert_file"},
+      {"basic_auth_users:\n  alice: hunter2\n", "basic_auth_users.alice: not a bcrypt hash"},
+      {"basic_auth_users:\n  alice: x\n  alice: y\n", "appears twice"},
+      {"tls_server_config: {cert_file: a\n", "not valid YAML"},
+  };
+  for (const auto& c : cases) {
+    const auto web = write_web_config(c.yaml);
+    auto r = run_cli("serve --url " + url() + " --listen 127.0.0.1:0 --web-config '" + web + "'");
+    EXPECT_EQ(r.exit_code, 64) << c.yaml << r.out;
+    EXPECT_NE(r.out.find("--web-config " + web + ": "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(c.said), std::string::npos) << c.yaml << " -> " << r.out;
+    EXPECT_EQ(r.out.find("hunter2"), std::string::npos);
+  }
+  auto missing = run_cli("serve --url " + url() + " --listen 127.0.0.1:0 --web-config /nonexistent/web.yml");
+  EXPECT_EQ(missing.exit_code, 64);
+  EXPECT_NE(missing.out.find("/nonexistent/web.yml: cannot read it"), std::string::npos) << missing.out;
+  auto open = run_cli("serve --url " + url() + " --listen 0.0.0.0:0");
+  EXPECT_EQ(open.exit_code, 64);
+  EXPECT_NE(open.out.find("--web-config"), std::string::npos) << open.out;
+  auto env = run_cli("serve --url " + url() + " --listen 0.0.0.0:0", "SWARMKEEPER_WEB_CONFIG=/nonexistent/env.yml");
+  EXPECT_NE(env.out.find("/nonexistent/env.yml"), std::string::npos) << env.out;
+  auto pub = run_cli("serve --url " + url() + " --web-config '" + write_web_config("") + "' --web-public /metrics");
+  EXPECT_EQ(pub.exit_code, 64);
+  EXPECT_NE(pub.out.find("only /healthz and /readyz may be public"), std::string::npos) << pub.out;
+}
+
+// A stock Prometheus (Debian's) scrapes serve with scheme https, tls_config and
+// basic_auth, unmodified, and reaches up == 1.
+TEST_F(WebConfigTest, APrometheusScrapesOverHttpsWithBasicAuth) {
+  ASSERT_TRUE(fs::exists("/usr/bin/prometheus")) << "prometheus is missing: run scripts/setup.sh";
+  const auto web = write_web_config(std::string(kTls) + "basic_auth_users:\n  prometheus: " + hash_password("s3cret") + "\n");
+  ASSERT_NE(start({"--web-config", web, "--refresh", "500ms"}), 0);
+  const auto prom_port = free_port();
+  const auto prom_dir = tmp_ / "prometheus";
+  fs::create_directories(prom_dir);
+  std::ofstream(prom_dir / "prometheus.yml")
+      << "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+         "scrape_configs:\n"
+         "  - job_name: swarmkeeper\n"
+         "    scheme: https\n"
+         "    tls_config: {ca_file: '" << pki_.ca_cert << "'}\n"
+         "    basic_auth: {username: prometheus, password: s3cret}\n"
+         "    static_configs: [{targets: ['127.0.0.1:" << port_ << "']}]\n";
+  const std::string prom_log = (prom_dir / "prometheus.log").string();
+  Child prom({"/usr/bin/prometheus", "--config.file=" + (prom_dir / "prometheus.yml").string(),
+              "--storage.tsdb.path=" + (prom_dir / "data").string(), "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+             prom_log);
+  const auto value = [&](const std::string& query) {
+    auto r = http_get(prom_port, "/api/v1/query?query=" + query);
+    auto j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || !j.contains("data") || j["data"]["result"].empty()) return std::string("none");
+    return j["data"]["result"][0]["value"][1].get<std::string>();
+  };
+  const auto deadline = Clock::now() + 40s;
+  while (value("up") != "1" && Clock::now() < deadline) std::this_thread::sleep_for(250ms);
+  EXPECT_EQ(value("up"), "1") << slurp(prom_log);
+  EXPECT_EQ(value("swarmkeeper_redis_up"), "1");
+  prom.stop();
+  EXPECT_EQ(stop(), 0);
+}
+
+// The dashboard over https behind basic auth, in headless Chromium: it loads, draws,
+// follows the event stream, and a browser without credentials gets 401.
+TEST_F(WebConfigTest, TheDashboardWorksInChromiumOverHttpsWithCredentials) {
+  const std::string web_dir = SWARMKEEPER_SOURCE_DIR "/web/node_modules/playwright-core";
+  ASSERT_TRUE(fs::exists(web_dir)) << "playwright-core is missing: run scripts/setup.sh";
+  ASSERT_TRUE(fs::exists("/usr/bin/chromium")) << "chromium is missing: run scripts/setup.sh";
+  ASSERT_EQ(run_cli("seed --force --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
+  const auto rules = write_rules(R"({"rules":[{"name":"TooManyStale","series":"swarmkeeper_coordinators{state=\"stale\"}",
+    "op":">","threshold":9900,"for":"0s","summary":"stale coordinators above 9,900"}]})");
+  const auto web = write_web_config(std::string(kTls) + "basic_auth_users:\n  operator: " + hash_password("op-pass") + "\n");
+  ASSERT_NE(start({"--refresh", "1s", "--rules", rules, "--web-config", web}), 0);
+  const std::string shot = fs::path(SWARMKEEPER_BINARY).parent_path().string() + "/dashboard.png";
+  const std::string seed_more = std::string(SWARMKEEPER_BINARY) + " seed --force --url " + url() +
+                                " --coordinators 200 --stale 200 --prefix more > /dev/null";
+  const std::string cmd = "SK_URL=https://127.0.0.1:" + std::to_string(port_) +
+                          "/ SK_USER=operator SK_PASSWORD=op-pass SK_REFRESH_MS=1000 SK_SCREENSHOT=" + shot + " SK_SEED='" +
+                          seed_more + "' node " SWARMKEEPER_SOURCE_DIR "/tests/web/dashboard.test.mjs 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int status = ::pclose(p);
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0) << out;
+  EXPECT_NE(out.find("DASHBOARD OK"), std::string::npos) << out;
+  EXPECT_NE(out.find("without credentials: 401"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(shot));
+  std::cout << out;
+  EXPECT_EQ(stop(), 0);
+}
+
+}  // namespace
+}  // namespace swarmkeeper
