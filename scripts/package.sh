@@ -43,7 +43,7 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$R/usr/
 install -m 0644 packaging/deb/swarmkeeper-cleanup.service packaging/deb/swarmkeeper-cleanup.timer \
   packaging/deb/swarmkeeper-serve.service "$R/lib/systemd/system/"
 install -m 0640 packaging/deb/swarmkeeper.env "$R/etc/swarmkeeper/swarmkeeper.env"
-install -m 0644 deploy/alert-rules.json deploy/prometheus-alerts.yml deploy/redis-acl.conf deploy/grafana-dashboard.json \
+install -m 0644 deploy/alert-rules.json deploy/prometheus-alerts.yml deploy/redis-acl.conf deploy/grafana-dashboard.json deploy/web-config.yml \
   "$R/usr/share/swarmkeeper/"
 install -d "$R/usr/share/man/man1"
 gzip -9n <"$STAGE/all/usr/share/man/man1/swarmkeeper.1" >"$R/usr/share/man/man1/swarmkeeper.1.gz"

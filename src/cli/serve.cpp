@@ -31,8 +31,7 @@ void add_serve_options(CLI::App* s, ServeArgs& a) {
       ->capture_default_str();
   s->add_option("--web-config", a.web_config,
                 "TLS and basic-auth users, in the Prometheus exporter-toolkit's web config format (YAML); re-read "
-                "when it or its certificates change, and on SIGHUP")
-      ->envname("SWARMKEEPER_WEB_CONFIG");
+                "when it or its certificates change, and on SIGHUP");
   s->add_option("--web-public", a.web_public,
                 "Paths answered without credentials when users are configured: /healthz and/or /readyz "
                 "(for an orchestrator's probes), comma-separated")

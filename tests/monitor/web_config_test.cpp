@@ -179,5 +179,15 @@ TEST(AuthThrottle, ManySourcesStayBounded) {
   EXPECT_EQ(t.delay("busy", t0 + 1h), 250ms) << "the newest failing source is kept";
 }
 
+// The shipped example reads as it is, but for the hash the operator must put in.
+TEST(WebConfig, TheShippedExampleWantsOnlyARealHash) {
+  auto r = load_web_config(SWARMKEEPER_SOURCE_DIR "/deploy/web-config.yml");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("basic_auth_users.prometheus: not a bcrypt hash; make one with 'swarmkeeper "
+                                     "hash-password'"),
+            std::string::npos)
+      << r.error().message();
+}
+
 }  // namespace
 }  // namespace swarmkeeper::monitor

@@ -35,7 +35,7 @@ dpkg-deb -x "$DEB" "$TMP/root"
 dpkg-deb -e "$DEB" "$TMP/control"
 for f in usr/bin/swarmkeeper lib/systemd/system/swarmkeeper-cleanup.service lib/systemd/system/swarmkeeper-cleanup.timer \
          lib/systemd/system/swarmkeeper-serve.service etc/swarmkeeper/swarmkeeper.env usr/share/swarmkeeper/alert-rules.json \
-         usr/share/swarmkeeper/prometheus-alerts.yml usr/share/doc/swarmkeeper/copyright; do
+         usr/share/swarmkeeper/prometheus-alerts.yml usr/share/swarmkeeper/web-config.yml usr/share/doc/swarmkeeper/copyright; do
   [ -e "$TMP/root/$f" ] || fail "missing /$f"
 done
 [ "$(cat "$TMP/control/conffiles")" = /etc/swarmkeeper/swarmkeeper.env ] || fail "conffiles"
