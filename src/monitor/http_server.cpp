@@ -48,6 +48,12 @@ bool is_port(std::string_view text) {
 
 namespace {
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 // host:port → endpoint; [v6]:port accepted.
 Result<tcp::endpoint> parse_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
@@ -61,15 +67,11 @@ Result<tcp::endpoint> parse_listen(const std::string& listen) {
   if (!is_port(port_s)) return bad();
   const int port = std::stoi(port_s);
   boost::system::error_code ec;
-  auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  std::string name = lower(host);
+  if (name.size() > 1 && name.back() == '.') name.pop_back();  // "localhost." is the same name, fully qualified
+  auto addr = asio::ip::make_address(name == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) return Error(Errc::invalid_argument, "--listen " + listen + ": '" + host + "' is not an IP address");
   return tcp::endpoint(addr, static_cast<std::uint16_t>(port));
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Headers on every answer: the dashboard loads its script and styles from this origin
@@ -362,11 +364,14 @@ struct HttpServer::Impl {
     co_return co_await std::move(task);
   }
 
+  static std::string event_stream_head(bool keep_alive) {
+    return std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: ") +
+           (keep_alive ? "keep-alive" : "close") + "\r\nServer: swarmkeeper\r\n" + kSecurityHeaders + "\r\n";
+  }
+
   template <class Stream>
   asio::awaitable<void> events(Stream& stream) {
-    std::string head =
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n"
-        + std::string(kSecurityHeaders) + "\r\n";
+    const std::string head = event_stream_head(true);
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), nothrow);
     if (ec) co_return;
     asio::steady_timer tick(io);
@@ -409,10 +414,10 @@ struct HttpServer::Impl {
   // Whether a request may go on: true when no users are configured, the path is public
   // or the credentials are right; otherwise it has been answered (401/429).
   template <class Stream>
-  asio::awaitable<bool> authorized(Stream& stream, const http::request<http::string_body>& req, const Live& cfg,
-                                   const std::string& source) {
+  asio::awaitable<bool> authorized(Stream& stream, const http::request<http::string_body>& req, const std::string& target,
+                                   const Live& cfg, const std::string& source) {
     if (!cfg.auth) co_return true;
-    const std::string_view path = path_of(req.target());
+    const std::string_view path = path_of(target);
     if (std::find(public_paths.begin(), public_paths.end(), path) != public_paths.end()) co_return true;
     const auto field = req.find(http::field::authorization);
     const std::string authorization = field == req.end() ? std::string() : std::string(field->value());
@@ -466,7 +471,7 @@ struct HttpServer::Impl {
         break;
       }
       auto& req = parser.get();
-      const std::string target(req.target());
+      std::string target(req.target());
       // The Host header names this server, or the request is not for us (DNS rebinding).
       const auto host = req.find(http::field::host);
       if (host == req.end() || host->value().empty()) {
@@ -481,8 +486,25 @@ struct HttpServer::Impl {
         co_await refuse(stream, 421, "Misdirected Request: unknown Host (serve --web-hostname NAME accepts a name)");
         break;
       }
+      // The absolute form (RFC 9112 §3.2.2: http://host/path, as proxies send) names its
+      // host too: it must be ours as well.
+      if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
+        const auto authority = target.find("://") + 3;
+        const auto path = target.find_first_of("/?", authority);
+        if (!host_allowed(std::string_view(target).substr(authority, path == std::string::npos ? std::string::npos : path - authority),
+                          hostnames)) {
+          co_await refuse(stream, 421, "Misdirected Request: unknown host in the request target");
+          break;
+        }
+        target = path == std::string::npos ? "/" : target[path] == '?' ? "/" + target.substr(path) : target.substr(path);
+      }
       const auto cfg = current();
-      if (!co_await authorized(stream, req, *cfg, source)) break;
+      if (!co_await authorized(stream, req, target, *cfg, source)) break;
+      if (req.method() == http::verb::head && path_of(target) == "/events") {  // the stream's head, and no stream
+        const std::string head = event_stream_head(false);
+        co_await asio::async_write(stream, asio::buffer(head), nothrow);
+        break;
+      }
       if (req.method() == http::verb::get && path_of(target) == "/events") {
         if (streams >= kMaxStreams) {
           co_await refuse(stream, 503, "Too many event streams; try again later");

@@ -422,7 +422,7 @@ struct Monitor::Impl {
         continue;
       }
       std::string label = bounded_label(key);
-      if (label.size() != key.size()) ++r.labels_truncated;
+      if (key.size() > kMaxLabelBytes) ++r.labels_truncated;
       r.queues.push_back({std::move(label), t, size});
     }
     const double queue_s = seconds_since(q0);
@@ -660,7 +660,8 @@ struct Monitor::Impl {
         waiting_since == 0 ? 0 : std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count() - waiting_since;
     all.push_back(gauge("swarmkeeper_redis_probe_outstanding_seconds",
                         static_cast<double>(std::max(waiting, longest_wait_ns.exchange(0))) / 1e9,
-                        "The longest a PING waited since the last snapshot, the one in flight included: a stall shows while it lasts"));
+                        "The longest a PING waited since the last snapshot, the one in flight included: a stall shows while it "
+                        "lasts (about 1 s while Redis refuses connections: each failed attempt counts as 1 s)"));
     const std::uint64_t dropped = webhook_dropped.load();
     if (opts.webhook) {
       all.push_back(counter("swarmkeeper_webhook_sent_total", static_cast<double>(webhook_sent.load()),
@@ -1061,6 +1062,9 @@ Result<void> Monitor::start() {
     if (!(m.opts.webhook_resend >= std::chrono::seconds(1)))
       return Error(Errc::invalid_argument, "the webhook resend interval must be at least 1s");
     if (!m.opts.webhook_auth_file.empty()) {
+      if (!m.webhook_target.authorization.empty())
+        return Error(Errc::invalid_argument, "--webhook has user:password in its URL and --webhook-auth-file is given: "
+                                             "keep the credentials in one place (the file, for a URL that shows in ps)");
       std::ifstream f(m.opts.webhook_auth_file);
       std::stringstream text;
       if (f) text << f.rdbuf();

@@ -54,12 +54,21 @@ std::string prom_escape(std::string_view v) {
 }
 
 std::string bounded_label(std::string_view v) {
-  if (v.size() <= kMaxLabelBytes) return std::string(v);
+  bool valid = true;
+  for (std::size_t i = 0; i < v.size() && valid;) {
+    const std::size_t n = utf8_length(v, i);
+    valid = n > 0;
+    i += n;
+  }
+  if (v.size() <= kMaxLabelBytes && valid) return std::string(v);
   std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a: the same name gives the same series in every run
   for (const char c : v) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string tail = "...#";
+  std::string tail = v.size() <= kMaxLabelBytes ? "#" : "...#";
   for (int shift = 60; shift >= 0; shift -= 4) tail.push_back(kHex[(h >> shift) & 0xf]);
+  // Not UTF-8: its stray bytes are written as the text \xNN, which a name holding that text
+  // would also give; the hash keeps the two apart.
+  if (v.size() <= kMaxLabelBytes) return std::string(v) + tail;
   std::size_t keep = kMaxLabelBytes - tail.size();
   // Back up to a character boundary: never leave half a UTF-8 sequence before the tail.
   while (keep > 0 && (static_cast<unsigned char>(v[keep]) & 0xc0) == 0x80) --keep;

@@ -42,7 +42,9 @@ std::string prom_escape(std::string_view v);
 inline constexpr std::size_t kMaxLabelBytes = 256;
 /// `v` as a label value of at most kMaxLabelBytes bytes: itself if short enough, else
 /// its first bytes (cut at a UTF-8 boundary), "...#" and 16 hex digits of a hash of the
-/// whole, so two long names that share a beginning stay two series.
+/// whole, so two long names that share a beginning stay two series. A value that is not
+/// UTF-8 gets "#" and the hash too (its stray bytes are written as the text \xNN, which a
+/// name holding that text would also give).
 std::string bounded_label(std::string_view v);
 
 }  // namespace swarmkeeper::monitor

@@ -55,6 +55,16 @@ TEST(PromText, LongLabelValuesAreBoundedAndStayDistinct) {
   EXPECT_EQ(prom_escape(le).find("\\x"), std::string::npos) << "no byte outside a valid sequence: " << prom_escape(le);
 }
 
+// A stray byte is written as the text \xNN; a key whose name is that text stays another
+// series (regression: the two were one).
+TEST(PromText, AStrayByteAndItsEscapedTextStayTwoSeries) {
+  const std::string raw = "bull:\xff:wait", text = "bull:\\xff:wait";
+  EXPECT_EQ(bounded_label(text), text);
+  EXPECT_NE(prom_escape(bounded_label(raw)), prom_escape(bounded_label(text)));
+  EXPECT_EQ(bounded_label(raw), bounded_label(raw));
+  EXPECT_LE(bounded_label(raw).size(), kMaxLabelBytes);
+}
+
 // The Host rule against DNS rebinding: IP literals, localhost and configured names pass;
 // other names, empty hosts and malformed ports do not.
 TEST(HttpServer, HostHeadersThatNameThisServerPass) {

@@ -373,7 +373,8 @@ TEST_F(ServeTest, BadFlagsAndATakenPortAreRefused) {
                           "--listen 127.0.0.1:99999", "--listen 300.1.1.1:80", "--webhook ftp://x/",
                           "--webhook http://", "--webhook http://127.0.0.1:0/", "--webhook-resend 0",
                           "--webhook-resend nan", "--webhook-format xml", "--webhook http://h/ --webhook-auth-file /nonexistent",
-                          "--cleanup-every 0", "--census-budget 0", "--census-budget nan", "--rules /nonexistent.json"}) {
+                          "--cleanup-every 0", "--census-budget 0", "--census-budget nan", "--rules /nonexistent.json",
+                          "--webhook http://u:p@h/ --webhook-auth-file /etc/hostname", "--web-public /healthz"}) {
     auto r = run_cli("serve --url " + url() + " " + bad);
     EXPECT_EQ(r.exit_code, 64) << bad << ": " << r.out;
     EXPECT_NE(r.out.find("swarmkeeper"), std::string::npos) << bad;
@@ -481,7 +482,22 @@ TEST_F(ServeTest, BadRequestsGetAStatusNotASilentClose) {
   EXPECT_EQ(raw("GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n"), 431);
   EXPECT_EQ(http_get(port_, "/api/history?series=x&window=0x10").status, 400);
   EXPECT_EQ(http_get(port_, "/nope").body.find("nope"), std::string::npos) << "no echo of the path";
+  // The absolute form, as proxies send it: its host must be ours too.
+  EXPECT_EQ(raw("GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), 200);
+  EXPECT_EQ(raw("GET http://localhost:9840?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), 200);
+  EXPECT_EQ(raw("GET http://evil.example/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), 421);
+  // HEAD on the event stream: its head, no stream.
+  const std::string head = http_raw(port_, "HEAD /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_NE(head.find("200 OK"), std::string::npos) << head;
+  EXPECT_NE(head.find("text/event-stream"), std::string::npos) << head;
+  EXPECT_EQ(head.find("event: snapshot"), std::string::npos) << head;
   EXPECT_EQ(stop(), 0);
+  // localhost in any spelling is loopback.
+  for (const char* name : {"LOCALHOST:0", "localhost.:0"}) {
+    ASSERT_NE(start({"--listen", name}), 0) << name;
+    EXPECT_EQ(http_get(port_, "/healthz").status, 200) << name;
+    EXPECT_EQ(stop(), 0);
+  }
 }
 
 // Exposure: beyond loopback only when the operator says so; a request naming another
