@@ -18,6 +18,7 @@
 #include "cli/cleanup_output.hpp"
 #include "cli/numbers.hpp"
 #include "cli/validators.hpp"
+#include "monitor/web_config.hpp"
 #include "swarmkeeper/monitor/alert_rules.hpp"
 #include "swarmkeeper/monitor/monitor.hpp"
 
@@ -174,8 +175,9 @@ int run_serve(const ServeArgs& a, const std::atomic<bool>& stop, std::atomic<boo
 }
 
 int run_hash_password(int cost) {
-  if (cost < 4 || cost > 31) {
-    std::cerr << "swarmkeeper hash-password: --cost " << cost << ": expected 4-31 (10 is htpasswd's default)\n";
+  if (cost < monitor::kMinBcryptCost || cost > monitor::kMaxBcryptCost) {
+    std::cerr << "swarmkeeper hash-password: --cost " << cost << ": expected 4-17 (10 is htpasswd's default; each step "
+                 "doubles a login's time)\n";
     return 64;
   }
   const bool tty = ::isatty(STDIN_FILENO) != 0;
@@ -194,8 +196,15 @@ int run_hash_password(int cost) {
     std::cerr << "\n";
   }
   if (!password.empty() && password.back() == '\r') password.pop_back();
-  if (password.empty()) {
-    std::cerr << "swarmkeeper hash-password: the password is empty (give it on standard input)\n";
+  std::string more;
+  const bool extra_line = !tty && std::getline(std::cin, more) && !more.empty();
+  const char* problem = password.empty() ? "the password is empty (give it on standard input)"
+                        : extra_line    ? "standard input holds more than one line: give one password"
+                        : password.size() > 72 ? "the password is longer than bcrypt's 72 bytes (it would match on a prefix)"
+                                               : nullptr;
+  if (problem) {
+    std::fill(password.begin(), password.end(), '\0');
+    std::cerr << "swarmkeeper hash-password: " << problem << "\n";
     return 64;
   }
   crypt_data data{};

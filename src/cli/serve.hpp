@@ -38,7 +38,8 @@ int run_serve(const ServeArgs& a, const std::atomic<bool>& stop, std::atomic<boo
 
 /// `swarmkeeper hash-password`: reads a password (one line) from standard input, without
 /// echo on a terminal, and prints its bcrypt hash for basic_auth_users. 0, or 64 for an
-/// empty password or a cost outside 4-31, 1 if the system's crypt fails.
+/// empty password, more than one line, over 72 bytes or a cost outside 4-17, 1 if the
+/// system's crypt fails.
 int run_hash_password(int cost);
 
 }  // namespace swarmkeeper::cli

@@ -16,7 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -26,6 +25,9 @@
 #include <atomic>
 #include <cctype>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <list>
@@ -261,6 +263,80 @@ std::string_view path_of(std::string_view target) { return target.substr(0, targ
 
 }  // namespace
 
+// bcrypt runs on this thread of its own, never on the server's. Two lanes: sources with
+// no recent failure are served first, so wrong logins from many sources at once delay
+// a clean source's login by at most the check under way. A full lane refuses (429).
+class LoginChecker {
+ public:
+  static constexpr std::size_t kMaxPerLane = 32;
+  LoginChecker() : thread_([this] { run(); }) {}
+  ~LoginChecker() { stop(); }
+  LoginChecker(const LoginChecker&) = delete;
+  LoginChecker& operator=(const LoginChecker&) = delete;
+
+  /// Queues a check; false (nothing queued) when its lane is full or stopping.
+  bool push(bool clean, std::function<void()> job) {
+    std::lock_guard lock(mu_);
+    auto& lane = clean ? clean_ : suspect_;
+    if (stopping_ || lane.size() >= kMaxPerLane) return false;
+    lane.push_back(std::move(job));
+    cv_.notify_one();
+    return true;
+  }
+  /// Stops the thread; checks still queued are dropped (their waiters with them).
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ && !thread_.joinable()) return;
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    clean_.clear();
+    suspect_.clear();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || !clean_.empty() || !suspect_.empty(); });
+      if (stopping_) return;
+      auto& lane = clean_.empty() ? suspect_ : clean_;
+      auto job = std::move(lane.front());
+      lane.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> clean_, suspect_;  // guarded by mu_
+  bool stopping_ = false;                              // guarded by mu_
+  std::thread thread_;                                 // last: starts once the rest exists
+};
+
+// Checks credentials on the checker; completes on the caller's executor with (queued,
+// outcome): queued false when the checker refused (full).
+// (References only: GCC 12 destroys a by-value argument of a call inside co_await twice.)
+template <class Token>
+auto async_check(LoginChecker& checker, bool clean, const std::shared_ptr<const BasicAuth>& auth,
+                 const std::string& authorization, Token&& token) {
+  return asio::async_initiate<Token, void(bool, BasicAuth::Outcome)>(
+      [&checker, clean, a = auth, credentials = authorization](auto handler) {
+        auto ex = asio::get_associated_executor(handler);
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        const bool queued = checker.push(clean, [h, ex, a, credentials] {
+          const auto outcome = a->check(credentials);
+          asio::post(ex, [h, outcome]() mutable { std::move (*h)(true, outcome); });
+        });
+        if (!queued) asio::post(ex, [h]() mutable { std::move (*h)(false, BasicAuth::Outcome::wrong); });
+      },
+      token);
+}
+
 struct HttpServer::Impl {
   // The web configuration in force; replaced whole by reconfigure().
   struct Live {
@@ -287,11 +363,7 @@ struct HttpServer::Impl {
   mutable std::mutex live_mu;
   std::shared_ptr<const Live> live;  // guarded by live_mu
 
-  // bcrypt runs here, never on the io thread, so a login costs others nothing; at most
-  // kMaxChecks wait for it (more are answered 429 at once).
-  asio::thread_pool checker{1};
-  std::size_t checks = 0;  // io thread only
-  static constexpr std::size_t kMaxChecks = 32;
+  LoginChecker checker;   // after io: stopped (its waiters dropped) while io still exists
   AuthThrottle throttle;  // io thread only
 
   // Connections waiting for a request, oldest first: at the cap the oldest is closed to
@@ -317,7 +389,10 @@ struct HttpServer::Impl {
       next->tls = std::move(*ctx);
       next->client_allowed_sans = web.tls->client_allowed_sans;
     }
-    if (!web.users.empty()) next->auth = std::make_shared<const BasicAuth>(web.users);
+    if (!web.users.empty()) {
+      const auto in_force = current();
+      next->auth = std::make_shared<const BasicAuth>(web.users, in_force && in_force->auth ? in_force->auth.get() : nullptr);
+    }
     next->headers = web.headers;
     std::lock_guard lock(live_mu);
     live = std::move(next);
@@ -344,6 +419,8 @@ struct HttpServer::Impl {
         idle.pop_front();
         ++evicted;
       }
+      boost::system::error_code ignored;
+      sock.set_option(tcp::no_delay(true), ignored);  // an answer's last segment goes at once, not after a delayed ACK
       asio::co_spawn(io, session(std::move(sock)), asio::detached);
     }
   }
@@ -358,25 +435,26 @@ struct HttpServer::Impl {
     co_return !evicted_here;
   }
 
-  asio::awaitable<BasicAuth::Outcome> check_on_checker(std::shared_ptr<const BasicAuth> auth, std::string authorization) {
-    auto work = [auth, authorization]() -> asio::awaitable<BasicAuth::Outcome> { co_return auth->check(authorization); };
-    auto task = asio::co_spawn(checker.get_executor(), work(), asio::use_awaitable);
-    co_return co_await std::move(task);
-  }
-
   static std::string event_stream_head(bool keep_alive) {
     return std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: ") +
            (keep_alive ? "keep-alive" : "close") + "\r\nServer: swarmkeeper\r\n" + kSecurityHeaders + "\r\n";
   }
 
+  // Streams snapshots until the client goes, the server stops, or a new web config no
+  // longer accepts the stream's credentials (`authorization`: as it was sent).
   template <class Stream>
-  asio::awaitable<void> events(Stream& stream) {
+  asio::awaitable<void> events(Stream& stream, const std::string& authorization) {
     const std::string head = event_stream_head(true);
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), nothrow);
     if (ec) co_return;
     asio::steady_timer tick(io);
     std::uint64_t seen = ~std::uint64_t{0};
+    auto cfg = current();
     while (!stopping) {
+      if (auto now = current(); now != cfg) {
+        cfg = std::move(now);
+        if (cfg->auth && cfg->auth->quick_check(authorization) != BasicAuth::Outcome::ok) co_return;
+      }
       const std::uint64_t v = routes.version();
       std::string msg;
       if (v != seen) {
@@ -400,13 +478,15 @@ struct HttpServer::Impl {
   }
 
   // A canned reply to a request that could not be parsed; the connection then closes.
+  // (head: the answer to a HEAD, which has no body.)
   template <class Stream>
-  static asio::awaitable<void> refuse(Stream& stream, int status, const char* reason, const char* extra = "") {
+  static asio::awaitable<void> refuse(Stream& stream, int status, const char* reason, const char* extra = "",
+                                      bool head = false) {
     const std::string text = std::string("HTTP/1.1 ") + std::to_string(status) + " " + reason +
                              "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nServer: swarmkeeper\r\n"
                              "Cache-Control: no-store\r\n" + kSecurityHeaders + extra +
                              "Content-Length: " +
-                             std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" + reason + "\n";
+                             std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" + (head ? "" : std::string(reason) + "\n");
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await asio::async_write(stream, asio::buffer(text), nothrow);
   }
@@ -421,30 +501,34 @@ struct HttpServer::Impl {
     if (std::find(public_paths.begin(), public_paths.end(), path) != public_paths.end()) co_return true;
     const auto field = req.find(http::field::authorization);
     const std::string authorization = field == req.end() ? std::string() : std::string(field->value());
-    BasicAuth::Outcome outcome;
-    if (cfg.auth->cheap(authorization)) {
-      outcome = cfg.auth->check(authorization);
-    } else {
-      if (checks >= kMaxChecks) {
-        co_await refuse(stream, 429, "Too Many Requests: too many logins at once; try again", "Retry-After: 1\r\n");
+    const bool head = req.method() == http::verb::head;
+    auto outcome = cfg.auth->quick_check(authorization);
+    bool verified = false;  // by bcrypt, just now
+    if (!outcome) {
+      const auto now = AuthThrottle::Clock::now();
+      const bool clean = throttle.clean(source, now);
+      // A source that keeps failing waits before each further try.
+      const auto wait = throttle.delay(source, now);
+      if (wait.count() > 0 && !co_await wait_evictable(beast::get_lowest_layer(stream).socket(), wait)) co_return false;
+      auto [queued, checked] = co_await async_check(checker, clean, cfg.auth, authorization, asio::use_awaitable);
+      if (!queued) {
+        co_await refuse(stream, 429, "Too Many Requests: too many logins at once; try again", "Retry-After: 1\r\n", head);
         co_return false;
       }
-      // A source that keeps failing waits before each further try.
-      const auto wait = throttle.delay(source, AuthThrottle::Clock::now());
-      if (wait.count() > 0 && !co_await wait_evictable(beast::get_lowest_layer(stream).socket(), wait)) co_return false;
-      ++checks;
-      outcome = co_await check_on_checker(cfg.auth, authorization);
-      --checks;
+      outcome = checked;
+      verified = true;
     }
-    if (outcome == BasicAuth::Outcome::ok) {
-      throttle.succeeded(source);
+    if (*outcome == BasicAuth::Outcome::ok) {
+      // Only a checked success clears a source's failures: a remembered one is free to
+      // repeat, and must not let its owner guess another user's password unslowed.
+      if (verified) throttle.succeeded(source);
       co_return true;
     }
-    if (outcome != BasicAuth::Outcome::missing) {
+    if (*outcome != BasicAuth::Outcome::missing) {
       ++auth_failures;
       throttle.failed(source, AuthThrottle::Clock::now());
     }
-    co_await refuse(stream, 401, "Unauthorized", "WWW-Authenticate: Basic realm=\"swarmkeeper\", charset=\"UTF-8\"\r\n");
+    co_await refuse(stream, 401, "Unauthorized", "WWW-Authenticate: Basic realm=\"swarmkeeper\", charset=\"UTF-8\"\r\n", head);
     co_return false;
   }
 
@@ -512,7 +596,9 @@ struct HttpServer::Impl {
         }
         ++streams;
         lowest.expires_never();
-        co_await events(stream);
+        const auto field = req.find(http::field::authorization);
+        const std::string authorization = field == req.end() ? std::string() : std::string(field->value());
+        co_await events(stream, authorization);
         --streams;
         break;
       }
@@ -636,7 +722,7 @@ void HttpServer::stop() {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
-  impl_->checker.join();
+  impl_->checker.stop();
 }
 
 }  // namespace swarmkeeper::monitor

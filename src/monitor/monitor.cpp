@@ -570,27 +570,46 @@ struct Monitor::Impl {
   std::atomic<bool> web_reload_ok{true};
   std::atomic<double> web_reload_ok_at_s{0};
 
-  // Whether `web` may serve on the listen address: beyond loopback it needs TLS or users
-  // (or --insecure-listen). Sets insecure_listener and warns when it is let through.
-  Result<void> check_exposure(const WebConfig& web, bool warn) {
+  // Whether `web` may serve on the listen address (beyond loopback it needs TLS or users,
+  // or --insecure-listen); its value: whether it is insecure there, with the warning to
+  // log once it is in force ("" if none).
+  struct Exposure {
+    bool insecure = false;
+    std::string warning;
+  };
+  Result<Exposure> check_exposure(const WebConfig& web) const {
     const bool client_certs = web.tls && web.tls->client_auth == ClientAuth::require_and_verify;
-    const bool insecure = !loopback_listener && (!web.tls || (web.users.empty() && !client_certs));
     if (!loopback_listener && !web.tls && web.users.empty() && !opts.insecure_listen)
       return Error(Errc::invalid_argument,
                    "--listen " + opts.listen +
                        " serves beyond loopback without TLS or authentication: anyone who reaches the port reads queue "
                        "names, the Redis version and the alerts. Give --web-config a file with tls_server_config and "
-                       "basic_auth_users (docs/operations.md), listen on 127.0.0.1, or accept the exposure with "
+                       "basic_auth_users (docs/monitor.md), listen on 127.0.0.1, or accept the exposure with "
                        "--insecure-listen");
-    if (insecure && warn)
-      say("warn", std::string("the dashboard listens on ") + opts.listen +
-                      (web.tls ? " without authentication (no basic_auth_users)"
-                               : web.users.empty() ? " without TLS or authentication (--insecure-listen)"
-                                                   : " without TLS: passwords cross the network in clear text"),
-          {{"listen", opts.listen}});
-    insecure_listener = insecure;
+    Exposure e;
+    e.insecure = !loopback_listener && (!web.tls || (web.users.empty() && !client_certs));
+    if (e.insecure)
+      e.warning = std::string("the dashboard listens on ") + opts.listen +
+                  (web.tls ? " without authentication (no basic_auth_users)"
+                   : web.users.empty() ? " without TLS or authentication (--insecure-listen)"
+                                       : " without TLS: passwords cross the network in clear text");
+    return e;
+  }
+  // A change made live may add or change protection, never take it away: a truncated or
+  // emptied file must not open the port. Turning TLS, users or client certificates off
+  // takes a restart.
+  static Result<void> no_weaker(const WebConfig& next, const WebConfig& in_force) {
+    auto refuse = [&](const std::string& what) {
+      return Error(Errc::invalid_argument, "--web-config " + next.file + ": would turn " + what +
+                                               " off while serving; restart serve to do that");
+    };
+    const auto verifies = [](const WebConfig& w) { return w.tls && w.tls->client_auth == ClientAuth::require_and_verify; };
+    if (in_force.tls && !next.tls) return refuse("TLS");
+    if (!in_force.users.empty() && next.users.empty()) return refuse("authentication (basic_auth_users)");
+    if (verifies(in_force) && !verifies(next)) return refuse("client certificate verification");
     return {};
   }
+  WebConfig web_in_force;  // guarded by web_mu (set in start(), then by reloads)
 
   static std::vector<std::pair<std::string, FileStamp>> stamps(const std::vector<std::string>& files) {
     std::vector<std::pair<std::string, FileStamp>> out;
@@ -612,9 +631,17 @@ struct Monitor::Impl {
     } else {
       seen.insert(seen.end(), web_stamps.begin() + (web_stamps.empty() ? 0 : 1), web_stamps.end());
     }
-    Result<void> ok = web ? check_exposure(*web, true) : Result<void>(web.error());
+    Result<void> ok = web ? no_weaker(*web, web_in_force) : Result<void>(web.error());
+    Result<Exposure> exposure = Exposure{};
+    if (ok) exposure = check_exposure(*web);
+    if (!exposure) ok = exposure.error();
     if (ok) ok = http->reconfigure(*web);
     web_stamps = std::move(seen);
+    if (ok) {
+      insecure_listener = exposure->insecure;
+      if (!exposure->warning.empty()) say("warn", exposure->warning, {{"listen", opts.listen}});
+      web_in_force = *web;
+    }
     web_reload_ok = static_cast<bool>(ok);
     if (!ok) {
       say("error", ok.error().message() + "; keeping the web config in force", {{"file", opts.web_config_file}});
@@ -1043,7 +1070,11 @@ Result<void> Monitor::start() {
     m.web_stamps = m.stamps(web.watched_files());
     m.web_reload_ok_at_s = static_cast<double>(wall_ms()) / 1000;
   }
-  if (auto exposed = m.check_exposure(web, true); !exposed) return exposed.error();
+  auto exposure = m.check_exposure(web);
+  if (!exposure) return exposure.error();
+  m.insecure_listener = exposure->insecure;
+  if (!exposure->warning.empty()) m.say("warn", exposure->warning, {{"listen", m.opts.listen}});
+  m.web_in_force = web;
   for (const auto& p : m.opts.web_public_paths)
     if (p != "/healthz" && p != "/readyz")
       return Error(Errc::invalid_argument, "--web-public " + p + ": only /healthz and /readyz may be public");

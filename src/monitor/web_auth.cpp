@@ -15,9 +15,9 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-// A bcrypt hash no password matches, checked for unknown users so that they cost as
-// much as known ones (cost 10, as htpasswd -B makes by default).
-constexpr const char* kDummyHash = "$2y$10$c5p78/YxP6OokyIsnMxah.m4E/maWx.afJ2zJv5uhmu3CWVc/P7aa";
+// bcrypt reads at most 72 bytes of a password, and a C string ends at NUL: a password
+// past either would match on a prefix, so it never matches (as Go's bcrypt refuses it).
+constexpr std::size_t kMaxPasswordBytes = 72;
 
 bool starts_with_basic(std::string_view v) {
   return v.size() > 6 && (v[0] == 'B' || v[0] == 'b') && (v[1] == 'a' || v[1] == 'A') && (v[2] == 's' || v[2] == 'S') &&
@@ -75,7 +75,18 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {}
+BasicAuth::BasicAuth(std::map<std::string, std::string> users, const BasicAuth* previous) : users_(std::move(users)) {
+  // Unknown users are checked against a hash no password matches, at the first user's
+  // cost, so that they take as long as known ones.
+  const std::string cost = users_.empty() ? "10" : users_.begin()->second.substr(4, 2);
+  crypt_data data{};
+  const char* setting = crypt_gensalt_rn("$2y$", std::stoul(cost), nullptr, 0, data.setting, sizeof data.setting);
+  if (setting) dummy_hash_ = std::string(setting) + std::string(31, 'A');
+  if (previous) {
+    std::lock_guard lock(previous->mu_);
+    remembered_ = previous->remembered_;
+  }
+}
 
 std::string BasicAuth::digest(std::string_view user, std::string_view password, std::string_view hash) {
   std::string input;
@@ -89,41 +100,48 @@ std::string BasicAuth::digest(std::string_view user, std::string_view password, 
   return std::string(reinterpret_cast<char*>(md), len);
 }
 
-bool BasicAuth::cheap(std::string_view authorization) const {
-  if (!starts_with_basic(authorization)) return true;
-  auto decoded = base64_decode(authorization.substr(6));
-  if (!decoded) return true;
-  const auto colon = decoded->find(':');
-  if (colon == std::string::npos) return true;
-  const auto user = users_.find(decoded->substr(0, colon));
-  if (user == users_.end()) return false;
-  const std::string d = digest(user->first, std::string_view(*decoded).substr(colon + 1), user->second);
-  std::lock_guard lock(mu_);
-  return remembered_.count(d) > 0;
-}
-
-BasicAuth::Outcome BasicAuth::check(std::string_view authorization) const {
-  if (!starts_with_basic(authorization)) return Outcome::missing;
+std::optional<BasicAuth::Credentials> BasicAuth::parse(std::string_view authorization, Outcome& otherwise) {
+  if (!starts_with_basic(authorization)) {
+    otherwise = Outcome::missing;
+    return std::nullopt;
+  }
   std::string_view encoded = authorization.substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   auto decoded = base64_decode(encoded);
-  if (!decoded) return Outcome::malformed;
-  const auto colon = decoded->find(':');
-  if (colon == std::string::npos) return Outcome::malformed;
-  const std::string name = decoded->substr(0, colon);
-  const std::string password = decoded->substr(colon + 1);
+  const auto colon = decoded ? decoded->find(':') : std::string::npos;
+  if (colon == std::string::npos) {
+    otherwise = Outcome::malformed;
+    return std::nullopt;
+  }
+  Credentials c{decoded->substr(0, colon), decoded->substr(colon + 1)};
   OPENSSL_cleanse(decoded->data(), decoded->size());
-  const auto user = users_.find(name);
-  if (user == users_.end()) {
-    bcrypt_matches(password, kDummyHash);  // as slow as a known user
-    return Outcome::wrong;
-  }
-  const std::string d = digest(user->first, password, user->second);
-  {
-    std::lock_guard lock(mu_);
-    if (remembered_.count(d)) return Outcome::ok;
-  }
-  if (!bcrypt_matches(password, user->second)) return Outcome::wrong;
+  return c;
+}
+
+std::optional<BasicAuth::Outcome> BasicAuth::quick_check(std::string_view authorization) const {
+  Outcome otherwise{};
+  auto c = parse(authorization, otherwise);
+  if (!c) return otherwise;
+  const auto user = users_.find(c->user);
+  if (user == users_.end()) return std::nullopt;  // an unknown user costs a bcrypt
+  const std::string d = digest(user->first, c->password, user->second);
+  OPENSSL_cleanse(c->password.data(), c->password.size());
+  std::lock_guard lock(mu_);
+  if (remembered_.count(d)) return Outcome::ok;
+  return std::nullopt;
+}
+
+BasicAuth::Outcome BasicAuth::check(std::string_view authorization) const {
+  if (auto quick = quick_check(authorization)) return *quick;
+  Outcome otherwise{};
+  auto c = parse(authorization, otherwise);
+  if (!c) return otherwise;
+  const bool holdable = c->password.size() <= kMaxPasswordBytes && c->password.find('\0') == std::string::npos;
+  const auto user = users_.find(c->user);
+  const bool matches = bcrypt_matches(c->password, user == users_.end() ? dummy_hash_ : user->second);
+  const std::string d = user == users_.end() ? std::string() : digest(user->first, c->password, user->second);
+  OPENSSL_cleanse(c->password.data(), c->password.size());
+  if (user == users_.end() || !matches || !holdable) return Outcome::wrong;
   std::lock_guard lock(mu_);
   if (remembered_.size() >= kMaxRemembered) remembered_.clear();
   remembered_.insert(d);
@@ -156,5 +174,10 @@ void AuthThrottle::failed(const std::string& source, Clock::time_point now) {
 }
 
 void AuthThrottle::succeeded(const std::string& source) { sources_.erase(source); }
+
+bool AuthThrottle::clean(const std::string& source, Clock::time_point now) const {
+  const auto it = sources_.find(source);
+  return it == sources_.end() || now - it->second.last > kForget;
+}
 
 }  // namespace swarmkeeper::monitor

@@ -6,8 +6,9 @@
 // bcrypt is slow on purpose (~50 ms at cost 10), and a browser sends the credentials on
 // every request: a successful check is remembered (by a SHA-256 of user, password and
 // hash, never the password) so only the first request of a session pays for it. A
-// failed check is never remembered, and an unknown user costs a bcrypt too, so timing
-// tells no one which user names exist.
+// failed check is never remembered, and an unknown user costs a bcrypt at the first
+// user's cost, so timing tells no one which user names exist (when users share a cost,
+// as hash-password's default gives them).
 #pragma once
 
 #include <chrono>
@@ -28,25 +29,35 @@ std::optional<std::string> base64_decode(std::string_view in);
 
 class BasicAuth {
  public:
-  /// users: name → bcrypt hash (checked by load_web_config).
-  explicit BasicAuth(std::map<std::string, std::string> users);
+  /// users: name → bcrypt hash (checked by load_web_config). `previous`: the config
+  /// this one replaces; its remembered successes carry over (each is bound to its hash,
+  /// so one whose user or hash changed simply never matches).
+  explicit BasicAuth(std::map<std::string, std::string> users, const BasicAuth* previous = nullptr);
   bool enabled() const { return !users_.empty(); }
 
   enum class Outcome {
     ok,         ///< a configured user with the right password
     missing,    ///< no Authorization header, or not the Basic scheme: ask (401)
     malformed,  ///< Basic, but not base64 of "user:password"
-    wrong,      ///< an unknown user or a wrong password
+    wrong,      ///< an unknown user, a wrong password, or one bcrypt cannot hold (NUL, over 72 bytes)
   };
-  /// Checks an Authorization header's value ("" when there is none). Thread-safe; may
-  /// take a bcrypt's time, so call it off a latency-sensitive thread.
+  /// The outcome if it needs no bcrypt (missing, malformed, a remembered success);
+  /// nullopt when check() must run. Thread-safe and quick: for the server's thread.
+  std::optional<Outcome> quick_check(std::string_view authorization) const;
+  /// Checks an Authorization header's value ("" when there is none). Thread-safe; takes
+  /// a bcrypt's time (~50 ms at cost 10) unless quick_check() answers, so call it off
+  /// any latency-sensitive thread.
   Outcome check(std::string_view authorization) const;
-  /// Whether check() would answer at once (a remembered success, or nothing to check).
-  bool cheap(std::string_view authorization) const;
 
  private:
+  struct Credentials {
+    std::string user, password;
+  };
+  // The Basic scheme's credentials; nullopt and the outcome when there are none.
+  static std::optional<Credentials> parse(std::string_view authorization, Outcome& otherwise);
   static std::string digest(std::string_view user, std::string_view password, std::string_view hash);
   std::map<std::string, std::string> users_;  // constant after construction
+  std::string dummy_hash_;                    // constant: unknown users are checked against it
   mutable std::mutex mu_;
   mutable std::set<std::string> remembered_;  // guarded by mu_; digests of successful checks
   static constexpr std::size_t kMaxRemembered = 1024;
@@ -68,6 +79,8 @@ class AuthThrottle {
   std::chrono::milliseconds delay(const std::string& source, Clock::time_point now);
   void failed(const std::string& source, Clock::time_point now);
   void succeeded(const std::string& source);
+  /// Whether `source` has no failure on record (none, or forgotten).
+  bool clean(const std::string& source, Clock::time_point now) const;
   std::size_t sources() const { return sources_.size(); }
 
  private:

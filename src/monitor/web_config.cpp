@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -217,8 +218,12 @@ std::optional<Problem> read_http(const YAML::Node& n, WebConfig& out) {
                                                "X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, "
                                                "Content-Security-Policy)"};
       auto v = scalar(kv.second);
-      if (!v || v->find_first_of("\r\n") != std::string::npos || v->empty())
-        return Problem{p + ".headers." + name, "expected a one-line value" + where(kv.second)};
+      const bool printable = v && std::none_of(v->begin(), v->end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && u != '\t') || u == 0x7f;
+      });
+      if (!v || v->empty() || !printable)
+        return Problem{p + ".headers." + name, "expected a one-line value without control characters" + where(kv.second)};
       out.headers.emplace_back(*it, *v);
     }
   }
@@ -239,7 +244,7 @@ std::optional<Problem> read_users(const YAML::Node& n, WebConfig& out) {
       return Problem{p + "." + user, "a user name must be non-empty and hold no ':'" + where(kv.first)};
     auto hash = scalar(kv.second);
     if (!hash || !is_bcrypt_hash(*hash))
-      return Problem{p + "." + user, "not a bcrypt hash; make one with 'swarmkeeper hash-password' (or "
+      return Problem{p + "." + user, "not a bcrypt hash of cost 4-17; make one with 'swarmkeeper hash-password' (or "
                                      "htpasswd -nBC 10 \"\" | tr -d ':\\n')"};
     out.users.emplace(user, *hash);
   }
@@ -249,14 +254,18 @@ std::optional<Problem> read_users(const YAML::Node& n, WebConfig& out) {
 }  // namespace
 
 bool is_bcrypt_hash(const std::string& hash) {
-  // $2a$/$2b$/$2y$, a two-digit cost, 22 characters of salt and 31 of hash: 60 in all.
-  if (hash.size() != 60 || hash[0] != '$' || hash[1] != '2' || (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') ||
-      hash[3] != '$')
+  // $2a$/$2b$/$2y$, a two-digit cost, 22 characters of salt and 31 of hash (bcrypt's
+  // base64 alphabet): 60 in all. Checked by form, never by running bcrypt: a cost of 31
+  // would take days.
+  static constexpr char kAlphabet[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  if (hash.size() != 60 || hash.compare(0, 2, "$2") != 0 || (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') ||
+      hash[3] != '$' || hash[6] != '$' || !std::isdigit(static_cast<unsigned char>(hash[4])) ||
+      !std::isdigit(static_cast<unsigned char>(hash[5])))
     return false;
-  crypt_data data{};
-  const char* out = crypt_r("", hash.c_str(), &data);
-  // On a setting it cannot use, crypt answers a string starting with '*' (or null).
-  return out != nullptr && out[0] == '$' && std::strlen(out) == hash.size() && hash.compare(0, 29, out, 29) == 0;
+  const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+  if (cost < kMinBcryptCost || cost > kMaxBcryptCost) return false;
+  if (hash.find_first_not_of(kAlphabet, 7) != std::string::npos) return false;
+  return crypt_checksalt(hash.c_str()) == CRYPT_SALT_OK;
 }
 
 Result<WebConfig> parse_web_config(std::string_view yaml, const std::string& file) {
@@ -287,6 +296,9 @@ Result<WebConfig> parse_web_config(std::string_view yaml, const std::string& fil
 }
 
 Result<WebConfig> load_web_config(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return Error(Errc::invalid_argument, "--web-config " + path + ": is a directory, not a file");
   std::ifstream f(path, std::ios::binary);
   std::stringstream text;
   if (f) text << f.rdbuf();

@@ -6,6 +6,7 @@
 // serve.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -46,9 +47,9 @@ class WebConfigTest : public ServeTest {
   }
   // curl with `args` (a shell fragment); -w gives the status, the rest is curl's error.
   CurlReply curl(const std::string& args) {
-    const std::string h = (tmp_ / "curl.headers").string(), b = (tmp_ / "curl.body").string();
-    fs::remove(h);
-    fs::remove(b);
+    // Files of its own: calls may run at once (an event stream on another thread).
+    const std::string n = std::to_string(++calls_);
+    const std::string h = (tmp_ / ("curl" + n + ".headers")).string(), b = (tmp_ / ("curl" + n + ".body")).string();
     const std::string cmd = "curl -sS --max-time 10 -D '" + h + "' -o '" + b + "' -w '%{http_code}' " + args + " 2>&1";
     std::string out;
     FILE* p = ::popen(cmd.c_str(), "r");
@@ -100,6 +101,7 @@ class WebConfigTest : public ServeTest {
     return n;
   }
   swarmkeeper::testing::TestPki pki_;
+  std::atomic<int> calls_{0};
 };
 
 constexpr const char* kTls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
@@ -125,7 +127,10 @@ TEST_F(WebConfigTest, TlsAndBasicAuthTheExporterToolkitWay) {
   EXPECT_EQ(curl(ca() + https("/readyz")).status, 401);
   EXPECT_EQ(curl(ca() + https("/")).status, 401);
   EXPECT_EQ(curl(ca() + https("/api/snapshot")).status, 401);
-  EXPECT_EQ(curl(ca() + "-I " + https("/metrics")).status, 401);
+  auto head = curl(ca() + "-I " + https("/metrics"));
+  EXPECT_EQ(head.status, 401);
+  // (-I writes the head where the body would go: nothing may follow it.)
+  EXPECT_EQ(head.body.substr(head.body.find("\r\n\r\n") + 4), "") << "a HEAD answer has no body: " << head.body;
   EXPECT_EQ(curl(ca() + "-N --max-time 2 " + https("/events")).status, 401);
   auto events = curl(ca() + user + "-N --max-time 2 " + https("/events"));
   EXPECT_EQ(events.status, 200);
@@ -197,15 +202,28 @@ TEST_F(WebConfigTest, AChangedFileIsReadAgainAndABadOneKeepsTheOneInForce) {
     return r.body.find("swarmkeeper_web_config_last_reload_successful 0\n") != std::string::npos;
   }));
 
-  write_web_config("");  // no users: beyond loopback that is refused, and alice stays
+  write_web_config("basic_auth_users:\n");  // cut short: no users. Taking them away live is refused; alice stays
   const auto until2 = Clock::now() + 10s;
   while (count(slurp(log_), "keeping the web config in force") < 2 && Clock::now() < until2) std::this_thread::sleep_for(50ms);
-  EXPECT_NE(slurp(log_).find("serves beyond loopback without TLS or authentication"), std::string::npos) << slurp(log_);
+  EXPECT_NE(slurp(log_).find("would turn authentication (basic_auth_users) off while serving"), std::string::npos)
+      << slurp(log_);
   EXPECT_EQ(curl(base + "/metrics'").status, 401);
 
+  // An event stream opened by alice ends once alice is no longer a user.
+  std::string stream_said;
+  auto stream_ended = Clock::time_point::max();
+  std::thread stream([&] {
+    stream_said = curl("-N --max-time 30 -u alice:a-pass " + base + "/events'").body;
+    stream_ended = Clock::now();
+  });
+  std::this_thread::sleep_for(500ms);
+  const auto switched = Clock::now();
   write_web_config(bob);
   EXPECT_TRUE(eventually("-u bob:b-pass " + base + "/metrics'", [](const CurlReply& r) { return r.status == 200; }));
   EXPECT_EQ(curl("-u alice:a-pass " + base + "/metrics'").status, 401);
+  stream.join();
+  EXPECT_NE(stream_said.find("event: snapshot"), std::string::npos);
+  EXPECT_LT(stream_ended - switched, 10s) << "alice's stream outlived alice";
   EXPECT_TRUE(eventually("-u bob:b-pass " + base + "/metrics'", [](const CurlReply& r) {
     return r.body.find("swarmkeeper_web_config_last_reload_successful 1\n") != std::string::npos;
   }));

@@ -82,6 +82,7 @@ TEST(WebConfig, EachProblemNamesTheFileAndTheKey) {
       {"basic_auth_users: [alice]\n", "basic_auth_users: expected a mapping"},
       {"http_server_config:\n  headers:\n    Set-Cookie: x\n", "http_server_config.headers.Set-Cookie: not a header"},
       {"http_server_config:\n  http2: maybe\n", "http_server_config.http2: expected true or false"},
+      {"http_server_config:\n  headers:\n    X-Frame-Options: \"DENY\\x01\"\n", "without control characters"},
       {"basic_auth_user:\n  alice: x\n", "basic_auth_user: unknown key"},
       {"tls_server_config: [\n", "line 2"},
       {"just a string\n", "expected a mapping"},
@@ -107,6 +108,10 @@ TEST(WebConfig, OnlyHashesTheSystemsCryptTakesAreBcrypt) {
   EXPECT_FALSE(is_bcrypt_hash(""));
   EXPECT_FALSE(is_bcrypt_hash(h.substr(0, 59)));
   EXPECT_FALSE(is_bcrypt_hash("$2y$99$" + h.substr(7)));  // cost out of range
+  EXPECT_FALSE(is_bcrypt_hash("$2y$31$" + h.substr(7))) << "days per login: refused, and refused quickly";
+  EXPECT_FALSE(is_bcrypt_hash("$2y$18$" + h.substr(7)));
+  EXPECT_TRUE(is_bcrypt_hash("$2y$17$" + h.substr(7)));
+  EXPECT_FALSE(is_bcrypt_hash(h.substr(0, 59) + "!"));
   EXPECT_FALSE(is_bcrypt_hash("$6$" + h.substr(3)));
 }
 
@@ -140,16 +145,53 @@ TEST(BasicAuth, ASuccessIsRememberedAFailureNever) {
   const BasicAuth auth({{"alice", bcrypt("s3cret", 8)}});
   const std::string right = "Basic " + base64_encode("alice:s3cret");
   const std::string wrong = "Basic " + base64_encode("alice:s3creT");
-  EXPECT_FALSE(auth.cheap(right));
+  EXPECT_FALSE(auth.quick_check(right));
   EXPECT_EQ(auth.check(right), BasicAuth::Outcome::ok);
-  EXPECT_TRUE(auth.cheap(right));
+  EXPECT_EQ(auth.quick_check(right), BasicAuth::Outcome::ok);
   EXPECT_EQ(auth.check(wrong), BasicAuth::Outcome::wrong);
-  EXPECT_FALSE(auth.cheap(wrong));
-  EXPECT_FALSE(auth.cheap("Basic " + base64_encode("mallory:x")));  // an unknown user costs a bcrypt
-  EXPECT_TRUE(auth.cheap(""));
-  // A remembered success holds only for that hash: the same password under a new hash is checked again.
-  const BasicAuth rotated({{"alice", bcrypt("s3cret", 8)}});
-  EXPECT_FALSE(rotated.cheap(right));
+  EXPECT_FALSE(auth.quick_check(wrong));
+  EXPECT_FALSE(auth.quick_check("Basic " + base64_encode("mallory:x")));  // an unknown user costs a bcrypt
+  EXPECT_EQ(auth.quick_check(""), BasicAuth::Outcome::missing);
+  EXPECT_EQ(auth.quick_check("Basic %%%%"), BasicAuth::Outcome::malformed);
+  // Regression: extra spaces after the scheme were read one way by the quick check and
+  // another by the full one, which then ran bcrypt on the server's thread.
+  EXPECT_FALSE(auth.quick_check("Basic   " + base64_encode("alice:s3creT")));
+  EXPECT_EQ(auth.quick_check("Basic   " + base64_encode("alice:s3cret")), BasicAuth::Outcome::ok);
+  // A success carries over to the config that replaces this one, for the same hash only.
+  const BasicAuth same({{"alice", bcrypt("s3cret", 8)}}, &auth);
+  EXPECT_FALSE(same.quick_check(right)) << "a new hash for alice: checked again";
+}
+
+TEST(BasicAuth, ARememberedSuccessSurvivesAReloadThatKeepsTheHash) {
+  const std::string hash = bcrypt("s3cret", 4);
+  const BasicAuth before({{"alice", hash}});
+  const std::string right = "Basic " + base64_encode("alice:s3cret");
+  ASSERT_EQ(before.check(right), BasicAuth::Outcome::ok);
+  const BasicAuth after({{"alice", hash}, {"bob", bcrypt("x", 4)}}, &before);
+  EXPECT_EQ(after.quick_check(right), BasicAuth::Outcome::ok);
+}
+
+TEST(BasicAuth, PasswordsBcryptCannotHoldNeverMatch) {
+  const std::string long_pw(72, 'p');
+  const BasicAuth auth({{"alice", bcrypt("secret")}, {"bob", bcrypt(long_pw)}});
+  EXPECT_EQ(auth.check("Basic " + base64_encode(std::string("alice:secret\0junk", 17))), BasicAuth::Outcome::wrong);
+  EXPECT_EQ(auth.check("Basic " + base64_encode("bob:" + long_pw)), BasicAuth::Outcome::ok);
+  EXPECT_EQ(auth.check("Basic " + base64_encode("bob:" + long_pw + "x")), BasicAuth::Outcome::wrong)
+      << "bcrypt reads 72 bytes: a longer password would match on its prefix";
+}
+
+TEST(BasicAuth, AnUnknownUserCostsAsMuchAsAKnownOne) {
+  const BasicAuth auth({{"alice", bcrypt("s3cret", 9)}});
+  auto time = [&](const std::string& credentials) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3; ++i) (void)auth.check("Basic " + base64_encode(credentials));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const double known = time("alice:wrong"), unknown = time("mallory:wrong");
+  // Both run bcrypt at cost 9 (~25 ms each); a cost-10 dummy would take twice as long,
+  // a missing one almost nothing.
+  EXPECT_GT(unknown, known * 0.5) << known << " s vs " << unknown << " s";
+  EXPECT_LT(unknown, known * 1.6) << known << " s vs " << unknown << " s";
 }
 
 TEST(AuthThrottle, FreeAtFirstThenDoublingThenForgotten) {
@@ -168,6 +210,10 @@ TEST(AuthThrottle, FreeAtFirstThenDoublingThenForgotten) {
   EXPECT_EQ(t.delay("10.0.0.3", t0), 500ms);
   t.succeeded("10.0.0.3");
   EXPECT_EQ(t.delay("10.0.0.3", t0), 0ms);
+  EXPECT_TRUE(t.clean("10.0.0.3", t0));
+  t.failed("10.0.0.3", t0);
+  EXPECT_FALSE(t.clean("10.0.0.3", t0));
+  EXPECT_TRUE(t.clean("10.0.0.3", t0 + AuthThrottle::kForget + 1s));
 }
 
 TEST(AuthThrottle, ManySourcesStayBounded) {
@@ -183,7 +229,7 @@ TEST(AuthThrottle, ManySourcesStayBounded) {
 TEST(WebConfig, TheShippedExampleWantsOnlyARealHash) {
   auto r = load_web_config(SWARMKEEPER_SOURCE_DIR "/deploy/web-config.yml");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message().find("basic_auth_users.prometheus: not a bcrypt hash; make one with 'swarmkeeper "
+  EXPECT_NE(r.error().message().find("basic_auth_users.prometheus: not a bcrypt hash of cost 4-17; make one with 'swarmkeeper "
                                      "hash-password'"),
             std::string::npos)
       << r.error().message();
