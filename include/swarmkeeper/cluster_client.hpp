@@ -117,14 +117,8 @@ class ClusterClient {
   std::shared_ptr<Impl> impl_;
 };
 
-/// A MOVED or ASK redirection named in an error message ("... MOVED 3999 127.0.0.1:6381").
-struct Redirect {
-  bool ask = false;
-  std::uint16_t slot = 0;
-  std::string host;
-  std::uint16_t port = 0;
-};
-std::optional<Redirect> parse_redirect(std::string_view error_message);
+// (A MOVED or ASK redirection is Error::redirect(), parsed where the reply is read:
+// swarmkeeper/error.hpp.)
 
 /// The key a command is routed by: its first key (EVAL/EVALSHA/FCALL: the first of
 /// KEYS; OBJECT/MEMORY/XINFO subcommands: the key after the subcommand; XREAD/XREADGROUP:

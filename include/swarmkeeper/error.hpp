@@ -13,7 +13,11 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <variant>
@@ -73,7 +77,39 @@ bool is_transient(Errc e) noexcept;
 /// Short stable name of a code, e.g. "connection_refused".
 const char* errc_name(Errc e) noexcept;
 
-/// An error code and a message a user can act on.
+/// The code a server's error reply starts with, for the ones a client decides on.
+enum class ServerCode : std::uint8_t {
+  none,             ///< not from a server's error reply
+  other,            ///< any other code (ERR, WRONGTYPE, NOPERM, ...): see Errc
+  moved,            ///< MOVED slot host:port: the slot is served elsewhere now
+  ask,              ///< ASK slot host:port: this key is being migrated; ask there, once, after ASKING
+  try_again,        ///< TRYAGAIN: a multi-key command met a slot in migration; retry later
+  cluster_down,     ///< CLUSTERDOWN: the cluster cannot serve the slot right now; retry later
+  cross_slot,       ///< CROSSSLOT: one command's keys hash to several slots
+  wrong_type,       ///< WRONGTYPE: the key holds another type
+  unknown_command,  ///< ERR unknown command (e.g. HELLO before Redis 6)
+  no_proto,         ///< NOPROTO: the protocol version asked for is not spoken
+};
+
+/// Where a MOVED or ASK reply sends a command.
+struct Redirect {
+  bool ask = false;  ///< ASK: this one command, after ASKING; MOVED: the slot, for good
+  std::uint16_t slot = 0;
+  std::string host;  ///< as the server wrote it; "" when it does not know the endpoint
+  std::uint16_t port = 0;
+};
+
+/// What a server's error reply says: its code, and for MOVED/ASK where to go. Parses the
+/// reply's text (e.g. "MOVED 3999 10.0.0.2:6381"), once, where the reply is read; a
+/// MOVED/ASK whose target does not parse is `other`. No I/O.
+struct ServerError {
+  ServerCode code = ServerCode::other;
+  std::optional<Redirect> redirect;
+};
+ServerError classify_server_error(std::string_view reply_text);
+
+/// An error code and a message a user can act on; an error from a server's reply also
+/// carries the reply's code (and, for MOVED/ASK, its target), so no one reads the text.
 class Error {
  public:
   Error() = default;
@@ -83,10 +119,21 @@ class Error {
   const std::string& message() const noexcept { return message_; }
   bool transient() const noexcept { return is_transient(code_); }
   explicit operator bool() const noexcept { return code_ != Errc::ok; }
+  ServerCode server_code() const noexcept { return server_code_; }
+  /// For server_code() moved or ask: where to go; else null.
+  const Redirect* redirect() const noexcept { return redirect_.get(); }
+  /// Tags this error with what the server's reply said.
+  Error& from_server(ServerError s) {
+    server_code_ = s.code;
+    redirect_ = s.redirect ? std::make_shared<const Redirect>(std::move(*s.redirect)) : nullptr;
+    return *this;
+  }
 
  private:
   Errc code_ = Errc::ok;
   std::string message_;
+  ServerCode server_code_ = ServerCode::none;
+  std::shared_ptr<const Redirect> redirect_;  // shared: errors are copied; a redirect is rare
 };
 
 /// Either a T or an Error. Accessing the wrong side is a programming error (asserts).

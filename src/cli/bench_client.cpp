@@ -202,7 +202,7 @@ int run_bench_client(const BenchClientArgs& args) {
   }
   if (auto s = net::run_blocking(io, client->set("k", std::string(32, 'v'))); !s) {
     std::cerr << "swarmkeeper bench: " << s.error().message()
-              << (s.error().message().find("MOVED") != std::string::npos ? " (a cluster node: use redis+cluster://)" : "") << "\n";
+              << (s.error().redirect() != nullptr ? " (a cluster node: use redis+cluster://)" : "") << "\n";
     return 1;
   }
 

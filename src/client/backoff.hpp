@@ -18,6 +18,13 @@ struct BackoffOptions {
   std::chrono::milliseconds max{5000};    ///< ceiling of any delay
 };
 
+/// The ceiling after `failures` failures: min(max, initial * 2^failures). The one
+/// doubling rule: Backoff draws under it, and fixed waits (the cluster's retries) use it.
+constexpr std::chrono::milliseconds backoff_ceiling(BackoffOptions o, int failures) {
+  const int shift = std::clamp(failures, 0, 20);
+  return std::min(o.max, std::chrono::milliseconds(o.initial.count() << shift));
+}
+
 class Backoff {
  public:
   explicit Backoff(BackoffOptions o = {}) : opts_(o) {}
@@ -30,10 +37,7 @@ class Backoff {
     return std::chrono::milliseconds(d(rng));
   }
   /// The current ceiling (what the next delay is drawn under).
-  std::chrono::milliseconds ceiling() const {
-    const int shift = std::min(failures_, 20);
-    return std::min(opts_.max, std::chrono::milliseconds(opts_.initial.count() << shift));
-  }
+  std::chrono::milliseconds ceiling() const { return backoff_ceiling(opts_, failures_); }
   int failures() const noexcept { return failures_; }
   void reset() noexcept { failures_ = 0; }
 

@@ -3,6 +3,8 @@
 // redirections (MOVED, ASK), retries (TRYAGAIN, CLUSTERDOWN) and multi-key splitting.
 #include "swarmkeeper/cluster_client.hpp"
 
+#include "client/route_policy.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -23,65 +25,27 @@ namespace swarmkeeper {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-// The server's own text in an error message: messages read "<context>: <server text>"
-// (the context never holds ": "), or are the server text itself.
-std::string_view server_text(std::string_view msg) {
-  for (std::string_view code : {"MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN"})
-    if (msg.substr(0, code.size()) == code) return msg;
-  const auto colon = msg.find(": ");
-  return colon == std::string_view::npos ? std::string_view{} : msg.substr(colon + 2);
-}
-
-}  // namespace
-
-std::optional<Redirect> parse_redirect(std::string_view message) {
-  Redirect r;
-  const std::string_view msg = server_text(message);  // the error code must come first
-  std::size_t at = 0, skip = 6;
-  if (msg.substr(0, 6) != "MOVED ") {
-    if (msg.substr(0, 4) != "ASK ") return std::nullopt;
-    skip = 4;
-    r.ask = true;
-  }
-  std::string_view rest = msg.substr(at + skip);
-  const auto space = rest.find(' ');
-  if (space == std::string_view::npos || space == 0 || space > 5) return std::nullopt;
-  unsigned slot = 0;
-  for (char c : rest.substr(0, space)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    slot = slot * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (slot >= kClusterSlots) return std::nullopt;
-  rest = rest.substr(space + 1);
-  rest = rest.substr(0, rest.find_first_of(" \r\n"));
-  const auto colon = rest.rfind(':');
-  if (colon == std::string_view::npos || colon + 1 >= rest.size() || rest.size() - colon - 1 > 5) return std::nullopt;
-  unsigned port = 0;
-  for (char c : rest.substr(colon + 1)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    port = port * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (port == 0 || port > 65535) return std::nullopt;
-  r.slot = static_cast<std::uint16_t>(slot);
-  r.host = std::string(rest.substr(0, colon));
-  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
-  r.port = static_cast<std::uint16_t>(port);
-  return r;
-}
+using client::next_route_action;
+using client::node_unreachable;
+using client::RouteAction;
+using client::routed_elsewhere;
 
 namespace {
 
-bool transient_cluster_error(const Error& e) {
-  const std::string_view m = server_text(e.message());
-  return m.substr(0, 8) == "TRYAGAIN" || m.substr(0, 11) == "CLUSTERDOWN";
+// The text a server's error reply carried ("<context>: <text>" holds it after the first
+// ": "; a context never holds one), or the whole message for an error of our own.
+std::string_view reply_text(const Error& e) {
+  const std::string_view m = e.message();
+  const auto colon = m.find(": ");
+  return e.server_code() == ServerCode::none || colon == std::string_view::npos ? m : m.substr(colon + 2);
 }
 
-// The connection, not the command, failed: the node may be gone (failover).
-bool node_unreachable(const Error& e) {
-  return e.code() == Errc::connection_refused || e.code() == Errc::connection_lost || e.code() == Errc::timeout ||
-         e.code() == Errc::dns_failure || e.code() == Errc::io_error;
+// A slot no master serves, as a server would say it (the reply text a pipeline's place
+// carries reads "CLUSTERDOWN ...", so callers reading replies see the server's code).
+Error unserved_slot(std::uint16_t slot) {
+  Error e(Errc::server_error, "slot " + std::to_string(slot) + ": CLUSTERDOWN no node serves this slot");
+  e.from_server({ServerCode::cluster_down, std::nullopt});
+  return e;
 }
 
 // A server error as a reply in a pipeline's place (what Client::pipeline gives).
@@ -215,8 +179,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
       const auto target_hp = target_for(slot, to);  // (no structured bindings in coroutines: GCC 12)
       const std::string& target_host = target_hp.first;
       const std::uint16_t target_port = target_hp.second;
-      if (target_port == 0)
-        co_return Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(slot) + " is not served by any node");
+      if (target_port == 0) co_return unserved_slot(slot);
       Client* target = &node(target_host, target_port);
       if (to && to->ask && client_detail::is_blocking(cmd.view())) {
         // A blocking command must not hold up a shared connection: ASKING and it on a
@@ -245,33 +208,18 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
         r = co_await target->command(cmd, idempotent);
       }
       if (r) co_return r;
-      to.reset();
-      if (auto red = parse_redirect(r.error().message())) {
-        if (red->ask) {
-          ++asked_n;
-        } else {
-          ++moved_n;
-          (void)co_await refresh();  // the map is behind: read it again
-        }
-        if (attempt >= 2) {  // redirected back and forth (a migration under way): give it a moment
-          asio::steady_timer t(ex, std::chrono::milliseconds(10 << std::min(attempt, 6)));
-          co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-        }
-        to = std::move(red);
-        continue;
-      }
-      if (node_unreachable(r.error())) {  // a failover may have moved the slot: look again
-        mark_unreachable(target_host, target_port);
-        (void)co_await refresh();
-        if (!idempotent) co_return r;  // it may have run: never resent
-        continue;
-      }
-      if (transient_cluster_error(r.error())) {
-        asio::steady_timer t(ex, std::chrono::milliseconds(25 << std::min(attempt, 5)));
+      const RouteAction next = next_route_action(attempt, opts.max_redirects, r.error(), idempotent);
+      if (next.moved) ++moved_n;
+      if (next.asked) ++asked_n;
+      if (next.mark_unreachable) mark_unreachable(target_host, target_port);
+      if (next.refresh) (void)co_await refresh();
+      if (!next.retry) co_return r;
+      if (next.wait.count() > 0) {
+        asio::steady_timer t(ex, next.wait);
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-        (void)co_await refresh();
-        continue;
       }
+      to = next.to;
+      continue;
       co_return r;
     }
     co_return r;
@@ -337,7 +285,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
         const resp::Reply& r = (*replies)[j];
         if (r.is_error()) {
           const Error e = net::error_from_reply(r.root(), std::string(name));
-          if (!parse_redirect(e.message()) && !transient_cluster_error(e)) co_return e;
+          if (!routed_elsewhere(e)) co_return e;
           retry.push_back(slots[j]);
           continue;
         }
@@ -383,7 +331,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
         resp::Reply& r = (*replies)[j];
         if (r.is_error()) {
           const Error e = net::error_from_reply(r.root(), "pipeline");
-          if (parse_redirect(e.message()) || transient_cluster_error(e)) {
+          if (routed_elsewhere(e)) {
             retry.push_back(part.items[j]);
             continue;
           }
@@ -396,7 +344,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
       auto r = co_await routed(slot[i], cmds[i], idempotent);
       if (r) out[i] = std::move(*r);
       else if (node_unreachable(r.error()) || r.error().code() == Errc::cancelled) co_return r.error();
-      else out[i] = error_reply(server_text(r.error().message()).empty() ? r.error().message() : server_text(r.error().message()));
+      else out[i] = error_reply(reply_text(r.error()));
     }
     co_return out;
   }
@@ -527,7 +475,7 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::command_at_slot(std::uint16_
     if (auto ok = co_await impl->refresh(); !ok) co_return ok.error();
   }
   const ClusterNode* n = impl->map.node_for(slot);
-  if (n == nullptr) co_return Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(slot) + " is not served by any node");
+  if (n == nullptr) co_return unserved_slot(slot);
   const std::string host = n->host;
   const std::uint16_t port = n->port;
   co_return co_await impl->node(host, port).command(cmd, true);
@@ -565,7 +513,7 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
   if (!impl->have_map) {
     if (auto ok = co_await impl->refresh(); !ok) co_return ok.error();
   }
-  Result<resp::Reply> result = Error(Errc::server_error, "CLUSTERDOWN: slot " + std::to_string(*slot) + " is not served by any node");
+  Result<resp::Reply> result = unserved_slot(*slot);
   std::optional<Redirect> to;
   for (int attempt = 0; attempt <= impl->opts.max_redirects; ++attempt) {
     const auto hp = impl->target_for(*slot, to);
@@ -583,7 +531,8 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
     to.reset();
     // A queued command redirected: EXEC aborted, nothing ran; follow it and try again.
     for (std::size_t i = first; i < first + cmds.size() && !to; ++i)
-      if ((*replies)[i].is_error()) to = parse_redirect(net::error_from_reply((*replies)[i].root(), "transaction").message());
+      if ((*replies)[i].is_error())
+        if (const Error queued = net::error_from_reply((*replies)[i].root(), "transaction"); queued.redirect()) to = *queued.redirect();
     if (to) {
       if (!to->ask) {
         ++impl->moved_n;
@@ -596,8 +545,8 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
     const resp::Reply& exec = replies->back();
     if (exec.is_error()) {
       const Error e = net::error_from_reply(exec.root(), "EXEC");
-      if (transient_cluster_error(e)) {
-        asio::steady_timer t(impl->ex, std::chrono::milliseconds(25 << std::min(attempt, 5)));
+      if (const RouteAction next = next_route_action(attempt, impl->opts.max_redirects, e, false); next.retry && !next.to) {
+        asio::steady_timer t(impl->ex, next.wait);
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }

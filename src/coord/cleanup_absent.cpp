@@ -33,15 +33,16 @@ asio::awaitable<Result<std::vector<HeartbeatRead>>> Engine::read_values(const st
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const resp::Reply& v = replies[i];
     if (v.is_error()) {
-      if (v.str().starts_with("WRONGTYPE")) {
+      Error e = net::error_from_reply(v.root(), std::string(what) + " (GETRANGE)");
+      if (e.server_code() == ServerCode::wrong_type) {
         out[i].kind = HeartbeatRead::Kind::wrong_type;
         continue;
       }
-      if (v.str().starts_with("CLUSTERDOWN")) {  // a slot no master serves: unreadable, left alone
+      if (e.server_code() == ServerCode::cluster_down) {  // a slot no master serves: unreadable, left alone
         out[i].kind = HeartbeatRead::Kind::unavailable;
         continue;
       }
-      co_return net::error_from_reply(v.root(), std::string(what) + " (GETRANGE)");
+      co_return e;
     }
     out[i].kind = v.str().empty() ? HeartbeatRead::Kind::empty : HeartbeatRead::Kind::value;
     out[i].bytes = v.str();

@@ -78,8 +78,7 @@ asio::awaitable<bool> CleanupLock::take_over_if_dead(const std::string& holder) 
 
 // Scripts refused (the cleanup's user may not EVAL): NOPERM, or an unknown command.
 static bool scripts_refused(const Error& e) {
-  return e.code() == Errc::no_permission ||
-         (e.code() == Errc::server_error && e.message().find("unknown command") != std::string::npos);
+  return e.code() == Errc::no_permission || e.server_code() == ServerCode::unknown_command;
 }
 
 bool CleanupLock::lost() const noexcept {

@@ -217,7 +217,8 @@ asio::awaitable<Result<std::vector<std::uint8_t>>> ClusterDeleteStep::read_check
   if (!r) co_return r.error();
   for (std::size_t i = 0; i < b.check_keys.size(); ++i) {
     const resp::Reply& v = (*r)[i];
-    if (v.is_error() && v.str().starts_with("CLUSTERDOWN")) {  // a slot no master serves: cannot confirm, keep
+    const ServerCode code = v.is_error() ? net::error_from_reply(v.root(), "").server_code() : ServerCode::none;
+    if (code == ServerCode::cluster_down) {  // a slot no master serves: cannot confirm, keep
       ok[i] = 0;
       continue;
     }
@@ -225,7 +226,7 @@ asio::awaitable<Result<std::vector<std::uint8_t>>> ClusterDeleteStep::read_check
       if (v.is_error()) co_return net::error_from_reply(v.root(), "re-reading heartbeats");
       ok[i] = v.integer() == 0;
     } else if (v.is_error()) {
-      if (!v.str().starts_with("WRONGTYPE")) co_return net::error_from_reply(v.root(), "re-reading heartbeats");
+      if (code != ServerCode::wrong_type) co_return net::error_from_reply(v.root(), "re-reading heartbeats");
       ok[i] = 0;  // no longer a string: changed
     } else {
       ok[i] = !v.is_null() && sha1_hex(v.str()) == b.expect[i];

@@ -372,7 +372,7 @@ struct Monitor::Impl {
           const std::string value(v->str());  // "" (empty, or deleted since the scan) is unreadable: invalid
           tally->on_liveness(read_keys[ri], &value, now_ms);
         } else if (!v && v.error().code() != Errc::connection_lost && v.error().code() != Errc::timeout &&
-                   v.error().code() != Errc::cancelled && !parse_redirect(v.error().message())) {
+                   v.error().code() != Errc::cancelled && !v.error().redirect()) {
           // (a redirect: the key moved with its slot since the scan; not this node's to judge)
           const std::string unreadable;  // not a string (WRONGTYPE): invalid, like the cleanup
           tally->on_liveness(read_keys[ri], &unreadable, now_ms);

@@ -32,7 +32,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 // A request awaited by a coroutine. The timer is the coroutine's wake-up call: it waits
 // on it, and completion cancels it. (A stored completion handler would do as well, but
@@ -63,7 +62,9 @@ Error error_from_reply(resp::ReplyRef reply, std::string_view context) {
   else if (code == "OOM") errc = Errc::out_of_memory;
   else if (code == "NOSCRIPT") errc = Errc::no_script;
   else if (code == "WRONGPASS" || code == "NOAUTH") errc = Errc::auth_failed;
-  return Error(errc, std::string(context) + ": " + std::string(text));
+  Error e(errc, std::string(context) + ": " + std::string(text));
+  e.from_server(classify_server_error(text));
+  return e;
 }
 
 struct Connection::Impl : std::enable_shared_from_this<Impl> {
@@ -265,9 +266,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         const resp::ReplyRef root = r->root();
         for (std::size_t i = 0; i + 1 < root.size(); i += 2)
           if (root[i].str() == "version") server_version = std::string(root[i + 1].str());
-      } else if (r.error().code() == Errc::server_error &&
-                 (starts_with(r.error().message(), "HELLO at " + where() + ": ERR unknown command") ||
-                  r.error().message().find("NOPROTO") != std::string::npos)) {
+      } else if (r.error().server_code() == ServerCode::unknown_command || r.error().server_code() == ServerCode::no_proto) {
         need_legacy = true;  // Redis < 6: no HELLO, speak RESP2
       } else if (r.error().code() == Errc::auth_failed) {
         co_return Error(Errc::auth_failed, "authentication as user '" + user + "' at " + where() + " failed: " +

@@ -59,4 +59,59 @@ bool is_transient(Errc e) noexcept {
   }
 }
 
+namespace {
+
+// "slot host:port" after MOVED/ASK; nullopt unless every part parses.
+std::optional<Redirect> parse_target(std::string_view rest, bool ask) {
+  const auto space = rest.find(' ');
+  if (space == std::string_view::npos || space == 0 || space > 5) return std::nullopt;
+  unsigned slot = 0;
+  for (char c : rest.substr(0, space)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    slot = slot * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (slot >= 16384) return std::nullopt;
+  rest = rest.substr(space + 1);
+  rest = rest.substr(0, rest.find_first_of(" \r\n"));
+  const auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 >= rest.size() || rest.size() - colon - 1 > 5) return std::nullopt;
+  unsigned port = 0;
+  for (char c : rest.substr(colon + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port == 0 || port > 65535) return std::nullopt;
+  Redirect r;
+  r.ask = ask;
+  r.slot = static_cast<std::uint16_t>(slot);
+  r.host = std::string(rest.substr(0, colon));
+  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
+  r.port = static_cast<std::uint16_t>(port);
+  return r;
+}
+
+}  // namespace
+
+ServerError classify_server_error(std::string_view text) {
+  const std::string_view code = text.substr(0, text.find(' '));
+  ServerError e;
+  if (code == "MOVED" || code == "ASK") {
+    e.redirect = parse_target(text.substr(code.size() + (code.size() < text.size() ? 1 : 0)), code == "ASK");
+    if (e.redirect) e.code = code == "ASK" ? ServerCode::ask : ServerCode::moved;
+  } else if (code == "TRYAGAIN") {
+    e.code = ServerCode::try_again;
+  } else if (code == "CLUSTERDOWN") {
+    e.code = ServerCode::cluster_down;
+  } else if (code == "CROSSSLOT") {
+    e.code = ServerCode::cross_slot;
+  } else if (code == "WRONGTYPE") {
+    e.code = ServerCode::wrong_type;
+  } else if (code == "NOPROTO") {
+    e.code = ServerCode::no_proto;
+  } else if (code == "ERR" && text.substr(0, 19) == "ERR unknown command") {
+    e.code = ServerCode::unknown_command;
+  }
+  return e;
+}
+
 }  // namespace swarmkeeper

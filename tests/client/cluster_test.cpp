@@ -156,26 +156,6 @@ TEST(ClusterFailover, TheClientFollowsAPromotedReplica) {
   c.close();
 }
 
-TEST(Redirect, ParsesMovedAndAsk) {
-  auto m = parse_redirect("the server replied: MOVED 3999 127.0.0.1:6381");
-  ASSERT_TRUE(m);
-  EXPECT_FALSE(m->ask);
-  EXPECT_EQ(m->slot, 3999);
-  EXPECT_EQ(m->host, "127.0.0.1");
-  EXPECT_EQ(m->port, 6381);
-  auto a = parse_redirect("ASK 12 [::1]:7000");
-  ASSERT_TRUE(a);
-  EXPECT_TRUE(a->ask);
-  EXPECT_EQ(a->host, "::1");
-  for (const char* bad : {"MOVED", "MOVED 99999 h:1", "MOVED 1 h", "MOVED 1 h:0", "MOVED x h:1", "NOTMOVED 1 h:1", "ASK 1 h:99999",
-                          "the server replied: ERR script said MOVED 1 h:1"})  // only the error code counts
-    EXPECT_FALSE(parse_redirect(bad)) << bad;
-  auto unknown = parse_redirect("MOVED 5 :7001");  // unknown endpoint: the host asked
-  ASSERT_TRUE(unknown);
-  EXPECT_EQ(unknown->host, "");
-  EXPECT_EQ(unknown->port, 7001);
-}
-
 TEST_F(ClusterTest, CommandsAndMultiKeyCommandsWorkAcrossSlots) {
   ClusterClient c(io_.get_executor(), cluster_options());
   ASSERT_TRUE(run(io_, c.connect()));
