@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
   int hash_cost = 10;
   auto* hash_password = app.add_subcommand("hash-password", "Read a password on standard input and print its bcrypt hash, "
                                                             "for basic_auth_users in serve's --web-config");
-  hash_password->add_option("--cost", hash_cost, "bcrypt cost (4-31; each step doubles the work)")->capture_default_str();
+  hash_password->add_option("--cost", hash_cost, "bcrypt cost (4-17; each step doubles the work)")->capture_default_str();
 
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);

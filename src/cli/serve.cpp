@@ -201,7 +201,8 @@ int run_hash_password(int cost) {
   const char* problem = password.empty() ? "the password is empty (give it on standard input)"
                         : extra_line    ? "standard input holds more than one line: give one password"
                         : password.size() > 72 ? "the password is longer than bcrypt's 72 bytes (it would match on a prefix)"
-                                               : nullptr;
+                        : password.find('\0') != std::string::npos ? "the password holds a NUL byte (no login could send it)"
+                                                                    : nullptr;
   if (problem) {
     std::fill(password.begin(), password.end(), '\0');
     std::cerr << "swarmkeeper hash-password: " << problem << "\n";

@@ -168,6 +168,9 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsServerConfig& t,
   if (t.max_version) SSL_CTX_set_max_proto_version(c, openssl_version(t.max_version));
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                              (t.prefer_server_cipher_suites ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
+  // An encrypted key would make OpenSSL ask for its passphrase on the terminal, and a
+  // service has none: no passphrase is given, so it fails with the message below.
+  SSL_CTX_set_default_passwd_cb(c, [](char*, int, int, void*) { return 0; });
   if (SSL_CTX_use_certificate_chain_file(c, t.cert_file.c_str()) != 1)
     return fail("cert_file", t.cert_file, "cannot load a PEM certificate chain (" + openssl_error() + ")");
   if (SSL_CTX_use_PrivateKey_file(c, t.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
@@ -175,7 +178,8 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsServerConfig& t,
       ERR_clear_error();
       return fail("key_file", t.key_file, "is not the key of cert_file " + t.cert_file);
     }
-    return fail("key_file", t.key_file, "cannot load a PEM private key (" + openssl_error() + ")");
+    return fail("key_file", t.key_file,
+                "cannot load a PEM private key, unencrypted (" + openssl_error() + "); 'openssl pkey -in KEY -out KEY2' writes one without its passphrase");
   }
   if (SSL_CTX_check_private_key(c) != 1)
     return fail("key_file", t.key_file, "is not the key of cert_file " + t.cert_file);
@@ -346,12 +350,11 @@ struct HttpServer::Impl {
     std::vector<std::pair<std::string, std::string>> headers;
   };
 
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
+  // What sessions touch comes before io: a session's frame still held by io when it
+  // is destroyed (after stop()) gives its slot back into these.
   HttpRoutes routes;
   std::vector<std::string> hostnames;     // constant after start
   std::vector<std::string> public_paths;  // constant after start
-  std::thread thread;
   static constexpr std::size_t kMaxConnections = 512;
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> refused{0};
@@ -363,18 +366,23 @@ struct HttpServer::Impl {
   mutable std::mutex live_mu;
   std::shared_ptr<const Live> live;  // guarded by live_mu
 
-  LoginChecker checker;   // after io: stopped (its waiters dropped) while io still exists
   AuthThrottle throttle;  // io thread only
 
   // Connections waiting for a request, oldest first: at the cap the oldest is closed to
   // make room, so idle or half-sent connections (slowloris) can never lock others out.
   struct Waiting {
     tcp::socket* socket;
-    bool* evicted;  // set when the accept loop closes it to make room
+    bool* evicted;                          // set when the accept loop closes it to make room
+    asio::steady_timer* timer = nullptr;    // a login's wait, cancelled with it
   };
   std::list<Waiting> idle;
   std::size_t streams = 0;  // /events clients (io thread only)
   static constexpr std::size_t kMaxStreams = 256;
+
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  LoginChecker checker;  // after io: stopped (its waiters dropped) while io still exists
+  std::thread thread;
 
   std::shared_ptr<const Live> current() const {
     std::lock_guard lock(live_mu);
@@ -416,6 +424,7 @@ struct HttpServer::Impl {
         boost::system::error_code ignored;
         *idle.front().evicted = true;
         idle.front().socket->close(ignored);  // its read fails and its session ends
+        if (idle.front().timer) idle.front().timer->cancel();
         idle.pop_front();
         ++evicted;
       }
@@ -426,10 +435,10 @@ struct HttpServer::Impl {
   }
 
   // Waits `d` as an idle connection would (evictable); false if it was evicted.
-  asio::awaitable<bool> wait_evictable(tcp::socket& sock, std::chrono::milliseconds d) {
+  asio::awaitable<bool> wait_evictable(tcp::socket& sock, const std::chrono::milliseconds& d) {
     bool evicted_here = false;
-    auto at = idle.insert(idle.end(), Waiting{&sock, &evicted_here});
     asio::steady_timer t(io, d);
+    auto at = idle.insert(idle.end(), Waiting{&sock, &evicted_here, &t});
     co_await t.async_wait(nothrow);
     if (!evicted_here) idle.erase(at);
     co_return !evicted_here;
@@ -440,18 +449,20 @@ struct HttpServer::Impl {
            (keep_alive ? "keep-alive" : "close") + "\r\nServer: swarmkeeper\r\n" + kSecurityHeaders + "\r\n";
   }
 
-  // Streams snapshots until the client goes, the server stops, or a new web config no
-  // longer accepts the stream's credentials (`authorization`: as it was sent).
+  // Streams snapshots until the client goes, the server stops, or a new web config
+  // changes TLS or no longer accepts the stream's credentials (`authorization`: as it was
+  // sent; `accepted`: the config they were checked against).
   template <class Stream>
-  asio::awaitable<void> events(Stream& stream, const std::string& authorization) {
+  asio::awaitable<void> events(Stream& stream, const std::string& authorization, const std::shared_ptr<const Live>& accepted) {
     const std::string head = event_stream_head(true);
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), nothrow);
     if (ec) co_return;
     asio::steady_timer tick(io);
     std::uint64_t seen = ~std::uint64_t{0};
-    auto cfg = current();
+    auto cfg = accepted;
     while (!stopping) {
       if (auto now = current(); now != cfg) {
+        if (now->tls != accepted->tls) co_return;  // the client connects again, under the new TLS settings
         cfg = std::move(now);
         if (cfg->auth && cfg->auth->quick_check(authorization) != BasicAuth::Outcome::ok) co_return;
       }
@@ -502,14 +513,29 @@ struct HttpServer::Impl {
     const auto field = req.find(http::field::authorization);
     const std::string authorization = field == req.end() ? std::string() : std::string(field->value());
     const bool head = req.method() == http::verb::head;
+    auto& sock = beast::get_lowest_layer(stream).socket();
     auto outcome = cfg.auth->quick_check(authorization);
+    // One check at a time a source: guesses sent in parallel wait their turn (and the
+    // delay the one before earned), where each would otherwise cost a bcrypt unslowed.
+    // (A browser's parallel requests with the same credentials find them remembered.)
+    static constexpr std::chrono::milliseconds kTurn{20};
+    while (!outcome && throttle.checking(source)) {
+      if (!co_await wait_evictable(sock, kTurn)) co_return false;
+      outcome = cfg.auth->quick_check(authorization);
+    }
     bool verified = false;  // by bcrypt, just now
     if (!outcome) {
       const auto now = AuthThrottle::Clock::now();
       const bool clean = throttle.clean(source, now);
+      throttle.begin_check(source);
+      struct Turn {  // given back however this ends (eviction, a refusal, the server stopping)
+        AuthThrottle& t;
+        const std::string& s;
+        ~Turn() { t.end_check(s); }
+      } turn{throttle, source};
       // A source that keeps failing waits before each further try.
       const auto wait = throttle.delay(source, now);
-      if (wait.count() > 0 && !co_await wait_evictable(beast::get_lowest_layer(stream).socket(), wait)) co_return false;
+      if (wait.count() > 0 && !co_await wait_evictable(sock, wait)) co_return false;
       auto [queued, checked] = co_await async_check(checker, clean, cfg.auth, authorization, asio::use_awaitable);
       if (!queued) {
         co_await refuse(stream, 429, "Too Many Requests: too many logins at once; try again", "Retry-After: 1\r\n", head);
@@ -533,8 +559,9 @@ struct HttpServer::Impl {
   }
 
   // Reads requests one at a time (keep-alive) and answers them.
+  // tls_at_accept: the TLS context the connection was accepted with (null: plain).
   template <class Stream>
-  asio::awaitable<void> serve_requests(Stream& stream, const std::string& source) {
+  asio::awaitable<void> serve_requests(Stream& stream, const std::string& source, const ssl::context* tls_at_accept) {
     auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buf;
     while (!stopping) {
@@ -583,6 +610,9 @@ struct HttpServer::Impl {
         target = path == std::string::npos ? "/" : target[path] == '?' ? "/" + target.substr(path) : target.substr(path);
       }
       const auto cfg = current();
+      // TLS settings changed since the handshake (a new CA, SAN list or version): the
+      // request is not answered under the old ones; the client connects again.
+      if (cfg->tls.get() != tls_at_accept) break;
       if (!co_await authorized(stream, req, target, *cfg, source)) break;
       if (req.method() == http::verb::head && path_of(target) == "/events") {  // the stream's head, and no stream
         const std::string head = event_stream_head(false);
@@ -598,7 +628,7 @@ struct HttpServer::Impl {
         lowest.expires_never();
         const auto field = req.find(http::field::authorization);
         const std::string authorization = field == req.end() ? std::string() : std::string(field->value());
-        co_await events(stream, authorization);
+        co_await events(stream, authorization, cfg);
         --streams;
         break;
       }
@@ -643,7 +673,7 @@ struct HttpServer::Impl {
     const auto cfg = current();  // holds the TLS context for the connection's life
     if (!cfg->tls) {
       beast::tcp_stream stream(std::move(sock));
-      co_await serve_requests(stream, source);
+      co_await serve_requests(stream, source, nullptr);
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
       co_return;
@@ -658,7 +688,8 @@ struct HttpServer::Impl {
     if (hec) {
       ++tls_failures;
       // Plain HTTP to this port: say so in plain HTTP, as Go's servers do.
-      if (ERR_GET_REASON(static_cast<unsigned long>(hec.value())) == SSL_R_HTTP_REQUEST) {
+      if (hec.category() == asio::error::get_ssl_category() &&
+          ERR_GET_REASON(static_cast<unsigned long>(hec.value())) == SSL_R_HTTP_REQUEST) {
         static constexpr char kPlain[] =
             "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
             "Client sent an HTTP request to an HTTPS server.\n";
@@ -671,7 +702,7 @@ struct HttpServer::Impl {
       ++tls_failures;
       co_return;
     }
-    co_await serve_requests(stream, source);
+    co_await serve_requests(stream, source, cfg->tls.get());
     lowest.expires_after(std::chrono::seconds(1));
     co_await stream.async_shutdown(nothrow);
   }

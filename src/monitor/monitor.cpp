@@ -567,6 +567,7 @@ struct Monitor::Impl {
   std::atomic<bool> insecure_listener{false};   // beyond loopback without TLS, or without users/client certs
   std::mutex web_mu;                            // one reload at a time; guards web_stamps
   std::vector<std::pair<std::string, FileStamp>> web_stamps;  // the files read at the last reload
+  std::vector<std::pair<std::string, FileStamp>> web_changing;  // guarded by web_mu: changed, seen once
   std::atomic<bool> web_reload_ok{true};
   std::atomic<double> web_reload_ok_at_s{0};
 
@@ -596,17 +597,27 @@ struct Monitor::Impl {
     return e;
   }
   // A change made live may add or change protection, never take it away: a truncated or
-  // emptied file must not open the port. Turning TLS, users or client certificates off
-  // takes a restart.
+  // emptied file must not open the port. Turning TLS, users, client certificates, the
+  // SAN check or a header off, or lowering min_version, takes a restart.
   static Result<void> no_weaker(const WebConfig& next, const WebConfig& in_force) {
     auto refuse = [&](const std::string& what) {
-      return Error(Errc::invalid_argument, "--web-config " + next.file + ": would turn " + what +
-                                               " off while serving; restart serve to do that");
+      return Error(Errc::invalid_argument, "--web-config " + next.file + ": would " + what +
+                                               " while serving; restart serve to do that");
     };
     const auto verifies = [](const WebConfig& w) { return w.tls && w.tls->client_auth == ClientAuth::require_and_verify; };
-    if (in_force.tls && !next.tls) return refuse("TLS");
-    if (!in_force.users.empty() && next.users.empty()) return refuse("authentication (basic_auth_users)");
-    if (verifies(in_force) && !verifies(next)) return refuse("client certificate verification");
+    if (in_force.tls && !next.tls) return refuse("turn TLS off");
+    if (!in_force.users.empty() && next.users.empty()) return refuse("turn authentication (basic_auth_users) off");
+    if (verifies(in_force) && !verifies(next)) return refuse("turn client certificate verification off");
+    if (in_force.tls && next.tls) {
+      if (!in_force.tls->client_allowed_sans.empty() && next.tls->client_allowed_sans.empty())
+        return refuse("turn the client_allowed_sans check off");
+      if (next.tls->min_version < in_force.tls->min_version)
+        return refuse("lower min_version from TLS1" + std::to_string(in_force.tls->min_version % 10) + " to TLS1" +
+                      std::to_string(next.tls->min_version % 10));
+    }
+    for (const auto& [name, value] : in_force.headers)
+      if (std::none_of(next.headers.begin(), next.headers.end(), [&](const auto& h) { return h.first == name; }))
+        return refuse("drop the " + name + " header");
     return {};
   }
   WebConfig web_in_force;  // guarded by web_mu (set in start(), then by reloads)
@@ -617,12 +628,12 @@ struct Monitor::Impl {
     return out;
   }
 
-  // Reads the web config again and puts it in force; on failure the one in force stays.
-  // REQUIRES: web_mu held.
-  Result<void> reload_web_locked() {
-    // Each file is stamped before it is read: a change made while reading is seen at the
-    // next look. A file that does not parse leaves the files of the config in force watched.
-    auto seen = stamps({opts.web_config_file});
+  // Reads the web config, each file stamped before it is read (the certificates, key and
+  // CA are read after this, when the TLS context is built): a change made while reading
+  // is seen at the next look. A file that does not parse leaves the files of the config
+  // in force watched.
+  Result<WebConfig> read_web_config(std::vector<std::pair<std::string, FileStamp>>& seen) const {
+    seen = stamps({opts.web_config_file});
     auto web = load_web_config(opts.web_config_file);
     if (web) {
       const auto files = web->watched_files();
@@ -631,6 +642,15 @@ struct Monitor::Impl {
     } else {
       seen.insert(seen.end(), web_stamps.begin() + (web_stamps.empty() ? 0 : 1), web_stamps.end());
     }
+    return web;
+  }
+
+  // Reads the web config again and puts it in force; on failure the one in force stays.
+  // REQUIRES: web_mu held.
+  Result<void> reload_web_locked() {
+    std::vector<std::pair<std::string, FileStamp>> seen;
+    auto web = read_web_config(seen);
+    web_changing.clear();
     Result<void> ok = web ? no_weaker(*web, web_in_force) : Result<void>(web.error());
     Result<Exposure> exposure = Exposure{};
     if (ok) exposure = check_exposure(*web);
@@ -654,12 +674,20 @@ struct Monitor::Impl {
     return ok;
   }
 
-  // Every second: reload when the file or a certificate, key or CA it names changed.
+  // Every second: reload when the file or a certificate, key or CA it names changed and
+  // has stayed as it is for one look (a file being written is not read half-way).
   void watch_web_config() {
     std::lock_guard lock(web_mu);
     std::vector<std::string> files;
     for (const auto& [f, st] : web_stamps) files.push_back(f);
-    if (stamps(files) != web_stamps) (void)reload_web_locked();
+    auto now = stamps(files);
+    if (now == web_stamps) {
+      web_changing.clear();
+    } else if (now != web_changing) {
+      web_changing = std::move(now);
+    } else {
+      (void)reload_web_locked();
+    }
   }
 
   // --- aggregation ---
@@ -1064,10 +1092,11 @@ Result<void> Monitor::start() {
   m.loopback_listener = *loopback;
   WebConfig web;
   if (!m.opts.web_config_file.empty()) {
-    auto loaded = load_web_config(m.opts.web_config_file);
+    std::vector<std::pair<std::string, FileStamp>> seen;
+    auto loaded = m.read_web_config(seen);
     if (!loaded) return loaded.error();
     web = std::move(*loaded);
-    m.web_stamps = m.stamps(web.watched_files());
+    m.web_stamps = std::move(seen);
     m.web_reload_ok_at_s = static_cast<double>(wall_ms()) / 1000;
   }
   auto exposure = m.check_exposure(web);

@@ -81,7 +81,9 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users, const BasicAuth* 
   const std::string cost = users_.empty() ? "10" : users_.begin()->second.substr(4, 2);
   crypt_data data{};
   const char* setting = crypt_gensalt_rn("$2y$", std::stoul(cost), nullptr, 0, data.setting, sizeof data.setting);
-  if (setting) dummy_hash_ = std::string(setting) + std::string(31, 'A');
+  // (Should the system refuse to make a salt, a fixed one at cost 10 does: an empty hash
+  // would make unknown users quick to tell.)
+  dummy_hash_ = setting ? std::string(setting) + std::string(31, 'A') : "$2y$10$" + std::string(22, '.') + std::string(31, 'A');
   if (previous) {
     std::lock_guard lock(previous->mu_);
     remembered_ = previous->remembered_;
@@ -162,10 +164,14 @@ std::chrono::milliseconds AuthThrottle::delay(const std::string& source, Clock::
 
 void AuthThrottle::failed(const std::string& source, Clock::time_point now) {
   if (sources_.size() >= kMaxSources && !sources_.count(source)) {
-    // Full: forget the quietest source (the oldest last failure).
-    auto oldest = std::min_element(sources_.begin(), sources_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
-    sources_.erase(oldest);
+    // Full: drop the sources already forgotten; if none is, the quietest (the oldest
+    // last failure).
+    std::erase_if(sources_, [&](const auto& s) { return now - s.second.last > kForget; });
+    if (sources_.size() >= kMaxSources) {
+      auto oldest = std::min_element(sources_.begin(), sources_.end(),
+                                     [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
+      sources_.erase(oldest);
+    }
   }
   auto& e = sources_[source];
   if (e.failures > 0 && now - e.last > kForget) e.failures = 0;
@@ -176,8 +182,13 @@ void AuthThrottle::failed(const std::string& source, Clock::time_point now) {
 void AuthThrottle::succeeded(const std::string& source) { sources_.erase(source); }
 
 bool AuthThrottle::clean(const std::string& source, Clock::time_point now) const {
+  if (checking_.count(source)) return false;
   const auto it = sources_.find(source);
   return it == sources_.end() || now - it->second.last > kForget;
 }
+
+bool AuthThrottle::begin_check(const std::string& source) { return checking_.insert(source).second; }
+void AuthThrottle::end_check(const std::string& source) { checking_.erase(source); }
+bool AuthThrottle::checking(const std::string& source) const { return checking_.count(source) != 0; }
 
 }  // namespace swarmkeeper::monitor

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace swarmkeeper::monitor {
 
@@ -66,8 +67,10 @@ class BasicAuth {
 /// Per-source slowdown of failed logins. The first kFree failures in a window cost
 /// nothing; each one after doubles the wait before that source's next check, from
 /// 250 ms up to 10 s. A source's count is forgotten after 15 minutes without a failure.
-/// At most kMaxSources are tracked; the quietest is forgotten first. Not thread-safe
-/// (the server's thread owns it).
+/// At most kMaxSources are tracked; forgotten ones go first, then the quietest. A source
+/// has at most one check under way (begin_check/end_check): guesses sent in parallel
+/// wait their turn, each after the delay the one before earned, and a source with a
+/// check under way counts as not clean. Not thread-safe (the server's thread owns it).
 class AuthThrottle {
  public:
   using Clock = std::chrono::steady_clock;
@@ -79,8 +82,12 @@ class AuthThrottle {
   std::chrono::milliseconds delay(const std::string& source, Clock::time_point now);
   void failed(const std::string& source, Clock::time_point now);
   void succeeded(const std::string& source);
-  /// Whether `source` has no failure on record (none, or forgotten).
+  /// Whether `source` has no failure on record (none, or forgotten) and no check under way.
   bool clean(const std::string& source, Clock::time_point now) const;
+  /// Takes `source`'s one check slot; false when a check of its is under way already.
+  bool begin_check(const std::string& source);
+  void end_check(const std::string& source);
+  bool checking(const std::string& source) const;
   std::size_t sources() const { return sources_.size(); }
 
  private:
@@ -89,6 +96,7 @@ class AuthThrottle {
     Clock::time_point last;
   };
   std::unordered_map<std::string, Entry> sources_;
+  std::unordered_set<std::string> checking_;  // at most one a connection
 };
 
 }  // namespace swarmkeeper::monitor

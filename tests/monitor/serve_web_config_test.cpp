@@ -174,10 +174,73 @@ TEST_F(WebConfigTest, ClientCertificatesAndTheMinimumVersion) {
   EXPECT_EQ(curl(ca() + "--cert '" + pki_.server_cert + "' --key '" + pki_.server_key + "' " + https("/metrics")).status, 0);
   EXPECT_EQ(curl(ca() + cert + "--tls-max 1.2 " + https("/metrics")).status, 0) << "min_version TLS13";
 
+  // A connection made before the change (kept alive, as a scraper keeps it) gets no
+  // answer under the old settings after it: node holds one open across the change.
+  const fs::path go = tmp_ / "go";
+  const std::string script =
+      "const tls=require('tls'),fs=require('fs');const [port,ca,cert,key,go]=process.argv.slice(1);"
+      "const s=tls.connect({host:'127.0.0.1',port:+port,ca:fs.readFileSync(ca),cert:fs.readFileSync(cert),"
+      "key:fs.readFileSync(key)});let buf='',first=true;const out=(t,end)=>process.stdout.write(t+'\\n',()=>{if(end)process.exit(0)});"
+      "const ask=()=>s.write('HEAD /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n');"
+      "s.on('secureConnect',ask);s.on('data',d=>{buf+=d;if(!buf.includes('\\r\\n\\r\\n'))return;"
+      "const line=buf.split('\\r\\n')[0];buf='';if(!first){out(line,true);return}first=false;out(line,false);"
+      "const t=setInterval(()=>{if(fs.existsSync(go)){clearInterval(t);ask()}},50)});"
+      "s.on('close',()=>out('closed',true));s.on('error',e=>out('error '+e.code,true));setTimeout(()=>out('timeout',true),30000);";
+  const std::string node = "node -e \"" + script + "\" " + std::to_string(port_) + " '" + pki_.ca_cert + "' '" +
+                           pki_.client_cert + "' '" + pki_.client_key + "' '" + go.string() + "' 2>&1";
+  FILE* kept = ::popen(node.c_str(), "r");
+  ASSERT_NE(kept, nullptr);
+  char line[256] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, kept), nullptr);
+  EXPECT_EQ(std::string(line), "HTTP/1.1 200 OK\n") << "the kept connection's first answer";
+
   // A changed file is read again: now the client's SAN is no longer allowed.
   write_web_config(std::string(kTls) + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
-                                       "  client_allowed_sans: [other.example]\n");
+                                       "  min_version: TLS13\n  client_allowed_sans: [other.example]\n");
   EXPECT_TRUE(eventually(ca() + cert + https("/metrics"), [](const CurlReply& r) { return r.status == 0; }));
+  std::ofstream(go) << "1";
+  std::string second;
+  for (std::size_t n; (n = std::fread(line, 1, sizeof line, kept)) > 0;) second.append(line, n);
+  ::pclose(kept);
+  EXPECT_EQ(second, "closed\n") << "a connection made under the old SAN list was answered after the change";
+
+  // Live changes may not weaken it: lowering min_version or dropping the SAN check is
+  // refused, and the settings in force stay.
+  write_web_config(std::string(kTls) + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                                       "  min_version: TLS12\n  client_allowed_sans: [other.example]\n");
+  const auto until = Clock::now() + 10s;
+  while (slurp(log_).find("would lower min_version from TLS13 to TLS12") == std::string::npos && Clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_NE(slurp(log_).find("would lower min_version from TLS13 to TLS12 while serving"), std::string::npos) << slurp(log_);
+  write_web_config(std::string(kTls) + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                                       "  min_version: TLS13\n");
+  const auto until2 = Clock::now() + 10s;
+  while (slurp(log_).find("would turn the client_allowed_sans check off") == std::string::npos && Clock::now() < until2)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_NE(slurp(log_).find("would turn the client_allowed_sans check off while serving"), std::string::npos);
+  EXPECT_EQ(curl(ca() + cert + https("/metrics")).status, 0) << "the SAN check in force was dropped";
+  EXPECT_EQ(stop(), 0);
+}
+
+// Guesses sent in parallel from one source wait their turn, each after the delay the
+// failures before it earned: without that, each would cost a bcrypt unslowed.
+TEST_F(WebConfigTest, ParallelGuessesFromOneSourceWaitTheirTurn) {
+  const auto web = write_web_config("basic_auth_users:\n  alice: " + hash_password("a-pass") + "\n");
+  ASSERT_NE(start({"--listen", "127.0.0.1:0", "--web-config", web}), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/metrics";
+  const auto t0 = Clock::now();
+  // 7 guesses: 3 free, then 250 + 500 + 1000 + 2000 ms of waiting, one after another.
+  const std::string cmd = "for i in 1 2 3 4 5 6 7; do curl -s -o /dev/null --max-time 30 -w '%{http_code}\\n' -u alice:wrong$i '" +
+                          url + "' & done; wait";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[256];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  ::pclose(p);
+  const auto took = Clock::now() - t0;
+  EXPECT_EQ(count(out, "401\n"), 7u) << out;
+  EXPECT_GE(took, 3700ms) << "parallel guesses were checked without waiting their turn";
   EXPECT_EQ(stop(), 0);
 }
 

@@ -225,6 +225,33 @@ TEST(AuthThrottle, ManySourcesStayBounded) {
   EXPECT_EQ(t.delay("busy", t0 + 1h), 250ms) << "the newest failing source is kept";
 }
 
+TEST(AuthThrottle, ForgottenSourcesMakeRoomBeforeTheQuietestOne) {
+  AuthThrottle t;
+  const auto t0 = AuthThrottle::Clock::now();
+  for (int i = 0; i < AuthThrottle::kFree + 1; ++i) t.failed("old", t0);  // forgotten by t1
+  const auto t1 = t0 + AuthThrottle::kForget + 1s;
+  for (int i = 0; i < AuthThrottle::kFree; ++i) t.failed("quiet", t1);
+  for (std::size_t i = 0; t.sources() < AuthThrottle::kMaxSources; ++i) t.failed("s" + std::to_string(i), t1 + 1s);
+  t.failed("new", t1 + 2s);
+  EXPECT_EQ(t.delay("quiet", t1 + 2s), 250ms) << "a source still on record was dropped while a forgotten one was kept";
+  EXPECT_LE(t.sources(), AuthThrottle::kMaxSources);
+}
+
+TEST(AuthThrottle, OneCheckASourceAtATime) {
+  AuthThrottle t;
+  const auto t0 = AuthThrottle::Clock::now();
+  EXPECT_TRUE(t.clean("10.0.0.1", t0));
+  ASSERT_TRUE(t.begin_check("10.0.0.1"));
+  EXPECT_FALSE(t.begin_check("10.0.0.1")) << "a second guess in parallel";
+  EXPECT_TRUE(t.checking("10.0.0.1"));
+  EXPECT_FALSE(t.clean("10.0.0.1", t0)) << "a source with a check under way is not served first";
+  EXPECT_TRUE(t.begin_check("10.0.0.2"));
+  t.end_check("10.0.0.1");
+  EXPECT_FALSE(t.checking("10.0.0.1"));
+  EXPECT_TRUE(t.clean("10.0.0.1", t0));
+  EXPECT_TRUE(t.begin_check("10.0.0.1"));
+}
+
 // The shipped example reads as it is, but for the hash the operator must put in.
 TEST(WebConfig, TheShippedExampleWantsOnlyARealHash) {
   auto r = load_web_config(SWARMKEEPER_SOURCE_DIR "/deploy/web-config.yml");
