@@ -5,6 +5,8 @@
 // L1 holds) and flight_table.hpp (whether a load may enter L1); this file moves bytes.
 #include "swarmkeeper/cache/two_tier_cache.hpp"
 
+#include "client/backoff.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -299,7 +301,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<void> tracking_loop(std::shared_ptr<Impl> self) {
     const auto& copts = self->client.options();
     std::mt19937_64 rng(std::random_device{}());
-    auto ceiling = copts.reconnect_initial;
+    client::Backoff backoff({copts.reconnect_initial, copts.reconnect_max});  // the pool's own rule
     while (!self->closing) {
       const auto started = Clock::now();
       Error why = co_await self->track_once();
@@ -311,11 +313,9 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
         }
       }
       if (self->closing) break;
-      if (Clock::now() - started > std::chrono::seconds(10)) ceiling = copts.reconnect_initial;  // it was healthy
-      const auto cap = std::max<std::int64_t>(1, ceiling.count());
-      self->pause.expires_after(std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(1, cap)(rng)));
+      if (Clock::now() - started > std::chrono::seconds(10)) backoff.reset();  // it was healthy
+      self->pause.expires_after(backoff.next_delay(rng));
       co_await self->pause.async_wait(nothrow);
-      ceiling = std::min(copts.reconnect_max, ceiling * 2);
     }
     if (self->tracking) self->tracking->close();
     self->tracking.reset();

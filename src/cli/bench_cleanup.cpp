@@ -256,7 +256,12 @@ Run run_floor(const ConnectionOptions& conn, Admin& admin) {
     for (resp::ReplyRef k : (*r)[1]) (schema.heartbeat_id(k.str()) ? heartbeats : others).emplace_back(k.str());
   } while (cursor != "0");
   auto now = exec(resp::Command("TIME"));
-  const std::int64_t now_ms = *(*now)[0].as_integer() * 1000 + *(*now)[1].as_integer() / 1000;
+  const auto server_ms = now ? resp::time_ms(now->root()) : std::nullopt;
+  if (!server_ms) {
+    run.error = now ? "TIME returned " + resp::to_string(now->root()) : now.error().message();
+    return run;
+  }
+  const std::int64_t now_ms = *server_ms;
   std::unordered_set<std::string> stale;
   for (std::size_t i = 0; i < heartbeats.size(); i += 1000) {
     resp::Command mget("MGET");

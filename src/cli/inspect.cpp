@@ -13,7 +13,7 @@
 #include <memory>
 #include <thread>
 
-#include "cli/numbers.hpp"
+#include "resp/numbers.hpp"
 #include "cli/validators.hpp"
 #include "coord/keyspace_survey.hpp"
 #include "coord/pacer.hpp"
@@ -148,8 +148,8 @@ int run_inspect(const InspectArgs& a) {
 
   // 2. Samples, each read on its own node.
   std::int64_t now_ms = 0;
-  if (auto t = nodes[0].client->command(resp::Command("TIME"), true); t && t->size() == 2)
-    now_ms = *(*t)[0].as_integer() * 1000 + *(*t)[1].as_integer() / 1000;
+  if (auto t = nodes[0].client->command(resp::Command("TIME"), true); t)
+    if (const auto ms = resp::time_ms(t->root())) now_ms = *ms;
   const auto samples = survey.sample_keys();
   struct Pending {
     std::future<Result<resp::Reply>> type, ttl, value;

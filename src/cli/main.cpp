@@ -23,7 +23,7 @@
 #include "cli/inspect.hpp"
 #include "cli/validators.hpp"
 #include "cli/demo.hpp"
-#include "cli/numbers.hpp"
+#include "resp/numbers.hpp"
 #include "cli/serve.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/seed.hpp"
@@ -119,9 +119,9 @@ extern "C" void on_reload_signal(int) { g_reload.store(true); }
 // The threshold: a duration, from the flag, SWARMKEEPER_THRESHOLD or STALE_THRESHOLD_SECONDS (the other numbers
 // were checked by their validators). "" if fine, else the usage error.
 std::string read_threshold(const CleanupArgs& a, CleanupOptions& o) {
-  const auto threshold = cli::parse_duration_ms(a.threshold);
+  const auto threshold = swarmkeeper::parse_duration_ms(a.threshold);
   if (!threshold)
-    return cli::bad_value(std::getenv("SWARMKEEPER_THRESHOLD") && a.threshold == std::getenv("SWARMKEEPER_THRESHOLD")
+    return swarmkeeper::bad_value(std::getenv("SWARMKEEPER_THRESHOLD") && a.threshold == std::getenv("SWARMKEEPER_THRESHOLD")
                               ? (std::getenv("STALE_THRESHOLD_SECONDS") && a.threshold == std::getenv("STALE_THRESHOLD_SECONDS")
                                      ? "STALE_THRESHOLD_SECONDS"
                                      : "SWARMKEEPER_THRESHOLD")
@@ -381,7 +381,7 @@ int main(int argc, char** argv) {
                            " keys: seed writes test data beside them; use an empty database, or --force");
     }
     if (seed_opts.stale > seed_opts.coordinators)
-      return usage_error(cli::bad_value("--stale", std::to_string(seed_opts.stale), "at most --coordinators", "9900"));
+      return usage_error(swarmkeeper::bad_value("--stale", std::to_string(seed_opts.stale), "at most --coordinators", "9900"));
     seed_opts.stale_age = std::chrono::seconds(stale_age);
     seed_opts.layout = seed_layout == "orchestrator" ? SeedLayout::orchestrator : SeedLayout::seeds;
     seed_opts.active_age = std::chrono::seconds(active_age);
@@ -411,11 +411,11 @@ int main(int argc, char** argv) {
       std::stringstream ss(sizes_text);
       for (std::string item; std::getline(ss, item, ',');) {
         try {
-          const auto v = cli::parse_count(item, 1, 10000000);
+          const auto v = swarmkeeper::parse_count(item, 1, 10000000);
           if (!v) throw std::invalid_argument(item);
           bench_args.sizes.push_back(*v);
         } catch (...) {
-          return usage_error(cli::bad_value("--sizes", item, "a whole number from 1 to 10000000", "1000,10000"));
+          return usage_error(swarmkeeper::bad_value("--sizes", item, "a whole number from 1 to 10000000", "1000,10000"));
         }
       }
     }

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "cli/cleanup_output.hpp"
-#include "cli/numbers.hpp"
+#include "resp/numbers.hpp"
 #include "cli/validators.hpp"
 #include "monitor/web_config.hpp"
 #include "swarmkeeper/monitor/alert_rules.hpp"

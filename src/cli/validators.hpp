@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cli/numbers.hpp"
+#include "resp/numbers.hpp"
 
 namespace swarmkeeper::cli {
 

@@ -226,12 +226,12 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     cpu_start_ = co_await info_cpu();
     // The clock of the first server (on a cluster, every master's clock should agree).
     auto time = co_await nodes_.front().conn->exec(resp::Command("TIME"));
-    if (!time || time->size() != 2 || !(*time)[0].as_integer() || !(*time)[1].as_integer()) {
+    const auto server_ms = time ? resp::time_ms(time->root()) : std::nullopt;
+    if (!server_ms) {
       fail(time ? Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time->root())) : time.error(),
            "reading the server's clock");
     } else {
-      start_server_ms_ = *(*time)[0].as_integer() * 1000 + *(*time)[1].as_integer() / 1000 -
-                         static_cast<std::int64_t>(ms_since(start_));
+      start_server_ms_ = *server_ms - static_cast<std::int64_t>(ms_since(start_));
       for (auto& n : nodes_)
         if (auto d = co_await n.conn->exec(resp::Command("DBSIZE")); d && d->root().as_integer())
           dbsize_ += static_cast<std::uint64_t>(d->integer());

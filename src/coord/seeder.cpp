@@ -110,8 +110,10 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions
   if (!conn) co_return conn.error();
   auto time = co_await (*conn)->exec(resp::Command("TIME"));
   if (!time) co_return time.error();
+  const auto server_ms = resp::time_ms(time->root());
+  if (!server_ms) co_return Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time->root()));
   SeedReport rep;
-  rep.now_ms = *(*time)[0].as_integer() * 1000 + *(*time)[1].as_integer() / 1000;
+  rep.now_ms = *server_ms;
   const std::int64_t stale_ts = rep.now_ms - o.stale_age.count() * 1000;
   const std::int64_t active_ts = rep.now_ms - o.active_age.count() * 1000;
 
@@ -162,8 +164,10 @@ asio::awaitable<Result<SeedReport>> seed_cluster(asio::io_context& io, Connectio
   if (auto ok = co_await cluster.connect(); !ok) co_return ok.error();
   auto time = co_await cluster.for_each_master(resp::Command("TIME"));
   if (time.empty() || !time[0]) co_return time.empty() ? Error(Errc::unexpected_reply, "no master") : time[0].error();
+  const auto server_ms = resp::time_ms(time[0]->root());
+  if (!server_ms) co_return Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time[0]->root()));
   SeedReport rep;
-  rep.now_ms = *(*time[0])[0].as_integer() * 1000 + *(*time[0])[1].as_integer() / 1000;
+  rep.now_ms = *server_ms;
   const std::int64_t stale_ts = rep.now_ms - o.stale_age.count() * 1000;
   const std::int64_t active_ts = rep.now_ms - o.active_age.count() * 1000;
   constexpr std::uint64_t kPerBatch = 2000;

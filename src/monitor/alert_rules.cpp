@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "resp/numbers.hpp"
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -116,23 +118,19 @@ std::vector<AlertRule> default_alert_rules(double stale_coordinators_max) {
 
 namespace {
 
-// "90", "1.5", "500ms", "30s", "10m", "1h"; zero allowed, at most 30 days.
+// A rule's duration: what the flags take ("90", "1.5", "500ms", "30s", "10m", "1h", at
+// most 30 days), or zero ("0", "0s": no wait), which the flags refuse.
 std::optional<std::chrono::milliseconds> parse_rule_duration(const nlohmann::json& v) {
-  std::string text = v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : "";
-  if (text.empty()) return std::nullopt;
-  double scale = 1000;
-  auto ends = [&](std::string_view suf) {
-    return text.size() > suf.size() && text.compare(text.size() - suf.size(), suf.size(), suf) == 0;
-  };
-  if (ends("ms")) scale = 1, text.resize(text.size() - 2);
-  else if (ends("s")) scale = 1000, text.resize(text.size() - 1);
-  else if (ends("m")) scale = 60000, text.resize(text.size() - 1);
-  else if (ends("h")) scale = 3600000, text.resize(text.size() - 1);
-  if (text.empty() || text.find_first_not_of("0123456789.") != std::string::npos) return std::nullopt;
-  char* end = nullptr;
-  const double n = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || !std::isfinite(n) || n < 0 || n * scale > 30.0 * 86400000) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<std::int64_t>(n * scale));
+  const std::string text = v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : "";
+  if (const auto ms = parse_duration_ms(text)) return std::chrono::milliseconds(*ms);
+  std::string_view number = text;
+  for (std::string_view unit : {"ms", "s", "m", "h"})
+    if (number.ends_with(unit)) {
+      number.remove_suffix(unit.size());
+      break;
+    }
+  if (parse_decimal(number, 0, 0)) return std::chrono::milliseconds(0);
+  return std::nullopt;
 }
 
 }  // namespace

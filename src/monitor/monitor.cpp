@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/url/params_view.hpp>
 #include <boost/url/parse.hpp>
 
 #include "coord/pacer.hpp"
@@ -236,7 +237,7 @@ struct Monitor::Impl {
         continue;
       }
       auto slowlog = n.client->command(resp::Command("SLOWLOG").arg("LEN"), true);
-      RedisInfo parsed = parse_redis_info(info->str());
+      RedisInfo parsed = net::parse_info(info->str());
       std::vector<Sample> s = redis_samples(parsed, prev);
       if (slowlog) s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()), "Entries in SLOWLOG"));
       for (const char* f : {"redis_version", "maxmemory_policy", "role", "redis_mode"})
@@ -301,7 +302,7 @@ struct Monitor::Impl {
     for (const auto& n : set) {
       auto r = n.client->command(resp::Command("CLUSTER").arg("INFO"), true);
       if (!r || !r->root().is_string()) continue;
-      auto info = parse_redis_info(r->str());
+      auto info = net::parse_info(r->str());
       out.push_back(gauge("swarmkeeper_cluster_state_ok", info.fields["cluster_state"] == "ok" ? 1 : 0, "1 when the cluster says cluster_state:ok"));
       for (const char* f : {"cluster_slots_assigned", "cluster_slots_ok", "cluster_slots_pfail", "cluster_slots_fail",
                             "cluster_known_nodes", "cluster_size"})
@@ -348,8 +349,8 @@ struct Monitor::Impl {
     // The server's clock, once per slice: heartbeats are judged at server time.
     std::int64_t server_ms0 = wall_ms();
     SyncClient* c = (*census_nodes)[census_node].client.get();
-    if (auto time = c->command(resp::Command("TIME"), true); time && time->size() == 2)
-      server_ms0 = std::stoll(std::string((*time)[0].str())) * 1000 + std::stoll(std::string((*time)[1].str())) / 1000;
+    if (auto time = c->command(resp::Command("TIME"), true); time)
+      if (const auto ms = resp::time_ms(time->root())) server_ms0 = *ms;
     int pages = 0;
     while (!st.stop_requested() && Clock::now() < slice_end) {
       auto page = c->command(resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000), true);
@@ -986,17 +987,13 @@ struct Monitor::Impl {
     if (path == "/api/alerts") return {200, "application/json", dump(alerts_locked())};
     if (path == "/api/history") {
       std::string series, window = "3600";
-      for (std::size_t i = 0; i <= query.size();) {
-        auto amp = query.find('&', i);
-        if (amp == std::string::npos) amp = query.size();
-        const std::string kv = query.substr(i, amp - i);
-        const auto eq = kv.find('=');
-        if (eq != std::string::npos) {
-          const std::string k = kv.substr(0, eq), v = url_decode(kv.substr(eq + 1));
-          if (k == "series") series = v;
-          if (k == "window") window = v;
+      try {  // (decoded, '+' as a space, as a form sends it)
+        for (const auto& p : boost::urls::params_view(boost::core::string_view(query.data(), query.size()))) {
+          if (p.key == "series") series = p.value;
+          if (p.key == "window") window = p.value;
         }
-        i = amp + 1;
+      } catch (const std::exception&) {
+        return {400, "text/plain; charset=utf-8", "bad query string (percent-escapes must be %XX)\n"};
       }
       char* end = nullptr;
       const bool plain = !window.empty() && window.find_first_not_of("0123456789.") == std::string::npos;
@@ -1025,20 +1022,6 @@ struct Monitor::Impl {
       v.push_back(std::isfinite(value) ? json(value) : json(nullptr));
     }
     return {{"series", series}, {"t", std::move(t)}, {"v", std::move(v)}};
-  }
-
-  static std::string url_decode(const std::string& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-          std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-        out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-        i += 2;
-      } else {
-        out.push_back(s[i] == '+' ? ' ' : s[i]);
-      }
-    }
-    return out;
   }
 
   HttpResponse static_asset(const std::string& path);

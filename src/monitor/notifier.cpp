@@ -2,6 +2,8 @@
 // notifier.cpp — the notification schedule of notifier.hpp.
 #include "monitor/notifier.hpp"
 
+#include "client/backoff.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -13,9 +15,8 @@ constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
 // The wait before attempt n + 1 after n failed ones: 0.5 s, doubling, at most 30 s.
 std::int64_t backoff_ms(int failed) {
-  std::int64_t d = 500;
-  for (int i = 1; i < failed && d < 30000; ++i) d *= 2;
-  return std::min<std::int64_t>(d, 30000);
+  constexpr client::BackoffOptions kRetry{std::chrono::milliseconds(500), std::chrono::seconds(30)};
+  return client::backoff_ceiling(kRetry, failed - 1).count();
 }
 
 }  // namespace

@@ -17,42 +17,6 @@ Sample c(std::string name, double v, std::string help, std::vector<std::pair<std
 
 }  // namespace
 
-double RedisInfo::number(std::string_view field) const {
-  auto it = fields.find(field);
-  if (it == fields.end()) return 0;
-  char* end = nullptr;
-  const double v = std::strtod(it->second.c_str(), &end);
-  return end == it->second.c_str() ? 0 : v;
-}
-
-RedisInfo parse_redis_info(std::string_view text) {
-  RedisInfo info;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() || line[0] == '#') continue;
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    info.fields[std::string(line.substr(0, colon))] = std::string(line.substr(colon + 1));
-  }
-  return info;
-}
-
-std::map<std::string, double> parse_info_list(std::string_view value) {
-  std::map<std::string, double> out;
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    std::string_view kv = value.substr(0, comma);
-    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    out[std::string(kv.substr(0, eq))] = std::strtod(std::string(kv.substr(eq + 1)).c_str(), nullptr);
-  }
-  return out;
-}
-
 std::vector<Sample> redis_samples(const RedisInfo& info, const RedisInfo& prev) {
   std::vector<Sample> s;
   s.push_back(g("swarmkeeper_redis_up", 1, "1 when the last INFO succeeded"));

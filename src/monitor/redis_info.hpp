@@ -9,21 +9,14 @@
 #include <vector>
 
 #include "monitor/census.hpp"
+#include "net/info_text.hpp"
 #include "swarmkeeper/client_metrics.hpp"
 #include "monitor/prom_text.hpp"
 
 namespace swarmkeeper::monitor {
 
-struct RedisInfo {
-  std::map<std::string, std::string, std::less<>> fields;  ///< "used_memory" → "1234", "cmdstat_get" → "calls=..."
-  /// A field as a number; 0 when absent or not a number.
-  double number(std::string_view field) const;
-  bool empty() const noexcept { return fields.empty(); }
-};
-
-RedisInfo parse_redis_info(std::string_view text);
-/// "calls=10,usec=20" → {calls: 10, usec: 20}
-std::map<std::string, double> parse_info_list(std::string_view value);
+using RedisInfo = net::InfoText;
+using net::parse_info_list;
 
 /// Samples from INFO; `prev` (the previous INFO, may be empty) gives the error ratio
 /// over the interval.

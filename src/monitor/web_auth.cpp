@@ -2,6 +2,8 @@
 // web_auth.cpp — see web_auth.hpp.
 #include "monitor/web_auth.hpp"
 
+#include "client/backoff.hpp"
+
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -159,7 +161,8 @@ std::chrono::milliseconds AuthThrottle::delay(const std::string& source, Clock::
   }
   const int over = it->second.failures - kFree;
   if (over < 0) return std::chrono::milliseconds(0);
-  return std::chrono::milliseconds(std::min<std::int64_t>(10000, std::int64_t{250} << std::min(over, 6)));
+  constexpr client::BackoffOptions kSlowdown{std::chrono::milliseconds(250), std::chrono::seconds(10)};
+  return client::backoff_ceiling(kSlowdown, over);
 }
 
 void AuthThrottle::failed(const std::string& source, Clock::time_point now) {

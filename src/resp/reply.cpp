@@ -130,4 +130,12 @@ std::string to_string(ReplyRef r) {
   return out;
 }
 
+std::optional<std::int64_t> time_ms(ReplyRef r) noexcept {
+  if (r.size() != 2) return std::nullopt;
+  const auto s = r[0].as_integer(), us = r[1].as_integer();
+  if (!s || !us || *s < 0 || *us < 0 || *us > 999999 || *s > std::numeric_limits<std::int64_t>::max() / 1000 - 1)
+    return std::nullopt;
+  return *s * 1000 + *us / 1000;
+}
+
 }  // namespace swarmkeeper::resp

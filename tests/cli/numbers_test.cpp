@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // numbers_test.cpp — durations and counts as operators type them.
-#include "cli/numbers.hpp"
+#include "resp/numbers.hpp"
 
 #include <gtest/gtest.h>
 

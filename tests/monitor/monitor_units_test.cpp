@@ -324,16 +324,26 @@ TEST(History, KeepsTheLastPointsPerSeriesOldestFirst) {
   EXPECT_EQ(h.series(), History::kMaxSeries);
 }
 
+// The cleanup's, the benches' and the monitor's reads of INFO go through one parser.
+TEST(RedisInfo, CpuAndClusterModeReadByField) {
+  EXPECT_DOUBLE_EQ(net::info_cpu_seconds("# CPU\r\nused_cpu_sys:1.5\r\nused_cpu_user:2.25\r\nused_cpu_sys_children:9\r\n"), 3.75);
+  EXPECT_DOUBLE_EQ(net::info_cpu_seconds("# CPU\r\n"), 0);
+  EXPECT_TRUE(net::info_says_cluster("# Cluster\r\ncluster_enabled:1\r\n"));
+  EXPECT_FALSE(net::info_says_cluster("# Cluster\r\ncluster_enabled:0\r\n"));
+  EXPECT_FALSE(net::info_says_cluster("# Cluster\r\ncluster_enabled:10\r\n")) << "a field is read whole";
+  EXPECT_FALSE(net::info_says_cluster("my_cluster_enabled:1\r\n"));
+}
+
 TEST(RedisInfo, ParsesFieldsListsAndMakesSamples) {
   const std::string text =
       "# Memory\r\nused_memory:1000\r\nmaxmemory:4000\r\n# Stats\r\ntotal_commands_processed:200\r\n"
       "total_error_replies:4\r\nkeyspace_hits:3\r\nkeyspace_misses:1\r\n# Commandstats\r\n"
       "cmdstat_get:calls=10,usec=20,usec_per_call=2.00,rejected_calls=0,failed_calls=1\r\n"
       "# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n";
-  auto info = parse_redis_info(text);
+  auto info = net::parse_info(text);
   EXPECT_DOUBLE_EQ(info.number("used_memory"), 1000);
   EXPECT_DOUBLE_EQ(info.number("absent"), 0);
-  auto prev = parse_redis_info("total_commands_processed:100\r\ntotal_error_replies:2\r\n");
+  auto prev = net::parse_info("total_commands_processed:100\r\ntotal_error_replies:2\r\n");
   auto samples = redis_samples(info, prev);
   auto value = [&](const std::string& series) {
     for (const auto& s : samples)

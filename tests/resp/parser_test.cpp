@@ -39,6 +39,22 @@ TEST(Parser, BulkIsBinarySafe) {
   EXPECT_EQ(p.consumed(), wire.size());
 }
 
+// TIME's reply read one way everywhere: checked, never thrown on.
+TEST(Reply, TimeMs) {
+  auto time = [](const std::string& wire) {
+    Parser p;
+    EXPECT_EQ(p.feed(wire), Parser::Status::complete) << wire;
+    return time_ms(p.view(wire).root());
+  };
+  EXPECT_EQ(time("*2\r\n$10\r\n1700000000\r\n$6\r\n123456\r\n"), 1700000000123);
+  EXPECT_EQ(time("*2\r\n:1700000000\r\n:999999\r\n"), 1700000000999);
+  EXPECT_EQ(time("*2\r\n$1\r\n0\r\n$1\r\n0\r\n"), 0);
+  for (const std::string bad : {"*1\r\n$1\r\n1\r\n", "*2\r\n$1\r\nx\r\n$1\r\n0\r\n", "*2\r\n:-1\r\n:0\r\n",
+                                "*2\r\n:1\r\n:1000000\r\n", "*2\r\n:9223372036854775807\r\n:0\r\n", "-ERR no\r\n",
+                                "$2\r\n12\r\n", "*3\r\n:1\r\n:2\r\n:3\r\n"})
+    EXPECT_FALSE(time(bad)) << bad;
+}
+
 TEST(Parser, Resp3Types) {
   EXPECT_EQ(parse_one("_\r\n"), "null");
   EXPECT_EQ(parse_one("#t\r\n"), "true");

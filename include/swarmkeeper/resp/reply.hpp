@@ -154,4 +154,8 @@ class Reply {
 /// Renders a reply in a compact human-readable form, e.g. ["0", [1, "a"]] (for tests, logs).
 std::string to_string(ReplyRef r);
 
+/// The milliseconds since the epoch a TIME reply ([seconds, microseconds]) says; nullopt
+/// for any other shape, a negative part, microseconds past 999999 or an overflow.
+std::optional<std::int64_t> time_ms(ReplyRef r) noexcept;
+
 }  // namespace swarmkeeper::resp

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace swarmkeeper::cli {
+namespace swarmkeeper {
 
 /// A positive duration in whole milliseconds: "<number>[ms|s|m|h]" (a bare number is
 /// seconds; decimal digits with an optional fraction, no sign, exponent or hex; at most
@@ -32,4 +32,4 @@ std::string not_a(std::string_view value, std::string_view what, std::string_vie
 /// "--flag: " + not_a(...): the one-line usage error for a bad value.
 std::string bad_value(std::string_view flag, std::string_view value, std::string_view what, std::string_view example);
 
-}  // namespace swarmkeeper::cli
+}  // namespace swarmkeeper

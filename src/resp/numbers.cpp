@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // numbers.cpp — see numbers.hpp.
-#include "cli/numbers.hpp"
+#include "resp/numbers.hpp"
 
 #include <cmath>
 
-namespace swarmkeeper::cli {
+namespace swarmkeeper {
 
 namespace {
 
@@ -99,4 +99,4 @@ std::string bad_value(std::string_view flag, std::string_view value, std::string
   return std::string(flag) + ": " + not_a(value, what, example);
 }
 
-}  // namespace swarmkeeper::cli
+}  // namespace swarmkeeper
