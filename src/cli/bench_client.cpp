@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/private_target.hpp"
+#include "net/info_text.hpp"
 #include "swarmkeeper/cluster_client.hpp"
 #include "swarmkeeper/redis_process.hpp"
 #include "net/run_blocking.hpp"
@@ -199,6 +200,14 @@ int run_bench_client(const BenchClientArgs& args) {
   if (auto ping = net::run_blocking(io, client->command(resp::Command("PING"))); !ping) {
     std::cerr << "swarmkeeper bench: " << ping.error().message() << "\n";
     return 1;
+  }
+  // A plain URL may name a cluster node: then the cluster is benchmarked, as cleanup,
+  // seed and serve take the same URL.
+  if (auto info = net::run_blocking(io, client->command(resp::Command("INFO").arg("cluster"), true));
+      info && info->root().is_string() && net::info_says_cluster(info->str())) {
+    client->close();
+    client.reset();
+    return run_cluster_get_set(args);
   }
   if (auto s = net::run_blocking(io, client->set("k", std::string(32, 'v'))); !s) {
     std::cerr << "swarmkeeper bench: " << s.error().message()

@@ -109,6 +109,17 @@ TEST_F(ClusterTest, SeedWritesTheScenarioAcrossTheCluster) {
   c.close();
 }
 
+// A plain URL naming one node benchmarks the cluster, as cleanup, seed and serve take it
+// (it failed with MOVED).
+TEST_F(ClusterTest, BenchClientTakesAPlainUrlToAClusterNode) {
+  const std::string url = "redis://127.0.0.1:" + std::to_string(cluster_->nodes()[1]->port());
+  auto r = swarmkeeper::testing::run_cli("bench client --url " + url + " --seconds 0.5 --concurrency 4");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"client\":\"swarmkeeper-cluster\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"masters\":3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"errors\":0"), std::string::npos) << r.out;
+}
+
 // A master killed, its replica promoted: commands for its slots fail (typed, bounded in
 // time) until the promotion, then the client finds the new master on its own.
 TEST(ClusterFailover, TheClientFollowsAPromotedReplica) {
