@@ -37,7 +37,7 @@
 #include "cli/private_target.hpp"
 #include "coord/server_info.hpp"
 #include "net/run_blocking.hpp"
-#include "swarmkeeper/redis_process.hpp"
+#include "net/redis_process.hpp"
 #include "swarmkeeper/key_schema.hpp"
 #include "swarmkeeper/seed.hpp"
 

@@ -34,7 +34,7 @@
 #include "cli/private_target.hpp"
 #include "net/info_text.hpp"
 #include "swarmkeeper/cluster_client.hpp"
-#include "swarmkeeper/redis_process.hpp"
+#include "net/redis_process.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/client.hpp"
 #include "swarmkeeper/threaded_client.hpp"

@@ -7,7 +7,7 @@
 #include "cli/cleanup_output.hpp"
 #include "cli/private_target.hpp"
 #include "swarmkeeper/cleanup.hpp"
-#include "swarmkeeper/redis_process.hpp"
+#include "net/redis_process.hpp"
 #include "swarmkeeper/seed.hpp"
 
 namespace swarmkeeper::cli {

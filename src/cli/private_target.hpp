@@ -8,7 +8,7 @@
 #include <string>
 
 #include "swarmkeeper/connection_options.hpp"
-#include "swarmkeeper/redis_process.hpp"
+#include "net/redis_process.hpp"
 
 namespace swarmkeeper::cli {
 

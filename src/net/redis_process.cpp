@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // redis_process.cpp — see redis_process.hpp.
-#include "swarmkeeper/redis_process.hpp"
+#include "net/redis_process.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 
 #include "support/cli_runner.hpp"
 #include "swarmkeeper/monitor/monitor.hpp"
-#include "swarmkeeper/redis_process.hpp"
+#include "net/redis_process.hpp"
 
 namespace swarmkeeper {
 namespace {

@@ -18,7 +18,7 @@
 
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
-#include "swarmkeeper/redis_process.hpp"
+#include "net/redis_process.hpp"
 
 namespace swarmkeeper::testing {
 
