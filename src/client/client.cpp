@@ -128,6 +128,7 @@ asio::awaitable<Result<Client::Value>> Client::get(std::string key) {
 
 asio::awaitable<Result<void>> Client::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
   auto impl = impl_;
+  if (ttl.count() < 0) co_return Error(Errc::invalid_argument, "set: ttl must not be negative");
   resp::Command c("SET");
   c.arg(key).arg(impl->opts.compression ? impl->codec.encode(value) : value);
   if (ttl.count() > 0) c.arg("PX").arg(ttl.count());

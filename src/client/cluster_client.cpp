@@ -377,7 +377,7 @@ asio::awaitable<Result<ClusterClient::Value>> ClusterClient::get(std::string key
   if (r->is_null()) co_return Value();
   if (!client_detail::is_value(r->root()))  // an array, a map, an integer, +QUEUED: not a value
     co_return Error(Errc::unexpected_reply, "GET returned " + resp::to_string(r->root()).substr(0, 120));
-  auto v = impl->codec.decode(r->str());
+  auto v = impl->opts.node.compression ? impl->codec.decode(r->str()) : Result<std::string>(std::string(r->str()));
   if (!v) co_return v.error();
   co_return Value(std::move(*v));
 }
@@ -403,7 +403,7 @@ asio::awaitable<Result<std::vector<ClusterClient::Value>>> ClusterClient::mget(s
       const resp::ReplyRef v = r[j];
       if (v.is_null()) continue;
       if (!client_detail::is_value(v)) return Error(Errc::unexpected_reply, "MGET returned a value that is not a string");
-      auto d = impl->codec.decode(v.str());
+      auto d = impl->opts.node.compression ? impl->codec.decode(v.str()) : Result<std::string>(std::string(v.str()));
       if (!d) return d.error();
       out[idx[j]] = std::move(*d);
     }

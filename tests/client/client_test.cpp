@@ -59,6 +59,10 @@ TEST_F(ClientTest, CommandsRoundTripAndLargeValuesAreCompressedTransparently) {
   BlockingClient raw(options());
   EXPECT_LT(raw("STRLEN", "big").integer(), static_cast<std::int64_t>(big.size()) / 2) << "stored compressed";
   EXPECT_GT(raw("PTTL", "small").integer(), 0);
+  auto negative = run(io_, c.set("neg", "v", std::chrono::milliseconds(-1)));  // as ClusterClient::set says
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error().code(), Errc::invalid_argument);
+  EXPECT_EQ(raw("EXISTS", "neg").integer(), 0);
   raw("SET", "foreign", "written by someone else");
   auto m = run(io_, c.mget({"big", "small", "foreign", "missing"}));
   ASSERT_TRUE(m);

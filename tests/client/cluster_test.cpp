@@ -177,6 +177,19 @@ TEST_F(ClusterTest, CommandsAndMultiKeyCommandsWorkAcrossSlots) {
   std::string big(5000, 'x');  // compressed like any Client value
   ASSERT_TRUE(run(io_, c.set("big", big)));
   EXPECT_EQ(run(io_, c.get("big")).value(), big);
+  {  // Compression off: values come back as stored, as Client gives them (this decoded always).
+    ClusterOptions o = cluster_options();
+    o.node.compression = false;
+    ClusterClient plain(io_.get_executor(), o);
+    ASSERT_TRUE(run(io_, plain.connect()));
+    auto stored = run(io_, plain.get("big"));
+    ASSERT_TRUE(stored && *stored);
+    EXPECT_LT((*stored)->size(), big.size()) << "decoded though compression is off";
+    auto many = run(io_, plain.mget({"big"}));
+    ASSERT_TRUE(many);
+    EXPECT_EQ((*many)[0], **stored);
+    plain.close();
+  }
   auto values = run(io_, c.mget(keys));
   ASSERT_TRUE(values) << values.error().message();
   for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ((*values)[i], "v-" + keys[i]);
