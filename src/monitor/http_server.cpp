@@ -18,8 +18,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <atomic>
@@ -155,6 +157,37 @@ std::string openssl_error() {
 // Accepts any client certificate (RequestClientCert, RequireAnyClientCert).
 extern "C" int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
 
+// What a TLS context is made of: the settings and the bytes of the files they name (each
+// a regular file of at most kMaxWebConfigBytes), as a SHA-256. Two configs with the same
+// identity make the same context: a reload that changes neither keeps connections.
+Result<std::string> tls_identity(const TlsServerConfig& t, const std::string& file) {
+  std::string all;
+  auto add = [&](std::string_view s) { all.append(std::to_string(s.size())).append(":").append(s); };
+  const bool verifies = t.client_auth == ClientAuth::verify_if_given || t.client_auth == ClientAuth::require_and_verify;
+  for (const auto& [key, path] : {std::pair<const char*, const std::string*>{"cert_file", &t.cert_file},
+                                  {"key_file", &t.key_file}, {"client_ca_file", &t.client_ca_file}}) {
+    add(*path);
+    if (path->empty() || (!verifies && path == &t.client_ca_file)) continue;
+    auto bytes = read_regular_file(*path, kMaxWebConfigBytes);
+    if (!bytes)
+      return Error(Errc::invalid_argument, "--web-config " + file + ": tls_server_config." + key + " " + *path + ": " +
+                                               bytes.error().message());
+    add(*bytes);
+    OPENSSL_cleanse(bytes->data(), bytes->size());  // (the key's bytes)
+  }
+  add(std::to_string(static_cast<int>(t.client_auth)) + "/" + std::to_string(t.min_version) + "/" +
+      std::to_string(t.max_version) + "/" + (t.prefer_server_cipher_suites ? "1" : "0"));
+  for (const auto* list : {&t.cipher_suites, &t.curves, &t.client_allowed_sans}) {
+    add(std::to_string(list->size()));
+    for (const auto& s : *list) add(s);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(all.data(), all.size(), md, &len, EVP_sha256(), nullptr);
+  OPENSSL_cleanse(all.data(), all.size());
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
 // A server TLS context from tls_server_config; fails naming the key whose file is bad.
 Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsServerConfig& t, const std::string& file) {
   auto fail = [&](const std::string& key, const std::string& path, const std::string& what) {
@@ -265,6 +298,13 @@ std::string source_of(const tcp::socket& sock) {
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// Whether the client closed its side (or the socket is gone): POLLRDHUP says so even
+// with bytes still unread (a TLS close_notify, a pipelined request).
+bool peer_gone(tcp::socket& s) {
+  pollfd p{s.native_handle(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 }  // namespace
 
 // bcrypt runs on this thread of its own, never on the server's. Two lanes: sources with
@@ -345,9 +385,11 @@ struct HttpServer::Impl {
   // The web configuration in force; replaced whole by reconfigure().
   struct Live {
     std::shared_ptr<ssl::context> tls;  // null: plain HTTP
+    std::string tls_id;                 // tls_identity() of what made it
     std::vector<std::string> client_allowed_sans;
     std::shared_ptr<const BasicAuth> auth;  // null: no users
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::vector<std::pair<std::string, std::string>> headers;  // the configured ones serve does not set itself
+    std::string header_lines;                                   // the same, as "Name: value\r\n" lines
   };
 
   // What sessions touch comes before io: a session's frame still held by io when it
@@ -391,17 +433,28 @@ struct HttpServer::Impl {
 
   Result<void> reconfigure(const WebConfig& web) {
     auto next = std::make_shared<Live>();
+    const auto in_force = current();
     if (web.tls) {
-      auto ctx = make_tls_context(*web.tls, web.file);
-      if (!ctx) return ctx.error();
-      next->tls = std::move(*ctx);
+      auto id = tls_identity(*web.tls, web.file);
+      if (!id) return id.error();
+      if (in_force && in_force->tls && in_force->tls_id == *id) {
+        next->tls = in_force->tls;  // the same settings and files: connections made under it stay
+      } else {
+        auto ctx = make_tls_context(*web.tls, web.file);
+        if (!ctx) return ctx.error();
+        next->tls = std::move(*ctx);
+      }
+      next->tls_id = std::move(*id);
       next->client_allowed_sans = web.tls->client_allowed_sans;
     }
     if (!web.users.empty()) {
-      const auto in_force = current();
       next->auth = std::make_shared<const BasicAuth>(web.users, in_force && in_force->auth ? in_force->auth.get() : nullptr);
     }
-    next->headers = web.headers;
+    for (const auto& h : web.headers)
+      if (!serve_sets_header(h.first)) {
+        next->headers.push_back(h);
+        next->header_lines += h.first + ": " + h.second + "\r\n";
+      }
     std::lock_guard lock(live_mu);
     live = std::move(next);
     return {};
@@ -435,18 +488,30 @@ struct HttpServer::Impl {
   }
 
   // Waits `d` as an idle connection would (evictable); false if it was evicted.
+  // Waits `d` as an idle connection would (evictable); false if it was evicted or its
+  // client went away meanwhile (looked at every 100 ms: a guess whose client gave up
+  // holds no slot and costs no bcrypt).
   asio::awaitable<bool> wait_evictable(tcp::socket& sock, const std::chrono::milliseconds& d) {
-    bool evicted_here = false;
-    asio::steady_timer t(io, d);
+    bool evicted_here = false, gone = false;
+    asio::steady_timer t(io);
     auto at = idle.insert(idle.end(), Waiting{&sock, &evicted_here, &t});
-    co_await t.async_wait(nothrow);
+    const auto until = std::chrono::steady_clock::now() + d;
+    for (auto now = std::chrono::steady_clock::now(); now < until && !evicted_here && !stopping;
+         now = std::chrono::steady_clock::now()) {
+      t.expires_after(std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(100)));
+      co_await t.async_wait(nothrow);
+      if (!evicted_here && peer_gone(sock)) {
+        gone = true;
+        break;
+      }
+    }
     if (!evicted_here) idle.erase(at);
-    co_return !evicted_here;
+    co_return !evicted_here && !gone;
   }
 
-  static std::string event_stream_head(bool keep_alive) {
+  std::string event_stream_head(bool keep_alive) const {
     return std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: ") +
-           (keep_alive ? "keep-alive" : "close") + "\r\nServer: swarmkeeper\r\n" + kSecurityHeaders + "\r\n";
+           (keep_alive ? "keep-alive" : "close") + "\r\nServer: swarmkeeper\r\n" + kSecurityHeaders + current()->header_lines + "\r\n";
   }
 
   // Streams snapshots until the client goes, the server stops, or a new web config
@@ -491,11 +556,11 @@ struct HttpServer::Impl {
   // A canned reply to a request that could not be parsed; the connection then closes.
   // (head: the answer to a HEAD, which has no body.)
   template <class Stream>
-  static asio::awaitable<void> refuse(Stream& stream, int status, const char* reason, const char* extra = "",
+  asio::awaitable<void> refuse(Stream& stream, int status, const char* reason, const char* extra = "",
                                       bool head = false) {
     const std::string text = std::string("HTTP/1.1 ") + std::to_string(status) + " " + reason +
                              "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nServer: swarmkeeper\r\n"
-                             "Cache-Control: no-store\r\n" + kSecurityHeaders + extra +
+                             "Cache-Control: no-store\r\n" + kSecurityHeaders + current()->header_lines + extra +
                              "Content-Length: " +
                              std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" + (head ? "" : std::string(reason) + "\n");
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));

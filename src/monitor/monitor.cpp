@@ -669,10 +669,20 @@ struct Monitor::Impl {
       return ok;
     }
     web_reload_ok_at_s = static_cast<double>(wall_ms()) / 1000;
+    say_unused_headers(*web);
     say("info", "web config " + opts.web_config_file + " in force: " + (web->tls ? "TLS" : "plain HTTP") + ", " +
                     std::to_string(web->users.size()) + " user(s)",
         {{"file", opts.web_config_file}, {"tls", web->tls.has_value()}, {"users", web->users.size()}});
     return ok;
+  }
+
+  // Headers the file sets that serve sends itself, strictly: said, not used.
+  void say_unused_headers(const WebConfig& web) const {
+    for (const auto& [name, value] : web.headers)
+      if (serve_sets_header(name))
+        say("warn", "--web-config " + web.file + ": http_server_config.headers." + name +
+                        ": serve sends its own, stricter value; this one is not used",
+            {{"header", name}});
   }
 
   // Every second: reload when the file or a certificate, key or CA it names changed and
@@ -1086,6 +1096,7 @@ Result<void> Monitor::start() {
   if (!exposure) return exposure.error();
   m.insecure_listener = exposure->insecure;
   if (!exposure->warning.empty()) m.say("warn", exposure->warning, {{"listen", m.opts.listen}});
+  m.say_unused_headers(web);
   m.web_in_force = web;
   for (const auto& p : m.opts.web_public_paths)
     if (p != "/healthz" && p != "/readyz")

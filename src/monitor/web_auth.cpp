@@ -7,6 +7,7 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cstring>
@@ -78,18 +79,35 @@ std::optional<std::string> base64_decode(std::string_view in) {
 }
 
 BasicAuth::BasicAuth(std::map<std::string, std::string> users, const BasicAuth* previous) : users_(std::move(users)) {
-  // Unknown users are checked against a hash no password matches, at the first user's
-  // cost, so that they take as long as known ones.
-  const std::string cost = users_.empty() ? "10" : users_.begin()->second.substr(4, 2);
-  crypt_data data{};
-  const char* setting = crypt_gensalt_rn("$2y$", std::stoul(cost), nullptr, 0, data.setting, sizeof data.setting);
-  // (Should the system refuse to make a salt, a fixed one at cost 10 does: an empty hash
-  // would make unknown users quick to tell.)
-  dummy_hash_ = setting ? std::string(setting) + std::string(31, 'A') : "$2y$10$" + std::string(22, '.') + std::string(31, 'A');
+  // Unknown users are checked against a hash no password matches, at the cost of a user
+  // picked by a keyed hash of the name (the key random, made here): an unknown name takes
+  // as long as some user's check, and which one no one can tell, whatever the users'
+  // costs. (Should the system refuse to make a salt, a fixed one at cost 10 does: an
+  // empty hash would make unknown users quick to tell.)
+  for (const auto& [name, hash] : users_) {
+    crypt_data data{};
+    const char* setting =
+        crypt_gensalt_rn("$2y$", std::stoul(hash.substr(4, 2)), nullptr, 0, data.setting, sizeof data.setting);
+    dummy_hashes_.push_back(setting ? std::string(setting) + std::string(31, 'A')
+                                    : "$2y$10$" + std::string(22, '.') + std::string(31, 'A'));
+  }
+  if (dummy_hashes_.empty()) dummy_hashes_.push_back("$2y$10$" + std::string(22, '.') + std::string(31, 'A'));
+  if (RAND_bytes(name_key_.data(), static_cast<int>(name_key_.size())) != 1) name_key_.fill(0x5a);
   if (previous) {
     std::lock_guard lock(previous->mu_);
     remembered_ = previous->remembered_;
   }
+}
+
+const std::string& BasicAuth::dummy_for(std::string_view name) const {
+  std::string input(reinterpret_cast<const char*>(name_key_.data()), name_key_.size());
+  input.append(name);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(input.data(), input.size(), md, &len, EVP_sha256(), nullptr);
+  std::uint64_t pick = 0;
+  for (int i = 0; i < 8; ++i) pick = (pick << 8) | md[i];
+  return dummy_hashes_[pick % dummy_hashes_.size()];
 }
 
 std::string BasicAuth::digest(std::string_view user, std::string_view password, std::string_view hash) {
@@ -142,7 +160,7 @@ BasicAuth::Outcome BasicAuth::check(std::string_view authorization) const {
   if (!c) return otherwise;
   const bool holdable = c->password.size() <= kMaxPasswordBytes && c->password.find('\0') == std::string::npos;
   const auto user = users_.find(c->user);
-  const bool matches = bcrypt_matches(c->password, user == users_.end() ? dummy_hash_ : user->second);
+  const bool matches = bcrypt_matches(c->password, user == users_.end() ? dummy_for(c->user) : user->second);
   const std::string d = user == users_.end() ? std::string() : digest(user->first, c->password, user->second);
   OPENSSL_cleanse(c->password.data(), c->password.size());
   if (user == users_.end() || !matches || !holdable) return Outcome::wrong;

@@ -6,11 +6,12 @@
 // bcrypt is slow on purpose (~50 ms at cost 10), and a browser sends the credentials on
 // every request: a successful check is remembered (by a SHA-256 of user, password and
 // hash, never the password) so only the first request of a session pays for it. A
-// failed check is never remembered, and an unknown user costs a bcrypt at the first
-// user's cost, so timing tells no one which user names exist (when users share a cost,
-// as hash-password's default gives them).
+// failed check is never remembered, and an unknown user costs a bcrypt at the cost of a
+// user picked by a keyed hash of the name, so timing tells no one which names exist,
+// even when users' costs differ.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace swarmkeeper::monitor {
 
@@ -58,7 +60,9 @@ class BasicAuth {
   static std::optional<Credentials> parse(std::string_view authorization, Outcome& otherwise);
   static std::string digest(std::string_view user, std::string_view password, std::string_view hash);
   std::map<std::string, std::string> users_;  // constant after construction
-  std::string dummy_hash_;                    // constant: unknown users are checked against it
+  const std::string& dummy_for(std::string_view name) const;
+  std::vector<std::string> dummy_hashes_;     // constant: one per user, at its cost (dummy_for picks)
+  std::array<unsigned char, 32> name_key_{};  // constant: random, keys dummy_for's pick
   mutable std::mutex mu_;
   mutable std::set<std::string> remembered_;  // guarded by mu_; digests of successful checks
   static constexpr std::size_t kMaxRemembered = 1024;

@@ -4,7 +4,9 @@
 #include "monitor/web_config.hpp"
 
 #include <crypt.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -295,15 +297,49 @@ Result<WebConfig> parse_web_config(std::string_view yaml, const std::string& fil
   return out;
 }
 
+bool serve_sets_header(std::string_view name) {
+  auto same = [&](std::string_view ours) {
+    return name.size() == ours.size() && std::equal(name.begin(), name.end(), ours.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  return same("X-Content-Type-Options") || same("X-Frame-Options") || same("Content-Security-Policy") ||
+         same("Referrer-Policy");
+}
+
+Result<std::string> read_regular_file(const std::string& path, std::size_t limit) {
+  // Non-blocking open: a FIFO put there must not hang the reader (and with it SIGTERM).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
+  if (S_ISDIR(st.st_mode)) return Error(Errc::invalid_argument, "is a directory, not a file");
+  if (!S_ISREG(st.st_mode)) return Error(Errc::invalid_argument, "is not a regular file (a device, FIFO or socket)");
+  if (static_cast<std::uint64_t>(st.st_size) > limit)
+    return Error(Errc::invalid_argument, "is larger than " + std::to_string(limit / 1024) + " KiB; is it the right file?");
+  std::string out(limit + 1, '\0');
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > limit)  // (it grew while being read)
+    return Error(Errc::invalid_argument, "is larger than " + std::to_string(limit / 1024) + " KiB; is it the right file?");
+  out.resize(got);
+  return out;
+}
+
 Result<WebConfig> load_web_config(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return Error(Errc::invalid_argument, "--web-config " + path + ": is a directory, not a file");
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream text;
-  if (f) text << f.rdbuf();
-  if (!f) return Error(Errc::invalid_argument, "--web-config " + path + ": cannot read it (" + std::strerror(errno) + ")");
-  return parse_web_config(text.str(), path);
+  auto text = read_regular_file(path, kMaxWebConfigBytes);
+  if (!text) return Error(Errc::invalid_argument, "--web-config " + path + ": " + text.error().message());
+  return parse_web_config(*text, path);
 }
 
 std::vector<std::string> WebConfig::watched_files() const {

@@ -66,6 +66,17 @@ struct WebConfig {
   std::vector<std::string> watched_files() const;
 };
 
+/// Whether serve sends header `name` itself, always and strictly (X-Content-Type-Options,
+/// X-Frame-Options, Content-Security-Policy, Referrer-Policy): a value for it in
+/// http_server_config.headers is accepted, as the toolkit's files carry them, and not used.
+bool serve_sets_header(std::string_view name);
+
+/// A file's bytes, if it is a regular file of at most `limit` bytes: a FIFO, device or
+/// directory is refused without blocking, and so is anything larger (the error says
+/// which, without the path).
+Result<std::string> read_regular_file(const std::string& path, std::size_t limit);
+inline constexpr std::size_t kMaxWebConfigBytes = 1 << 20;  ///< the web config file, and each PEM file it names
+
 /// Reads and checks a web configuration file. Fails with invalid_argument and one line
 /// "--web-config FILE: KEY: problem" (a YAML error gives its line and column instead).
 Result<WebConfig> load_web_config(const std::string& path);

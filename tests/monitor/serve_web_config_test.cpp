@@ -12,6 +12,8 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
+
 #include "monitor/serve_fixture.hpp"
 #include "support/cli_runner.hpp"
 #include "support/test_pki.hpp"
@@ -100,8 +102,51 @@ class WebConfigTest : public ServeTest {
     for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
     return n;
   }
+  // A TLS connection kept alive across a change, as a scraper keeps one: node asks
+  // HEAD /healthz at once (answer(): its status line), and again once go() is called
+  // (answer() again: the status line, or "closed" when the server closed it unanswered).
+  class KeptConnection {
+   public:
+    KeptConnection(const WebConfigTest& t, bool client_cert) : go_(t.tmp_ / ("go" + std::to_string(++t.kept_))) {
+      const std::string script =
+          "const tls=require('tls'),fs=require('fs');const [port,ca,cert,key,go]=process.argv.slice(1);"
+          "const o={host:'127.0.0.1',port:+port,ca:fs.readFileSync(ca)};if(cert){o.cert=fs.readFileSync(cert);"
+          "o.key=fs.readFileSync(key)}const s=tls.connect(o);let buf='',first=true;"
+          "const out=(t,end)=>process.stdout.write(t+'\\n',()=>{if(end)process.exit(0)});"
+          "const ask=()=>s.write('HEAD /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n');"
+          "s.on('secureConnect',ask);s.on('data',d=>{buf+=d;if(!buf.includes('\\r\\n\\r\\n'))return;"
+          "const line=buf.split('\\r\\n')[0];buf='';if(!first){out(line,true);return}first=false;out(line,false);"
+          "const t=setInterval(()=>{if(fs.existsSync(go)){clearInterval(t);ask()}},50)});"
+          "s.on('close',()=>out('closed',true));s.on('error',e=>out('error '+e.code,true));"
+          "setTimeout(()=>out('timeout',true),30000);";
+      const std::string cert = client_cert ? "'" + t.pki_.client_cert + "' '" + t.pki_.client_key + "'" : "'' ''";
+      const std::string cmd = "node -e \"" + script + "\" " + std::to_string(t.port_) + " '" + t.pki_.ca_cert + "' " + cert +
+                              " '" + go_.string() + "' 2>&1";
+      p_ = ::popen(cmd.c_str(), "r");
+    }
+    ~KeptConnection() {
+      if (p_) {
+        go();
+        ::pclose(p_);
+      }
+    }
+    std::string answer() {
+      char line[256] = {};
+      if (!p_ || !std::fgets(line, sizeof line, p_)) return "(nothing)";
+      std::string s(line);
+      if (!s.empty() && s.back() == '\n') s.pop_back();
+      return s;
+    }
+    void go() { std::ofstream(go_) << "1"; }
+
+   private:
+    fs::path go_;
+    FILE* p_ = nullptr;
+  };
+
   swarmkeeper::testing::TestPki pki_;
   std::atomic<int> calls_{0};
+  mutable int kept_ = 0;
 };
 
 constexpr const char* kTls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
@@ -175,34 +220,16 @@ TEST_F(WebConfigTest, ClientCertificatesAndTheMinimumVersion) {
   EXPECT_EQ(curl(ca() + cert + "--tls-max 1.2 " + https("/metrics")).status, 0) << "min_version TLS13";
 
   // A connection made before the change (kept alive, as a scraper keeps it) gets no
-  // answer under the old settings after it: node holds one open across the change.
-  const fs::path go = tmp_ / "go";
-  const std::string script =
-      "const tls=require('tls'),fs=require('fs');const [port,ca,cert,key,go]=process.argv.slice(1);"
-      "const s=tls.connect({host:'127.0.0.1',port:+port,ca:fs.readFileSync(ca),cert:fs.readFileSync(cert),"
-      "key:fs.readFileSync(key)});let buf='',first=true;const out=(t,end)=>process.stdout.write(t+'\\n',()=>{if(end)process.exit(0)});"
-      "const ask=()=>s.write('HEAD /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n');"
-      "s.on('secureConnect',ask);s.on('data',d=>{buf+=d;if(!buf.includes('\\r\\n\\r\\n'))return;"
-      "const line=buf.split('\\r\\n')[0];buf='';if(!first){out(line,true);return}first=false;out(line,false);"
-      "const t=setInterval(()=>{if(fs.existsSync(go)){clearInterval(t);ask()}},50)});"
-      "s.on('close',()=>out('closed',true));s.on('error',e=>out('error '+e.code,true));setTimeout(()=>out('timeout',true),30000);";
-  const std::string node = "node -e \"" + script + "\" " + std::to_string(port_) + " '" + pki_.ca_cert + "' '" +
-                           pki_.client_cert + "' '" + pki_.client_key + "' '" + go.string() + "' 2>&1";
-  FILE* kept = ::popen(node.c_str(), "r");
-  ASSERT_NE(kept, nullptr);
-  char line[256] = {};
-  ASSERT_NE(std::fgets(line, sizeof line, kept), nullptr);
-  EXPECT_EQ(std::string(line), "HTTP/1.1 200 OK\n") << "the kept connection's first answer";
+  // answer under the old settings after it.
+  KeptConnection kept(*this, true);
+  EXPECT_EQ(kept.answer(), "HTTP/1.1 200 OK") << "the kept connection's first answer";
 
   // A changed file is read again: now the client's SAN is no longer allowed.
   write_web_config(std::string(kTls) + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
                                        "  min_version: TLS13\n  client_allowed_sans: [other.example]\n");
   EXPECT_TRUE(eventually(ca() + cert + https("/metrics"), [](const CurlReply& r) { return r.status == 0; }));
-  std::ofstream(go) << "1";
-  std::string second;
-  for (std::size_t n; (n = std::fread(line, 1, sizeof line, kept)) > 0;) second.append(line, n);
-  ::pclose(kept);
-  EXPECT_EQ(second, "closed\n") << "a connection made under the old SAN list was answered after the change";
+  kept.go();
+  EXPECT_EQ(kept.answer(), "closed") << "a connection made under the old SAN list was answered after the change";
 
   // Live changes may not weaken it: lowering min_version or dropping the SAN check is
   // refused, and the settings in force stay.
@@ -241,6 +268,48 @@ TEST_F(WebConfigTest, ParallelGuessesFromOneSourceWaitTheirTurn) {
   const auto took = Clock::now() - t0;
   EXPECT_EQ(count(out, "401\n"), 7u) << out;
   EXPECT_GE(took, 3700ms) << "parallel guesses were checked without waiting their turn";
+  EXPECT_EQ(stop(), 0);
+}
+
+// A reload that leaves the TLS settings and files as they are (a user added, SIGHUP)
+// keeps connections and event streams (each reload made a new TLS context, and every
+// one of them was dropped). Headers serve sets itself stay its own; the operator's
+// others (HSTS) go on every answer, refusals included.
+TEST_F(WebConfigTest, AReloadThatKeepsTlsKeepsConnectionsAndHeadersStayStrict) {
+  const std::string alice = "  alice: " + hash_password("a-pass") + "\n";
+  const std::string head = std::string(kTls) +
+                           "http_server_config:\n  headers:\n    Strict-Transport-Security: max-age=31536000\n"
+                           "    X-Frame-Options: ALLOWALL\nbasic_auth_users:\n";
+  const auto web = write_web_config(head + alice);
+  ASSERT_NE(start({"--listen", "127.0.0.1:0", "--web-config", web, "--web-public", "/healthz", "--refresh", "300ms"}), 0);
+  EXPECT_NE(slurp(log_).find("http_server_config.headers.X-Frame-Options: serve sends its own"), std::string::npos)
+      << slurp(log_);
+  auto refused = curl(ca() + https("/metrics"));
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_NE(refused.headers.find("Strict-Transport-Security: max-age=31536000"), std::string::npos) << refused.headers;
+  auto page = curl(ca() + "-u alice:a-pass " + https("/"));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.headers.find("Strict-Transport-Security: max-age=31536000"), std::string::npos) << page.headers;
+  EXPECT_NE(page.headers.find("X-Frame-Options: DENY"), std::string::npos) << page.headers;
+  EXPECT_EQ(page.headers.find("ALLOWALL"), std::string::npos) << page.headers;
+
+  KeptConnection kept(*this, false);
+  EXPECT_EQ(kept.answer(), "HTTP/1.1 200 OK");
+  std::string stream_said;
+  std::thread stream([&] { stream_said = curl(ca() + "-N --max-time 6 -u alice:a-pass " + https("/events")).said; });
+  std::this_thread::sleep_for(500ms);
+  const auto reloads = count(slurp(log_), "in force: TLS, ");
+  write_web_config(head + alice + "  bob: " + hash_password("b-pass") + "\n");
+  const auto until = Clock::now() + 10s;
+  while (count(slurp(log_), "in force: TLS, 2 user(s)") == 0 && Clock::now() < until) std::this_thread::sleep_for(50ms);
+  ::kill(pid_, SIGHUP);
+  while (count(slurp(log_), "in force: TLS, ") < reloads + 2 && Clock::now() < until) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(count(slurp(log_), "in force: TLS, "), reloads + 2) << slurp(log_);
+  kept.go();
+  EXPECT_EQ(kept.answer(), "HTTP/1.1 200 OK") << "a reload that kept the TLS settings dropped a kept connection";
+  stream.join();
+  EXPECT_NE(stream_said.find("Operation timed out"), std::string::npos)
+      << "the event stream ended before its --max-time: " << stream_said;
   EXPECT_EQ(stop(), 0);
 }
 
@@ -310,7 +379,9 @@ TEST_F(WebConfigTest, BadFilesAreRefusedAtStartNamingTheKey) {
       {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS14\n",
        "tls_server_config.min_version: 'TLS14' is not"},
       {"tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n",
-       "tls_server_config.cert_file " + dir + "/missing.crt: cannot load"},
+       "tls_server_config.cert_file " + dir + "/missing.crt: cannot read it"},
+      {"tls_server_config:\n  cert_file: /dev/zero\n  key_file: server.key\n",
+       "tls_server_config.cert_file /dev/zero: is not a regular file"},
       {"tls_server_config:\n  cert_file: server.crt\n  key_file: ca.key\n", "tls_server_config.key_file " + dir +
                                                                                  "/ca.key: is not the key of cert_file"},
       {"basic_auth_users:\n  alice: hunter2\n", "basic_auth_users.alice: not a bcrypt hash"},
@@ -328,6 +399,14 @@ TEST_F(WebConfigTest, BadFilesAreRefusedAtStartNamingTheKey) {
   auto missing = run_cli("serve --url " + url() + " --listen 127.0.0.1:0 --web-config /nonexistent/web.yml");
   EXPECT_EQ(missing.exit_code, 64);
   EXPECT_NE(missing.out.find("/nonexistent/web.yml: cannot read it"), std::string::npos) << missing.out;
+  // A FIFO (it hung start, and a reload, and with it SIGTERM) or a device is not read.
+  const std::string fifo = (tmp_ / "fifo.yml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& odd : {fifo, std::string("/dev/zero")}) {
+    auto r = run_cli("serve --url " + url() + " --listen 127.0.0.1:0 --web-config " + odd, "timeout 10");
+    EXPECT_EQ(r.exit_code, 64) << odd << ": " << r.out;
+    EXPECT_NE(r.out.find("--web-config " + odd + ": is not a regular file"), std::string::npos) << r.out;
+  }
   auto open = run_cli("serve --url " + url() + " --listen 0.0.0.0:0");
   EXPECT_EQ(open.exit_code, 64);
   EXPECT_NE(open.out.find("--web-config"), std::string::npos) << open.out;

@@ -4,6 +4,8 @@
 #include <crypt.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -192,6 +194,25 @@ TEST(BasicAuth, AnUnknownUserCostsAsMuchAsAKnownOne) {
   // a missing one almost nothing.
   EXPECT_GT(unknown, known * 0.5) << known << " s vs " << unknown << " s";
   EXPECT_LT(unknown, known * 1.6) << known << " s vs " << unknown << " s";
+}
+
+// Users at different costs: an unknown name costs one of them, by a keyed hash of the
+// name, so neither a quick nor a slow answer tells a name exists (each unknown name was
+// checked at the first user's cost: a cost-12 user answered 258 ms, any unknown 3 ms).
+TEST(BasicAuth, UnknownNamesTakeTheCostOfSomeUserWhateverTheCosts) {
+  const BasicAuth auth({{"alice", bcrypt("a", 4)}, {"zed", bcrypt("z", 9)}});
+  auto time = [&](const std::string& user) {
+    const auto t0 = std::chrono::steady_clock::now();
+    (void)auth.check("Basic " + base64_encode(user + ":wrong"));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const double quick = time("alice"), slow = time("zed");
+  ASSERT_GT(slow, quick * 4) << "cost 9 against cost 4";
+  const double middle = std::sqrt(quick * slow);
+  int quick_names = 0, slow_names = 0;
+  for (int i = 0; i < 40; ++i) (time("nobody" + std::to_string(i)) < middle ? quick_names : slow_names)++;
+  EXPECT_GE(quick_names, 5) << slow_names << " slow";
+  EXPECT_GE(slow_names, 5) << quick_names << " quick";
 }
 
 TEST(AuthThrottle, FreeAtFirstThenDoublingThenForgotten) {
