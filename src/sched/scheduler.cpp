@@ -200,8 +200,8 @@ void Scheduler::Impl::worker_loop() {
         job->state = JobState::running;
       }
     }
-    if (cancelled_before) {  // finish() takes job->mu itself
-      c.finish(job, JobState::cancelled);
+    if (cancelled_before) {  // finish() takes job->mu itself; a periodic job that ran is done
+      c.finish(job, ended_by_cancel(*job));
       continue;
     }
     if (job->options.timeout.count() > 0) {

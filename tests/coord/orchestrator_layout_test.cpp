@@ -283,7 +283,7 @@ TEST_F(AbsentHostileTest, ARunWhoseLockIsTakenStopsAndSaysSo) {
   o.threshold = std::chrono::milliseconds(600000);
   o.before_first_delete = [&] {
     BlockingClient w(options());
-    w("SET", "swarmkeeper:cleanup:lock", "another-run:1:x");
+    EXPECT_EQ(w("SET", "swarmkeeper:cleanup:lock", "another-run:1:x").str(), "OK") << "the other run's lock was not written";
   };
   auto r = run_cleanup(options(), o);
   ASSERT_TRUE(r) << r.error().message();
