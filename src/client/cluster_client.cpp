@@ -219,8 +219,6 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
       }
       to = next.to;
-      continue;
-      co_return r;
     }
     co_return r;
   }

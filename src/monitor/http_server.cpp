@@ -18,7 +18,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -157,13 +156,18 @@ std::string openssl_error() {
 // Accepts any client certificate (RequestClientCert, RequireAnyClientCert).
 extern "C" int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
 
+// Whether client certificates are verified against client_ca_file.
+bool verifies_client_certs(const TlsServerConfig& t) {
+  return t.client_auth == ClientAuth::verify_if_given || t.client_auth == ClientAuth::require_and_verify;
+}
+
 // What a TLS context is made of: the settings and the bytes of the files they name (each
 // a regular file of at most kMaxWebConfigBytes), as a SHA-256. Two configs with the same
 // identity make the same context: a reload that changes neither keeps connections.
 Result<std::string> tls_identity(const TlsServerConfig& t, const std::string& file) {
   std::string all;
   auto add = [&](std::string_view s) { all.append(std::to_string(s.size())).append(":").append(s); };
-  const bool verifies = t.client_auth == ClientAuth::verify_if_given || t.client_auth == ClientAuth::require_and_verify;
+  const bool verifies = verifies_client_certs(t);
   for (const auto& [key, path] : {std::pair<const char*, const std::string*>{"cert_file", &t.cert_file},
                                   {"key_file", &t.key_file}, {"client_ca_file", &t.client_ca_file}}) {
     add(*path);
@@ -181,11 +185,9 @@ Result<std::string> tls_identity(const TlsServerConfig& t, const std::string& fi
     add(std::to_string(list->size()));
     for (const auto& s : *list) add(s);
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(all.data(), all.size(), md, &len, EVP_sha256(), nullptr);
+  std::string md = sha256(all);
   OPENSSL_cleanse(all.data(), all.size());
-  return std::string(reinterpret_cast<char*>(md), len);
+  return md;
 }
 
 // A server TLS context from tls_server_config; fails naming the key whose file is bad.
@@ -236,7 +238,7 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsServerConfig& t,
     case ClientAuth::verify_if_given: mode = SSL_VERIFY_PEER; break;
     case ClientAuth::require_and_verify: mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT; break;
   }
-  const bool verifies = t.client_auth == ClientAuth::verify_if_given || t.client_auth == ClientAuth::require_and_verify;
+  const bool verifies = verifies_client_certs(t);
   if (verifies) {
     if (SSL_CTX_load_verify_locations(c, t.client_ca_file.c_str(), nullptr) != 1)
       return fail("client_ca_file", t.client_ca_file, "cannot load PEM CA certificates (" + openssl_error() + ")");
@@ -487,7 +489,6 @@ struct HttpServer::Impl {
     }
   }
 
-  // Waits `d` as an idle connection would (evictable); false if it was evicted.
   // Waits `d` as an idle connection would (evictable); false if it was evicted or its
   // client went away meanwhile (looked at every 100 ms: a guess whose client gave up
   // holds no slot and costs no bcrypt).

@@ -36,6 +36,13 @@ bool bcrypt_matches(const std::string& password, const std::string& hash) {
 
 }  // namespace
 
+std::string sha256(std::string_view in) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(in.data(), in.size(), md, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
 std::string base64_encode(std::string_view in) {
   std::string out;
   for (std::size_t i = 0; i < in.size(); i += 3) {
@@ -84,14 +91,14 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users, const BasicAuth* 
   // as long as some user's check, and which one no one can tell, whatever the users'
   // costs. (Should the system refuse to make a salt, a fixed one at cost 10 does: an
   // empty hash would make unknown users quick to tell.)
+  const std::string fixed = "$2y$10$" + std::string(22, '.') + std::string(31, 'A');
   for (const auto& [name, hash] : users_) {
     crypt_data data{};
     const char* setting =
         crypt_gensalt_rn("$2y$", std::stoul(hash.substr(4, 2)), nullptr, 0, data.setting, sizeof data.setting);
-    dummy_hashes_.push_back(setting ? std::string(setting) + std::string(31, 'A')
-                                    : "$2y$10$" + std::string(22, '.') + std::string(31, 'A'));
+    dummy_hashes_.push_back(setting ? std::string(setting) + std::string(31, 'A') : fixed);
   }
-  if (dummy_hashes_.empty()) dummy_hashes_.push_back("$2y$10$" + std::string(22, '.') + std::string(31, 'A'));
+  if (dummy_hashes_.empty()) dummy_hashes_.push_back(fixed);
   if (RAND_bytes(name_key_.data(), static_cast<int>(name_key_.size())) != 1) name_key_.fill(0x5a);
   if (previous) {
     std::lock_guard lock(previous->mu_);
@@ -102,11 +109,9 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users, const BasicAuth* 
 const std::string& BasicAuth::dummy_for(std::string_view name) const {
   std::string input(reinterpret_cast<const char*>(name_key_.data()), name_key_.size());
   input.append(name);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(input.data(), input.size(), md, &len, EVP_sha256(), nullptr);
+  const std::string md = sha256(input);
   std::uint64_t pick = 0;
-  for (int i = 0; i < 8; ++i) pick = (pick << 8) | md[i];
+  for (int i = 0; i < 8; ++i) pick = (pick << 8) | static_cast<unsigned char>(md[i]);
   return dummy_hashes_[pick % dummy_hashes_.size()];
 }
 
@@ -115,11 +120,9 @@ std::string BasicAuth::digest(std::string_view user, std::string_view password, 
   input.append(user).push_back('\0');
   input.append(password).push_back('\0');
   input.append(hash);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(input.data(), input.size(), md, &len, EVP_sha256(), nullptr);
+  std::string md = sha256(input);
   OPENSSL_cleanse(input.data(), input.size());
-  return std::string(reinterpret_cast<char*>(md), len);
+  return md;
 }
 
 std::optional<BasicAuth::Credentials> BasicAuth::parse(std::string_view authorization, Outcome& otherwise) {

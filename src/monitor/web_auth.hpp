@@ -26,6 +26,8 @@
 
 namespace swarmkeeper::monitor {
 
+/// The SHA-256 of `in`, as 32 raw bytes.
+std::string sha256(std::string_view in);
 std::string base64_encode(std::string_view in);
 /// Standard alphabet, padding required; nullopt for anything else.
 std::optional<std::string> base64_decode(std::string_view in);
