@@ -25,7 +25,7 @@ set(public_metrics "metrics/histogram.hpp;metrics/collector.hpp;metrics/process.
 set(public_queue   "queue/bounded_queue.hpp")
 set(public_sched   "sched/scheduler.hpp")
 set(public_net     "connection_options.hpp")
-set(public_client  "client.hpp;client_metrics.hpp;compression.hpp;cluster_slots.hpp;cluster_client.hpp;glob.hpp;threaded_client.hpp")
+set(public_client  "client/router.hpp;client.hpp;client_metrics.hpp;compression.hpp;cluster_slots.hpp;cluster_client.hpp;glob.hpp;threaded_client.hpp")
 set(public_cache   "cache/two_tier_cache.hpp")
 set(public_monitor "monitor/monitor.hpp;monitor/alert_rules.hpp")
 set(public_coord   "cleanup.hpp;key_schema.hpp;seed.hpp")

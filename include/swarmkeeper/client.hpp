@@ -40,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "swarmkeeper/client/router.hpp"
 #include "swarmkeeper/client_metrics.hpp"
 #include "swarmkeeper/compression.hpp"
 #include "swarmkeeper/connection_options.hpp"
@@ -77,34 +78,21 @@ struct ClientOptions {
   std::chrono::milliseconds reconnect_max{5000};
 };
 
-class Client {
+class Client final : public Router {
  public:
   struct Impl;
 
   Client(boost::asio::any_io_executor ex, ClientOptions options);
-  ~Client();
+  ~Client() override;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  using Value = std::optional<std::string>;  ///< nullopt: the key does not exist
+  // get, set, mget, mset, del, unlink, exists, expire, eval, evalsha, publish: Router's
+  // (router.hpp), each one command here.
 
-  boost::asio::awaitable<Result<Value>> get(std::string key);
-  /// SET, with PX ttl when ttl > 0.
-  boost::asio::awaitable<Result<void>> set(std::string key, std::string value,
-                                           std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
-  boost::asio::awaitable<Result<std::int64_t>> del(std::vector<std::string> keys);
-  boost::asio::awaitable<Result<std::int64_t>> unlink(std::vector<std::string> keys);
-  boost::asio::awaitable<Result<std::vector<Value>>> mget(std::vector<std::string> keys);
-  boost::asio::awaitable<Result<void>> mset(std::vector<std::pair<std::string, std::string>> pairs);
-  boost::asio::awaitable<Result<bool>> expire(std::string key, std::chrono::seconds ttl);
   /// One SCAN page: {next cursor, keys}.
   boost::asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> scan(
       std::string cursor, std::string match = "", std::size_t count = 100);
-  boost::asio::awaitable<Result<resp::Reply>> eval(std::string script, std::vector<std::string> keys,
-                                                   std::vector<std::string> args);
-  boost::asio::awaitable<Result<resp::Reply>> evalsha(std::string sha, std::vector<std::string> keys,
-                                                      std::vector<std::string> args);
-  boost::asio::awaitable<Result<std::int64_t>> publish(std::string channel, std::string message);
   /// Any command, raw (no compression). An error reply becomes an Error. idempotent:
   /// may be retried after a transient failure. Blocking commands (BLPOP, BRPOP, BLMOVE,
   /// BLMPOP, BRPOPLPUSH, BZPOPMIN/MAX, BZMPOP, WAIT, XREAD/XREADGROUP ... BLOCK) run on a
@@ -113,16 +101,25 @@ class Client {
   /// state are refused with invalid_argument, naming the API to use: an empty command,
   /// (P|S)SUBSCRIBE and their UNSUBSCRIBEs (subscribe()), MONITOR, RESET, QUIT, CLIENT
   /// REPLY, HELLO, AUTH and SELECT (lease(), or ConnectionOptions for the last three).
-  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false);
+  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false) override;
   /// Several commands in one write, on one connection, replies in order. Error replies
   /// stay in the vector; the Result fails only if the connection did. What command()
   /// refuses is refused here too (invalid_argument, naming the command's index), and so
   /// are blocking commands (they would hold up the shared connection: use command()).
   boost::asio::awaitable<Result<std::vector<resp::Reply>>> pipeline(resp::Pipeline commands);
+  /// The same from separate commands (Router's form; never resent, whatever `idempotent`).
+  boost::asio::awaitable<Result<std::vector<resp::Reply>>> pipeline(std::vector<resp::Command> cmds,
+                                                                    bool idempotent = false) override;
   /// MULTI, the commands, EXEC in one write: runs atomically. Returns EXEC's reply (an
   /// array of the commands' replies). An error reply inside fails the Result. Refuses
   /// what command() refuses (blocking commands do not block inside MULTI).
   boost::asio::awaitable<Result<resp::Reply>> transaction(resp::Pipeline commands);
+  boost::asio::awaitable<Result<resp::Reply>> transaction(std::vector<resp::Command> cmds) override;
+  /// The one server: command(cmd, idempotent) as the only result.
+  boost::asio::awaitable<std::vector<Result<resp::Reply>>> for_each_master(resp::Command cmd,
+                                                                           bool idempotent = true) override;
+  /// The one server.
+  std::vector<ConnectionOptions> masters() const override;
 
   /// A connection for one caller alone (WATCH/MULTI/EXEC, blocking commands), counted
   /// against max_connections; closed when the Lease goes away. exec() must be awaited on
@@ -171,10 +168,18 @@ class Client {
   /// REQUIRES: called on the client's executor (the pool's byte counts are read there).
   ClientMetricsSnapshot metrics() const;
   /// The executor the client lives on, and the options it was made with.
-  boost::asio::any_io_executor executor() const;
+  boost::asio::any_io_executor executor() const override;
   const ClientOptions& options() const noexcept;
   /// Closes every connection; commands in flight fail with Errc::cancelled.
-  void close();
+  void close() override;
+
+ protected:
+  boost::asio::awaitable<Result<resp::Reply>> typed(resp::Command cmd, std::string_view key, Op op,
+                                                    bool idempotent) override;
+  boost::asio::awaitable<Result<void>> per_group(std::string_view name, Op op, const std::vector<std::string>& keys,
+                                                 const std::vector<std::string>* values, bool idempotent,
+                                                 MergeGroup merge) override;
+  ValueCodec* codec() override;
 
  private:
   std::shared_ptr<Impl> impl_;

@@ -11,8 +11,9 @@
 //
 // Multi-key commands: mget/mset/del/unlink/exists split their keys by slot, send each
 // node its parts in one pipelined write, and merge the replies in the caller's order (a
-// part that meets a redirection is retried alone). Other commands name their routing key explicitly (command(cmd, key)); keys of
-// one command in different slots fail with the server's CROSSSLOT error. Keyless
+// part that meets a redirection is retried alone). Other commands are routed by their
+// first key, or by a key given (command(cmd, key)); keys of one command in different
+// slots fail with the server's CROSSSLOT error. Keyless
 // commands (SCAN, INFO, DBSIZE, FLUSHALL) go to every master: for_each_master().
 //
 // Threading: as Client (one executor; coroutine methods may be awaited from it).
@@ -54,13 +55,12 @@ struct ClusterOptions {
   static ClusterOptions from(const ConnectionOptions& connection);
 };
 
-class ClusterClient {
+class ClusterClient final : public Router {
  public:
   struct Impl;
-  using Value = Client::Value;
 
   ClusterClient(boost::asio::any_io_executor ex, ClusterOptions options);
-  ~ClusterClient();
+  ~ClusterClient() override;
   ClusterClient(const ClusterClient&) = delete;
   ClusterClient& operator=(const ClusterClient&) = delete;
 
@@ -68,21 +68,15 @@ class ClusterClient {
   /// error, or unexpected_reply when no seed is a cluster node.
   boost::asio::awaitable<Result<void>> connect();
 
-  boost::asio::awaitable<Result<Value>> get(std::string key);
-  boost::asio::awaitable<Result<void>> set(std::string key, std::string value,
-                                           std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
-  /// Split by slot, merged in order.
-  boost::asio::awaitable<Result<std::vector<Value>>> mget(std::vector<std::string> keys);
-  boost::asio::awaitable<Result<std::int64_t>> del(std::vector<std::string> keys);
-  boost::asio::awaitable<Result<std::int64_t>> unlink(std::vector<std::string> keys);
-  boost::asio::awaitable<Result<std::int64_t>> exists(std::vector<std::string> keys);
-  /// SETs many keys: MSET per slot, every slot group of a node in one pipelined write.
-  boost::asio::awaitable<Result<void>> mset(std::vector<std::pair<std::string, std::string>> pairs);
+  // get, set, mget, mset, del, unlink, exists, expire, eval, evalsha, publish: Router's
+  // (router.hpp); multi-key ones split by slot, each node's groups in one write, merged
+  // in order.
+
   /// Any command, routed by `routing_key`'s slot (raw, no compression).
   boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, std::string routing_key, bool idempotent = false);
   /// Any keyed command, routed by its first key (command_routing_key()); a command with
   /// no key fails with invalid_argument (use for_each_master()).
-  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false);
+  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false) override;
   /// A command for one slot on the slot's current master, whatever its arguments (CLUSTER
   /// COUNTKEYSINSLOT / GETKEYSINSLOT). Not redirected: the node answers for itself.
   boost::asio::awaitable<Result<resp::Reply>> command_at_slot(std::uint16_t slot, resp::Command cmd);
@@ -91,16 +85,17 @@ class ClusterClient {
   /// meets MOVED/ASK/TRYAGAIN is retried alone (it did not run). Server errors are error
   /// replies in place, as in Client::pipeline; fails as a whole only when a node cannot be
   /// reached (after retrying, if `idempotent`) or a command has no key.
-  boost::asio::awaitable<Result<std::vector<resp::Reply>>> pipeline(std::vector<resp::Command> cmds, bool idempotent = false);
-  /// EVAL / EVALSHA: every key must hash to one slot, else invalid_argument (CROSSSLOT)
-  /// before anything is sent. With no keys, runs on the master of slot 0.
-  boost::asio::awaitable<Result<resp::Reply>> eval(std::string_view script_or_sha, std::vector<std::string> keys,
-                                                   std::vector<std::string> args, bool is_sha = false);
+  boost::asio::awaitable<Result<std::vector<resp::Reply>>> pipeline(std::vector<resp::Command> cmds,
+                                                                    bool idempotent = false) override;
   /// MULTI, the commands, EXEC on one connection: every key of every command must hash to
   /// one slot, else invalid_argument (CROSSSLOT) before anything is sent. Returns EXEC's reply.
-  boost::asio::awaitable<Result<resp::Reply>> transaction(std::vector<resp::Command> cmds);
+  boost::asio::awaitable<Result<resp::Reply>> transaction(std::vector<resp::Command> cmds) override;
   /// A keyless command on every master; one result per master, in masters() order.
-  boost::asio::awaitable<std::vector<Result<resp::Reply>>> for_each_master(resp::Command cmd, bool idempotent = true);
+  boost::asio::awaitable<std::vector<Result<resp::Reply>>> for_each_master(resp::Command cmd,
+                                                                           bool idempotent = true) override;
+  /// The masters of the current slot map. REQUIRES: on the client's executor.
+  std::vector<ConnectionOptions> masters() const override;
+  boost::asio::any_io_executor executor() const override;
 
   /// The current slot map. REQUIRES: on the client's executor.
   const SlotMap& slots() const;
@@ -111,7 +106,15 @@ class ClusterClient {
   /// Reads the slot map again now (what connect() does).
   boost::asio::awaitable<Result<void>> refresh();
   /// Closes every node's pool.
-  void close();
+  void close() override;
+
+ protected:
+  boost::asio::awaitable<Result<resp::Reply>> typed(resp::Command cmd, std::string_view key, Op op,
+                                                    bool idempotent) override;
+  boost::asio::awaitable<Result<void>> per_group(std::string_view name, Op op, const std::vector<std::string>& keys,
+                                                 const std::vector<std::string>* values, bool idempotent,
+                                                 MergeGroup merge) override;
+  ValueCodec* codec() override;
 
  private:
   std::shared_ptr<Impl> impl_;

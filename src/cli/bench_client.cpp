@@ -33,7 +33,7 @@
 
 #include "cli/private_target.hpp"
 #include "net/info_text.hpp"
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/router.hpp"
 #include "net/redis_process.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/client.hpp"
@@ -62,10 +62,9 @@ struct LoadResult {
   }
 };
 
-// C callers doing the get-set mix on one client (a Client or a ClusterClient) until
+// C callers doing the get-set mix on one client (one server's or a cluster's) until
 // `seconds` pass.
-template <class AnyClient>
-LoadResult get_set_load(asio::io_context& io, AnyClient& client, int callers, double seconds) {
+LoadResult get_set_load(asio::io_context& io, Router& client, int callers, double seconds) {
   metrics::Histogram hist;
   std::uint64_t ops = 0, errors = 0;
   int running = callers;
@@ -139,44 +138,23 @@ std::string task_json(int i) {
 
 }  // namespace
 
-// The get-set run on a Redis Cluster through ClusterClient (peer: bench/peer_ioredis_cluster.js).
-int run_cluster_get_set(const BenchClientArgs& args) {
-  std::unique_ptr<RedisCluster> own;
-  ConnectionOptions where;
-  if (args.url) {
-    auto o = parse_redis_url(*args.url);
-    if (!o) {
-      std::cerr << "swarmkeeper bench: --url: " << o.error().message() << "\n";
-      return 64;
-    }
-    where = *o;
-  } else {
-    auto c = RedisCluster::start(3);
-    if (!c) {
-      std::cerr << "swarmkeeper bench: " << c.error().message() << "\n";
-      return 1;
-    }
-    own = std::move(*c);
-    where.port = own->nodes().front()->port();
-  }
-  asio::io_context io;
-  ClusterOptions co = ClusterOptions::from(where);
-  co.node.connection.client_name = "swarmkeeper-bench";
-  if (args.connections > 0) co.node.max_connections = static_cast<std::size_t>(args.connections);
-  ClusterClient client(io.get_executor(), co);
-  if (auto ok = net::run_blocking(io, client.connect()); !ok) {
-    std::cerr << "swarmkeeper bench: " << ok.error().message() << "\n";
+namespace {
+
+// The get-set mix through a router (a cluster's; peer: bench/peer_ioredis_cluster.js).
+int routed_get_set(asio::io_context& io, Router& client, const BenchClientArgs& args) {
+  if (auto s = net::run_blocking(io, client.set("k", std::string(32, 'v'))); !s) {
+    std::cerr << "swarmkeeper bench: " << s.error().message() << "\n";
+    client.close();
     return 1;
   }
-  if (auto s = net::run_blocking(io, client.set("k", std::string(32, 'v'))); !s) return 1;
   auto r = get_set_load(io, client, args.concurrency, args.seconds);
-  const nlohmann::json j = {{"client", "swarmkeeper-cluster"}, {"masters", client.slots().masters().size()},
+  const nlohmann::json j = {{"client", "swarmkeeper-cluster"}, {"masters", client.masters().size()},
                             {"conc", args.concurrency}, {"ops_per_s", std::llround(r.ops_per_s())},
                             {"p50_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.5)))},
                             {"p99_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.99)))}, {"errors", r.errors},
                             {"ports", [&] {
                                nlohmann::json p = nlohmann::json::array();
-                               for (const auto& m : client.slots().masters()) p.push_back(m.port);
+                               for (const auto& m : client.masters()) p.push_back(m.port);
                                return p;
                              }()}};
   std::cout << j.dump() << "\n";
@@ -185,33 +163,46 @@ int run_cluster_get_set(const BenchClientArgs& args) {
   return r.errors == 0 ? 0 : 2;
 }
 
+}  // namespace
+
 int run_bench_client(const BenchClientArgs& args) {
-  if (args.cluster) return run_cluster_get_set(args);
   int exit_code = 0;
-  auto target = open_target(args.url, "bench", exit_code);
-  if (!target) return exit_code;
-  if (target->connection.cluster) return run_cluster_get_set(args);  // a redis+cluster:// URL
+  std::unique_ptr<RedisCluster> own_cluster;
+  std::optional<cli::Target> target;
+  if (args.cluster && !args.url) {  // a private three-master cluster
+    auto c = RedisCluster::start(3);
+    if (!c) {
+      std::cerr << "swarmkeeper bench: " << c.error().message() << "\n";
+      return 1;
+    }
+    own_cluster = std::move(*c);
+    target.emplace();
+    target->connection.port = own_cluster->nodes().front()->port();
+    target->connection.cluster = true;
+  } else {
+    target = open_target(args.url, "bench", exit_code);
+    if (!target) return exit_code;
+    target->connection.cluster = target->connection.cluster || args.cluster;
+  }
   ClientOptions opts;
   opts.connection = target->connection;
   opts.connection.client_name = "swarmkeeper-bench";
   if (args.connections > 0) opts.max_connections = static_cast<std::size_t>(args.connections);
   asio::io_context io;
-  auto client = std::make_unique<Client>(io.get_executor(), opts);
-  if (auto ping = net::run_blocking(io, client->command(resp::Command("PING"))); !ping) {
-    std::cerr << "swarmkeeper bench: " << ping.error().message() << "\n";
-    return 1;
-  }
   // A plain URL may name a cluster node: then the cluster is benchmarked, as cleanup,
   // seed and serve take the same URL.
-  if (auto info = net::run_blocking(io, client->command(resp::Command("INFO").arg("cluster"), true));
-      info && info->root().is_string() && net::info_says_cluster(info->str())) {
-    client->close();
-    client.reset();
-    return run_cluster_get_set(args);
+  auto router = net::run_blocking(io, open_router(io.get_executor(), opts));
+  if (!router) {
+    std::cerr << "swarmkeeper bench: " << router.error().message() << "\n";
+    return 1;
   }
+  // The full report needs one server's pool (leases, pool metrics, a restart); a
+  // cluster gets the get-set mix.
+  std::unique_ptr<Client> client(dynamic_cast<Client*>(router->get()));
+  if (!client) return routed_get_set(io, **router, args);
+  (void)router->release();
   if (auto s = net::run_blocking(io, client->set("k", std::string(32, 'v'))); !s) {
-    std::cerr << "swarmkeeper bench: " << s.error().message()
-              << (s.error().redirect() != nullptr ? " (a cluster node: use redis+cluster://)" : "") << "\n";
+    std::cerr << "swarmkeeper bench: " << s.error().message() << "\n";
     return 1;
   }
 

@@ -115,84 +115,6 @@ asio::awaitable<Result<Client::Lease>> Client::lease() {
   co_return Lease(impl, std::move(*c));
 }
 
-asio::awaitable<Result<Client::Value>> Client::get(std::string key) {
-  auto impl = impl_;
-  auto r = co_await run_here(impl, resp::Command("GET").arg(key), kGet, true);
-  if (!r) co_return r.error();
-  if (r->is_null()) co_return Value{};
-  if (!is_value(r->root())) co_return unexpected("GET", *r);  // an array, a map, an integer, +QUEUED: not a value
-  auto v = impl->opts.compression ? impl->codec.decode(r->str()) : Result<std::string>(std::string(r->str()));
-  if (!v) co_return v.error();
-  co_return Value{std::move(*v)};
-}
-
-asio::awaitable<Result<void>> Client::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
-  auto impl = impl_;
-  if (ttl.count() < 0) co_return Error(Errc::invalid_argument, "set: ttl must not be negative");
-  resp::Command c("SET");
-  c.arg(key).arg(impl->opts.compression ? impl->codec.encode(value) : value);
-  if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
-  auto r = co_await run_here(impl, c, kSet, false);
-  if (!r) co_return r.error();
-  if (!is_ok(r->root())) co_return unexpected("SET", *r);
-  co_return Result<void>();
-}
-
-asio::awaitable<Result<std::int64_t>> Client::del(std::vector<std::string> keys) {
-  auto impl = impl_;
-  auto r = co_await run_here(impl, resp::Command("DEL").args(keys), kDel, false);
-  if (!r) co_return r.error();
-  if (r->type() != resp::Type::integer) co_return unexpected("DEL", *r);
-  co_return r->integer();
-}
-
-asio::awaitable<Result<std::int64_t>> Client::unlink(std::vector<std::string> keys) {
-  auto impl = impl_;
-  auto r = co_await run_here(impl, resp::Command("UNLINK").args(keys), kUnlink, false);
-  if (!r) co_return r.error();
-  if (r->type() != resp::Type::integer) co_return unexpected("UNLINK", *r);
-  co_return r->integer();
-}
-
-asio::awaitable<Result<std::vector<Client::Value>>> Client::mget(std::vector<std::string> keys) {
-  auto impl = impl_;
-  auto r = co_await run_here(impl, resp::Command("MGET").args(keys), kMget, true);
-  if (!r) co_return r.error();
-  if (r->type() != resp::Type::array) co_return unexpected("MGET", *r);
-  std::vector<Value> out;
-  out.reserve(r->size());
-  if (r->size() != keys.size()) co_return unexpected("MGET", *r);
-  for (resp::ReplyRef v : r->root()) {
-    if (v.is_null()) {
-      out.emplace_back();
-      continue;
-    }
-    if (!is_value(v)) co_return unexpected("MGET", *r);
-    auto d = impl->opts.compression ? impl->codec.decode(v.str()) : Result<std::string>(std::string(v.str()));
-    if (!d) co_return d.error();
-    out.emplace_back(std::move(*d));
-  }
-  co_return out;
-}
-
-asio::awaitable<Result<void>> Client::mset(std::vector<std::pair<std::string, std::string>> pairs) {
-  auto impl = impl_;
-  resp::Command c("MSET");
-  for (auto& [k, v] : pairs) c.arg(k).arg(impl->opts.compression ? impl->codec.encode(v) : v);
-  auto r = co_await run_here(impl, c, kMset, false);
-  if (!r) co_return r.error();
-  if (!is_ok(r->root())) co_return unexpected("MSET", *r);
-  co_return Result<void>();
-}
-
-asio::awaitable<Result<bool>> Client::expire(std::string key, std::chrono::seconds ttl) {
-  auto impl = impl_;
-  auto r = co_await run_here(impl, resp::Command("EXPIRE").arg(key).arg(ttl.count()), kExpire, false);
-  if (!r) co_return r.error();
-  if (r->type() != resp::Type::integer) co_return unexpected("EXPIRE", *r);
-  co_return r->integer() == 1;
-}
-
 asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client::scan(std::string cursor, std::string match,
                                                                                        std::size_t count) {
   auto impl = impl_;
@@ -211,25 +133,69 @@ asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client
   co_return std::pair{std::string((*r)[0].str()), std::move(keys)};
 }
 
-asio::awaitable<Result<resp::Reply>> Client::eval(std::string script, std::vector<std::string> keys,
-                                                  std::vector<std::string> args) {
-  auto impl = impl_;
-  co_return co_await run_here(impl, resp::Command("EVAL").arg(script).arg(keys.size()).args(keys).args(args), kEval, false);
+asio::awaitable<Result<std::vector<resp::Reply>>> Client::pipeline(std::vector<resp::Command> cmds, bool) {
+  resp::Pipeline p;
+  for (const auto& c : cmds) p.add(c);
+  co_return co_await pipeline(std::move(p));
 }
 
-asio::awaitable<Result<resp::Reply>> Client::evalsha(std::string sha, std::vector<std::string> keys,
-                                                     std::vector<std::string> args) {
-  auto impl = impl_;
-  co_return co_await run_here(impl, resp::Command("EVALSHA").arg(sha).arg(keys.size()).args(keys).args(args), kEvalsha, false);
+asio::awaitable<Result<resp::Reply>> Client::transaction(std::vector<resp::Command> cmds) {
+  resp::Pipeline p;
+  for (const auto& c : cmds) p.add(c);
+  co_return co_await transaction(std::move(p));
 }
 
-asio::awaitable<Result<std::int64_t>> Client::publish(std::string channel, std::string message) {
+asio::awaitable<std::vector<Result<resp::Reply>>> Client::for_each_master(resp::Command cmd, bool idempotent) {
+  std::vector<Result<resp::Reply>> out;
+  out.push_back(co_await command(std::move(cmd), idempotent));
+  co_return out;
+}
+
+std::vector<ConnectionOptions> Client::masters() const { return {impl_->opts.connection}; }
+
+namespace {
+
+// A typed command's metrics slot.
+Cmd metric_of(Router::Op op) {
+  switch (op) {
+    case Router::Op::get: return kGet;
+    case Router::Op::set: return kSet;
+    case Router::Op::del: return kDel;
+    case Router::Op::unlink: return kUnlink;
+    case Router::Op::mget: return kMget;
+    case Router::Op::mset: return kMset;
+    case Router::Op::expire: return kExpire;
+    case Router::Op::eval: return kEval;
+    case Router::Op::evalsha: return kEvalsha;
+    case Router::Op::publish: return kPublish;
+    case Router::Op::exists: break;
+  }
+  return kOther;
+}
+
+}  // namespace
+
+asio::awaitable<Result<resp::Reply>> Client::typed(resp::Command cmd, std::string_view, Op op, bool idempotent) {
   auto impl = impl_;
-  auto r = co_await run_here(impl, resp::Command("PUBLISH").arg(channel).arg(message), kPublish, false);
+  co_return co_await run_here(impl, cmd, metric_of(op), idempotent);
+}
+
+asio::awaitable<Result<void>> Client::per_group(std::string_view name, Op op, const std::vector<std::string>& keys,
+                                                const std::vector<std::string>* values, bool idempotent, MergeGroup merge) {
+  resp::Command c(name);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    c.arg(keys[i]);
+    if (values != nullptr) c.arg((*values)[i]);
+  }
+  auto impl = impl_;
+  auto r = co_await run_here(impl, c, metric_of(op), idempotent);
   if (!r) co_return r.error();
-  if (r->type() != resp::Type::integer) co_return unexpected("PUBLISH", *r);
-  co_return r->integer();
+  std::vector<std::size_t> all(keys.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  co_return merge(all, *r);
 }
+
+ValueCodec* Client::codec() { return impl_->opts.compression ? &impl_->codec : nullptr; }
 
 // --- SyncClient ---------------------------------------------------------------------
 

@@ -265,9 +265,6 @@ asio::awaitable<Result<resp::Reply>> run_here(std::shared_ptr<Client::Impl> impl
   co_return r;
 }
 
-Error unexpected(std::string_view what, const resp::Reply& r) {
-  return Error(Errc::unexpected_reply, std::string(what) + " returned " + resp::to_string(r.root()).substr(0, 120));
-}
 
 }  // namespace client_detail
 }  // namespace swarmkeeper

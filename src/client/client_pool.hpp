@@ -136,7 +136,6 @@ asio::awaitable<T> on_client(std::shared_ptr<Client::Impl> impl, asio::awaitable
 asio::awaitable<Result<resp::Reply>> run_here(std::shared_ptr<Client::Impl> impl, const resp::Command& cmd, int which,
                                               bool idempotent);
 
-Error unexpected(std::string_view what, const resp::Reply& r);
 
 }  // namespace client_detail
 }  // namespace swarmkeeper

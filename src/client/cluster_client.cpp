@@ -251,9 +251,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
   // A multi-key command split by slot: the slot groups of each node go out in one
   // pipeline; a group that meets a redirection or TRYAGAIN is retried alone through
   // routed(). `merge` gets each group's key indexes and reply.
-  template <class Merge>
-  asio::awaitable<Result<void>> split(const char* name, const std::vector<std::string>& keys, bool idempotent, Merge merge,
-                                      const std::vector<std::string>* values = nullptr) {
+  asio::awaitable<Result<void>> split(std::string_view name, const std::vector<std::string>& keys, bool idempotent,
+                                      const MergeGroup& merge, const std::vector<std::string>* values = nullptr) {
     if (!have_map) {
       if (auto ok = co_await refresh(); !ok) co_return ok.error();
     }
@@ -368,89 +367,38 @@ asio::awaitable<Result<void>> ClusterClient::connect() {
   co_return co_await impl->refresh();
 }
 
-asio::awaitable<Result<ClusterClient::Value>> ClusterClient::get(std::string key) {
+asio::awaitable<Result<resp::Reply>> ClusterClient::typed(resp::Command cmd, std::string_view key, Op op, bool idempotent) {
   auto impl = impl_;
-  auto r = co_await impl->routed(key_slot(key), resp::Command("GET").arg(key), true);
-  if (!r) co_return r.error();
-  if (r->is_null()) co_return Value();
-  if (!client_detail::is_value(r->root()))  // an array, a map, an integer, +QUEUED: not a value
-    co_return Error(Errc::unexpected_reply, "GET returned " + resp::to_string(r->root()).substr(0, 120));
-  auto v = impl->opts.node.compression ? impl->codec.decode(r->str()) : Result<std::string>(std::string(r->str()));
-  if (!v) co_return v.error();
-  co_return Value(std::move(*v));
-}
-
-asio::awaitable<Result<void>> ClusterClient::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
-  auto impl = impl_;
-  if (ttl.count() < 0) co_return Error(Errc::invalid_argument, "set: ttl must not be negative");
-  resp::Command c("SET");
-  c.arg(key).arg(impl->opts.node.compression ? impl->codec.encode(value) : value);
-  if (ttl.count() > 0) c.arg("PX").arg(ttl.count());
-  auto r = co_await impl->routed(key_slot(key), c, false);
-  if (!r) co_return r.error();
-  if (!client_detail::is_ok(r->root())) co_return Error(Errc::unexpected_reply, "SET returned " + resp::to_string(r->root()).substr(0, 120));
-  co_return Result<void>{};
-}
-
-asio::awaitable<Result<std::vector<ClusterClient::Value>>> ClusterClient::mget(std::vector<std::string> keys) {
-  auto impl = impl_;
-  std::vector<Value> out(keys.size());
-  auto ok = co_await impl->split("MGET", keys, true, [&](const std::vector<std::size_t>& idx, const resp::Reply& r) -> Result<void> {
-    if (r.size() != idx.size()) return Error(Errc::unexpected_reply, "MGET returned the wrong number of values");
-    for (std::size_t j = 0; j < idx.size(); ++j) {
-      const resp::ReplyRef v = r[j];
-      if (v.is_null()) continue;
-      if (!client_detail::is_value(v)) return Error(Errc::unexpected_reply, "MGET returned a value that is not a string");
-      auto d = impl->opts.node.compression ? impl->codec.decode(v.str()) : Result<std::string>(std::string(v.str()));
-      if (!d) return d.error();
-      out[idx[j]] = std::move(*d);
-    }
-    return {};
-  });
-  if (!ok) co_return ok.error();
-  co_return out;
-}
-
-namespace {
-
-asio::awaitable<Result<std::int64_t>> counted(std::shared_ptr<ClusterClient::Impl> impl, const char* name,
-                                              std::vector<std::string> keys, bool idempotent) {
-  std::int64_t total = 0;
-  auto ok = co_await impl->split(name, keys, idempotent, [&](const std::vector<std::size_t>&, const resp::Reply& r) -> Result<void> {
-    if (r.type() != resp::Type::integer) return Error(Errc::unexpected_reply, std::string(name) + " did not return a count");
-    total += r.root().integer();
-    return {};
-  });
-  if (!ok) co_return ok.error();
-  co_return total;
-}
-
-}  // namespace
-
-asio::awaitable<Result<std::int64_t>> ClusterClient::del(std::vector<std::string> keys) {
-  co_return co_await counted(impl_, "DEL", std::move(keys), false);
-}
-asio::awaitable<Result<std::int64_t>> ClusterClient::unlink(std::vector<std::string> keys) {
-  co_return co_await counted(impl_, "UNLINK", std::move(keys), false);
-}
-asio::awaitable<Result<std::int64_t>> ClusterClient::exists(std::vector<std::string> keys) {
-  co_return co_await counted(impl_, "EXISTS", std::move(keys), true);
-}
-
-asio::awaitable<Result<void>> ClusterClient::mset(std::vector<std::pair<std::string, std::string>> pairs) {
-  auto impl = impl_;
-  std::vector<std::string> keys, values;
-  keys.reserve(pairs.size());
-  values.reserve(pairs.size());
-  for (auto& [k, v] : pairs) {
-    keys.push_back(std::move(k));
-    values.push_back(impl->opts.node.compression ? impl->codec.encode(v) : std::move(v));
+  std::uint16_t slot = key_slot(key);
+  if (op == Op::eval || op == Op::evalsha) {  // every key in one slot, checked before anything is sent
+    const auto keys = command_keys(cmd);
+    auto one = one_slot(keys, op == Op::eval ? "EVAL" : "EVALSHA");
+    if (!one) co_return one.error();
+    slot = *one;
   }
-  // Not resent after a lost connection: it may have been applied, and a newer write by
-  // someone else since would be undone.
-  co_return co_await impl->split("MSET", keys, false, [](const std::vector<std::size_t>&, const resp::Reply&) -> Result<void> { return {}; },
-                                 &values);
+  co_return co_await impl->routed(slot, cmd, idempotent);
 }
+
+asio::awaitable<Result<void>> ClusterClient::per_group(std::string_view name, Op, const std::vector<std::string>& keys,
+                                                       const std::vector<std::string>* values, bool idempotent,
+                                                       MergeGroup merge) {
+  auto impl = impl_;
+  co_return co_await impl->split(name, keys, idempotent, merge, values);
+}
+
+ValueCodec* ClusterClient::codec() { return impl_->opts.node.compression ? &impl_->codec : nullptr; }
+
+std::vector<ConnectionOptions> ClusterClient::masters() const {
+  std::vector<ConnectionOptions> out;
+  for (const auto& m : impl_->map.masters()) {
+    out.push_back(impl_->opts.node.connection);
+    out.back().host = m.host;
+    out.back().port = m.port;
+  }
+  return out;
+}
+
+asio::any_io_executor ClusterClient::executor() const { return impl_->ex; }
 
 asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, std::string routing_key, bool idempotent) {
   auto impl = impl_;
@@ -482,17 +430,6 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::command_at_slot(std::uint16_
 asio::awaitable<Result<std::vector<resp::Reply>>> ClusterClient::pipeline(std::vector<resp::Command> cmds, bool idempotent) {
   auto impl = impl_;
   co_return co_await impl->split_pipeline(cmds, idempotent);
-}
-
-asio::awaitable<Result<resp::Reply>> ClusterClient::eval(std::string_view script_or_sha, std::vector<std::string> keys,
-                                                         std::vector<std::string> args, bool is_sha) {
-  auto impl = impl_;
-  std::vector<std::string_view> views(keys.begin(), keys.end());
-  auto slot = one_slot(views, is_sha ? "EVALSHA" : "EVAL");
-  if (!slot) co_return slot.error();
-  resp::Command c(is_sha ? "EVALSHA" : "EVAL");
-  c.arg(script_or_sha).arg(keys.size()).args(keys).args(args);
-  co_return co_await impl->routed(*slot, c, false);
 }
 
 asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp::Command> cmds) {

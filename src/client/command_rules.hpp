@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "swarmkeeper/error.hpp"
 #include "swarmkeeper/resp/encoder.hpp"
 #include "swarmkeeper/resp/reply.hpp"
 
@@ -28,5 +29,8 @@ template <class R>
 bool is_ok(const R& r) {
   return r.type() == resp::Type::simple_string && r.str() == "OK";
 }
+
+/// A reply a typed command did not expect, as unexpected_reply: "<what> returned <reply>".
+Error unexpected(std::string_view what, const resp::Reply& r);
 
 }  // namespace swarmkeeper::client_detail

@@ -12,7 +12,7 @@ constexpr std::size_t kAuditPerEntry = 64;   // coordinators per stream entry
 constexpr std::size_t kAuditEntries = 2000;  // MAXLEN ~ of the stream
 }  // namespace
 
-asio::awaitable<Result<void>> write_audit(Target& conn, const CoordinatorTable& table, std::string* note) {
+asio::awaitable<Result<void>> write_audit(Router& conn, const CoordinatorTable& table, std::string* note) {
   std::vector<std::uint32_t> reaped;
   for (std::uint32_t i = 0; i < table.size(); ++i)
     if (table[i].reaped) reaped.push_back(i);
@@ -35,7 +35,7 @@ asio::awaitable<Result<void>> write_audit(Target& conn, const CoordinatorTable& 
     }
   }
   if (p.empty()) co_return Result<void>{};
-  auto r = co_await conn.exec(std::move(p));
+  auto r = co_await conn.pipeline(std::move(p));
   if (!r) co_return r.error();
   if (!r->empty() && (*r)[0].is_error()) *note = "audit stream not written: " + std::string((*r)[0].str());
   co_return Result<void>{};

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "coord/coordinator_table.hpp"
-#include "coord/target.hpp"
+#include "swarmkeeper/client/router.hpp"
 
 namespace swarmkeeper::coord {
 
@@ -17,6 +17,6 @@ inline constexpr const char* kAuditKey = "swarmkeeper:reaped";
 
 /// Appends the table's reaped coordinators. Fails with the connection's error; a server
 /// that refuses the write (OOM, ACL) is not a failure: *note says why nothing was written.
-boost::asio::awaitable<Result<void>> write_audit(Target& conn, const CoordinatorTable& table, std::string* note);
+boost::asio::awaitable<Result<void>> write_audit(Router& conn, const CoordinatorTable& table, std::string* note);
 
 }  // namespace swarmkeeper::coord

@@ -27,7 +27,7 @@ asio::awaitable<Result<std::vector<HeartbeatRead>>> Engine::read_values(const st
   p.reserve(keys.size());
   for (const auto& k : keys)  // end inclusive: max + 1 bytes = too big
     p.push_back(resp::Command("GETRANGE").arg(k).arg(0).arg(opts_.max_heartbeat_bytes));
-  auto r = co_await target_->exec(std::move(p));
+  auto r = co_await router_->pipeline(std::move(p), true);
   if (!r) co_return r.error();
   replies = std::move(*r);
   for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -64,7 +64,7 @@ asio::awaitable<void> Engine::absent_phase() {
   const std::vector<std::string> ids = plan_.absent_record_ids();
   if (ids.empty() || failed_) co_return;
   std::uint64_t room = opts_.max_absent_records;
-  if (auto n = co_await target_->exec(resp::Command("HLEN").arg(kAbsentKey)); n && n->root().as_integer())
+  if (auto n = co_await router_->command(resp::Command("HLEN").arg(kAbsentKey)); n && n->root().as_integer())
     room = n->integer() >= static_cast<std::int64_t>(room) ? 0 : room - static_cast<std::uint64_t>(n->integer());
   std::vector<AbsentRecordWrite> writes;
   for (std::size_t at = 0; at < ids.size() && !failed_; at += kChunk) {
@@ -72,7 +72,7 @@ asio::awaitable<void> Engine::absent_phase() {
     resp::Command get("HMGET");
     get.arg(kAbsentKey);
     for (const auto& id : chunk) get.arg(id);
-    auto r = co_await target_->exec(get);
+    auto r = co_await router_->command(get);
     if (!r || r->is_error() || r->size() != chunk.size()) {
       co_return fail(r ? net::error_from_reply(r->root(), "HMGET " + std::string(kAbsentKey)) : r.error(),
                      "reading the absent coordinators' records");
@@ -98,7 +98,7 @@ asio::awaitable<void> Engine::absent_phase() {
     resp::Command set("HSET");
     set.arg(kAbsentKey);
     for (std::size_t i = at; i < std::min(writes.size(), at + kChunk); ++i) set.arg(writes[i].id).arg(writes[i].value);
-    auto r = co_await target_->exec(set);
+    auto r = co_await router_->command(set);
     if (!r || r->is_error())
       co_return fail(r ? net::error_from_reply(r->root(), "HSET " + std::string(kAbsentKey)) : r.error(),
                      "recording absent coordinators");
@@ -112,7 +112,7 @@ asio::awaitable<void> Engine::forget_absent_records() {
   std::string cursor = "0";
   std::uint64_t removed = 0;
   do {
-    auto r = co_await target_->exec(resp::Command("HSCAN").arg(kAbsentKey).arg(cursor).arg("COUNT").arg(kChunk));
+    auto r = co_await router_->command(resp::Command("HSCAN").arg(kAbsentKey).arg(cursor).arg("COUNT").arg(kChunk));
     if (!r || r->is_error() || r->size() != 2) {  // no failure of the run: the records wait for the next one
       rep().notes.push_back(std::string("could not tidy ") + kAbsentKey + " (HSCAN: " +
                             (r ? std::string(r->is_error() ? r->str() : "unexpected reply") : r.error().message()) +
@@ -131,7 +131,7 @@ asio::awaitable<void> Engine::forget_absent_records() {
       ++n;
     }
     if (n > 0) {
-      auto d = co_await target_->exec(del);
+      auto d = co_await router_->command(del);
       if (!d || d->is_error()) {
         rep().notes.push_back(std::string("could not tidy ") + kAbsentKey + " (HDEL: " +
                               (d ? std::string(d->str()) : d.error().message()) + ")");

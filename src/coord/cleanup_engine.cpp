@@ -106,7 +106,7 @@ asio::awaitable<void> Engine::send(CheckedUnlink batch) {
   else {
     // On a cluster a batch is several steps on several masters: when one fails, others
     // may have deleted already.
-    if (cluster_ || !target_->is_open() || (conn_ && !conn_->is_open()) || out.error().code() == Errc::timeout ||
+    if (cluster_ || (conn_ && !conn_->is_open()) || out.error().code() == Errc::timeout ||
         out.error().code() == Errc::connection_lost)
       rep().keys_deleted_lower_bound = true;
     fail(out.error(), "deleting a batch");
@@ -149,24 +149,34 @@ asio::awaitable<void> Engine::pace_and_report(const char* phase) {
   }
 }
 
-// A cluster: the slot map, a connection to each master (SCAN, INFO, DBSIZE), and
-// every keyed command through the cluster client.
-asio::awaitable<Result<void>> Engine::open_cluster() {
-  ClusterOptions co = ClusterOptions::from(copts_);
-  co.node.max_connections = 2;
-  cluster_ = std::make_shared<ClusterClient>(io_.get_executor(), co);
-  if (auto ok = co_await cluster_->connect(); !ok) co_return ok.error();
-  target_ = cluster_target(cluster_);
-  for (const auto& m : cluster_->slots().masters()) {
-    ConnectionOptions o = co.node.connection;
-    o.host = m.host;
-    o.port = m.port;
-    auto c = co_await net::Connection::open(io_.get_executor(), o);
-    if (!c) co_return Error(c.error().code(), "cluster master " + m.host + ":" + std::to_string(m.port) + ": " + c.error().message());
-    nodes_.push_back(ScanNode{m.host + ":" + std::to_string(m.port), *c, {}});
+// The router (one server, or a cluster: a plain URL may name a cluster node) for every
+// keyed command, and a connection to each master for SCAN, INFO and DBSIZE.
+asio::awaitable<Result<void>> Engine::open_servers() {
+  ClientOptions ro;
+  ro.connection = copts_;
+  ro.compression = false;  // values as the swarm wrote them
+  ro.min_connections = 1;
+  ro.max_connections = 2;
+  ro.acquire_timeout = std::min<std::chrono::milliseconds>(copts_.connect_timeout, std::chrono::milliseconds(2000));
+  auto router = co_await open_router(io_.get_executor(), ro);
+  if (!router) co_return router.error();
+  router_ = std::shared_ptr<Router>(std::move(*router));
+  cluster_ = std::dynamic_pointer_cast<ClusterClient>(router_);
+  if (cluster_ && opts_.recheck == Recheck::transaction)
+    co_return Error(Errc::invalid_argument, "--recheck transaction does not work on a cluster (WATCH reaches one slot "
+                                            "only); use the default (script); nothing was done");
+  for (const ConnectionOptions& m : router_->masters()) {
+    const std::string name = m.host + ":" + std::to_string(m.port);
+    auto c = co_await net::Connection::open(io_.get_executor(), m);
+    if (!c) co_return cluster_ ? Error(c.error().code(), "cluster master " + name + ": " + c.error().message()) : c.error();
+    nodes_.push_back(ScanNode{name, *c, {}});
   }
-  rep().cluster_masters = nodes_.size();
-  plan_.set_slot_order(true);
+  if (cluster_) {
+    rep().cluster_masters = nodes_.size();
+    plan_.set_slot_order(true);
+  } else {
+    conn_ = nodes_.front().conn;
+  }
   co_return Result<void>{};
 }
 
@@ -174,31 +184,9 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   if (auto v = opts_.schema.validate(); !v) co_return v.error();
   if (auto v = validate(opts_); !v) co_return v.error();
   rep().dry_run = opts_.dry_run;
-  bool cluster = copts_.cluster;
-  if (!cluster) {
-    auto conn = co_await net::Connection::open(io_.get_executor(), copts_);
-    if (!conn) co_return conn.error();
-    conn_ = *conn;
-    cluster = co_await is_cluster_node(*conn_);  // a cluster node given as a plain URL
-    if (cluster) {
-      conn_->close();
-      conn_.reset();
-    }
-  }
-  if (cluster) {
-    if (copts_.db != 0)
-      co_return Error(Errc::invalid_argument, "a Redis Cluster has only database 0, but the URL asks for database " +
-                                                  std::to_string(copts_.db) + "; nothing was done");
-    if (opts_.recheck == Recheck::transaction)
-      co_return Error(Errc::invalid_argument, "--recheck transaction does not work on a cluster (WATCH reaches one slot "
-                                              "only); use the default (script); nothing was done");
-    if (auto ok = co_await open_cluster(); !ok) co_return ok.error();
-  } else {
-    target_ = node_target(io_.get_executor(), conn_, copts_);
-    nodes_.push_back(ScanNode{copts_.host + ":" + std::to_string(copts_.port), conn_, {}});
-  }
+  if (auto ok = co_await open_servers(); !ok) co_return ok.error();
 
-  lock_ = std::make_unique<CleanupLock>(io_.get_executor(), target_, opts_.lock_ttl);
+  lock_ = std::make_unique<CleanupLock>(io_.get_executor(), router_, opts_.lock_ttl);
   // A dry run writes nothing, the lock included: it never keeps a real run out.
   Result<CleanupLock::Outcome> locked = CleanupLock::Outcome::taken;
   if (!opts_.dry_run) locked = co_await lock_->acquire(opts_.wait_for_lock, opts_.stop);
@@ -288,10 +276,10 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     if (batches_in_flight_ > 0) rep().keys_deleted_lower_bound = true;
     if (!opts_.dry_run && opts_.audit && !failed_) {
       std::string note;
-      if (auto a = co_await write_audit(*target_, plan_.table(), &note); !a) fail(a.error(), "writing the audit stream");
+      if (auto a = co_await write_audit(*router_, plan_.table(), &note); !a) fail(a.error(), "writing the audit stream");
       if (!note.empty()) rep().notes.push_back(std::move(note));
     }
-    if (target_->is_open()) rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
+    if (!conn_ || conn_->is_open()) rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
   }
   co_await lock_->release();  // finds out, too, whether the lock was still ours
   if (lock_->lost()) rep().errors.push_back(lock_->lost_reason());
@@ -299,7 +287,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   rep().execution_time_ms = static_cast<std::uint64_t>(ms_since(start_));
   rep().coordinators_per_sec =
       static_cast<double>(rep().total_coordinators_checked) / std::max(1e-6, ms_since(start_) / 1000.0);
-  target_->close();
+  router_->close();
   for (auto& n : nodes_) n.conn->close();
   co_return rep();
 }

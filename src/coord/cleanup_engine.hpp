@@ -25,9 +25,9 @@
 #include "coord/in_flight.hpp"
 #include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
-#include "coord/target.hpp"
 #include "net/connection.hpp"
 #include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/client/router.hpp"
 #include "swarmkeeper/cluster_client.hpp"
 
 namespace swarmkeeper::coord {
@@ -49,8 +49,7 @@ class Engine {
   asio::awaitable<Result<CleanupReport>> run();
   void shutdown() {
     if (lock_) lock_->stop();
-    if (target_) target_->close();
-    if (cluster_) cluster_->close();  // also when connecting failed: its pools stop reconnecting
+    if (router_) router_->close();
     for (auto& n : nodes_) n.conn->close();
   }
 
@@ -91,7 +90,7 @@ class Engine {
   asio::awaitable<void> scan_node(ScanNode& node);
   asio::awaitable<void> rescan_moved();
   asio::awaitable<std::set<std::uint16_t>> migrating_slots(ScanNode& node);
-  asio::awaitable<Result<void>> open_cluster();
+  asio::awaitable<Result<void>> open_servers();
   asio::awaitable<void> scan();
   asio::awaitable<void> send_ready();
   asio::awaitable<void> send(CheckedUnlink batch);
@@ -108,10 +107,10 @@ class Engine {
   ConnectionOptions copts_;
   CleanupOptions opts_;
   CleanupPlan plan_;
-  std::shared_ptr<net::Connection> conn_;  // one server: the run's connection
-  std::shared_ptr<ClusterClient> cluster_;  // a cluster: routes every keyed command
-  std::shared_ptr<Target> target_;          // keyed commands, on either
-  std::vector<ScanNode> nodes_;             // what SCAN, INFO and DBSIZE go to
+  std::shared_ptr<Router> router_;           // every keyed command: one server, or routed by slot
+  std::shared_ptr<ClusterClient> cluster_;  // the router, when it is a cluster's (slot map, per-slot deletes)
+  std::shared_ptr<net::Connection> conn_;   // one server: its deletes' connection (WATCH/MULTI), also its scan's
+  std::vector<ScanNode> nodes_;             // what SCAN, INFO and DBSIZE go to: each master
   SlotMap map_at_start_;                    // a cluster: each slot's master when the scan began
   std::uint64_t unserved_keys_ = 0;          // a cluster: scanned keys in slots no master serves (skipped)
   std::unique_ptr<CleanupLock> lock_;

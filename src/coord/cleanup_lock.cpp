@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <random>
 
+#include "client/route_policy.hpp"
 #include "coord/scripts.hpp"
 
 namespace swarmkeeper::coord {
@@ -28,7 +29,7 @@ std::string host_name() {
 
 }  // namespace
 
-CleanupLock::CleanupLock(asio::any_io_executor ex, std::shared_ptr<Target> conn,
+CleanupLock::CleanupLock(asio::any_io_executor ex, std::shared_ptr<Router> conn,
                          std::chrono::milliseconds ttl)
     : conn_(std::move(conn)), ttl_(ttl), timer_(ex), renewer_(ex, 1) {}
 
@@ -39,13 +40,13 @@ asio::awaitable<Result<CleanupLock::Outcome>> CleanupLock::acquire(bool wait, co
   auto lock_sent = std::chrono::steady_clock::now();
   for (;;) {
     lock_sent = std::chrono::steady_clock::now();
-    auto r = co_await conn_->exec(resp::Command("SET").arg(kLockKey).arg(token_).arg("NX").arg("PX").arg(ttl_.count()));
+    auto r = co_await conn_->command(resp::Command("SET").arg(kLockKey).arg(token_).arg("NX").arg("PX").arg(ttl_.count()));
     if (!r) {
       if (r.error().code() == Errc::out_of_memory) co_return Outcome::without_lock;
       co_return r.error();
     }
     if (!r->is_null()) break;
-    auto holder = co_await conn_->exec(resp::Command("GET").arg(kLockKey));
+    auto holder = co_await conn_->command(resp::Command("GET").arg(kLockKey));
     if (holder && !holder->is_null() && co_await take_over_if_dead(std::string(holder->str()))) {
       took_over = true;
       continue;
@@ -72,7 +73,7 @@ asio::awaitable<bool> CleanupLock::take_over_if_dead(const std::string& holder) 
     co_return false;
   }
   if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) co_return false;
-  auto r = co_await conn_->exec(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(holder));
+  auto r = co_await conn_->command(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(holder));
   co_return r && r->integer() == 1;
 }
 
@@ -109,15 +110,15 @@ asio::awaitable<void> CleanupLock::renew_loop() {
     const auto sent = Clock::now();
     bool renewed = false, taken = false;
     Error failure;
-    auto r = co_await conn_->exec(resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(ttl_.count()));
+    auto r = co_await conn_->command(resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(ttl_.count()));
     if (r) {
       renewed = r->integer() == 1;
       taken = !renewed;
     } else if (scripts_refused(r.error())) {
       // Compare, then extend (a tiny race: both runs stay safe); renewed only if PEXPIRE says so.
-      auto holder = co_await conn_->exec(resp::Command("GET").arg(kLockKey));
+      auto holder = co_await conn_->command(resp::Command("GET").arg(kLockKey));
       if (holder && holder->str() == token_ && !holder->is_null()) {
-        auto ext = co_await conn_->exec(resp::Command("PEXPIRE").arg(kLockKey).arg(ttl_.count()));
+        auto ext = co_await conn_->command(resp::Command("PEXPIRE").arg(kLockKey).arg(ttl_.count()));
         renewed = ext && ext->integer() == 1;
         if (!ext) failure = ext.error();
         else taken = !renewed;  // gone between the GET and the PEXPIRE
@@ -159,28 +160,21 @@ asio::awaitable<void> CleanupLock::release() {
   co_await renewer_.drain();
   if (!held_) co_return;
   held_ = false;
-  std::shared_ptr<Target> conn = conn_;
-  if (!conn->is_open()) {
-    auto fresh = co_await conn_->reopen();
-    if (!fresh) co_return;  // the lock expires on its own (ttl)
-    conn = *fresh;
-  }
-  auto r = co_await conn->exec(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
+  auto r = co_await conn_->command(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
   bool ours = r && r->integer() == 1;
-  if (!r && conn->is_open()) {
-    auto holder = co_await conn->exec(resp::Command("GET").arg(kLockKey));
+  if (!r && !client::node_unreachable(r.error()) && r.error().code() != Errc::cancelled) {  // answered, refusing the script
+    auto holder = co_await conn_->command(resp::Command("GET").arg(kLockKey));
     ours = holder && holder->str() == token_;
-    if (ours) (void)co_await conn->exec(resp::Command("DEL").arg(kLockKey));
+    if (ours) (void)co_await conn_->command(resp::Command("DEL").arg(kLockKey));
     else if (!holder) ours = true;  // cannot tell: say nothing rather than something false
   } else if (!r) {
-    ours = true;  // the server went away: cannot tell
+    ours = true;  // the server went away (the lock expires on its own): cannot tell
   }
   if (!ours && !lost_) {  // the run ended, unaware, after the lock expired or was taken
     lost_ = true;
     lost_reason_ = "the cleanup lock had expired or was taken before the run ended: another cleanup may have worked "
                    "beside it (every delete was still checked); the next run finishes the job";
   }
-  if (conn != conn_) conn->close();
 }
 
 void CleanupLock::stop() {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "coord/in_flight.hpp"
-#include "coord/target.hpp"
+#include "swarmkeeper/client/router.hpp"
 
 namespace swarmkeeper::coord {
 
@@ -32,15 +32,15 @@ class CleanupLock {
     busy,          ///< another live cleanup holds it
     without_lock,  ///< the server is out of memory (SET refused with OOM): run unlocked
   };
-  /// On a cluster the lock lives on its key's master. The target is reopened to release
-  /// the lock when the run's connection died while it was held.
-  CleanupLock(boost::asio::any_io_executor ex, std::shared_ptr<Target> target, std::chrono::milliseconds ttl);
+  /// On a cluster the lock lives on its key's master (the router sends it there).
+  CleanupLock(boost::asio::any_io_executor ex, std::shared_ptr<Router> router, std::chrono::milliseconds ttl);
 
   /// Takes the lock (waiting for it if asked, until *stop). Errors: the server's
   /// (readonly on a replica, no_permission, connection errors).
   boost::asio::awaitable<Result<Outcome>> acquire(bool wait, const std::atomic<bool>* stop);
-  /// Releases it if we hold it; if the run's connection is gone, on a new connection (a
-  /// second cleanup should not wait out the time-to-live of a run that already ended).
+  /// Releases it if we hold it; if the run's connection is gone, on a new one (the router
+  /// reconnects: a second cleanup should not wait out the time-to-live of a run that
+  /// already ended).
   boost::asio::awaitable<void> release();
   /// Stops the renewal loop (shutdown).
   void stop();
@@ -57,7 +57,7 @@ class CleanupLock {
   boost::asio::awaitable<void> renew_loop();
   boost::asio::awaitable<bool> take_over_if_dead(const std::string& holder);
 
-  std::shared_ptr<Target> conn_;
+  std::shared_ptr<Router> conn_;
   std::chrono::milliseconds ttl_;
   std::string token_;
   bool held_ = false, done_ = false, lost_ = false;

@@ -5,10 +5,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include "coord/in_flight.hpp"
-#include "coord/server_info.hpp"
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client.hpp"
 #include "swarmkeeper/seed.hpp"
 
 namespace swarmkeeper {
@@ -89,29 +88,37 @@ std::vector<std::pair<std::string, std::string>> scenario_entries(const SeedOpti
   return e;
 }
 
-// Sends one MSET; records the first failure. (A named coroutine: GCC 12 mis-warns on
+// Writes one batch of the scenario (MSETs, or SET .. EX per key for the orchestrator
+// layout's TTLs); records the first failure. (A named coroutine: GCC 12 mis-warns on
 // coroutine lambdas.)
-asio::awaitable<void> send_batch(std::shared_ptr<net::Connection> c, std::shared_ptr<std::string> cmd, std::size_t replies,
+asio::awaitable<void> send_batch(Router& r, std::vector<resp::Command> sets, std::vector<std::pair<std::string, std::string>> pairs,
                                  coord::InFlight& slots, Error& failure) {
-  resp::Reply reply;  // the first error reply, else the last reply
-  auto keep = [](void* p, const resp::ReplyView& v) {
-    auto* r = static_cast<resp::Reply*>(p);
-    if (!r->is_error()) *r = resp::Reply(v);
-  };
-  Error e = co_await c->exec_raw(*cmd, replies, net::ReplySink{&reply, keep});
-  if (!e && reply.is_error()) e = net::error_from_reply(reply.root(), "writing the scenario");
+  Error e;
+  if (!sets.empty()) {
+    auto replies = co_await r.pipeline(std::move(sets), true);
+    if (!replies) e = replies.error();
+    else
+      for (const auto& reply : *replies)
+        if (reply.is_error()) {
+          e = net::error_from_reply(reply.root(), "writing the scenario");
+          break;
+        }
+  } else if (auto ok = co_await r.mset(std::move(pairs)); !ok) {
+    e = ok.error();
+  }
   if (e && !failure) failure = e;
   slots.release();
 }
 
-asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
+// The scenario on one server or a cluster: batches of coordinators, four in flight
+// (each server's share of a batch in one write).
+asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, Router& r, SeedOptions o) {
   const auto start = std::chrono::steady_clock::now();
-  auto conn = co_await net::Connection::open(io.get_executor(), copts);
-  if (!conn) co_return conn.error();
-  auto time = co_await (*conn)->exec(resp::Command("TIME"));
-  if (!time) co_return time.error();
-  const auto server_ms = resp::time_ms(time->root());
-  if (!server_ms) co_return Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time->root()));
+  auto time = co_await r.for_each_master(resp::Command("TIME"));
+  if (time.empty()) co_return Error(Errc::unexpected_reply, "no master");
+  if (!time[0]) co_return time[0].error();
+  const auto server_ms = resp::time_ms(time[0]->root());
+  if (!server_ms) co_return Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time[0]->root()));
   SeedReport rep;
   rep.now_ms = *server_ms;
   const std::int64_t stale_ts = rep.now_ms - o.stale_age.count() * 1000;
@@ -119,131 +126,55 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, ConnectionOptions
 
   coord::InFlight slots(io.get_executor(), 4);
   Error failure;
-  constexpr std::uint64_t kPerBatch = 200;  // coordinators per MSET: ~1,200 keys, ~100 KB
+  constexpr std::uint64_t kPerBatch = 200;  // coordinators per batch: ~1,200 keys, ~100 KB
   for (std::uint64_t first = 1; first <= o.coordinators && !failure; first += kPerBatch) {
-    auto cmd = std::make_shared<std::string>();
     const std::uint64_t last = std::min(o.coordinators, first + kPerBatch - 1);
-    std::size_t replies = 1;
+    std::vector<resp::Command> sets;
+    std::vector<std::pair<std::string, std::string>> pairs;
     if (o.layout == SeedLayout::orchestrator) {  // TTLs: one SET .. EX per key
-      replies = 0;
       for (std::uint64_t i = first; i <= last; ++i)
-        for (const auto& e : orchestrator_entries(o, i, i <= o.stale ? stale_ts : active_ts)) {
-          resp::Command("SET").arg(e.key).arg(e.value).arg("EX").arg(e.ttl_s).append_to(*cmd);
-          ++replies;
-        }
-      if (first == 1) {
-        resp::Command("SET").arg(kBystanderKey).arg(kBystanderValue).append_to(*cmd);
-        ++replies;
-      }
-      rep.keys_written += replies;
+        for (const auto& e : orchestrator_entries(o, i, i <= o.stale ? stale_ts : active_ts))
+          sets.push_back(resp::Command("SET").arg(e.key).arg(e.value).arg("EX").arg(e.ttl_s));
+      if (first == 1) sets.push_back(resp::Command("SET").arg(kBystanderKey).arg(kBystanderValue));
+      rep.keys_written += sets.size();
     } else {
-      resp::Command mset("MSET");
       for (std::uint64_t i = first; i <= last; ++i)
-        for (const auto& [key, value] : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) mset.arg(key).arg(value);
-      mset.append_to(*cmd);
-      rep.keys_written += (last - first + 1) * keys_per_coordinator(o);
+        for (auto& e : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) pairs.push_back(std::move(e));
+      rep.keys_written += pairs.size();
     }
     co_await slots.acquire();
-    asio::co_spawn(io, send_batch(*conn, std::move(cmd), replies, slots, failure), asio::detached);
+    asio::co_spawn(io, send_batch(r, std::move(sets), std::move(pairs), slots, failure), asio::detached);
   }
   co_await slots.drain();
-  (*conn)->close();
   if (failure) co_return failure;
   rep.elapsed_ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
   co_return rep;
 }
 
-// The same scenario on a Redis Cluster: MSET per slot, each node's groups pipelined.
-asio::awaitable<Result<SeedReport>> seed_cluster(asio::io_context& io, ConnectionOptions copts, SeedOptions o) {
-  const auto start = std::chrono::steady_clock::now();
-  ClusterOptions co = ClusterOptions::from(copts);
-  co.node.compression = false;  // the scenario's values as the swarm writes them
-  co.node.min_connections = 1;
-  ClusterClient cluster(io.get_executor(), co);
-  if (auto ok = co_await cluster.connect(); !ok) co_return ok.error();
-  auto time = co_await cluster.for_each_master(resp::Command("TIME"));
-  if (time.empty() || !time[0]) co_return time.empty() ? Error(Errc::unexpected_reply, "no master") : time[0].error();
-  const auto server_ms = resp::time_ms(time[0]->root());
-  if (!server_ms) co_return Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time[0]->root()));
-  SeedReport rep;
-  rep.now_ms = *server_ms;
-  const std::int64_t stale_ts = rep.now_ms - o.stale_age.count() * 1000;
-  const std::int64_t active_ts = rep.now_ms - o.active_age.count() * 1000;
-  constexpr std::uint64_t kPerBatch = 2000;
-  for (std::uint64_t first = 1; first <= o.coordinators; first += kPerBatch) {
-    const std::uint64_t last = std::min(o.coordinators, first + kPerBatch - 1);
-    if (o.layout == SeedLayout::orchestrator) {  // TTLs: one SET .. EX per key, routed
-      std::vector<resp::Command> cmds;
-      for (std::uint64_t i = first; i <= last; ++i)
-        for (const auto& e : orchestrator_entries(o, i, i <= o.stale ? stale_ts : active_ts))
-          cmds.push_back(resp::Command("SET").arg(e.key).arg(e.value).arg("EX").arg(e.ttl_s));
-      if (first == 1) cmds.push_back(resp::Command("SET").arg(kBystanderKey).arg(kBystanderValue));
-      rep.keys_written += cmds.size();
-      auto r = co_await cluster.pipeline(std::move(cmds), true);
-      if (!r) co_return r.error();
-      for (const auto& reply : *r)
-        if (reply.is_error()) co_return net::error_from_reply(reply.root(), "writing the scenario");
-      continue;
-    }
-    std::vector<std::pair<std::string, std::string>> pairs;
-    for (std::uint64_t i = first; i <= last; ++i)
-      for (auto& e : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) pairs.push_back(std::move(e));
-    rep.keys_written += pairs.size();
-    if (auto ok = co_await cluster.mset(std::move(pairs)); !ok) co_return ok.error();
-  }
-  cluster.close();
-  rep.elapsed_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
-  co_return rep;
-}
-
-// On one server, one EXISTS per coordinator; on a cluster, one per key (each routed to
-// its master), summed per coordinator.
-asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOptions copts, SeedOptions o,
-                                              std::int64_t seed_now_ms) {
-  std::shared_ptr<net::Connection> conn;
-  std::unique_ptr<ClusterClient> cluster;
-  if (copts.cluster) {
-    cluster = std::make_unique<ClusterClient>(io.get_executor(), ClusterOptions::from(copts));
-    if (auto ok = co_await cluster->connect(); !ok) co_return ok.error();
-  } else {
-    auto c = co_await net::Connection::open(io.get_executor(), copts);
-    if (!c) co_return c.error();
-    conn = *c;
-  }
+// One EXISTS per key (each routed to its server), summed per coordinator.
+asio::awaitable<Result<ScenarioCheck>> verify(Router& r, SeedOptions o, std::int64_t seed_now_ms) {
   ScenarioCheck check;
   constexpr std::uint64_t kPerPipeline = 1000;
   for (std::uint64_t first = 1; first <= o.coordinators; first += kPerPipeline) {
     const std::uint64_t last = std::min(o.coordinators, first + kPerPipeline - 1);
     std::vector<resp::Command> cmds;
     for (std::uint64_t i = first; i <= last; ++i) {
-      resp::Command exists("EXISTS");
       // The timestamp only shows in an orchestrator idempotency key's name: the seed's.
       const std::int64_t ts = seed_now_ms - (i <= o.stale ? o.stale_age.count() : o.active_age.count()) * 1000;
-      for (const auto& entry : scenario_entries(o, i, ts)) {
-        if (cluster) cmds.push_back(resp::Command("EXISTS").arg(entry.first));
-        else exists.arg(entry.first);
-      }
-      if (!cluster) cmds.push_back(std::move(exists));
+      for (const auto& entry : scenario_entries(o, i, ts)) cmds.push_back(resp::Command("EXISTS").arg(entry.first));
     }
-    Result<std::vector<resp::Reply>> r = Error(Errc::cancelled, "not run");
-    if (cluster) {
-      r = co_await cluster->pipeline(std::move(cmds), true);
-    } else {
-      resp::Pipeline p;
-      for (const auto& c : cmds) p.add(c);
-      r = co_await conn->exec(p);
-    }
-    if (!r) co_return r.error();
+    auto replies = co_await r.pipeline(std::move(cmds), true);
+    if (!replies) co_return replies.error();
     std::size_t at = 0;
     for (std::uint64_t i = first; i <= last; ++i) {
       const std::uint64_t per = keys_per_coordinator(o, i <= o.stale);
       std::uint64_t present = 0;
-      if (cluster)
-        for (std::uint64_t k = 0; k < per; ++k) present += static_cast<std::uint64_t>((*r)[at++].integer());
-      else
-        present = static_cast<std::uint64_t>((*r)[at++].integer());
+      for (std::uint64_t k = 0; k < per; ++k) {
+        const resp::Reply& one = (*replies)[at++];
+        if (one.is_error()) co_return net::error_from_reply(one.root(), "checking the scenario");
+        present += static_cast<std::uint64_t>(one.integer());
+      }
       if (i <= o.stale) {
         check.stale_keys_total += per;
         check.stale_keys_left += present;
@@ -253,37 +184,34 @@ asio::awaitable<Result<ScenarioCheck>> verify(asio::io_context& io, ConnectionOp
       }
     }
   }
-  if (cluster) cluster->close();
-  else conn->close();
   co_return check;
 }
 
-// A plain URL may name a cluster node (is_cluster_node): then the whole cluster is used,
-// with that node as the seed.
-ConnectionOptions with_cluster_detected(const ConnectionOptions& connection) {
-  if (connection.cluster) return connection;
+// Runs `body` with a router for `connection` (one server or a cluster, open_router()),
+// values written as the swarm writes them (no compression), and closes it.
+template <class T, class Body>
+Result<T> with_router(const ConnectionOptions& connection, Body body) {
   asio::io_context io;
-  ConnectionOptions out = connection;
-  auto probe = [&]() -> asio::awaitable<bool> {
-    auto c = co_await net::Connection::open(io.get_executor(), connection);
-    if (!c) co_return false;
-    const bool cluster = co_await coord::is_cluster_node(**c);
-    (*c)->close();
-    co_return cluster;
+  ClientOptions options;
+  options.connection = connection;
+  options.compression = false;
+  options.min_connections = 1;
+  auto run = [&]() -> asio::awaitable<Result<T>> {
+    auto r = co_await open_router(io.get_executor(), options);
+    if (!r) co_return r.error();
+    Result<T> out = co_await body(io, **r);
+    (*r)->close();
+    co_return out;
   };
-  out.cluster = net::run_blocking(io, probe());
+  auto out = net::run_blocking(io, run());
   io.run();
   return out;
 }
 
 }  // namespace
 
-Result<ScenarioCheck> verify_scenario(const ConnectionOptions& given, const SeedOptions& options, std::int64_t seed_now_ms) {
-  const ConnectionOptions connection = with_cluster_detected(given);
-  asio::io_context io;
-  auto r = net::run_blocking(io, verify(io, connection, options, seed_now_ms));
-  io.run();
-  return r;
+Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const SeedOptions& options, std::int64_t seed_now_ms) {
+  return with_router<ScenarioCheck>(connection, [&](asio::io_context&, Router& r) { return verify(r, options, seed_now_ms); });
 }
 
 std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i) {
@@ -292,49 +220,22 @@ std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i) {
   return o.hash_tags ? "{" + id + "}" : id;
 }
 
-Result<std::int64_t> count_keys(const ConnectionOptions& given) {
-  const ConnectionOptions connection = with_cluster_detected(given);
-  asio::io_context io;
-  auto count = [&]() -> asio::awaitable<Result<std::int64_t>> {
+Result<std::int64_t> count_keys(const ConnectionOptions& connection) {
+  return with_router<std::int64_t>(connection, [](asio::io_context&, Router& r) -> asio::awaitable<Result<std::int64_t>> {
     std::int64_t n = 0;
-    if (connection.cluster) {
-      ClusterClient cluster(io.get_executor(), ClusterOptions::from(connection));
-      for (auto& r : co_await cluster.for_each_master(resp::Command("DBSIZE"))) {
-        if (!r) {
-          cluster.close();
-          co_return r.error();
-        }
-        n += r->integer();
-      }
-      cluster.close();
-      co_return n;
+    for (auto& one : co_await r.for_each_master(resp::Command("DBSIZE"))) {
+      if (!one) co_return one.error();
+      n += one->integer();
     }
-    auto c = co_await net::Connection::open(io.get_executor(), connection);
-    if (!c) co_return c.error();
-    auto r = co_await (*c)->exec(resp::Command("DBSIZE"));
-    (*c)->close();
-    if (!r) co_return r.error();
-    co_return r->integer();
-  };
-  auto r = net::run_blocking(io, count());
-  io.run();
-  return r;
+    co_return n;
+  });
 }
 
-Result<SeedReport> seed_scenario(const ConnectionOptions& given, const SeedOptions& options) {
+Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const SeedOptions& options) {
   if (options.stale > options.coordinators)
     return Error(Errc::invalid_argument, "--stale (" + std::to_string(options.stale) + ") is more than --coordinators (" +
                                              std::to_string(options.coordinators) + ")");
-  const ConnectionOptions connection = with_cluster_detected(given);
-  asio::io_context io;
-  Result<SeedReport> r = Error(Errc::cancelled, "not run");
-  if (connection.cluster) {
-    r = net::run_blocking(io, seed_cluster(io, connection, options));
-  } else {
-    r = net::run_blocking(io, seed(io, connection, options));
-  }
-  io.run();
-  return r;
+  return with_router<SeedReport>(connection, [&](asio::io_context& io, Router& r) { return seed(io, r, options); });
 }
 
 }  // namespace swarmkeeper

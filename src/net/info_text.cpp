@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "net/connection.hpp"
+
 namespace swarmkeeper::net {
 
 double InfoText::number(std::string_view field) const {
@@ -53,5 +55,14 @@ double info_cpu_seconds(std::string_view info) {
 }
 
 bool info_says_cluster(std::string_view info) { return parse_info(info).text("cluster_enabled") == "1"; }
+
+boost::asio::awaitable<bool> is_cluster_node(Connection& conn) {
+  bool cluster = false;
+  if (auto info = co_await conn.exec(resp::Command("INFO").arg("cluster")); info && info->root().is_string())
+    cluster = info_says_cluster(info->str());
+  else if (auto ci = co_await conn.exec(resp::Command("CLUSTER").arg("INFO")); ci)
+    cluster = true;
+  co_return cluster;
+}
 
 }  // namespace swarmkeeper::net

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // info_text.hpp — the one reader of Redis' INFO text ("field:value" lines, "# Section"
-// headers) and of its "k=v,k=v" values. No I/O: the monitor's figures, the cleanup's and
+// headers) and of its "k=v,k=v" values. The monitor's figures, the cleanup's and
 // the benches' server CPU and the cluster check all read INFO through it.
 #pragma once
+
+#include <boost/asio/awaitable.hpp>
 
 #include <functional>
 #include <map>
@@ -28,5 +30,10 @@ std::map<std::string, double> parse_info_list(std::string_view value);
 double info_cpu_seconds(std::string_view info);
 /// Whether an INFO (or INFO cluster) reply says the server runs in cluster mode.
 bool info_says_cluster(std::string_view info);
+
+class Connection;
+/// Whether the server on `conn` is a cluster node: INFO says so; where the ACL refuses
+/// INFO, CLUSTER INFO answering does (a server without cluster support refuses it).
+boost::asio::awaitable<bool> is_cluster_node(Connection& conn);
 
 }  // namespace swarmkeeper::net
