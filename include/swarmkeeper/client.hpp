@@ -120,6 +120,11 @@ class Client final : public Router {
                                                                            bool idempotent = true) override;
   /// The one server.
   std::vector<ConnectionOptions> masters() const override;
+  /// command(cmd, idempotent) when `master` is this client's server.
+  boost::asio::awaitable<Result<resp::Reply>> command_at(ConnectionOptions master, resp::Command cmd,
+                                                         bool idempotent = true) override;
+  /// Nothing to read: succeeds.
+  boost::asio::awaitable<Result<void>> refresh() override;
 
   /// A connection for one caller alone (WATCH/MULTI/EXEC, blocking commands), counted
   /// against max_connections; closed when the Lease goes away. exec() must be awaited on
@@ -166,7 +171,7 @@ class Client final : public Router {
   boost::asio::awaitable<Result<Subscription>> subscribe(std::vector<std::string> channels);
 
   /// REQUIRES: called on the client's executor (the pool's byte counts are read there).
-  ClientMetricsSnapshot metrics() const;
+  ClientMetricsSnapshot metrics() const override;
   /// The executor the client lives on, and the options it was made with.
   boost::asio::any_io_executor executor() const override;
   const ClientOptions& options() const noexcept;

@@ -95,6 +95,10 @@ class ClusterClient final : public Router {
                                                                            bool idempotent = true) override;
   /// The masters of the current slot map. REQUIRES: on the client's executor.
   std::vector<ConnectionOptions> masters() const override;
+  boost::asio::awaitable<Result<resp::Reply>> command_at(ConnectionOptions master, resp::Command cmd,
+                                                         bool idempotent = true) override;
+  /// Every node's pool figures, summed. REQUIRES: on the client's executor.
+  ClientMetricsSnapshot metrics() const override;
   boost::asio::any_io_executor executor() const override;
 
   /// The current slot map. REQUIRES: on the client's executor.
@@ -104,7 +108,7 @@ class ClusterClient final : public Router {
   std::uint64_t asked() const noexcept;
   std::uint64_t refreshes() const noexcept;
   /// Reads the slot map again now (what connect() does).
-  boost::asio::awaitable<Result<void>> refresh();
+  boost::asio::awaitable<Result<void>> refresh() override;
   /// Closes every node's pool.
   void close() override;
 

@@ -20,7 +20,7 @@
 #include "coord/server_info.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/client.hpp"
-#include "swarmkeeper/cluster_slots.hpp"
+#include "client/sync_router.hpp"
 
 namespace swarmkeeper::cli {
 
@@ -41,20 +41,12 @@ void add_inspect_options(CLI::App* c, InspectArgs& a) {
 
 namespace {
 
-struct Node {
-  std::string name;
-  std::unique_ptr<SyncClient> client;
-};
-
-std::optional<double> cpu_of(SyncClient& c) {
-  auto r = c.command(resp::Command("INFO").arg("cpu"), true);
-  if (!r || !r->root().is_string()) return std::nullopt;
-  return coord::info_cpu_seconds(r->str());
-}
-
-double cpu_sum(std::vector<Node>& nodes) {
+// The server CPU seconds of every master, summed.
+double cpu_sum(SyncRouter& redis, const std::vector<SyncRouter::Master>& masters) {
   double total = 0;
-  for (auto& n : nodes) total += cpu_of(*n.client).value_or(0);
+  for (const auto& m : masters)
+    if (auto r = redis.at(m, resp::Command("INFO").arg("cpu")); r && r->root().is_string())
+      total += coord::info_cpu_seconds(r->str());
   return total;
 }
 
@@ -79,58 +71,33 @@ int run_inspect(const InspectArgs& a) {
     std::cerr << "swarmkeeper: " << conn.error().message() << "\n";
     return conn.error().code() == Errc::invalid_argument ? 64 : 1;
   }
-  auto open = [&](const ConnectionOptions& c) {
-    ClientOptions o;
-    o.connection = c;
-    o.compression = false;  // the values as written
-    o.min_connections = 1;
-    o.max_connections = 2;
-    o.acquire_timeout = std::chrono::seconds(3);  // a server that is not there: say so soon
-    return std::make_unique<SyncClient>(o);
-  };
-  std::vector<Node> nodes;
-  nodes.push_back({conn->host + ":" + std::to_string(conn->port), open(*conn)});
-  auto info = nodes[0].client->command(resp::Command("INFO").arg("cluster"), true);
-  if (!info) {
-    std::cerr << "swarmkeeper: cannot reach Redis at " << nodes[0].name << ": " << info.error().message() << "\n";
-    return 1;
+  ClientOptions o;
+  o.connection = *conn;
+  o.compression = false;  // the values as written
+  o.min_connections = 1;
+  o.max_connections = 2;
+  o.acquire_timeout = std::chrono::seconds(3);  // a server that is not there: say so soon
+  SyncRouter redis(o);  // one server, or every master of the cluster a node belongs to
+  if (auto opened = redis.open(); !opened) {
+    std::cerr << "swarmkeeper: cannot reach Redis at " << conn->host << ":" << conn->port << ": " << opened.error().message()
+              << "\n";
+    return opened.error().code() == Errc::invalid_argument ? 64 : 1;
   }
-  std::optional<SlotMap> map;
-  if (conn->cluster || (info->root().is_string() && coord::info_says_cluster(info->str()))) {
-    auto slots = nodes[0].client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
-    if (!slots) {
-      std::cerr << "swarmkeeper: CLUSTER SLOTS: " << slots.error().message() << "\n";
-      return 1;
-    }
-    auto m = SlotMap::from_cluster_slots(slots->root(), conn->host);
-    if (!m) {
-      std::cerr << "swarmkeeper: " << m.error().message() << "\n";
-      return 1;
-    }
-    map = std::move(*m);
-    nodes.clear();
-    for (const auto& master : map->masters()) {
-      ConnectionOptions c = *conn;
-      c.host = master.host;
-      c.port = master.port;
-      c.cluster = false;
-      nodes.push_back({master.host + ":" + std::to_string(master.port), open(c)});
-    }
-  }
+  const std::vector<SyncRouter::Master> nodes = redis.masters();
 
   // 1. Scan, paced.
   coord::KeyspaceSurvey survey(schema, *threshold);
   coord::Pacer pacer(a.max_busy);
   const auto t0 = std::chrono::steady_clock::now();
-  const double cpu0 = cpu_sum(nodes);
+  const double cpu0 = cpu_sum(redis, nodes);
   std::uint64_t dbsize = 0;
   auto wall_ms = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
   for (auto& n : nodes) {
-    if (auto d = n.client->command(resp::Command("DBSIZE"), true); d && d->root().as_integer()) dbsize += static_cast<std::uint64_t>(d->integer());
+    if (auto d = redis.at(n, resp::Command("DBSIZE")); d && d->root().as_integer()) dbsize += static_cast<std::uint64_t>(d->integer());
     std::string cursor = "0";
     int pages = 0;
     do {
-      auto page = n.client->command(resp::Command("SCAN").arg(cursor).arg("COUNT").arg(1000), true);
+      auto page = redis.at(n, resp::Command("SCAN").arg(cursor).arg("COUNT").arg(1000));
       if (!page || page->size() != 2) {
         std::cerr << "swarmkeeper: SCAN on " << n.name << ": " << (page ? "unexpected reply" : page.error().message()) << "\n";
         return 2;
@@ -138,7 +105,7 @@ int run_inspect(const InspectArgs& a) {
       cursor = std::string((*page)[0].str());
       for (auto k : (*page)[1]) survey.on_key(k.str());
       if (++pages % 8 == 0 && pacer.enabled()) {
-        const auto pause = pacer.pause((cpu_sum(nodes) - cpu0) * 1000, wall_ms());
+        const auto pause = pacer.pause((cpu_sum(redis, nodes) - cpu0) * 1000, wall_ms());
         if (pause.count() > 0) std::this_thread::sleep_for(pause);
       }
     } while (cursor != "0" && survey.keys_seen() < a.max_keys);
@@ -148,7 +115,7 @@ int run_inspect(const InspectArgs& a) {
 
   // 2. Samples, each read on its own node.
   std::int64_t now_ms = 0;
-  if (auto t = nodes[0].client->command(resp::Command("TIME"), true); t)
+  if (auto t = redis.at(nodes[0], resp::Command("TIME")); t)
     if (const auto ms = resp::time_ms(t->root())) now_ms = *ms;
   const auto samples = survey.sample_keys();
   struct Pending {
@@ -158,14 +125,9 @@ int run_inspect(const InspectArgs& a) {
     std::vector<Pending> p;
     const std::size_t end = std::min(samples.size(), at + 300);
     for (std::size_t i = at; i < end; ++i) {
-      SyncClient* c = nodes[0].client.get();
-      if (map)
-        if (const ClusterNode* owner = map->node_for(key_slot(samples[i])))
-          for (auto& n : nodes)
-            if (n.name == owner->host + ":" + std::to_string(owner->port)) c = n.client.get();
-      p.push_back({c->command_async(resp::Command("TYPE").arg(samples[i]), true),
-                   c->command_async(resp::Command("PTTL").arg(samples[i]), true),
-                   c->command_async(resp::Command("GETRANGE").arg(samples[i]).arg(0).arg(4095), true)});
+      p.push_back({redis.command_async(resp::Command("TYPE").arg(samples[i])),
+                   redis.command_async(resp::Command("PTTL").arg(samples[i])),
+                   redis.command_async(resp::Command("GETRANGE").arg(samples[i]).arg(0).arg(4095))});
     }
     for (std::size_t i = at; i < end; ++i) {
       auto type = p[i - at].type.get();
@@ -178,11 +140,11 @@ int run_inspect(const InspectArgs& a) {
       survey.on_sample(samples[i], type->str(), ttl->integer(), string ? &v : nullptr, now_ms);
     }
     if (pacer.enabled()) {
-      const auto pause = pacer.pause((cpu_sum(nodes) - cpu0) * 1000, wall_ms());
+      const auto pause = pacer.pause((cpu_sum(redis, nodes) - cpu0) * 1000, wall_ms());
       if (pause.count() > 0) std::this_thread::sleep_for(pause);
     }
   }
-  const double cpu_ms = (cpu_sum(nodes) - cpu0) * 1000;
+  const double cpu_ms = (cpu_sum(redis, nodes) - cpu0) * 1000;
 
   if (a.suggest_schema) {
     std::cout << survey.suggest_schema().dump(2) << "\n";
@@ -224,8 +186,9 @@ int run_inspect(const InspectArgs& a) {
     return 0;
   }
   std::cout << fmt::format("{} ({}): {} keys seen of {} in {} shapes, {:.0f} ms, Redis CPU {:.1f} ms (budget {} %)\n\n",
-                           nodes.size() > 1 ? "Redis Cluster" : "Redis", nodes.size() > 1 ? fmt::format("{} masters", nodes.size())
-                                                                                         : nodes[0].name,
+                           redis.cluster() ? "Redis Cluster" : "Redis",
+                           redis.cluster() ? fmt::format("{} masters", nodes.size())
+                                           : nodes[0].connection.host + ":" + std::to_string(nodes[0].connection.port),
                            survey.keys_seen(), dbsize, survey.shapes().size(), wall_ms(), cpu_ms, a.max_busy);
   std::cout << survey.report_text() << "\n";
   std::uint64_t unclaimed = 0;

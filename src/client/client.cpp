@@ -153,6 +153,14 @@ asio::awaitable<std::vector<Result<resp::Reply>>> Client::for_each_master(resp::
 
 std::vector<ConnectionOptions> Client::masters() const { return {impl_->opts.connection}; }
 
+asio::awaitable<Result<resp::Reply>> Client::command_at(ConnectionOptions master, resp::Command cmd, bool idempotent) {
+  if (master.host != impl_->opts.connection.host || master.port != impl_->opts.connection.port)
+    co_return Error(Errc::invalid_argument, master.host + ":" + std::to_string(master.port) + " is not this client's server");
+  co_return co_await command(std::move(cmd), idempotent);
+}
+
+asio::awaitable<Result<void>> Client::refresh() { co_return Result<void>{}; }
+
 namespace {
 
 // A typed command's metrics slot.

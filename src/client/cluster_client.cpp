@@ -400,6 +400,20 @@ std::vector<ConnectionOptions> ClusterClient::masters() const {
 
 asio::any_io_executor ClusterClient::executor() const { return impl_->ex; }
 
+asio::awaitable<Result<resp::Reply>> ClusterClient::command_at(ConnectionOptions master, resp::Command cmd, bool idempotent) {
+  auto impl = impl_;
+  const auto known = impl->map.masters();
+  if (std::none_of(known.begin(), known.end(), [&](const ClusterNode& n) { return n.host == master.host && n.port == master.port; }))
+    co_return Error(Errc::invalid_argument, master.host + ":" + std::to_string(master.port) + " is not a master of the cluster");
+  co_return co_await impl->node(master.host, master.port).command(std::move(cmd), idempotent);
+}
+
+ClientMetricsSnapshot ClusterClient::metrics() const {
+  ClientMetricsSnapshot out;
+  for (const auto& [name, c] : impl_->nodes) out.merge(c->metrics());
+  return out;
+}
+
 asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, std::string routing_key, bool idempotent) {
   auto impl = impl_;
   co_return co_await impl->routed(key_slot(routing_key), cmd, idempotent);

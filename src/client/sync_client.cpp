@@ -11,6 +11,8 @@
 #include <future>
 #include <thread>
 
+#include "client/on_executor.hpp"
+
 namespace swarmkeeper {
 
 namespace asio = boost::asio;
@@ -24,14 +26,7 @@ struct SyncClient::State {
   // Starts aw on the I/O thread; the future holds its result.
   template <class T>
   std::future<T> start(asio::awaitable<T> aw) {
-    auto promise = std::make_shared<std::promise<T>>();
-    auto fut = promise->get_future();
-    asio::co_spawn(io, [promise, aw = std::move(aw)]() mutable -> asio::awaitable<void> {
-      promise->set_value(co_await std::move(aw));
-    }, [promise](std::exception_ptr e) {
-      if (e) promise->set_exception(e);
-    });
-    return fut;
+    return client_detail::start_on(io.get_executor(), std::move(aw));
   }
   template <class T>
   T call(asio::awaitable<T> aw) {

@@ -33,14 +33,13 @@
 #include "monitor/history.hpp"
 #include "monitor/http_server.hpp"
 #include "monitor/web_config.hpp"
+#include "client/sync_router.hpp"
 #include "monitor/notifier.hpp"
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
 #include "swarmkeeper/cleanup.hpp"
 #include "swarmkeeper/version.hpp"
 #include "swarmkeeper/client.hpp"
-#include "swarmkeeper/cluster_client.hpp"
-#include "swarmkeeper/cluster_slots.hpp"
 #include "swarmkeeper/metrics/collector.hpp"
 #include "swarmkeeper/metrics/process.hpp"
 #include "swarmkeeper/queue/bounded_queue.hpp"
@@ -90,30 +89,10 @@ struct Monitor::Impl {
         notifier_state(opts.webhook_resend) {}
 
   MonitorOptions opts;
-  // The servers watched: one, or every master of a cluster (name "host:port", labelled
-  // node="..." in /metrics). client is the first one's (its metrics, the start-up PING).
-  struct Node {
-    std::string name;
-    std::shared_ptr<SyncClient> client;
-  };
-  using Nodes = std::vector<Node>;
-  // The set is replaced (never changed in place) when the cluster's masters change; each
-  // job takes its own reference, so a swap never pulls a node from under it.
-  std::shared_ptr<const Nodes> nodes_;  // guarded by nodes_mu
-  mutable std::mutex nodes_mu;
-  std::shared_ptr<const Nodes> nodes() const {
-    std::lock_guard lock(nodes_mu);
-    return nodes_;
-  }
-  SlotMap slot_map;  // guarded by nodes_mu (cluster only): routes single-key reads
-  std::atomic<bool> cluster{false};
-  // Redis unreachable at start: the mode (cluster or not) is learnt once it answers.
-  std::atomic<bool> mode_unknown{false};
-  std::atomic<bool> need_discovery{false};  // a cluster unreachable at start: its masters are unknown
-  SyncClient* client = nullptr;              // = first_client.get()
-  std::shared_ptr<SyncClient> first_client;  // the seed's: start-up checks, the monitor's own client metrics
+  // Redis: one server, or every master of a cluster (name "host:port", labelled
+  // node="..." in /metrics), behind one router; commands on a key go to its owner.
+  std::unique_ptr<SyncRouter> redis;  // set in start(), before any job
   std::map<std::string, RedisInfo> prev_info;  // redis job only: by node name
-  ClientOptions node_options;                  // constant after start()
   std::unique_ptr<sched::Scheduler> sched;       // collectors
   std::unique_ptr<sched::Scheduler> aggregator;  // snapshots
   std::vector<sched::JobHandle> jobs;
@@ -151,9 +130,8 @@ struct Monitor::Impl {
   // Census state, census job only.
   std::unique_ptr<CensusTally> tally;
   std::string census_cursor = "0";
-  std::size_t census_node = 0;               // which node the cursor walks
-  std::shared_ptr<const Nodes> census_nodes; // the nodes of this pass
-  std::vector<std::size_t> queue_key_nodes;  // the node of each queue key
+  std::size_t census_node = 0;                  // which master the cursor walks
+  std::vector<SyncRouter::Master> census_nodes;  // the masters of this pass
   Clock::time_point census_started;
   double census_cpu_used = 0;
 
@@ -179,7 +157,7 @@ struct Monitor::Impl {
     c.error = std::move(error);
   }
 
-  // --- collectors (scheduler threads; the SyncClient is thread-safe) ---
+  // --- collectors (scheduler threads; the SyncRouter is thread-safe) ---
 
   // One PING per node. A failed one counts as latency too, at least the pool's 1 s wait
   // (a caller of Redis would have waited that long). And the probe corrects for
@@ -187,10 +165,10 @@ struct Monitor::Impl {
   // took N probe intervals stands for the N PINGs that would have been sent meanwhile,
   // each having waited that much less, so a stall weighs in P95 as callers felt it.
   void probe() {
-    for (const auto& n : *nodes()) {
+    for (const auto& n : redis->masters()) {
       const auto t0 = Clock::now();
       probe_started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count();
-      auto r = n.client->command(resp::Command("PING"));
+      auto r = redis->at(n, resp::Command("PING"));
       probe_started_ns = 0;
       const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
       for (auto seen = longest_wait_ns.load(); took > seen && !longest_wait_ns.compare_exchange_weak(seen, took);) {
@@ -222,11 +200,12 @@ struct Monitor::Impl {
     std::string failure;
     std::map<std::string, double> sums;
     double min_up = 1, max_mem_ratio = 0, d_cmds = 0, d_errs = 0;
-    const auto set = nodes();
+    const auto set = redis->masters();
+    const bool cluster = redis->cluster();
     bool all_answered = true;
-    for (const auto& n : *set) {
+    for (const auto& n : set) {
       RedisInfo& prev = prev_info[n.name];
-      auto info = n.client->command(resp::Command("INFO").arg("everything"), true);
+      auto info = redis->at(n, resp::Command("INFO").arg("everything"));
       if (!info) {
         failure = (cluster ? n.name + ": " : std::string()) + info.error().message();
         Sample down = gauge("swarmkeeper_redis_up", 0, "1 when the last INFO succeeded");
@@ -236,7 +215,7 @@ struct Monitor::Impl {
         all_answered = false;
         continue;
       }
-      auto slowlog = n.client->command(resp::Command("SLOWLOG").arg("LEN"), true);
+      auto slowlog = redis->at(n, resp::Command("SLOWLOG").arg("LEN"));
       RedisInfo parsed = net::parse_info(info->str());
       std::vector<Sample> s = redis_samples(parsed, prev);
       if (slowlog) s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()), "Entries in SLOWLOG"));
@@ -271,8 +250,8 @@ struct Monitor::Impl {
     }
     if (cluster) {
       all.push_back(gauge("swarmkeeper_redis_up", min_up, "1 when every master answered INFO"));
-      cluster_samples(all, *set);
-      if (!all_answered || need_discovery) rediscover();  // a failover may have promoted a replica
+      cluster_samples(all, set);
+      if (!all_answered) redis->refresh();  // a failover may have promoted a replica
     }
     // An outage is logged once as it starts and once as it ends.
     if (!all_answered && redis_down_since_ms == 0) {
@@ -283,12 +262,6 @@ struct Monitor::Impl {
       redis_down_since_ms = 0;
       say("info", "Redis reachable again after " + prom_number(std::round(down_s * 10) / 10) + " s", {{"downSeconds", down_s}});
     }
-    // Unreachable at start: once it answers, a cluster node makes this a cluster monitor.
-    if (all_answered && mode_unknown.exchange(false) && facts["redis_mode"] == "cluster") {
-      need_discovery = true;  // until a CLUSTER SLOTS succeeds
-      cluster = true;
-      rediscover();
-    }
     if (!failure.empty() && !cluster) {
       store("redis", std::move(all), t0, failure, {}, /*replace=*/true);
       return;
@@ -298,9 +271,9 @@ struct Monitor::Impl {
   std::atomic<std::int64_t> redis_down_since_ms{0};  // wall ms; 0 while Redis answers
 
   // CLUSTER INFO as seen by the first master that answers: state and slot coverage.
-  void cluster_samples(std::vector<Sample>& out, const Nodes& set) {
+  void cluster_samples(std::vector<Sample>& out, const std::vector<SyncRouter::Master>& set) {
     for (const auto& n : set) {
-      auto r = n.client->command(resp::Command("CLUSTER").arg("INFO"), true);
+      auto r = redis->at(n, resp::Command("CLUSTER").arg("INFO"));
       if (!r || !r->root().is_string()) continue;
       auto info = net::parse_info(r->str());
       out.push_back(gauge("swarmkeeper_cluster_state_ok", info.fields["cluster_state"] == "ok" ? 1 : 0, "1 when the cluster says cluster_state:ok"));
@@ -314,7 +287,7 @@ struct Monitor::Impl {
 
   // Server CPU (user + sys) of the node the census is on; nullopt if it does not answer.
   std::optional<double> server_cpu() {
-    auto r = (*census_nodes)[census_node].client->command(resp::Command("INFO").arg("cpu"), true);
+    auto r = redis->at(census_nodes[census_node], resp::Command("INFO").arg("cpu"));
     if (!r) return std::nullopt;
     return coord::info_cpu_seconds(r->str());
   }
@@ -322,7 +295,7 @@ struct Monitor::Impl {
   void census_failed(const std::string& why) {
     store("census", {}, census_started, why);
     tally.reset();
-    if (cluster) rediscover();
+    redis->refresh();
   }
 
   // One slice of the census: SCAN pages until the slice's time is up or the pass ends,
@@ -335,36 +308,33 @@ struct Monitor::Impl {
       tally = std::make_unique<CensusTally>(opts.schema, opts.stale_threshold_ms, opts.queue_patterns);
       census_cursor = "0";
       census_node = 0;
-      census_nodes = nodes();  // the pass walks this set, even if it is replaced meanwhile
-      queue_key_nodes.clear();
+      census_nodes = redis->masters();  // the pass walks these, even if a failover changes them meanwhile
       census_started = Clock::now();
       census_cpu_used = 0;
     }
     coord::Pacer pacer(opts.census_budget_percent);
-    const auto& node_name = (*census_nodes)[census_node].name;
+    const SyncRouter::Master& node = census_nodes[census_node];
+    const std::string& node_name = node.name;
     const auto cpu0 = server_cpu();
     if (!cpu0) return census_failed((node_name.empty() ? std::string("Redis") : node_name) + " does not answer");
     const double slice_cpu0 = *cpu0;
     const auto slice_t0 = Clock::now();
     // The server's clock, once per slice: heartbeats are judged at server time.
     std::int64_t server_ms0 = wall_ms();
-    SyncClient* c = (*census_nodes)[census_node].client.get();
-    if (auto time = c->command(resp::Command("TIME"), true); time)
+    if (auto time = redis->at(node, resp::Command("TIME")); time)
       if (const auto ms = resp::time_ms(time->root())) server_ms0 = *ms;
     int pages = 0;
     while (!st.stop_requested() && Clock::now() < slice_end) {
-      auto page = c->command(resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000), true);
+      auto page = redis->at(node, resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000));
       if (!page || page->size() != 2) return census_failed(page ? "SCAN returned an unexpected reply" : page.error().message());
       census_cursor = std::string((*page)[0].str());
       std::vector<std::future<Result<resp::Reply>>> reads;  // pipelined: all in flight at once
       std::vector<std::string> read_keys;
       for (auto k : (*page)[1]) {
-        const std::size_t queued = tally->queue_keys().size();
-        if (tally->on_key(k.str())) {
-          reads.push_back(c->command_async(resp::Command("GETRANGE").arg(k.str()).arg(0).arg(16383), true));
+        if (tally->on_key(k.str())) {  // (read from its owner: it may have moved with its slot since the scan)
+          reads.push_back(redis->command_async(resp::Command("GETRANGE").arg(k.str()).arg(0).arg(16383)));
           read_keys.emplace_back(k.str());
         }
-        if (tally->queue_keys().size() > queued) queue_key_nodes.push_back(census_node);  // sized on its node
       }
       const std::int64_t now_ms = server_ms0 + static_cast<std::int64_t>(seconds_since(slice_t0) * 1000);
       for (std::size_t ri = 0; ri < reads.size(); ++ri) {
@@ -381,7 +351,7 @@ struct Monitor::Impl {
       }
       if (census_cursor == "0") {
         census_cpu_used += std::max(0.0, server_cpu().value_or(slice_cpu0) - slice_cpu0);
-        if (census_node + 1 < census_nodes->size()) {  // the next master's keys, in the next slice
+        if (census_node + 1 < census_nodes.size()) {  // the next master's keys, in the next slice
           ++census_node;
           return;
         }
@@ -404,17 +374,16 @@ struct Monitor::Impl {
     const auto q0 = Clock::now();
     for (std::size_t qi = 0; qi < tally->queue_keys().size(); ++qi) {
       const std::string& key = tally->queue_keys()[qi];
-      SyncClient* client = (*census_nodes)[qi < queue_key_nodes.size() ? queue_key_nodes[qi] : 0].client.get();
-      auto type = client->command(resp::Command("TYPE").arg(key), true);
+      auto type = redis->command(resp::Command("TYPE").arg(key));
       if (!type) continue;
       const std::string t(type->str());
       const char* cmd = t == "list" ? "LLEN" : t == "zset" ? "ZCARD" : t == "stream" ? "XLEN" : t == "set" ? "SCARD" : nullptr;
       double size = 0;
       if (cmd) {
-        auto n = client->command(resp::Command(cmd).arg(key), true);
+        auto n = redis->command(resp::Command(cmd).arg(key));
         if (n) size = static_cast<double>(n->integer());
       } else if (t == "string") {
-        auto v = client->command(resp::Command("GETRANGE").arg(key).arg(0).arg(31), true);  // a counter: bounded read
+        auto v = redis->command(resp::Command("GETRANGE").arg(key).arg(0).arg(31));  // a counter: bounded read
         if (!v || !v->root().is_string()) continue;
         const std::string text(v->str());
         if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -438,7 +407,7 @@ struct Monitor::Impl {
 
   void collect_clients() {
     const auto t0 = Clock::now();
-    std::vector<Sample> s = client_samples(first_client->metrics(), "monitor");
+    std::vector<Sample> s = client_samples(redis->metrics(), "monitor");
     if (opts.app_client_metrics) {
       try {
         auto app = client_samples(opts.app_client_metrics(), "app");
@@ -453,62 +422,12 @@ struct Monitor::Impl {
 
   // The cleanup leaves the keyspace as it found it apart from what it deletes, so the
   // signs of a successful run are its audit entries (a run that reaped something) and
-  // the runs this monitor made itself.
-  // A single-key command on the node that owns `key` (on one server: that server), by
-  // the slot map: asking the others would cost them MOVED error replies (and the error
-  // rate alert).
-  Result<resp::Reply> on_owner(const std::string& key, const resp::Command& cmd) {
-    const auto set = nodes();
-    std::string owner;
-    if (cluster) {
-      std::lock_guard lock(nodes_mu);
-      if (const ClusterNode* n = slot_map.node_for(key_slot(key))) owner = n->host + ":" + std::to_string(n->port);
-    }
-    for (const auto& n : *set)
-      if (!cluster || n.name == owner) return n.client->command(cmd, true);
-    return Error(Errc::server_error, "no master serves the slot of " + key);
-  }
-
-  // Reads the cluster's masters again (CLUSTER SLOTS from any node that answers) and
-  // swaps the node set if they changed. At most once per 2 s.
-  void rediscover() {
-    std::unique_lock busy(discovery_mu, std::try_to_lock);  // one job at a time; the other goes on
-    if (!busy || Clock::now() - last_discovery < std::chrono::seconds(2)) return;
-    last_discovery = Clock::now();
-    const auto set = nodes();
-    for (const auto& n : *set) {
-      auto slots = n.client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
-      if (!slots) continue;
-      const std::string host = n.name.empty() ? node_options.connection.host : n.name.substr(0, n.name.rfind(':'));
-      auto map = SlotMap::from_cluster_slots(slots->root(), host);
-      if (!map || map->masters().empty()) continue;
-      auto fresh = std::make_shared<Nodes>();
-      for (const auto& master : map->masters()) {
-        const std::string name = master.host + ":" + std::to_string(master.port);
-        auto same = std::find_if(set->begin(), set->end(), [&](const Node& x) { return x.name == name; });
-        if (same != set->end()) {
-          fresh->push_back(*same);
-        } else {
-          ClientOptions o = node_options;
-          o.connection.host = master.host;
-          o.connection.port = master.port;
-          fresh->push_back({name, std::make_shared<SyncClient>(o)});
-        }
-      }
-      std::lock_guard lock(nodes_mu);
-      slot_map = std::move(*map);
-      nodes_ = std::move(fresh);
-      need_discovery = false;
-      return;
-    }
-  }
-  Clock::time_point last_discovery{};  // redis and census jobs: guarded by discovery_mu
-  std::mutex discovery_mu;
-
+  // the runs this monitor made itself. (Each read goes to its key's owner: asking the
+  // other masters would cost them MOVED error replies, and the error rate alert.)
   void collect_cleanup() {
     const auto t0 = Clock::now();
     std::vector<Sample> s;
-    auto newest = on_owner("swarmkeeper:reaped", resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1));
+    auto newest = redis->command(resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1));
     if (!newest) {
       store("cleanup", {}, t0, newest.error().message());
       return;
@@ -522,9 +441,9 @@ struct Monitor::Impl {
         last_success_ms = std::max(last_success_ms.load(), ms);
       }
     }
-    auto lock = on_owner("swarmkeeper:cleanup:lock", resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"));
+    auto lock = redis->command(resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"));
     if (lock) s.push_back(gauge("swarmkeeper_cleanup_lock_held", static_cast<double>(lock->integer()), "1 while a cleanup holds the lock"));
-    auto audit = on_owner("swarmkeeper:reaped", resp::Command("XLEN").arg("swarmkeeper:reaped"));
+    auto audit = redis->command(resp::Command("XLEN").arg("swarmkeeper:reaped"));
     if (audit) s.push_back(gauge("swarmkeeper_cleanup_audit_entries", static_cast<double>(audit->integer()), "Entries in the audit stream swarmkeeper:reaped"));
     store("cleanup", std::move(s), t0);
   }
@@ -1143,79 +1062,17 @@ Result<void> Monitor::start() {
   co.acquire_timeout = std::chrono::milliseconds(1000);  // Redis down: collectors fail fast, stop() is prompt
   co.connection.connect_timeout = std::min(co.connection.connect_timeout, std::chrono::milliseconds(2000));
   co.max_connections = 4;
-  co.connection.cluster = false;
-  co.connection.cluster_seeds.clear();
-  // One direct connection first: a wrong URL or password fails now, with its reason. On
-  // a cluster URL, each seed in turn until one answers.
-  std::vector<std::pair<std::string, std::uint16_t>> seeds{{co.connection.host, co.connection.port}};
-  seeds.insert(seeds.end(), m.opts.connection.cluster_seeds.begin(), m.opts.connection.cluster_seeds.end());
-  Error unreachable;
-  bool reached = false;
-  for (const auto& [host, port] : seeds) {
-    co.connection.host = host;
-    co.connection.port = port;
-    boost::asio::io_context io;
-    auto conn = net::run_blocking(io, net::Connection::open(io.get_executor(), co.connection));
-    if (!conn) {
-      unreachable = conn.error();
-      if (conn.error().code() == Errc::auth_failed || conn.error().code() == Errc::invalid_argument) return conn.error();
-      continue;
-    }
-    (*conn)->close();
-    io.run();
-    reached = true;
-    break;
-  }
-  // Unreachable (not refused): serve anyway, with swarmkeeper_redis_up 0 and /readyz 503,
-  // and let the pool reconnect with its backoff; ready by itself once Redis answers.
-  if (!reached) {
-    co.connection.host = seeds.front().first;
-    co.connection.port = seeds.front().second;
-    m.say("error", "Redis unreachable at start: " + unreachable.message() + "; serving and retrying",
-          {{"error", unreachable.message()}});
+  // Opened now: a wrong URL or password fails here, with its reason; a plain URL to a
+  // cluster node watches the whole cluster.
+  m.redis = std::make_unique<SyncRouter>(co);
+  if (auto opened = m.redis->open(); !opened) {
+    const Error& e = opened.error();
+    if (e.code() == Errc::auth_failed || e.code() == Errc::invalid_argument || e.code() == Errc::no_permission) return e;
+    // Unreachable (not refused): serve anyway, with swarmkeeper_redis_up 0 and /readyz
+    // 503, and open it when it answers; ready by itself then.
+    m.say("error", "Redis unreachable at start: " + e.message() + "; serving and retrying", {{"error", e.message()}});
     m.redis_down_since_ms = wall_ms();  // (the redis collector then logs only the recovery)
   }
-  m.node_options = co;
-  m.first_client = std::make_shared<SyncClient>(co);
-  m.client = m.first_client.get();
-  if (reached)
-    if (auto pong = m.client->command(resp::Command("PING")); !pong) return pong.error();
-  auto set = std::make_shared<Impl::Nodes>();
-  set->push_back({"", m.first_client});
-  if (!reached) {
-    m.cluster = m.opts.connection.cluster;  // by URL; else learnt when Redis answers
-    m.mode_unknown = !m.opts.connection.cluster;
-    m.need_discovery = m.opts.connection.cluster;
-    if (m.cluster) {  // every seed, until one answers CLUSTER SLOTS
-      set->clear();
-      for (const auto& [host, port] : seeds) {
-        ClientOptions seed_options = co;
-        seed_options.connection.host = host;
-        seed_options.connection.port = port;
-        set->push_back({host + ":" + std::to_string(port), std::make_shared<SyncClient>(seed_options)});
-      }
-      set->front().client = m.first_client;
-    }
-  }
-  // A cluster (by URL, or by the node's own word): watch every master.
-  auto info = reached ? m.client->command(resp::Command("INFO").arg("cluster"), true) : Result<resp::Reply>(unreachable);
-  if (reached && (m.opts.connection.cluster || (info && info->root().is_string() && coord::info_says_cluster(info->str())))) {
-    auto slots = m.client->command(resp::Command("CLUSTER").arg("SLOTS"), true);
-    if (!slots) return slots.error();
-    auto map = SlotMap::from_cluster_slots(slots->root(), co.connection.host);
-    if (!map) return map.error();
-    if (map->masters().empty()) return Error(Errc::unexpected_reply, "the cluster has no master serving slots");
-    m.cluster = true;
-    set->clear();
-    for (const auto& master : map->masters()) {
-      ClientOptions node_options = co;
-      node_options.connection.host = master.host;
-      node_options.connection.port = master.port;
-      set->push_back({master.host + ":" + std::to_string(master.port), std::make_shared<SyncClient>(node_options)});
-    }
-    m.slot_map = std::move(*map);
-  }
-  m.nodes_ = std::move(set);
   HttpRoutes routes;
   routes.get = [&m](const std::string& target) { return m.route(target); };
   routes.version = [&m] {
@@ -1280,13 +1137,8 @@ void Monitor::stop() {
   m.aggregator.reset();
   m.sched.reset();
   m.http.reset();
-  {
-    std::lock_guard lock(m.nodes_mu);
-    m.nodes_.reset();
-  }
-  m.census_nodes.reset();
-  m.client = nullptr;
-  m.first_client.reset();
+  m.census_nodes.clear();
+  m.redis.reset();
 }
 
 std::uint16_t Monitor::port() const { return impl_->http ? impl_->http->port() : 0; }

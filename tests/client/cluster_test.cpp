@@ -120,6 +120,19 @@ TEST_F(ClusterTest, BenchClientTakesAPlainUrlToAClusterNode) {
   EXPECT_NE(r.out.find("\"errors\":0"), std::string::npos) << r.out;
 }
 
+// inspect with a plain URL to one node: every master scanned, each sample read on its
+// key's master (none fails with MOVED), and the dry run on the whole cluster.
+TEST_F(ClusterTest, InspectTakesAPlainUrlToAClusterNode) {
+  for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
+  const std::string url = "redis://127.0.0.1:" + std::to_string(cluster_->nodes()[2]->port());
+  ASSERT_EQ(swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 300 --stale 100").exit_code, 0);
+  auto r = swarmkeeper::testing::run_cli("inspect --json --url " + url);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"nodes\":3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"keysInDatabase\":1800"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("MOVED"), std::string::npos) << r.out;
+}
+
 // A master killed, its replica promoted: commands for its slots fail (typed, bounded in
 // time) until the promotion, then the client finds the new master on its own.
 TEST(ClusterFailover, TheClientFollowsAPromotedReplica) {

@@ -4,6 +4,8 @@
 // coverage, /metrics valid for promtool.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "support/cli_runner.hpp"
 #include "swarmkeeper/monitor/monitor.hpp"
 #include "net/redis_process.hpp"
@@ -61,6 +63,35 @@ TEST_F(ClusterMonitorTest, WatchesEveryMasterAndCountsTheWholeSwarm) {
   std::ofstream(file) << text;
   EXPECT_EQ(std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str()), 0)
       << swarmkeeper::testing::slurp(file + ".out");
+  m.stop();
+}
+
+// A plain URL to a cluster node that is down at start: the monitor serves, and once the
+// node answers it learns that it is a cluster node and watches every master.
+TEST_F(ClusterMonitorTest, APlainUrlToANodeDownAtStartWatchesTheClusterOnceItAnswers) {
+  monitor::MonitorOptions o;
+  o.connection = node(2);
+  o.listen = "127.0.0.1:0";
+  o.refresh = std::chrono::milliseconds(300);
+  cluster_->nodes()[2]->stop();
+  monitor::Monitor m(o);
+  ASSERT_TRUE(m.start()) << "Redis down at start is no reason to refuse";
+  std::string text = m.metrics_text();
+  EXPECT_NE(text.find("swarmkeeper_redis_up 0\n"), std::string::npos) << text;
+  ASSERT_TRUE(cluster_->nodes()[2]->restart());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto watched_all = [&] {
+    for (std::size_t i = 0; i < 3; ++i)
+      if (text.find("swarmkeeper_redis_up{node=\"127.0.0.1:" + std::to_string(cluster_->nodes()[i]->port()) + "\"} 1") ==
+          std::string::npos)
+        return false;
+    return text.find("swarmkeeper_cluster_masters_watched 3\n") != std::string::npos;
+  };
+  while (std::chrono::steady_clock::now() < deadline && !watched_all()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    text = m.metrics_text();
+  }
+  EXPECT_TRUE(watched_all()) << text;
   m.stop();
 }
 

@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "swarmkeeper/client_metrics.hpp"
 #include "swarmkeeper/compression.hpp"
 #include "swarmkeeper/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
@@ -95,6 +96,17 @@ class Router {
   /// A command on every master (one server: that one), one result each, in masters() order.
   virtual boost::asio::awaitable<std::vector<Result<resp::Reply>>> for_each_master(resp::Command cmd,
                                                                                    bool idempotent = true) = 0;
+  /// A command on one master (one of masters(): its host and port), whatever its
+  /// arguments: the SCAN, INFO or TIME of that server. Not redirected. A server that is
+  /// not one of the masters is refused (invalid_argument).
+  virtual boost::asio::awaitable<Result<resp::Reply>> command_at(ConnectionOptions master, resp::Command cmd,
+                                                                 bool idempotent = true) = 0;
+  /// Reads the topology again now (a cluster's slot map: after a failure, a failover may
+  /// have promoted a replica); one server has none to read.
+  virtual boost::asio::awaitable<Result<void>> refresh() = 0;
+  /// Per-command figures, bytes, batches and pools (a cluster: every node's, summed).
+  /// REQUIRES: on the client's executor.
+  virtual ClientMetricsSnapshot metrics() const = 0;
   /// How to reach each server for_each_master() goes to, in its order: the server's host
   /// and port, the rest (TLS, credentials, timeouts) as configured. On a cluster, as of
   /// the last slot map. REQUIRES: on the client's executor.
