@@ -2,8 +2,8 @@
 # check_layers.cmake — fails the build when a file includes a header of a layer above
 # its own (DESIGN.md, "Layers"). Run as: cmake -DROOT=<source dir> -P check_layers.cmake
 #
-# A file's layer is its folder (src/<layer>/, tests/<layer>/, include/swarmkeeper/ by
-# the table below); an included header's layer likewise. Each layer may include its own
+# A file's layer is its folder (src/<layer>/, tests/<layer>/, include/swarmkeeper/<layer>/);
+# an included header's layer likewise. Each layer may include its own
 # headers and those of the layers listed for it.
 cmake_minimum_required(VERSION 3.25)
 set(allowed_resp    "resp")
@@ -19,28 +19,16 @@ set(allowed_monitor "monitor;coord;cache;client;net;resp;${blocks}")
 set(allowed_cli     "cli;monitor;coord;cache;client;net;resp;${blocks}")
 set(allowed_support "support;net;resp;${blocks}")
 
-# Public headers and the layer that owns each.
-set(public_resp    "error.hpp;version.hpp;resp/encoder.hpp;resp/parser.hpp;resp/reply.hpp")
-set(public_metrics "metrics/histogram.hpp;metrics/collector.hpp;metrics/process.hpp")
-set(public_queue   "queue/bounded_queue.hpp")
-set(public_sched   "sched/scheduler.hpp")
-set(public_net     "connection_options.hpp")
-set(public_client  "client/router.hpp;client.hpp;client_metrics.hpp;compression.hpp;cluster_slots.hpp;cluster_client.hpp;glob.hpp;threaded_client.hpp")
-set(public_cache   "cache/two_tier_cache.hpp")
-set(public_monitor "monitor/monitor.hpp;monitor/alert_rules.hpp")
-set(public_coord   "cleanup.hpp;key_schema.hpp;seed.hpp")
 set(layers resp metrics queue sched net client cache coord monitor cli)
 
+# A header's layer is its folder: swarmkeeper/<layer>/x.hpp (public) or <layer>/x.hpp
+# (private, under src/). The few public headers directly in swarmkeeper/ (error.hpp,
+# version.hpp) are the base every layer may include: they count as resp, the lowest.
 function(layer_of_header header out)
-  if(header MATCHES "^swarmkeeper/(.*)$")
-    set(rest "${CMAKE_MATCH_1}")
-    foreach(l ${layers})
-      if(rest IN_LIST public_${l})
-        set(${out} "${l}" PARENT_SCOPE)
-        return()
-      endif()
-    endforeach()
-    set(${out} "unknown-public" PARENT_SCOPE)
+  if(header MATCHES "^swarmkeeper/([a-z_]+)/")
+    set(${out} "${CMAKE_MATCH_1}" PARENT_SCOPE)
+  elseif(header MATCHES "^swarmkeeper/[^/]+$")
+    set(${out} "resp" PARENT_SCOPE)
   elseif(header MATCHES "^([a-z_]+)/")
     set(${out} "${CMAKE_MATCH_1}" PARENT_SCOPE)
   else()

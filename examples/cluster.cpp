@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 
 // MSET and MGET across three slots. main() closes the client after it on every path: an
 // open ClusterClient keeps its pools reconnecting, so io.run() would not return after a

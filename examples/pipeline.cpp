@@ -5,7 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <iostream>
 
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 
 // A pipeline, then a transaction. main() closes the client after it on every path: an
 // open Client keeps its pool reconnecting, so io.run() would not return after a failure.

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "swarmkeeper/compression.hpp"
+#include "swarmkeeper/client/compression.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -30,8 +30,8 @@
 #include "client/on_executor.hpp"
 #include "cache/l1_store.hpp"
 #include "net/connection.hpp"
-#include "swarmkeeper/compression.hpp"
-#include "swarmkeeper/glob.hpp"
+#include "swarmkeeper/client/compression.hpp"
+#include "swarmkeeper/client/glob.hpp"
 
 namespace swarmkeeper::cache {
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
 
 namespace swarmkeeper::cli {

@@ -38,8 +38,8 @@
 #include "coord/server_info.hpp"
 #include "net/run_blocking.hpp"
 #include "net/redis_process.hpp"
-#include "swarmkeeper/key_schema.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/coord/key_schema.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper::cli {
 namespace {

@@ -36,8 +36,8 @@
 #include "swarmkeeper/client/router.hpp"
 #include "net/redis_process.hpp"
 #include "net/run_blocking.hpp"
-#include "swarmkeeper/client.hpp"
-#include "swarmkeeper/threaded_client.hpp"
+#include "swarmkeeper/client/client.hpp"
+#include "swarmkeeper/client/threaded_client.hpp"
 #include "swarmkeeper/metrics/histogram.hpp"
 #include "swarmkeeper/metrics/process.hpp"
 

@@ -29,9 +29,9 @@
 #include "cli/private_target.hpp"
 #include "coord/server_info.hpp"
 #include "swarmkeeper/metrics/process.hpp"
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 #include "swarmkeeper/monitor/monitor.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper::cli {
 namespace {

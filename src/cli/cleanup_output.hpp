@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 
 namespace swarmkeeper::cli {
 

@@ -6,9 +6,9 @@
 
 #include "cli/cleanup_output.hpp"
 #include "cli/private_target.hpp"
-#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 #include "net/redis_process.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper::cli {
 

@@ -18,8 +18,8 @@
 #include "coord/keyspace_survey.hpp"
 #include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
-#include "swarmkeeper/cleanup.hpp"
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
+#include "swarmkeeper/client/client.hpp"
 #include "client/sync_router.hpp"
 
 namespace swarmkeeper::cli {

@@ -25,8 +25,8 @@
 #include "cli/demo.hpp"
 #include "resp/numbers.hpp"
 #include "cli/serve.hpp"
-#include "swarmkeeper/cleanup.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 #include "swarmkeeper/version.hpp"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "net/redis_process.hpp"
 
 namespace swarmkeeper::cli {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// client.cpp — Client's typed commands (see swarmkeeper/client.hpp): each encodes its
+// client.cpp — Client's typed commands (see swarmkeeper/client/client.hpp): each encodes its
 // command, runs it through the pool (client_pool.hpp) and reads the reply, compressing
 // and decompressing values on the way.
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

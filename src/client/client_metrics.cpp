@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // client_metrics.cpp — Prometheus text rendering of a ClientMetricsSnapshot, and merging two.
-#include "swarmkeeper/client_metrics.hpp"
+#include "swarmkeeper/client/client_metrics.hpp"
 
 #include <algorithm>
 

@@ -22,7 +22,7 @@
 
 #include "client/backoff.hpp"
 #include "client/on_executor.hpp"
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 #include "swarmkeeper/metrics/histogram.hpp"
 
 namespace swarmkeeper {

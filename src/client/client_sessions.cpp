@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // client_sessions.cpp — Client's connections for one caller alone: leases (WATCH/MULTI,
 // blocking commands) and subscriptions (RESP3 push messages).
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

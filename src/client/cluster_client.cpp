@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // cluster_client.cpp — routing for cluster_client.hpp: the slot map, the per-node pools,
 // redirections (MOVED, ASK), retries (TRYAGAIN, CLUSTERDOWN) and multi-key splitting.
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 
 #include "client/route_policy.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -86,6 +87,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, std::unique_ptr<Client>> nodes;  // "host:port" → its pool
   std::atomic<std::uint64_t> moved_n{0}, asked_n{0}, refresh_n{0};
   std::string last_host;  // executor only: the host of the last node a command went to
+  bool closed = false;    // executor only: close() was called
 
   Client& node(const std::string& host, std::uint16_t port) {
     const std::string name = host + ":" + std::to_string(port);
@@ -95,6 +97,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
       o.connection.host = host;
       o.connection.port = port;
       it = nodes.emplace(name, std::make_unique<Client>(ex, o)).first;
+      if (closed) it->second->close();  // asked for after close(): fails at once, keeps nothing running
     }
     return *it->second;
   }
@@ -531,7 +534,11 @@ std::uint64_t ClusterClient::asked() const noexcept { return impl_->asked_n.load
 std::uint64_t ClusterClient::refreshes() const noexcept { return impl_->refresh_n.load(); }
 
 void ClusterClient::close() {
-  for (auto& [name, c] : impl_->nodes) c->close();
+  auto impl = impl_;
+  asio::dispatch(impl->ex, [impl] {
+    impl->closed = true;
+    for (auto& [name, c] : impl->nodes) c->close();
+  });
 }
 
 }  // namespace swarmkeeper

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // cluster_slots.cpp — CRC16 slots and the CLUSTER SLOTS map of cluster_slots.hpp.
-#include "swarmkeeper/cluster_slots.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
 
 #include <algorithm>
 

@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "client/ascii.hpp"
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 
 namespace swarmkeeper {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// compression.cpp — see swarmkeeper/compression.hpp.
-#include "swarmkeeper/compression.hpp"
+// compression.cpp — see swarmkeeper/client/compression.hpp.
+#include "swarmkeeper/client/compression.hpp"
 
 #include <zstd.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // glob.cpp — the glob matcher and escaper of glob.hpp.
-#include "swarmkeeper/glob.hpp"
+#include "swarmkeeper/client/glob.hpp"
 
 #include <algorithm>
 

@@ -6,8 +6,8 @@
 #include "client/command_rules.hpp"
 #include "net/connection.hpp"
 #include "net/info_text.hpp"
-#include "swarmkeeper/client.hpp"
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 
 namespace swarmkeeper {
 
@@ -55,17 +55,19 @@ asio::awaitable<Result<void>> Router::set(std::string key, std::string value, st
 
 asio::awaitable<Result<std::vector<Router::Value>>> Router::mget(std::vector<std::string> keys) {
   std::vector<Value> out(keys.size());
+  if (keys.empty()) co_return out;  // (a server refuses MGET with no key)
   ValueCodec* const vc = codec();
   auto ok = co_await per_group("MGET", Op::mget, keys, nullptr, true,
                                [&](std::span<const std::size_t> idx, const resp::Reply& r) -> Result<void> {
                                  if (r.type() != resp::Type::array || r.size() != idx.size()) return unexpected("MGET", r);
-                                 for (std::size_t j = 0; j < idx.size(); ++j) {
-                                   const resp::ReplyRef v = r[j];
+                                 std::size_t j = 0;
+                                 for (const resp::ReplyRef v : r) {  // (in order: r[j] would walk from the start each time)
+                                   const std::size_t at = idx[j++];
                                    if (v.is_null()) continue;
                                    if (!is_value(v)) return unexpected("MGET", r);
                                    auto d = decoded(vc, v.str());
                                    if (!d) return d.error();
-                                   out[idx[j]] = std::move(*d);
+                                   out[at] = std::move(*d);
                                  }
                                  return {};
                                });
@@ -74,6 +76,7 @@ asio::awaitable<Result<std::vector<Router::Value>>> Router::mget(std::vector<std
 }
 
 asio::awaitable<Result<void>> Router::mset(std::vector<std::pair<std::string, std::string>> pairs) {
+  if (pairs.empty()) co_return Result<void>();  // nothing to write (a server refuses MSET with no pair)
   std::vector<std::string> keys, values;
   keys.reserve(pairs.size());
   values.reserve(pairs.size());
@@ -94,6 +97,7 @@ asio::awaitable<Result<void>> Router::mset(std::vector<std::pair<std::string, st
 asio::awaitable<Result<std::int64_t>> Router::counted(std::string_view name, Op op, std::vector<std::string> keys,
                                                       bool idempotent) {
   std::int64_t total = 0;
+  if (keys.empty()) co_return total;  // (a server refuses DEL, UNLINK and EXISTS with no key)
   auto ok = co_await per_group(name, op, keys, nullptr, idempotent,
                                [&](std::span<const std::size_t>, const resp::Reply& r) -> Result<void> {
                                  if (r.type() != resp::Type::integer) return unexpected(name, r);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // sync_client.cpp — SyncClient: a Client on an I/O thread of its own, for code outside
-// coroutines (see swarmkeeper/client.hpp).
-#include "swarmkeeper/client.hpp"
+// coroutines (see swarmkeeper/client/client.hpp).
+#include "swarmkeeper/client/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "client/on_executor.hpp"
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 
 namespace swarmkeeper {
 
@@ -28,6 +28,7 @@ struct SyncRouter::State {
   Clock::time_point tried_at{};
   Error last_error{Errc::cancelled, "not opened yet"};
   std::mutex opening;  // one attempt at a time
+  bool closed = false;  // guarded by mu: close() was called; never opened again
 
   // Runs aw on the I/O thread; the future holds its result.
   template <class T>
@@ -49,6 +50,16 @@ SyncRouter::~SyncRouter() {
   s_->thread.join();
 }
 
+void SyncRouter::close() {
+  std::shared_ptr<Router> r;
+  {
+    std::lock_guard lock(s_->mu);
+    s_->closed = true;
+    r = s_->router;
+  }
+  if (r) asio::post(s_->io, [r] { r->close(); });
+}
+
 std::shared_ptr<Router> SyncRouter::router() {
   std::lock_guard lock(s_->mu);
   return s_->router;
@@ -56,11 +67,12 @@ std::shared_ptr<Router> SyncRouter::router() {
 
 Result<void> SyncRouter::open() {
   if (open_) return {};
-  std::unique_lock opening(s_->opening, std::try_to_lock);
+  std::lock_guard opening(s_->opening);  // a caller arriving during an attempt waits for its outcome
   {
     std::lock_guard lock(s_->mu);
+    if (s_->closed) return Error(Errc::cancelled, "closed");
     if (s_->router) return {};
-    if (!opening || Clock::now() - s_->tried_at < std::chrono::seconds(1)) return s_->last_error;
+    if (Clock::now() - s_->tried_at < std::chrono::seconds(1)) return s_->last_error;
     s_->tried_at = Clock::now();
   }
   auto opened = s_->start(open_router(s_->io.get_executor(), s_->options)).get();
@@ -68,6 +80,11 @@ Result<void> SyncRouter::open() {
   if (!opened) {
     s_->last_error = opened.error();
     return opened.error();
+  }
+  if (s_->closed) {  // closed while it opened
+    auto late = std::shared_ptr<Router>(std::move(*opened));
+    asio::post(s_->io, [late] { late->close(); });
+    return Error(Errc::cancelled, "closed");
   }
   s_->router = std::shared_ptr<Router>(std::move(*opened));
   cluster_ = dynamic_cast<ClusterClient*>(s_->router.get()) != nullptr;

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 #include "swarmkeeper/client/router.hpp"
 
 namespace swarmkeeper {
@@ -37,7 +37,8 @@ class SyncRouter {
   SyncRouter& operator=(const SyncRouter&) = delete;
 
   /// Opens the router unless it is open: the error while Redis has never answered (the
-  /// last attempt's, when one was made less than a second ago).
+  /// last attempt's, when one was made less than a second ago). A caller arriving while
+  /// another thread opens it waits for that attempt.
   Result<void> open();
   bool is_open() const noexcept { return open_.load(); }
   bool cluster() const noexcept { return cluster_.load(); }
@@ -54,6 +55,9 @@ class SyncRouter {
   void refresh();
   /// The link's own client figures (a cluster: every node's, summed).
   ClientMetricsSnapshot metrics();
+  /// Fails every command in flight (Errc::cancelled) and every later one: for a prompt
+  /// stop while a server stalls.
+  void close();
 
  private:
   struct State;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// threaded_client.cpp — see swarmkeeper/threaded_client.hpp.
-#include "swarmkeeper/threaded_client.hpp"
+// threaded_client.cpp — see swarmkeeper/client/threaded_client.hpp.
+#include "swarmkeeper/client/threaded_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

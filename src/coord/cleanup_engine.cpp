@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // cleanup_engine.cpp — the cleanup's driver: carries out what CleanupPlan decides
-// (contract: swarmkeeper/cleanup.hpp; rules: coord/cleanup_plan.hpp).
+// (contract: swarmkeeper/coord/cleanup.hpp; rules: coord/cleanup_plan.hpp).
 //
 // On one pipelined connection (a cluster: its client, and a connection to each master):
 // lock (cleanup_lock.hpp), server TIME, the way to delete (delete_step.hpp: script, else

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // cleanup_engine.hpp — the cleanup's driver for one run (contract:
-// swarmkeeper/cleanup.hpp; rules: coord/cleanup_plan.hpp). cleanup_engine.cpp holds the
+// swarmkeeper/coord/cleanup.hpp; rules: coord/cleanup_plan.hpp). cleanup_engine.cpp holds the
 // run itself (lock, clock, reads, batches, orphans, final groups, audit);
 // cleanup_scan.cpp the scan (one server, or every master of a cluster at once, with
 // moved slots read again).
@@ -26,9 +26,9 @@
 #include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
 #include "net/connection.hpp"
-#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 #include "swarmkeeper/client/router.hpp"
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 
 namespace swarmkeeper::coord {
 

@@ -2,7 +2,7 @@
 // cleanup_plan.cpp — see cleanup_plan.hpp (the rules and the safety argument).
 #include "coord/cleanup_plan.hpp"
 
-#include "swarmkeeper/cluster_slots.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
 
 #include <cassert>
 

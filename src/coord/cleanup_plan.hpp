@@ -66,8 +66,8 @@
 #include <vector>
 
 #include "coord/coordinator_table.hpp"
-#include "swarmkeeper/cleanup.hpp"
-#include "swarmkeeper/key_schema.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
+#include "swarmkeeper/coord/key_schema.hpp"
 
 namespace swarmkeeper::coord {
 

@@ -35,7 +35,7 @@
 
 #include "coord/cleanup_plan.hpp"
 #include "coord/delete_step.hpp"
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 
 namespace swarmkeeper::coord {
 

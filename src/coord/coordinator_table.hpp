@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "swarmkeeper/key_schema.hpp"
+#include "swarmkeeper/coord/key_schema.hpp"
 
 namespace swarmkeeper::coord {
 

@@ -23,7 +23,7 @@
 #include "coord/cleanup_plan.hpp"
 #include "coord/in_flight.hpp"
 #include "net/connection.hpp"
-#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 
 namespace swarmkeeper::coord {
 

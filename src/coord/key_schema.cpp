@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // key_schema.cpp — schema defaults, schema files, heartbeat parsing (see the header).
-#include "swarmkeeper/key_schema.hpp"
+#include "swarmkeeper/coord/key_schema.hpp"
 
 #include <simdjson.h>
 

@@ -30,7 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "swarmkeeper/key_schema.hpp"
+#include "swarmkeeper/coord/key_schema.hpp"
 
 namespace swarmkeeper::coord {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// seeder.cpp — the reference scenario, written fast (see swarmkeeper/seed.hpp).
+// seeder.cpp — the reference scenario, written fast (see swarmkeeper/coord/seed.hpp).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -7,8 +7,8 @@
 #include "coord/in_flight.hpp"
 #include "net/connection.hpp"
 #include "net/run_blocking.hpp"
-#include "swarmkeeper/client.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/client/client.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper {
 namespace {

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "coord/coordinator_table.hpp"
-#include "swarmkeeper/glob.hpp"
+#include "swarmkeeper/client/glob.hpp"
 
 namespace swarmkeeper::monitor {
 

@@ -42,6 +42,16 @@ void Monitor::Impl::collect_redis() {
   std::string failure;
   std::map<std::string, double> sums;
   double min_up = 1, max_mem_ratio = 0, d_cmds = 0, d_errs = 0;
+  if (auto opened = redis->open(); !opened) {
+    // Answered but refused (a database other than 0 on a cluster, credentials): say why,
+    // once, as "unreachable" would mislead.
+    const Error& e = opened.error();
+    const bool refused = e.code() == Errc::invalid_argument || e.code() == Errc::auth_failed || e.code() == Errc::no_permission;
+    if (refused && e.message() != refusal_said) {
+      refusal_said = e.message();
+      say("error", "Redis answered but cannot be watched: " + e.message(), {{"error", e.message()}});
+    }
+  }
   const auto set = redis->masters();
   const bool cluster = redis->cluster();
   bool all_answered = true;

@@ -148,6 +148,7 @@ void Monitor::stop() {
   m.stop_flag = true;
   if (m.http) m.http->stop();
   for (auto& j : m.jobs) j.cancel();
+  if (m.redis) m.redis->close();  // a collector waiting on a stalled server returns now
   if (m.aggregator) m.aggregator->shutdown(sched::Scheduler::Shutdown::cancel);
   if (m.sched) m.sched->shutdown(sched::Scheduler::Shutdown::cancel);
   m.jobs.clear();

@@ -45,9 +45,9 @@
 #include "monitor/notifier.hpp"
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
-#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 #include "swarmkeeper/version.hpp"
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 #include "swarmkeeper/metrics/collector.hpp"
 #include "swarmkeeper/metrics/process.hpp"
 #include "swarmkeeper/sched/scheduler.hpp"
@@ -153,6 +153,7 @@ struct Monitor::Impl {
 
   // --- one job's own ---
   std::map<std::string, RedisInfo> prev_info;  // the redis job's: by node name
+  std::string refusal_said;                    // the redis job's: the last refusal logged
   std::unique_ptr<CensusTally> tally;          // the census job's, from here down
   std::string census_cursor = "0";
   std::size_t census_node = 0;                   // which master the cursor walks

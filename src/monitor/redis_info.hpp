@@ -10,7 +10,7 @@
 
 #include "monitor/census.hpp"
 #include "net/info_text.hpp"
-#include "swarmkeeper/client_metrics.hpp"
+#include "swarmkeeper/client/client_metrics.hpp"
 #include "monitor/prom_text.hpp"
 
 namespace swarmkeeper::monitor {

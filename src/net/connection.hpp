@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "net/multiplexer.hpp"
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
 #include "swarmkeeper/resp/encoder.hpp"
 #include "swarmkeeper/resp/reply.hpp"

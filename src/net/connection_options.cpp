@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // connection_options.cpp — redis:// URLs and environment variables (see the header).
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>

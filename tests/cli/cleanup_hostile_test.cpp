@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cli_runner.hpp"
-#include "swarmkeeper/cleanup.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper {
 namespace {

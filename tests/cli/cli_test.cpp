@@ -13,8 +13,8 @@
 
 #include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
-#include "swarmkeeper/cleanup.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper {
 namespace {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // client_test.cpp — the Client against real servers: commands, compression interop,
 // coalescing, pool limits, failures, restart mid-load, health checks, ACL, TLS, metrics.
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // cluster_slots_test.cpp — the key-to-slot rule (the values Redis documents) and the
 // CLUSTER SLOTS map, from made-up replies.
-#include "swarmkeeper/cluster_slots.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
 
 #include <gtest/gtest.h>
 
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 #include "swarmkeeper/resp/parser.hpp"
 
 namespace swarmkeeper {

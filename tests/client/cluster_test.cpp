@@ -13,8 +13,8 @@
 
 #include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
-#include "swarmkeeper/cluster_client.hpp"
-#include "swarmkeeper/cluster_slots.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
 
 namespace swarmkeeper {
 namespace {

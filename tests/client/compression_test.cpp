@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // compression_test.cpp — round trips, foreign values, marker collisions, incompressible data.
-#include "swarmkeeper/compression.hpp"
+#include "swarmkeeper/client/compression.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // glob_test.cpp — Redis glob matching and escaping.
-#include "swarmkeeper/glob.hpp"
+#include "swarmkeeper/client/glob.hpp"
 
 #include <gtest/gtest.h>
 

@@ -18,7 +18,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 
 namespace swarmkeeper {
 namespace {

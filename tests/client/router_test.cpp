@@ -9,9 +9,9 @@
 
 #include "net/redis_process.hpp"
 #include "support/redis_fixture.hpp"
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 #include "swarmkeeper/client/router.hpp"
-#include "swarmkeeper/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
 
 namespace swarmkeeper {
 namespace {
@@ -75,6 +75,27 @@ Answers exercise(asio::io_context& io, Router& r) {
   a["del"] = count(run(io, r.del(keys)));
   a["unlink"] = count(run(io, r.unlink({"rbig", "rk1"})));
   a["exists after"] = count(run(io, r.exists(keys)));
+  // No keys: nothing sent, the same answer on both (a server refuses MGET and the rest
+  // with no key).
+  auto none = run(io, r.mget({}));
+  a["mget none"] = none ? std::to_string(none->size()) : "error " + none.error().message();
+  a["mset none"] = run(io, r.mset({})) ? "ok" : "failed";
+  a["del none"] = count(run(io, r.del({})));
+  a["unlink none"] = count(run(io, r.unlink({})));
+  a["exists none"] = count(run(io, r.exists({})));
+  // Many keys in one call: all back, in order.
+  std::vector<std::pair<std::string, std::string>> many;
+  std::vector<std::string> many_keys;
+  for (int i = 0; i < 20000; ++i) {
+    many_keys.push_back("rm" + std::to_string(i));
+    many.emplace_back(many_keys.back(), std::to_string(i));
+  }
+  a["mset many"] = run(io, r.mset(many)) ? "ok" : "failed";
+  auto back_many = run(io, r.mget(many_keys));
+  bool in_order = back_many && back_many->size() == many.size();
+  for (std::size_t i = 0; in_order && i < many.size(); ++i) in_order = (*back_many)[i] == many[i].second;
+  a["mget many"] = in_order ? "in order" : "wrong";
+  a["unlink many"] = count(run(io, r.unlink(many_keys)));
   return a;
 }
 
@@ -103,6 +124,11 @@ TEST_F(RouterTest, TheSameCodeAnswersTheSameOnOneServerAndOnACluster) {
   EXPECT_EQ(a1.at("negative ttl"), "refused");
   EXPECT_EQ(a1.at("eval"), "\"x{t}a\"");
   EXPECT_EQ(a1.at("exists after"), "0");
+  EXPECT_EQ(a1.at("mget none"), "0");
+  EXPECT_EQ(a1.at("mset none"), "ok");
+  EXPECT_EQ(a1.at("del none"), "0");
+  EXPECT_EQ(a1.at("mget many"), "in order");
+  EXPECT_EQ(a1.at("unlink many"), "20000");
   EXPECT_EQ(a1.at("dbsize"), "72");  // 50 + rbig + 20 counters + {t}x
   EXPECT_EQ(a1.at("del"), "50");
   EXPECT_EQ(a1.at("unlink"), "1");

@@ -3,7 +3,7 @@
 // an I/O thread use that thread's Client (no hop), callers elsewhere are spread over the
 // threads, 64 callers on 2 threads get every reply right, metrics add up, and the client
 // shuts down with commands in flight.
-#include "swarmkeeper/threaded_client.hpp"
+#include "swarmkeeper/client/threaded_client.hpp"
 
 #include <gtest/gtest.h>
 

@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "swarmkeeper/cluster_slots.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
 
 #include <set>
 

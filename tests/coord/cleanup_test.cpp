@@ -2,7 +2,7 @@
 // cleanup_test.cpp — the cleanup against real redis-servers: the reference scenario, dry
 // run, renewals mid-run, awkward ids, shared idempotency keys, malformed heartbeats,
 // scripts refused, a connection lost mid-run, the lock.
-#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include "coord/heartbeat_values.hpp"
 #include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper {
 namespace {

@@ -4,7 +4,7 @@
 // atomically everywhere; renewals before the delete keep every key, across slots too;
 // a reshard of 1,000 slots during the run loses nothing alive and leaves no stale key
 // after two runs; the CLI finds a cluster by URL or by asking the node.
-#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,9 +13,9 @@
 
 #include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
-#include "swarmkeeper/cluster_client.hpp"
-#include "swarmkeeper/cluster_slots.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/client/cluster_client.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper {
 namespace {

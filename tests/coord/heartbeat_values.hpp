@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "swarmkeeper/key_schema.hpp"
+#include "swarmkeeper/coord/key_schema.hpp"
 
 namespace swarmkeeper::testing {
 

@@ -6,7 +6,7 @@
 // Key by key: nothing alive or too young is touched; every coordinator dead for longer
 // than the threshold is wholly gone after the first run, after the second where its keys
 // carry no timestamp.
-#include "swarmkeeper/cleanup.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "support/redis_fixture.hpp"
-#include "swarmkeeper/seed.hpp"
+#include "swarmkeeper/coord/seed.hpp"
 
 namespace swarmkeeper {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "swarmkeeper/cluster_slots.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
 
 namespace swarmkeeper::coord {
 namespace {

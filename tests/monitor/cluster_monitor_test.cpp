@@ -4,6 +4,7 @@
 // coverage, /metrics valid for promtool.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <thread>
 
 #include "support/cli_runner.hpp"
@@ -93,6 +94,27 @@ TEST_F(ClusterMonitorTest, APlainUrlToANodeDownAtStartWatchesTheClusterOnceItAns
   }
   EXPECT_TRUE(watched_all()) << text;
   m.stop();
+}
+
+// A master that stalls (SIGSTOP: it takes connections and never answers) holds no
+// collector past stop(): the router is closed first, so every command waiting on the
+// stalled node returns at once.
+TEST_F(ClusterMonitorTest, StopIsPromptWhileAMasterStalls) {
+  monitor::MonitorOptions o;
+  o.connection = node(0);
+  o.listen = "127.0.0.1:0";
+  o.refresh = std::chrono::milliseconds(300);
+  monitor::Monitor m(o);
+  ASSERT_TRUE(m.start());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const pid_t stalled = cluster_->nodes()[2]->pid();
+  ASSERT_EQ(::kill(stalled, SIGSTOP), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // collectors now wait on it
+  const auto t0 = std::chrono::steady_clock::now();
+  m.stop();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ::kill(stalled, SIGCONT);
+  EXPECT_LT(took, std::chrono::milliseconds(2500)) << "stop() waited out the stalled master's timeouts";
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // connection_options_test.cpp — redis:// URLs, environment precedence, password masking.
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 
 #include <gtest/gtest.h>
 

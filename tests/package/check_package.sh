@@ -82,11 +82,11 @@ done
 
 # The -dev package: headers, libraries, the CMake package and pkg-config; no test helper.
 dpkg-deb -x "$DEV" "$TMP/dev"
-[ -f "$TMP/dev/usr/include/swarmkeeper/client.hpp" ] || fail "dev: headers"
+[ -f "$TMP/dev/usr/include/swarmkeeper/client/client.hpp" ] || fail "dev: headers"
 [ ! -e "$TMP/dev/usr/include/swarmkeeper/redis_process.hpp" ] || fail "dev: the test helper's header is shipped"
 ls "$TMP"/dev/usr/lib/*/cmake/swarmkeeper/swarmkeeperConfig.cmake >/dev/null 2>&1 || fail "dev: CMake package"
 ls "$TMP"/dev/usr/lib/*/pkgconfig/swarmkeeper.pc >/dev/null 2>&1 || fail "dev: pkg-config file"
 ls "$TMP"/dev/usr/lib/*/libswarmkeeper_client.a >/dev/null 2>&1 || fail "dev: libraries"
 inc=$(PKG_CONFIG_PATH=$(echo "$TMP"/dev/usr/lib/*/pkgconfig) pkg-config --variable=includedir swarmkeeper)
-[ -f "$inc/swarmkeeper/client.hpp" ] || fail "dev: swarmkeeper.pc does not find the headers ($inc)"
+[ -f "$inc/swarmkeeper/client/client.hpp" ] || fail "dev: swarmkeeper.pc does not find the headers ($inc)"
 echo "packages: $(stat -c %s "$DEB") B and $(stat -c %s "$DEV") B; contents, scripts, units and binary checked"

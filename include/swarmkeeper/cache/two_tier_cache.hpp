@@ -70,7 +70,7 @@
 #include <string>
 #include <vector>
 
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 #include "swarmkeeper/error.hpp"
 
 namespace swarmkeeper::cache {

@@ -36,9 +36,9 @@
 #include <utility>
 #include <vector>
 
-#include "swarmkeeper/client_metrics.hpp"
-#include "swarmkeeper/compression.hpp"
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/client/client_metrics.hpp"
+#include "swarmkeeper/client/compression.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
 #include "swarmkeeper/resp/encoder.hpp"
 #include "swarmkeeper/resp/reply.hpp"
@@ -64,7 +64,8 @@ class Router {
                                            std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
   boost::asio::awaitable<Result<std::vector<Value>>> mget(std::vector<std::string> keys);
   boost::asio::awaitable<Result<void>> mset(std::vector<std::pair<std::string, std::string>> pairs);
-  /// Keys removed (DEL / UNLINK) or present (EXISTS), summed over every group.
+  /// Keys removed (DEL / UNLINK) or present (EXISTS), summed over every group. With no
+  /// keys (mget, mset, del, unlink, exists alike) nothing is sent: empty, or 0.
   boost::asio::awaitable<Result<std::int64_t>> del(std::vector<std::string> keys);
   boost::asio::awaitable<Result<std::int64_t>> unlink(std::vector<std::string> keys);
   boost::asio::awaitable<Result<std::int64_t>> exists(std::vector<std::string> keys);

@@ -35,10 +35,10 @@
 #include <string>
 #include <vector>
 
-#include "swarmkeeper/client_metrics.hpp"
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/client/client_metrics.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
-#include "swarmkeeper/key_schema.hpp"
+#include "swarmkeeper/coord/key_schema.hpp"
 #include "swarmkeeper/monitor/alert_rules.hpp"
 
 namespace swarmkeeper::monitor {

@@ -35,8 +35,8 @@
 #include <utility>
 #include <vector>
 
-#include "swarmkeeper/client.hpp"
-#include "swarmkeeper/cluster_slots.hpp"
+#include "swarmkeeper/client/client.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
 
 namespace swarmkeeper {
 

@@ -55,7 +55,7 @@
 #include <vector>
 
 #include "swarmkeeper/error.hpp"
-#include "swarmkeeper/glob.hpp"  // glob_escape, for MATCH patterns built from prefixes
+#include "swarmkeeper/client/glob.hpp"  // glob_escape, for MATCH patterns built from prefixes
 
 namespace swarmkeeper {
 

@@ -34,9 +34,9 @@
 #include <string>
 #include <vector>
 
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
-#include "swarmkeeper/key_schema.hpp"
+#include "swarmkeeper/coord/key_schema.hpp"
 
 namespace swarmkeeper {
 

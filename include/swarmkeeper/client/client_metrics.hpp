@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "swarmkeeper/compression.hpp"
+#include "swarmkeeper/client/compression.hpp"
 #include "swarmkeeper/metrics/histogram.hpp"
 
 namespace swarmkeeper {

@@ -41,9 +41,9 @@
 #include <vector>
 
 #include "swarmkeeper/client/router.hpp"
-#include "swarmkeeper/client_metrics.hpp"
-#include "swarmkeeper/compression.hpp"
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/client/client_metrics.hpp"
+#include "swarmkeeper/client/compression.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
 #include "swarmkeeper/resp/encoder.hpp"
 #include "swarmkeeper/resp/reply.hpp"

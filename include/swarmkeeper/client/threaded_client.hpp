@@ -28,7 +28,7 @@
 #include <memory>
 #include <vector>
 
-#include "swarmkeeper/client.hpp"
+#include "swarmkeeper/client/client.hpp"
 
 namespace swarmkeeper {
 

@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <string>
 
-#include "swarmkeeper/connection_options.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
 
 namespace swarmkeeper {
