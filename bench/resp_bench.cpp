@@ -25,7 +25,8 @@ std::string scan_reply() {
   swarmkeeper::resp::append_bulk(s, "1234567");
   swarmkeeper::resp::append_header(s, '*', 1000);
   for (int i = 0; i < 1000; ++i)
-    swarmkeeper::resp::append_bulk(s, "blocking:heartbeat:test-coordinator-stale-" + std::to_string(100000 + i));
+    swarmkeeper::resp::append_bulk(s,
+                                   "blocking:heartbeat:test-coordinator-stale-" + std::to_string(100000 + i));
   return s;
 }
 
@@ -63,7 +64,8 @@ void hiredis(benchmark::State& state, const std::string& wire) {
   for (auto _ : state) {
     redisReaderFeed(reader, wire.data(), wire.size());
     void* reply = nullptr;
-    if (redisReaderGetReply(reader, &reply) != REDIS_OK || reply == nullptr) state.SkipWithError("parse failed");
+    if (redisReaderGetReply(reader, &reply) != REDIS_OK || reply == nullptr)
+      state.SkipWithError("parse failed");
     benchmark::DoNotOptimize(reply);
     freeReplyObject(reply);
   }
@@ -74,12 +76,24 @@ void hiredis(benchmark::State& state, const std::string& wire) {
 const std::string kScan = scan_reply();
 const std::string kLarge = large_bulk();
 
-void BM_ScanReply_Ours_View(benchmark::State& s) { ours_view(s, kScan); }
-void BM_ScanReply_Ours_Owned(benchmark::State& s) { ours_owned(s, kScan); }
-void BM_ScanReply_Hiredis(benchmark::State& s) { hiredis(s, kScan); }
-void BM_LargeBulk_Ours_View(benchmark::State& s) { ours_view(s, kLarge); }
-void BM_LargeBulk_Ours_Owned(benchmark::State& s) { ours_owned(s, kLarge); }
-void BM_LargeBulk_Hiredis(benchmark::State& s) { hiredis(s, kLarge); }
+void BM_ScanReply_Ours_View(benchmark::State& s) {
+  ours_view(s, kScan);
+}
+void BM_ScanReply_Ours_Owned(benchmark::State& s) {
+  ours_owned(s, kScan);
+}
+void BM_ScanReply_Hiredis(benchmark::State& s) {
+  hiredis(s, kScan);
+}
+void BM_LargeBulk_Ours_View(benchmark::State& s) {
+  ours_view(s, kLarge);
+}
+void BM_LargeBulk_Ours_Owned(benchmark::State& s) {
+  ours_owned(s, kLarge);
+}
+void BM_LargeBulk_Hiredis(benchmark::State& s) {
+  hiredis(s, kLarge);
+}
 
 BENCHMARK(BM_ScanReply_Ours_View);
 BENCHMARK(BM_ScanReply_Ours_Owned);

@@ -19,7 +19,8 @@ boost::asio::awaitable<int> three_slots(swarmkeeper::ClusterClient& cluster) {
     std::cerr << "no cluster: " << up.error().message() << "\n";
     co_return 1;
   }
-  std::vector<std::pair<std::string, std::string>> pairs = {{"example:a", "1"}, {"example:b", "2"}, {"example:c", "3"}};
+  std::vector<std::pair<std::string, std::string>> pairs = {
+      {"example:a", "1"}, {"example:b", "2"}, {"example:c", "3"}};
   std::vector<std::string> keys = {"example:a", "example:b", "example:c"};  // three slots
   auto set = co_await cluster.mset(std::move(pairs));
   auto values = co_await cluster.mget(std::move(keys));
@@ -38,10 +39,13 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   swarmkeeper::ClusterClient cluster(io.get_executor(), swarmkeeper::ClusterOptions::from(*connection));
   int rc = 1;
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    rc = co_await three_slots(cluster);
-    cluster.close();
-  }, boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        rc = co_await three_slots(cluster);
+        cluster.close();
+      },
+      boost::asio::detached);
   io.run();
   return rc;
 }

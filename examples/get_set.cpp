@@ -19,10 +19,13 @@ int main(int argc, char** argv) {
   options.connection = *connection;
   swarmkeeper::Client client(io.get_executor(), options);
   int rc = 1;
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    rc = co_await set_then_get(client);
-    client.close();
-  }, boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        rc = co_await set_then_get(client);
+        client.close();
+      },
+      boost::asio::detached);
   io.run();
   return rc;
 }

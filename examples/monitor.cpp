@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   }
   monitor.stop();
   if (metrics.find("\nswarmkeeper_redis_up 1\n") == std::string::npos) {
-    std::cerr << "monitor: " << connection->display() << " did not answer within 5 s (swarmkeeper_redis_up 0)\n";
+    std::cerr << "monitor: " << connection->display()
+              << " did not answer within 5 s (swarmkeeper_redis_up 0)\n";
     return 1;
   }
   std::cout << "metrics served\n";

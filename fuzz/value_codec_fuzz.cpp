@@ -20,7 +20,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.threshold = 16;
   o.max_value_bytes = 64u << 20;
 
-
   swarmkeeper::ValueCodec codec(o);
   // As stored: foreign, raw-marked or compressed-marked bytes.
   (void)codec.decode(in);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # test.sh — the whole test suite, as CI runs it (via ./run.sh test):
+#   0. every C++ file as .clang-format says (clang-format --dry-run --Werror; ~2 s);
 #   1. the release build's unit and integration tests (real redis-servers);
 #   2. the RESP parser fuzzed with libFuzzer (clang) for FUZZ_SECONDS (default 60), and
 #      the value codec for a third of that;
@@ -21,6 +22,17 @@ configure_and_build() {  # dir, cmake args...
     cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
   fi
   cmake --build "$dir"
+}
+
+echo "== 0/4 format: every .cpp and .hpp as .clang-format says"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  sources() { git ls-files -z '*.cpp' '*.hpp'; }
+else  # (an unpacked source tarball)
+  sources() { find src include tests examples fuzz bench -name '*.[ch]pp' -print0 2>/dev/null; }
+fi
+sources | xargs -0 clang-format --dry-run --Werror || {
+  echo "format: the files above differ from .clang-format's style; clang-format -i them and commit the result" >&2
+  exit 1
 }
 
 echo "== 1/4 release build: unit + integration tests"

@@ -37,7 +37,7 @@ class FlightTable {
     std::string key;
     std::uint64_t epoch = 0;  ///< set when sent
     bool sent = false;
-    bool dirty = false;       ///< an invalidation of the key arrived after it was sent
+    bool dirty = false;  ///< an invalidation of the key arrived after it was sent
     Payload payload{};
   };
   enum class Role {
@@ -92,8 +92,10 @@ class FlightTable {
   void finish(const std::shared_ptr<Flight>& f) {
     auto it = slots_.find(f->key);
     if (it == slots_.end() || it->second.current != f) return;
-    if (it->second.next) it->second.current = std::move(it->second.next);
-    else slots_.erase(it);
+    if (it->second.next)
+      it->second.current = std::move(it->second.next);
+    else
+      slots_.erase(it);
   }
 
   /// The leader of `f` gave up (its caller was cancelled, or it failed before the end):
@@ -105,8 +107,10 @@ class FlightTable {
     if (s.next == f) {
       s.next.reset();
     } else if (s.current == f) {
-      if (s.next) s.current = std::move(s.next);
-      else slots_.erase(it);
+      if (s.next)
+        s.current = std::move(s.next);
+      else
+        slots_.erase(it);
     }
   }
 

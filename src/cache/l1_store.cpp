@@ -9,11 +9,14 @@ namespace swarmkeeper::cache {
 
 namespace {
 // Debian's abseil has its own string_view type: heterogeneous lookups take that.
-absl::string_view sv(std::string_view s) { return {s.data(), s.size()}; }
+absl::string_view sv(std::string_view s) {
+  return {s.data(), s.size()};
+}
 }  // namespace
 
 L1Store::L1Store(L1Limits limits) : limits_(limits) {
-  const double share = std::isfinite(limits_.protected_share) ? std::clamp(limits_.protected_share, 0.0, 0.99) : 0.0;
+  const double share =
+      std::isfinite(limits_.protected_share) ? std::clamp(limits_.protected_share, 0.0, 0.99) : 0.0;
   limits_.protected_share = share;
   protected_entries_max_ = static_cast<std::size_t>(static_cast<double>(limits_.max_entries) * share);
   protected_bytes_max_ = static_cast<std::size_t>(static_cast<double>(limits_.max_bytes) * share);
@@ -31,8 +34,14 @@ void L1Store::link_front(List& l, Entry* e) {
 }
 
 void L1Store::unlink(List& l, Entry* e) {
-  if (e->prev) e->prev->next = e->next; else l.head = e->next;
-  if (e->next) e->next->prev = e->prev; else l.tail = e->prev;
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    l.head = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    l.tail = e->prev;
   e->prev = e->next = nullptr;
   --l.count;
   l.bytes -= e->bytes;
@@ -47,7 +56,8 @@ void L1Store::remove(Entry* e) {
 
 // Demotes the least recent protected entries to probation until the segment fits.
 void L1Store::fit_protected() {
-  while (protected_.tail && (protected_.count > protected_entries_max_ || protected_.bytes > protected_bytes_max_)) {
+  while (protected_.tail &&
+         (protected_.count > protected_entries_max_ || protected_.bytes > protected_bytes_max_)) {
     Entry* e = protected_.tail;
     unlink(protected_, e);
     link_front(probation_, e);

@@ -34,9 +34,9 @@ struct L1Limits {
 };
 
 struct L1Counters {
-  std::uint64_t evictions = 0;   ///< entries pushed out by the limits
-  std::uint64_t expirations = 0; ///< entries found past their time to live
-  std::uint64_t rejected = 0;    ///< values too large to admit
+  std::uint64_t evictions = 0;    ///< entries pushed out by the limits
+  std::uint64_t expirations = 0;  ///< entries found past their time to live
+  std::uint64_t rejected = 0;     ///< values too large to admit
 };
 
 class L1Store {

@@ -27,8 +27,8 @@
 #include <thread>
 
 #include "cache/flight_table.hpp"
-#include "client/on_executor.hpp"
 #include "cache/l1_store.hpp"
+#include "client/on_executor.hpp"
 #include "net/connection.hpp"
 #include "swarmkeeper/client/compression.hpp"
 #include "swarmkeeper/client/glob.hpp"
@@ -75,7 +75,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   }
   ~Impl() { stop_thread(); }
 
-  Client& client;  // outlives the cache (REQUIRES of open())
+  Client& client;                  // outlives the cache (REQUIRES of open())
   const asio::any_io_executor ex;  // the client's: loads and their waiters
   const CacheOptions opts;
   ConnectionOptions conn_opts;  // constant after construction
@@ -84,8 +84,8 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   // holding a random token. Constant after construction.
   static constexpr std::string_view kSentinelName = "__swarmkeeper_cache_sentinel__:";
   std::string sentinel_token, sentinel_key;
-  std::string sentinel_value;        // tracking thread only: the value last written
-  std::uint64_t sentinel_writes = 0; // tracking thread only
+  std::string sentinel_value;         // tracking thread only: the value last written
+  std::uint64_t sentinel_writes = 0;  // tracking thread only
 
   mutable std::mutex mu;
   L1Store l1;                          // guarded by mu
@@ -190,9 +190,10 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     tracking->set_read_guard(&reading);
     if (tracking->protocol() != 3) {
       tracking->close();
-      co_return Error(Errc::invalid_argument,
-                      "the cache needs RESP3 client-side caching (CLIENT TRACKING, Redis 6 or later); this server "
-                      "speaks RESP2");
+      co_return Error(
+          Errc::invalid_argument,
+          "the cache needs RESP3 client-side caching (CLIENT TRACKING, Redis 6 or later); this server "
+          "speaks RESP2");
     }
     std::weak_ptr<Impl> weak = weak_from_this();
     tracking->on_push([weak](const resp::ReplyView& v) {
@@ -236,8 +237,10 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       const bool rewrite = Clock::now() - written > sentinel_ttl() / 2;
       const std::string expected = sentinel_value;
       Result<resp::Reply> r = resp::Reply();
-      if (rewrite) r = co_await sentinel_set(true);  // never co_await inside ?: (GCC 12)
-      else r = co_await tracking->exec(resp::Command("GET").arg(sentinel_key));
+      if (rewrite)
+        r = co_await sentinel_set(true);  // never co_await inside ?: (GCC 12)
+      else
+        r = co_await tracking->exec(resp::Command("GET").arg(sentinel_key));
       if (!r) {
         if (!tracking->is_open()) break;  // the connection failed (and flushed L1 through on_close)
         sentinel = false;                 // refused (a server without SET ... GET, OOM, READONLY)
@@ -349,9 +352,11 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     Loaded out;
     if (got.is_null()) co_return out;
     const resp::Type pttl_type = (*replies)[1].root().type();
-    if (got.root().type() != resp::Type::bulk_string || (pttl_type != resp::Type::integer && !(*replies)[1].is_error()))
-      co_return Error(Errc::unexpected_reply, "GET " + full + " answered a " + resp::type_name(got.root().type()) +
-                                                  " (PTTL a " + resp::type_name(pttl_type) + "): not a cached value");
+    if (got.root().type() != resp::Type::bulk_string ||
+        (pttl_type != resp::Type::integer && !(*replies)[1].is_error()))
+      co_return Error(Errc::unexpected_reply, "GET " + full + " answered a " +
+                                                  resp::type_name(got.root().type()) + " (PTTL a " +
+                                                  resp::type_name(pttl_type) + "): not a cached value");
     auto value = codec.decode(got.str());
     if (!value) co_return value.error();
     out.value = std::move(*value);
@@ -450,7 +455,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       std::vector<std::string> batch;
       for (auto& k : page->second) {
         if (k.compare(0, opts.prefix.size(), opts.prefix) != 0) continue;  // never outside the prefix
-        if (k == sentinel_key) continue;                                    // this cache's own
+        if (k == sentinel_key) continue;                                   // this cache's own
         ++report.scanned;
         batch.push_back(std::move(k));
         if (batch.size() < opts.clear_batch) continue;
@@ -492,10 +497,13 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Result<void> TwoTierCache::validate(const CacheOptions& o) {
-  auto bad = [](std::string what) { return Error(Errc::invalid_argument, "cache options: " + std::move(what)); };
+  auto bad = [](std::string what) {
+    return Error(Errc::invalid_argument, "cache options: " + std::move(what));
+  };
   if (o.prefix.empty())
-    return bad("prefix is empty; give the cache a key prefix of its own (e.g. \"app:cache:\"): clear_all() "
-               "removes every key under it");
+    return bad(
+        "prefix is empty; give the cache a key prefix of its own (e.g. \"app:cache:\"): clear_all() "
+        "removes every key under it");
   if (o.max_entries == 0) return bad("max_entries is 0; give L1 room for at least one entry");
   if (o.max_bytes < 1024) return bad("max_bytes is below 1 KiB");
   if (!std::isfinite(o.protected_share) || o.protected_share < 0 || o.protected_share >= 1)
@@ -506,7 +514,8 @@ Result<void> TwoTierCache::validate(const CacheOptions& o) {
   return {};
 }
 
-asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> TwoTierCache::open(Client& client, CacheOptions options) {
+asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> TwoTierCache::open(Client& client,
+                                                                          CacheOptions options) {
   if (auto ok = validate(options); !ok) co_return ok.error();
   auto impl = std::make_shared<Impl>(client, std::move(options));
   impl->start();
@@ -544,7 +553,8 @@ asio::awaitable<Result<TwoTierCache::Value>> TwoTierCache::get(std::string key) 
   co_return co_await client_detail::on_executor(impl->ex, impl->load(std::move(key)));
 }
 
-asio::awaitable<Result<void>> TwoTierCache::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
+asio::awaitable<Result<void>> TwoTierCache::set(std::string key, std::string value,
+                                                std::chrono::milliseconds ttl) {
   auto impl = impl_;
   if (ttl.count() < 0) co_return Error(Errc::invalid_argument, "cache set: ttl must not be negative");
   impl->invalidate_local(key);
@@ -579,7 +589,9 @@ TwoTierCache::Value TwoTierCache::peek(const std::string& key) {
   return v ? Value(*v) : Value();
 }
 
-void TwoTierCache::clear_l1() { impl_->clear_l1(); }
+void TwoTierCache::clear_l1() {
+  impl_->clear_l1();
+}
 
 CacheStats TwoTierCache::stats() const {
   std::lock_guard lock(impl_->mu);

@@ -36,7 +36,9 @@ namespace swarmkeeper::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 constexpr double kQs[] = {0.50, 0.95, 0.99, 0.999};
 
 std::size_t rank_of(double q, std::size_t n) {
@@ -60,9 +62,12 @@ double quickselect(std::vector<std::uint64_t> v, std::size_t k) {
         --j;
       }
     }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
+    if (k <= j)
+      hi = j;
+    else if (k >= i)
+      lo = i;
+    else
+      break;
   }
   return static_cast<double>(v[k]);
 }
@@ -103,13 +108,15 @@ nlohmann::json bench_percentiles(bool print) {
     }
     max_err = std::max(max_err, err);
     const std::string key = n == 10'000 ? "10k" : n == 100'000 ? "100k" : "1m";
-    out["ms_" + key] = {{"sort", std::round(sort_ms * 100) / 100}, {"quickselect", std::round(qs_ms * 100) / 100},
+    out["ms_" + key] = {{"sort", std::round(sort_ms * 100) / 100},
+                        {"quickselect", std::round(qs_ms * 100) / 100},
                         {"ours", std::round(ours_ms * 100) / 100}};
     out["rel_error_" + key] = err;
     if (print)
-      std::cout << fmt::format("percentiles {:>9} samples | sort {:8.2f} ms | quickselect x4 {:8.2f} ms | ours {:8.2f} ms "
-                               "(record + read; {:.3f} % max error)\n",
-                               n, sort_ms, qs_ms, ours_ms, err * 100);
+      std::cout << fmt::format(
+          "percentiles {:>9} samples | sort {:8.2f} ms | quickselect x4 {:8.2f} ms | ours {:8.2f} ms "
+          "(record + read; {:.3f} % max error)\n",
+          n, sort_ms, qs_ms, ours_ms, err * 100);
   }
   out["max_rel_error"] = max_err;
   return out;
@@ -136,11 +143,12 @@ nlohmann::json bench_queue(bool print) {
     const double s = ms_since(t) / 1000;
     out["events_per_s_" + std::to_string(producers) + "p"] = std::round(static_cast<double>(consumed) / s);
     if (print)
-      std::cout << fmt::format("queue       {} producer(s) -> 1 consumer | {:>10.0f} events/s ({} events)\n", producers,
-                               static_cast<double>(consumed) / s, consumed);
+      std::cout << fmt::format("queue       {} producer(s) -> 1 consumer | {:>10.0f} events/s ({} events)\n",
+                               producers, static_cast<double>(consumed) / s, consumed);
   }
   bool exact = true;
-  for (auto policy : {queue::OverflowPolicy::drop_oldest, queue::OverflowPolicy::drop_newest, queue::OverflowPolicy::block}) {
+  for (auto policy : {queue::OverflowPolicy::drop_oldest, queue::OverflowPolicy::drop_newest,
+                      queue::OverflowPolicy::block}) {
     queue::BoundedQueue<int> q(1000, policy, std::chrono::milliseconds(1));
     std::atomic<std::uint64_t> refused{0}, evicting{0};
     std::vector<std::thread> ps;
@@ -159,13 +167,15 @@ nlohmann::json bench_queue(bool print) {
     const bool ok = st.dropped_total() == actually_dropped && st.dropped_newest + st.timed_out == refused &&
                     st.dropped_oldest == evicting && st.high_water <= 1000;
     exact = exact && ok;
-    const char* name = policy == queue::OverflowPolicy::drop_oldest ? "drop_oldest"
+    const char* name = policy == queue::OverflowPolicy::drop_oldest   ? "drop_oldest"
                        : policy == queue::OverflowPolicy::drop_newest ? "drop_newest"
                                                                       : "block";
-    out["overfill"][name] = {{"sent", sent}, {"dropped", st.dropped_total()}, {"kept", st.length}, {"exact", ok}};
+    out["overfill"][name] = {
+        {"sent", sent}, {"dropped", st.dropped_total()}, {"kept", st.length}, {"exact", ok}};
     if (print)
-      std::cout << fmt::format("queue       overfilled, {:<11} | sent {:>6}, kept {:>4}, dropped {:>6} (counted {:>6}) {}\n",
-                               name, sent, st.length, actually_dropped, st.dropped_total(), ok ? "exact" : "MISMATCH");
+      std::cout << fmt::format(
+          "queue       overfilled, {:<11} | sent {:>6}, kept {:>4}, dropped {:>6} (counted {:>6}) {}\n", name,
+          sent, st.length, actually_dropped, st.dropped_total(), ok ? "exact" : "MISMATCH");
   }
   out["drops_exact"] = exact;
   return out;
@@ -189,12 +199,14 @@ nlohmann::json bench_scheduler(bool print) {
   for (auto& h : handles) h.wait();
   const double ms = ms_since(t);
   const auto st = s.stats();
-  nlohmann::json out = {{"jobs", 100'000}, {"ms", std::round(ms * 10) / 10}, {"failed", st.failed},
-                        {"cancelled", st.cancelled}, {"done", st.done}, {"active_handles_after", s.active_handles()}};
+  nlohmann::json out = {{"jobs", 100'000},     {"ms", std::round(ms * 10) / 10},
+                        {"failed", st.failed}, {"cancelled", st.cancelled},
+                        {"done", st.done},     {"active_handles_after", s.active_handles()}};
   if (print)
-    std::cout << fmt::format("scheduler   100,000 jobs (10 % throw, 10 % cancelled) | {:.1f} ms | failed {}, cancelled {}, "
-                             "done {} | active_handles after: {}\n",
-                             ms, st.failed, st.cancelled, st.done, s.active_handles());
+    std::cout << fmt::format(
+        "scheduler   100,000 jobs (10 % throw, 10 % cancelled) | {:.1f} ms | failed {}, cancelled {}, "
+        "done {} | active_handles after: {}\n",
+        ms, st.failed, st.cancelled, st.done, s.active_handles());
   return out;
 }
 
@@ -215,7 +227,8 @@ int run_bench_blocks(const BenchBlocksArgs& args) {
   }
   j["cache"] = std::move(*cache);
   if (args.json) std::cout << j.dump() << "\n";
-  const bool ok = j["queue"]["drops_exact"].get<bool>() && j["scheduler"]["active_handles_after"].get<std::size_t>() == 0 &&
+  const bool ok = j["queue"]["drops_exact"].get<bool>() &&
+                  j["scheduler"]["active_handles_after"].get<std::size_t>() == 0 &&
                   j["cache"]["stale_reads_after_invalidation"].get<std::uint64_t>() == 0 &&
                   j["cache"]["trusting"]["stale_reads_after_invalidation"].get<std::uint64_t>() == 0;
   return ok ? 0 : 2;

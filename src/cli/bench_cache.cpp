@@ -42,11 +42,15 @@ double percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
 }
-double round2(double x) { return std::round(x * 100) / 100; }
-double round3(double x) { return std::round(x * 1000) / 1000; }
+double round2(double x) {
+  return std::round(x * 100) / 100;
+}
+double round3(double x) {
+  return std::round(x * 1000) / 1000;
+}
 
 struct InvalidationRun {
-  std::vector<double> ms;     // SET sent → L1 no longer serves the old value
+  std::vector<double> ms;  // SET sent → L1 no longer serves the old value
   std::uint64_t stale_reads = 0;
   std::uint64_t reads = 0;
 };
@@ -73,7 +77,8 @@ Result<InvalidationRun> invalidation_trials(asio::io_context& io, cache::TwoTier
     auto sent = other.command_async(resp::Command("SET").arg(prefix + "k").arg(new_v));
     const auto deadline = t0 + std::chrono::seconds(5);
     while (c.peek("k") == old_v) {
-      if (Clock::now() > deadline) return Error(Errc::timeout, "no invalidation within 5 s of another client's SET");
+      if (Clock::now() > deadline)
+        return Error(Errc::timeout, "no invalidation within 5 s of another client's SET");
     }
     out.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     if (auto r = sent.get(); !r) return r.error();
@@ -114,7 +119,8 @@ HitCost hit_cost(asio::io_context& io, cache::TwoTierCache& c) {
 // Hit rate of an L1 with the given protected share over a Zipf read stream; a miss
 // puts the key (as a read-through cache would).
 double hit_rate(double protected_share, bool with_scans) {
-  cache::L1Store l1(cache::L1Limits{.max_entries = 5000, .max_bytes = 1u << 30, .protected_share = protected_share});
+  cache::L1Store l1(
+      cache::L1Limits{.max_entries = 5000, .max_bytes = 1u << 30, .protected_share = protected_share});
   constexpr int keys = 100'000;
   std::vector<double> cdf(keys);
   double sum = 0;
@@ -153,7 +159,8 @@ Result<nlohmann::json> bench_cache(const ConnectionOptions& where, bool print) {
   nlohmann::json out;
 
   // L2 round trip: a plain Client GET.
-  if (auto r = other.command(resp::Command("SET").arg("swarmkeeper:bench:cache:l2").arg("v")); !r) return r.error();
+  if (auto r = other.command(resp::Command("SET").arg("swarmkeeper:bench:cache:l2").arg("v")); !r)
+    return r.error();
   std::vector<double> rtt_us;
   for (int i = 0; i < 2000; ++i) {
     const auto t0 = Clock::now();
@@ -181,9 +188,12 @@ Result<nlohmann::json> bench_cache(const ConnectionOptions& where, bool print) {
     const double p50 = percentile(inv->ms, 0.5), mx = percentile(inv->ms, 1.0);
     const auto st = c.stats();
     const char* name = strict ? "strict" : "trusting";
-    out[name] = {{"l1_get_ns", round2(h.get_ns)}, {"l1_peek_ns", round2(h.peek_ns)},
-                 {"invalidation_ms_p50", round3(p50)}, {"invalidation_ms_max", round3(mx)},
-                 {"stale_reads_after_invalidation", inv->stale_reads}, {"reads_after_invalidation", inv->reads},
+    out[name] = {{"l1_get_ns", round2(h.get_ns)},
+                 {"l1_peek_ns", round2(h.peek_ns)},
+                 {"invalidation_ms_p50", round3(p50)},
+                 {"invalidation_ms_max", round3(mx)},
+                 {"stale_reads_after_invalidation", inv->stale_reads},
+                 {"reads_after_invalidation", inv->reads},
                  {"guard_trips", st.guard_trips}};
     if (strict) {  // the default: the headline fields
       out["l1_hit_ns"] = round2(h.get_ns);
@@ -194,7 +204,8 @@ Result<nlohmann::json> bench_cache(const ConnectionOptions& where, bool print) {
     if (print)
       std::cout << fmt::format(
           "cache       {:8} hits | L1 hit: get() {:.0f} ns, peek() {:.0f} ns | L2 GET round trip {:.1f} us | "
-          "another client's SET until L1 stops serving the old value: p50 {:.3f} ms, max {:.3f} ms (1,000 trials) | "
+          "another client's SET until L1 stops serving the old value: p50 {:.3f} ms, max {:.3f} ms (1,000 "
+          "trials) | "
           "stale reads after the invalidation arrived: {} of {}\n",
           name, h.get_ns, h.peek_ns, percentile(rtt_us, 0.5), p50, mx, inv->stale_reads, inv->reads);
     if (auto cleared = run_blocking(io, c.clear_all()); !cleared) return cleared.error();
@@ -202,11 +213,14 @@ Result<nlohmann::json> bench_cache(const ConnectionOptions& where, bool print) {
 
   const double lru = hit_rate(0.0, false), slru = hit_rate(0.8, false);
   const double lru_scan = hit_rate(0.0, true), slru_scan = hit_rate(0.8, true);
-  out["hit_rate"] = {{"lru", round3(lru)}, {"slru", round3(slru)}, {"lru_with_scans", round3(lru_scan)},
+  out["hit_rate"] = {{"lru", round3(lru)},
+                     {"slru", round3(slru)},
+                     {"lru_with_scans", round3(lru_scan)},
                      {"slru_with_scans", round3(slru_scan)}};
   if (print)
     std::cout << fmt::format(
-        "eviction    Zipf 0.9 over 100,000 keys, L1 of 5,000 | hit rate: LRU {:.1f} %, segmented LRU (ours) {:.1f} % | "
+        "eviction    Zipf 0.9 over 100,000 keys, L1 of 5,000 | hit rate: LRU {:.1f} %, segmented LRU (ours) "
+        "{:.1f} % | "
         "with a 20,000-key scan every 100,000 reads: LRU {:.1f} %, ours {:.1f} %\n",
         lru * 100, slru * 100, lru_scan * 100, slru_scan * 100);
   (void)other.command(resp::Command("DEL").arg("swarmkeeper:bench:cache:l2"));

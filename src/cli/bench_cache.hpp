@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 
 namespace swarmkeeper::cli {
 

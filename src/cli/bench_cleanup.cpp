@@ -33,11 +33,11 @@
 
 #include <fmt/format.h>
 
-#include "net/connection.hpp"
 #include "cli/private_target.hpp"
 #include "coord/server_info.hpp"
-#include "net/run_blocking.hpp"
+#include "net/connection.hpp"
 #include "net/redis_process.hpp"
+#include "net/run_blocking.hpp"
 #include "swarmkeeper/coord/key_schema.hpp"
 #include "swarmkeeper/coord/seed.hpp"
 
@@ -47,7 +47,9 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
 
 // A blocking helper connection for the bench's own commands.
 class Admin {
@@ -56,8 +58,10 @@ class Admin {
     o.client_name = "swarmkeeper-bench";
     o.command_timeout = std::chrono::milliseconds(600000);
     auto c = net::run_blocking(io_, net::Connection::open(io_.get_executor(), o));
-    if (c) conn_ = *c;
-    else error_ = c.error().message();
+    if (c)
+      conn_ = *c;
+    else
+      error_ = c.error().message();
   }
   bool ok() const { return conn_ != nullptr; }
   const std::string& error() const { return error_; }
@@ -152,8 +156,8 @@ struct Run {
 // Runs `self cleanup --url URL --json --no-log --recheck MODE` as a child; captures its
 // JSON. Server CPU is summed over `admins` (every master of a cluster); the probe PINGs
 // the first one.
-Run run_ours(const std::string& self, const std::string& url, const std::string& mode, const std::vector<Admin*>& admins,
-             const ConnectionOptions& probed) {
+Run run_ours(const std::string& self, const std::string& url, const std::string& mode,
+             const std::vector<Admin*>& admins, const ConnectionOptions& probed) {
   Run run;
   int out[2];
   if (::pipe(out) != 0) return run;
@@ -172,7 +176,8 @@ Run run_ours(const std::string& self, const std::string& url, const std::string&
     ::dup2(out[1], 1);
     ::close(out[0]);
     ::close(out[1]);
-    const char* argv[] = {self.c_str(), "cleanup", "--url", url.c_str(), "--json", "--no-log", "--recheck", mode.c_str(), nullptr};
+    const char* argv[] = {self.c_str(), "cleanup",   "--url",      url.c_str(), "--json",
+                          "--no-log",   "--recheck", mode.c_str(), nullptr};
     ::execv(self.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
   }
@@ -190,7 +195,8 @@ Run run_ours(const std::string& self, const std::string& url, const std::string&
   run.rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
   if (monitored)
     for (Admin* a : admins)
-      if (auto worst = a->latency_max(); worst.first > run.server_max_ms) std::tie(run.server_max_ms, run.server_max_event) = worst;
+      if (auto worst = a->latency_max(); worst.first > run.server_max_ms)
+        std::tie(run.server_max_ms, run.server_max_event) = worst;
   run.ran = true;
   try {
     auto j = nlohmann::json::parse(json);
@@ -253,7 +259,8 @@ Run run_floor(const ConnectionOptions& conn, Admin& admin) {
       return run;
     }
     cursor = std::string((*r)[0].str());
-    for (resp::ReplyRef k : (*r)[1]) (schema.heartbeat_id(k.str()) ? heartbeats : others).emplace_back(k.str());
+    for (resp::ReplyRef k : (*r)[1])
+      (schema.heartbeat_id(k.str()) ? heartbeats : others).emplace_back(k.str());
   } while (cursor != "0");
   auto now = exec(resp::Command("TIME"));
   const auto server_ms = now ? resp::time_ms(now->root()) : std::nullopt;
@@ -310,8 +317,10 @@ nlohmann::json to_json(const Run& r) {
     j["skipped"] = r.skipped;
     return j;
   }
-  j = {{"wallMs", std::round(r.wall_ms * 10) / 10}, {"redisCpuMs", std::round(r.redis_cpu_ms * 10) / 10},
-       {"maxStallMs", std::round(r.max_stall_ms * 100) / 100}, {"keysDeleted", r.keys_deleted},
+  j = {{"wallMs", std::round(r.wall_ms * 10) / 10},
+       {"redisCpuMs", std::round(r.redis_cpu_ms * 10) / 10},
+       {"maxStallMs", std::round(r.max_stall_ms * 100) / 100},
+       {"keysDeleted", r.keys_deleted},
        {"verified", r.verified}};
   if (r.rss_mb > 0) j["peakRssMb"] = std::round(r.rss_mb * 10) / 10;
   if (r.server_max_ms >= 0) j["serverMaxEventMs"] = r.server_max_ms, j["serverMaxEvent"] = r.server_max_event;
@@ -352,8 +361,9 @@ int run_bench_cleanup_cluster(const BenchCleanupArgs& args, const std::string& s
   nlohmann::json results = nlohmann::json::array();
   bool all_ok = true;
   if (!args.json)
-    std::cout << fmt::format("{:>9} | {:>22} | {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>7}\n", "coords", "where", "wall ms",
-                             "redis ms", "us/key", "vs one", "stall ms", "verified", "across");
+    std::cout << fmt::format("{:>9} | {:>22} | {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>7}\n", "coords",
+                             "where", "wall ms", "redis ms", "us/key", "vs one", "stall ms", "verified",
+                             "across");
   for (std::uint64_t n : args.sizes) {
     struct Case {
       const char* name;
@@ -377,23 +387,31 @@ int run_bench_cleanup_cluster(const BenchCleanupArgs& args, const std::string& s
       auto check = verify_scenario(where, seed);
       r.verified = check && check->perfect();
       all_ok = all_ok && r.verified && r.error.empty();
-      const double us_per_key = r.keys_deleted > 0 ? r.redis_cpu_ms * 1000 / static_cast<double>(r.keys_deleted) : 0;
+      const double us_per_key =
+          r.keys_deleted > 0 ? r.redis_cpu_ms * 1000 / static_cast<double>(r.keys_deleted) : 0;
       if (!c.on_cluster) one_us_per_key = us_per_key;
-      nlohmann::json row = {{"coordinators", n}, {"where", c.name}, {"run", to_json(r)},
+      nlohmann::json row = {{"coordinators", n},
+                            {"where", c.name},
+                            {"run", to_json(r)},
                             {"redisCpuUsPerKey", std::round(us_per_key * 100) / 100}};
-      if (c.on_cluster && one_us_per_key > 0) row["perKeyCpuVsOneServer"] = std::round(us_per_key / one_us_per_key * 100) / 100;
+      if (c.on_cluster && one_us_per_key > 0)
+        row["perKeyCpuVsOneServer"] = std::round(us_per_key / one_us_per_key * 100) / 100;
       results.push_back(row);
       if (!args.json) {
-        std::cout << fmt::format("{:>9} | {:>22} | {:>9.1f} {:>9.1f} {:>8.2f} {:>9} {:>9.2f} {:>8} {:>7}\n", n, c.name, r.wall_ms,
-                                 r.redis_cpu_ms, us_per_key,
-                                 c.on_cluster && one_us_per_key > 0 ? fmt::format("{:.2f}x", us_per_key / one_us_per_key) : "-",
-                                 r.max_stall_ms, r.verified ? "100/0 %" : "FAIL", c.tags ? "atomic" : (c.on_cluster ? "reread" : "-"));
+        std::cout << fmt::format(
+            "{:>9} | {:>22} | {:>9.1f} {:>9.1f} {:>8.2f} {:>9} {:>9.2f} {:>8} {:>7}\n", n, c.name, r.wall_ms,
+            r.redis_cpu_ms, us_per_key,
+            c.on_cluster && one_us_per_key > 0 ? fmt::format("{:.2f}x", us_per_key / one_us_per_key) : "-",
+            r.max_stall_ms, r.verified ? "100/0 %" : "FAIL",
+            c.tags ? "atomic" : (c.on_cluster ? "reread" : "-"));
         if (!r.error.empty()) std::cout << "  error: " << r.error << "\n";
         std::cout.flush();
       }
     }
   }
-  if (args.json) std::cout << nlohmann::json{{"recheck", args.recheck}, {"cluster", true}, {"results", results}}.dump() << "\n";
+  if (args.json)
+    std::cout << nlohmann::json{{"recheck", args.recheck}, {"cluster", true}, {"results", results}}.dump()
+              << "\n";
   return all_ok ? 0 : 2;
 }
 
@@ -418,7 +436,8 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
     std::stringstream ss;
     ss << in.rdbuf();
     script = ss.str();
-    if (script.empty()) std::cerr << "note: peer script '" << args.peer_script << "' not found; the peer column is skipped\n";
+    if (script.empty())
+      std::cerr << "note: peer script '" << args.peer_script << "' not found; the peer column is skipped\n";
   }
   auto sizes = args.sizes;
   if (args.large) sizes.push_back(1000000);
@@ -428,9 +447,11 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
   constexpr std::uint64_t kCalibration = 100;
   bool all_ok = true;
   if (!args.json)
-    std::cout << fmt::format("{:>9} | {:>9} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7} {:>8} | {:>9} {:>7} {:>7} | {:>10} {:>9} {:>8} | {:>7}\n",
-                             "coords", "wall ms", "coords/s", "redis ms", "wall/cpu", "stall ms", "srv max", "rss MB",
-                             "verified", "floor ms", "cpu/fl", "wall/fl", "peer ms", "peer stall", "verified", "speedup");
+    std::cout << fmt::format(
+        "{:>9} | {:>9} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7} {:>8} | {:>9} {:>7} {:>7} | {:>10} {:>9} {:>8} | "
+        "{:>7}\n",
+        "coords", "wall ms", "coords/s", "redis ms", "wall/cpu", "stall ms", "srv max", "rss MB", "verified",
+        "floor ms", "cpu/fl", "wall/fl", "peer ms", "peer stall", "verified", "speedup");
   for (std::uint64_t n : sizes) {
     SeedOptions seed;
     seed.coordinators = n;
@@ -468,9 +489,11 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
     }
     if (script.empty()) {
       peer.skipped = "no script";
-    } else if (peer_ms_per_n2 > 0 && peer_ms_per_n2 * static_cast<double>(n) * static_cast<double>(n) > args.peer_cap_s * 1000) {
+    } else if (peer_ms_per_n2 > 0 &&
+               peer_ms_per_n2 * static_cast<double>(n) * static_cast<double>(n) > args.peer_cap_s * 1000) {
       peer.skipped = fmt::format("projected {:.0f} s > cap {:.0f} s (quadratic)",
-                                 peer_ms_per_n2 * static_cast<double>(n) * static_cast<double>(n) / 1000, args.peer_cap_s);
+                                 peer_ms_per_n2 * static_cast<double>(n) * static_cast<double>(n) / 1000,
+                                 args.peer_cap_s);
     } else if (!prepare()) {
       peer.skipped = "seeding failed";
     } else {
@@ -480,7 +503,9 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
     }
     all_ok = all_ok && ours.verified && ours.error.empty();
     const double cps = ours.wall_ms > 0 ? static_cast<double>(n) * 1000 / ours.wall_ms : 0;
-    nlohmann::json row = {{"coordinators", n}, {"keys", n * keys_per_coordinator(seed)}, {"ours", to_json(ours)},
+    nlohmann::json row = {{"coordinators", n},
+                          {"keys", n * keys_per_coordinator(seed)},
+                          {"ours", to_json(ours)},
                           {"peer", to_json(peer)}};
     row["ours"]["coordinatorsPerSec"] = std::round(cps);
     if (peer.ran && ours.wall_ms > 0) row["speedup"] = std::round(peer.wall_ms / ours.wall_ms * 10) / 10;
@@ -491,13 +516,15 @@ int run_bench_cleanup(const BenchCleanupArgs& args, const std::string& self_exe)
     }
     results.push_back(row);
     if (!args.json) {
-      std::cout << fmt::format("{:>9} | {:>9.1f} {:>10.0f} {:>9.1f} {:>8.2f} {:>9.2f} {:>8} {:>7.1f} {:>8} | ", n, ours.wall_ms,
-                               cps, ours.redis_cpu_ms, ours.redis_cpu_ms > 0 ? ours.wall_ms / ours.redis_cpu_ms : 0,
-                               ours.max_stall_ms, ours.server_max_ms < 0 ? std::string("?") : fmt::format("{:.0f}", ours.server_max_ms),
-                               ours.rss_mb, ours.verified ? "100/0 %" : "FAIL");
+      std::cout << fmt::format(
+          "{:>9} | {:>9.1f} {:>10.0f} {:>9.1f} {:>8.2f} {:>9.2f} {:>8} {:>7.1f} {:>8} | ", n, ours.wall_ms,
+          cps, ours.redis_cpu_ms, ours.redis_cpu_ms > 0 ? ours.wall_ms / ours.redis_cpu_ms : 0,
+          ours.max_stall_ms,
+          ours.server_max_ms < 0 ? std::string("?") : fmt::format("{:.0f}", ours.server_max_ms), ours.rss_mb,
+          ours.verified ? "100/0 %" : "FAIL");
       if (floor.ran && floor.redis_cpu_ms > 0)
-        std::cout << fmt::format("{:>9.1f} {:>6.2f}x {:>6.2f}x | ", floor.redis_cpu_ms, ours.redis_cpu_ms / floor.redis_cpu_ms,
-                                 ours.wall_ms / floor.redis_cpu_ms);
+        std::cout << fmt::format("{:>9.1f} {:>6.2f}x {:>6.2f}x | ", floor.redis_cpu_ms,
+                                 ours.redis_cpu_ms / floor.redis_cpu_ms, ours.wall_ms / floor.redis_cpu_ms);
       else
         std::cout << fmt::format("{:>9} {:>7} {:>7} | ", "-", "-", "-");
       if (peer.ran)

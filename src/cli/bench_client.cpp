@@ -28,15 +28,15 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/private_target.hpp"
 #include "net/info_text.hpp"
-#include "swarmkeeper/client/router.hpp"
 #include "net/redis_process.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/client/client.hpp"
+#include "swarmkeeper/client/router.hpp"
 #include "swarmkeeper/client/threaded_client.hpp"
 #include "swarmkeeper/metrics/histogram.hpp"
 #include "swarmkeeper/metrics/process.hpp"
@@ -52,7 +52,8 @@ struct LoadResult {
   double seconds = 0;
   metrics::Histogram::Snapshot latency_ns;
   double ops_per_s() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
-  static LoadResult since(Clock::time_point t0, std::uint64_t ops, std::uint64_t errors, const metrics::Histogram& h) {
+  static LoadResult since(Clock::time_point t0, std::uint64_t ops, std::uint64_t errors,
+                          const metrics::Histogram& h) {
     LoadResult r;
     r.ops = ops;
     r.errors = errors;
@@ -69,24 +70,29 @@ LoadResult get_set_load(asio::io_context& io, Router& client, int callers, doubl
   std::uint64_t ops = 0, errors = 0;
   int running = callers;
   const std::string value(32, 'v');
-  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto end =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   const auto t0 = Clock::now();
   for (int i = 0; i < callers; ++i) {
-    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
-      const std::string mine = "k" + std::to_string(i % 100);
-      while (Clock::now() < end) {
-        const auto s = Clock::now();
-        bool ok;
-        if (ops % 2)
-          ok = static_cast<bool>(co_await client.get("k"));
-        else
-          ok = static_cast<bool>(co_await client.set(mine, value));
-        hist.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s).count()));
-        ++ops;
-        errors += !ok;
-      }
-      --running;
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> {
+          const std::string mine = "k" + std::to_string(i % 100);
+          while (Clock::now() < end) {
+            const auto s = Clock::now();
+            bool ok;
+            if (ops % 2)
+              ok = static_cast<bool>(co_await client.get("k"));
+            else
+              ok = static_cast<bool>(co_await client.set(mine, value));
+            hist.record(static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s).count()));
+            ++ops;
+            errors += !ok;
+          }
+          --running;
+        },
+        asio::detached);
   }
   io.restart();
   while (running > 0) io.run_one();
@@ -100,7 +106,8 @@ LoadResult threaded_get_set_load(ThreadedClient& client, int callers, double sec
   std::atomic<std::uint64_t> ops{0}, errors{0};
   std::atomic<int> running{callers};
   const std::string value(32, 'v');
-  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto end =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   const auto t0 = Clock::now();
   for (int i = 0; i < callers; ++i) {
     client.spawn([&, i]() -> asio::awaitable<void> {
@@ -114,7 +121,8 @@ LoadResult threaded_get_set_load(ThreadedClient& client, int callers, double sec
         else
           ok = static_cast<bool>(co_await client.set(mine, value));
         const auto e = Clock::now();
-        hist.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(e - s).count()));
+        hist.record(
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(e - s).count()));
         s = e;
         ops.fetch_add(1, std::memory_order_relaxed);
         if (!ok) errors.fetch_add(1, std::memory_order_relaxed);
@@ -126,12 +134,14 @@ LoadResult threaded_get_set_load(ThreadedClient& client, int callers, double sec
   return LoadResult::since(t0, ops, errors, hist);
 }
 
-double ms(double ns) { return ns / 1e6; }
-
+double ms(double ns) {
+  return ns / 1e6;
+}
 
 std::string task_json(int i) {
-  std::string s = fmt::format(R"({{"taskId":"task-{}","type":"analysis","priority":{},"assignedTo":"agent-{}","payload":{{)", i,
-                              i % 5, i % 13);
+  std::string s = fmt::format(
+      R"({{"taskId":"task-{}","type":"analysis","priority":{},"assignedTo":"agent-{}","payload":{{)", i,
+      i % 5, i % 13);
   while (s.size() < 480) s += fmt::format(R"("f{}":"value-{}",)", s.size(), i);
   return s + R"("end":true}})";
 }
@@ -148,10 +158,13 @@ int routed_get_set(asio::io_context& io, Router& client, const BenchClientArgs& 
     return 1;
   }
   auto r = get_set_load(io, client, args.concurrency, args.seconds);
-  const nlohmann::json j = {{"client", "swarmkeeper-cluster"}, {"masters", client.masters().size()},
-                            {"conc", args.concurrency}, {"ops_per_s", std::llround(r.ops_per_s())},
+  const nlohmann::json j = {{"client", "swarmkeeper-cluster"},
+                            {"masters", client.masters().size()},
+                            {"conc", args.concurrency},
+                            {"ops_per_s", std::llround(r.ops_per_s())},
                             {"p50_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.5)))},
-                            {"p99_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.99)))}, {"errors", r.errors},
+                            {"p99_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.99)))},
+                            {"errors", r.errors},
                             {"ports", [&] {
                                nlohmann::json p = nlohmann::json::array();
                                for (const auto& m : client.masters()) p.push_back(m.port);
@@ -210,13 +223,18 @@ int run_bench_client(const BenchClientArgs& args) {
     // The callers on the client's I/O threads (--threads, default one per core).
     client->close();
     client.reset();
-    ThreadedClient threaded(opts, static_cast<std::size_t>(args.threads), std::chrono::microseconds(args.busy_poll_us));
+    ThreadedClient threaded(opts, static_cast<std::size_t>(args.threads),
+                            std::chrono::microseconds(args.busy_poll_us));
     auto r = threaded_get_set_load(threaded, args.concurrency, args.seconds);
-    const nlohmann::json j = {{"client", "swarmkeeper"}, {"conc", args.concurrency}, {"threads", threaded.threads()}, {"busy_poll_us", args.busy_poll_us},
+    const nlohmann::json j = {{"client", "swarmkeeper"},
+                              {"conc", args.concurrency},
+                              {"threads", threaded.threads()},
+                              {"busy_poll_us", args.busy_poll_us},
                               {"ops_per_s", std::llround(r.ops_per_s())},
                               {"p50_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.5)))},
                               {"p99_ms", fmt::format("{:.3f}", ms(r.latency_ns.percentile(0.99)))},
-                              {"errors", r.errors}, {"mean_batch", std::round(threaded.metrics().mean_batch() * 10) / 10}};
+                              {"errors", r.errors},
+                              {"mean_batch", std::round(threaded.metrics().mean_batch() * 10) / 10}};
     std::cout << j.dump() << "\n";
     return r.errors == 0 ? 0 : 2;
   }
@@ -231,29 +249,39 @@ int run_bench_client(const BenchClientArgs& args) {
     bool ok = static_cast<bool>(net::run_blocking(io, client->set(key, task_json(i))));
     auto back = net::run_blocking(io, client->get(key));
     ok = ok && back && *back;
-    lat.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+    lat.record(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
     lat_errors += !ok;
   }
   const double p95_ms = ms(lat.snapshot().percentile(0.95));
-  report["latency"] = {{"ops", 100}, {"p50_ms", ms(lat.snapshot().percentile(0.5))}, {"p95_ms", p95_ms}, {"target_p95_ms", 100},
+  report["latency"] = {{"ops", 100},           {"p50_ms", ms(lat.snapshot().percentile(0.5))},
+                       {"p95_ms", p95_ms},     {"target_p95_ms", 100},
                        {"errors", lat_errors}, {"pass", p95_ms < 100 && lat_errors == 0}};
   // 2. Pool efficiency under contention.
   auto pool_load = get_set_load(io, *client, 200, 1.0);
   const auto pool = client->metrics().pool;
   const double acquire_p95_ms = ms(pool.acquire_ns.percentile(0.95));
-  report["pool"] = {{"callers", 200}, {"acquire_p95_ms", acquire_p95_ms}, {"target_ms", 50}, {"connections_open", pool.open},
-                    {"errors", pool_load.errors}, {"pass", acquire_p95_ms < 50 && pool_load.errors == 0}};
+  report["pool"] = {{"callers", 200},
+                    {"acquire_p95_ms", acquire_p95_ms},
+                    {"target_ms", 50},
+                    {"connections_open", pool.open},
+                    {"errors", pool_load.errors},
+                    {"pass", acquire_p95_ms < 50 && pool_load.errors == 0}};
   // 3. Batch throughput: 100-item MSETs for 1 s.
   std::uint64_t items = 0, batch_errors = 0;
   const auto b0 = Clock::now();
   for (int round = 0; Clock::now() - b0 < std::chrono::seconds(1); ++round) {
     std::vector<std::pair<std::string, std::string>> batch;
-    for (int i = 0; i < 100; ++i) batch.emplace_back("batch:" + std::to_string(i), "item-" + std::to_string(round));
+    for (int i = 0; i < 100; ++i)
+      batch.emplace_back("batch:" + std::to_string(i), "item-" + std::to_string(round));
     batch_errors += !net::run_blocking(io, client->mset(std::move(batch)));
     items += 100;
   }
-  const double items_per_s = static_cast<double>(items) / std::chrono::duration<double>(Clock::now() - b0).count();
-  report["batch"] = {{"items_per_s", std::llround(items_per_s)}, {"target_ops_per_s", 500}, {"errors", batch_errors},
+  const double items_per_s =
+      static_cast<double>(items) / std::chrono::duration<double>(Clock::now() - b0).count();
+  report["batch"] = {{"items_per_s", std::llround(items_per_s)},
+                     {"target_ops_per_s", 500},
+                     {"errors", batch_errors},
                      {"pass", items_per_s >= 500 && batch_errors == 0}};
   // 4. Compression of 4 KB JSON-like values.
   const auto before = client->metrics().compression;
@@ -269,14 +297,20 @@ int run_bench_client(const BenchClientArgs& args) {
                            ? 1.0 - static_cast<double>(after.bytes_after - before.bytes_after) /
                                        static_cast<double>(after.bytes_before - before.bytes_before)
                            : 0;
-  report["compression"] = {{"values", 200}, {"value_bytes", 4096}, {"saved", saved}, {"target", 0.40}, {"pass", saved >= 0.40}};
+  report["compression"] = {
+      {"values", 200}, {"value_bytes", 4096}, {"saved", saved}, {"target", 0.40}, {"pass", saved >= 0.40}};
   // 5. Concurrent load.
   auto load = get_set_load(io, *client, args.concurrency, args.seconds);
-  report["concurrent"] = {{"callers", args.concurrency}, {"seconds", args.seconds},
-                          {"ops_per_s", std::llround(load.ops_per_s())}, {"p50_ms", ms(load.latency_ns.percentile(0.5))},
-                          {"p99_ms", ms(load.latency_ns.percentile(0.99))}, {"errors", load.errors}, {"pass", load.errors == 0}};
+  report["concurrent"] = {{"callers", args.concurrency},
+                          {"seconds", args.seconds},
+                          {"ops_per_s", std::llround(load.ops_per_s())},
+                          {"p50_ms", ms(load.latency_ns.percentile(0.5))},
+                          {"p99_ms", ms(load.latency_ns.percentile(0.99))},
+                          {"errors", load.errors},
+                          {"pass", load.errors == 0}};
   // 6. Recovery across a server restart (private server only: it must be ours to restart).
-  double reliability = load.errors == 0 ? 1.0 : 1.0 - static_cast<double>(load.errors) / static_cast<double>(load.ops);
+  double reliability =
+      load.errors == 0 ? 1.0 : 1.0 - static_cast<double>(load.errors) / static_cast<double>(load.ops);
   if (target->server) {
     // A server of its own with the AOF fsynced on every write, so a restart keeps what
     // was acknowledged (the throughput runs above stay free of fsync).
@@ -303,8 +337,11 @@ int run_bench_client(const BenchClientArgs& args) {
         lost += !(v && *v && **v == std::to_string(i));
       }
       dclient.close();
-      report["recovery"] = {{"writes", 1000}, {"acknowledged", acked.size()}, {"failed_during_restart", failed},
-                            {"acknowledged_lost", lost}, {"pass", lost == 0 && acked.size() >= 990}};
+      report["recovery"] = {{"writes", 1000},
+                            {"acknowledged", acked.size()},
+                            {"failed_during_restart", failed},
+                            {"acknowledged_lost", lost},
+                            {"pass", lost == 0 && acked.size() >= 990}};
       reliability = std::min(reliability, lost == 0 ? static_cast<double>(acked.size()) / 1000.0 : 0.0);
     }
   } else {
@@ -324,9 +361,13 @@ int run_bench_client(const BenchClientArgs& args) {
       (void)net::run_blocking(io, l->exec(resp::Command("GET").arg("k")));
       leases.push_back(std::move(*l));
     }
-    const double per_conn = leases.empty() ? 0 : (metrics::resident_memory_bytes() - before_rss) / static_cast<double>(leases.size());
-    report["memory"] = {{"idle_connections", leases.size()}, {"bytes_per_connection", std::llround(per_conn)},
-                        {"target_bytes", 65536}, {"pass", !leases.empty() && per_conn <= 65536}};
+    const double per_conn =
+        leases.empty() ? 0
+                       : (metrics::resident_memory_bytes() - before_rss) / static_cast<double>(leases.size());
+    report["memory"] = {{"idle_connections", leases.size()},
+                        {"bytes_per_connection", std::llround(per_conn)},
+                        {"target_bytes", 65536},
+                        {"pass", !leases.empty() && per_conn <= 65536}};
     leases.clear();
     mem_client.close();
     io.restart();
@@ -334,21 +375,30 @@ int run_bench_client(const BenchClientArgs& args) {
   }
   // 7. Stress.
   auto stress = get_set_load(io, *client, 500, 1.0);
-  report["stress"] = {{"callers", 500}, {"ops_per_s", std::llround(stress.ops_per_s())}, {"errors", stress.errors},
-                      {"p99_ms", ms(stress.latency_ns.percentile(0.99))}, {"pass", stress.errors == 0}};
-  reliability = std::min(reliability, stress.errors == 0 ? 1.0 : 1.0 - static_cast<double>(stress.errors) / static_cast<double>(stress.ops));
+  report["stress"] = {{"callers", 500},
+                      {"ops_per_s", std::llround(stress.ops_per_s())},
+                      {"errors", stress.errors},
+                      {"p99_ms", ms(stress.latency_ns.percentile(0.99))},
+                      {"pass", stress.errors == 0}};
+  reliability = std::min(
+      reliability,
+      stress.errors == 0 ? 1.0 : 1.0 - static_cast<double>(stress.errors) / static_cast<double>(stress.ops));
 
   const double latency_score = p95_ms < 100 ? 1.0 : 100.0 / p95_ms;
   const double throughput_score = std::min(1.0, items_per_s / 500.0);
-  const double efficiency_score = 0.5 * (acquire_p95_ms < 50 ? 1.0 : 50.0 / acquire_p95_ms) + 0.5 * std::min(1.0, saved / 0.40);
-  const double score = 0.35 * latency_score + 0.25 * reliability + 0.25 * throughput_score + 0.15 * efficiency_score;
-  report["score"] = {{"latency", latency_score}, {"reliability", reliability}, {"throughput", throughput_score},
-                     {"efficiency", efficiency_score}, {"confidence", score}, {"pass", score >= 0.93}};
+  const double efficiency_score =
+      0.5 * (acquire_p95_ms < 50 ? 1.0 : 50.0 / acquire_p95_ms) + 0.5 * std::min(1.0, saved / 0.40);
+  const double score =
+      0.35 * latency_score + 0.25 * reliability + 0.25 * throughput_score + 0.15 * efficiency_score;
+  report["score"] = {
+      {"latency", latency_score},       {"reliability", reliability}, {"throughput", throughput_score},
+      {"efficiency", efficiency_score}, {"confidence", score},        {"pass", score >= 0.93}};
   if (args.json) {
     std::cout << report.dump() << "\n";
   } else {
     for (auto& [name, v] : report.items()) std::cout << fmt::format("{:<12} {}\n", name, v.dump());
-    std::cout << fmt::format("confidence {:.1f} % -> {}\n", score * 100, score >= 0.93 ? "PASS (>= 93 %)" : "FAIL (< 93 %)");
+    std::cout << fmt::format("confidence {:.1f} % -> {}\n", score * 100,
+                             score >= 0.93 ? "PASS (>= 93 %)" : "FAIL (< 93 %)");
   }
   client->close();
   io.run();

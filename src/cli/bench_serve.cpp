@@ -28,10 +28,10 @@
 
 #include "cli/private_target.hpp"
 #include "coord/server_info.hpp"
-#include "swarmkeeper/metrics/process.hpp"
 #include "swarmkeeper/client/client.hpp"
-#include "swarmkeeper/monitor/monitor.hpp"
 #include "swarmkeeper/coord/seed.hpp"
+#include "swarmkeeper/metrics/process.hpp"
+#include "swarmkeeper/monitor/monitor.hpp"
 
 namespace swarmkeeper::cli {
 namespace {
@@ -47,10 +47,13 @@ double redis_cpu(SyncClient& c) {
 double process_cpu_s() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-double rss_mb() { return metrics::resident_memory_bytes() / 1048576.0; }
+double rss_mb() {
+  return metrics::resident_memory_bytes() / 1048576.0;
+}
 
 int connect_local(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -123,7 +126,11 @@ int run_bench_serve(const BenchServeArgs& args) {
     const double share = (redis_cpu(redis) - cpu0) / std::chrono::duration<double>(Clock::now() - t0).count();
     m.stop();
     out["idle_redis_cpu_percent"] = share * 100;
-    if (print) std::cout << fmt::format("idle      probe + collectors, no census, 5 s refresh | Redis CPU {:.2f} % of wall time (target <= 1 %)\n", share * 100);
+    if (print)
+      std::cout << fmt::format(
+          "idle      probe + collectors, no census, 5 s refresh | Redis CPU {:.2f} % of wall time (target <= "
+          "1 %)\n",
+          share * 100);
   }
 
   // census at N coordinators, with scrapes meanwhile.
@@ -138,7 +145,8 @@ int run_bench_serve(const BenchServeArgs& args) {
       return 1;
     }
     if (print)
-      std::cout << fmt::format("seeded    {} coordinators ({} keys) in {:.1f} s\n", args.coordinators, seeded->keys_written,
+      std::cout << fmt::format("seeded    {} coordinators ({} keys) in {:.1f} s\n", args.coordinators,
+                               seeded->keys_written,
                                std::chrono::duration<double>(Clock::now() - s0).count());
     auto o = base_options(target->connection);
     o.census_budget_percent = args.census_budget;
@@ -170,15 +178,23 @@ int run_bench_serve(const BenchServeArgs& args) {
     };
     const double census_s = census_value("swarmkeeper_census_duration_seconds");
     const double census_cpu = census_value("swarmkeeper_census_redis_cpu_seconds");
-    out["census"] = {{"coordinators", args.coordinators}, {"complete", done}, {"seconds", census_s},
-                     {"redis_cpu_s", census_cpu}, {"redis_cpu_percent_of_census_time", census_s > 0 ? census_cpu / census_s * 100 : 0},
-                     {"redis_cpu_s_whole_run", cpu}, {"budget_percent", args.census_budget},
-                     {"scrapes", scrape_ms.size()}, {"scrape_ms_p50", pct(scrape_ms, 0.5)},
-                     {"scrape_ms_p99", pct(scrape_ms, 0.99)}, {"scrape_ms_max", pct(scrape_ms, 1.0)}};
+    out["census"] = {{"coordinators", args.coordinators},
+                     {"complete", done},
+                     {"seconds", census_s},
+                     {"redis_cpu_s", census_cpu},
+                     {"redis_cpu_percent_of_census_time", census_s > 0 ? census_cpu / census_s * 100 : 0},
+                     {"redis_cpu_s_whole_run", cpu},
+                     {"budget_percent", args.census_budget},
+                     {"scrapes", scrape_ms.size()},
+                     {"scrape_ms_p50", pct(scrape_ms, 0.5)},
+                     {"scrape_ms_p99", pct(scrape_ms, 0.99)},
+                     {"scrape_ms_max", pct(scrape_ms, 1.0)}};
     if (print)
       std::cout << fmt::format(
-          "census    {} coordinators, budget {} % | {} in {:.1f} s (target <= 120 s) | Redis CPU {:.2f} s = {:.2f} % of the "
-          "census' wall time (whole run: {:.2f} s in {:.1f} s) | /metrics during it: {} scrapes, p50 {:.2f} ms, p99 {:.2f} ms, "
+          "census    {} coordinators, budget {} % | {} in {:.1f} s (target <= 120 s) | Redis CPU {:.2f} s = "
+          "{:.2f} % of the "
+          "census' wall time (whole run: {:.2f} s in {:.1f} s) | /metrics during it: {} scrapes, p50 {:.2f} "
+          "ms, p99 {:.2f} ms, "
           "max {:.2f} ms (target p99 <= 10 ms)\n",
           args.coordinators, args.census_budget, done ? "done" : "NOT DONE", census_s, census_cpu,
           census_s > 0 ? census_cpu / census_s * 100 : 0, cpu, wall, scrape_ms.size(), pct(scrape_ms, 0.5),
@@ -198,13 +214,16 @@ int run_bench_serve(const BenchServeArgs& args) {
     std::this_thread::sleep_for(75s);
     const double after = rss_mb();
     const auto metrics = m.metrics_text();
-    const auto series = std::count(metrics.begin(), metrics.end(), '\n') - 2 * std::count(metrics.begin(), metrics.end(), '#') / 2;
+    const auto series = std::count(metrics.begin(), metrics.end(), '\n') -
+                        2 * std::count(metrics.begin(), metrics.end(), '#') / 2;
     m.stop();
-    out["history"] = {{"rss_mb", after}, {"rss_mb_before", before}, {"series", series}, {"points_per_series", 720}};
+    out["history"] = {
+        {"rss_mb", after}, {"rss_mb_before", before}, {"series", series}, {"points_per_series", 720}};
     if (print)
-      std::cout << fmt::format("history   ~{} series x 720 points (1 h at 5 s) | process RSS {:.1f} MB (was {:.1f} MB before the "
-                               "monitor started; target <= 64 MB)\n",
-                               series, after, before);
+      std::cout << fmt::format(
+          "history   ~{} series x 720 points (1 h at 5 s) | process RSS {:.1f} MB (was {:.1f} MB before the "
+          "monitor started; target <= 64 MB)\n",
+          series, after, before);
   }
 
   // sse: 50 clients on /events, 1 s refresh: extra CPU of this process.
@@ -247,12 +266,17 @@ int run_bench_serve(const BenchServeArgs& args) {
     const auto [base, b0] = cpu_over(0);
     const auto [with50, b50] = cpu_over(50);
     m.stop();
-    out["sse"] = {{"clients", 50}, {"process_cpu_percent_without", base * 100}, {"process_cpu_percent_with", with50 * 100},
-                  {"extra_percent_of_one_core", (with50 - base) * 100}, {"bytes_streamed", b50}};
+    out["sse"] = {{"clients", 50},
+                  {"process_cpu_percent_without", base * 100},
+                  {"process_cpu_percent_with", with50 * 100},
+                  {"extra_percent_of_one_core", (with50 - base) * 100},
+                  {"bytes_streamed", b50}};
     if (print)
-      std::cout << fmt::format("sse       50 clients on /events, 1 s refresh | process CPU {:.2f} % of one core with them, {:.2f} % "
-                               "without: +{:.2f} % (target <= 5 %) | {:.1f} MB streamed in 10 s\n",
-                               with50 * 100, base * 100, (with50 - base) * 100, b50 / 1e6);
+      std::cout << fmt::format(
+          "sse       50 clients on /events, 1 s refresh | process CPU {:.2f} % of one core with them, {:.2f} "
+          "% "
+          "without: +{:.2f} % (target <= 5 %) | {:.1f} MB streamed in 10 s\n",
+          with50 * 100, base * 100, (with50 - base) * 100, b50 / 1e6);
   }
   if (args.json) std::cout << out.dump() << "\n";
   return 0;

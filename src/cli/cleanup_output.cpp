@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -79,33 +79,39 @@ std::string report_text(const CleanupReport& r) {
     o << "another cleanup is running against this database; nothing done\n";
     return o.str();
   }
-  o << (r.dry_run ? "Dry run (nothing deleted)" : "Cleanup") << " finished in " << r.execution_time_ms << " ms ("
-    << r.mode << " mode, re-check: " << r.recheck << ")\n";
+  o << (r.dry_run ? "Dry run (nothing deleted)" : "Cleanup") << " finished in " << r.execution_time_ms
+    << " ms (" << r.mode << " mode, re-check: " << r.recheck << ")\n";
   o << fmt::format("  coordinators checked: {}  stale: {}  active: {}  invalid heartbeats: {}\n",
-                   r.total_coordinators_checked, r.stale_coordinators_found, r.active_coordinators, r.invalid_heartbeats);
+                   r.total_coordinators_checked, r.stale_coordinators_found, r.active_coordinators,
+                   r.invalid_heartbeats);
   o << fmt::format("  keys {}: {}  (scanned {}, kept as ambiguous {}, renewed during run {})\n",
                    r.dry_run ? "that would be deleted" : "deleted", r.keys_deleted, r.keys_scanned,
                    r.keys_kept_ambiguous, r.renewed_during_run);
   if (r.cluster_masters > 0)
-    o << fmt::format("  cluster: {} masters, {} slots scanned again after moving, {} keys deleted across slots "
-                     "(re-read, not atomic), {} renewed inside that window\n",
-                     r.cluster_masters, r.slots_rescanned, r.keys_deleted_across_slots, r.renewed_in_delete_window);
+    o << fmt::format(
+        "  cluster: {} masters, {} slots scanned again after moving, {} keys deleted across slots "
+        "(re-read, not atomic), {} renewed inside that window\n",
+        r.cluster_masters, r.slots_rescanned, r.keys_deleted_across_slots, r.renewed_in_delete_window);
   if (r.invalid_heartbeats > 0) {
     std::string why;
-    for (const auto& [name, n] : r.invalid_heartbeat_reasons) why += fmt::format("{}{} {}", why.empty() ? "" : ", ", n, name);
+    for (const auto& [name, n] : r.invalid_heartbeat_reasons)
+      why += fmt::format("{}{} {}", why.empty() ? "" : ", ", n, name);
     o << fmt::format("  invalid heartbeats ({}), left alone; e.g. {}\n", why,
                      r.invalid_heartbeat_examples.empty() ? "" : r.invalid_heartbeat_examples.front());
     if (!r.invalid_heartbeat_hint.empty()) o << "    hint: " << r.invalid_heartbeat_hint << "\n";
   }
   if (r.absent_coordinators_found > 0)
-    o << fmt::format("  absent coordinators (no liveness record left): {}  reaped by their keys' timestamps: {}  "
-                     "reaped after waiting: {}  still waiting: {} (first seen now: {})  keys {}: {}, kept: {}\n",
-                     r.absent_coordinators_found, r.absent_reaped_by_timestamps, r.absent_reaped_after_waiting,
-                     r.absent_waiting, r.absent_recorded, r.dry_run ? "that would be deleted" : "deleted",
-                     r.absent_keys_deleted, r.absent_keys_waiting);
+    o << fmt::format(
+        "  absent coordinators (no liveness record left): {}  reaped by their keys' timestamps: {}  "
+        "reaped after waiting: {}  still waiting: {} (first seen now: {})  keys {}: {}, kept: {}\n",
+        r.absent_coordinators_found, r.absent_reaped_by_timestamps, r.absent_reaped_after_waiting,
+        r.absent_waiting, r.absent_recorded, r.dry_run ? "that would be deleted" : "deleted",
+        r.absent_keys_deleted, r.absent_keys_waiting);
   if (r.orphan_keys_seen > 0)
-    o << fmt::format("  orphan keys (naming no coordinator): seen {}, deleted {}\n", r.orphan_keys_seen, r.orphans_deleted);
-  o << fmt::format("  {:.0f} coordinators/s, Redis busy {:.1f} ms\n", r.coordinators_per_sec, r.redis_busy_ms);
+    o << fmt::format("  orphan keys (naming no coordinator): seen {}, deleted {}\n", r.orphan_keys_seen,
+                     r.orphans_deleted);
+  o << fmt::format("  {:.0f} coordinators/s, Redis busy {:.1f} ms\n", r.coordinators_per_sec,
+                   r.redis_busy_ms);
   for (const auto& n : r.notes) o << "  note: " << n << "\n";
   for (const auto& e : r.errors) o << "  error: " << e << "\n";
   return o.str();
@@ -113,9 +119,11 @@ std::string report_text(const CleanupReport& r) {
 
 std::string default_log_path() {
   namespace fs = std::filesystem;
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return (fs::path(x) / "swarmkeeper" / "cleanup.log").string();
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
+    return (fs::path(x) / "swarmkeeper" / "cleanup.log").string();
   const char* home = std::getenv("HOME");
-  return (fs::path(home && *home ? home : "/tmp") / ".local" / "state" / "swarmkeeper" / "cleanup.log").string();
+  return (fs::path(home && *home ? home : "/tmp") / ".local" / "state" / "swarmkeeper" / "cleanup.log")
+      .string();
 }
 
 namespace {
@@ -137,7 +145,8 @@ class UpperLevel final : public spdlog::custom_flag_formatter {
 // message is the whole line. The default path's directory is created; an explicit
 // --log-file's directory must exist (checked before the run).
 spdlog::logger open_log(const std::string& path, bool json = false) {
-  if (path == default_log_path()) std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  if (path == default_log_path())
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(path, 10 * 1024 * 1024, 5);
   spdlog::logger log("cleanup", sink);
   if (json) {
@@ -157,8 +166,8 @@ std::string json_log_line(const char* level, const std::string& msg, const nlohm
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
   nlohmann::ordered_json j;
-  j["time"] = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                          tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  j["time"] = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
   j["level"] = level;
   j["msg"] = msg;
   if (fields.is_object())
@@ -166,12 +175,13 @@ std::string json_log_line(const char* level, const std::string& msg, const nlohm
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-
-std::string append_failure_log(const std::string& path, const std::string& error, const std::string& target, bool json) {
+std::string append_failure_log(const std::string& path, const std::string& error, const std::string& target,
+                               bool json) {
   try {
     if (json) {
       auto log = open_log(path, true);
-      log.error("{}", json_log_line("error", "cleanup could not run", {{"target", target}, {"error", error}}));
+      log.error("{}",
+                json_log_line("error", "cleanup could not run", {{"target", target}, {"error", error}}));
       log.flush();
       return "";
     }
@@ -184,14 +194,17 @@ std::string append_failure_log(const std::string& path, const std::string& error
   return "";
 }
 
-std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target, bool json) {
+std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target,
+                       bool json) {
   try {
     if (json) {  // one line per run: the report itself
       auto log = open_log(path, true);
       const bool skipped = r.lock_busy;
-      log.info("{}", json_log_line(r.errors.empty() ? "info" : "error",
-                                   skipped ? "skipped: another cleanup is running" : "cleanup summary",
-                                   {{"target", target}, {"report", nlohmann::ordered_json::parse(report_json(r), nullptr, false)}}));
+      log.info("{}",
+               json_log_line(r.errors.empty() ? "info" : "error",
+                             skipped ? "skipped: another cleanup is running" : "cleanup summary",
+                             {{"target", target},
+                              {"report", nlohmann::ordered_json::parse(report_json(r), nullptr, false)}}));
       log.flush();
       return "";
     }
@@ -208,14 +221,18 @@ std::string append_log(const std::string& path, const CleanupReport& r, const st
     log.info("  Keys deleted: {}", r.keys_deleted);
     log.info("  Execution time: {}ms", r.execution_time_ms);
     log.info("  Performance: {:.2f} coordinators/sec", r.coordinators_per_sec);
-    log.info("  Mode: {} (re-check: {}), keys scanned: {}, kept ambiguous: {}, renewed during run: {}, invalid heartbeats: {}, orphans deleted: {}, Redis busy: {:.1f}ms",
-             r.mode, r.recheck, r.keys_scanned, r.keys_kept_ambiguous, r.renewed_during_run, r.invalid_heartbeats,
-             r.orphans_deleted, r.redis_busy_ms);
+    log.info(
+        "  Mode: {} (re-check: {}), keys scanned: {}, kept ambiguous: {}, renewed during run: {}, invalid "
+        "heartbeats: {}, orphans deleted: {}, Redis busy: {:.1f}ms",
+        r.mode, r.recheck, r.keys_scanned, r.keys_kept_ambiguous, r.renewed_during_run, r.invalid_heartbeats,
+        r.orphans_deleted, r.redis_busy_ms);
     if (r.absent_coordinators_found > 0)
-      log.info("  Absent coordinators (no liveness record left): {}, reaped by their keys' timestamps: {}, reaped after "
-               "waiting: {}, still waiting: {}, first seen now: {}, their keys deleted: {}",
-               r.absent_coordinators_found, r.absent_reaped_by_timestamps, r.absent_reaped_after_waiting, r.absent_waiting,
-               r.absent_recorded, r.absent_keys_deleted);
+      log.info(
+          "  Absent coordinators (no liveness record left): {}, reaped by their keys' timestamps: {}, reaped "
+          "after "
+          "waiting: {}, still waiting: {}, first seen now: {}, their keys deleted: {}",
+          r.absent_coordinators_found, r.absent_reaped_by_timestamps, r.absent_reaped_after_waiting,
+          r.absent_waiting, r.absent_recorded, r.absent_keys_deleted);
     for (const auto& n : r.notes) log.warn("{}", n);
     for (const auto& e : r.errors) log.error("{}", e);
     log.flush();
@@ -230,7 +247,8 @@ std::string write_prom_file(const std::string& path, const CleanupReport* r, boo
   std::map<std::string, double> prev;
   std::error_code size_ec;
   // Only a regular file of sane size is read back (never /dev/full, a FIFO, a huge file).
-  if (std::filesystem::is_regular_file(path, size_ec) && std::filesystem::file_size(path, size_ec) <= (1u << 20) && !size_ec) {
+  if (std::filesystem::is_regular_file(path, size_ec) &&
+      std::filesystem::file_size(path, size_ec) <= (1u << 20) && !size_ec) {
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
@@ -243,9 +261,11 @@ std::string write_prom_file(const std::string& path, const CleanupReport* r, boo
       }
     }
   }
-  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::ostringstream o;
-  auto metric = [&](const char* name, const char* type, const char* help, double value, const char* labels = "") {
+  auto metric = [&](const char* name, const char* type, const char* help, double value,
+                    const char* labels = "") {
     o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
       << name << labels << " " << fmt::format("{}", value) << "\n";
   };
@@ -255,22 +275,28 @@ std::string write_prom_file(const std::string& path, const CleanupReport* r, boo
   const bool skipped = r && r->lock_busy;
   // A run turned away by the lock did no work: it is neither a success (the "no success
   // in 30 min" alert must still fire while runs keep being skipped) nor a failure.
-  const double prev_success = prev.count("swarmkeeper_cleanup_success") ? prev["swarmkeeper_cleanup_success"] : 1;
-  const std::string build_labels =
-      fmt::format("{{version=\"{}\",revision=\"{}\"}}", version(), revision());
-  metric("swarmkeeper_build_info", "gauge", "The version and git revision of the swarmkeeper that wrote this file.", 1,
-         build_labels.c_str());
+  const double prev_success =
+      prev.count("swarmkeeper_cleanup_success") ? prev["swarmkeeper_cleanup_success"] : 1;
+  const std::string build_labels = fmt::format("{{version=\"{}\",revision=\"{}\"}}", version(), revision());
+  metric("swarmkeeper_build_info", "gauge",
+         "The version and git revision of the swarmkeeper that wrote this file.", 1, build_labels.c_str());
   metric("swarmkeeper_cleanup_last_run_timestamp_seconds", "gauge", "When the last cleanup run ended.", now);
-  metric("swarmkeeper_cleanup_last_success_timestamp_seconds", "gauge", "When the last successful cleanup run ended.",
+  metric("swarmkeeper_cleanup_last_success_timestamp_seconds", "gauge",
+         "When the last successful cleanup run ended.",
          success && !skipped ? now : prev["swarmkeeper_cleanup_last_success_timestamp_seconds"]);
   metric("swarmkeeper_cleanup_success", "gauge", "1 if the last run that did work succeeded, else 0.",
-         skipped ? prev_success : success ? 1 : 0);
+         skipped   ? prev_success
+         : success ? 1
+                   : 0);
   counter("swarmkeeper_cleanup_runs_total", "Cleanup runs.", 1);
   counter("swarmkeeper_cleanup_failures_total", "Cleanup runs that failed.", success ? 0 : 1);
-  counter("swarmkeeper_cleanup_skipped_total", "Runs skipped because another cleanup held the lock.", skipped ? 1 : 0);
+  counter("swarmkeeper_cleanup_skipped_total", "Runs skipped because another cleanup held the lock.",
+          skipped ? 1 : 0);
   if (r && !skipped) {
-    metric("swarmkeeper_cleanup_duration_seconds", "gauge", "Wall time of the last run.", r->execution_time_ms / 1000.0);
-    metric("swarmkeeper_cleanup_coordinators_checked", "gauge", "Coordinators with a liveness record in the last run.",
+    metric("swarmkeeper_cleanup_duration_seconds", "gauge", "Wall time of the last run.",
+           r->execution_time_ms / 1000.0);
+    metric("swarmkeeper_cleanup_coordinators_checked", "gauge",
+           "Coordinators with a liveness record in the last run.",
            static_cast<double>(r->total_coordinators_checked));
     metric("swarmkeeper_cleanup_stale_coordinators", "gauge", "Stale coordinators found in the last run.",
            static_cast<double>(r->stale_coordinators_found));
@@ -278,15 +304,19 @@ std::string write_prom_file(const std::string& path, const CleanupReport* r, boo
            static_cast<double>(r->active_coordinators));
     metric("swarmkeeper_cleanup_invalid_heartbeats", "gauge", "Unreadable heartbeats in the last run.",
            static_cast<double>(r->invalid_heartbeats));
-    metric("swarmkeeper_cleanup_redis_busy_seconds", "gauge", "Server CPU during the last run.", r->redis_busy_ms / 1000.0);
-    counter("swarmkeeper_cleanup_keys_deleted_total", "Keys deleted.", r->dry_run ? 0 : static_cast<double>(r->keys_deleted));
+    metric("swarmkeeper_cleanup_redis_busy_seconds", "gauge", "Server CPU during the last run.",
+           r->redis_busy_ms / 1000.0);
+    counter("swarmkeeper_cleanup_keys_deleted_total", "Keys deleted.",
+            r->dry_run ? 0 : static_cast<double>(r->keys_deleted));
     counter("swarmkeeper_cleanup_coordinators_reaped_total", "Coordinators whose keys were deleted.",
             r->dry_run ? 0 : static_cast<double>(r->coordinators_reaped));
     counter("swarmkeeper_cleanup_keys_kept_ambiguous_total", "Keys kept because their owner was ambiguous.",
             static_cast<double>(r->keys_kept_ambiguous));
-    counter("swarmkeeper_cleanup_renewed_during_run_total", "Coordinators found stale that were alive at delete time.",
+    counter("swarmkeeper_cleanup_renewed_during_run_total",
+            "Coordinators found stale that were alive at delete time.",
             static_cast<double>(r->renewed_during_run));
-    counter("swarmkeeper_cleanup_orphans_deleted_total", "Orphan keys deleted.", r->dry_run ? 0 : static_cast<double>(r->orphans_deleted));
+    counter("swarmkeeper_cleanup_orphans_deleted_total", "Orphan keys deleted.",
+            r->dry_run ? 0 : static_cast<double>(r->orphans_deleted));
     metric("swarmkeeper_cleanup_absent_coordinators", "gauge",
            "Coordinators with no liveness record left whose keys remained, in the last run.",
            static_cast<double>(r->absent_coordinators_found));

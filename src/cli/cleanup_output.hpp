@@ -17,12 +17,14 @@ std::string report_json(const CleanupReport& r);
 /// A short human summary (several lines).
 std::string report_text(const CleanupReport& r);
 /// Appends the summary to a rotated log file (10 MB x 5). Returns an error message, or "".
-std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target, bool json = false);
+std::string append_log(const std::string& path, const CleanupReport& r, const std::string& target,
+                       bool json = false);
 /// Appends one [ERROR] line for a run that could not start (connect, auth, lock).
 std::string append_failure_log(const std::string& path, const std::string& error, const std::string& target,
                                bool json = false);
 /// One JSON log line: {"time": ISO 8601 UTC with ms, "level", "msg", ...fields}.
-std::string json_log_line(const char* level, const std::string& msg, const nlohmann::ordered_json& fields = {});
+std::string json_log_line(const char* level, const std::string& msg,
+                          const nlohmann::ordered_json& fields = {});
 /// Default log path: $XDG_STATE_HOME/swarmkeeper/cleanup.log, else ~/.local/state/...
 std::string default_log_path();
 /// Writes Prometheus metrics to path (write + rename). Counters (_total) carry on from

@@ -13,8 +13,8 @@ struct DemoArgs {
   std::uint64_t coordinators = 10000;
   std::uint64_t stale = 9900;
   std::string recheck = "auto";
-  bool cluster = false;            ///< on a private 3-master Redis Cluster (unless url)
-  bool hash_tags = false;          ///< seed ids in braces: each coordinator in one slot
+  bool cluster = false;    ///< on a private 3-master Redis Cluster (unless url)
+  bool hash_tags = false;  ///< seed ids in braces: each coordinator in one slot
 };
 
 /// Starts a private redis-server (unless url), seeds, cleans up, verifies 100 % of stale

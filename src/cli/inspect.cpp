@@ -13,29 +13,36 @@
 #include <memory>
 #include <thread>
 
-#include "resp/numbers.hpp"
 #include "cli/validators.hpp"
+#include "client/sync_router.hpp"
 #include "coord/keyspace_survey.hpp"
 #include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
-#include "swarmkeeper/coord/cleanup.hpp"
+#include "resp/numbers.hpp"
 #include "swarmkeeper/client/client.hpp"
-#include "client/sync_router.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 
 namespace swarmkeeper::cli {
 
 void add_inspect_options(CLI::App* c, InspectArgs& a) {
   c->add_option("--url", a.url, "Redis URL (as for cleanup); a cluster node means the whole cluster");
-  c->add_option("--threshold", a.threshold, "The cleanup's threshold (for what a cleanup would do now): 600, 10m, ...")
-      ->envname("SWARMKEEPER_THRESHOLD")->capture_default_str();
-  c->add_option("--schema", a.schema_file, "Key schema file (JSON) to check the keyspace against (default: the built-in one)")
+  c->add_option("--threshold", a.threshold,
+                "The cleanup's threshold (for what a cleanup would do now): 600, 10m, ...")
+      ->envname("SWARMKEEPER_THRESHOLD")
+      ->capture_default_str();
+  c->add_option("--schema", a.schema_file,
+                "Key schema file (JSON) to check the keyspace against (default: the built-in one)")
       ->check(CLI::ExistingFile);
-  c->add_option("--max-busy", a.max_busy, "Keep the server's CPU under this percent of wall time while inspecting (0.1-100)")
-      ->check(decimal_in(0.1, 100, "5"))->capture_default_str();
+  c->add_option("--max-busy", a.max_busy,
+                "Keep the server's CPU under this percent of wall time while inspecting (0.1-100)")
+      ->check(decimal_in(0.1, 100, "5"))
+      ->capture_default_str();
   c->add_option("--max-keys", a.max_keys, "Stop scanning after this many keys (1-100000000)")
-      ->check(count_in(1, 100000000, "1000000"))->capture_default_str();
+      ->check(count_in(1, 100000000, "1000000"))
+      ->capture_default_str();
   c->add_flag("--json", a.json, "Print the findings as one JSON object");
-  c->add_flag("--suggest-schema", a.suggest_schema, "Print only a schema file (JSON) that reads the layout found");
+  c->add_flag("--suggest-schema", a.suggest_schema,
+              "Print only a schema file (JSON) that reads the layout found");
   c->add_flag("--no-dry-run", a.no_dry_run, "Skip the dry-run cleanup (what a cleanup would do now)");
 }
 
@@ -59,7 +66,8 @@ int run_inspect(const InspectArgs& a) {
   };
   const auto threshold = parse_duration_ms(a.threshold);
   if (!threshold)
-    return usage(bad_value("--threshold", a.threshold, "a positive duration of at least 1 ms and at most 30 days", "600, 10m"));
+    return usage(bad_value("--threshold", a.threshold,
+                           "a positive duration of at least 1 ms and at most 30 days", "600, 10m"));
   KeySchema schema;
   if (!a.schema_file.empty()) {
     auto s = load_key_schema(a.schema_file);
@@ -79,8 +87,8 @@ int run_inspect(const InspectArgs& a) {
   o.acquire_timeout = std::chrono::seconds(3);  // a server that is not there: say so soon
   SyncRouter redis(o);  // one server, or every master of the cluster a node belongs to
   if (auto opened = redis.open(); !opened) {
-    std::cerr << "swarmkeeper: cannot reach Redis at " << conn->host << ":" << conn->port << ": " << opened.error().message()
-              << "\n";
+    std::cerr << "swarmkeeper: cannot reach Redis at " << conn->host << ":" << conn->port << ": "
+              << opened.error().message() << "\n";
     return opened.error().code() == Errc::invalid_argument ? 64 : 1;
   }
   const std::vector<SyncRouter::Master> nodes = redis.masters();
@@ -91,15 +99,19 @@ int run_inspect(const InspectArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_sum(redis, nodes);
   std::uint64_t dbsize = 0;
-  auto wall_ms = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
+  auto wall_ms = [&] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
   for (auto& n : nodes) {
-    if (auto d = redis.at(n, resp::Command("DBSIZE")); d && d->root().as_integer()) dbsize += static_cast<std::uint64_t>(d->integer());
+    if (auto d = redis.at(n, resp::Command("DBSIZE")); d && d->root().as_integer())
+      dbsize += static_cast<std::uint64_t>(d->integer());
     std::string cursor = "0";
     int pages = 0;
     do {
       auto page = redis.at(n, resp::Command("SCAN").arg(cursor).arg("COUNT").arg(1000));
       if (!page || page->size() != 2) {
-        std::cerr << "swarmkeeper: SCAN on " << n.name << ": " << (page ? "unexpected reply" : page.error().message()) << "\n";
+        std::cerr << "swarmkeeper: SCAN on " << n.name << ": "
+                  << (page ? "unexpected reply" : page.error().message()) << "\n";
         return 2;
       }
       cursor = std::string((*page)[0].str());
@@ -162,8 +174,10 @@ int run_inspect(const InspectArgs& a) {
     o.max_busy_percent = a.max_busy;
     o.audit = false;
     auto r = run_cleanup(*conn, o);
-    if (r) dry = *r;
-    else dry_error = r.error().message();
+    if (r)
+      dry = *r;
+    else
+      dry_error = r.error().message();
   }
 
   if (a.json) {
@@ -173,11 +187,17 @@ int run_inspect(const InspectArgs& a) {
     j["redisCpuMs"] = std::round(cpu_ms * 10) / 10;
     j["wallMs"] = std::round(wall_ms());
     if (dry) {
-      j["cleanupNow"] = {{"coordinators", dry->total_coordinators_checked}, {"active", dry->active_coordinators},
-                         {"stale", dry->stale_coordinators_found}, {"invalid", dry->invalid_heartbeats},
-                         {"absent", dry->absent_coordinators_found}, {"absentWaiting", dry->absent_waiting},
-                         {"keysToDelete", dry->keys_deleted}, {"keysKeptAmbiguous", dry->keys_kept_ambiguous},
-                         {"orphanKeys", dry->orphan_keys_seen}, {"notes", dry->notes}, {"errors", dry->errors}};
+      j["cleanupNow"] = {{"coordinators", dry->total_coordinators_checked},
+                         {"active", dry->active_coordinators},
+                         {"stale", dry->stale_coordinators_found},
+                         {"invalid", dry->invalid_heartbeats},
+                         {"absent", dry->absent_coordinators_found},
+                         {"absentWaiting", dry->absent_waiting},
+                         {"keysToDelete", dry->keys_deleted},
+                         {"keysKeptAmbiguous", dry->keys_kept_ambiguous},
+                         {"orphanKeys", dry->orphan_keys_seen},
+                         {"notes", dry->notes},
+                         {"errors", dry->errors}};
     } else if (!dry_error.empty()) {
       j["cleanupNow"] = {{"error", dry_error}};
     }
@@ -185,25 +205,28 @@ int run_inspect(const InspectArgs& a) {
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
-  std::cout << fmt::format("{} ({}): {} keys seen of {} in {} shapes, {:.0f} ms, Redis CPU {:.1f} ms (budget {} %)\n\n",
-                           redis.cluster() ? "Redis Cluster" : "Redis",
-                           redis.cluster() ? fmt::format("{} masters", nodes.size())
-                                           : nodes[0].connection.host + ":" + std::to_string(nodes[0].connection.port),
-                           survey.keys_seen(), dbsize, survey.shapes().size(), wall_ms(), cpu_ms, a.max_busy);
+  std::cout << fmt::format(
+      "{} ({}): {} keys seen of {} in {} shapes, {:.0f} ms, Redis CPU {:.1f} ms (budget {} %)\n\n",
+      redis.cluster() ? "Redis Cluster" : "Redis",
+      redis.cluster() ? fmt::format("{} masters", nodes.size())
+                      : nodes[0].connection.host + ":" + std::to_string(nodes[0].connection.port),
+      survey.keys_seen(), dbsize, survey.shapes().size(), wall_ms(), cpu_ms, a.max_busy);
   std::cout << survey.report_text() << "\n";
   std::uint64_t unclaimed = 0;
   for (const auto* s : survey.shapes()) unclaimed += s->claimed_by.empty() ? s->keys : 0;
   if (unclaimed > 0)
-    std::cout << fmt::format("{} keys are in shapes no family of the schema claims ((none) above): the cleanup never "
-                             "touches them. `swarmkeeper inspect --suggest-schema` writes a schema that reads the "
-                             "shapes that hold coordinator ids.\n",
-                             unclaimed);
+    std::cout << fmt::format(
+        "{} keys are in shapes no family of the schema claims ((none) above): the cleanup never "
+        "touches them. `swarmkeeper inspect --suggest-schema` writes a schema that reads the "
+        "shapes that hold coordinator ids.\n",
+        unclaimed);
   if (dry) {
     std::cout << fmt::format(
-        "A cleanup now (threshold {} ms) would delete {} keys: {} coordinators ({} active, {} stale, {} invalid), {} absent "
+        "A cleanup now (threshold {} ms) would delete {} keys: {} coordinators ({} active, {} stale, {} "
+        "invalid), {} absent "
         "(no liveness record left; {} still waiting), {} keys kept as ambiguous, {} orphan keys.\n",
-        *threshold, dry->keys_deleted, dry->total_coordinators_checked,
-        dry->active_coordinators, dry->stale_coordinators_found, dry->invalid_heartbeats, dry->absent_coordinators_found,
+        *threshold, dry->keys_deleted, dry->total_coordinators_checked, dry->active_coordinators,
+        dry->stale_coordinators_found, dry->invalid_heartbeats, dry->absent_coordinators_found,
         dry->absent_waiting, dry->keys_kept_ambiguous, dry->orphan_keys_seen);
     if (dry->invalid_heartbeats > 0 && !dry->invalid_heartbeat_hint.empty())
       std::cout << "Heartbeats it cannot read: " << dry->invalid_heartbeat_hint << "\n";

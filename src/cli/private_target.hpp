@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "swarmkeeper/net/connection_options.hpp"
 #include "net/redis_process.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 
 namespace swarmkeeper::cli {
 
@@ -19,7 +19,8 @@ struct Target {
 
 /// Parses url, or starts a private server. On failure prints "swarmkeeper <who>: why" to
 /// stderr and returns the exit code (64 bad URL, 1 cannot start) in exit_code.
-inline std::optional<Target> open_target(const std::optional<std::string>& url, const char* who, int& exit_code) {
+inline std::optional<Target> open_target(const std::optional<std::string>& url, const char* who,
+                                         int& exit_code) {
   Target t;
   if (url) {
     auto o = parse_redis_url(*url);

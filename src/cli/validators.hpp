@@ -2,8 +2,8 @@
 // validators.hpp — CLI11 checks for every numeric flag, built on numbers.hpp.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cctype>
 #include <cstdint>
@@ -40,7 +40,8 @@ inline void options_from_environment(CLI::App* sub) {
   for (CLI::Option* o : sub->get_options()) {
     if (!o->get_envname().empty() || o->get_lnames().empty() || o->get_lnames().front() == "help") continue;
     std::string name = "SWARMKEEPER_";
-    for (char c : o->get_lnames().front()) name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char c : o->get_lnames().front())
+      name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     o->envname(name);
   }
 }
@@ -48,7 +49,8 @@ inline void options_from_environment(CLI::App* sub) {
 // The log format of cleanup and serve: text (the default) or json (one object per line).
 inline void add_log_format_option(CLI::App* sub, std::string& format) {
   sub->add_option("--log-format", format, "text, or json: one JSON object per log line, for log shippers")
-      ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 }
 
 }  // namespace swarmkeeper::cli

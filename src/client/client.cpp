@@ -11,8 +11,8 @@
 #include <optional>
 
 #include "client/ascii.hpp"
-#include "client/command_rules.hpp"
 #include "client/client_pool.hpp"
+#include "client/command_rules.hpp"
 #include "net/connection.hpp"
 
 namespace swarmkeeper {
@@ -24,16 +24,24 @@ Client::Client(asio::any_io_executor ex, ClientOptions options)
   asio::co_spawn(impl_->ex, Impl::health_loop(impl_), asio::detached);
 }
 
-Client::~Client() { close(); }
-asio::any_io_executor Client::executor() const { return impl_->ex; }
-const ClientOptions& Client::options() const noexcept { return impl_->opts; }
+Client::~Client() {
+  close();
+}
+asio::any_io_executor Client::executor() const {
+  return impl_->ex;
+}
+const ClientOptions& Client::options() const noexcept {
+  return impl_->opts;
+}
 
 void Client::close() {
   auto impl = impl_;
   asio::dispatch(impl->ex, [impl] { impl->close_all(); });
 }
 
-ClientMetricsSnapshot Client::metrics() const { return impl_->snapshot(); }
+ClientMetricsSnapshot Client::metrics() const {
+  return impl_->snapshot();
+}
 
 namespace {
 
@@ -45,7 +53,8 @@ std::optional<Error> refuse_in(const resp::Pipeline& p, std::string_view api, bo
   bool in_multi = false;  // a MULTI of this pipeline's own (one write: no one else's command lands inside)
   p.for_each([&](const resp::CommandView& c) {
     std::string why;
-    const bool multi = equals_upper(c.name(), "MULTI"), ends = equals_upper(c.name(), "EXEC") || equals_upper(c.name(), "DISCARD");
+    const bool multi = equals_upper(c.name(), "MULTI"),
+               ends = equals_upper(c.name(), "EXEC") || equals_upper(c.name(), "DISCARD");
     if (!in_transaction && multi && !in_multi) {
       in_multi = true;
       multi_at = i;
@@ -55,16 +64,19 @@ std::optional<Error> refuse_in(const resp::Pipeline& p, std::string_view api, bo
       why = not_multiplexable(c);
     }
     if (why.empty() && !in_transaction && !in_multi && is_blocking(c))
-      why = std::string(c.name()) + " blocks the shared connection for every caller on it: use command() (it leases "
+      why = std::string(c.name()) +
+            " blocks the shared connection for every caller on it: use command() (it leases "
             "a connection for blocking commands) or lease()";
-    if (!why.empty()) out = Error(Errc::invalid_argument, std::string(api) + " command " + std::to_string(i) + ": " + why);
+    if (!why.empty())
+      out = Error(Errc::invalid_argument, std::string(api) + " command " + std::to_string(i) + ": " + why);
     ++i;
     return why.empty();
   });
   if (!out && in_multi)
-    out = Error(Errc::invalid_argument, std::string(api) + " command " + std::to_string(multi_at) +
-                                           ": a MULTI with no EXEC or DISCARD after it in the same pipeline would queue "
-                                           "other callers' commands: use transaction()");
+    out = Error(Errc::invalid_argument,
+                std::string(api) + " command " + std::to_string(multi_at) +
+                    ": a MULTI with no EXEC or DISCARD after it in the same pipeline would queue "
+                    "other callers' commands: use transaction()");
   return out;
 }
 
@@ -72,7 +84,8 @@ std::optional<Error> refuse_in(const resp::Pipeline& p, std::string_view api, bo
 
 asio::awaitable<Result<resp::Reply>> Client::command(resp::Command cmd, bool idempotent) {
   auto impl = impl_;
-  if (auto why = not_multiplexable(cmd.view()); !why.empty()) co_return Error(Errc::invalid_argument, "command(): " + why);
+  if (auto why = not_multiplexable(cmd.view()); !why.empty())
+    co_return Error(Errc::invalid_argument, "command(): " + why);
   if (is_blocking(cmd.view())) {
     auto lease = co_await this->lease();
     if (!lease) co_return lease.error();
@@ -101,10 +114,12 @@ asio::awaitable<Result<resp::Reply>> Client::transaction(resp::Pipeline commands
   auto replies = co_await on_client(impl, impl->exec_many(std::move(wire), n));
   if (!replies) co_return replies.error();
   for (std::size_t i = 0; i + 1 < replies->size(); ++i)
-    if ((*replies)[i].is_error()) co_return net::error_from_reply((*replies)[i].root(), "transaction command " + std::to_string(i));
+    if ((*replies)[i].is_error())
+      co_return net::error_from_reply((*replies)[i].root(), "transaction command " + std::to_string(i));
   resp::Reply& result = replies->back();
   if (result.is_error()) co_return net::error_from_reply(result.root(), "EXEC");
-  if (result.is_null()) co_return Error(Errc::server_error, "the transaction was aborted (a WATCHed key changed)");
+  if (result.is_null())
+    co_return Error(Errc::server_error, "the transaction was aborted (a WATCHed key changed)");
   co_return std::move(result);
 }
 
@@ -115,7 +130,8 @@ asio::awaitable<Result<Client::Lease>> Client::lease() {
   co_return Lease(impl, std::move(*c));
 }
 
-asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client::scan(std::string cursor, std::string match,
+asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client::scan(std::string cursor,
+                                                                                       std::string match,
                                                                                        std::size_t count) {
   auto impl = impl_;
   resp::Command c("SCAN");
@@ -145,21 +161,28 @@ asio::awaitable<Result<resp::Reply>> Client::transaction(std::vector<resp::Comma
   co_return co_await transaction(std::move(p));
 }
 
-asio::awaitable<std::vector<Result<resp::Reply>>> Client::for_each_master(resp::Command cmd, bool idempotent) {
+asio::awaitable<std::vector<Result<resp::Reply>>> Client::for_each_master(resp::Command cmd,
+                                                                          bool idempotent) {
   std::vector<Result<resp::Reply>> out;
   out.push_back(co_await command(std::move(cmd), idempotent));
   co_return out;
 }
 
-std::vector<ConnectionOptions> Client::masters() const { return {impl_->opts.connection}; }
+std::vector<ConnectionOptions> Client::masters() const {
+  return {impl_->opts.connection};
+}
 
-asio::awaitable<Result<resp::Reply>> Client::command_at(ConnectionOptions master, resp::Command cmd, bool idempotent) {
+asio::awaitable<Result<resp::Reply>> Client::command_at(ConnectionOptions master, resp::Command cmd,
+                                                        bool idempotent) {
   if (master.host != impl_->opts.connection.host || master.port != impl_->opts.connection.port)
-    co_return Error(Errc::invalid_argument, master.host + ":" + std::to_string(master.port) + " is not this client's server");
+    co_return Error(Errc::invalid_argument,
+                    master.host + ":" + std::to_string(master.port) + " is not this client's server");
   co_return co_await command(std::move(cmd), idempotent);
 }
 
-asio::awaitable<Result<void>> Client::refresh() { co_return Result<void>{}; }
+asio::awaitable<Result<void>> Client::refresh() {
+  co_return Result<void>{};
+}
 
 namespace {
 
@@ -183,13 +206,16 @@ Cmd metric_of(Router::Op op) {
 
 }  // namespace
 
-asio::awaitable<Result<resp::Reply>> Client::typed(resp::Command cmd, std::string_view, Op op, bool idempotent) {
+asio::awaitable<Result<resp::Reply>> Client::typed(resp::Command cmd, std::string_view, Op op,
+                                                   bool idempotent) {
   auto impl = impl_;
   co_return co_await run_here(impl, cmd, metric_of(op), idempotent);
 }
 
-asio::awaitable<Result<void>> Client::per_group(std::string_view name, Op op, const std::vector<std::string>& keys,
-                                                const std::vector<std::string>* values, bool idempotent, MergeGroup merge) {
+asio::awaitable<Result<void>> Client::per_group(std::string_view name, Op op,
+                                                const std::vector<std::string>& keys,
+                                                const std::vector<std::string>* values, bool idempotent,
+                                                MergeGroup merge) {
   resp::Command c(name);
   for (std::size_t i = 0; i < keys.size(); ++i) {
     c.arg(keys[i]);
@@ -203,7 +229,9 @@ asio::awaitable<Result<void>> Client::per_group(std::string_view name, Op op, co
   co_return merge(all, *r);
 }
 
-ValueCodec* Client::codec() { return impl_->opts.compression ? &impl_->codec : nullptr; }
+ValueCodec* Client::codec() {
+  return impl_->opts.compression ? &impl_->codec : nullptr;
+}
 
 // --- SyncClient ---------------------------------------------------------------------
 

@@ -28,12 +28,15 @@ asio::awaitable<void> Client::Impl::park_until(Clock::time_point until) {
   --waiters;
 }
 
-asio::awaitable<Result<std::vector<resp::Reply>>> Client::Impl::exec_many(std::string payload, std::size_t count) {
+asio::awaitable<Result<std::vector<resp::Reply>>> Client::Impl::exec_many(std::string payload,
+                                                                          std::size_t count) {
   auto slot = co_await acquire(Clock::now());
   if (!slot) co_return slot.error();
   std::vector<resp::Reply> replies;
   replies.reserve(count);
-  auto keep = [](void* ctx, const resp::ReplyView& v) { static_cast<std::vector<resp::Reply>*>(ctx)->emplace_back(v); };
+  auto keep = [](void* ctx, const resp::ReplyView& v) {
+    static_cast<std::vector<resp::Reply>*>(ctx)->emplace_back(v);
+  };
   ++(*slot)->in_flight;
   commands_sent += count;
   Error e = co_await (*slot)->conn->exec_raw(payload, count, net::ReplySink{&replies, keep});
@@ -103,11 +106,12 @@ asio::awaitable<Result<std::shared_ptr<Client::Impl::Slot>>> Client::Impl::acqui
       continue;
     }
     if (now >= deadline)
-      co_return Error(Errc::timeout, "no connection to " + opts.connection.display() + " within " +
-                                         std::to_string(opts.acquire_timeout.count()) + " ms (acquire timeout; " +
-                                         std::to_string(slots.size()) + " open, max " +
-                                         std::to_string(opts.max_connections) + ")" +
-                                         (last_connect_error ? "; last error: " + last_connect_error.message() : ""));
+      co_return Error(Errc::timeout,
+                      "no connection to " + opts.connection.display() + " within " +
+                          std::to_string(opts.acquire_timeout.count()) + " ms (acquire timeout; " +
+                          std::to_string(slots.size()) + " open, max " +
+                          std::to_string(opts.max_connections) + ")" +
+                          (last_connect_error ? "; last error: " + last_connect_error.message() : ""));
     co_await park_until(std::min(deadline, std::max(next_connect_at, now + std::chrono::milliseconds(1))));
   }
 }
@@ -138,8 +142,9 @@ asio::awaitable<Result<std::shared_ptr<net::Connection>>> Client::Impl::open_lea
       co_return *c;
     }
     if (Clock::now() >= deadline)
-      co_return Error(Errc::timeout, "no connection to lease within " + std::to_string(opts.acquire_timeout.count()) +
-                                         " ms: all " + std::to_string(opts.max_connections) +
+      co_return Error(Errc::timeout, "no connection to lease within " +
+                                         std::to_string(opts.acquire_timeout.count()) + " ms: all " +
+                                         std::to_string(opts.max_connections) +
                                          " connections (max_connections) are leased or busy");
     co_await park_until(deadline);
   }
@@ -152,7 +157,8 @@ void Client::Impl::end_lease(const std::shared_ptr<net::Connection>& c) {
 }
 
 bool Client::Impl::retryable(const Error& e) {
-  return e.code() == Errc::connection_lost || e.code() == Errc::timeout || e.code() == Errc::connection_refused;
+  return e.code() == Errc::connection_lost || e.code() == Errc::timeout ||
+         e.code() == Errc::connection_refused;
 }
 
 asio::awaitable<Result<resp::Reply>> Client::Impl::run(const resp::Command& cmd, Cmd which, bool idempotent) {
@@ -190,7 +196,8 @@ asio::awaitable<Result<resp::Reply>> Client::Impl::run(const resp::Command& cmd,
   st.calls.fetch_add(1, std::memory_order_relaxed);
   if (!r) st.errors.fetch_add(1, std::memory_order_relaxed);
   if (t1 == Clock::time_point{}) t1 = Clock::now();
-  st.latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+  st.latency.record(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
   co_return r;
 }
 
@@ -227,7 +234,8 @@ ClientMetricsSnapshot Client::Impl::snapshot() const {
   for (int i = 0; i < kCmdCount; ++i) {
     const auto calls = stats[static_cast<std::size_t>(i)].calls.load(std::memory_order_relaxed);
     if (calls == 0) continue;
-    m.commands.push_back({kCmdNames[i], calls, stats[static_cast<std::size_t>(i)].errors.load(std::memory_order_relaxed),
+    m.commands.push_back({kCmdNames[i], calls,
+                          stats[static_cast<std::size_t>(i)].errors.load(std::memory_order_relaxed),
                           stats[static_cast<std::size_t>(i)].latency.snapshot()});
   }
   m.bytes_out = closed_bytes_out;
@@ -252,8 +260,8 @@ ClientMetricsSnapshot Client::Impl::snapshot() const {
 
 namespace client_detail {
 
-asio::awaitable<Result<resp::Reply>> run_here(std::shared_ptr<Client::Impl> impl, const resp::Command& cmd, int which,
-                                              bool idempotent) {
+asio::awaitable<Result<resp::Reply>> run_here(std::shared_ptr<Client::Impl> impl, const resp::Command& cmd,
+                                              int which, bool idempotent) {
   // (Written with a named result: GCC 12 miscompiles `co_return co_await f();` in a branch.)
   const bool here = (co_await asio::this_coro::executor) == impl->ex;
   Result<resp::Reply> r = Error(Errc::cancelled, "not run");
@@ -264,7 +272,6 @@ asio::awaitable<Result<resp::Reply>> run_here(std::shared_ptr<Client::Impl> impl
   }
   co_return r;
 }
-
 
 }  // namespace client_detail
 }  // namespace swarmkeeper

@@ -34,9 +34,25 @@ namespace client_detail {
 using Clock = std::chrono::steady_clock;
 inline constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
-enum Cmd { kGet, kSet, kDel, kUnlink, kMget, kMset, kExpire, kScan, kEval, kEvalsha, kPublish, kPing, kOther, kCmdCount };
-inline constexpr const char* kCmdNames[kCmdCount] = {"GET",  "SET",  "DEL",     "UNLINK",  "MGET", "MSET", "EXPIRE",
-                                                     "SCAN", "EVAL", "EVALSHA", "PUBLISH", "PING", "OTHER"};
+enum Cmd {
+  kGet,
+  kSet,
+  kDel,
+  kUnlink,
+  kMget,
+  kMset,
+  kExpire,
+  kScan,
+  kEval,
+  kEvalsha,
+  kPublish,
+  kPing,
+  kOther,
+  kCmdCount
+};
+inline constexpr const char* kCmdNames[kCmdCount] = {"GET",     "SET",    "DEL",  "UNLINK", "MGET",
+                                                     "MSET",    "EXPIRE", "SCAN", "EVAL",   "EVALSHA",
+                                                     "PUBLISH", "PING",   "OTHER"};
 
 struct CommandStats {
   std::atomic<std::uint64_t> calls{0}, errors{0};
@@ -44,7 +60,8 @@ struct CommandStats {
 };
 
 inline std::uint64_t ns_since(Clock::time_point t) {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count());
 }
 
 }  // namespace client_detail
@@ -58,8 +75,11 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   };
 
   Impl(asio::any_io_executor executor, ClientOptions o)
-      : ex(std::move(executor)), opts(std::move(o)), codec(opts.compression_options),
-        backoff({opts.reconnect_initial, opts.reconnect_max}), rng(std::random_device{}()),
+      : ex(std::move(executor)),
+        opts(std::move(o)),
+        codec(opts.compression_options),
+        backoff({opts.reconnect_initial, opts.reconnect_max}),
+        rng(std::random_device{}()),
         health_timer(ex) {
     if (opts.max_connections == 0) opts.max_connections = 1;
   }
@@ -113,7 +133,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   static bool retryable(const Error& e);
 
   // Runs one command on a pooled connection, with metrics and (for reads) a retry.
-  asio::awaitable<Result<resp::Reply>> run(const resp::Command& cmd, client_detail::Cmd which, bool idempotent);
+  asio::awaitable<Result<resp::Reply>> run(const resp::Command& cmd, client_detail::Cmd which,
+                                           bool idempotent);
 
   // PINGs idle connections, replaces failed ones, closes idle ones above the minimum.
   static asio::awaitable<void> health_loop(std::shared_ptr<Impl> self);
@@ -133,9 +154,8 @@ asio::awaitable<T> on_client(std::shared_ptr<Client::Impl> impl, asio::awaitable
 
 // Runs one command on the client's executor: directly when the caller runs there (the
 // fast path: no extra coroutine frame), else through on_client.
-asio::awaitable<Result<resp::Reply>> run_here(std::shared_ptr<Client::Impl> impl, const resp::Command& cmd, int which,
-                                              bool idempotent);
-
+asio::awaitable<Result<resp::Reply>> run_here(std::shared_ptr<Client::Impl> impl, const resp::Command& cmd,
+                                              int which, bool idempotent);
 
 }  // namespace client_detail
 }  // namespace swarmkeeper

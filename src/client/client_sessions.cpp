@@ -64,7 +64,8 @@ asio::awaitable<Result<Client::Subscription>> Client::subscribe(std::vector<std:
   auto conn = std::move(*c);
   Subscription sub(impl, conn, std::make_shared<Subscription::State>(impl->ex));
   if (conn->protocol() != 3)
-    co_return Error(Errc::invalid_argument, "subscribing needs RESP3 (HELLO 3); this server or configuration speaks RESP2");
+    co_return Error(Errc::invalid_argument,
+                    "subscribing needs RESP3 (HELLO 3); this server or configuration speaks RESP2");
   std::weak_ptr<Subscription::State> weak = sub.state_;
   conn->on_push([weak](const resp::ReplyView& v) {
     auto st = weak.lock();

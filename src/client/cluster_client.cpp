@@ -66,9 +66,10 @@ Result<std::uint16_t> one_slot(std::span<const std::string_view> keys, std::stri
   for (std::string_view k : keys)
     if (key_slot(k) != slot)
       return Error(Errc::invalid_argument,
-                   std::string("CROSSSLOT: ") + std::string(what) + " must keep every key in one slot on a cluster, but '" +
-                       std::string(keys.front().substr(0, 64)) + "' (slot " + std::to_string(slot) + ") and '" +
-                       std::string(k.substr(0, 64)) + "' (slot " + std::to_string(key_slot(k)) +
+                   std::string("CROSSSLOT: ") + std::string(what) +
+                       " must keep every key in one slot on a cluster, but '" +
+                       std::string(keys.front().substr(0, 64)) + "' (slot " + std::to_string(slot) +
+                       ") and '" + std::string(k.substr(0, 64)) + "' (slot " + std::to_string(key_slot(k)) +
                        ") differ; give them one hash tag, e.g. {user42}:a and {user42}:b");
   return slot;
 }
@@ -76,7 +77,8 @@ Result<std::uint16_t> one_slot(std::span<const std::string_view> keys, std::stri
 }  // namespace
 
 struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::any_io_executor e, ClusterOptions o) : ex(std::move(e)), opts(std::move(o)), codec(opts.node.compression_options) {}
+  Impl(asio::any_io_executor e, ClusterOptions o)
+      : ex(std::move(e)), opts(std::move(o)), codec(opts.node.compression_options) {}
 
   asio::any_io_executor ex;
   ClusterOptions opts;
@@ -132,7 +134,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     std::vector<std::pair<std::string, std::uint16_t>> ask, later;
     for (const auto& m : map.masters()) ask.emplace_back(m.host, m.port);
     ask.insert(ask.end(), opts.seeds.begin(), opts.seeds.end());
-    std::stable_partition(ask.begin(), ask.end(), [&](const auto& hp) { return !lately_unreachable(hp.first, hp.second); });
+    std::stable_partition(ask.begin(), ask.end(),
+                          [&](const auto& hp) { return !lately_unreachable(hp.first, hp.second); });
     Error last(Errc::invalid_argument, "no cluster node to ask: give at least one seed");
     for (const auto& [host, port] : ask) {
       auto r = co_await node(host, port).command(resp::Command("CLUSTER").arg("SLOTS"), true);
@@ -147,7 +150,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       if (m->covered() == 0) {
-        last = Error(Errc::unexpected_reply, host + ":" + std::to_string(port) + " serves no slot: is it a cluster node?");
+        last = Error(Errc::unexpected_reply,
+                     host + ":" + std::to_string(port) + " serves no slot: is it a cluster node?");
         continue;
       }
       map = std::move(*m);
@@ -164,8 +168,10 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
   // master serves the slot. Remembers the host as the last one asked.
   std::pair<std::string, std::uint16_t> target_for(std::uint16_t slot, const std::optional<Redirect>& to) {
     std::pair<std::string, std::uint16_t> hp;
-    if (to) hp = {to->host.empty() ? last_host : to->host, to->port};
-    else if (const ClusterNode* n = map.node_for(slot)) hp = {n->host, n->port};
+    if (to)
+      hp = {to->host.empty() ? last_host : to->host, to->port};
+    else if (const ClusterNode* n = map.node_for(slot))
+      hp = {n->host, n->port};
     if (hp.second != 0) last_host = hp.first;
     return hp;
   }
@@ -192,8 +198,10 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
           r = lease.error();
         } else {
           auto asking = co_await lease->exec(resp::Command("ASKING"));
-          if (!asking) r = asking.error();
-          else r = co_await lease->exec(cmd);
+          if (!asking)
+            r = asking.error();
+          else
+            r = co_await lease->exec(cmd);
         }
       } else if (to && to->ask) {  // ASKING and the command on one connection, in order
         resp::Pipeline p;
@@ -236,7 +244,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     std::vector<T> items;
   };
   template <class T, class SlotOf>
-  std::map<std::string, NodeGroup<T>> group_by_node(const std::vector<T>& items, SlotOf slot_of, std::vector<T>& unserved) const {
+  std::map<std::string, NodeGroup<T>> group_by_node(const std::vector<T>& items, SlotOf slot_of,
+                                                    std::vector<T>& unserved) const {
     std::map<std::string, NodeGroup<T>> out;
     for (const T& item : items) {
       if (const ClusterNode* n = map.node_for(slot_of(item))) {
@@ -254,8 +263,9 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
   // A multi-key command split by slot: the slot groups of each node go out in one
   // pipeline; a group that meets a redirection or TRYAGAIN is retried alone through
   // routed(). `merge` gets each group's key indexes and reply.
-  asio::awaitable<Result<void>> split(std::string_view name, const std::vector<std::string>& keys, bool idempotent,
-                                      const MergeGroup& merge, const std::vector<std::string>* values = nullptr) {
+  asio::awaitable<Result<void>> split(std::string_view name, const std::vector<std::string>& keys,
+                                      bool idempotent, const MergeGroup& merge,
+                                      const std::vector<std::string>* values = nullptr) {
     if (!have_map) {
       if (auto ok = co_await refresh(); !ok) co_return ok.error();
     }
@@ -271,7 +281,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     };
     std::vector<std::uint16_t> slots_used, retry;  // retry: unserved now, or redirected: one at a time below
     for (const auto& entry : by_slot) slots_used.push_back(entry.first);
-    for (const auto& [name_port, part] : group_by_node(slots_used, [](std::uint16_t s) { return s; }, retry)) {
+    for (const auto& [name_port, part] : group_by_node(
+             slots_used, [](std::uint16_t s) { return s; }, retry)) {
       const auto& slots = part.items;
       resp::Pipeline p;
       for (auto slot : slots) p.add(make(by_slot[slot]));
@@ -302,7 +313,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
 
   // A pipeline across nodes: each node's share in one write, replies put back in order;
   // redirected commands (which did not run) retried alone through routed().
-  asio::awaitable<Result<std::vector<resp::Reply>>> split_pipeline(const std::vector<resp::Command>& cmds, bool idempotent) {
+  asio::awaitable<Result<std::vector<resp::Reply>>> split_pipeline(const std::vector<resp::Command>& cmds,
+                                                                   bool idempotent) {
     if (!have_map) {
       if (auto ok = co_await refresh(); !ok) co_return ok.error();
     }
@@ -310,14 +322,16 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     for (std::size_t i = 0; i < cmds.size(); ++i) {
       auto key = command_routing_key(cmds[i]);
       if (!key)
-        co_return Error(Errc::invalid_argument, "pipeline: " + std::string(cmds[i].name()) +
-                                                    " has no key to route by on a cluster; send it with for_each_master()");
+        co_return Error(Errc::invalid_argument,
+                        "pipeline: " + std::string(cmds[i].name()) +
+                            " has no key to route by on a cluster; send it with for_each_master()");
       slot[i] = key_slot(*key);
     }
     std::vector<std::size_t> all(cmds.size()), retry;
     for (std::size_t i = 0; i < cmds.size(); ++i) all[i] = i;
     std::vector<resp::Reply> out(cmds.size());
-    for (auto& [name, part] : group_by_node(all, [&](std::size_t i) { return slot[i]; }, retry)) {
+    for (auto& [name, part] : group_by_node(
+             all, [&](std::size_t i) { return slot[i]; }, retry)) {
       resp::Pipeline p;
       for (std::size_t i : part.items) p.add(cmds[i]);
       auto replies = co_await node(part.host, part.port).pipeline(std::move(p));
@@ -342,9 +356,12 @@ struct ClusterClient::Impl : std::enable_shared_from_this<Impl> {
     std::sort(retry.begin(), retry.end());
     for (std::size_t i : retry) {
       auto r = co_await routed(slot[i], cmds[i], idempotent);
-      if (r) out[i] = std::move(*r);
-      else if (node_unreachable(r.error()) || r.error().code() == Errc::cancelled) co_return r.error();
-      else out[i] = error_reply(reply_text(r.error()));
+      if (r)
+        out[i] = std::move(*r);
+      else if (node_unreachable(r.error()) || r.error().code() == Errc::cancelled)
+        co_return r.error();
+      else
+        out[i] = error_reply(reply_text(r.error()));
     }
     co_return out;
   }
@@ -363,14 +380,17 @@ ClusterOptions ClusterOptions::from(const ConnectionOptions& connection) {
 
 ClusterClient::ClusterClient(asio::any_io_executor ex, ClusterOptions options)
     : impl_(std::make_shared<Impl>(std::move(ex), std::move(options))) {}
-ClusterClient::~ClusterClient() { close(); }
+ClusterClient::~ClusterClient() {
+  close();
+}
 
 asio::awaitable<Result<void>> ClusterClient::connect() {
   auto impl = impl_;
   co_return co_await impl->refresh();
 }
 
-asio::awaitable<Result<resp::Reply>> ClusterClient::typed(resp::Command cmd, std::string_view key, Op op, bool idempotent) {
+asio::awaitable<Result<resp::Reply>> ClusterClient::typed(resp::Command cmd, std::string_view key, Op op,
+                                                          bool idempotent) {
   auto impl = impl_;
   std::uint16_t slot = key_slot(key);
   if (op == Op::eval || op == Op::evalsha) {  // every key in one slot, checked before anything is sent
@@ -382,14 +402,17 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::typed(resp::Command cmd, std
   co_return co_await impl->routed(slot, cmd, idempotent);
 }
 
-asio::awaitable<Result<void>> ClusterClient::per_group(std::string_view name, Op, const std::vector<std::string>& keys,
-                                                       const std::vector<std::string>* values, bool idempotent,
-                                                       MergeGroup merge) {
+asio::awaitable<Result<void>> ClusterClient::per_group(std::string_view name, Op,
+                                                       const std::vector<std::string>& keys,
+                                                       const std::vector<std::string>* values,
+                                                       bool idempotent, MergeGroup merge) {
   auto impl = impl_;
   co_return co_await impl->split(name, keys, idempotent, merge, values);
 }
 
-ValueCodec* ClusterClient::codec() { return impl_->opts.node.compression ? &impl_->codec : nullptr; }
+ValueCodec* ClusterClient::codec() {
+  return impl_->opts.node.compression ? &impl_->codec : nullptr;
+}
 
 std::vector<ConnectionOptions> ClusterClient::masters() const {
   std::vector<ConnectionOptions> out;
@@ -401,13 +424,18 @@ std::vector<ConnectionOptions> ClusterClient::masters() const {
   return out;
 }
 
-asio::any_io_executor ClusterClient::executor() const { return impl_->ex; }
+asio::any_io_executor ClusterClient::executor() const {
+  return impl_->ex;
+}
 
-asio::awaitable<Result<resp::Reply>> ClusterClient::command_at(ConnectionOptions master, resp::Command cmd, bool idempotent) {
+asio::awaitable<Result<resp::Reply>> ClusterClient::command_at(ConnectionOptions master, resp::Command cmd,
+                                                               bool idempotent) {
   auto impl = impl_;
   const auto known = impl->map.masters();
-  if (std::none_of(known.begin(), known.end(), [&](const ClusterNode& n) { return n.host == master.host && n.port == master.port; }))
-    co_return Error(Errc::invalid_argument, master.host + ":" + std::to_string(master.port) + " is not a master of the cluster");
+  if (std::none_of(known.begin(), known.end(),
+                   [&](const ClusterNode& n) { return n.host == master.host && n.port == master.port; }))
+    co_return Error(Errc::invalid_argument,
+                    master.host + ":" + std::to_string(master.port) + " is not a master of the cluster");
   co_return co_await impl->node(master.host, master.port).command(std::move(cmd), idempotent);
 }
 
@@ -417,7 +445,8 @@ ClientMetricsSnapshot ClusterClient::metrics() const {
   return out;
 }
 
-asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, std::string routing_key, bool idempotent) {
+asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, std::string routing_key,
+                                                            bool idempotent) {
   auto impl = impl_;
   co_return co_await impl->routed(key_slot(routing_key), cmd, idempotent);
 }
@@ -426,7 +455,8 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::command(resp::Command cmd, b
   auto impl = impl_;
   auto key = command_routing_key(cmd);
   if (!key)
-    co_return Error(Errc::invalid_argument, std::string(cmd.name()) + " has no key to route by on a cluster; use for_each_master()");
+    co_return Error(Errc::invalid_argument,
+                    std::string(cmd.name()) + " has no key to route by on a cluster; use for_each_master()");
   const std::uint16_t slot = key_slot(*key);
   co_return co_await impl->routed(slot, cmd, idempotent);
 }
@@ -444,7 +474,8 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::command_at_slot(std::uint16_
   co_return co_await impl->node(host, port).command(cmd, true);
 }
 
-asio::awaitable<Result<std::vector<resp::Reply>>> ClusterClient::pipeline(std::vector<resp::Command> cmds, bool idempotent) {
+asio::awaitable<Result<std::vector<resp::Reply>>> ClusterClient::pipeline(std::vector<resp::Command> cmds,
+                                                                          bool idempotent) {
   auto impl = impl_;
   co_return co_await impl->split_pipeline(cmds, idempotent);
 }
@@ -456,7 +487,9 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
     const std::string_view n = c.name();
     if (client_detail::equals_upper(n, "MULTI") || client_detail::equals_upper(n, "EXEC") ||
         client_detail::equals_upper(n, "DISCARD") || client_detail::equals_upper(n, "WATCH"))
-      co_return Error(Errc::invalid_argument, "transaction: give the commands only (MULTI and EXEC are added; WATCH is not supported here)");
+      co_return Error(
+          Errc::invalid_argument,
+          "transaction: give the commands only (MULTI and EXEC are added; WATCH is not supported here)");
     auto k = command_keys(c);
     all.insert(all.end(), k.begin(), k.end());
   }
@@ -484,7 +517,9 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
     // A queued command redirected: EXEC aborted, nothing ran; follow it and try again.
     for (std::size_t i = first; i < first + cmds.size() && !to; ++i)
       if ((*replies)[i].is_error())
-        if (const Error queued = net::error_from_reply((*replies)[i].root(), "transaction"); queued.redirect()) to = *queued.redirect();
+        if (const Error queued = net::error_from_reply((*replies)[i].root(), "transaction");
+            queued.redirect())
+          to = *queued.redirect();
     if (to) {
       if (!to->ask) {
         ++impl->moved_n;
@@ -497,7 +532,8 @@ asio::awaitable<Result<resp::Reply>> ClusterClient::transaction(std::vector<resp
     const resp::Reply& exec = replies->back();
     if (exec.is_error()) {
       const Error e = net::error_from_reply(exec.root(), "EXEC");
-      if (const RouteAction next = next_route_action(attempt, impl->opts.max_redirects, e, false); next.retry && !next.to) {
+      if (const RouteAction next = next_route_action(attempt, impl->opts.max_redirects, e, false);
+          next.retry && !next.to) {
         asio::steady_timer t(impl->ex, next.wait);
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
@@ -514,7 +550,8 @@ asio::awaitable<Result<void>> ClusterClient::refresh() {
   co_return co_await impl->refresh();
 }
 
-asio::awaitable<std::vector<Result<resp::Reply>>> ClusterClient::for_each_master(resp::Command cmd, bool idempotent) {
+asio::awaitable<std::vector<Result<resp::Reply>>> ClusterClient::for_each_master(resp::Command cmd,
+                                                                                 bool idempotent) {
   auto impl = impl_;
   std::vector<Result<resp::Reply>> out;
   if (!impl->have_map) {
@@ -528,10 +565,18 @@ asio::awaitable<std::vector<Result<resp::Reply>>> ClusterClient::for_each_master
   co_return out;
 }
 
-const SlotMap& ClusterClient::slots() const { return impl_->map; }
-std::uint64_t ClusterClient::moved() const noexcept { return impl_->moved_n.load(); }
-std::uint64_t ClusterClient::asked() const noexcept { return impl_->asked_n.load(); }
-std::uint64_t ClusterClient::refreshes() const noexcept { return impl_->refresh_n.load(); }
+const SlotMap& ClusterClient::slots() const {
+  return impl_->map;
+}
+std::uint64_t ClusterClient::moved() const noexcept {
+  return impl_->moved_n.load();
+}
+std::uint64_t ClusterClient::asked() const noexcept {
+  return impl_->asked_n.load();
+}
+std::uint64_t ClusterClient::refreshes() const noexcept {
+  return impl_->refresh_n.load();
+}
 
 void ClusterClient::close() {
   auto impl = impl_;

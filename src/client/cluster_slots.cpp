@@ -13,7 +13,8 @@ constexpr std::array<std::uint16_t, 256> make_table() {
   std::array<std::uint16_t, 256> t{};
   for (int i = 0; i < 256; ++i) {
     std::uint16_t crc = static_cast<std::uint16_t>(i << 8);
-    for (int b = 0; b < 8; ++b) crc = static_cast<std::uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
+    for (int b = 0; b < 8; ++b)
+      crc = static_cast<std::uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
     t[static_cast<std::size_t>(i)] = crc;
   }
   return t;
@@ -36,7 +37,9 @@ std::string_view hash_tag(std::string_view key) noexcept {
   return key.substr(open + 1, close - open - 1);
 }
 
-std::uint16_t key_slot(std::string_view key) noexcept { return crc16(hash_tag(key)) & (kClusterSlots - 1); }
+std::uint16_t key_slot(std::string_view key) noexcept {
+  return crc16(hash_tag(key)) & (kClusterSlots - 1);
+}
 
 Result<SlotMap> SlotMap::from_cluster_slots(resp::ReplyRef reply, std::string_view asked_host) {
   auto bad = [](const std::string& what) { return Error(Errc::unexpected_reply, "CLUSTER SLOTS: " + what); };
@@ -46,18 +49,22 @@ Result<SlotMap> SlotMap::from_cluster_slots(resp::ReplyRef reply, std::string_vi
   for (resp::ReplyRef range : reply) {
     if (!range.is_aggregate() || range.size() < 3) return bad("a range is not [start, end, master, ...]");
     const auto lo = range[0].as_integer(), hi = range[1].as_integer();
-    if (!lo || !hi || *lo < 0 || *hi >= kClusterSlots || *lo > *hi) return bad("a range's slots are out of 0..16383");
+    if (!lo || !hi || *lo < 0 || *hi >= kClusterSlots || *lo > *hi)
+      return bad("a range's slots are out of 0..16383");
     const resp::ReplyRef master = range[2];
     if (!master.is_aggregate() || master.size() < 2 || !(master[0].is_string() || master[0].is_null()) ||
         !master[1].as_integer())
       return bad("a master is not [host, port, ...]");
     const auto port = *master[1].as_integer();
     if (port <= 0 || port > 65535) return bad("a master's port is out of range");
-    const std::string_view host = master[0].is_null() || master[0].str().empty() ? asked_host : master[0].str();
-    ClusterNode node{std::string(host), static_cast<std::uint16_t>(port),
-                     master.size() > 2 && master[2].is_string() ? std::string(master[2].str()) : std::string()};
+    const std::string_view host =
+        master[0].is_null() || master[0].str().empty() ? asked_host : master[0].str();
+    ClusterNode node{
+        std::string(host), static_cast<std::uint16_t>(port),
+        master.size() > 2 && master[2].is_string() ? std::string(master[2].str()) : std::string()};
     auto same = [&](const ClusterNode& n) {
-      return n.host == node.host && n.port == node.port && (n.id.empty() || node.id.empty() || n.id == node.id);
+      return n.host == node.host && n.port == node.port &&
+             (n.id.empty() || node.id.empty() || n.id == node.id);
     };
     auto it = std::find_if(m.masters_.begin(), m.masters_.end(), same);
     if (it == m.masters_.end()) {
@@ -77,7 +84,8 @@ const ClusterNode* SlotMap::node_for(std::uint16_t slot) const noexcept {
 }
 
 std::size_t SlotMap::covered() const noexcept {
-  return static_cast<std::size_t>(std::count_if(owner_.begin(), owner_.end(), [](std::int16_t i) { return i >= 0; }));
+  return static_cast<std::size_t>(
+      std::count_if(owner_.begin(), owner_.end(), [](std::int16_t i) { return i >= 0; }));
 }
 
 }  // namespace swarmkeeper

@@ -18,11 +18,14 @@ std::string upper(std::string_view s) {
 
 bool keyless(const std::string& name) {
   static const char* const kKeyless[] = {
-      "PING", "INFO", "SCAN", "KEYS", "DBSIZE", "FLUSHALL", "FLUSHDB", "TIME", "CLUSTER", "CLIENT", "CONFIG",
-      "SCRIPT", "SLOWLOG", "LATENCY", "COMMAND", "HELLO", "AUTH", "SELECT", "ECHO", "MULTI", "EXEC", "DISCARD",
-      "UNWATCH", "ASKING", "READONLY", "READWRITE", "ACL", "MONITOR", "RANDOMKEY", "LASTSAVE", "SAVE", "BGSAVE",
-      "BGREWRITEAOF", "WAIT", "PUBLISH", "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "FUNCTION",
-      "DEBUG", "SHUTDOWN", "ROLE", "SWAPDB", "MODULE", "RESET", "QUIT", "LOLWUT", "PUBSUB", "FAILOVER", "REPLICAOF"};
+      "PING",      "INFO",       "SCAN",        "KEYS",         "DBSIZE",       "FLUSHALL", "FLUSHDB",
+      "TIME",      "CLUSTER",    "CLIENT",      "CONFIG",       "SCRIPT",       "SLOWLOG",  "LATENCY",
+      "COMMAND",   "HELLO",      "AUTH",        "SELECT",       "ECHO",         "MULTI",    "EXEC",
+      "DISCARD",   "UNWATCH",    "ASKING",      "READONLY",     "READWRITE",    "ACL",      "MONITOR",
+      "RANDOMKEY", "LASTSAVE",   "SAVE",        "BGSAVE",       "BGREWRITEAOF", "WAIT",     "PUBLISH",
+      "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "FUNCTION",     "DEBUG",    "SHUTDOWN",
+      "ROLE",      "SWAPDB",     "MODULE",      "RESET",        "QUIT",         "LOLWUT",   "PUBSUB",
+      "FAILOVER",  "REPLICAOF"};
   for (const char* k : kKeyless)
     if (name == k) return true;
   return false;
@@ -44,7 +47,8 @@ std::vector<std::string_view> command_keys(const resp::Command& cmd) {
     for (std::size_t i = 3; i < argc && i < 3 + n; ++i) keys.push_back(cmd.arg_at(i));
     return keys;
   }
-  if (name == "MGET" || name == "DEL" || name == "UNLINK" || name == "EXISTS" || name == "TOUCH" || name == "WATCH") {
+  if (name == "MGET" || name == "DEL" || name == "UNLINK" || name == "EXISTS" || name == "TOUCH" ||
+      name == "WATCH") {
     for (std::size_t i = 1; i < argc; ++i) keys.push_back(cmd.arg_at(i));
     return keys;
   }

@@ -43,8 +43,8 @@ std::string ValueCodec::encode(std::string_view value) {
   seen_.fetch_add(1, std::memory_order_relaxed);
   if (value.size() >= opts_.threshold) {
     std::string out(kHeader + ZSTD_compressBound(value.size()), '\0');
-    const std::size_t n = ZSTD_compressCCtx(thread_cctx(), out.data() + kHeader, out.size() - kHeader, value.data(),
-                                            value.size(), opts_.level);
+    const std::size_t n = ZSTD_compressCCtx(thread_cctx(), out.data() + kHeader, out.size() - kHeader,
+                                            value.data(), value.size(), opts_.level);
     if (!ZSTD_isError(n) &&
         static_cast<double>(n + kHeader) <= static_cast<double>(value.size()) * (1.0 - opts_.min_saving)) {
       out.resize(kHeader + n);
@@ -75,14 +75,15 @@ Result<std::string> ValueCodec::decode(std::string_view stored) const {
     return Error(Errc::protocol_error, "a value marked as compressed is not a valid zstd frame (corrupted?)");
   if (size > opts_.max_value_bytes)
     return Error(Errc::protocol_error, "a compressed value claims " + std::to_string(size) +
-                                           " bytes, more than max_value_bytes (" + std::to_string(opts_.max_value_bytes) +
-                                           "): refused unread");
+                                           " bytes, more than max_value_bytes (" +
+                                           std::to_string(opts_.max_value_bytes) + "): refused unread");
   // No zstd frame expands more than a block's worth per 4 input bytes (an RLE block:
   // 128 KiB from a 3-byte header and 1 byte): a claim beyond that is a lie, refused
   // before the decoder sizes its window from it.
   if (size > static_cast<unsigned long long>(body.size()) * (ZSTD_BLOCKSIZE_MAX / 4) + ZSTD_BLOCKSIZE_MAX)
-    return Error(Errc::protocol_error, "a compressed value of " + std::to_string(body.size()) + " bytes claims " +
-                                           std::to_string(size) + " bytes, more than any zstd frame that long can hold "
+    return Error(Errc::protocol_error, "a compressed value of " + std::to_string(body.size()) +
+                                           " bytes claims " + std::to_string(size) +
+                                           " bytes, more than any zstd frame that long can hold "
                                            "(corrupted or hostile): refused unread");
   // The claimed size is only a claim: the buffer grows as data really comes out (a
   // 21-byte value cannot make us allocate 4 GiB), and must end exactly at the claim.
@@ -96,21 +97,25 @@ Result<std::string> ValueCodec::decode(std::string_view stored) const {
     ZSTD_outBuffer ob{out.data() + done, out.size() - done, 0};
     const std::size_t r = ZSTD_decompressStream(d, &ob, &in);
     if (ZSTD_isError(r))
-      return Error(Errc::protocol_error, std::string("a compressed value failed to decompress: ") + ZSTD_getErrorName(r));
+      return Error(Errc::protocol_error,
+                   std::string("a compressed value failed to decompress: ") + ZSTD_getErrorName(r));
     done += ob.pos;
     if (r == 0) {  // the frame is complete, and must be all there is
-      if (in.pos != in.size) return Error(Errc::protocol_error, "a compressed value has bytes after its zstd frame");
+      if (in.pos != in.size)
+        return Error(Errc::protocol_error, "a compressed value has bytes after its zstd frame");
       break;
     }
     if (done == out.size()) {
       if (out.size() >= limit)
-        return Error(Errc::protocol_error, "a compressed value decompresses to more than the size its frame claims");
+        return Error(Errc::protocol_error,
+                     "a compressed value decompresses to more than the size its frame claims");
       out.resize(std::min(limit, out.size() * 2));
     } else if (in.pos == in.size) {
       return Error(Errc::protocol_error, "a compressed value ends before its frame does (truncated?)");
     }
   }
-  if (done != limit) return Error(Errc::protocol_error, "a compressed value failed to decompress: size mismatch");
+  if (done != limit)
+    return Error(Errc::protocol_error, "a compressed value failed to decompress: size mismatch");
   out.resize(done);
   return out;
 }

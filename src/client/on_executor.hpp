@@ -25,7 +25,8 @@ boost::asio::awaitable<T> on_executor(boost::asio::any_io_executor ex, boost::as
     out.emplace(co_await std::move(body));
   } else {
     co_await boost::asio::co_spawn(
-        ex, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(body)); }, boost::asio::use_awaitable);
+        ex, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(body)); },
+        boost::asio::use_awaitable);
   }
   co_return std::move(*out);
 }
@@ -36,7 +37,10 @@ std::future<T> start_on(boost::asio::any_io_executor ex, boost::asio::awaitable<
   auto promise = std::make_shared<std::promise<T>>();
   auto fut = promise->get_future();
   boost::asio::co_spawn(
-      ex, [promise, aw = std::move(aw)]() mutable -> boost::asio::awaitable<void> { promise->set_value(co_await std::move(aw)); },
+      ex,
+      [promise, aw = std::move(aw)]() mutable -> boost::asio::awaitable<void> {
+        promise->set_value(co_await std::move(aw));
+      },
       [promise](std::exception_ptr e) {
         if (e) promise->set_exception(e);
       });

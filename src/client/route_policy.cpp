@@ -16,12 +16,13 @@ constexpr BackoffOptions kClusterBusy{std::chrono::milliseconds(25), std::chrono
 }  // namespace
 
 bool node_unreachable(const Error& e) {
-  return e.code() == Errc::connection_refused || e.code() == Errc::connection_lost || e.code() == Errc::timeout ||
-         e.code() == Errc::dns_failure || e.code() == Errc::io_error;
+  return e.code() == Errc::connection_refused || e.code() == Errc::connection_lost ||
+         e.code() == Errc::timeout || e.code() == Errc::dns_failure || e.code() == Errc::io_error;
 }
 
 bool routed_elsewhere(const Error& e) {
-  return e.redirect() != nullptr || e.server_code() == ServerCode::try_again || e.server_code() == ServerCode::cluster_down;
+  return e.redirect() != nullptr || e.server_code() == ServerCode::try_again ||
+         e.server_code() == ServerCode::cluster_down;
 }
 
 RouteAction next_route_action(int attempt, int max_redirects, const Error& e, bool idempotent) {

@@ -26,7 +26,8 @@ Result<std::string> decoded(ValueCodec* codec, std::string_view stored) {
 }  // namespace
 
 Error client_detail::unexpected(std::string_view what, const resp::Reply& r) {
-  return Error(Errc::unexpected_reply, std::string(what) + " returned " + resp::to_string(r.root()).substr(0, 120));
+  return Error(Errc::unexpected_reply,
+               std::string(what) + " returned " + resp::to_string(r.root()).substr(0, 120));
 }
 
 asio::awaitable<Result<Router::Value>> Router::get(std::string key) {
@@ -35,7 +36,8 @@ asio::awaitable<Result<Router::Value>> Router::get(std::string key) {
   auto r = co_await typed(std::move(c), key, Op::get, true);
   if (!r) co_return r.error();
   if (r->is_null()) co_return Value{};
-  if (!is_value(r->root())) co_return unexpected("GET", *r);  // an array, a map, an integer, +QUEUED: not a value
+  if (!is_value(r->root()))
+    co_return unexpected("GET", *r);  // an array, a map, an integer, +QUEUED: not a value
   auto v = decoded(codec(), r->str());
   if (!v) co_return v.error();
   co_return Value{std::move(*v)};
@@ -57,20 +59,21 @@ asio::awaitable<Result<std::vector<Router::Value>>> Router::mget(std::vector<std
   std::vector<Value> out(keys.size());
   if (keys.empty()) co_return out;  // (a server refuses MGET with no key)
   ValueCodec* const vc = codec();
-  auto ok = co_await per_group("MGET", Op::mget, keys, nullptr, true,
-                               [&](std::span<const std::size_t> idx, const resp::Reply& r) -> Result<void> {
-                                 if (r.type() != resp::Type::array || r.size() != idx.size()) return unexpected("MGET", r);
-                                 std::size_t j = 0;
-                                 for (const resp::ReplyRef v : r) {  // (in order: r[j] would walk from the start each time)
-                                   const std::size_t at = idx[j++];
-                                   if (v.is_null()) continue;
-                                   if (!is_value(v)) return unexpected("MGET", r);
-                                   auto d = decoded(vc, v.str());
-                                   if (!d) return d.error();
-                                   out[at] = std::move(*d);
-                                 }
-                                 return {};
-                               });
+  auto ok = co_await per_group(
+      "MGET", Op::mget, keys, nullptr, true,
+      [&](std::span<const std::size_t> idx, const resp::Reply& r) -> Result<void> {
+        if (r.type() != resp::Type::array || r.size() != idx.size()) return unexpected("MGET", r);
+        std::size_t j = 0;
+        for (const resp::ReplyRef v : r) {  // (in order: r[j] would walk from the start each time)
+          const std::size_t at = idx[j++];
+          if (v.is_null()) continue;
+          if (!is_value(v)) return unexpected("MGET", r);
+          auto d = decoded(vc, v.str());
+          if (!d) return d.error();
+          out[at] = std::move(*d);
+        }
+        return {};
+      });
   if (!ok) co_return ok.error();
   co_return out;
 }
@@ -94,8 +97,8 @@ asio::awaitable<Result<void>> Router::mset(std::vector<std::pair<std::string, st
                                });
 }
 
-asio::awaitable<Result<std::int64_t>> Router::counted(std::string_view name, Op op, std::vector<std::string> keys,
-                                                      bool idempotent) {
+asio::awaitable<Result<std::int64_t>> Router::counted(std::string_view name, Op op,
+                                                      std::vector<std::string> keys, bool idempotent) {
   std::int64_t total = 0;
   if (keys.empty()) co_return total;  // (a server refuses DEL, UNLINK and EXISTS with no key)
   auto ok = co_await per_group(name, op, keys, nullptr, idempotent,
@@ -154,7 +157,8 @@ asio::awaitable<Result<std::int64_t>> Router::publish(std::string channel, std::
   co_return r->integer();
 }
 
-asio::awaitable<Result<std::unique_ptr<Router>>> open_router(asio::any_io_executor ex, ClientOptions options) {
+asio::awaitable<Result<std::unique_ptr<Router>>> open_router(asio::any_io_executor ex,
+                                                             ClientOptions options) {
   bool cluster = options.connection.cluster;
   if (!cluster) {  // a plain URL may name a cluster node: ask it
     ConnectionOptions probe = options.connection;
@@ -167,8 +171,9 @@ asio::awaitable<Result<std::unique_ptr<Router>>> open_router(asio::any_io_execut
   }
   if (!cluster) co_return std::unique_ptr<Router>(std::make_unique<Client>(ex, std::move(options)));
   if (options.connection.db != 0)
-    co_return Error(Errc::invalid_argument, "a Redis Cluster has only database 0, but the URL asks for database " +
-                                                std::to_string(options.connection.db));
+    co_return Error(Errc::invalid_argument,
+                    "a Redis Cluster has only database 0, but the URL asks for database " +
+                        std::to_string(options.connection.db));
   ClusterOptions co = ClusterOptions::from(options.connection);
   const ConnectionOptions node_connection = co.node.connection;
   const auto node_acquire = co.node.acquire_timeout;  // a dead node costs little: others are asked

@@ -46,8 +46,11 @@ SyncClient::~SyncClient() {
   s_->thread.join();
 }
 
-Result<Client::Value> SyncClient::get(const std::string& key) { return s_->call(s_->client->get(key)); }
-Result<void> SyncClient::set(const std::string& key, const std::string& value, std::chrono::milliseconds ttl) {
+Result<Client::Value> SyncClient::get(const std::string& key) {
+  return s_->call(s_->client->get(key));
+}
+Result<void> SyncClient::set(const std::string& key, const std::string& value,
+                             std::chrono::milliseconds ttl) {
   return s_->call(s_->client->set(key, value, ttl));
 }
 Result<resp::Reply> SyncClient::command(const resp::Command& cmd, bool idempotent) {
@@ -56,7 +59,9 @@ Result<resp::Reply> SyncClient::command(const resp::Command& cmd, bool idempoten
 std::future<Result<resp::Reply>> SyncClient::command_async(resp::Command cmd, bool idempotent) {
   return s_->start(s_->client->command(std::move(cmd), idempotent));
 }
-Client& SyncClient::async() noexcept { return *s_->client; }
+Client& SyncClient::async() noexcept {
+  return *s_->client;
+}
 ClientMetricsSnapshot SyncClient::metrics() const {
   std::promise<ClientMetricsSnapshot> p;
   asio::post(s_->io, [&] { p.set_value(s_->client->metrics()); });  // the pool is read on its thread

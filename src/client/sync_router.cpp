@@ -27,7 +27,7 @@ struct SyncRouter::State {
   std::shared_ptr<Router> router;  // set once, by the first open() that succeeds
   Clock::time_point tried_at{};
   Error last_error{Errc::cancelled, "not opened yet"};
-  std::mutex opening;  // one attempt at a time
+  std::mutex opening;   // one attempt at a time
   bool closed = false;  // guarded by mu: close() was called; never opened again
 
   // Runs aw on the I/O thread; the future holds its result.
@@ -46,7 +46,8 @@ SyncRouter::~SyncRouter() {
     if (s->router) s->router->close();
   });
   s_->work.reset();
-  asio::post(s_->io, [s = s_.get()] { s->router.reset(); });  // after close(): its pools end, io.run() returns
+  asio::post(s_->io,
+             [s = s_.get()] { s->router.reset(); });  // after close(): its pools end, io.run() returns
   s_->thread.join();
 }
 
@@ -100,10 +101,12 @@ std::vector<SyncRouter::Master> SyncRouter::masters() {
     return out;
   }
   auto list = s_->start([](std::shared_ptr<Router> r) -> asio::awaitable<std::vector<ConnectionOptions>> {
-                co_return r->masters();  // (on the I/O thread: the slot map lives there)
-              }(r)).get();
+                  co_return r->masters();  // (on the I/O thread: the slot map lives there)
+                }(r))
+                  .get();
   const bool named = cluster();
-  for (auto& c : list) out.push_back({named ? c.host + ":" + std::to_string(c.port) : std::string(), std::move(c)});
+  for (auto& c : list)
+    out.push_back({named ? c.host + ":" + std::to_string(c.port) : std::string(), std::move(c)});
   return out;
 }
 
@@ -112,7 +115,9 @@ Result<resp::Reply> SyncRouter::at(const Master& m, resp::Command cmd) {
   return s_->start(router()->command_at(m.connection, std::move(cmd), true)).get();
 }
 
-Result<resp::Reply> SyncRouter::command(resp::Command cmd) { return command_async(std::move(cmd)).get(); }
+Result<resp::Reply> SyncRouter::command(resp::Command cmd) {
+  return command_async(std::move(cmd)).get();
+}
 
 std::future<Result<resp::Reply>> SyncRouter::command_async(resp::Command cmd) {
   if (auto ok = open(); !ok) {
@@ -130,7 +135,11 @@ void SyncRouter::refresh() {
 ClientMetricsSnapshot SyncRouter::metrics() {
   auto r = router();
   if (!r) return {};
-  return s_->start([](std::shared_ptr<Router> r) -> asio::awaitable<ClientMetricsSnapshot> { co_return r->metrics(); }(r)).get();
+  return s_
+      ->start([](std::shared_ptr<Router> r) -> asio::awaitable<ClientMetricsSnapshot> {
+        co_return r->metrics();
+      }(r))
+      .get();
 }
 
 }  // namespace swarmkeeper

@@ -47,7 +47,8 @@ struct ThreadedClient::Shard {
   std::thread thread;
 };
 
-ThreadedClient::ThreadedClient(ClientOptions options, std::size_t io_threads, std::chrono::microseconds busy_poll) {
+ThreadedClient::ThreadedClient(ClientOptions options, std::size_t io_threads,
+                               std::chrono::microseconds busy_poll) {
   if (io_threads == 0) io_threads = std::max(1u, std::thread::hardware_concurrency());
   try {
     for (std::size_t i = 0; i < io_threads; ++i) {
@@ -81,20 +82,27 @@ void ThreadedClient::stop_all() noexcept {
     if (s->thread.joinable()) s->thread.join();
 }
 
-ThreadedClient::~ThreadedClient() { stop_all(); }
+ThreadedClient::~ThreadedClient() {
+  stop_all();
+}
 
 Client& ThreadedClient::local() noexcept {
   if (tl_owner == this) return *shards_[tl_index]->client;
   return *shards_[next_.fetch_add(1, std::memory_order_relaxed) % shards_.size()]->client;
 }
 
-Client& ThreadedClient::client(std::size_t i) noexcept { return *shards_[i % shards_.size()]->client; }
+Client& ThreadedClient::client(std::size_t i) noexcept {
+  return *shards_[i % shards_.size()]->client;
+}
 
-asio::any_io_executor ThreadedClient::executor(std::size_t i) const { return shards_[i % shards_.size()]->io.get_executor(); }
+asio::any_io_executor ThreadedClient::executor(std::size_t i) const {
+  return shards_[i % shards_.size()]->io.get_executor();
+}
 
 void ThreadedClient::spawn(std::function<asio::awaitable<void>()> fn) {
   const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed) % shards_.size();
-  asio::co_spawn(shards_[i]->io, [fn = std::move(fn)]() -> asio::awaitable<void> { co_await fn(); }, asio::detached);
+  asio::co_spawn(
+      shards_[i]->io, [fn = std::move(fn)]() -> asio::awaitable<void> { co_await fn(); }, asio::detached);
 }
 
 namespace {
@@ -135,8 +143,10 @@ void ThreadedClient::close() {
     auto close_it = [sh = s.get()] {
       if (sh->client) sh->client->close();
     };
-    if (tl_owner == this && tl_index != i) asio::post(s->io, close_it);  // never wait on another I/O thread
-    else on_shard_thread(this, i, s->io, close_it);
+    if (tl_owner == this && tl_index != i)
+      asio::post(s->io, close_it);  // never wait on another I/O thread
+    else
+      on_shard_thread(this, i, s->io, close_it);
   }
 }
 

@@ -41,5 +41,4 @@ asio::awaitable<Result<void>> write_audit(Router& conn, const CoordinatorTable& 
   co_return Result<void>{};
 }
 
-
 }  // namespace swarmkeeper::coord

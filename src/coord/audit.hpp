@@ -17,6 +17,7 @@ inline constexpr const char* kAuditKey = "swarmkeeper:reaped";
 
 /// Appends the table's reaped coordinators. Fails with the connection's error; a server
 /// that refuses the write (OOM, ACL) is not a failure: *note says why nothing was written.
-boost::asio::awaitable<Result<void>> write_audit(Router& conn, const CoordinatorTable& table, std::string* note);
+boost::asio::awaitable<Result<void>> write_audit(Router& conn, const CoordinatorTable& table,
+                                                 std::string* note);
 
 }  // namespace swarmkeeper::coord

@@ -19,8 +19,8 @@ constexpr std::size_t kChunk = 500;  // keys per pipelined read, fields per HMGE
 
 // GETRANGE key 0 max for each key, as HeartbeatReads that view into *replies.
 asio::awaitable<Result<std::vector<HeartbeatRead>>> Engine::read_values(const std::vector<std::string>& keys,
-                                                                       std::vector<resp::Reply>& replies,
-                                                                       const char* what) {
+                                                                        std::vector<resp::Reply>& replies,
+                                                                        const char* what) {
   std::vector<HeartbeatRead> out(keys.size());
   if (keys.empty()) co_return out;
   std::vector<resp::Command> p;
@@ -65,7 +65,8 @@ asio::awaitable<void> Engine::absent_phase() {
   if (ids.empty() || failed_) co_return;
   std::uint64_t room = opts_.max_absent_records;
   if (auto n = co_await router_->command(resp::Command("HLEN").arg(kAbsentKey)); n && n->root().as_integer())
-    room = n->integer() >= static_cast<std::int64_t>(room) ? 0 : room - static_cast<std::uint64_t>(n->integer());
+    room =
+        n->integer() >= static_cast<std::int64_t>(room) ? 0 : room - static_cast<std::uint64_t>(n->integer());
   std::vector<AbsentRecordWrite> writes;
   for (std::size_t at = 0; at < ids.size() && !failed_; at += kChunk) {
     const std::span<const std::string> chunk(ids.data() + at, std::min(kChunk, ids.size() - at));
@@ -90,14 +91,16 @@ asio::awaitable<void> Engine::absent_phase() {
     writes.insert(writes.end(), std::make_move_iterator(w.begin()), std::make_move_iterator(w.end()));
   }
   if (rep().absent_not_recorded > 0)
-    rep().notes.push_back(std::to_string(rep().absent_not_recorded) + " absent coordinators were not recorded: " +
-                          std::string(kAbsentKey) + " holds " + std::to_string(opts_.max_absent_records) +
-                          " (--max-absent-records); their keys without a timestamp wait until earlier ones are reaped");
+    rep().notes.push_back(
+        std::to_string(rep().absent_not_recorded) + " absent coordinators were not recorded: " +
+        std::string(kAbsentKey) + " holds " + std::to_string(opts_.max_absent_records) +
+        " (--max-absent-records); their keys without a timestamp wait until earlier ones are reaped");
   if (opts_.dry_run || writes.empty()) co_return;
   for (std::size_t at = 0; at < writes.size() && !failed_; at += kChunk) {
     resp::Command set("HSET");
     set.arg(kAbsentKey);
-    for (std::size_t i = at; i < std::min(writes.size(), at + kChunk); ++i) set.arg(writes[i].id).arg(writes[i].value);
+    for (std::size_t i = at; i < std::min(writes.size(), at + kChunk); ++i)
+      set.arg(writes[i].id).arg(writes[i].value);
     auto r = co_await router_->command(set);
     if (!r || r->is_error())
       co_return fail(r ? net::error_from_reply(r->root(), "HSET " + std::string(kAbsentKey)) : r.error(),
@@ -112,11 +115,13 @@ asio::awaitable<void> Engine::forget_absent_records() {
   std::string cursor = "0";
   std::uint64_t removed = 0;
   do {
-    auto r = co_await router_->command(resp::Command("HSCAN").arg(kAbsentKey).arg(cursor).arg("COUNT").arg(kChunk));
+    auto r = co_await router_->command(
+        resp::Command("HSCAN").arg(kAbsentKey).arg(cursor).arg("COUNT").arg(kChunk));
     if (!r || r->is_error() || r->size() != 2) {  // no failure of the run: the records wait for the next one
-      rep().notes.push_back(std::string("could not tidy ") + kAbsentKey + " (HSCAN: " +
-                            (r ? std::string(r->is_error() ? r->str() : "unexpected reply") : r.error().message()) +
-                            "): records of coordinators alive again or reaped stay until a run can");
+      rep().notes.push_back(
+          std::string("could not tidy ") + kAbsentKey + " (HSCAN: " +
+          (r ? std::string(r->is_error() ? r->str() : "unexpected reply") : r.error().message()) +
+          "): records of coordinators alive again or reaped stay until a run can");
       co_return;
     }
     cursor = std::string((*r)[0].str());
@@ -133,8 +138,8 @@ asio::awaitable<void> Engine::forget_absent_records() {
     if (n > 0) {
       auto d = co_await router_->command(del);
       if (!d || d->is_error()) {
-        rep().notes.push_back(std::string("could not tidy ") + kAbsentKey + " (HDEL: " +
-                              (d ? std::string(d->str()) : d.error().message()) + ")");
+        rep().notes.push_back(std::string("could not tidy ") + kAbsentKey +
+                              " (HDEL: " + (d ? std::string(d->str()) : d.error().message()) + ")");
         co_return;
       }
       removed += n;

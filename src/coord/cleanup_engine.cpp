@@ -28,15 +28,20 @@ namespace {
 
 // Every bound CleanupOptions documents, checked before anything is sent.
 Result<void> validate(const CleanupOptions& o) {
-  auto bad = [](std::string what) { return Error(Errc::invalid_argument, "cleanup options: " + std::move(what)); };
+  auto bad = [](std::string what) {
+    return Error(Errc::invalid_argument, "cleanup options: " + std::move(what));
+  };
   constexpr auto kMaxThreshold = std::chrono::milliseconds(30LL * 24 * 3600 * 1000);
-  if (o.threshold.count() <= 0 || o.threshold > kMaxThreshold) return bad("threshold must be from 1 ms to 30 days");
+  if (o.threshold.count() <= 0 || o.threshold > kMaxThreshold)
+    return bad("threshold must be from 1 ms to 30 days");
   if (o.batch_keys < 1 || o.batch_keys > 5000) return bad("batch_keys must be from 1 to 5000");
   if (o.scan_count < 1 || o.scan_count > 10000) return bad("scan_count must be from 1 to 10000");
   if (o.max_in_flight < 1 || o.max_in_flight > 64) return bad("max_in_flight must be from 1 to 64");
-  if (o.max_heartbeat_bytes < 64 || o.max_heartbeat_bytes > (16u << 20)) return bad("max_heartbeat_bytes must be from 64 to 16 MiB");
+  if (o.max_heartbeat_bytes < 64 || o.max_heartbeat_bytes > (16u << 20))
+    return bad("max_heartbeat_bytes must be from 64 to 16 MiB");
   if (o.park_bytes > (4096ull << 20)) return bad("park_bytes must be at most 4 GiB");
-  if (!(o.max_busy_percent >= 0 && o.max_busy_percent <= 100)) return bad("max_busy_percent must be from 0 to 100");
+  if (!(o.max_busy_percent >= 0 && o.max_busy_percent <= 100))
+    return bad("max_busy_percent must be from 0 to 100");
   if (o.lock_ttl < std::chrono::milliseconds(100)) return bad("lock_ttl must be at least 100 ms");
   if (o.max_absent_records > 100'000'000) return bad("max_absent_records must be at most 100,000,000");
   return {};
@@ -56,7 +61,6 @@ PlanOptions plan_options(const CleanupOptions& o) {
   p.max_reported_ids = o.max_reported_ids;
   return p;
 }
-
 
 // One page's liveness reads: GETRANGE key 0 max (a huge value is never read whole).
 asio::awaitable<void> Engine::read_page(std::uint64_t page, std::vector<std::string> reads) {
@@ -102,7 +106,8 @@ asio::awaitable<void> Engine::send(CheckedUnlink batch) {
   ++batches_in_flight_;
   Result<UnlinkOutcome> out = co_await deleter_->run(batch);
   --batches_in_flight_;
-  if (out) plan_.on_outcome(batch, *out);
+  if (out)
+    plan_.on_outcome(batch, *out);
   else {
     // On a cluster a batch is several steps on several masters: when one fails, others
     // may have deleted already.
@@ -144,8 +149,8 @@ asio::awaitable<void> Engine::pace_and_report(const char* phase) {
   }
   if (opts_.on_progress && ms_since(last_progress_) >= 100) {
     last_progress_ = Clock::now();
-    opts_.on_progress(CleanupProgress{rep().keys_scanned, dbsize_, plan_.stale_seen(), rep().keys_deleted, phase,
-                                      ms_since(start_) / 1000});
+    opts_.on_progress(CleanupProgress{rep().keys_scanned, dbsize_, plan_.stale_seen(), rep().keys_deleted,
+                                      phase, ms_since(start_) / 1000});
   }
 }
 
@@ -157,18 +162,22 @@ asio::awaitable<Result<void>> Engine::open_servers() {
   ro.compression = false;  // values as the swarm wrote them
   ro.min_connections = 1;
   ro.max_connections = 2;
-  ro.acquire_timeout = std::min<std::chrono::milliseconds>(copts_.connect_timeout, std::chrono::milliseconds(2000));
+  ro.acquire_timeout =
+      std::min<std::chrono::milliseconds>(copts_.connect_timeout, std::chrono::milliseconds(2000));
   auto router = co_await open_router(io_.get_executor(), ro);
   if (!router) co_return router.error();
   router_ = std::shared_ptr<Router>(std::move(*router));
   cluster_ = std::dynamic_pointer_cast<ClusterClient>(router_);
   if (cluster_ && opts_.recheck == Recheck::transaction)
-    co_return Error(Errc::invalid_argument, "--recheck transaction does not work on a cluster (WATCH reaches one slot "
-                                            "only); use the default (script); nothing was done");
+    co_return Error(Errc::invalid_argument,
+                    "--recheck transaction does not work on a cluster (WATCH reaches one slot "
+                    "only); use the default (script); nothing was done");
   for (const ConnectionOptions& m : router_->masters()) {
     const std::string name = m.host + ":" + std::to_string(m.port);
     auto c = co_await net::Connection::open(io_.get_executor(), m);
-    if (!c) co_return cluster_ ? Error(c.error().code(), "cluster master " + name + ": " + c.error().message()) : c.error();
+    if (!c)
+      co_return cluster_ ? Error(c.error().code(), "cluster master " + name + ": " + c.error().message())
+                         : c.error();
     nodes_.push_back(ScanNode{name, *c, {}});
   }
   if (cluster_) {
@@ -204,11 +213,13 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   start_ = started_wall;
   if (*locked == CleanupLock::Outcome::busy) {
     rep().lock_busy = true;
-    rep().notes.push_back("another cleanup is running against this database (lock " + std::string(kLockKey) + "); nothing done");
+    rep().notes.push_back("another cleanup is running against this database (lock " + std::string(kLockKey) +
+                          "); nothing done");
   } else {
     if (*locked == CleanupLock::Outcome::without_lock)
-      rep().notes.push_back("the server is out of memory (OOM): running without the lock (every delete is still "
-                            "checked); deleting is what frees memory");
+      rep().notes.push_back(
+          "the server is out of memory (OOM): running without the lock (every delete is still "
+          "checked); deleting is what frees memory");
     if (*locked == CleanupLock::Outcome::taken_over)
       rep().notes.push_back("took over a lock left by a cleanup that is no longer running");
     cpu_start_ = co_await info_cpu();
@@ -216,16 +227,21 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     auto time = co_await nodes_.front().conn->exec(resp::Command("TIME"));
     const auto server_ms = time ? resp::time_ms(time->root()) : std::nullopt;
     if (!server_ms) {
-      fail(time ? Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time->root())) : time.error(),
+      fail(time ? Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time->root()))
+                : time.error(),
            "reading the server's clock");
     } else {
       start_server_ms_ = *server_ms - static_cast<std::int64_t>(ms_since(start_));
       for (auto& n : nodes_)
         if (auto d = co_await n.conn->exec(resp::Command("DBSIZE")); d && d->root().as_integer())
           dbsize_ += static_cast<std::uint64_t>(d->integer());
-      if (cluster_) deleter_ = std::make_unique<ClusterDeleteStep>(cluster_, opts_.dry_run, std::move(opts_.inside_delete_window));
-      else deleter_ = std::make_unique<DeleteStep>(io_.get_executor(), conn_, opts_.dry_run);
-      if (auto chosen = co_await deleter_->choose(opts_.recheck, rep().notes); !chosen) fail(chosen.error(), "choosing how to delete");
+      if (cluster_)
+        deleter_ = std::make_unique<ClusterDeleteStep>(cluster_, opts_.dry_run,
+                                                       std::move(opts_.inside_delete_window));
+      else
+        deleter_ = std::make_unique<DeleteStep>(io_.get_executor(), conn_, opts_.dry_run);
+      if (auto chosen = co_await deleter_->choose(opts_.recheck, rep().notes); !chosen)
+        fail(chosen.error(), "choosing how to delete");
     }
     if (!failed_) co_await scan();
     if (!failed_ && opts_.absent) co_await absent_phase();
@@ -252,38 +268,49 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     if (deleter_)
       if (auto w = deleter_->nonatomic_summary(); !w.empty()) rep().notes.push_back(std::move(w));
     if (plan_.contended_batches() > 0)
-      rep().notes.push_back(std::to_string(plan_.contended_batches()) +
-                            " batches were left for the next run: their heartbeats kept changing under WATCH");
-    rep().mode = method == Recheck::script ? "script" : method == Recheck::transaction ? "transaction" : "reread";
+      rep().notes.push_back(
+          std::to_string(plan_.contended_batches()) +
+          " batches were left for the next run: their heartbeats kept changing under WATCH");
+    rep().mode = method == Recheck::script        ? "script"
+                 : method == Recheck::transaction ? "transaction"
+                                                  : "reread";
     rep().recheck = method == Recheck::script        ? "atomic-script"
                     : method == Recheck::transaction ? "atomic-transaction"
                                                      : "reread-before-unlink";
     if (deleter_) deleter_->report(rep());
     if (cluster_ && plan_.unparked_keys() > 0)
-      rep().notes.push_back(
-          std::to_string(plan_.unparked_keys()) + " keys found the park area full (--park-mb " +
-          std::to_string(opts_.park_bytes >> 20) + "): on a cluster each of those costs a delete step of its own, "
-          "where a parked key shares its slot's. More park memory lowers the cluster's CPU: at 10^6 coordinators "
-          "--park-mb 256 held every key and halved it");
+      rep().notes.push_back(std::to_string(plan_.unparked_keys()) +
+                            " keys found the park area full (--park-mb " +
+                            std::to_string(opts_.park_bytes >> 20) +
+                            "): on a cluster each of those costs a delete step of its own, "
+                            "where a parked key shares its slot's. More park memory lowers the cluster's "
+                            "CPU: at 10^6 coordinators "
+                            "--park-mb 256 held every key and halved it");
     if (plan_.absent_incomplete() > 0)
-      rep().notes.push_back(std::to_string(plan_.absent_incomplete()) + " absent coordinators were left for a later run: "
-                            "keys naming them found the park area full (--park-mb " + std::to_string(opts_.park_bytes >> 20) +
+      rep().notes.push_back(std::to_string(plan_.absent_incomplete()) +
+                            " absent coordinators were left for a later run: "
+                            "keys naming them found the park area full (--park-mb " +
+                            std::to_string(opts_.park_bytes >> 20) +
                             "), so not all their keys were weighed. More park memory reaps them in one run");
     if (unserved_keys_ > 0)
-      rep().notes.push_back(std::to_string(unserved_keys_) +
-                            " keys are in slots that no master serves (cluster_slots_ok < 16384): they were left alone; "
-                            "assign those slots (CLUSTER ADDSLOTS, or fail over to a replica) and run again");
+      rep().notes.push_back(
+          std::to_string(unserved_keys_) +
+          " keys are in slots that no master serves (cluster_slots_ok < 16384): they were left alone; "
+          "assign those slots (CLUSTER ADDSLOTS, or fail over to a replica) and run again");
     if (batches_in_flight_ > 0) rep().keys_deleted_lower_bound = true;
     if (!opts_.dry_run && opts_.audit && !failed_) {
       std::string note;
-      if (auto a = co_await write_audit(*router_, plan_.table(), &note); !a) fail(a.error(), "writing the audit stream");
+      if (auto a = co_await write_audit(*router_, plan_.table(), &note); !a)
+        fail(a.error(), "writing the audit stream");
       if (!note.empty()) rep().notes.push_back(std::move(note));
     }
-    if (!conn_ || conn_->is_open()) rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
+    if (!conn_ || conn_->is_open())
+      rep().redis_busy_ms = std::max(0.0, (co_await info_cpu() - cpu_start_) * 1000.0);
   }
   co_await lock_->release();  // finds out, too, whether the lock was still ours
   if (lock_->lost()) rep().errors.push_back(lock_->lost_reason());
-  if (!lock_->notes().empty()) rep().notes.insert(rep().notes.end(), lock_->notes().begin(), lock_->notes().end());
+  if (!lock_->notes().empty())
+    rep().notes.insert(rep().notes.end(), lock_->notes().begin(), lock_->notes().end());
   rep().execution_time_ms = static_cast<std::uint64_t>(ms_since(start_));
   rep().coordinators_per_sec =
       static_cast<double>(rep().total_coordinators_checked) / std::max(1e-6, ms_since(start_) / 1000.0);

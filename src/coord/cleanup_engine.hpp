@@ -26,16 +26,18 @@
 #include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
 #include "net/connection.hpp"
-#include "swarmkeeper/coord/cleanup.hpp"
-#include "swarmkeeper/client/router.hpp"
 #include "swarmkeeper/client/cluster_client.hpp"
+#include "swarmkeeper/client/router.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 
 namespace swarmkeeper::coord {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-inline double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+inline double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 /// The plan's options from the cleanup's.
 PlanOptions plan_options(const CleanupOptions& o);
@@ -43,8 +45,12 @@ PlanOptions plan_options(const CleanupOptions& o);
 class Engine {
  public:
   Engine(asio::io_context& io, ConnectionOptions c, CleanupOptions o)
-      : io_(io), copts_(std::move(c)), opts_(std::move(o)), plan_(plan_options(opts_)),
-        slots_(io.get_executor(), opts_.max_in_flight), pacer_(opts_.max_busy_percent) {}
+      : io_(io),
+        copts_(std::move(c)),
+        opts_(std::move(o)),
+        plan_(plan_options(opts_)),
+        slots_(io.get_executor(), opts_.max_in_flight),
+        pacer_(opts_.max_busy_percent) {}
 
   asio::awaitable<Result<CleanupReport>> run();
   void shutdown() {
@@ -55,10 +61,14 @@ class Engine {
 
  private:
   CleanupReport& rep() { return plan_.report(); }
-  std::int64_t server_now_ms() const { return start_server_ms_ + static_cast<std::int64_t>(ms_since(start_)); }
+  std::int64_t server_now_ms() const {
+    return start_server_ms_ + static_cast<std::int64_t>(ms_since(start_));
+  }
   // A signal, or the lock lost (cleanup_lock.hpp): stop at the next safe point.
   bool stopping() const { return (opts_.stop != nullptr && opts_.stop->load()) || (lock_ && lock_->lost()); }
-  std::string stop_reason() const { return lock_ && lock_->lost() ? "stopped: the cleanup lock was lost" : "interrupted by a signal"; }
+  std::string stop_reason() const {
+    return lock_ && lock_->lost() ? "stopped: the cleanup lock was lost" : "interrupted by a signal";
+  }
   void fail(const Error& e, std::string_view during) { fail(std::string(during) + ": " + e.message()); }
   void fail(std::string message) {
     if (!failed_) rep().errors.push_back(std::move(message));
@@ -68,7 +78,8 @@ class Engine {
   asio::awaitable<double> info_cpu() {
     double total = 0;
     for (auto& n : nodes_)
-      if (auto r = co_await n.conn->exec(resp::Command("INFO").arg("cpu"))) total += info_cpu_seconds(r->str());
+      if (auto r = co_await n.conn->exec(resp::Command("INFO").arg("cpu")))
+        total += info_cpu_seconds(r->str());
     co_return total;
   }
   // A server to scan: the one server, or each master of a cluster.
@@ -95,7 +106,8 @@ class Engine {
   asio::awaitable<void> send_ready();
   asio::awaitable<void> send(CheckedUnlink batch);
   asio::awaitable<Result<std::vector<HeartbeatRead>>> read_values(const std::vector<std::string>& keys,
-                                                                  std::vector<resp::Reply>& replies, const char* what);
+                                                                  std::vector<resp::Reply>& replies,
+                                                                  const char* what);
   asio::awaitable<void> absent_phase();
   asio::awaitable<void> forget_absent_records();
   asio::awaitable<void> orphan_chunk();
@@ -107,12 +119,13 @@ class Engine {
   ConnectionOptions copts_;
   CleanupOptions opts_;
   CleanupPlan plan_;
-  std::shared_ptr<Router> router_;           // every keyed command: one server, or routed by slot
+  std::shared_ptr<Router> router_;          // every keyed command: one server, or routed by slot
   std::shared_ptr<ClusterClient> cluster_;  // the router, when it is a cluster's (slot map, per-slot deletes)
-  std::shared_ptr<net::Connection> conn_;   // one server: its deletes' connection (WATCH/MULTI), also its scan's
-  std::vector<ScanNode> nodes_;             // what SCAN, INFO and DBSIZE go to: each master
-  SlotMap map_at_start_;                    // a cluster: each slot's master when the scan began
-  std::uint64_t unserved_keys_ = 0;          // a cluster: scanned keys in slots no master serves (skipped)
+  std::shared_ptr<net::Connection>
+      conn_;                         // one server: its deletes' connection (WATCH/MULTI), also its scan's
+  std::vector<ScanNode> nodes_;      // what SCAN, INFO and DBSIZE go to: each master
+  SlotMap map_at_start_;             // a cluster: each slot's master when the scan began
+  std::uint64_t unserved_keys_ = 0;  // a cluster: scanned keys in slots no master serves (skipped)
   std::unique_ptr<CleanupLock> lock_;
   InFlight slots_;  // reads and batches in flight
   std::unique_ptr<Deleter> deleter_;

@@ -8,8 +8,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <random>
 
 #include "client/route_policy.hpp"
@@ -40,7 +40,8 @@ asio::awaitable<Result<CleanupLock::Outcome>> CleanupLock::acquire(bool wait, co
   auto lock_sent = std::chrono::steady_clock::now();
   for (;;) {
     lock_sent = std::chrono::steady_clock::now();
-    auto r = co_await conn_->command(resp::Command("SET").arg(kLockKey).arg(token_).arg("NX").arg("PX").arg(ttl_.count()));
+    auto r = co_await conn_->command(
+        resp::Command("SET").arg(kLockKey).arg(token_).arg("NX").arg("PX").arg(ttl_.count()));
     if (!r) {
       if (r.error().code() == Errc::out_of_memory) co_return Outcome::without_lock;
       co_return r.error();
@@ -72,8 +73,10 @@ asio::awaitable<bool> CleanupLock::take_over_if_dead(const std::string& holder) 
   } catch (...) {
     co_return false;
   }
-  if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) co_return false;
-  auto r = co_await conn_->command(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(holder));
+  if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+    co_return false;
+  auto r =
+      co_await conn_->command(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(holder));
   co_return r && r->integer() == 1;
 }
 
@@ -88,7 +91,8 @@ bool CleanupLock::lost() const noexcept {
 
 std::string CleanupLock::lost_reason() const {
   if (!lost_reason_.empty()) return lost_reason_;
-  return "the cleanup lock could not be renewed in time (its server did not answer) and may have expired: the run "
+  return "the cleanup lock could not be renewed in time (its server did not answer) and may have expired: "
+         "the run "
          "stopped so that two cleanups never work at once; the next run finishes the job";
 }
 
@@ -110,7 +114,8 @@ asio::awaitable<void> CleanupLock::renew_loop() {
     const auto sent = Clock::now();
     bool renewed = false, taken = false;
     Error failure;
-    auto r = co_await conn_->command(resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(ttl_.count()));
+    auto r = co_await conn_->command(
+        resp::Command("EVAL").arg(kRenewLockScript).arg(1).arg(kLockKey).arg(token_).arg(ttl_.count()));
     if (r) {
       renewed = r->integer() == 1;
       taken = !renewed;
@@ -120,8 +125,10 @@ asio::awaitable<void> CleanupLock::renew_loop() {
       if (holder && holder->str() == token_ && !holder->is_null()) {
         auto ext = co_await conn_->command(resp::Command("PEXPIRE").arg(kLockKey).arg(ttl_.count()));
         renewed = ext && ext->integer() == 1;
-        if (!ext) failure = ext.error();
-        else taken = !renewed;  // gone between the GET and the PEXPIRE
+        if (!ext)
+          failure = ext.error();
+        else
+          taken = !renewed;  // gone between the GET and the PEXPIRE
       } else if (holder) {
         taken = true;
       } else {
@@ -138,8 +145,9 @@ asio::awaitable<void> CleanupLock::renew_loop() {
     }
     if (taken) {
       lost_ = true;
-      lost_reason_ = "the cleanup lock expired or was taken during the run: the run stopped so that two cleanups never "
-                     "work at once (every delete so far was checked); the next run finishes the job";
+      lost_reason_ =
+          "the cleanup lock expired or was taken during the run: the run stopped so that two cleanups never "
+          "work at once (every delete so far was checked); the next run finishes the job";
       break;
     }
     if (Clock::now() + retry < deadline_) {
@@ -147,8 +155,9 @@ asio::awaitable<void> CleanupLock::renew_loop() {
       continue;
     }
     lost_ = true;
-    lost_reason_ = "the cleanup lock could not be renewed for its whole time-to-live (" + failure.message() +
-                   "): the run stopped so that two cleanups never work at once; the next run finishes the job";
+    lost_reason_ =
+        "the cleanup lock could not be renewed for its whole time-to-live (" + failure.message() +
+        "): the run stopped so that two cleanups never work at once; the next run finishes the job";
     break;
   }
   renewer_.release();
@@ -160,20 +169,25 @@ asio::awaitable<void> CleanupLock::release() {
   co_await renewer_.drain();
   if (!held_) co_return;
   held_ = false;
-  auto r = co_await conn_->command(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
+  auto r =
+      co_await conn_->command(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
   bool ours = r && r->integer() == 1;
-  if (!r && !client::node_unreachable(r.error()) && r.error().code() != Errc::cancelled) {  // answered, refusing the script
+  if (!r && !client::node_unreachable(r.error()) &&
+      r.error().code() != Errc::cancelled) {  // answered, refusing the script
     auto holder = co_await conn_->command(resp::Command("GET").arg(kLockKey));
     ours = holder && holder->str() == token_;
-    if (ours) (void)co_await conn_->command(resp::Command("DEL").arg(kLockKey));
-    else if (!holder) ours = true;  // cannot tell: say nothing rather than something false
+    if (ours)
+      (void)co_await conn_->command(resp::Command("DEL").arg(kLockKey));
+    else if (!holder)
+      ours = true;  // cannot tell: say nothing rather than something false
   } else if (!r) {
     ours = true;  // the server went away (the lock expires on its own): cannot tell
   }
   if (!ours && !lost_) {  // the run ended, unaware, after the lock expired or was taken
     lost_ = true;
-    lost_reason_ = "the cleanup lock had expired or was taken before the run ended: another cleanup may have worked "
-                   "beside it (every delete was still checked); the next run finishes the job";
+    lost_reason_ =
+        "the cleanup lock had expired or was taken before the run ended: another cleanup may have worked "
+        "beside it (every delete was still checked); the next run finishes the job";
   }
 }
 

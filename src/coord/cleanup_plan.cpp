@@ -32,7 +32,9 @@ std::string hex(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
-std::string sha1_hex(std::string_view bytes) { return hex(sha1(bytes)); }
+std::string sha1_hex(std::string_view bytes) {
+  return hex(sha1(bytes));
+}
 
 CleanupPlan::CleanupPlan(PlanOptions options) : o_(std::move(options)), live_(o_.schema.liveness()) {
   if (o_.batch_keys == 0) o_.batch_keys = 1;
@@ -46,7 +48,8 @@ std::vector<std::string> CleanupPlan::on_page(std::uint64_t id, std::span<const 
   // judged on all of them.
   auto ask = [&](std::string_view coord_id, bool scanned) {
     if (table_.find(coord_id) >= 0) return;
-    auto [it, inserted] = asked.try_emplace(coord_id, static_cast<std::uint32_t>(page.read_is_heartbeat.size()));
+    auto [it, inserted] =
+        asked.try_emplace(coord_id, static_cast<std::uint32_t>(page.read_is_heartbeat.size()));
     if (!inserted) {
       if (scanned) page.read_is_heartbeat[it->second] = 1;
       return;
@@ -113,11 +116,15 @@ void CleanupPlan::on_reads(std::uint64_t id, std::span<const HeartbeatRead> read
       if (read.kind == HeartbeatRead::Kind::empty) continue;  // missing (or "": GETRANGE cannot tell)
       any = true;
       InvalidReason why = InvalidReason::none;
-      if (read.kind == HeartbeatRead::Kind::wrong_type) why = InvalidReason::wrong_type;
-      else if (read.kind == HeartbeatRead::Kind::unavailable) why = InvalidReason::unavailable;
-      else if (read.bytes.size() > o_.max_heartbeat_bytes) why = InvalidReason::too_large;
+      if (read.kind == HeartbeatRead::Kind::wrong_type)
+        why = InvalidReason::wrong_type;
+      else if (read.kind == HeartbeatRead::Kind::unavailable)
+        why = InvalidReason::unavailable;
+      else if (read.bytes.size() > o_.max_heartbeat_bytes)
+        why = InvalidReason::too_large;
       else {
-        const LivenessVerdict v = judge_liveness(read.bytes, live_[r].format, live_[r].fields, now_ms, o_.threshold_ms);
+        const LivenessVerdict v =
+            judge_liveness(read.bytes, live_[r].format, live_[r].fields, now_ms, o_.threshold_ms);
         why = v.reason;
         if (v.state == HeartbeatState::active) fresh = true;
         if (v.state == HeartbeatState::stale) stale = true;
@@ -136,15 +143,19 @@ void CleanupPlan::on_reads(std::uint64_t id, std::span<const HeartbeatRead> read
       bad = InvalidReason::empty;
       bad_at = 0;
     }
-    const CoordState cs = fresh ? CoordState::active : bad != InvalidReason::none ? CoordState::invalid
-                                                     : stale ? CoordState::stale : CoordState::invalid;
+    const CoordState cs = fresh                        ? CoordState::active
+                          : bad != InvalidReason::none ? CoordState::invalid
+                          : stale                      ? CoordState::stale
+                                                       : CoordState::invalid;
     const auto before = table_.size();
     const std::uint32_t at = table_.add(coord_id, ts, cs);
     if (table_.size() == before) continue;
     if (cs == CoordState::invalid) {
       ++invalid_reasons_[static_cast<std::size_t>(bad)];
-      if (rep_.invalid_heartbeat_examples.size() < 5) rep_.invalid_heartbeat_examples.push_back(page.reads[k * n_live + bad_at]);
-      if (rep_.invalid_heartbeat_hint.empty() && bad_at == 0 && reads[k * n_live].kind == HeartbeatRead::Kind::value)
+      if (rep_.invalid_heartbeat_examples.size() < 5)
+        rep_.invalid_heartbeat_examples.push_back(page.reads[k * n_live + bad_at]);
+      if (rep_.invalid_heartbeat_hint.empty() && bad_at == 0 &&
+          reads[k * n_live].kind == HeartbeatRead::Kind::value)
         rep_.invalid_heartbeat_hint = schema_hint(reads[k * n_live].bytes, bad);
     }
     if (cs != CoordState::stale) continue;
@@ -208,7 +219,9 @@ void CleanupPlan::book(std::string_view key, const KeyFamily& family, const Deci
     return;
   }
   if (family.derivable()) return;  // its final group takes it
-  if (may_park && d.owners.size() == 1 && few_candidates() && park(key, family, d.owners[0], d.absent.empty())) return;
+  if (may_park && d.owners.size() == 1 && few_candidates() &&
+      park(key, family, d.owners[0], d.absent.empty()))
+    return;
   const std::string_view one[1] = {key};
   add_group(d, one, d.owners[0], false);
 }
@@ -239,7 +252,8 @@ void CleanupPlan::note_overflow() {
 }
 
 bool CleanupPlan::park_room(std::size_t key_size) const {
-  return key_size <= UINT16_MAX && parked_bytes_.size() + key_size + (parked_.size() + 1) * sizeof(Parked) < o_.park_bytes;
+  return key_size <= UINT16_MAX &&
+         parked_bytes_.size() + key_size + (parked_.size() + 1) * sizeof(Parked) < o_.park_bytes;
 }
 
 // Stores the key in the arena, in its owner's list (owner UINT32_MAX: the waiting list,
@@ -258,7 +272,8 @@ bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint3
     head = &c.parked;
   }
   const std::string_view rest = key.substr(family.prefix.size());  // the family gives the prefix back
-  parked_.push_back(Parked{*head, static_cast<std::uint32_t>(parked_bytes_.size()), static_cast<std::uint16_t>(rest.size()),
+  parked_.push_back(Parked{*head, static_cast<std::uint32_t>(parked_bytes_.size()),
+                           static_cast<std::uint16_t>(rest.size()),
                            static_cast<std::uint8_t>(&family - o_.schema.families.data()),
                            static_cast<std::uint8_t>(settled && owner != UINT32_MAX)});
   parked_bytes_.append(rest);
@@ -273,11 +288,13 @@ bool CleanupPlan::park(std::string_view key, const KeyFamily& family, std::uint3
 // waits too when absent coordinators are reaped: its owner may be one.
 bool CleanupPlan::hold(std::string_view key, const KeyFamily& family) {
   if (!few_candidates() && !o_.absent) return false;
-  if (few_candidates() && decision_.owners.size() == 1 && park(key, family, decision_.owners[0], false)) return true;
+  if (few_candidates() && decision_.owners.size() == 1 && park(key, family, decision_.owners[0], false))
+    return true;
   return park(key, family, UINT32_MAX, false);
 }
 
-void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit, bool reap) {
+void CleanupPlan::add_group(const Decision& d, std::span<const std::string_view> keys, std::uint32_t credit,
+                            bool reap) {
   CheckedUnlink::Group g;
   auto check = [&](std::string key, std::string expect) {
     auto [it, inserted] = open_checks_.try_emplace(key, static_cast<std::uint32_t>(open_.check_keys.size()));
@@ -313,7 +330,8 @@ void CleanupPlan::owner_checks(std::uint32_t o, const std::function<void(std::st
   }
 }
 
-void CleanupPlan::absent_checks(std::string_view id, const std::function<void(std::string, std::string)>& check) {
+void CleanupPlan::absent_checks(std::string_view id,
+                                const std::function<void(std::string, std::string)>& check) {
   for (const LivenessRecord& r : live_) check(r.prefix + std::string(id), "");
 }
 
@@ -341,7 +359,8 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
     failed[f] = 1;
     if (outcome.contended) continue;
     const bool in_window = std::find(outcome.window.begin(), outcome.window.end(), f) != outcome.window.end();
-    if (std::find(outcome.gone.begin(), outcome.gone.end(), f) != outcome.gone.end()) continue;  // deleted, not renewed
+    if (std::find(outcome.gone.begin(), outcome.gone.end(), f) != outcome.gone.end())
+      continue;  // deleted, not renewed
     // A liveness record of a coordinator found stale or absent that changed or came back:
     // a renewal. Of an id the table does not know: another owner appeared.
     const auto id = liveness_id(b.check_keys[f]);
@@ -369,7 +388,8 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
     }
     if (g.credit < table_.size()) {
       Coordinator& c = table_[g.credit];
-      c.keys_deleted = static_cast<std::uint16_t>(std::min<std::uint32_t>(UINT16_MAX, c.keys_deleted + g.keys));
+      c.keys_deleted =
+          static_cast<std::uint16_t>(std::min<std::uint32_t>(UINT16_MAX, c.keys_deleted + g.keys));
       if (c.state == CoordState::absent) {
         rep_.absent_keys_deleted += g.keys;
         c.reaped = true;  // for the audit stream; counted in count_absent()
@@ -380,13 +400,16 @@ void CleanupPlan::on_outcome(const CheckedUnlink& b, const UnlinkOutcome& outcom
       }
     }
   }
-  if (b.orphans) rep_.orphans_deleted += outcome.unlinked;
-  else rep_.keys_deleted += outcome.unlinked;
+  if (b.orphans)
+    rep_.orphans_deleted += outcome.unlinked;
+  else
+    rep_.keys_deleted += outcome.unlinked;
 }
 
 std::optional<std::string_view> CleanupPlan::liveness_id(std::string_view key) const {
   for (const LivenessRecord& r : live_)
-    if (key.size() > r.prefix.size() && key.compare(0, r.prefix.size(), r.prefix) == 0) return key.substr(r.prefix.size());
+    if (key.size() > r.prefix.size() && key.compare(0, r.prefix.size(), r.prefix) == 0)
+      return key.substr(r.prefix.size());
   return std::nullopt;
 }
 
@@ -402,7 +425,8 @@ OrphanCandidates CleanupPlan::take_orphans() {
   return out;
 }
 
-void CleanupPlan::on_orphan_values(const OrphanCandidates& c, std::span<const HeartbeatRead> reads, std::int64_t now_ms) {
+void CleanupPlan::on_orphan_values(const OrphanCandidates& c, std::span<const HeartbeatRead> reads,
+                                   std::int64_t now_ms) {
   flush_open();
   filling_orphans_ = true;
   std::string value;
@@ -412,7 +436,8 @@ void CleanupPlan::on_orphan_values(const OrphanCandidates& c, std::span<const He
         r.bytes.size() > o_.max_heartbeat_bytes)
       continue;
     value.assign(r.kind == HeartbeatRead::Kind::value ? r.bytes : std::string_view{});
-    const auto ts = key_timestamp(c.keys[i], r.kind == HeartbeatRead::Kind::value ? &value : nullptr, o_.schema);
+    const auto ts =
+        key_timestamp(c.keys[i], r.kind == HeartbeatRead::Kind::value ? &value : nullptr, o_.schema);
     if (!ts || *ts >= now_ms || now_ms - *ts <= o_.threshold_ms) continue;  // no timestamp, or young: kept
     Decision d;
     d.kind = Attribution::remove;
@@ -427,7 +452,9 @@ void CleanupPlan::on_orphan_values(const OrphanCandidates& c, std::span<const He
   filling_orphans_ = false;
 }
 
-void CleanupPlan::end_scan() { flush_open(); }
+void CleanupPlan::end_scan() {
+  flush_open();
+}
 
 bool CleanupPlan::prefinal(std::size_t max_orphans) {
   // The table is complete now: a candidate it does not know has no heartbeat (the delete
@@ -446,8 +473,8 @@ bool CleanupPlan::prefinal(std::size_t max_orphans) {
     const KeyFamily& family = o_.schema.families[p.family];
     const std::string_view key = parked_key(p);
     decide(key, family, decision_);
-    if (decision_.kind == Attribution::remove && decision_.owners.size() == 1 && !family.derivable() && few_candidates() &&
-        table_[decision_.owners[0]].state == CoordState::stale) {
+    if (decision_.kind == Attribution::remove && decision_.owners.size() == 1 && !family.derivable() &&
+        few_candidates() && table_[decision_.owners[0]].state == CoordState::stale) {
       Coordinator& c = table_[decision_.owners[0]];
       if (c.parked_count < kMaxParkedPerCoordinator) {
         ++c.parked_count;
@@ -508,8 +535,10 @@ bool CleanupPlan::final_groups(std::size_t max_ready) {
     for (std::uint32_t i = 0; i < table_.size(); ++i) order_[i] = i;
     if (o_.slot_order) {
       std::vector<std::uint16_t> slot(table_.size());
-      for (std::uint32_t i = 0; i < table_.size(); ++i) slot[i] = key_slot(o_.schema.heartbeat_key(table_[i].id));
-      std::stable_sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) { return slot[a] < slot[b]; });
+      for (std::uint32_t i = 0; i < table_.size(); ++i)
+        slot[i] = key_slot(o_.schema.heartbeat_key(table_[i].id));
+      std::stable_sort(order_.begin(), order_.end(),
+                       [&](std::uint32_t a, std::uint32_t b) { return slot[a] < slot[b]; });
     }
   }
   for (; final_next_ < table_.size() && ready_.size() < max_ready; ++final_next_) {
@@ -531,7 +560,8 @@ bool CleanupPlan::final_groups(std::size_t max_ready) {
       decision_.absent.clear();
       structural_candidates(key, o_.schema.families[p.family], cands_);
       for (std::string_view cand : cands_)
-        if (cand != c.id && std::find(decision_.absent.begin(), decision_.absent.end(), cand) == decision_.absent.end())
+        if (cand != c.id &&
+            std::find(decision_.absent.begin(), decision_.absent.end(), cand) == decision_.absent.end())
           decision_.absent.push_back(cand);
       if (decision_.absent.empty()) {
         keys.emplace_back(key);
@@ -563,19 +593,23 @@ void CleanupPlan::count_coordinators() {
     const Coordinator& c = table_[i];
     if (c.state == CoordState::stale) {
       ++rep_.stale_coordinators_found;
-      if (rep_.stale_coordinator_ids.size() < o_.max_reported_ids) rep_.stale_coordinator_ids.emplace_back(c.id);
-      else ++rep_.stale_coordinator_ids_omitted;
+      if (rep_.stale_coordinator_ids.size() < o_.max_reported_ids)
+        rep_.stale_coordinator_ids.emplace_back(c.id);
+      else
+        ++rep_.stale_coordinator_ids_omitted;
     } else if (c.state == CoordState::active) {
       ++rep_.active_coordinators;
     } else if (c.state == CoordState::invalid) {
       ++rep_.invalid_heartbeats;
     }
   }
-  rep_.total_coordinators_checked = rep_.stale_coordinators_found + rep_.active_coordinators + rep_.invalid_heartbeats;
+  rep_.total_coordinators_checked =
+      rep_.stale_coordinators_found + rep_.active_coordinators + rep_.invalid_heartbeats;
   rep_.invalid_heartbeat_reasons.clear();
   for (std::size_t r = 0; r < kInvalidReasons; ++r)
     if (invalid_reasons_[r] > 0)
-      rep_.invalid_heartbeat_reasons.emplace_back(invalid_reason_name(static_cast<InvalidReason>(r)), invalid_reasons_[r]);
+      rep_.invalid_heartbeat_reasons.emplace_back(invalid_reason_name(static_cast<InvalidReason>(r)),
+                                                  invalid_reasons_[r]);
 }
 
 }  // namespace swarmkeeper::coord

@@ -18,9 +18,9 @@
 //      complete. Both are bounded by park_bytes: past that, the unknown candidates'
 //      heartbeats are read with the page (on_reads) and the key is batched at once.
 //   3. After the scan: attributes the waiting keys and re-attributes parked ones (an
-//      owner found since makes a key multi-owner or ambiguous), then the final groups: per stale coordinator, its
-//      parked keys, its exact-name keys and its heartbeat, last. A run cut short leaves
-//      every remaining key attributable to a heartbeat, and the next run finishes it.
+//      owner found since makes a key multi-owner or ambiguous), then the final groups: per stale coordinator,
+//      its parked keys, its exact-name keys and its heartbeat, last. A run cut short leaves every remaining
+//      key attributable to a heartbeat, and the next run finishes it.
 //
 // Liveness (key_schema.hpp): a coordinator's id found by any of its liveness records
 // (the heartbeat, the activity record) has all of them read at once and judged together:
@@ -99,10 +99,10 @@ struct PlanOptions {
 /// One heartbeat read, as GETRANGE key 0 max answered.
 struct HeartbeatRead {
   enum class Kind : std::uint8_t {
-    value,       ///< bytes (longer than max_heartbeat_bytes: too big, invalid)
-    empty,       ///< missing, or an empty string (GETRANGE cannot tell them apart)
-    wrong_type,  ///< the key holds a hash, list, ...: unreadable
-    unavailable, ///< a cluster slot no master serves: unreadable now
+    value,        ///< bytes (longer than max_heartbeat_bytes: too big, invalid)
+    empty,        ///< missing, or an empty string (GETRANGE cannot tell them apart)
+    wrong_type,   ///< the key holds a hash, list, ...: unreadable
+    unavailable,  ///< a cluster slot no master serves: unreadable now
   };
   Kind kind = Kind::empty;
   std::string_view bytes;
@@ -119,19 +119,19 @@ struct CheckedUnlink {
   std::vector<std::string> check_keys;  ///< heartbeat keys
   std::vector<std::string> expect;      ///< per check: 40-hex SHA-1 of the bytes read, or "" (must not exist)
   std::vector<Group> groups;
-  std::vector<std::string> keys;        ///< group by group
-  bool orphans = false;                 ///< keys with no owner (--orphans)
+  std::vector<std::string> keys;  ///< group by group
+  bool orphans = false;           ///< keys with no owner (--orphans)
   std::size_t payload_bytes = 0;
 };
 
 /// What the server did with a CheckedUnlink.
 struct UnlinkOutcome {
-  std::uint64_t unlinked = 0;          ///< keys removed (dry run: keys that exist and would go)
-  std::vector<std::uint32_t> failed;   ///< checks that did not hold (their groups were kept)
-  std::vector<std::uint32_t> gone;     ///< of those, heartbeats that no longer exist (not renewals)
-  std::vector<std::uint32_t> window;   ///< of those, checks found changed only after a non-atomic
-                                       ///< UNLINK of their group's keys (counted in its window, not kept)
-  bool contended = false;              ///< WATCH kept failing: nothing done, left for the next run
+  std::uint64_t unlinked = 0;         ///< keys removed (dry run: keys that exist and would go)
+  std::vector<std::uint32_t> failed;  ///< checks that did not hold (their groups were kept)
+  std::vector<std::uint32_t> gone;    ///< of those, heartbeats that no longer exist (not renewals)
+  std::vector<std::uint32_t> window;  ///< of those, checks found changed only after a non-atomic
+                                      ///< UNLINK of their group's keys (counted in its window, not kept)
+  bool contended = false;             ///< WATCH kept failing: nothing done, left for the next run
 };
 
 /// Keys with no owner, waiting for their values to be read (--orphans).
@@ -143,7 +143,7 @@ struct OrphanCandidates {
 /// One absent coordinator's record (kAbsentKey), as the plan wants it written.
 struct AbsentRecordWrite {
   std::string id;
-  std::string value;  ///< "<first seen ms>:<fingerprint>"
+  std::string value;      ///< "<first seen ms>:<fingerprint>"
   bool replaces = false;  ///< the field exists (its keys changed): takes no new room
 };
 
@@ -175,7 +175,8 @@ class CleanupPlan {
   /// the bytes read and to have no possible owner with a liveness record. A key with
   /// no timestamp is kept (an orphan's age is never taken from OBJECT IDLETIME: small
   /// integers such as "1" share one object and one idle clock).
-  void on_orphan_values(const OrphanCandidates& candidates, std::span<const HeartbeatRead> reads, std::int64_t now_ms);
+  void on_orphan_values(const OrphanCandidates& candidates, std::span<const HeartbeatRead> reads,
+                        std::int64_t now_ms);
 
   // --- absent coordinators (after the scan, before prefinal) ---
   /// Names the absent coordinators from the waiting keys and lists the keys whose
@@ -193,7 +194,8 @@ class CleanupPlan {
   /// max_writes new ones (the rest wait, counted in absent_not_recorded; a changed one
   /// replaces its field and needs no room).
   std::vector<AbsentRecordWrite> on_absent_records(std::span<const std::string> ids,
-                                                   std::span<const std::string* const> values, std::size_t max_writes);
+                                                   std::span<const std::string* const> values,
+                                                   std::size_t max_writes);
   /// Whether the record of id stays in kAbsentKey after this run (the coordinator is
   /// still absent with keys that carry no timestamp, not reaped).
   bool keep_absent_record(std::string_view id) const;
@@ -236,7 +238,7 @@ class CleanupPlan {
     std::vector<std::string> reads;
     std::vector<std::uint8_t> read_is_heartbeat;  // scanned heartbeat key (else: a candidate)
   };
-  struct Parked {  // 12 bytes
+  struct Parked {          // 12 bytes
     std::uint32_t next;    // the next key in the same list, or UINT32_MAX
     std::uint32_t offset;  // into parked_bytes_ (park_bytes keeps it below 4 GiB)
     std::uint16_t size;
@@ -248,9 +250,9 @@ class CleanupPlan {
     std::int64_t youngest_ms = 0;  // the youngest timestamp a key of it carries
     std::uint64_t untimed_fp = 0;  // names of its keys without a timestamp, hashed and added
     std::uint32_t untimed = 0, timed = 0, untimed_own = 0;
-    bool young = false;            // a key carries a timestamp within the threshold (or ahead)
-    bool untimed_may_go = false;   // its record is old enough, with the same fingerprint
-    std::uint32_t waiting = 0;     // keys kept this run
+    bool young = false;           // a key carries a timestamp within the threshold (or ahead)
+    bool untimed_may_go = false;  // its record is old enough, with the same fingerprint
+    std::uint32_t waiting = 0;    // keys kept this run
   };
   enum KeyTime : std::uint8_t { kUnknown = 0, kTimed = 1, kUntimed = 2 };
 
@@ -287,7 +289,7 @@ class CleanupPlan {
   // A coordinator's final group stays one bounded call: at most this many parked keys.
   static constexpr std::uint16_t kMaxParkedPerCoordinator = 64;
   static constexpr std::size_t kMaxPayloadBytes = 1u << 20;
-  static constexpr std::size_t kMaxChecks = 256;           // heartbeat checks per batch (WATCH is O(n^2))
+  static constexpr std::size_t kMaxChecks = 256;  // heartbeat checks per batch (WATCH is O(n^2))
   static constexpr std::size_t kMaxParkedCandidates = 4;
 
   PlanOptions o_;
@@ -318,8 +320,8 @@ class CleanupPlan {
   bool filling_orphans_ = false;
   bool hold_flush_ = false;
   bool batch_full() const noexcept {
-    return open_.keys.size() + open_.check_keys.size() >= o_.batch_keys || open_.check_keys.size() >= kMaxChecks ||
-           open_.payload_bytes >= kMaxPayloadBytes;
+    return open_.keys.size() + open_.check_keys.size() >= o_.batch_keys ||
+           open_.check_keys.size() >= kMaxChecks || open_.payload_bytes >= kMaxPayloadBytes;
   }
   // Parked keys name at most this many ids (cands_ of the last decide()), so that a
   // coordinator's final groups stay a bounded call.

@@ -30,7 +30,9 @@ void CleanupPlan::find_absent(std::int64_t now_ms) {
   for (int pass = 0; pass < 2; ++pass)
     for (std::uint32_t at = waiting_; at != UINT32_MAX; at = parked_[at].next) {
       const KeyFamily& family = o_.schema.families[parked_[at].family];
-      if (family.match == KeyFamily::Match::mentions || (pass == 0) != (family.match == KeyFamily::Match::exact)) continue;
+      if (family.match == KeyFamily::Match::mentions ||
+          (pass == 0) != (family.match == KeyFamily::Match::exact))
+        continue;
       const std::string_view key = parked_key(parked_[at]);
       if (!structural_candidates(key, family, cands_) || cands_.empty()) continue;
       bool known = false;
@@ -63,7 +65,8 @@ void CleanupPlan::find_absent(std::int64_t now_ms) {
     }
     if (!structural_candidates(key, family, cands_)) cands_.clear();  // too many to list: none kept young
     for (std::string_view c : cands_)
-      if (auto i = table_.find(c); i >= 0 && table_[static_cast<std::uint32_t>(i)].state == CoordState::absent) {
+      if (auto i = table_.find(c);
+          i >= 0 && table_[static_cast<std::uint32_t>(i)].state == CoordState::absent) {
         evidence_only_.insert(at);
         absent_reads_.push_back(at);
         return;
@@ -172,7 +175,8 @@ void CleanupPlan::flush_absent_groups() {
     const std::string key(parked_key(parked_[at]));
     decide(key, family, decision_);
     const auto dg = key_digest_.find(at);
-    const bool alone = decision_.owners.size() == 1 && decision_.owners[0] == owner && decision_.absent.empty();
+    const bool alone =
+        decision_.owners.size() == 1 && decision_.owners[0] == owner && decision_.absent.empty();
     if (alone) {
       if (dg != key_digest_.end()) pending_own_checks_.emplace_back(key, hex(dg->second));
       keys.push_back(key);
@@ -224,7 +228,8 @@ std::vector<AbsentRecordWrite> CleanupPlan::on_absent_records(std::span<const st
       const auto colon = v->find(':');
       std::int64_t first = 0;
       const bool ok = colon != std::string::npos && colon > 0 && colon <= 19 &&
-                      std::from_chars(v->data(), v->data() + colon, first).ptr == v->data() + colon && first > 0;
+                      std::from_chars(v->data(), v->data() + colon, first).ptr == v->data() + colon &&
+                      first > 0;
       if (ok && v->compare(colon + 1, std::string::npos, fp) == 0) {
         // Seen absent since `first` with these same keys.
         a.untimed_may_go = first < absent_now_ms_ && absent_now_ms_ - first > o_.threshold_ms;
@@ -253,13 +258,16 @@ void CleanupPlan::count_absent() {
   rep_.absent_coordinators_found = absent_.size();
   rep_.absent_reaped_by_timestamps = rep_.absent_reaped_after_waiting = rep_.absent_waiting = 0;
   for (const auto& [i, a] : absent_) {
-    if (a.waiting > 0 || a.young || (a.untimed > 0 && !a.untimed_may_go) || (a.timed == 0 && a.untimed == 0)) {
+    if (a.waiting > 0 || a.young || (a.untimed > 0 && !a.untimed_may_go) ||
+        (a.timed == 0 && a.untimed == 0)) {
       ++rep_.absent_waiting;
       continue;
     }
     if (table_[i].keys_deleted == 0) continue;
-    if (a.untimed > 0) ++rep_.absent_reaped_after_waiting;
-    else ++rep_.absent_reaped_by_timestamps;
+    if (a.untimed > 0)
+      ++rep_.absent_reaped_after_waiting;
+    else
+      ++rep_.absent_reaped_by_timestamps;
   }
 }
 

@@ -20,12 +20,12 @@ resp::Command Engine::scan_command(const std::string& cursor) const {
 }
 
 // The next SCAN page, asked for while the current one is attributed.
-asio::awaitable<void> Engine::prefetch(std::shared_ptr<net::Connection> conn, resp::Command scan, ScanPage* out) {
+asio::awaitable<void> Engine::prefetch(std::shared_ptr<net::Connection> conn, resp::Command scan,
+                                       ScanPage* out) {
   out->reply = co_await conn->exec(scan);
   out->ready = true;
   out->done.cancel();
 }
-
 
 // One page of keys, wherever it came from: the plan classifies it, its heartbeat reads
 // go out, and whatever batches it filled are sent.
@@ -38,8 +38,10 @@ asio::awaitable<void> Engine::feed_page(std::span<const std::string_view> keys) 
   if (cluster_) {
     served.reserve(keys.size());
     for (std::string_view k : keys) {
-      if (cluster_->slots().node_for(key_slot(k)) != nullptr) served.push_back(k);
-      else ++unserved_keys_;
+      if (cluster_->slots().node_for(key_slot(k)) != nullptr)
+        served.push_back(k);
+      else
+        ++unserved_keys_;
     }
     keys = served;
   }
@@ -47,7 +49,8 @@ asio::awaitable<void> Engine::feed_page(std::span<const std::string_view> keys) 
   co_await slots_.acquire();
   asio::co_spawn(io_, read_page(page, std::move(reads)), asio::detached);
   co_await send_ready();
-  if (plan_.orphan_backlog() >= opts_.batch_keys && !failed_) co_await orphan_chunk();  // memory stays bounded
+  if (plan_.orphan_backlog() >= opts_.batch_keys && !failed_)
+    co_await orphan_chunk();  // memory stays bounded
 }
 
 asio::awaitable<void> Engine::scan_node(ScanNode& node) {
@@ -63,7 +66,8 @@ asio::awaitable<void> Engine::scan_node(ScanNode& node) {
       break;
     }
     if (r->size() != 2 || !(*r)[1].is_aggregate()) {
-      fail(Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r->root()).substr(0, 80)), during);
+      fail(Error(Errc::unexpected_reply, "SCAN returned " + resp::to_string(r->root()).substr(0, 80)),
+           during);
       break;
     }
     const std::string cursor((*r)[0].str());
@@ -104,7 +108,8 @@ asio::awaitable<std::set<std::uint16_t>> Engine::migrating_slots(ScanNode& node)
     for (std::size_t at = line.find('['); at != std::string_view::npos; at = line.find('[', at + 1)) {
       unsigned slot = 0;
       std::size_t i = at + 1;
-      while (i < line.size() && line[i] >= '0' && line[i] <= '9') slot = slot * 10 + static_cast<unsigned>(line[i++] - '0');
+      while (i < line.size() && line[i] >= '0' && line[i] <= '9')
+        slot = slot * 10 + static_cast<unsigned>(line[i++] - '0');
       if (i > at + 1 && slot < kClusterSlots) out.insert(static_cast<std::uint16_t>(slot));
     }
   }
@@ -119,8 +124,9 @@ asio::awaitable<std::set<std::uint16_t>> Engine::migrating_slots(ScanNode& node)
 asio::awaitable<void> Engine::rescan_moved() {
   constexpr std::int64_t kMaxKeysPerSlot = 100000;
   if (auto ok = co_await cluster_->refresh(); !ok) {
-    rep().notes.push_back("the slot map could not be read again after the scan (" + ok.error().message() +
-                          "): slots that moved during the run were not scanned again; the next run covers them");
+    rep().notes.push_back(
+        "the slot map could not be read again after the scan (" + ok.error().message() +
+        "): slots that moved during the run were not scanned again; the next run covers them");
     co_return;
   }
   std::set<std::uint16_t> moved;
@@ -153,8 +159,9 @@ asio::awaitable<void> Engine::rescan_moved() {
         const std::int64_t n = (*counts)[i - from].is_error() ? 0 : (*counts)[i - from].integer();
         if (n <= 0) continue;
         if (n > kMaxKeysPerSlot)
-          rep().notes.push_back("slot " + std::to_string(slots[i]) + " moved during the run and holds " + std::to_string(n) +
-                                " keys on " + node.name + ": only the first " + std::to_string(kMaxKeysPerSlot) +
+          rep().notes.push_back("slot " + std::to_string(slots[i]) + " moved during the run and holds " +
+                                std::to_string(n) + " keys on " + node.name + ": only the first " +
+                                std::to_string(kMaxKeysPerSlot) +
                                 " were scanned again; the next run covers the rest");
         auto keys = co_await node.conn->exec(
             resp::Command("CLUSTER").arg("GETKEYSINSLOT").arg(slots[i]).arg(std::min(n, kMaxKeysPerSlot)));
@@ -183,10 +190,13 @@ asio::awaitable<void> Engine::scan() {
     std::size_t running = nodes_.size();
     asio::steady_timer all_done(io_.get_executor(), asio::steady_timer::time_point::max());
     for (auto& n : nodes_)
-      asio::co_spawn(io_, [this, &n, &running, &all_done]() -> asio::awaitable<void> {
-        co_await scan_node(n);
-        if (--running == 0) all_done.cancel();
-      }, asio::detached);
+      asio::co_spawn(
+          io_,
+          [this, &n, &running, &all_done]() -> asio::awaitable<void> {
+            co_await scan_node(n);
+            if (--running == 0) all_done.cancel();
+          },
+          asio::detached);
     while (running > 0) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!failed_ && !stopping()) co_await rescan_moved();
   }

@@ -22,7 +22,8 @@ struct PartBuilder {
   SlotSplit::Part part;
   absl::flat_hash_map<std::uint32_t, std::uint32_t> local;
 
-  void add(const CheckedUnlink& b, const CheckedUnlink::Group& g, const std::vector<std::size_t>& keys, bool reap) {
+  void add(const CheckedUnlink& b, const CheckedUnlink::Group& g, const std::vector<std::size_t>& keys,
+           bool reap) {
     CheckedUnlink& p = part.batch;
     CheckedUnlink::Group out;
     for (std::uint32_t c : g.checks) {
@@ -134,18 +135,22 @@ SlotSplit split_by_slot(const CheckedUnlink& b, bool all_across, const std::vect
   return out;
 }
 
-ClusterDeleteStep::ClusterDeleteStep(std::shared_ptr<ClusterClient> client, bool dry_run, std::function<void()> inside_window)
+ClusterDeleteStep::ClusterDeleteStep(std::shared_ptr<ClusterClient> client, bool dry_run,
+                                     std::function<void()> inside_window)
     : client_(std::move(client)), dry_run_(dry_run), inside_window_(std::move(inside_window)) {}
 
 asio::awaitable<Result<void>> ClusterDeleteStep::choose(Recheck want, std::vector<std::string>& notes) {
   if (want == Recheck::reread)
-    co_return Error(Errc::invalid_argument, "a non-atomic re-read cannot be asked for: it is only the last resort when "
-                                            "the server refuses scripts");
+    co_return Error(Errc::invalid_argument,
+                    "a non-atomic re-read cannot be asked for: it is only the last resort when "
+                    "the server refuses scripts");
   if (want == Recheck::transaction)
-    co_return Error(Errc::invalid_argument, "--recheck transaction does not work on a cluster (WATCH reaches one slot "
-                                            "only); use the default (script)");
+    co_return Error(Errc::invalid_argument,
+                    "--recheck transaction does not work on a cluster (WATCH reaches one slot "
+                    "only); use the default (script)");
   std::string refused;
-  for (auto& r : co_await client_->for_each_master(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript))) {
+  for (auto& r :
+       co_await client_->for_each_master(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript))) {
     if (!r) {
       refused = r.error().message();
       break;
@@ -162,37 +167,49 @@ asio::awaitable<Result<void>> ClusterDeleteStep::choose(Recheck want, std::vecto
     method_ = Recheck::script;
     co_return Result<void>{};
   }
-  if (want == Recheck::script) co_return Error(Errc::no_permission, "--recheck script: a master refused scripts (" + refused + ")");
+  if (want == Recheck::script)
+    co_return Error(Errc::no_permission, "--recheck script: a master refused scripts (" + refused + ")");
   method_ = Recheck::reread;
-  notes.push_back("WARNING: deletes are NOT atomic: a master refused scripts (" + refused +
-                  "); heartbeats are re-read right before each UNLINK, and a coordinator that renews in between can "
-                  "lose keys. Allow EVALSHA for the cleanup's user");
+  notes.push_back(
+      "WARNING: deletes are NOT atomic: a master refused scripts (" + refused +
+      "); heartbeats are re-read right before each UNLINK, and a coordinator that renews in between can "
+      "lose keys. Allow EVALSHA for the cleanup's user");
   co_return Result<void>{};
 }
 
 std::string ClusterDeleteStep::nonatomic_summary() const {
   if (across_batches_ == 0) return "";
   const std::string window =
-      std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(max_window_).count() / 1000.0).substr(0, 6);
+      std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(max_window_).count() / 1000.0)
+          .substr(0, 6);
   std::string s;
   if (method_ == Recheck::reread) {
     s = "WARNING: " + std::to_string(across_keys_) +
-        " keys, heartbeats included, were deleted right after their heartbeats were re-read, not atomically (a master "
-        "refused scripts; longest window " + window + " ms)";
+        " keys, heartbeats included, were deleted right after their heartbeats were re-read, not atomically "
+        "(a master "
+        "refused scripts; longest window " +
+        window + " ms)";
   } else {
     s = std::to_string(across_keys_) +
-        " keys lived in another slot than their coordinator's liveness records (heartbeat, activity), or belonged to a "
-        "coordinator whose liveness records sit in two slots, or could also belong to another id whose heartbeat lives "
-        "in another slot: each was deleted right after those records were re-read and found unchanged, not in one "
-        "atomic step, and the records were read again after it (longest window " + window + " ms); " +
-        std::to_string(atomic_keys_) + " keys went atomically with their checks. Give a coordinator's keys its id as a "
-        "hash tag (blocking:heartbeat:{id}, coordinator:activity:{id}, blocking:ack:{id}:...), and no key a name "
+        " keys lived in another slot than their coordinator's liveness records (heartbeat, activity), or "
+        "belonged to a "
+        "coordinator whose liveness records sit in two slots, or could also belong to another id whose "
+        "heartbeat lives "
+        "in another slot: each was deleted right after those records were re-read and found unchanged, not "
+        "in one "
+        "atomic step, and the records were read again after it (longest window " +
+        window + " ms); " + std::to_string(atomic_keys_) +
+        " keys went atomically with their checks. Give a coordinator's keys its id as a "
+        "hash tag (blocking:heartbeat:{id}, coordinator:activity:{id}, blocking:ack:{id}:...), and no key a "
+        "name "
         "another id could own, to make every delete atomic";
   }
   if (renewed_in_window_ > 0)
     s = "WARNING: " + std::to_string(renewed_in_window_) +
-        " heartbeats were renewed (or, of another id a key's name could mean, appeared) inside that window: keys of "
-        "theirs may be lost. " + s;
+        " heartbeats were renewed (or, of another id a key's name could mean, appeared) inside that window: "
+        "keys of "
+        "theirs may be lost. " +
+        s;
   return s;
 }
 
@@ -204,8 +221,8 @@ void ClusterDeleteStep::report(CleanupReport& r) const {
 
 // Reads every check of b (GET for a byte check, EXISTS for an absence check) on its own
 // master and compares: ok[i] when check i holds; (*gone)[i] when its heartbeat is gone.
-asio::awaitable<Result<std::vector<std::uint8_t>>> ClusterDeleteStep::read_checks(const CheckedUnlink& b,
-                                                                                   std::vector<std::uint8_t>* gone) {
+asio::awaitable<Result<std::vector<std::uint8_t>>> ClusterDeleteStep::read_checks(
+    const CheckedUnlink& b, std::vector<std::uint8_t>* gone) {
   std::vector<std::uint8_t> ok(b.check_keys.size(), 1);
   if (gone) gone->assign(b.check_keys.size(), 0);
   if (b.check_keys.empty()) co_return ok;
@@ -217,7 +234,8 @@ asio::awaitable<Result<std::vector<std::uint8_t>>> ClusterDeleteStep::read_check
   if (!r) co_return r.error();
   for (std::size_t i = 0; i < b.check_keys.size(); ++i) {
     const resp::Reply& v = (*r)[i];
-    const ServerCode code = v.is_error() ? net::error_from_reply(v.root(), "").server_code() : ServerCode::none;
+    const ServerCode code =
+        v.is_error() ? net::error_from_reply(v.root(), "").server_code() : ServerCode::none;
     if (code == ServerCode::cluster_down) {  // a slot no master serves: cannot confirm, keep
       ok[i] = 0;
       continue;
@@ -254,8 +272,10 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_across(const SlotSplit::Par
   // crashed the run with a double free). cmake/check_no_await_in_conditional.cmake checks.
   Result<std::int64_t> n = std::int64_t{0};
   if (!dry_run_) ++across_batches_;  // before the UNLINK: one that fails part-way may have deleted
-  if (dry_run_) n = co_await client_->exists(std::move(keys));
-  else n = co_await client_->unlink(std::move(keys));
+  if (dry_run_)
+    n = co_await client_->exists(std::move(keys));
+  else
+    n = co_await client_->unlink(std::move(keys));
   if (!n) co_return n.error();
   out.unlinked += static_cast<std::uint64_t>(*n);
   if (dry_run_) co_return Result<void>{};
@@ -268,9 +288,10 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_across(const SlotSplit::Par
   std::vector<std::uint8_t> gone_after;
   auto after = co_await read_checks(b, &gone_after);
   if (!after)  // the deletes stand, unverified: the run stops and says so
-    co_return Error(after.error().code(), "re-reading the liveness records after deleting " + std::to_string(*n) +
-                                              " keys across slots (a renewal in that window cannot be ruled out): " +
-                                              after.error().message());
+    co_return Error(
+        after.error().code(),
+        "re-reading the liveness records after deleting " + std::to_string(*n) +
+            " keys across slots (a renewal in that window cannot be ruled out): " + after.error().message());
   for (std::uint32_t i = 0; i < b.check_keys.size(); ++i)
     if ((*ok)[i] && !(*after)[i] && !gone_after[i]) {
       ++renewed_in_window_;
@@ -280,7 +301,8 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_across(const SlotSplit::Par
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> ClusterDeleteStep::run_atomic(const std::vector<SlotSplit::Part>& parts, UnlinkOutcome& out) {
+asio::awaitable<Result<void>> ClusterDeleteStep::run_atomic(const std::vector<SlotSplit::Part>& parts,
+                                                            UnlinkOutcome& out) {
   std::vector<resp::Command> cmds;
   std::vector<std::vector<std::uint32_t>> orders;
   std::vector<std::size_t> which;
@@ -301,7 +323,8 @@ asio::awaitable<Result<void>> ClusterDeleteStep::run_atomic(const std::vector<Sl
       const Error e = net::error_from_reply(reply.root(), "the delete script");
       if (e.code() != Errc::no_script) co_return e;
       // A master without the script (a promoted replica, a flushed cache): send it whole.
-      auto again = co_await client_->command(checked_unlink_call(part.batch, kCheckedUnlinkScript, false).command);
+      auto again =
+          co_await client_->command(checked_unlink_call(part.batch, kCheckedUnlinkScript, false).command);
       if (!again) co_return again.error();
       reply = std::move(*again);
     }
@@ -320,7 +343,8 @@ asio::awaitable<Result<UnlinkOutcome>> ClusterDeleteStep::run(const CheckedUnlin
   const SlotSplit first = split_by_slot(batch, all_across);
   UnlinkOutcome out;
   Result<void> done;
-  if (!first.across.batch.check_keys.empty() || !first.across.batch.keys.empty()) done = co_await run_across(first.across, out);
+  if (!first.across.batch.check_keys.empty() || !first.across.batch.keys.empty())
+    done = co_await run_across(first.across, out);
   if (done && inside_window_) std::exchange(inside_window_, nullptr)();
   if (done) {
     // The atomic steps, without the groups whose checks already failed above.

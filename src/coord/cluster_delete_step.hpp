@@ -77,7 +77,8 @@ SlotSplit split_by_slot(const CheckedUnlink& batch, bool all_across = false,
 class ClusterDeleteStep final : public Deleter {
  public:
   /// inside_window: called once, after the first batch's across part (a test seam).
-  ClusterDeleteStep(std::shared_ptr<ClusterClient> client, bool dry_run, std::function<void()> inside_window = {});
+  ClusterDeleteStep(std::shared_ptr<ClusterClient> client, bool dry_run,
+                    std::function<void()> inside_window = {});
 
   /// Loads the script on every master (automatic, script). A refusal falls back to
   /// re-reads everywhere (said loudly) unless script was asked for; transaction is
@@ -90,9 +91,10 @@ class ClusterDeleteStep final : public Deleter {
 
  private:
   boost::asio::awaitable<Result<void>> run_across(const SlotSplit::Part& part, UnlinkOutcome& out);
-  boost::asio::awaitable<Result<void>> run_atomic(const std::vector<SlotSplit::Part>& parts, UnlinkOutcome& out);
+  boost::asio::awaitable<Result<void>> run_atomic(const std::vector<SlotSplit::Part>& parts,
+                                                  UnlinkOutcome& out);
   boost::asio::awaitable<Result<std::vector<std::uint8_t>>> read_checks(const CheckedUnlink& b,
-                                                                         std::vector<std::uint8_t>* gone);
+                                                                        std::vector<std::uint8_t>* gone);
 
   std::shared_ptr<ClusterClient> client_;
   bool dry_run_;

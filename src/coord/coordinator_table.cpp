@@ -31,7 +31,8 @@ std::uint32_t CoordinatorTable::add(std::string_view id, std::int64_t timestamp_
   return i;
 }
 
-bool structural_candidates(std::string_view key, const KeyFamily& family, std::vector<std::string_view>& out) {
+bool structural_candidates(std::string_view key, const KeyFamily& family,
+                           std::vector<std::string_view>& out) {
   out.clear();
   const auto part = family.id_part(key);
   if (!part) return true;  // not this family's: no candidate

@@ -40,12 +40,12 @@ struct Coordinator {
   /// liveness records existed (bit r: record r, the heartbeat is bit 0).
   std::uint32_t more_digests = UINT32_MAX;
   std::uint8_t present = 0;
-  std::uint32_t parked = UINT32_MAX;      ///< head of its parked keys (cleanup_plan.hpp)
+  std::uint32_t parked = UINT32_MAX;  ///< head of its parked keys (cleanup_plan.hpp)
   std::uint16_t parked_count = 0;
   CoordState state = CoordState::active;
-  bool renewed = false;           ///< found stale, changed by delete time: left alone
-  bool reaped = false;            ///< its heartbeat was deleted
-  std::uint16_t keys_deleted = 0; ///< keys deleted on its behalf (saturates at 65535)
+  bool renewed = false;            ///< found stale, changed by delete time: left alone
+  bool reaped = false;             ///< its heartbeat was deleted
+  std::uint16_t keys_deleted = 0;  ///< keys deleted on its behalf (saturates at 65535)
 };
 
 class CoordinatorTable {

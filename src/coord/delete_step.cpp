@@ -18,14 +18,21 @@ std::string msgpack_uint_array(std::span<const std::uint32_t> values) {
     for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
   };
   const std::size_t n = values.size();
-  if (n < 16) out += static_cast<char>(0x90 | n);
-  else if (n <= 0xffff) out += '\xdc', be(n, 2);
-  else out += '\xdd', be(n, 4);
+  if (n < 16)
+    out += static_cast<char>(0x90 | n);
+  else if (n <= 0xffff)
+    out += '\xdc', be(n, 2);
+  else
+    out += '\xdd', be(n, 4);
   for (std::uint32_t v : values) {
-    if (v < 128) out += static_cast<char>(v);
-    else if (v <= 0xff) out += '\xcc', be(v, 1);
-    else if (v <= 0xffff) out += '\xcd', be(v, 2);
-    else out += '\xce', be(v, 4);
+    if (v < 128)
+      out += static_cast<char>(v);
+    else if (v <= 0xff)
+      out += '\xcc', be(v, 1);
+    else if (v <= 0xffff)
+      out += '\xcd', be(v, 2);
+    else
+      out += '\xce', be(v, 4);
   }
   return out;
 }
@@ -37,8 +44,9 @@ DeleteStep::DeleteStep(asio::any_io_executor ex, std::shared_ptr<net::Connection
 // ways ends in reread — and that is said loudly.
 asio::awaitable<Result<void>> DeleteStep::choose(Recheck want, std::vector<std::string>& notes) {
   if (want == Recheck::reread)
-    co_return Error(Errc::invalid_argument, "a non-atomic re-read cannot be asked for: it is only the last resort when "
-                                            "the server refuses both scripts and transactions");
+    co_return Error(Errc::invalid_argument,
+                    "a non-atomic re-read cannot be asked for: it is only the last resort when "
+                    "the server refuses both scripts and transactions");
   std::string refused;
   if (want == Recheck::automatic || want == Recheck::script) {
     auto load = co_await exec(resp::Command("SCRIPT").arg("LOAD").arg(kCheckedUnlinkScript));
@@ -72,16 +80,19 @@ asio::awaitable<Result<void>> DeleteStep::choose(Recheck want, std::vector<std::
       method_ = Recheck::transaction;
       if (!refused.empty())
         notes.push_back("the server refused scripts (" + refused +
-                              "); every delete is confirmed with WATCH/MULTI/EXEC instead (atomic, slower)");
+                        "); every delete is confirmed with WATCH/MULTI/EXEC instead (atomic, slower)");
       co_return Result<void>{};
     }
     if (want == Recheck::transaction)
-      co_return Error(Errc::no_permission, "--recheck transaction: the server refused WATCH/MULTI (" + refused + ")");
+      co_return Error(Errc::no_permission,
+                      "--recheck transaction: the server refused WATCH/MULTI (" + refused + ")");
   }
   method_ = Recheck::reread;
   notes.push_back(
-      std::string("WARNING: deletes are NOT atomic: the server refused both scripts and transactions (") + refused + ")" +
-      "; heartbeats are re-read right before each UNLINK, and a coordinator that renews in between can lose keys. "
+      std::string("WARNING: deletes are NOT atomic: the server refused both scripts and transactions (") +
+      refused + ")" +
+      "; heartbeats are re-read right before each UNLINK, and a coordinator that renews in between can lose "
+      "keys. "
       "Allow EVALSHA (or WATCH/MULTI/EXEC) for the cleanup's user");
   co_return Result<void>{};
 }
@@ -91,16 +102,20 @@ std::string DeleteStep::nonatomic_summary() const {
   return "WARNING: " + std::to_string(nonatomic_batches_) +
          " batches were deleted without an atomic re-check; the longest window between re-reading "
          "heartbeats and the UNLINK was " +
-         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(max_window_).count() / 1000.0).substr(0, 6) +
+         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(max_window_).count() / 1000.0)
+             .substr(0, 6) +
          " ms";
 }
 
 asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run(const CheckedUnlink& batch) {
   // One co_return at the end: GCC 12 miscompiles co_return co_await in a branch.
   Result<UnlinkOutcome> out = Error(Errc::cancelled, "not sent");
-  if (dry_run_ || method_ == Recheck::reread) out = co_await run_reread(batch);
-  else if (method_ == Recheck::script) out = co_await run_script(batch);
-  else out = co_await run_transaction(batch);
+  if (dry_run_ || method_ == Recheck::reread)
+    out = co_await run_reread(batch);
+  else if (method_ == Recheck::script)
+    out = co_await run_script(batch);
+  else
+    out = co_await run_transaction(batch);
   co_return out;
 }
 
@@ -137,7 +152,8 @@ ScriptCall checked_unlink_call(const CheckedUnlink& b, std::string_view sha_or_b
 
 Result<UnlinkOutcome> checked_unlink_outcome(const resp::Reply& r, const std::vector<std::uint32_t>& order) {
   if (r.size() != 2 || !r[1].is_aggregate())
-    return Error(Errc::unexpected_reply, "the delete script returned " + resp::to_string(r.root()).substr(0, 80));
+    return Error(Errc::unexpected_reply,
+                 "the delete script returned " + resp::to_string(r.root()).substr(0, 80));
   UnlinkOutcome out;
   out.unlinked = static_cast<std::uint64_t>(r[0].integer());
   for (resp::ReplyRef i : r[1]) {
@@ -168,7 +184,7 @@ asio::awaitable<Result<UnlinkOutcome>> DeleteStep::run_script(const CheckedUnlin
 // checks, one EXISTS over the absence checks (per key only if that finds one) — and
 // compares on the client. Fills out.failed / out.gone; returns which checks hold.
 asio::awaitable<Result<std::vector<std::uint8_t>>> DeleteStep::read_checks(const CheckedUnlink& b, bool watch,
-                                                                            UnlinkOutcome& out) {
+                                                                           UnlinkOutcome& out) {
   std::vector<std::uint8_t> ok(b.check_keys.size(), 1);
   if (b.check_keys.empty()) co_return ok;
   std::vector<std::uint32_t> bytes, absent;

@@ -72,7 +72,7 @@ class DeleteStep final : public Deleter {
   boost::asio::awaitable<Result<UnlinkOutcome>> run_transaction(const CheckedUnlink& b);
   boost::asio::awaitable<Result<UnlinkOutcome>> run_reread(const CheckedUnlink& b);
   boost::asio::awaitable<Result<std::vector<std::uint8_t>>> read_checks(const CheckedUnlink& b, bool watch,
-                                                                         UnlinkOutcome& out);
+                                                                        UnlinkOutcome& out);
   boost::asio::awaitable<Result<resp::Reply>> exec(const resp::Command& c) { return conn_->exec(c); }
 
   std::shared_ptr<net::Connection> conn_;

@@ -24,7 +24,8 @@ std::vector<KeyFamily> KeySchema::default_families() {
   f[1].name = "ack", f[1].prefix = "blocking:ack:", f[1].match = M::id_prefix;
   f[2].name = "idempotency", f[2].prefix = "blocking:idempotency:", f[2].match = M::mentions;
   f[3].name = "activity", f[3].prefix = "coordinator:activity:", f[3].match = M::exact;
-  f[3].liveness = true, f[3].format = HeartbeatFormat::json_or_ms, f[3].fields = {"lastActivity", "timestamp"};
+  f[3].liveness = true, f[3].format = HeartbeatFormat::json_or_ms,
+  f[3].fields = {"lastActivity", "timestamp"};
   f[4].name = "swarm", f[4].prefix = "swarm:", f[4].match = M::exact, f[4].after_wildcards = {":blocking:"};
   return f;
 }
@@ -98,24 +99,31 @@ Result<void> KeySchema::validate() const {
     return p.rfind(ours, 0) == 0 || ours.rfind(p, 0) == 0;
   };
   if (own(heartbeat_prefix))
-    return Error(Errc::invalid_argument, "schema: heartbeat.prefix '" + heartbeat_prefix +
-                                             "' overlaps 'swarmkeeper:', the cleanup's own keys (lock, audit)");
+    return Error(Errc::invalid_argument,
+                 "schema: heartbeat.prefix '" + heartbeat_prefix +
+                     "' overlaps 'swarmkeeper:', the cleanup's own keys (lock, audit)");
   std::size_t live = 1;
   for (const KeyFamily& f : families) {
-    if (f.prefix.empty()) return Error(Errc::invalid_argument, "schema: family '" + f.name + "' has an empty prefix");
+    if (f.prefix.empty())
+      return Error(Errc::invalid_argument, "schema: family '" + f.name + "' has an empty prefix");
     for (const std::string& lit : f.after_wildcards)
-      if (lit.empty() || lit[0] != f.separator || lit.find('{') != std::string::npos || lit.find('}') != std::string::npos)
-        return Error(Errc::invalid_argument, "schema: family '" + f.name + "' template '" + f.pattern() +
-                                                 "': each {*} must be followed by text that starts with the separator '" +
-                                                 std::string(1, f.separator) + "', e.g. swarm:{*}:blocking:{id}");
+      if (lit.empty() || lit[0] != f.separator || lit.find('{') != std::string::npos ||
+          lit.find('}') != std::string::npos)
+        return Error(Errc::invalid_argument,
+                     "schema: family '" + f.name + "' template '" + f.pattern() +
+                         "': each {*} must be followed by text that starts with the separator '" +
+                         std::string(1, f.separator) + "', e.g. swarm:{*}:blocking:{id}");
     if (f.liveness && !f.derivable())
-      return Error(Errc::invalid_argument, "schema: family '" + f.name +
-                                               "' is a liveness record, so it must be \"match\": \"exact\" with no {*}: "
-                                               "its key is built from a coordinator's id");
-    if (f.liveness && ++live > 8) return Error(Errc::invalid_argument, "schema: more than 8 liveness records");
+      return Error(Errc::invalid_argument,
+                   "schema: family '" + f.name +
+                       "' is a liveness record, so it must be \"match\": \"exact\" with no {*}: "
+                       "its key is built from a coordinator's id");
+    if (f.liveness && ++live > 8)
+      return Error(Errc::invalid_argument, "schema: more than 8 liveness records");
     if (own(f.prefix))
-      return Error(Errc::invalid_argument, "schema: family '" + f.name + "' prefix '" + f.prefix +
-                                               "' overlaps 'swarmkeeper:', the cleanup's own keys (lock, audit)");
+      return Error(Errc::invalid_argument,
+                   "schema: family '" + f.name + "' prefix '" + f.prefix +
+                       "' overlaps 'swarmkeeper:', the cleanup's own keys (lock, audit)");
     if (f.prefix.compare(0, heartbeat_prefix.size(), heartbeat_prefix) == 0 ||
         heartbeat_prefix.compare(0, f.prefix.size(), f.prefix) == 0)
       return Error(Errc::invalid_argument, "schema: family '" + f.name + "' prefix '" + f.prefix +
@@ -134,7 +142,8 @@ Result<void> KeySchema::validate() const {
 namespace {
 
 // Reads j[name] as a string into out; an error names the field.
-std::string read_string(const nlohmann::json& j, const char* name, const std::string& where, std::string& out) {
+std::string read_string(const nlohmann::json& j, const char* name, const std::string& where,
+                        std::string& out) {
   if (!j.contains(name)) return "";
   if (!j.at(name).is_string()) return where + "." + name + " must be a string, not " + j.at(name).type_name();
   out = j.at(name).get<std::string>();
@@ -142,7 +151,8 @@ std::string read_string(const nlohmann::json& j, const char* name, const std::st
 }
 
 std::string read_string_list(nlohmann::json v, const std::string& where, std::vector<std::string>& out) {
-  const std::string msg = where + " must be a non-empty array of field names, e.g. [\"timestamp\", \"lastHeartbeat\"]";
+  const std::string msg =
+      where + " must be a non-empty array of field names, e.g. [\"timestamp\", \"lastHeartbeat\"]";
   if (v.is_string()) v = nlohmann::json::array({v});
   if (!v.is_array() || v.empty() || v.size() > 16) return msg;
   out.clear();
@@ -165,17 +175,23 @@ std::string read_format(const nlohmann::json& j, const std::string& where, Heart
   if (!j.contains("format")) return "";
   const auto& f = j.at("format");
   const std::string v = f.is_string() ? f.get<std::string>() : "";
-  if (v == "json") out = HeartbeatFormat::json_ms;
-  else if (v == "ms") out = HeartbeatFormat::integer_ms;
-  else if (v == "s") out = HeartbeatFormat::integer_s;
-  else if (v == "auto") out = HeartbeatFormat::json_or_ms;
-  else return where + ".format '" + (f.is_string() ? v : f.dump()) + "' is not one of json, ms, s, auto";
+  if (v == "json")
+    out = HeartbeatFormat::json_ms;
+  else if (v == "ms")
+    out = HeartbeatFormat::integer_ms;
+  else if (v == "s")
+    out = HeartbeatFormat::integer_s;
+  else if (v == "auto")
+    out = HeartbeatFormat::json_or_ms;
+  else
+    return where + ".format '" + (f.is_string() ? v : f.dump()) + "' is not one of json, ms, s, auto";
   return "";
 }
 
 // "swarm:{*}:blocking:{id}": the literal prefix, then per {*} the literal after it; {id} last.
 std::string parse_template(const std::string& t, const std::string& where, KeyFamily& fam) {
-  const std::string bad = where + ".template '" + t + "' must be text, any number of {*} each followed by text, and {id} "
+  const std::string bad = where + ".template '" + t +
+                          "' must be text, any number of {*} each followed by text, and {id} "
                           "last, e.g. swarm:{*}:blocking:{id}";
   const std::size_t id = t.find("{id}");
   if (id == std::string::npos || id + 4 != t.size() || id == 0) return bad;
@@ -198,7 +214,8 @@ std::string parse_template(const std::string& t, const std::string& where, KeyFa
   return "";
 }
 
-std::string unknown_fields(const nlohmann::json& j, std::initializer_list<const char*> known, const std::string& where) {
+std::string unknown_fields(const nlohmann::json& j, std::initializer_list<const char*> known,
+                           const std::string& where) {
   for (const auto& [key, value] : j.items()) {
     bool ok = false;
     for (const char* k : known) ok = ok || key == k;
@@ -220,35 +237,46 @@ Result<KeySchema> load_key_schema(const std::string& path) {
     return Error(Errc::invalid_argument, "schema file '" + path + "' is not valid JSON: " + e.what());
   }
   KeySchema s;
-  auto bad = [&](const std::string& what) { return Error(Errc::invalid_argument, "schema file '" + path + "': " + what); };
+  auto bad = [&](const std::string& what) {
+    return Error(Errc::invalid_argument, "schema file '" + path + "': " + what);
+  };
   if (!j.is_object() || j.empty())
-    return bad("expected an object with \"heartbeat\" and/or \"families\", e.g. {\"heartbeat\": {\"prefix\": \"blocking:heartbeat:\"}}");
-  if (auto e = unknown_fields(j, {"heartbeat", "families", "keyTimestampFields"}, ""); !e.empty()) return bad(e);
+    return bad(
+        "expected an object with \"heartbeat\" and/or \"families\", e.g. {\"heartbeat\": {\"prefix\": "
+        "\"blocking:heartbeat:\"}}");
+  if (auto e = unknown_fields(j, {"heartbeat", "families", "keyTimestampFields"}, ""); !e.empty())
+    return bad(e);
   if (j.contains("heartbeat")) {
     const auto& h = j.at("heartbeat");
     if (!h.is_object()) return bad("heartbeat must be an object");
-    if (auto e = unknown_fields(h, {"prefix", "format", "field", "fields"}, "heartbeat"); !e.empty()) return bad(e);
-    for (auto e : {read_string(h, "prefix", "heartbeat", s.heartbeat_prefix),
-                   read_format(h, "heartbeat", s.heartbeat_format), read_fields(h, "heartbeat", s.heartbeat_fields)})
+    if (auto e = unknown_fields(h, {"prefix", "format", "field", "fields"}, "heartbeat"); !e.empty())
+      return bad(e);
+    for (auto e :
+         {read_string(h, "prefix", "heartbeat", s.heartbeat_prefix),
+          read_format(h, "heartbeat", s.heartbeat_format), read_fields(h, "heartbeat", s.heartbeat_fields)})
       if (!e.empty()) return bad(e);
   }
   if (j.contains("keyTimestampFields")) {
-    if (auto e = read_string_list(j.at("keyTimestampFields"), "keyTimestampFields", s.key_timestamp_fields); !e.empty())
+    if (auto e = read_string_list(j.at("keyTimestampFields"), "keyTimestampFields", s.key_timestamp_fields);
+        !e.empty())
       return bad(e);
   }
   if (j.contains("families")) {
     const auto& fams = j.at("families");
-    if (!fams.is_array() || fams.empty()) return bad("families must be a non-empty array of {\"name\", \"prefix\", \"match\"} objects");
+    if (!fams.is_array() || fams.empty())
+      return bad("families must be a non-empty array of {\"name\", \"prefix\", \"match\"} objects");
     s.families.clear();
     for (std::size_t i = 0; i < fams.size(); ++i) {
       const auto& f = fams[i];
       const std::string where = "families[" + std::to_string(i) + "]";
       if (!f.is_object()) return bad(where + " must be an object");
-      if (auto e = unknown_fields(f, {"name", "prefix", "template", "match", "separator", "liveness", "format", "fields"}, where);
+      if (auto e = unknown_fields(
+              f, {"name", "prefix", "template", "match", "separator", "liveness", "format", "fields"}, where);
           !e.empty())
         return bad(e);
       if (f.contains("prefix") == f.contains("template"))
-        return bad(where + " needs a \"prefix\" or a \"template\" (e.g. \"swarm:{*}:blocking:{id}\"), not both");
+        return bad(where +
+                   " needs a \"prefix\" or a \"template\" (e.g. \"swarm:{*}:blocking:{id}\"), not both");
       KeyFamily fam;
       fam.name = "family " + std::to_string(i);
       std::string m = "exact", sep = ":", tmpl;
@@ -264,10 +292,14 @@ Result<KeySchema> load_key_schema(const std::string& path) {
       if (fam.fields.empty()) fam.fields = {"timestamp"};
       if (!tmpl.empty() || f.contains("template"))
         if (auto e = parse_template(tmpl, where, fam); !e.empty()) return bad(e);
-      if (m == "exact") fam.match = KeyFamily::Match::exact;
-      else if (m == "id_prefix") fam.match = KeyFamily::Match::id_prefix;
-      else if (m == "mentions") fam.match = KeyFamily::Match::mentions;
-      else return bad(where + ".match '" + m + "' is not one of exact, id_prefix, mentions");
+      if (m == "exact")
+        fam.match = KeyFamily::Match::exact;
+      else if (m == "id_prefix")
+        fam.match = KeyFamily::Match::id_prefix;
+      else if (m == "mentions")
+        fam.match = KeyFamily::Match::mentions;
+      else
+        return bad(where + ".match '" + m + "' is not one of exact, id_prefix, mentions");
       if (sep.size() != 1) return bad(where + ".separator must be one character");
       fam.separator = sep[0];
       s.families.push_back(std::move(fam));
@@ -368,7 +400,8 @@ ParsedTimestamp integer_timestamp(std::string_view value, std::int64_t scale) {
 
 }  // namespace
 
-ParsedTimestamp parse_timestamp(std::string_view value, HeartbeatFormat format, const std::vector<std::string>& fields) {
+ParsedTimestamp parse_timestamp(std::string_view value, HeartbeatFormat format,
+                                const std::vector<std::string>& fields) {
   if (value.empty()) return {std::nullopt, InvalidReason::empty};
   switch (format) {
     case HeartbeatFormat::integer_ms: return integer_timestamp(value, 1);
@@ -385,7 +418,8 @@ std::optional<std::int64_t> parse_heartbeat(std::string_view value, const KeySch
   return parse_timestamp(value, schema.heartbeat_format, schema.heartbeat_fields).ms;
 }
 
-std::optional<std::int64_t> key_timestamp(std::string_view key, const std::string* value, const KeySchema& schema) {
+std::optional<std::int64_t> key_timestamp(std::string_view key, const std::string* value,
+                                          const KeySchema& schema) {
   std::optional<std::int64_t> best;
   // Only values that read as milliseconds of this era (13 digits) are timestamps:
   // seconds, counters and flags such as "startTime": 1 say nothing of a key's age.
@@ -428,33 +462,39 @@ std::string schema_hint(std::string_view value, InvalidReason reason) {
       if (f.empty()) return "the heartbeats are JSON without a millisecond timestamp field the schema names";
       std::string list;
       for (const auto& x : f) list += (list.empty() ? "\"" : ", \"") + x + "\"";
-      return "the heartbeats hold millisecond timestamps in " + list + ": a --schema file with {\"heartbeat\": {\"fields\": [" +
-             list + "]}} reads them";
+      return "the heartbeats hold millisecond timestamps in " + list +
+             ": a --schema file with {\"heartbeat\": {\"fields\": [" + list + "]}} reads them";
     }
     case InvalidReason::not_json:
-      if (all_digits(value)) return "the heartbeats are plain numbers: a --schema file with {\"heartbeat\": {\"format\": \"" +
-                                    std::string(value.size() <= 10 ? "s" : "ms") + "\"}} reads them";
+      if (all_digits(value))
+        return "the heartbeats are plain numbers: a --schema file with {\"heartbeat\": {\"format\": \"" +
+               std::string(value.size() <= 10 ? "s" : "ms") + "\"}} reads them";
       return "the heartbeats are not JSON objects";
-    case InvalidReason::too_large: return "the heartbeats are larger than the cleanup reads whole (16 KiB): keep heartbeats small";
+    case InvalidReason::too_large:
+      return "the heartbeats are larger than the cleanup reads whole (16 KiB): keep heartbeats small";
     case InvalidReason::not_milliseconds:
-      return "the timestamps read as before 2001: they look like seconds; write milliseconds, or for plain numbers use a "
+      return "the timestamps read as before 2001: they look like seconds; write milliseconds, or for plain "
+             "numbers use a "
              "--schema file with {\"heartbeat\": {\"format\": \"s\"}}";
     default: return "";
   }
 }
 
-LivenessVerdict judge_liveness(std::string_view value, HeartbeatFormat format, const std::vector<std::string>& fields,
-                               std::int64_t now_ms, std::int64_t threshold_ms) {
+LivenessVerdict judge_liveness(std::string_view value, HeartbeatFormat format,
+                               const std::vector<std::string>& fields, std::int64_t now_ms,
+                               std::int64_t threshold_ms) {
   const ParsedTimestamp p = parse_timestamp(value, format, fields);
   if (!p.ms) return {HeartbeatState::invalid, 0, p.reason};
   // now - ts > threshold, without overflow: ts and threshold are positive.
   const std::int64_t ts = *p.ms;
-  return {ts < now_ms && now_ms - ts > threshold_ms ? HeartbeatState::stale : HeartbeatState::active, ts, InvalidReason::none};
+  return {ts < now_ms && now_ms - ts > threshold_ms ? HeartbeatState::stale : HeartbeatState::active, ts,
+          InvalidReason::none};
 }
 
 HeartbeatState judge_heartbeat(std::string_view value, const KeySchema& schema, std::int64_t now_ms,
                                std::int64_t threshold_ms, std::int64_t* timestamp_ms) {
-  const LivenessVerdict v = judge_liveness(value, schema.heartbeat_format, schema.heartbeat_fields, now_ms, threshold_ms);
+  const LivenessVerdict v =
+      judge_liveness(value, schema.heartbeat_format, schema.heartbeat_fields, now_ms, threshold_ms);
   if (timestamp_ms != nullptr) *timestamp_ms = v.timestamp_ms;
   return v.state;
 }

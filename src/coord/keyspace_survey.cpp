@@ -83,9 +83,12 @@ void KeyspaceSurvey::on_key(std::string_view key) {
   ShapeStats& s = it->second;
   ++s.keys;
   std::string claim;
-  if (key.starts_with("swarmkeeper:")) claim = "swarmkeeper";
-  else if (schema_.heartbeat_id(key)) claim = "heartbeat";
-  else if (const KeyFamily* f = schema_.family_of(key)) claim = f->name;
+  if (key.starts_with("swarmkeeper:"))
+    claim = "swarmkeeper";
+  else if (schema_.heartbeat_id(key))
+    claim = "heartbeat";
+  else if (const KeyFamily* f = schema_.family_of(key))
+    claim = f->name;
   if (s.claims.size() < 16 || s.claims.contains(claim)) ++s.claims[claim];
   if (s.samples.size() < kSamplesPerShape) s.samples.emplace_back(key);
 }
@@ -122,8 +125,8 @@ std::vector<std::string> KeyspaceSurvey::sample_keys() const {
   return out;
 }
 
-void KeyspaceSurvey::on_sample(std::string_view key, std::string_view type, std::int64_t pttl_ms, const std::string* value,
-                               std::int64_t now_ms) {
+void KeyspaceSurvey::on_sample(std::string_view key, std::string_view type, std::int64_t pttl_ms,
+                               const std::string* value, std::int64_t now_ms) {
   auto it = shapes_.find(abstract(split(key), false));
   if (it == shapes_.end() || pttl_ms == -2) return;  // gone since the scan
   ShapeStats& s = it->second;
@@ -135,11 +138,13 @@ void KeyspaceSurvey::on_sample(std::string_view key, std::string_view type, std:
   } else {
     ++s.without_ttl;
   }
-  if (const std::size_t c = key.rfind(':'); c != std::string_view::npos && key.size() - c - 1 == 13 &&
-                                            key.find_first_not_of("0123456789", c + 1) == std::string_view::npos)
+  if (const std::size_t c = key.rfind(':');
+      c != std::string_view::npos && key.size() - c - 1 == 13 &&
+      key.find_first_not_of("0123456789", c + 1) == std::string_view::npos)
     ++s.key_name_ms;
   if (value == nullptr) return;
-  if (!value->empty() && value->find_first_not_of("0123456789") == std::string::npos) ++s.integer;
+  if (!value->empty() && value->find_first_not_of("0123456789") == std::string::npos)
+    ++s.integer;
   else if (!value->empty() && value->front() == '{') {
     ++s.json;
     for (auto& f : millisecond_fields(*value))
@@ -180,7 +185,8 @@ nlohmann::ordered_json KeyspaceSurvey::report_json() const {
     nlohmann::ordered_json o;
     o["shape"] = s->shape;
     o["keys"] = s->keys;
-    o["claimedBy"] = s->claimed_by.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s->claimed_by);
+    o["claimedBy"] =
+        s->claimed_by.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s->claimed_by);
     if (s->claims.size() > 1) {
       nlohmann::ordered_json c = nlohmann::ordered_json::object();
       for (const auto& [claim, n] : s->claims) c[claim.empty() ? "(none)" : claim] = n;
@@ -207,14 +213,18 @@ nlohmann::ordered_json KeyspaceSurvey::report_json() const {
 
 std::string KeyspaceSurvey::report_text() const {
   std::ostringstream o;
-  o << fmt::format("{:<44} {:>9}  {:<8} {:<16} {:<38} {}\n", "key shape", "keys", "type", "TTL (sampled)", "value", "schema");
+  o << fmt::format("{:<44} {:>9}  {:<8} {:<16} {:<38} {}\n", "key shape", "keys", "type", "TTL (sampled)",
+                   "value", "schema");
   for (const ShapeStats* s : shapes()) {
     std::string type = s->types.empty() ? "?" : s->types.begin()->first;
     if (s->types.size() > 1) type += "+";
     std::string ttl = "—";
-    if (s->with_ttl > 0 && s->without_ttl == 0) ttl = ttl_text(s->ttl_min_ms) + "–" + ttl_text(s->ttl_max_ms);
-    else if (s->with_ttl > 0) ttl = "some: " + ttl_text(s->ttl_min_ms) + "–" + ttl_text(s->ttl_max_ms);
-    else if (s->without_ttl > 0) ttl = "none";
+    if (s->with_ttl > 0 && s->without_ttl == 0)
+      ttl = ttl_text(s->ttl_min_ms) + "–" + ttl_text(s->ttl_max_ms);
+    else if (s->with_ttl > 0)
+      ttl = "some: " + ttl_text(s->ttl_min_ms) + "–" + ttl_text(s->ttl_max_ms);
+    else if (s->without_ttl > 0)
+      ttl = "none";
     std::string value;
     if (s->json > 0) {
       value = "JSON";
@@ -231,19 +241,22 @@ std::string KeyspaceSurvey::report_text() const {
     std::string claim = s->claimed_by.empty() ? "(none)" : s->claimed_by;
     if (s->liveness && s->claimed_by != "heartbeat") claim += " (liveness)";
     if (s->claims.size() > 1) claim += fmt::format(" ({} of its keys)", s->claims.at(s->claimed_by));
-    o << fmt::format("{:<44} {:>9}  {:<8} {:<16} {:<38} {}\n", s->shape.substr(0, 44), s->keys, type, ttl, value.substr(0, 38),
-                     claim);
+    o << fmt::format("{:<44} {:>9}  {:<8} {:<16} {:<38} {}\n", s->shape.substr(0, 44), s->keys, type, ttl,
+                     value.substr(0, 38), claim);
     std::uint64_t bad = 0;
     std::string why;
     for (std::size_t r = 1; r < kInvalidReasons; ++r)
       if (s->unreadable[r] > 0) {
         bad += s->unreadable[r];
-        why += fmt::format("{}{} {}", why.empty() ? "" : ", ", s->unreadable[r], invalid_reason_name(static_cast<InvalidReason>(r)));
+        why += fmt::format("{}{} {}", why.empty() ? "" : ", ", s->unreadable[r],
+                           invalid_reason_name(static_cast<InvalidReason>(r)));
       }
-    if (bad > 0) o << fmt::format("    {} of {} sampled values do not read ({}){}\n", bad, s->json + s->integer + s->text, why,
-                                  s->hint.empty() ? "" : ": " + s->hint);
+    if (bad > 0)
+      o << fmt::format("    {} of {} sampled values do not read ({}){}\n", bad,
+                       s->json + s->integer + s->text, why, s->hint.empty() ? "" : ": " + s->hint);
   }
-  if (past_cap_ > 0) o << fmt::format("  ... and {} keys in shapes past the first {}\n", past_cap_, kMaxShapes);
+  if (past_cap_ > 0)
+    o << fmt::format("  ... and {} keys in shapes past the first {}\n", past_cap_, kMaxShapes);
   return o.str();
 }
 
@@ -290,9 +303,11 @@ nlohmann::ordered_json KeyspaceSurvey::suggest_schema() const {
       if (!literal) continue;
       std::string words = sh->shape;
       for (const auto& x : sh->ms_fields) words += " " + x;
-      std::transform(words.begin(), words.end(), words.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      std::transform(words.begin(), words.end(), words.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       int score = 1;
-      for (const char* w : {"heartbeat", "beat", "alive", "seen", "ping"}) score += words.find(w) != std::string::npos ? 10 : 0;
+      for (const char* w : {"heartbeat", "beat", "alive", "seen", "ping"})
+        score += words.find(w) != std::string::npos ? 10 : 0;
       if (score > best) best = score, hb = sh;
     }
     if (hb != nullptr) {
@@ -316,7 +331,8 @@ nlohmann::ordered_json KeyspaceSurvey::suggest_schema() const {
   for (const ShapeStats* sh : shapes()) {
     if (!sh->liveness && sh != hb) continue;
     for (const auto& k : sh->samples) {
-      if (auto id = s.heartbeat_id(k)) ids.emplace(*id);
+      if (auto id = s.heartbeat_id(k))
+        ids.emplace(*id);
       else if (const KeyFamily* f = s.family_of(k)) {
         if (auto part = f->id_part(k)) ids.emplace(*part);
       }
@@ -359,7 +375,8 @@ nlohmann::ordered_json KeyspaceSurvey::suggest_schema() const {
     } else {
       fam.match = KeyFamily::Match::mentions;
     }
-    if (std::none_of(s.families.begin(), s.families.end(), [&](const KeyFamily& g) { return g.prefix == fam.prefix; })) {
+    if (std::none_of(s.families.begin(), s.families.end(),
+                     [&](const KeyFamily& g) { return g.prefix == fam.prefix; })) {
       KeySchema trial = s;
       trial.families.push_back(fam);
       if (trial.validate()) s = std::move(trial);
@@ -367,13 +384,17 @@ nlohmann::ordered_json KeyspaceSurvey::suggest_schema() const {
   }
   // As a schema file.
   nlohmann::ordered_json j;
-  j["heartbeat"] = {{"prefix", s.heartbeat_prefix}, {"format", format_name(s.heartbeat_format)}, {"fields", s.heartbeat_fields}};
+  j["heartbeat"] = {{"prefix", s.heartbeat_prefix},
+                    {"format", format_name(s.heartbeat_format)},
+                    {"fields", s.heartbeat_fields}};
   auto& fams = j["families"] = nlohmann::ordered_json::array();
   for (const KeyFamily& f : s.families) {
     nlohmann::ordered_json o;
     o["name"] = f.name;
-    if (f.after_wildcards.empty()) o["prefix"] = f.prefix;
-    else o["template"] = f.pattern();
+    if (f.after_wildcards.empty())
+      o["prefix"] = f.prefix;
+    else
+      o["template"] = f.pattern();
     o["match"] = match_name(f.match);
     if (f.separator != ':') o["separator"] = std::string(1, f.separator);
     if (f.liveness) {

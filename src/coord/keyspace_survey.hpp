@@ -35,21 +35,22 @@
 namespace swarmkeeper::coord {
 
 struct ShapeStats {
-  std::string shape;        ///< "blocking:ack:*:*"
+  std::string shape;  ///< "blocking:ack:*:*"
   std::uint64_t keys = 0;
-  std::string claimed_by;   ///< "heartbeat", a family's name, "swarmkeeper" (ours) or "" (no family's): most of its keys'
+  std::string claimed_by;  ///< "heartbeat", a family's name, "swarmkeeper" (ours) or "" (no family's): most
+                           ///< of its keys'
   bool liveness = false;
   std::map<std::string, std::uint64_t> claims;  ///< keys per claim (a shape's keys may fall to several)
-  std::vector<std::string> samples;  ///< up to kSamplesPerShape keys, the first seen
+  std::vector<std::string> samples;             ///< up to kSamplesPerShape keys, the first seen
   // From the samples:
   std::map<std::string, std::uint64_t> types;  ///< TYPE answers
   std::uint64_t with_ttl = 0, without_ttl = 0;
   std::int64_t ttl_min_ms = 0, ttl_max_ms = 0;
   std::uint64_t json = 0, integer = 0, text = 0;  ///< string values by format
-  std::vector<std::string> ms_fields;            ///< JSON fields holding millisecond timestamps
-  std::uint64_t key_name_ms = 0;                 ///< samples whose name ends in a 13-digit ms field
+  std::vector<std::string> ms_fields;             ///< JSON fields holding millisecond timestamps
+  std::uint64_t key_name_ms = 0;                  ///< samples whose name ends in a 13-digit ms field
   std::array<std::uint64_t, kInvalidReasons> unreadable{};  ///< liveness values that do not read, by reason
-  std::string hint;                              ///< what schema change would read them
+  std::string hint;                                         ///< what schema change would read them
 };
 
 class KeyspaceSurvey {
@@ -57,7 +58,8 @@ class KeyspaceSurvey {
   static constexpr std::size_t kMaxShapes = 2000;
   static constexpr std::size_t kSamplesPerShape = 32;
 
-  KeyspaceSurvey(KeySchema schema, std::int64_t threshold_ms) : schema_(std::move(schema)), threshold_ms_(threshold_ms) {}
+  KeyspaceSurvey(KeySchema schema, std::int64_t threshold_ms)
+      : schema_(std::move(schema)), threshold_ms_(threshold_ms) {}
 
   void on_key(std::string_view key);
   /// Keys to read (TYPE, PTTL, GETRANGE 0 4095) for the samples, shape by shape.
@@ -90,8 +92,9 @@ class KeyspaceSurvey {
   std::int64_t threshold_ms_;
   std::uint64_t keys_ = 0, past_cap_ = 0;
   absl::flat_hash_map<std::string, ShapeStats> shapes_;
-  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> seen_after_;  // prefix -> literals after it
-  absl::flat_hash_set<std::string> collapsed_;                                     // prefixes whose next field is "*"
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
+      seen_after_;                              // prefix -> literals after it
+  absl::flat_hash_set<std::string> collapsed_;  // prefixes whose next field is "*"
 };
 
 }  // namespace swarmkeeper::coord

@@ -16,8 +16,8 @@ namespace swarmkeeper::coord {
 //   ARGV[3+m1]         the groups, MessagePack: one flat array of, per group, c, c check
 //                      indices (1-based, into KEYS), k (the group's number of keys); read
 //                      only when a check failed (when all hold, every key goes in one UNLINK)
-// Returns {unlinked, {indices of checks that failed; negative: the heartbeat is gone}}. Bounded: one MGET of m1 keys, one
-// EXISTS of m2, one UNLINK of at most the batch's keys (the plan caps all three).
+// Returns {unlinked, {indices of checks that failed; negative: the heartbeat is gone}}. Bounded: one MGET of
+// m1 keys, one EXISTS of m2, one UNLINK of at most the batch's keys (the plan caps all three).
 inline constexpr const char* kCheckedUnlinkScript = R"lua(
 local m1, m2 = tonumber(ARGV[1]), tonumber(ARGV[2])
 local m = m1 + m2
@@ -65,7 +65,8 @@ return {n, failed}
 
 // Extends the lock if we still hold it. KEYS[1] lock, ARGV[1] token, ARGV[2] ttl ms.
 inline constexpr const char* kRenewLockScript =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return "
+    "0";
 
 // Releases the lock if we still hold it. KEYS[1] lock, ARGV[1] token.
 inline constexpr const char* kReleaseLockScript =

@@ -44,34 +44,45 @@ std::vector<Entry> orchestrator_entries(const SeedOptions& o, std::uint64_t i, s
   const std::string t = std::to_string(ts_ms);
   const bool dead = i <= o.stale;
   // A dead coordinator's keys were written stale_age ago: that much of each TTL is gone.
-  auto ttl = [&](std::int64_t full) { return dead ? std::max<std::int64_t>(1, full - o.stale_age.count()) : full; };
+  auto ttl = [&](std::int64_t full) {
+    return dead ? std::max<std::int64_t>(1, full - o.stale_age.count()) : full;
+  };
   std::vector<Entry> e;
   if (!dead) {
     e.push_back({"blocking:heartbeat:" + id,
-                 "{\"coordinatorId\":\"" + jid + "\",\"lastHeartbeat\":" + t + ",\"sequence\":42,\"iteration\":3,\"metadata\":{}}", 300});
+                 "{\"coordinatorId\":\"" + jid + "\",\"lastHeartbeat\":" + t +
+                     ",\"sequence\":42,\"iteration\":3,\"metadata\":{}}",
+                 300});
     e.push_back({"coordinator:activity:" + id,
-                 "{\"coordinatorId\":\"" + jid + "\",\"lastActivity\":" + t + ",\"iteration\":3,\"phase\":\"blocking\"}", 600});
+                 "{\"coordinatorId\":\"" + jid + "\",\"lastActivity\":" + t +
+                     ",\"iteration\":3,\"phase\":\"blocking\"}",
+                 600});
   }
   e.push_back({"blocking:signal:" + id,
                "{\"timestamp\":" + t + ",\"senderId\":\"hub\",\"receiverId\":\"" + jid +
-                   "\",\"iteration\":3,\"type\":\"wake\",\"payload\":{},\"messageId\":\"m-" + std::to_string(i) + "\"}",
+                   "\",\"iteration\":3,\"type\":\"wake\",\"payload\":{},\"messageId\":\"m-" +
+                   std::to_string(i) + "\"}",
                ttl(86400)});
   for (std::uint32_t a = 1; a <= o.acks; ++a)
     e.push_back({"blocking:ack:" + id + ":sig-" + std::to_string(a),
-                 "{\"coordinatorId\":\"" + jid + "\",\"signalId\":\"sig-" + std::to_string(a) + "\",\"timestamp\":" + t +
+                 "{\"coordinatorId\":\"" + jid + "\",\"signalId\":\"sig-" + std::to_string(a) +
+                     "\",\"timestamp\":" + t +
                      ",\"iteration\":3,\"status\":\"received\",\"signature\":\"3f2a\",\"metadata\":{}}",
                  ttl(3600)});
   e.push_back({"blocking:idempotency:" + id + ":hub:wake:3:" + t, "1", ttl(86400)});
   e.push_back({"swarm:swarm-1:blocking:" + id,
-               "{\"status\":\"waiting\",\"startTime\":" + t + ",\"signalType\":\"wake\",\"iteration\":3,\"phase\":\"blocking\","
-               "\"swarmId\":\"swarm-1\",\"coordinatorId\":\"" + jid + "\",\"timestamp\":" + t + "}",
+               "{\"status\":\"waiting\",\"startTime\":" + t +
+                   ",\"signalType\":\"wake\",\"iteration\":3,\"phase\":\"blocking\","
+                   "\"swarmId\":\"swarm-1\",\"coordinatorId\":\"" +
+                   jid + "\",\"timestamp\":" + t + "}",
                ttl(86400)});
   return e;
 }
 
 // The scenario's keys of coordinator i with their values (heartbeat timestamp ts_ms):
 // what seed() writes and verify() checks.
-std::vector<std::pair<std::string, std::string>> scenario_entries(const SeedOptions& o, std::uint64_t i, std::int64_t ts_ms) {
+std::vector<std::pair<std::string, std::string>> scenario_entries(const SeedOptions& o, std::uint64_t i,
+                                                                  std::int64_t ts_ms) {
   if (o.layout == SeedLayout::orchestrator) {
     std::vector<std::pair<std::string, std::string>> out;
     for (auto& e : orchestrator_entries(o, i, ts_ms)) out.emplace_back(std::move(e.key), std::move(e.value));
@@ -80,23 +91,27 @@ std::vector<std::pair<std::string, std::string>> scenario_entries(const SeedOpti
   const std::string id = seed_coordinator_id(o, i);
   const std::string t = std::to_string(ts_ms);
   std::vector<std::pair<std::string, std::string>> e{
-      {"blocking:heartbeat:" + id, "{\"coordinatorId\":\"" + json_escape(id) + "\",\"timestamp\":" + t + ",\"seq\":1}"},
+      {"blocking:heartbeat:" + id,
+       "{\"coordinatorId\":\"" + json_escape(id) + "\",\"timestamp\":" + t + ",\"seq\":1}"},
       {"blocking:signal:" + id, "CONTINUE"},
       {"blocking:idempotency:" + id + ":init", "1"},
       {"coordinator:activity:" + id, t}};
-  for (std::uint32_t a = 1; a <= o.acks; ++a) e.emplace_back("blocking:ack:" + id + ":agent-" + std::to_string(a), "1");
+  for (std::uint32_t a = 1; a <= o.acks; ++a)
+    e.emplace_back("blocking:ack:" + id + ":agent-" + std::to_string(a), "1");
   return e;
 }
 
 // Writes one batch of the scenario (MSETs, or SET .. EX per key for the orchestrator
 // layout's TTLs); records the first failure. (A named coroutine: GCC 12 mis-warns on
 // coroutine lambdas.)
-asio::awaitable<void> send_batch(Router& r, std::vector<resp::Command> sets, std::vector<std::pair<std::string, std::string>> pairs,
+asio::awaitable<void> send_batch(Router& r, std::vector<resp::Command> sets,
+                                 std::vector<std::pair<std::string, std::string>> pairs,
                                  coord::InFlight& slots, Error& failure) {
   Error e;
   if (!sets.empty()) {
     auto replies = co_await r.pipeline(std::move(sets), true);
-    if (!replies) e = replies.error();
+    if (!replies)
+      e = replies.error();
     else
       for (const auto& reply : *replies)
         if (reply.is_error()) {
@@ -118,7 +133,8 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, Router& r, SeedOp
   if (time.empty()) co_return Error(Errc::unexpected_reply, "no master");
   if (!time[0]) co_return time[0].error();
   const auto server_ms = resp::time_ms(time[0]->root());
-  if (!server_ms) co_return Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time[0]->root()));
+  if (!server_ms)
+    co_return Error(Errc::unexpected_reply, "TIME returned " + resp::to_string(time[0]->root()));
   SeedReport rep;
   rep.now_ms = *server_ms;
   const std::int64_t stale_ts = rep.now_ms - o.stale_age.count() * 1000;
@@ -139,7 +155,8 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, Router& r, SeedOp
       rep.keys_written += sets.size();
     } else {
       for (std::uint64_t i = first; i <= last; ++i)
-        for (auto& e : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts)) pairs.push_back(std::move(e));
+        for (auto& e : scenario_entries(o, i, i <= o.stale ? stale_ts : active_ts))
+          pairs.push_back(std::move(e));
       rep.keys_written += pairs.size();
     }
     co_await slots.acquire();
@@ -148,7 +165,8 @@ asio::awaitable<Result<SeedReport>> seed(asio::io_context& io, Router& r, SeedOp
   co_await slots.drain();
   if (failure) co_return failure;
   rep.elapsed_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+          .count());
   co_return rep;
 }
 
@@ -161,8 +179,10 @@ asio::awaitable<Result<ScenarioCheck>> verify(Router& r, SeedOptions o, std::int
     std::vector<resp::Command> cmds;
     for (std::uint64_t i = first; i <= last; ++i) {
       // The timestamp only shows in an orchestrator idempotency key's name: the seed's.
-      const std::int64_t ts = seed_now_ms - (i <= o.stale ? o.stale_age.count() : o.active_age.count()) * 1000;
-      for (const auto& entry : scenario_entries(o, i, ts)) cmds.push_back(resp::Command("EXISTS").arg(entry.first));
+      const std::int64_t ts =
+          seed_now_ms - (i <= o.stale ? o.stale_age.count() : o.active_age.count()) * 1000;
+      for (const auto& entry : scenario_entries(o, i, ts))
+        cmds.push_back(resp::Command("EXISTS").arg(entry.first));
     }
     auto replies = co_await r.pipeline(std::move(cmds), true);
     if (!replies) co_return replies.error();
@@ -210,32 +230,37 @@ Result<T> with_router(const ConnectionOptions& connection, Body body) {
 
 }  // namespace
 
-Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const SeedOptions& options, std::int64_t seed_now_ms) {
-  return with_router<ScenarioCheck>(connection, [&](asio::io_context&, Router& r) { return verify(r, options, seed_now_ms); });
+Result<ScenarioCheck> verify_scenario(const ConnectionOptions& connection, const SeedOptions& options,
+                                      std::int64_t seed_now_ms) {
+  return with_router<ScenarioCheck>(
+      connection, [&](asio::io_context&, Router& r) { return verify(r, options, seed_now_ms); });
 }
 
 std::string seed_coordinator_id(const SeedOptions& o, std::uint64_t i) {
-  std::string id =
-      i <= o.stale ? o.prefix + "-stale-" + std::to_string(i) : o.prefix + "-active-" + std::to_string(i - o.stale);
+  std::string id = i <= o.stale ? o.prefix + "-stale-" + std::to_string(i)
+                                : o.prefix + "-active-" + std::to_string(i - o.stale);
   return o.hash_tags ? "{" + id + "}" : id;
 }
 
 Result<std::int64_t> count_keys(const ConnectionOptions& connection) {
-  return with_router<std::int64_t>(connection, [](asio::io_context&, Router& r) -> asio::awaitable<Result<std::int64_t>> {
-    std::int64_t n = 0;
-    for (auto& one : co_await r.for_each_master(resp::Command("DBSIZE"))) {
-      if (!one) co_return one.error();
-      n += one->integer();
-    }
-    co_return n;
-  });
+  return with_router<std::int64_t>(connection,
+                                   [](asio::io_context&, Router& r) -> asio::awaitable<Result<std::int64_t>> {
+                                     std::int64_t n = 0;
+                                     for (auto& one : co_await r.for_each_master(resp::Command("DBSIZE"))) {
+                                       if (!one) co_return one.error();
+                                       n += one->integer();
+                                     }
+                                     co_return n;
+                                   });
 }
 
 Result<SeedReport> seed_scenario(const ConnectionOptions& connection, const SeedOptions& options) {
   if (options.stale > options.coordinators)
-    return Error(Errc::invalid_argument, "--stale (" + std::to_string(options.stale) + ") is more than --coordinators (" +
+    return Error(Errc::invalid_argument, "--stale (" + std::to_string(options.stale) +
+                                             ") is more than --coordinators (" +
                                              std::to_string(options.coordinators) + ")");
-  return with_router<SeedReport>(connection, [&](asio::io_context& io, Router& r) { return seed(io, r, options); });
+  return with_router<SeedReport>(connection,
+                                 [&](asio::io_context& io, Router& r) { return seed(io, r, options); });
 }
 
 }  // namespace swarmkeeper

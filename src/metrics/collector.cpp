@@ -12,7 +12,7 @@ namespace {
 struct Slot {
   std::uint64_t count = 0;  // counter increase, or latency samples
   double gauge = 0;
-  double sum = 0;           // latency: sum of the slot's samples
+  double sum = 0;  // latency: sum of the slot's samples
   std::vector<std::pair<std::uint16_t, std::uint64_t>> buckets;
 };
 
@@ -159,12 +159,14 @@ CollectorSnapshot Collector::snapshot() {
     }
     for (std::size_t w = 0; w < 3; ++w) {
       auto& f = snap.windows[w];
-      const std::size_t closed = std::min<std::size_t>(s.filled, static_cast<std::size_t>(kWindowLength[w] / kSlot) - 1);
+      const std::size_t closed =
+          std::min<std::size_t>(s.filled, static_cast<std::size_t>(kWindowLength[w] / kSlot) - 1);
       switch (s.kind) {
         case SeriesSnapshot::Kind::counter: {
           f.count = open.count;
           for (std::size_t i = 0; i < closed; ++i) f.count += s.back(i).count;
-          const double covered_s = static_cast<double>((closed + 1) * static_cast<std::size_t>(kSlot.count()));
+          const double covered_s =
+              static_cast<double>((closed + 1) * static_cast<std::size_t>(kSlot.count()));
           f.rate_per_s = static_cast<double>(f.count) / covered_s;
           break;
         }

@@ -17,7 +17,8 @@ double Histogram::value_of(int bucket) noexcept {
 Histogram::Snapshot Histogram::snapshot() const noexcept {
   Snapshot s;
   for (int i = 0; i < kBuckets; ++i) {
-    s.counts_[static_cast<std::size_t>(i)] = counts_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
+    s.counts_[static_cast<std::size_t>(i)] =
+        counts_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
     s.count_ += s.counts_[static_cast<std::size_t>(i)];
   }
   s.sum_ = sum_.load(std::memory_order_relaxed);

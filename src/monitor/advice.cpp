@@ -43,8 +43,9 @@ std::string num(double v, const char* f = "%.0f") {
 }  // namespace
 
 const std::vector<std::string>& trended_series() {
-  static const std::vector<std::string> s = {kStale, "swarmkeeper_coordinators{state=\"active\"}", kP95, kOps,
-                                             "swarmkeeper_redis_memory_used_bytes", "swarmkeeper_redis_error_ratio"};
+  static const std::vector<std::string> s = {
+      kStale, "swarmkeeper_coordinators{state=\"active\"}", kP95,
+      kOps,   "swarmkeeper_redis_memory_used_bytes",        "swarmkeeper_redis_error_ratio"};
   return s;
 }
 
@@ -64,21 +65,24 @@ Advice advise(const History& history, const std::unordered_map<std::string, doub
   if (Span s = span(history, kStale, since); s.ok && s.last > s.first) {
     const double age = value(kCleanupAge);
     if (std::isnan(age) || age > 1800)
-      a.recommendations.push_back(
-          "Stale coordinators grew by " + num(s.last - s.first) + " in the last " + num(s.minutes) + " min and " +
-          (std::isnan(age) ? std::string("no cleanup run is recorded") : "no cleanup succeeded for " + num(age / 60) + " min") +
-          ": run `swarmkeeper cleanup`, or start serve with --cleanup-every 5m.");
+      a.recommendations.push_back("Stale coordinators grew by " + num(s.last - s.first) + " in the last " +
+                                  num(s.minutes) + " min and " +
+                                  (std::isnan(age) ? std::string("no cleanup run is recorded")
+                                                   : "no cleanup succeeded for " + num(age / 60) + " min") +
+                                  ": run `swarmkeeper cleanup`, or start serve with --cleanup-every 5m.");
   }
   const auto policy = facts.find("maxmemory_policy");
   if (const double m = value(kMem); m > 0.8 && policy != facts.end() && policy->second == "noeviction")
-    a.recommendations.push_back("Redis is at " + num(m * 100) +
-                                " % of maxmemory with maxmemory-policy noeviction: writes fail once it is full. Raise "
-                                "maxmemory, or free memory (the cleanup deletes dead coordinators' keys).");
+    a.recommendations.push_back(
+        "Redis is at " + num(m * 100) +
+        " % of maxmemory with maxmemory-policy noeviction: writes fail once it is full. Raise "
+        "maxmemory, or free memory (the cleanup deletes dead coordinators' keys).");
   const Span lat = span(history, kP95, since), ops = span(history, kOps, since);
   if (lat.ok && ops.ok && lat.first > 0 && lat.last >= lat.first * 1.5 && ops.first > 0 &&
       std::abs(ops.last - ops.first) / ops.first < 0.1)
-    a.recommendations.push_back("Redis latency (probe P95) rose " + num((lat.last / lat.first - 1) * 100) +
-                                " % while throughput stayed flat: look at SLOWLOG and big keys, not at load.");
+    a.recommendations.push_back(
+        "Redis latency (probe P95) rose " + num((lat.last / lat.first - 1) * 100) +
+        " % while throughput stayed flat: look at SLOWLOG and big keys, not at load.");
   return a;
 }
 

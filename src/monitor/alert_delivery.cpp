@@ -17,14 +17,22 @@ void Monitor::Impl::say(const char* level, const std::string& message, const jso
 // A transition goes to the log and, with a webhook, to the notifier (never blocks).
 void Monitor::Impl::notify(const AlertTransition& t) {
   say(t.to == AlertState::firing ? "warn" : "info",
-      std::string("alert ") + t.rule + " " + to_string(t.to) + " (value " + prom_number(t.alert.value) + ", threshold " +
-          prom_number(t.alert.rule->threshold) + ")",
-      {{"alert", t.rule}, {"state", to_string(t.to)}, {"severity", t.alert.rule->severity},
+      std::string("alert ") + t.rule + " " + to_string(t.to) + " (value " + prom_number(t.alert.value) +
+          ", threshold " + prom_number(t.alert.rule->threshold) + ")",
+      {{"alert", t.rule},
+       {"state", to_string(t.to)},
+       {"severity", t.alert.rule->severity},
        {"value", std::isfinite(t.alert.value) ? json(t.alert.value) : json(nullptr)},
        {"threshold", t.alert.rule->threshold}});
   if (!opts.webhook) return;
-  NotifiedAlert a{t.rule, t.alert.rule->severity, t.alert.rule->series, t.alert.rule->summary, prom_number(t.alert.value),
-                  t.to == AlertState::resolved, t.alert.fired_at_ms, t.to == AlertState::resolved ? t.alert.resolved_at_ms : 0};
+  NotifiedAlert a{t.rule,
+                  t.alert.rule->severity,
+                  t.alert.rule->series,
+                  t.alert.rule->summary,
+                  prom_number(t.alert.value),
+                  t.to == AlertState::resolved,
+                  t.alert.fired_at_ms,
+                  t.to == AlertState::resolved ? t.alert.resolved_at_ms : 0};
   {
     std::lock_guard lock(notify_mu);
     notifier_state.on_transition(std::move(a), steady_ms());
@@ -49,14 +57,17 @@ std::string Monitor::Impl::iso_time(std::int64_t ms) {
 // notification object, one per alert.
 std::vector<std::string> Monitor::Impl::webhook_bodies(const std::vector<NotifiedAlert>& batch) const {
   auto labels = [](const NotifiedAlert& a) {
-    return json{{"alertname", a.name}, {"severity", a.severity}, {"series", a.series}, {"job", "swarmkeeper"}};
+    return json{
+        {"alertname", a.name}, {"severity", a.severity}, {"series", a.series}, {"job", "swarmkeeper"}};
   };
   auto annotations = [](const NotifiedAlert& a) { return json{{"summary", a.summary}, {"value", a.value}}; };
   std::vector<std::string> bodies;
   if (webhook_alertmanager) {
     json alerts = json::array();
     for (const auto& a : batch) {
-      json alert = {{"labels", labels(a)}, {"annotations", annotations(a)}, {"startsAt", iso_time(a.starts_at_ms)},
+      json alert = {{"labels", labels(a)},
+                    {"annotations", annotations(a)},
+                    {"startsAt", iso_time(a.starts_at_ms)},
                     {"endsAt", iso_time(a.ends_at_ms)}};
       if (!generator_url.empty()) alert["generatorURL"] = generator_url;
       alerts.push_back(std::move(alert));
@@ -65,12 +76,18 @@ std::vector<std::string> Monitor::Impl::webhook_bodies(const std::vector<Notifie
     return bodies;
   }
   for (const auto& a : batch) {
-    json alert = {{"status", a.resolved ? "resolved" : "firing"}, {"labels", labels(a)}, {"annotations", annotations(a)},
+    json alert = {{"status", a.resolved ? "resolved" : "firing"},
+                  {"labels", labels(a)},
+                  {"annotations", annotations(a)},
                   {"startsAt", iso_time(a.starts_at_ms)},
                   {"endsAt", a.resolved ? iso_time(a.ends_at_ms) : "0001-01-01T00:00:00Z"}};
     if (!generator_url.empty()) alert["generatorURL"] = generator_url;
-    json body = {{"version", "4"}, {"status", alert["status"]}, {"receiver", "swarmkeeper"},
-                 {"groupLabels", {{"alertname", a.name}}}, {"commonLabels", alert["labels"]}, {"alerts", json::array({alert})}};
+    json body = {{"version", "4"},
+                 {"status", alert["status"]},
+                 {"receiver", "swarmkeeper"},
+                 {"groupLabels", {{"alertname", a.name}}},
+                 {"commonLabels", alert["labels"]},
+                 {"alerts", json::array({alert})}};
     if (!generator_url.empty()) body["externalURL"] = generator_url;
     bodies.push_back(dump(body));
   }
@@ -91,11 +108,16 @@ std::size_t Monitor::Impl::deliver(const std::vector<NotifiedAlert>& batch, int 
     }
     if (!r && r.error().code() == Errc::cancelled) return i;
     std::size_t reason = kWebhookFailures.size() - 1;
-    if (r) reason = *r >= 500 ? 5 : *r >= 400 ? 4 : reason;
-    else if (r.error().code() == Errc::dns_failure) reason = 0;
-    else if (r.error().code() == Errc::connection_refused) reason = 1;
-    else if (r.error().code() == Errc::timeout) reason = 2;
-    else if (r.error().code() == Errc::tls_error) reason = 3;
+    if (r)
+      reason = *r >= 500 ? 5 : *r >= 400 ? 4 : reason;
+    else if (r.error().code() == Errc::dns_failure)
+      reason = 0;
+    else if (r.error().code() == Errc::connection_refused)
+      reason = 1;
+    else if (r.error().code() == Errc::timeout)
+      reason = 2;
+    else if (r.error().code() == Errc::tls_error)
+      reason = 3;
     ++webhook_failures[reason];
     const std::string why = r ? "HTTP " + std::to_string(*r) : r.error().message();
     say("warn", "webhook attempt " + std::to_string(attempt) + " failed: " + why,
@@ -113,7 +135,8 @@ void Monitor::Impl::notifier_loop() {
     if (batch.empty()) {
       const std::int64_t next = notifier_state.next_due_ms();
       const auto wait = std::chrono::milliseconds(std::clamp<std::int64_t>(next - steady_ms(), 1, 3600000));
-      notify_cv.wait_for(lock, wait, [&] { return stop_flag.load() || notifier_state.next_due_ms() <= steady_ms(); });
+      notify_cv.wait_for(lock, wait,
+                         [&] { return stop_flag.load() || notifier_state.next_due_ms() <= steady_ms(); });
       continue;
     }
     const int attempt = notifier_state.attempt() + 1;
@@ -125,9 +148,12 @@ void Monitor::Impl::notifier_loop() {
     if (dropped.empty()) continue;
     webhook_dropped += dropped.size();
     std::string names;
-    for (const auto& a : dropped) names += (names.empty() ? "" : ", ") + a.name + (a.resolved ? " (resolved)" : " (firing)");
-    say("error", "gave up on " + std::to_string(dropped.size()) + " alert notification(s) after " + std::to_string(attempt) +
-                     " attempts: " + names + "; firing ones are sent again at their next resend",
+    for (const auto& a : dropped)
+      names += (names.empty() ? "" : ", ") + a.name + (a.resolved ? " (resolved)" : " (firing)");
+    say("error",
+        "gave up on " + std::to_string(dropped.size()) + " alert notification(s) after " +
+            std::to_string(attempt) + " attempts: " + names +
+            "; firing ones are sent again at their next resend",
         {{"dropped", dropped.size()}, {"alerts", names}});
   }
 }

@@ -91,16 +91,16 @@ std::vector<AlertRule> default_alert_rules(double stale_coordinators_max) {
        "Redis does not answer the monitor (every master, on a cluster)"},
       {"RedisStalled", "swarmkeeper_redis_probe_outstanding_seconds", Op::gt, 2, 0ms, 0ms, "critical",
        "a PING has waited more than 2 s: Redis is stalled (a slow command, a fork, swapping)"},
-      {"CensusFailing", "swarmkeeper_monitor_collector_stale{collector=\"census\"}", Op::gt, 0, 5min, 0ms, "warning",
-       "the swarm census keeps failing: its figures are withdrawn"},
-      {"RedisProbeLatencyHigh", "swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}", Op::gt, 0.1, 1min, 0ms,
-       "warning", "Redis answers the monitor's PING slower than 100 ms at P95"},
+      {"CensusFailing", "swarmkeeper_monitor_collector_stale{collector=\"census\"}", Op::gt, 0, 5min, 0ms,
+       "warning", "the swarm census keeps failing: its figures are withdrawn"},
+      {"RedisProbeLatencyHigh", "swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}", Op::gt, 0.1, 1min,
+       0ms, "warning", "Redis answers the monitor's PING slower than 100 ms at P95"},
       {"RedisErrorRateHigh", "swarmkeeper_redis_error_ratio", Op::gt, 0.02, 1min, 0ms, "warning",
        "more than 2 % of Redis commands end in an error reply"},
-      {"StaleCoordinatorsHigh", "swarmkeeper_coordinators{state=\"stale\"}", Op::gt, stale_coordinators_max, 5min,
-       0ms, "warning", "stale coordinators pile up: is the cleanup running?"},
-      {"CleanupNotSucceeding", "swarmkeeper_cleanup_last_success_age_seconds", Op::gt, 1800, 0ms, 0ms, "warning",
-       "stale coordinators exist and no cleanup succeeded for 30 minutes"},
+      {"StaleCoordinatorsHigh", "swarmkeeper_coordinators{state=\"stale\"}", Op::gt, stale_coordinators_max,
+       5min, 0ms, "warning", "stale coordinators pile up: is the cleanup running?"},
+      {"CleanupNotSucceeding", "swarmkeeper_cleanup_last_success_age_seconds", Op::gt, 1800, 0ms, 0ms,
+       "warning", "stale coordinators exist and no cleanup succeeded for 30 minutes"},
       {"RedisMemoryNearMax", "swarmkeeper_redis_memory_used_ratio", Op::gt, 0.9, 5min, 0ms, "critical",
        "Redis uses more than 90 % of maxmemory"},
       {"CensusSlow", "swarmkeeper_census_duration_seconds", Op::gt, 5, 0ms, 0ms, "info",
@@ -137,18 +137,21 @@ std::optional<std::chrono::milliseconds> parse_rule_duration(const nlohmann::jso
 
 Result<std::vector<AlertRule>> parse_alert_rules(const std::string& text, const std::string& origin) {
   auto bad = [&](const std::string& what) {
-    return Error(Errc::invalid_argument, origin + ": " + what + " (see deploy/alert-rules.json for an example)");
+    return Error(Errc::invalid_argument,
+                 origin + ": " + what + " (see deploy/alert-rules.json for an example)");
   };
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) return bad("not valid JSON");
-  if (!j.is_object() || !j.contains("rules") || !j["rules"].is_array()) return bad("expected {\"rules\": [...]}");
+  if (!j.is_object() || !j.contains("rules") || !j["rules"].is_array())
+    return bad("expected {\"rules\": [...]}");
   std::vector<AlertRule> rules;
   for (std::size_t i = 0; i < j["rules"].size(); ++i) {
     const auto& r = j["rules"][i];
     const std::string at = "rule " + std::to_string(i + 1);
     if (!r.is_object()) return bad(at + ": not an object");
     for (auto it = r.begin(); it != r.end(); ++it) {
-      static const char* known[] = {"name", "series", "op", "threshold", "for", "keep_firing_for", "severity", "summary"};
+      static const char* known[] = {"name", "series",          "op",       "threshold",
+                                    "for",  "keep_firing_for", "severity", "summary"};
       if (std::find(std::begin(known), std::end(known), it.key()) == std::end(known))
         return bad(at + ": unknown field \"" + it.key() + "\"");
     }
@@ -156,7 +159,8 @@ Result<std::vector<AlertRule>> parse_alert_rules(const std::string& text, const 
     if (!r.contains("name") || !r["name"].is_string() || r["name"].get<std::string>().empty())
       return bad(at + ": \"name\" must be a non-empty string");
     rule.name = r["name"];
-    if (std::any_of(rule.name.begin(), rule.name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+    if (std::any_of(rule.name.begin(), rule.name.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
       return bad(at + ": \"name\" must not contain control characters (newlines, tabs)");
     const std::string who = at + " (" + rule.name + ")";
     if (!r.contains("series") || !r["series"].is_string() || r["series"].get<std::string>().empty())
@@ -164,22 +168,30 @@ Result<std::vector<AlertRule>> parse_alert_rules(const std::string& text, const 
     rule.series = r["series"];
     if (r.contains("op") && !r["op"].is_string()) return bad(who + ": \"op\" must be one of > >= < <=");
     const std::string op = r.value("op", std::string(">"));
-    if (op == ">") rule.op = AlertRule::Op::gt;
-    else if (op == ">=") rule.op = AlertRule::Op::ge;
-    else if (op == "<") rule.op = AlertRule::Op::lt;
-    else if (op == "<=") rule.op = AlertRule::Op::le;
-    else return bad(who + ": \"op\" must be one of > >= < <=");
-    if (!r.contains("threshold") || !r["threshold"].is_number() || !std::isfinite(r["threshold"].get<double>()))
+    if (op == ">")
+      rule.op = AlertRule::Op::gt;
+    else if (op == ">=")
+      rule.op = AlertRule::Op::ge;
+    else if (op == "<")
+      rule.op = AlertRule::Op::lt;
+    else if (op == "<=")
+      rule.op = AlertRule::Op::le;
+    else
+      return bad(who + ": \"op\" must be one of > >= < <=");
+    if (!r.contains("threshold") || !r["threshold"].is_number() ||
+        !std::isfinite(r["threshold"].get<double>()))
       return bad(who + ": \"threshold\" must be a finite number");
     rule.threshold = r["threshold"];
     for (const char* field : {"for", "keep_firing_for"}) {
       if (!r.contains(field)) continue;
       auto d = parse_rule_duration(r[field]);
-      if (!d) return bad(who + ": \"" + field + "\" must be a duration such as 0s, 30s, 5m, 1h (at most 30 days)");
+      if (!d)
+        return bad(who + ": \"" + field + "\" must be a duration such as 0s, 30s, 5m, 1h (at most 30 days)");
       (std::string(field) == "for" ? rule.for_duration : rule.keep_firing_for) = *d;
     }
     for (const char* field : {"severity", "summary"})
-      if (r.contains(field) && !r[field].is_string()) return bad(who + ": \"" + field + "\" must be a string");
+      if (r.contains(field) && !r[field].is_string())
+        return bad(who + ": \"" + field + "\" must be a string");
     rule.severity = r.value("severity", std::string("warning"));
     rule.summary = r.value("summary", std::string());
     for (const auto& other : rules)

@@ -11,9 +11,12 @@
 
 namespace swarmkeeper::monitor {
 
-CensusTally::CensusTally(const KeySchema& schema, std::int64_t threshold_ms, std::vector<std::string> queue_patterns,
-                         std::size_t max_queue_keys)
-    : schema_(schema), threshold_ms_(threshold_ms), patterns_(std::move(queue_patterns)), max_queue_keys_(max_queue_keys) {}
+CensusTally::CensusTally(const KeySchema& schema, std::int64_t threshold_ms,
+                         std::vector<std::string> queue_patterns, std::size_t max_queue_keys)
+    : schema_(schema),
+      threshold_ms_(threshold_ms),
+      patterns_(std::move(queue_patterns)),
+      max_queue_keys_(max_queue_keys) {}
 
 namespace {
 constexpr std::uint64_t kSingle = 1ull << 63;    // a pending word with this bit: one candidate, exact rule
@@ -50,7 +53,8 @@ bool CensusTally::on_key(std::string_view key) {
       if (pending_.size() + 1 + candidates_.size() > kMaxPendingWords) {
         ++r_.unchecked_keys;
       } else if (candidates_.size() == 1 && !prefix) {  // the common case, in one word
-        pending_.push_back(id_hash(candidates_[0]) | kSingle | (f->match == KeyFamily::Match::mentions ? kMentions : 0));
+        pending_.push_back(id_hash(candidates_[0]) | kSingle |
+                           (f->match == KeyFamily::Match::mentions ? kMentions : 0));
       } else {
         pending_.push_back(candidates_.size() | (prefix ? kPrefix : 0) |
                            (f->match == KeyFamily::Match::mentions ? kMentionsHeader : 0));
@@ -62,9 +66,12 @@ bool CensusTally::on_key(std::string_view key) {
   ++r_.keys_per_family["other"];
   for (const auto& p : patterns_) {
     if (!glob_match(p, key)) continue;
-    if (key.size() > kMaxQueueKeyBytes) ++r_.queue_keys_too_long;
-    else if (queue_keys_.size() < max_queue_keys_) queue_keys_.emplace_back(key);
-    else ++r_.queue_keys_omitted;
+    if (key.size() > kMaxQueueKeyBytes)
+      ++r_.queue_keys_too_long;
+    else if (queue_keys_.size() < max_queue_keys_)
+      queue_keys_.emplace_back(key);
+    else
+      ++r_.queue_keys_omitted;
     break;
   }
   return false;
@@ -103,7 +110,8 @@ void CensusTally::finish() {
       const std::size_t n = w & 0xffffffffu;
       if (pass == 1 && (w & kPrefix) && n > 0) {
         bool known = false;
-        for (std::size_t j = 1; j <= n; ++j) known = known || heartbeat_ids_.contains(pending_[i + j]) || absent.contains(pending_[i + j]);
+        for (std::size_t j = 1; j <= n; ++j)
+          known = known || heartbeat_ids_.contains(pending_[i + j]) || absent.contains(pending_[i + j]);
         if (!known) absent.insert(pending_[i + 1]);
       }
       i += 1 + n;
@@ -124,9 +132,12 @@ void CensusTally::finish() {
       known += heartbeat_ids_.contains(pending_[i + j]);
       gone += absent.contains(pending_[i + j]);
     }
-    if (prefix && known + gone > 1) ++r_.ambiguous_keys;
-    else if (known == 0 && gone > 0) ++r_.absent_keys;
-    else if (known == 0) ++r_.orphan_keys;
+    if (prefix && known + gone > 1)
+      ++r_.ambiguous_keys;
+    else if (known == 0 && gone > 0)
+      ++r_.absent_keys;
+    else if (known == 0)
+      ++r_.orphan_keys;
     i += 1 + n;
   }
   pending_.clear();

@@ -46,11 +46,11 @@ struct CensusResult {
   std::uint64_t ambiguous_keys = 0;  ///< the structure allows several (the cleanup keeps them)
   std::uint64_t unchecked_keys = 0;  ///< past the memory cap for keys seen before their heartbeat
   std::vector<QueueBacklog> queues;
-  std::uint64_t queue_keys_omitted = 0;  ///< queue keys past the cap (not sized)
+  std::uint64_t queue_keys_omitted = 0;   ///< queue keys past the cap (not sized)
   std::uint64_t queue_keys_too_long = 0;  ///< queue keys longer than kMaxQueueKeyBytes (not sized)
   std::uint64_t labels_truncated = 0;     ///< queue key names cut to kMaxLabelBytes in their label
   double duration_s = 0;
-  double redis_cpu_s = 0;       ///< server CPU during the pass (INFO cpu)
+  double redis_cpu_s = 0;           ///< server CPU during the pass (INFO cpu)
   std::int64_t finished_at_ms = 0;  ///< wall clock
   bool complete = false;
 };

@@ -22,7 +22,8 @@ void Monitor::Impl::census_failed(const std::string& why) {
 // One slice of the census: SCAN pages until the slice's time is up or the pass ends,
 // pausing to keep Redis CPU within the budget.
 void Monitor::Impl::census_slice(std::stop_token st) {
-  const auto slice_end = Clock::now() + std::max<std::chrono::milliseconds>(opts.refresh / 2, std::chrono::milliseconds(200));
+  const auto slice_end =
+      Clock::now() + std::max<std::chrono::milliseconds>(opts.refresh / 2, std::chrono::milliseconds(200));
   if (!tally) {
     const auto every = opts.census_interval.count() > 0 ? opts.census_interval : opts.refresh;
     if (census_started != Clock::time_point{} && Clock::now() - census_started < every) return;
@@ -37,7 +38,8 @@ void Monitor::Impl::census_slice(std::stop_token st) {
   const SyncRouter::Master& node = census_nodes[census_node];
   const std::string& node_name = node.name;
   const auto cpu0 = server_cpu();
-  if (!cpu0) return census_failed((node_name.empty() ? std::string("Redis") : node_name) + " does not answer");
+  if (!cpu0)
+    return census_failed((node_name.empty() ? std::string("Redis") : node_name) + " does not answer");
   const double slice_cpu0 = *cpu0;
   const auto slice_t0 = Clock::now();
   // The server's clock, once per slice: heartbeats are judged at server time.
@@ -47,7 +49,8 @@ void Monitor::Impl::census_slice(std::stop_token st) {
   int pages = 0;
   while (!st.stop_requested() && Clock::now() < slice_end) {
     auto page = redis->at(node, resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000));
-    if (!page || page->size() != 2) return census_failed(page ? "SCAN returned an unexpected reply" : page.error().message());
+    if (!page || page->size() != 2)
+      return census_failed(page ? "SCAN returned an unexpected reply" : page.error().message());
     census_cursor = std::string((*page)[0].str());
     std::vector<std::future<Result<resp::Reply>>> reads;  // pipelined: all in flight at once
     std::vector<std::string> read_keys;
@@ -98,7 +101,11 @@ void Monitor::Impl::finish_census() {
     auto type = redis->command(resp::Command("TYPE").arg(key));
     if (!type) continue;
     const std::string t(type->str());
-    const char* cmd = t == "list" ? "LLEN" : t == "zset" ? "ZCARD" : t == "stream" ? "XLEN" : t == "set" ? "SCARD" : nullptr;
+    const char* cmd = t == "list"     ? "LLEN"
+                      : t == "zset"   ? "ZCARD"
+                      : t == "stream" ? "XLEN"
+                      : t == "set"    ? "SCARD"
+                                      : nullptr;
     double size = 0;
     if (cmd) {
       auto n = redis->command(resp::Command(cmd).arg(key));
@@ -107,7 +114,8 @@ void Monitor::Impl::finish_census() {
       auto v = redis->command(resp::Command("GETRANGE").arg(key).arg(0).arg(31));  // a counter: bounded read
       if (!v || !v->root().is_string()) continue;
       const std::string text(v->str());
-      if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+        continue;
       size = std::strtod(text.c_str(), nullptr);
     } else {
       continue;

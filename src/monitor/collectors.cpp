@@ -17,7 +17,8 @@ void Monitor::Impl::probe() {
     auto r = redis->at(n, resp::Command("PING"));
     probe_started_ns = 0;
     const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-    for (auto seen = longest_wait_ns.load(); took > seen && !longest_wait_ns.compare_exchange_weak(seen, took);) {
+    for (auto seen = longest_wait_ns.load();
+         took > seen && !longest_wait_ns.compare_exchange_weak(seen, took);) {
     }
     if (!r) {
       ++probe_failures;
@@ -26,9 +27,11 @@ void Monitor::Impl::probe() {
     } else {
       probe_latency.record(static_cast<std::uint64_t>(took));
     }
-    const std::int64_t interval = std::chrono::nanoseconds(probe_every).count();  // the correction: measured time only
+    const std::int64_t interval =
+        std::chrono::nanoseconds(probe_every).count();  // the correction: measured time only
     int extra = 0;
-    for (std::int64_t missed = took - interval; missed >= interval && extra < 100000; missed -= interval, ++extra)
+    for (std::int64_t missed = took - interval; missed >= interval && extra < 100000;
+         missed -= interval, ++extra)
       probe_latency.record(static_cast<std::uint64_t>(missed));
   }
 }
@@ -46,7 +49,8 @@ void Monitor::Impl::collect_redis() {
     // Answered but refused (a database other than 0 on a cluster, credentials): say why,
     // once, as "unreachable" would mislead.
     const Error& e = opened.error();
-    const bool refused = e.code() == Errc::invalid_argument || e.code() == Errc::auth_failed || e.code() == Errc::no_permission;
+    const bool refused = e.code() == Errc::invalid_argument || e.code() == Errc::auth_failed ||
+                         e.code() == Errc::no_permission;
     if (refused && e.message() != refusal_said) {
       refusal_said = e.message();
       say("error", "Redis answered but cannot be watched: " + e.message(), {{"error", e.message()}});
@@ -70,12 +74,15 @@ void Monitor::Impl::collect_redis() {
     auto slowlog = redis->at(n, resp::Command("SLOWLOG").arg("LEN"));
     RedisInfo parsed = net::parse_info(info->str());
     std::vector<Sample> s = redis_samples(parsed, prev);
-    if (slowlog) s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()), "Entries in SLOWLOG"));
+    if (slowlog)
+      s.push_back(gauge("swarmkeeper_redis_slowlog_length", static_cast<double>(slowlog->integer()),
+                        "Entries in SLOWLOG"));
     for (const char* f : {"redis_version", "maxmemory_policy", "role", "redis_mode"})
       if (auto it = parsed.fields.find(f); it != parsed.fields.end()) facts[f] = it->second;
     if (cluster) {
       for (auto& x : s) {
-        if (x.labels.empty() || x.labels[0].first != "cmd") sums[x.name] += x.value;  // per-command series: per node only
+        if (x.labels.empty() || x.labels[0].first != "cmd")
+          sums[x.name] += x.value;  // per-command series: per node only
         if (x.name == "swarmkeeper_redis_memory_used_ratio") max_mem_ratio = std::max(max_mem_ratio, x.value);
         x.labels.insert(x.labels.begin(), {"node", n.name});
       }
@@ -88,15 +95,18 @@ void Monitor::Impl::collect_redis() {
     all.insert(all.end(), std::make_move_iterator(s.begin()), std::make_move_iterator(s.end()));
   }
   if (cluster && all_answered) {  // sums over some masters would pass for the cluster's
-    for (const char* name : {"swarmkeeper_redis_memory_used_bytes", "swarmkeeper_redis_memory_max_bytes",
-                             "swarmkeeper_redis_connected_clients", "swarmkeeper_redis_ops_per_second",
-                             "swarmkeeper_redis_evicted_keys_total", "swarmkeeper_redis_commands_processed_total",
-                             "swarmkeeper_redis_error_replies_total", "swarmkeeper_redis_cpu_seconds_total"}) {
+    for (const char* name :
+         {"swarmkeeper_redis_memory_used_bytes", "swarmkeeper_redis_memory_max_bytes",
+          "swarmkeeper_redis_connected_clients", "swarmkeeper_redis_ops_per_second",
+          "swarmkeeper_redis_evicted_keys_total", "swarmkeeper_redis_commands_processed_total",
+          "swarmkeeper_redis_error_replies_total", "swarmkeeper_redis_cpu_seconds_total"}) {
       Sample t = gauge(name, sums[name], "Sum over the cluster's masters");
       if (std::string_view(name).ends_with("_total")) t.type = MetricType::counter;
       all.push_back(std::move(t));
     }
-    if (max_mem_ratio > 0) all.push_back(gauge("swarmkeeper_redis_memory_used_ratio", max_mem_ratio, "The fullest master's used_memory / maxmemory"));
+    if (max_mem_ratio > 0)
+      all.push_back(gauge("swarmkeeper_redis_memory_used_ratio", max_mem_ratio,
+                          "The fullest master's used_memory / maxmemory"));
     all.push_back(gauge("swarmkeeper_redis_error_ratio", d_cmds > 0 ? std::max(0.0, d_errs) / d_cmds : 0,
                         "Error replies / commands over the last refresh, all masters"));
   }
@@ -108,11 +118,13 @@ void Monitor::Impl::collect_redis() {
   // An outage is logged once as it starts and once as it ends.
   if (!all_answered && redis_down_since_ms == 0) {
     redis_down_since_ms = wall_ms();
-    say("error", "Redis unreachable: " + failure + "; serving what is known and retrying", {{"error", failure}});
+    say("error", "Redis unreachable: " + failure + "; serving what is known and retrying",
+        {{"error", failure}});
   } else if (all_answered && redis_down_since_ms != 0) {
     const double down_s = static_cast<double>(wall_ms() - redis_down_since_ms.load()) / 1000;
     redis_down_since_ms = 0;
-    say("info", "Redis reachable again after " + prom_number(std::round(down_s * 10) / 10) + " s", {{"downSeconds", down_s}});
+    say("info", "Redis reachable again after " + prom_number(std::round(down_s * 10) / 10) + " s",
+        {{"downSeconds", down_s}});
   }
   if (!failure.empty() && !cluster) {
     store("redis", std::move(all), t0, failure, {}, /*replace=*/true);
@@ -127,11 +139,13 @@ void Monitor::Impl::cluster_samples(std::vector<Sample>& out, const std::vector<
     auto r = redis->at(n, resp::Command("CLUSTER").arg("INFO"));
     if (!r || !r->root().is_string()) continue;
     auto info = net::parse_info(r->str());
-    out.push_back(gauge("swarmkeeper_cluster_state_ok", info.fields["cluster_state"] == "ok" ? 1 : 0, "1 when the cluster says cluster_state:ok"));
-    for (const char* f : {"cluster_slots_assigned", "cluster_slots_ok", "cluster_slots_pfail", "cluster_slots_fail",
-                          "cluster_known_nodes", "cluster_size"})
+    out.push_back(gauge("swarmkeeper_cluster_state_ok", info.fields["cluster_state"] == "ok" ? 1 : 0,
+                        "1 when the cluster says cluster_state:ok"));
+    for (const char* f : {"cluster_slots_assigned", "cluster_slots_ok", "cluster_slots_pfail",
+                          "cluster_slots_fail", "cluster_known_nodes", "cluster_size"})
       out.push_back(gauge(std::string("swarmkeeper_") + f, info.number(f), std::string("CLUSTER INFO ") + f));
-    out.push_back(gauge("swarmkeeper_cluster_masters_watched", static_cast<double>(set.size()), "Masters this monitor watches"));
+    out.push_back(gauge("swarmkeeper_cluster_masters_watched", static_cast<double>(set.size()),
+                        "Masters this monitor watches"));
     return;
   }
 }
@@ -158,7 +172,8 @@ void Monitor::Impl::collect_clients() {
 void Monitor::Impl::collect_cleanup() {
   const auto t0 = Clock::now();
   std::vector<Sample> s;
-  auto newest = redis->command(resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1));
+  auto newest = redis->command(
+      resp::Command("XREVRANGE").arg("swarmkeeper:reaped").arg("+").arg("-").arg("COUNT").arg(1));
   if (!newest) {
     store("cleanup", {}, t0, newest.error().message());
     return;
@@ -173,9 +188,13 @@ void Monitor::Impl::collect_cleanup() {
     }
   }
   auto lock = redis->command(resp::Command("EXISTS").arg("swarmkeeper:cleanup:lock"));
-  if (lock) s.push_back(gauge("swarmkeeper_cleanup_lock_held", static_cast<double>(lock->integer()), "1 while a cleanup holds the lock"));
+  if (lock)
+    s.push_back(gauge("swarmkeeper_cleanup_lock_held", static_cast<double>(lock->integer()),
+                      "1 while a cleanup holds the lock"));
   auto audit = redis->command(resp::Command("XLEN").arg("swarmkeeper:reaped"));
-  if (audit) s.push_back(gauge("swarmkeeper_cleanup_audit_entries", static_cast<double>(audit->integer()), "Entries in the audit stream swarmkeeper:reaped"));
+  if (audit)
+    s.push_back(gauge("swarmkeeper_cleanup_audit_entries", static_cast<double>(audit->integer()),
+                      "Entries in the audit stream swarmkeeper:reaped"));
   store("cleanup", std::move(s), t0);
 }
 
@@ -189,11 +208,13 @@ void Monitor::Impl::run_cleanup_now(std::stop_token st) {
   json run = {{"startedAt", wall_ms()}};
   if (!rep) {
     run["error"] = rep.error().message();
-    say("error", "scheduled cleanup could not run: " + rep.error().message(), {{"error", rep.error().message()}});
+    say("error", "scheduled cleanup could not run: " + rep.error().message(),
+        {{"error", rep.error().message()}});
   } else {
     if (!rep->errors.empty())
-      say("error", "scheduled cleanup ended with " + std::to_string(rep->errors.size()) + " error(s); the first: " +
-                       rep->errors.front(),
+      say("error",
+          "scheduled cleanup ended with " + std::to_string(rep->errors.size()) +
+              " error(s); the first: " + rep->errors.front(),
           {{"errors", rep->errors}, {"keysDeleted", rep->keys_deleted}});
     run["keysDeleted"] = rep->keys_deleted;
     run["staleFound"] = rep->stale_coordinators_found;
@@ -201,7 +222,8 @@ void Monitor::Impl::run_cleanup_now(std::stop_token st) {
     run["ms"] = rep->execution_time_ms;
     run["lockBusy"] = rep->lock_busy;
     run["errors"] = rep->errors;
-    if (rep->errors.empty() && !rep->lock_busy) last_success_ms = std::max(last_success_ms.load(), static_cast<double>(wall_ms()));
+    if (rep->errors.empty() && !rep->lock_busy)
+      last_success_ms = std::max(last_success_ms.load(), static_cast<double>(wall_ms()));
   }
   std::lock_guard lock(mu);
   cleanup_runs.push_back(std::move(run));

@@ -7,6 +7,10 @@
 #include "monitor/http_server.hpp"
 #include "monitor/web_auth.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,21 +21,17 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
+#include <list>
 #include <mutex>
 #include <optional>
-#include <list>
 #include <thread>
 #include <tuple>
 
@@ -45,7 +45,8 @@ namespace ssl = asio::ssl;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 bool is_port(std::string_view text) {
-  return !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string_view::npos &&
+  return !text.empty() && text.size() <= 5 &&
+         text.find_first_not_of("0123456789") == std::string_view::npos &&
          std::stoul(std::string(text)) <= 65535;
 }
 
@@ -71,9 +72,11 @@ Result<tcp::endpoint> parse_listen(const std::string& listen) {
   const int port = std::stoi(port_s);
   boost::system::error_code ec;
   std::string name = lower(host);
-  if (name.size() > 1 && name.back() == '.') name.pop_back();  // "localhost." is the same name, fully qualified
+  if (name.size() > 1 && name.back() == '.')
+    name.pop_back();  // "localhost." is the same name, fully qualified
   auto addr = asio::ip::make_address(name == "localhost" ? "127.0.0.1" : host, ec);
-  if (ec) return Error(Errc::invalid_argument, "--listen " + listen + ": '" + host + "' is not an IP address");
+  if (ec)
+    return Error(Errc::invalid_argument, "--listen " + listen + ": '" + host + "' is not an IP address");
   return tcp::endpoint(addr, static_cast<std::uint16_t>(port));
 }
 
@@ -83,9 +86,9 @@ constexpr const char* kContentSecurityPolicy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 // The same, for the answers written by hand (refusals, the event stream's head).
-const std::string kSecurityHeaders = std::string("X-Content-Type-Options: nosniff\r\nContent-Security-Policy: ") +
-                                     kContentSecurityPolicy +
-                                     "\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n";
+const std::string kSecurityHeaders =
+    std::string("X-Content-Type-Options: nosniff\r\nContent-Security-Policy: ") + kContentSecurityPolicy +
+    "\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n";
 void secure_headers(http::response<http::string_body>& res) {
   res.set(http::field::server, "swarmkeeper");
   res.set(http::field::cache_control, "no-store");
@@ -128,7 +131,8 @@ Result<bool> listen_is_loopback(const std::string& listen) {
   auto ep = parse_listen(listen);
   if (!ep) return ep.error();
   const auto a = ep->address();
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
   return a.is_loopback();
 }
 
@@ -154,7 +158,9 @@ std::string openssl_error() {
 }
 
 // Accepts any client certificate (RequestClientCert, RequireAnyClientCert).
-extern "C" int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
+extern "C" int accept_any_certificate(int, X509_STORE_CTX*) {
+  return 1;
+}
 
 // Whether client certificates are verified against client_ca_file.
 bool verifies_client_certs(const TlsServerConfig& t) {
@@ -169,13 +175,14 @@ Result<std::string> tls_identity(const TlsServerConfig& t, const std::string& fi
   auto add = [&](std::string_view s) { all.append(std::to_string(s.size())).append(":").append(s); };
   const bool verifies = verifies_client_certs(t);
   for (const auto& [key, path] : {std::pair<const char*, const std::string*>{"cert_file", &t.cert_file},
-                                  {"key_file", &t.key_file}, {"client_ca_file", &t.client_ca_file}}) {
+                                  {"key_file", &t.key_file},
+                                  {"client_ca_file", &t.client_ca_file}}) {
     add(*path);
     if (path->empty() || (!verifies && path == &t.client_ca_file)) continue;
     auto bytes = read_regular_file(*path, kMaxWebConfigBytes);
     if (!bytes)
-      return Error(Errc::invalid_argument, "--web-config " + file + ": tls_server_config." + key + " " + *path + ": " +
-                                               bytes.error().message());
+      return Error(Errc::invalid_argument, "--web-config " + file + ": tls_server_config." + key + " " +
+                                               *path + ": " + bytes.error().message());
     add(*bytes);
     OPENSSL_cleanse(bytes->data(), bytes->size());  // (the key's bytes)
   }
@@ -214,7 +221,8 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsServerConfig& t,
       return fail("key_file", t.key_file, "is not the key of cert_file " + t.cert_file);
     }
     return fail("key_file", t.key_file,
-                "cannot load a PEM private key, unencrypted (" + openssl_error() + "); 'openssl pkey -in KEY -out KEY2' writes one without its passphrase");
+                "cannot load a PEM private key, unencrypted (" + openssl_error() +
+                    "); 'openssl pkey -in KEY -out KEY2' writes one without its passphrase");
   }
   if (SSL_CTX_check_private_key(c) != 1)
     return fail("key_file", t.key_file, "is not the key of cert_file " + t.cert_file);
@@ -241,8 +249,10 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsServerConfig& t,
   const bool verifies = verifies_client_certs(t);
   if (verifies) {
     if (SSL_CTX_load_verify_locations(c, t.client_ca_file.c_str(), nullptr) != 1)
-      return fail("client_ca_file", t.client_ca_file, "cannot load PEM CA certificates (" + openssl_error() + ")");
-    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(t.client_ca_file.c_str())) SSL_CTX_set_client_CA_list(c, names);
+      return fail("client_ca_file", t.client_ca_file,
+                  "cannot load PEM CA certificates (" + openssl_error() + ")");
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(t.client_ca_file.c_str()))
+      SSL_CTX_set_client_CA_list(c, names);
   }
   SSL_CTX_set_verify(c, mode, verifies ? nullptr : accept_any_certificate);
   // Sessions resumed with client certificates need a context id.
@@ -264,7 +274,8 @@ bool client_sans_allowed(SSL* ssl, const std::vector<std::string>& allowed) {
     std::string value;
     if (n->type == GEN_DNS || n->type == GEN_EMAIL || n->type == GEN_URI) {
       const ASN1_IA5STRING* s = n->d.ia5;
-      value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+      value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                   static_cast<std::size_t>(ASN1_STRING_length(s)));
     } else if (n->type == GEN_IPADD) {
       const ASN1_OCTET_STRING* s = n->d.iPAddress;
       const auto* bytes = ASN1_STRING_get0_data(s);
@@ -298,7 +309,9 @@ std::string source_of(const tcp::socket& sock) {
   return asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
-std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
 
 // Whether the client closed its side (or the socket is gone): POLLRDHUP says so even
 // with bytes still unread (a TLS close_notify, a pipelined request).
@@ -390,8 +403,9 @@ struct HttpServer::Impl {
     std::string tls_id;                 // tls_identity() of what made it
     std::vector<std::string> client_allowed_sans;
     std::shared_ptr<const BasicAuth> auth;  // null: no users
-    std::vector<std::pair<std::string, std::string>> headers;  // the configured ones serve does not set itself
-    std::string header_lines;                                   // the same, as "Name: value\r\n" lines
+    std::vector<std::pair<std::string, std::string>>
+        headers;               // the configured ones serve does not set itself
+    std::string header_lines;  // the same, as "Name: value\r\n" lines
   };
 
   // What sessions touch comes before io: a session's frame still held by io when it
@@ -416,8 +430,8 @@ struct HttpServer::Impl {
   // make room, so idle or half-sent connections (slowloris) can never lock others out.
   struct Waiting {
     tcp::socket* socket;
-    bool* evicted;                          // set when the accept loop closes it to make room
-    asio::steady_timer* timer = nullptr;    // a login's wait, cancelled with it
+    bool* evicted;                        // set when the accept loop closes it to make room
+    asio::steady_timer* timer = nullptr;  // a login's wait, cancelled with it
   };
   std::list<Waiting> idle;
   std::size_t streams = 0;  // /events clients (io thread only)
@@ -450,7 +464,8 @@ struct HttpServer::Impl {
       next->client_allowed_sans = web.tls->client_allowed_sans;
     }
     if (!web.users.empty()) {
-      next->auth = std::make_shared<const BasicAuth>(web.users, in_force && in_force->auth ? in_force->auth.get() : nullptr);
+      next->auth = std::make_shared<const BasicAuth>(
+          web.users, in_force && in_force->auth ? in_force->auth.get() : nullptr);
     }
     for (const auto& h : web.headers)
       if (!serve_sets_header(h.first)) {
@@ -484,7 +499,8 @@ struct HttpServer::Impl {
         ++evicted;
       }
       boost::system::error_code ignored;
-      sock.set_option(tcp::no_delay(true), ignored);  // an answer's last segment goes at once, not after a delayed ACK
+      sock.set_option(tcp::no_delay(true),
+                      ignored);  // an answer's last segment goes at once, not after a delayed ACK
       asio::co_spawn(io, session(std::move(sock)), asio::detached);
     }
   }
@@ -499,7 +515,8 @@ struct HttpServer::Impl {
     const auto until = std::chrono::steady_clock::now() + d;
     for (auto now = std::chrono::steady_clock::now(); now < until && !evicted_here && !stopping;
          now = std::chrono::steady_clock::now()) {
-      t.expires_after(std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(100)));
+      t.expires_after(
+          std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(100)));
       co_await t.async_wait(nothrow);
       if (!evicted_here && peer_gone(sock)) {
         gone = true;
@@ -511,15 +528,19 @@ struct HttpServer::Impl {
   }
 
   std::string event_stream_head(bool keep_alive) const {
-    return std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: ") +
-           (keep_alive ? "keep-alive" : "close") + "\r\nServer: swarmkeeper\r\n" + kSecurityHeaders + current()->header_lines + "\r\n";
+    return std::string(
+               "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: "
+               "no-cache\r\nConnection: ") +
+           (keep_alive ? "keep-alive" : "close") + "\r\nServer: swarmkeeper\r\n" + kSecurityHeaders +
+           current()->header_lines + "\r\n";
   }
 
   // Streams snapshots until the client goes, the server stops, or a new web config
   // changes TLS or no longer accepts the stream's credentials (`authorization`: as it was
   // sent; `accepted`: the config they were checked against).
   template <class Stream>
-  asio::awaitable<void> events(Stream& stream, const std::string& authorization, const std::shared_ptr<const Live>& accepted) {
+  asio::awaitable<void> events(Stream& stream, const std::string& authorization,
+                               const std::shared_ptr<const Live>& accepted) {
     const std::string head = event_stream_head(true);
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), nothrow);
     if (ec) co_return;
@@ -545,7 +566,8 @@ struct HttpServer::Impl {
         msg = "event: snapshot\ndata: " + data + "\n\n";
       }
       if (!msg.empty()) {
-        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));  // a client that does not read is dropped
+        beast::get_lowest_layer(stream).expires_after(
+            std::chrono::seconds(10));  // a client that does not read is dropped
         auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(msg), nothrow);
         if (wec) co_return;
       }
@@ -558,12 +580,14 @@ struct HttpServer::Impl {
   // (head: the answer to a HEAD, which has no body.)
   template <class Stream>
   asio::awaitable<void> refuse(Stream& stream, int status, const char* reason, const char* extra = "",
-                                      bool head = false) {
-    const std::string text = std::string("HTTP/1.1 ") + std::to_string(status) + " " + reason +
-                             "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nServer: swarmkeeper\r\n"
-                             "Cache-Control: no-store\r\n" + kSecurityHeaders + current()->header_lines + extra +
-                             "Content-Length: " +
-                             std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" + (head ? "" : std::string(reason) + "\n");
+                               bool head = false) {
+    const std::string text =
+        std::string("HTTP/1.1 ") + std::to_string(status) + " " + reason +
+        "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nServer: swarmkeeper\r\n"
+        "Cache-Control: no-store\r\n" +
+        kSecurityHeaders + current()->header_lines + extra +
+        "Content-Length: " + std::to_string(std::strlen(reason) + 1) + "\r\n\r\n" +
+        (head ? "" : std::string(reason) + "\n");
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await asio::async_write(stream, asio::buffer(text), nothrow);
   }
@@ -571,8 +595,8 @@ struct HttpServer::Impl {
   // Whether a request may go on: true when no users are configured, the path is public
   // or the credentials are right; otherwise it has been answered (401/429).
   template <class Stream>
-  asio::awaitable<bool> authorized(Stream& stream, const http::request<http::string_body>& req, const std::string& target,
-                                   const Live& cfg, const std::string& source) {
+  asio::awaitable<bool> authorized(Stream& stream, const http::request<http::string_body>& req,
+                                   const std::string& target, const Live& cfg, const std::string& source) {
     if (!cfg.auth) co_return true;
     const std::string_view path = path_of(target);
     if (std::find(public_paths.begin(), public_paths.end(), path) != public_paths.end()) co_return true;
@@ -602,9 +626,11 @@ struct HttpServer::Impl {
       // A source that keeps failing waits before each further try.
       const auto wait = throttle.delay(source, now);
       if (wait.count() > 0 && !co_await wait_evictable(sock, wait)) co_return false;
-      auto [queued, checked] = co_await async_check(checker, clean, cfg.auth, authorization, asio::use_awaitable);
+      auto [queued, checked] =
+          co_await async_check(checker, clean, cfg.auth, authorization, asio::use_awaitable);
       if (!queued) {
-        co_await refuse(stream, 429, "Too Many Requests: too many logins at once; try again", "Retry-After: 1\r\n", head);
+        co_await refuse(stream, 429, "Too Many Requests: too many logins at once; try again",
+                        "Retry-After: 1\r\n", head);
         co_return false;
       }
       outcome = checked;
@@ -620,14 +646,16 @@ struct HttpServer::Impl {
       ++auth_failures;
       throttle.failed(source, AuthThrottle::Clock::now());
     }
-    co_await refuse(stream, 401, "Unauthorized", "WWW-Authenticate: Basic realm=\"swarmkeeper\", charset=\"UTF-8\"\r\n", head);
+    co_await refuse(stream, 401, "Unauthorized",
+                    "WWW-Authenticate: Basic realm=\"swarmkeeper\", charset=\"UTF-8\"\r\n", head);
     co_return false;
   }
 
   // Reads requests one at a time (keep-alive) and answers them.
   // tls_at_accept: the TLS context the connection was accepted with (null: plain).
   template <class Stream>
-  asio::awaitable<void> serve_requests(Stream& stream, const std::string& source, const ssl::context* tls_at_accept) {
+  asio::awaitable<void> serve_requests(Stream& stream, const std::string& source,
+                                       const ssl::context* tls_at_accept) {
     auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buf;
     while (!stopping) {
@@ -640,10 +668,12 @@ struct HttpServer::Impl {
       auto [ec, n] = co_await http::async_read(stream, buf, parser, nothrow);
       if (!evicted_here) idle.erase(at);  // (an evicted one was taken off the list already)
       if (ec) {
-        if (ec == http::error::header_limit) co_await refuse(stream, 431, "Request Header Fields Too Large");
-        else if (ec == http::error::body_limit) co_await refuse(stream, 413, "Payload Too Large");
-        else if (ec.category() == make_error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
-                 ec != http::error::partial_message)
+        if (ec == http::error::header_limit)
+          co_await refuse(stream, 431, "Request Header Fields Too Large");
+        else if (ec == http::error::body_limit)
+          co_await refuse(stream, 413, "Payload Too Large");
+        else if (ec.category() == make_error_code(http::error::end_of_stream).category() &&
+                 ec != http::error::end_of_stream && ec != http::error::partial_message)
           co_await refuse(stream, 400, "Bad Request");
         break;
       }
@@ -660,7 +690,8 @@ struct HttpServer::Impl {
         break;
       }
       if (!host_allowed(host->value(), hostnames)) {
-        co_await refuse(stream, 421, "Misdirected Request: unknown Host (serve --web-hostname NAME accepts a name)");
+        co_await refuse(stream, 421,
+                        "Misdirected Request: unknown Host (serve --web-hostname NAME accepts a name)");
         break;
       }
       // The absolute form (RFC 9112 §3.2.2: http://host/path, as proxies send) names its
@@ -668,19 +699,23 @@ struct HttpServer::Impl {
       if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
         const auto authority = target.find("://") + 3;
         const auto path = target.find_first_of("/?", authority);
-        if (!host_allowed(std::string_view(target).substr(authority, path == std::string::npos ? std::string::npos : path - authority),
+        if (!host_allowed(std::string_view(target).substr(
+                              authority, path == std::string::npos ? std::string::npos : path - authority),
                           hostnames)) {
           co_await refuse(stream, 421, "Misdirected Request: unknown host in the request target");
           break;
         }
-        target = path == std::string::npos ? "/" : target[path] == '?' ? "/" + target.substr(path) : target.substr(path);
+        target = path == std::string::npos ? "/"
+                 : target[path] == '?'     ? "/" + target.substr(path)
+                                           : target.substr(path);
       }
       const auto cfg = current();
       // TLS settings changed since the handshake (a new CA, SAN list or version): the
       // request is not answered under the old ones; the client connects again.
       if (cfg->tls.get() != tls_at_accept) break;
       if (!co_await authorized(stream, req, target, *cfg, source)) break;
-      if (req.method() == http::verb::head && path_of(target) == "/events") {  // the stream's head, and no stream
+      if (req.method() == http::verb::head &&
+          path_of(target) == "/events") {  // the stream's head, and no stream
         const std::string head = event_stream_head(false);
         co_await asio::async_write(stream, asio::buffer(head), nothrow);
         break;
@@ -723,8 +758,10 @@ struct HttpServer::Impl {
       http::response_serializer<http::string_body> out(res);
       if (head) out.split(true);
       boost::system::error_code wec;
-      if (head) std::tie(wec, std::ignore) = co_await http::async_write_header(stream, out, nothrow);
-      else std::tie(wec, std::ignore) = co_await http::async_write(stream, out, nothrow);
+      if (head)
+        std::tie(wec, std::ignore) = co_await http::async_write_header(stream, out, nothrow);
+      else
+        std::tie(wec, std::ignore) = co_await http::async_write(stream, out, nothrow);
       if (wec || !res.keep_alive()) break;
     }
   }
@@ -775,7 +812,9 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options, HttpRoutes routes) {
   const std::string& listen = options.listen;
@@ -792,22 +831,41 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& o
   if (!ec) impl->acceptor.bind(*ep, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    return Error(Errc::io_error, "cannot listen on " + listen + ": " + ec.message() +
-                                     (ec == asio::error::address_in_use ? " (choose another port with --listen)" : ""));
+    return Error(Errc::io_error,
+                 "cannot listen on " + listen + ": " + ec.message() +
+                     (ec == asio::error::address_in_use ? " (choose another port with --listen)" : ""));
   asio::co_spawn(impl->io, impl->accept_loop(), asio::detached);
   impl->thread = std::thread([i = impl.get()] { i->io.run(); });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
-Result<void> HttpServer::reconfigure(const WebConfig& web) { return impl_->reconfigure(web); }
-std::uint16_t HttpServer::port() const noexcept { return impl_->acceptor.local_endpoint().port(); }
-std::size_t HttpServer::connections() const noexcept { return impl_->open.load(); }
-std::uint64_t HttpServer::refused() const noexcept { return impl_->refused.load(); }
-std::uint64_t HttpServer::evicted() const noexcept { return impl_->evicted.load(); }
-std::uint64_t HttpServer::auth_failures() const noexcept { return impl_->auth_failures.load(); }
-std::uint64_t HttpServer::tls_failures() const noexcept { return impl_->tls_failures.load(); }
-bool HttpServer::tls() const { return impl_->current()->tls != nullptr; }
-bool HttpServer::authenticates() const { return impl_->current()->auth != nullptr; }
+Result<void> HttpServer::reconfigure(const WebConfig& web) {
+  return impl_->reconfigure(web);
+}
+std::uint16_t HttpServer::port() const noexcept {
+  return impl_->acceptor.local_endpoint().port();
+}
+std::size_t HttpServer::connections() const noexcept {
+  return impl_->open.load();
+}
+std::uint64_t HttpServer::refused() const noexcept {
+  return impl_->refused.load();
+}
+std::uint64_t HttpServer::evicted() const noexcept {
+  return impl_->evicted.load();
+}
+std::uint64_t HttpServer::auth_failures() const noexcept {
+  return impl_->auth_failures.load();
+}
+std::uint64_t HttpServer::tls_failures() const noexcept {
+  return impl_->tls_failures.load();
+}
+bool HttpServer::tls() const {
+  return impl_->current()->tls != nullptr;
+}
+bool HttpServer::authenticates() const {
+  return impl_->current()->auth != nullptr;
+}
 
 void HttpServer::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;

@@ -112,7 +112,7 @@ Result<std::string> authorization_from_text(const std::string& text);
 /// connect, TLS handshake (the peer verified against the host name), write and read
 /// all fit within `timeout`; when `cancel` turns true, returns Errc::cancelled within
 /// ~50 ms. Fails with dns_failure, connection_refused, timeout, tls_error or io_error.
-Result<int> http_post_json(const WebhookTarget& target, const std::string& body, std::chrono::milliseconds timeout,
-                           const std::atomic<bool>& cancel);
+Result<int> http_post_json(const WebhookTarget& target, const std::string& body,
+                           std::chrono::milliseconds timeout, const std::atomic<bool>& cancel);
 
 }  // namespace swarmkeeper::monitor

@@ -7,15 +7,21 @@
 namespace swarmkeeper::monitor {
 
 Monitor::Monitor(MonitorOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
-Monitor::~Monitor() { stop(); }
+Monitor::~Monitor() {
+  stop();
+}
 
 Result<void> Monitor::start() {
   Impl& m = *impl_;
-  if (!(m.opts.refresh.count() >= 100)) return Error(Errc::invalid_argument, "--refresh must be at least 100ms");
-  if (!(m.opts.history >= m.opts.refresh * 2)) return Error(Errc::invalid_argument, "--history must be at least two refreshes");
+  if (!(m.opts.refresh.count() >= 100))
+    return Error(Errc::invalid_argument, "--refresh must be at least 100ms");
+  if (!(m.opts.history >= m.opts.refresh * 2))
+    return Error(Errc::invalid_argument, "--history must be at least two refreshes");
   if (m.opts.history / m.opts.refresh > 100000)
-    return Error(Errc::invalid_argument, "--history / --refresh is more than 100,000 points per series; lengthen --refresh");
-  if (m.opts.census_interval.count() < 0) return Error(Errc::invalid_argument, "the census interval must not be negative");
+    return Error(Errc::invalid_argument,
+                 "--history / --refresh is more than 100,000 points per series; lengthen --refresh");
+  if (m.opts.census_interval.count() < 0)
+    return Error(Errc::invalid_argument, "the census interval must not be negative");
   if (!(m.opts.census_budget_percent > 0 && m.opts.census_budget_percent <= 100))
     return Error(Errc::invalid_argument, "the census budget must be in (0, 100] percent");
   if (auto v = m.opts.schema.validate(); !v) return v.error();
@@ -45,11 +51,13 @@ Result<void> Monitor::start() {
   // Host names as DNS has them (letters, digits, '-', dots between labels); no wildcard:
   // names are matched whole.
   for (const auto& name : m.opts.web_hostnames)
-    if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.' || name.front() == '-' ||
-        name.find("..") != std::string::npos ||
-        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != std::string::npos)
-      return Error(Errc::invalid_argument, "--web-hostname '" + name +
-                                               "': expected a host name such as swarm.example.com (matched whole; no wildcards)");
+    if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.' ||
+        name.front() == '-' || name.find("..") != std::string::npos ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+            std::string::npos)
+      return Error(Errc::invalid_argument,
+                   "--web-hostname '" + name +
+                       "': expected a host name such as swarm.example.com (matched whole; no wildcards)");
   if (m.opts.webhook) {
     auto target = parse_webhook_url(*m.opts.webhook);
     if (!target) return target.error();
@@ -58,14 +66,19 @@ Result<void> Monitor::start() {
       return Error(Errc::invalid_argument, "the webhook resend interval must be at least 1s");
     if (!m.opts.webhook_auth_file.empty()) {
       if (!m.webhook_target.authorization.empty())
-        return Error(Errc::invalid_argument, "--webhook has user:password in its URL and --webhook-auth-file is given: "
-                                             "keep the credentials in one place (the file, for a URL that shows in ps)");
+        return Error(Errc::invalid_argument,
+                     "--webhook has user:password in its URL and --webhook-auth-file is given: "
+                     "keep the credentials in one place (the file, for a URL that shows in ps)");
       std::ifstream f(m.opts.webhook_auth_file);
       std::stringstream text;
       if (f) text << f.rdbuf();
-      if (!f) return Error(Errc::invalid_argument, "--webhook-auth-file " + m.opts.webhook_auth_file + ": cannot read it");
+      if (!f)
+        return Error(Errc::invalid_argument,
+                     "--webhook-auth-file " + m.opts.webhook_auth_file + ": cannot read it");
       auto auth = authorization_from_text(text.str());
-      if (!auth) return Error(Errc::invalid_argument, "--webhook-auth-file " + m.opts.webhook_auth_file + ": " + auth.error().message());
+      if (!auth)
+        return Error(Errc::invalid_argument,
+                     "--webhook-auth-file " + m.opts.webhook_auth_file + ": " + auth.error().message());
       m.webhook_target.authorization = std::move(*auth);
     }
     if (!m.opts.webhook_ca_file.empty()) {
@@ -75,7 +88,8 @@ Result<void> Monitor::start() {
     }
     const std::string path = boost::urls::parse_uri(m.webhook_target.url)->path();
     m.webhook_alertmanager = m.opts.webhook_format == MonitorOptions::WebhookFormat::alertmanager ||
-                             (m.opts.webhook_format == MonitorOptions::WebhookFormat::automatic && path.ends_with("/api/v2/alerts"));
+                             (m.opts.webhook_format == MonitorOptions::WebhookFormat::automatic &&
+                              path.ends_with("/api/v2/alerts"));
   }
   ClientOptions co;
   co.connection = m.opts.connection;
@@ -89,10 +103,13 @@ Result<void> Monitor::start() {
   m.redis = std::make_unique<SyncRouter>(co);
   if (auto opened = m.redis->open(); !opened) {
     const Error& e = opened.error();
-    if (e.code() == Errc::auth_failed || e.code() == Errc::invalid_argument || e.code() == Errc::no_permission) return e;
+    if (e.code() == Errc::auth_failed || e.code() == Errc::invalid_argument ||
+        e.code() == Errc::no_permission)
+      return e;
     // Unreachable (not refused): serve anyway, with swarmkeeper_redis_up 0 and /readyz
     // 503, and open it when it answers; ready by itself then.
-    m.say("error", "Redis unreachable at start: " + e.message() + "; serving and retrying", {{"error", e.message()}});
+    m.say("error", "Redis unreachable at start: " + e.message() + "; serving and retrying",
+          {{"error", e.message()}});
     m.redis_down_since_ms = wall_ms();  // (the redis collector then logs only the recovery)
   }
   HttpRoutes routes;
@@ -114,7 +131,8 @@ Result<void> Monitor::start() {
   if (!http) return http.error();
   m.http = std::move(*http);
   m.sched = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 6});
-  m.aggregator = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 1});  // never behind a collector
+  m.aggregator =
+      std::make_unique<sched::Scheduler>(sched::SchedulerOptions{.threads = 1});  // never behind a collector
   const auto refresh = m.opts.refresh;
   const auto probe_every = std::max(refresh / 10, std::chrono::milliseconds(10));
   m.probe_every = probe_every;
@@ -122,22 +140,30 @@ Result<void> Monitor::start() {
   m.collect_cleanup();
   m.aggregate();
   m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.probe(); }, {.period = probe_every}));
-  m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_redis(); }, {.delay = refresh, .period = refresh}));
-  m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_cleanup(); }, {.delay = refresh, .period = refresh}));
+  m.jobs.push_back(
+      m.sched->submit([&m](std::stop_token) { m.collect_redis(); }, {.delay = refresh, .period = refresh}));
+  m.jobs.push_back(
+      m.sched->submit([&m](std::stop_token) { m.collect_cleanup(); }, {.delay = refresh, .period = refresh}));
   m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.collect_clients(); }, {.period = refresh}));
-  m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.census_slice(st); }, {.period = std::chrono::milliseconds(10)}));
-  m.jobs.push_back(m.aggregator->submit([&m](std::stop_token) { m.aggregate(); }, {.delay = refresh, .period = refresh}));
+  m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.census_slice(st); },
+                                   {.period = std::chrono::milliseconds(10)}));
+  m.jobs.push_back(
+      m.aggregator->submit([&m](std::stop_token) { m.aggregate(); }, {.delay = refresh, .period = refresh}));
   if (m.opts.cleanup_every)
-    m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.run_cleanup_now(st); }, {.period = *m.opts.cleanup_every}));
+    m.jobs.push_back(m.sched->submit([&m](std::stop_token st) { m.run_cleanup_now(st); },
+                                     {.period = *m.opts.cleanup_every}));
   if (!m.opts.web_config_file.empty())
-    m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.watch_web_config(); }, {.delay = std::chrono::seconds(1), .period = std::chrono::seconds(1)}));
+    m.jobs.push_back(m.sched->submit([&m](std::stop_token) { m.watch_web_config(); },
+                                     {.delay = std::chrono::seconds(1), .period = std::chrono::seconds(1)}));
   if (m.opts.webhook) {
     // The dashboard's address for Alertmanager's links: a configured name, or the listen
     // address unless it is a wildcard (then none: no made-up host).
-    std::string host = m.opts.web_hostnames.empty() ? m.opts.listen.substr(0, m.opts.listen.rfind(':')) : m.opts.web_hostnames[0];
+    std::string host = m.opts.web_hostnames.empty() ? m.opts.listen.substr(0, m.opts.listen.rfind(':'))
+                                                    : m.opts.web_hostnames[0];
     if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
     if (host != "0.0.0.0" && host != "[::]" && !host.empty())
-      m.generator_url = (m.http->tls() ? "https://" : "http://") + host + ":" + std::to_string(m.http->port()) + "/";
+      m.generator_url =
+          (m.http->tls() ? "https://" : "http://") + host + ":" + std::to_string(m.http->port()) + "/";
     m.notifier = std::thread([&m] { m.notifier_loop(); });
   }
   return {};
@@ -164,8 +190,12 @@ void Monitor::stop() {
   m.redis.reset();
 }
 
-std::uint16_t Monitor::port() const { return impl_->http ? impl_->http->port() : 0; }
-bool Monitor::serves_tls() const { return impl_->http && impl_->http->tls(); }
+std::uint16_t Monitor::port() const {
+  return impl_->http ? impl_->http->port() : 0;
+}
+bool Monitor::serves_tls() const {
+  return impl_->http && impl_->http->tls();
+}
 
 Result<void> Monitor::reload_web_config() {
   Impl& m = *impl_;

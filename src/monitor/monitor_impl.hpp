@@ -33,24 +33,24 @@
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse.hpp>
 
+#include "client/sync_router.hpp"
 #include "coord/pacer.hpp"
 #include "coord/server_info.hpp"
 #include "monitor/advice.hpp"
-#include "swarmkeeper/monitor/alert_rules.hpp"
 #include "monitor/census.hpp"
 #include "monitor/history.hpp"
 #include "monitor/http_server.hpp"
-#include "monitor/web_config.hpp"
-#include "client/sync_router.hpp"
 #include "monitor/notifier.hpp"
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
-#include "swarmkeeper/coord/cleanup.hpp"
-#include "swarmkeeper/version.hpp"
+#include "monitor/web_config.hpp"
 #include "swarmkeeper/client/client.hpp"
+#include "swarmkeeper/coord/cleanup.hpp"
 #include "swarmkeeper/metrics/collector.hpp"
 #include "swarmkeeper/metrics/process.hpp"
+#include "swarmkeeper/monitor/alert_rules.hpp"
 #include "swarmkeeper/sched/scheduler.hpp"
+#include "swarmkeeper/version.hpp"
 
 namespace swarmkeeper::monitor {
 
@@ -58,16 +58,24 @@ using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
 inline std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
-inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+inline double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 // JSON text; key names from Redis may be any bytes: invalid UTF-8 becomes U+FFFD.
-inline std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+inline std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
-inline Sample gauge(std::string name, double v, std::string help, std::vector<std::pair<std::string, std::string>> labels = {}) {
+inline Sample gauge(std::string name, double v, std::string help,
+                    std::vector<std::pair<std::string, std::string>> labels = {}) {
   return Sample{std::move(name), std::move(labels), v, MetricType::gauge, std::move(help), {}};
 }
-inline Sample counter(std::string name, double v, std::string help, std::vector<std::pair<std::string, std::string>> labels = {}) {
+inline Sample counter(std::string name, double v, std::string help,
+                      std::vector<std::pair<std::string, std::string>> labels = {}) {
   return Sample{std::move(name), std::move(labels), v, MetricType::counter, std::move(help), {}};
 }
 
@@ -75,11 +83,11 @@ inline Sample counter(std::string name, double v, std::string help, std::vector<
 struct Collected {
   std::vector<Sample> samples;
   Clock::time_point at{};
-  Clock::time_point ok_at{};  ///< the last run that succeeded ({}: none yet)
-  bool current = false;       ///< samples are the last run's (a success, or a failure's own)
+  Clock::time_point ok_at{};          ///< the last run that succeeded ({}: none yet)
+  bool current = false;               ///< samples are the last run's (a success, or a failure's own)
   Clock::time_point failing_since{};  ///< the first failure since the last success ({}: none)
   double duration_s = 0;
-  std::string error;  ///< the last failure, empty when the last run succeeded
+  std::string error;                         ///< the last failure, empty when the last run succeeded
   std::map<std::string, std::string> facts;  ///< non-numeric findings (maxmemory_policy, ...)
 };
 
@@ -87,7 +95,8 @@ struct Monitor::Impl {
   explicit Impl(MonitorOptions o)
       : opts(std::move(o)),
         alerts(opts.rules.empty() ? default_alert_rules() : opts.rules),
-        history(static_cast<std::size_t>(std::max<std::int64_t>(2, opts.history.count() / std::max<std::int64_t>(1, opts.refresh.count())))),
+        history(static_cast<std::size_t>(std::max<std::int64_t>(
+            2, opts.history.count() / std::max<std::int64_t>(1, opts.refresh.count())))),
         probe_latency(probe_collector.latency("probe")),
         notifier_state(opts.webhook_resend) {}
 
@@ -115,7 +124,7 @@ struct Monitor::Impl {
   std::map<std::string, Collected> collected;  // by collector name
   AlertEngine alerts;
   History history;
-  std::string metrics_text;          // the last snapshot
+  std::string metrics_text;  // the last snapshot
   json snapshot = json::object();
   json cleanup_runs = json::array();  // runs made by this monitor
   std::uint64_t version = 0;          // bumps with each snapshot
@@ -126,10 +135,10 @@ struct Monitor::Impl {
   metrics::Collector probe_collector;  // (thread-safe)
   metrics::Latency& probe_latency;
   std::atomic<std::uint64_t> probe_failures{0};
-  std::atomic<std::int64_t> probe_started_ns{0};  // the PING waiting now (steady clock), 0: none
-  std::atomic<std::int64_t> longest_wait_ns{0};   // the longest PING since the last snapshot
+  std::atomic<std::int64_t> probe_started_ns{0};     // the PING waiting now (steady clock), 0: none
+  std::atomic<std::int64_t> longest_wait_ns{0};      // the longest PING since the last snapshot
   std::atomic<std::int64_t> redis_down_since_ms{0};  // wall ms; 0 while Redis answers
-  std::atomic<double> last_success_ms{0};        // the newest sign of a successful cleanup (wall ms)
+  std::atomic<double> last_success_ms{0};            // the newest sign of a successful cleanup (wall ms)
   std::atomic<std::uint64_t> scrapes{0};
   std::atomic<double> last_scrape_s{0};
   std::atomic<bool> stop_flag{false};
@@ -137,7 +146,8 @@ struct Monitor::Impl {
   std::atomic<bool> web_reload_ok{true};
   std::atomic<double> web_reload_ok_at_s{0};
   std::atomic<std::uint64_t> webhook_sent{0}, webhook_dropped{0};
-  static constexpr std::array<const char*, 7> kWebhookFailures = {"dns", "connect", "timeout", "tls", "http_4xx", "http_5xx", "other"};
+  static constexpr std::array<const char*, 7> kWebhookFailures = {"dns",      "connect",  "timeout", "tls",
+                                                                  "http_4xx", "http_5xx", "other"};
   std::array<std::atomic<std::uint64_t>, kWebhookFailures.size()> webhook_failures{};
 
   // --- guarded by notify_mu: what the notifier sends when ---
@@ -147,7 +157,7 @@ struct Monitor::Impl {
 
   // --- guarded by web_mu (one reload at a time) ---
   std::mutex web_mu;
-  WebConfig web_in_force;  // set in start(), then by reloads
+  WebConfig web_in_force;                                       // set in start(), then by reloads
   std::vector<std::pair<std::string, FileStamp>> web_stamps;    // the files read at the last reload
   std::vector<std::pair<std::string, FileStamp>> web_changing;  // changed, seen once
 
@@ -178,8 +188,8 @@ struct Monitor::Impl {
 
   // snapshot.cpp: store() from the collectors, the rest on the aggregator (mu held
   // where the name says _locked)
-  void store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0, std::string error = {},
-             std::map<std::string, std::string> facts = {}, bool replace = false);
+  void store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0,
+             std::string error = {}, std::map<std::string, std::string> facts = {}, bool replace = false);
   void aggregate();
   json census_json_locked() const;
   json alerts_locked() const;

@@ -51,7 +51,8 @@ std::vector<NotifiedAlert> NotifierState::take_due(std::int64_t now_ms, std::int
   // A retried batch goes again with what became due meanwhile; for each alert only its
   // newest state (a firing one that resolved since goes as resolved).
   std::erase_if(in_flight_, [&](const NotifiedAlert& held) {
-    return std::any_of(fresh.begin(), fresh.end(), [&](const NotifiedAlert& f) { return f.name == held.name; });
+    return std::any_of(fresh.begin(), fresh.end(),
+                       [&](const NotifiedAlert& f) { return f.name == held.name; });
   });
   for (auto& f : fresh) in_flight_.push_back(std::move(f));
   if (in_flight_.empty()) return {};
@@ -62,7 +63,8 @@ std::vector<NotifiedAlert> NotifierState::take_due(std::int64_t now_ms, std::int
 std::vector<NotifiedAlert> NotifierState::delivered(bool ok, std::int64_t now_ms, std::size_t sent) {
   in_flight_active_ = false;
   // Those that went through are not sent again.
-  in_flight_.erase(in_flight_.begin(), in_flight_.begin() + static_cast<std::ptrdiff_t>(std::min(sent, in_flight_.size())));
+  in_flight_.erase(in_flight_.begin(),
+                   in_flight_.begin() + static_cast<std::ptrdiff_t>(std::min(sent, in_flight_.size())));
   if (ok || in_flight_.empty()) {
     in_flight_.clear();
     attempt_ = 0;

@@ -20,11 +20,11 @@
 namespace swarmkeeper::monitor {
 
 struct NotifiedAlert {
-  std::string name;      ///< the rule (alertname)
+  std::string name;  ///< the rule (alertname)
   std::string severity;
   std::string series;
   std::string summary;
-  std::string value;     ///< the series' value as Prometheus writes it
+  std::string value;  ///< the series' value as Prometheus writes it
   bool resolved = false;
   std::int64_t starts_at_ms = 0;  ///< when it started firing
   std::int64_t ends_at_ms = 0;    ///< resolved: when; firing: when it lapses unless re-sent
@@ -62,12 +62,12 @@ class NotifierState {
   };
   std::chrono::milliseconds resend_every_;
   int max_attempts_;
-  std::map<std::string, Firing> firing_;       // by name
-  std::vector<NotifiedAlert> resolved_;        // waiting for a delivery
-  std::vector<NotifiedAlert> in_flight_;       // the batch take_due() gave
+  std::map<std::string, Firing> firing_;  // by name
+  std::vector<NotifiedAlert> resolved_;   // waiting for a delivery
+  std::vector<NotifiedAlert> in_flight_;  // the batch take_due() gave
   bool in_flight_active_ = false;
-  int attempt_ = 0;                            // failed attempts of the batch in flight
-  std::int64_t retry_at_ms_ = 0;               // when the failed batch goes again
+  int attempt_ = 0;               // failed attempts of the batch in flight
+  std::int64_t retry_at_ms_ = 0;  // when the failed batch goes again
 };
 
 }  // namespace swarmkeeper::monitor

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "monitor/census.hpp"
+#include "monitor/prom_text.hpp"
 #include "net/info_text.hpp"
 #include "swarmkeeper/client/client_metrics.hpp"
-#include "monitor/prom_text.hpp"
 
 namespace swarmkeeper::monitor {
 

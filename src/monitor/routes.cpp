@@ -36,23 +36,28 @@ HttpResponse Monitor::Impl::route(const std::string& target) {
     const double w = plain ? std::strtod(window.c_str(), &end) : std::nan("");
     if (series.empty() || !end || *end || !std::isfinite(w) || w <= 0 || w > 30 * 86400)
       return {400, "application/json", R"({"error":"expected ?series=<name{labels}>&window=<seconds>"})"};
-    return {200, "application/json",
-            dump(history_json_locked(series, std::chrono::milliseconds(static_cast<std::int64_t>(w * 1000))))};
+    return {
+        200, "application/json",
+        dump(history_json_locked(series, std::chrono::milliseconds(static_cast<std::int64_t>(w * 1000))))};
   }
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/favicon.ico") return {204, "image/x-icon", ""};
   if (path == "/readyz") {
     auto it = collected.find("redis");
-    if (version == 0 || it == collected.end()) return {503, "text/plain; charset=utf-8", "not ready: no Redis data yet\n"};
+    if (version == 0 || it == collected.end())
+      return {503, "text/plain; charset=utf-8", "not ready: no Redis data yet\n"};
     // That Redis is unreachable, not where it is: /readyz answers anyone who can probe.
-    if (!it->second.error.empty()) return {503, "text/plain; charset=utf-8", "not ready: Redis unreachable\n"};
+    if (!it->second.error.empty())
+      return {503, "text/plain; charset=utf-8", "not ready: Redis unreachable\n"};
     return {200, "text/plain; charset=utf-8", "ready\n"};
   }
   return static_asset(path);
 }
 
 std::string asset_type(std::string_view path) {
-  auto ends = [&](std::string_view s) { return path.size() >= s.size() && path.substr(path.size() - s.size()) == s; };
+  auto ends = [&](std::string_view s) {
+    return path.size() >= s.size() && path.substr(path.size() - s.size()) == s;
+  };
   if (ends(".html")) return "text/html; charset=utf-8";
   if (ends(".js")) return "text/javascript; charset=utf-8";
   if (ends(".css")) return "text/css; charset=utf-8";
@@ -69,7 +74,8 @@ HttpResponse Monitor::Impl::static_asset(const std::string& path) {
       return {200, asset_type(p), ss.str()};
     }
   }
-  if (const WebAsset* a = find_web_asset(p)) return {200, a->type, std::string(reinterpret_cast<const char*>(a->data), a->size)};
+  if (const WebAsset* a = find_web_asset(p))
+    return {200, a->type, std::string(reinterpret_cast<const char*>(a->data), a->size)};
   return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 

@@ -23,15 +23,17 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 constexpr std::size_t kMaxPasswordBytes = 72;
 
 bool starts_with_basic(std::string_view v) {
-  return v.size() > 6 && (v[0] == 'B' || v[0] == 'b') && (v[1] == 'a' || v[1] == 'A') && (v[2] == 's' || v[2] == 'S') &&
-         (v[3] == 'i' || v[3] == 'I') && (v[4] == 'c' || v[4] == 'C') && v[5] == ' ';
+  return v.size() > 6 && (v[0] == 'B' || v[0] == 'b') && (v[1] == 'a' || v[1] == 'A') &&
+         (v[2] == 's' || v[2] == 'S') && (v[3] == 'i' || v[3] == 'I') && (v[4] == 'c' || v[4] == 'C') &&
+         v[5] == ' ';
 }
 
 // crypt(password, hash) equals hash, compared in constant time.
 bool bcrypt_matches(const std::string& password, const std::string& hash) {
   crypt_data data{};
   const char* out = crypt_r(password.c_str(), hash.c_str(), &data);
-  return out != nullptr && std::strlen(out) == hash.size() && CRYPTO_memcmp(out, hash.data(), hash.size()) == 0;
+  return out != nullptr && std::strlen(out) == hash.size() &&
+         CRYPTO_memcmp(out, hash.data(), hash.size()) == 0;
 }
 
 }  // namespace
@@ -85,7 +87,8 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users, const BasicAuth* previous) : users_(std::move(users)) {
+BasicAuth::BasicAuth(std::map<std::string, std::string> users, const BasicAuth* previous)
+    : users_(std::move(users)) {
   // Unknown users are checked against a hash no password matches, at the cost of a user
   // picked by a keyed hash of the name (the key random, made here): an unknown name takes
   // as long as some user's check, and which one no one can tell, whatever the users'
@@ -94,8 +97,8 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users, const BasicAuth* 
   const std::string fixed = "$2y$10$" + std::string(22, '.') + std::string(31, 'A');
   for (const auto& [name, hash] : users_) {
     crypt_data data{};
-    const char* setting =
-        crypt_gensalt_rn("$2y$", std::stoul(hash.substr(4, 2)), nullptr, 0, data.setting, sizeof data.setting);
+    const char* setting = crypt_gensalt_rn("$2y$", std::stoul(hash.substr(4, 2)), nullptr, 0, data.setting,
+                                           sizeof data.setting);
     dummy_hashes_.push_back(setting ? std::string(setting) + std::string(31, 'A') : fixed);
   }
   if (dummy_hashes_.empty()) dummy_hashes_.push_back(fixed);
@@ -161,7 +164,8 @@ BasicAuth::Outcome BasicAuth::check(std::string_view authorization) const {
   Outcome otherwise{};
   auto c = parse(authorization, otherwise);
   if (!c) return otherwise;
-  const bool holdable = c->password.size() <= kMaxPasswordBytes && c->password.find('\0') == std::string::npos;
+  const bool holdable =
+      c->password.size() <= kMaxPasswordBytes && c->password.find('\0') == std::string::npos;
   const auto user = users_.find(c->user);
   const bool matches = bcrypt_matches(c->password, user == users_.end() ? dummy_for(c->user) : user->second);
   const std::string d = user == users_.end() ? std::string() : digest(user->first, c->password, user->second);
@@ -192,8 +196,9 @@ void AuthThrottle::failed(const std::string& source, Clock::time_point now) {
     // last failure).
     std::erase_if(sources_, [&](const auto& s) { return now - s.second.last > kForget; });
     if (sources_.size() >= kMaxSources) {
-      auto oldest = std::min_element(sources_.begin(), sources_.end(),
-                                     [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
+      auto oldest = std::min_element(sources_.begin(), sources_.end(), [](const auto& a, const auto& b) {
+        return a.second.last < b.second.last;
+      });
       sources_.erase(oldest);
     }
   }
@@ -203,7 +208,9 @@ void AuthThrottle::failed(const std::string& source, Clock::time_point now) {
   e.last = now;
 }
 
-void AuthThrottle::succeeded(const std::string& source) { sources_.erase(source); }
+void AuthThrottle::succeeded(const std::string& source) {
+  sources_.erase(source);
+}
 
 bool AuthThrottle::clean(const std::string& source, Clock::time_point now) const {
   if (checking_.count(source)) return false;
@@ -211,8 +218,14 @@ bool AuthThrottle::clean(const std::string& source, Clock::time_point now) const
   return it == sources_.end() || now - it->second.last > kForget;
 }
 
-bool AuthThrottle::begin_check(const std::string& source) { return checking_.insert(source).second; }
-void AuthThrottle::end_check(const std::string& source) { checking_.erase(source); }
-bool AuthThrottle::checking(const std::string& source) const { return checking_.count(source) != 0; }
+bool AuthThrottle::begin_check(const std::string& source) {
+  return checking_.insert(source).second;
+}
+void AuthThrottle::end_check(const std::string& source) {
+  checking_.erase(source);
+}
+bool AuthThrottle::checking(const std::string& source) const {
+  return checking_.count(source) != 0;
+}
 
 }  // namespace swarmkeeper::monitor

@@ -35,7 +35,8 @@ std::string where(const YAML::Node& n) {
 }
 
 // A mapping's keys, each once, each known; else the problem.
-std::optional<Problem> check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> known) {
+std::optional<Problem> check_keys(const YAML::Node& map, const std::string& path,
+                                  std::initializer_list<const char*> known) {
   if (!map.IsMap()) return Problem{path, "expected a mapping of keys to values" + where(map)};
   std::set<std::string> seen;
   for (const auto& kv : map) {
@@ -97,13 +98,14 @@ constexpr std::array<std::pair<const char*, ClientAuth>, 5> kClientAuth{{
 }};
 // The headers http_server_config.headers may set (as the toolkit allows).
 constexpr std::array<const char*, 5> kSettableHeaders{"Strict-Transport-Security", "X-Content-Type-Options",
-                                                      "X-Frame-Options", "X-XSS-Protection", "Content-Security-Policy"};
+                                                      "X-Frame-Options", "X-XSS-Protection",
+                                                      "Content-Security-Policy"};
 
 // A list of Go names under `key` (its last part), each translated through `table` into `out`.
 template <std::size_t N>
 std::optional<Problem> translate(const YAML::Node& parent, const std::string& key,
-                                 const std::array<std::pair<const char*, const char*>, N>& table, const std::string& hint,
-                                 std::vector<std::string>& out) {
+                                 const std::array<std::pair<const char*, const char*>, N>& table,
+                                 const std::string& hint, std::vector<std::string>& out) {
   const auto& n = parent[key.substr(key.rfind('.') + 1)];
   if (!n) return std::nullopt;
   auto list = scalars(n);
@@ -131,9 +133,10 @@ std::string resolve(const std::string& path, const std::filesystem::path& base) 
 
 std::optional<Problem> read_tls(const YAML::Node& n, const std::filesystem::path& base, WebConfig& out) {
   const std::string p = "tls_server_config";
-  if (auto bad = check_keys(n, p, {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
-                                   "max_version", "cipher_suites", "curve_preferences", "prefer_server_cipher_suites",
-                                   "client_allowed_sans"}))
+  if (auto bad = check_keys(
+          n, p,
+          {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version",
+           "cipher_suites", "curve_preferences", "prefer_server_cipher_suites", "client_allowed_sans"}))
     return bad;
   TlsServerConfig t;
   auto text = [&](const char* key, std::string& into) -> std::optional<Problem> {
@@ -144,29 +147,37 @@ std::optional<Problem> read_tls(const YAML::Node& n, const std::filesystem::path
     return std::nullopt;
   };
   std::string auth, min_v, max_v;
-  for (auto [key, into] : {std::pair{"cert_file", &t.cert_file}, std::pair{"key_file", &t.key_file},
-                           std::pair{"client_ca_file", &t.client_ca_file}, std::pair{"client_auth_type", &auth},
-                           std::pair{"min_version", &min_v}, std::pair{"max_version", &max_v}})
+  for (auto [key, into] :
+       {std::pair{"cert_file", &t.cert_file}, std::pair{"key_file", &t.key_file},
+        std::pair{"client_ca_file", &t.client_ca_file}, std::pair{"client_auth_type", &auth},
+        std::pair{"min_version", &min_v}, std::pair{"max_version", &max_v}})
     if (auto bad = text(key, *into)) return bad;
   // All of it empty is no TLS at all, as in the toolkit.
-  if (t.cert_file.empty() && t.key_file.empty() && t.client_ca_file.empty() && auth.empty()) return std::nullopt;
+  if (t.cert_file.empty() && t.key_file.empty() && t.client_ca_file.empty() && auth.empty())
+    return std::nullopt;
   if (t.cert_file.empty()) return Problem{p + ".cert_file", "missing (the server's certificate, PEM)"};
   if (t.key_file.empty()) return Problem{p + ".key_file", "missing (the certificate's private key, PEM)"};
   if (!auth.empty()) {
-    const auto it = std::find_if(kClientAuth.begin(), kClientAuth.end(), [&](const auto& e) { return auth == e.first; });
+    const auto it =
+        std::find_if(kClientAuth.begin(), kClientAuth.end(), [&](const auto& e) { return auth == e.first; });
     if (it == kClientAuth.end())
       return Problem{p + ".client_auth_type",
-                     "'" + auth + "' is not one of NoClientCert, RequestClientCert, RequireAnyClientCert, "
-                                  "VerifyClientCertIfGiven, RequireAndVerifyClientCert"};
+                     "'" + auth +
+                         "' is not one of NoClientCert, RequestClientCert, RequireAnyClientCert, "
+                         "VerifyClientCertIfGiven, RequireAndVerifyClientCert"};
     t.client_auth = it->second;
   }
-  const bool verifies = t.client_auth == ClientAuth::verify_if_given || t.client_auth == ClientAuth::require_and_verify;
+  const bool verifies =
+      t.client_auth == ClientAuth::verify_if_given || t.client_auth == ClientAuth::require_and_verify;
   if (verifies && t.client_ca_file.empty())
-    return Problem{p + ".client_ca_file", "missing: client_auth_type " + auth + " verifies client certificates against it"};
+    return Problem{p + ".client_ca_file",
+                   "missing: client_auth_type " + auth + " verifies client certificates against it"};
   if (!verifies && !t.client_ca_file.empty())
-    return Problem{p + ".client_ca_file", "set, but client_auth_type (" + (auth.empty() ? "NoClientCert" : auth) +
-                                              ") verifies no client certificate; use RequireAndVerifyClientCert"};
-  for (auto [key, text_v, into] : {std::tuple{"min_version", &min_v, &t.min_version}, std::tuple{"max_version", &max_v, &t.max_version}}) {
+    return Problem{p + ".client_ca_file",
+                   "set, but client_auth_type (" + (auth.empty() ? "NoClientCert" : auth) +
+                       ") verifies no client certificate; use RequireAndVerifyClientCert"};
+  for (auto [key, text_v, into] : {std::tuple{"min_version", &min_v, &t.min_version},
+                                   std::tuple{"max_version", &max_v, &t.max_version}}) {
     if (text_v->empty()) continue;
     auto v = tls_version(*text_v);
     if (!v) return Problem{p + "." + key, "'" + *text_v + "' is not TLS10, TLS11, TLS12 or TLS13"};
@@ -174,11 +185,13 @@ std::optional<Problem> read_tls(const YAML::Node& n, const std::filesystem::path
   }
   if (t.max_version != 0 && t.max_version < t.min_version)
     return Problem{p + ".max_version", "is below min_version"};
-  if (auto bad = translate(n, p + ".cipher_suites", kCipherSuites,
-                           "is not a TLS 1.2 suite name as Go writes it, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-                           t.cipher_suites))
+  if (auto bad =
+          translate(n, p + ".cipher_suites", kCipherSuites,
+                    "is not a TLS 1.2 suite name as Go writes it, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                    t.cipher_suites))
     return bad;
-  if (auto bad = translate(n, p + ".curve_preferences", kCurves, "is not CurveP256, CurveP384, CurveP521 or X25519", t.curves))
+  if (auto bad = translate(n, p + ".curve_preferences", kCurves,
+                           "is not CurveP256, CurveP384, CurveP521 or X25519", t.curves))
     return bad;
   if (const auto& pref = n["prefer_server_cipher_suites"]) {
     auto s = scalar(pref);
@@ -190,7 +203,8 @@ std::optional<Problem> read_tls(const YAML::Node& n, const std::filesystem::path
     auto list = scalars(sans);
     if (!list) return Problem{p + ".client_allowed_sans", "expected a list of names" + where(sans)};
     if (!list->empty() && !verifies)
-      return Problem{p + ".client_allowed_sans", "set, but client certificates are not verified (client_auth_type)"};
+      return Problem{p + ".client_allowed_sans",
+                     "set, but client certificates are not verified (client_auth_type)"};
     t.client_allowed_sans = *list;
   }
   t.cert_file = resolve(t.cert_file, base);
@@ -205,27 +219,32 @@ std::optional<Problem> read_http(const YAML::Node& n, WebConfig& out) {
   if (auto bad = check_keys(n, p, {"http2", "headers"})) return bad;
   if (const auto& h2 = n["http2"]) {  // HTTP/1.1 only here; the key is accepted as the toolkit's
     auto s = scalar(h2);
-    if (!s || (*s != "true" && *s != "false")) return Problem{p + ".http2", "expected true or false" + where(h2)};
+    if (!s || (*s != "true" && *s != "false"))
+      return Problem{p + ".http2", "expected true or false" + where(h2)};
   }
   if (const auto& headers = n["headers"]) {
-    if (!headers.IsMap()) return Problem{p + ".headers", "expected a mapping of header names to values" + where(headers)};
+    if (!headers.IsMap())
+      return Problem{p + ".headers", "expected a mapping of header names to values" + where(headers)};
     for (const auto& kv : headers) {
       const std::string name = kv.first.as<std::string>("");
       const auto it = std::find_if(kSettableHeaders.begin(), kSettableHeaders.end(), [&](const char* h) {
-        return name.size() == std::strlen(h) &&
-               std::equal(name.begin(), name.end(), h, [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+        return name.size() == std::strlen(h) && std::equal(name.begin(), name.end(), h, [](char a, char b) {
+                 return std::tolower(a) == std::tolower(b);
+               });
       });
       if (it == kSettableHeaders.end())
-        return Problem{p + ".headers." + name, "not a header this may set (Strict-Transport-Security, "
-                                               "X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, "
-                                               "Content-Security-Policy)"};
+        return Problem{p + ".headers." + name,
+                       "not a header this may set (Strict-Transport-Security, "
+                       "X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, "
+                       "Content-Security-Policy)"};
       auto v = scalar(kv.second);
       const bool printable = v && std::none_of(v->begin(), v->end(), [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return (u < 0x20 && u != '\t') || u == 0x7f;
-      });
+                               const auto u = static_cast<unsigned char>(c);
+                               return (u < 0x20 && u != '\t') || u == 0x7f;
+                             });
       if (!v || v->empty() || !printable)
-        return Problem{p + ".headers." + name, "expected a one-line value without control characters" + where(kv.second)};
+        return Problem{p + ".headers." + name,
+                       "expected a one-line value without control characters" + where(kv.second)};
       out.headers.emplace_back(*it, *v);
     }
   }
@@ -242,12 +261,14 @@ std::optional<Problem> read_users(const YAML::Node& n, WebConfig& out) {
       return Problem{p + "." + kv.first.as<std::string>(""), "appears twice" + where(kv.first)};
   for (const auto& kv : n) {
     const std::string user = kv.first.as<std::string>("");
-    if (user.empty() || user.find(':') != std::string::npos || user.find_first_of("\r\n") != std::string::npos)
+    if (user.empty() || user.find(':') != std::string::npos ||
+        user.find_first_of("\r\n") != std::string::npos)
       return Problem{p + "." + user, "a user name must be non-empty and hold no ':'" + where(kv.first)};
     auto hash = scalar(kv.second);
     if (!hash || !is_bcrypt_hash(*hash))
-      return Problem{p + "." + user, "not a bcrypt hash of cost 4-17; make one with 'swarmkeeper hash-password' (or "
-                                     "htpasswd -nBC 10 \"\" | tr -d ':\\n')"};
+      return Problem{p + "." + user,
+                     "not a bcrypt hash of cost 4-17; make one with 'swarmkeeper hash-password' (or "
+                     "htpasswd -nBC 10 \"\" | tr -d ':\\n')"};
     out.users.emplace(user, *hash);
   }
   return std::nullopt;
@@ -260,8 +281,9 @@ bool is_bcrypt_hash(const std::string& hash) {
   // base64 alphabet): 60 in all. Checked by form, never by running bcrypt: a cost of 31
   // would take days.
   static constexpr char kAlphabet[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  if (hash.size() != 60 || hash.compare(0, 2, "$2") != 0 || (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') ||
-      hash[3] != '$' || hash[6] != '$' || !std::isdigit(static_cast<unsigned char>(hash[4])) ||
+  if (hash.size() != 60 || hash.compare(0, 2, "$2") != 0 ||
+      (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') || hash[3] != '$' || hash[6] != '$' ||
+      !std::isdigit(static_cast<unsigned char>(hash[4])) ||
       !std::isdigit(static_cast<unsigned char>(hash[5])))
     return false;
   const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
@@ -271,7 +293,9 @@ bool is_bcrypt_hash(const std::string& hash) {
 }
 
 Result<WebConfig> parse_web_config(std::string_view yaml, const std::string& file) {
-  auto fail = [&](const std::string& what) { return Error(Errc::invalid_argument, "--web-config " + file + ": " + what); };
+  auto fail = [&](const std::string& what) {
+    return Error(Errc::invalid_argument, "--web-config " + file + ": " + what);
+  };
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
@@ -283,7 +307,8 @@ Result<WebConfig> parse_web_config(std::string_view yaml, const std::string& fil
   out.file = file;
   if (root.IsNull()) return out;  // an empty file: plain HTTP, no users (as the toolkit)
   try {
-    std::optional<Problem> bad = check_keys(root, "", {"tls_server_config", "http_server_config", "basic_auth_users"});
+    std::optional<Problem> bad =
+        check_keys(root, "", {"tls_server_config", "http_server_config", "basic_auth_users"});
     const auto base = std::filesystem::path(file).parent_path();
     if (!bad && root["tls_server_config"] && !root["tls_server_config"].IsNull())
       bad = read_tls(root["tls_server_config"], base, out);
@@ -299,8 +324,10 @@ Result<WebConfig> parse_web_config(std::string_view yaml, const std::string& fil
 
 bool serve_sets_header(std::string_view name) {
   auto same = [&](std::string_view ours) {
-    return name.size() == ours.size() && std::equal(name.begin(), name.end(), ours.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return name.size() == ours.size() &&
+           std::equal(name.begin(), name.end(), ours.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
            });
   };
   return same("X-Content-Type-Options") || same("X-Frame-Options") || same("Content-Security-Policy") ||
@@ -310,28 +337,34 @@ bool serve_sets_header(std::string_view name) {
 Result<std::string> read_regular_file(const std::string& path, std::size_t limit) {
   // Non-blocking open: a FIFO put there must not hang the reader (and with it SIGTERM).
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
+  if (fd < 0)
+    return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
+  if (::fstat(fd, &st) != 0)
+    return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
   if (S_ISDIR(st.st_mode)) return Error(Errc::invalid_argument, "is a directory, not a file");
-  if (!S_ISREG(st.st_mode)) return Error(Errc::invalid_argument, "is not a regular file (a device, FIFO or socket)");
+  if (!S_ISREG(st.st_mode))
+    return Error(Errc::invalid_argument, "is not a regular file (a device, FIFO or socket)");
   if (static_cast<std::uint64_t>(st.st_size) > limit)
-    return Error(Errc::invalid_argument, "is larger than " + std::to_string(limit / 1024) + " KiB; is it the right file?");
+    return Error(Errc::invalid_argument,
+                 "is larger than " + std::to_string(limit / 1024) + " KiB; is it the right file?");
   std::string out(limit + 1, '\0');
   std::size_t got = 0;
   while (got < out.size()) {
     const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
+    if (n < 0)
+      return Error(Errc::invalid_argument, std::string("cannot read it (") + std::strerror(errno) + ")");
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
   if (got > limit)  // (it grew while being read)
-    return Error(Errc::invalid_argument, "is larger than " + std::to_string(limit / 1024) + " KiB; is it the right file?");
+    return Error(Errc::invalid_argument,
+                 "is larger than " + std::to_string(limit / 1024) + " KiB; is it the right file?");
   out.resize(got);
   return out;
 }
@@ -356,7 +389,8 @@ FileStamp stamp_of(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return {};
   return {static_cast<std::uint64_t>(st.st_size),
-          static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(st.st_mtim.tv_nsec),
+          static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+              static_cast<std::uint64_t>(st.st_mtim.tv_nsec),
           static_cast<std::uint64_t>(st.st_ino)};
 }
 

@@ -44,8 +44,8 @@ struct TlsServerConfig {
   std::string cert_file, key_file;  ///< absolute, or relative to the working directory
   std::string client_ca_file;       ///< "" unless client certificates are verified
   ClientAuth client_auth = ClientAuth::none;
-  int min_version = 12;             ///< 10, 11, 12 or 13 (TLS 1.x)
-  int max_version = 0;              ///< 0: the newest the library speaks
+  int min_version = 12;                    ///< 10, 11, 12 or 13 (TLS 1.x)
+  int max_version = 0;                     ///< 0: the newest the library speaks
   std::vector<std::string> cipher_suites;  ///< OpenSSL names of the TLS 1.2 suites; empty: the defaults
   std::vector<std::string> curves;         ///< OpenSSL group names; empty: the defaults
   bool prefer_server_cipher_suites = true;
@@ -75,7 +75,8 @@ bool serve_sets_header(std::string_view name);
 /// directory is refused without blocking, and so is anything larger (the error says
 /// which, without the path).
 Result<std::string> read_regular_file(const std::string& path, std::size_t limit);
-inline constexpr std::size_t kMaxWebConfigBytes = 1 << 20;  ///< the web config file, and each PEM file it names
+inline constexpr std::size_t kMaxWebConfigBytes = 1
+                                                  << 20;  ///< the web config file, and each PEM file it names
 
 /// Reads and checks a web configuration file. Fails with invalid_argument and one line
 /// "--web-config FILE: KEY: problem" (a YAML error gives its line and column instead).

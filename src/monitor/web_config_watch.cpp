@@ -8,17 +8,18 @@ namespace swarmkeeper::monitor {
 Result<Monitor::Impl::Exposure> Monitor::Impl::check_exposure(const WebConfig& web) const {
   const bool client_certs = web.tls && web.tls->client_auth == ClientAuth::require_and_verify;
   if (!loopback_listener && !web.tls && web.users.empty() && !opts.insecure_listen)
-    return Error(Errc::invalid_argument,
-                 "--listen " + opts.listen +
-                     " serves beyond loopback without TLS or authentication: anyone who reaches the port reads queue "
-                     "names, the Redis version and the alerts. Give --web-config a file with tls_server_config and "
-                     "basic_auth_users (docs/monitor.md), listen on 127.0.0.1, or accept the exposure with "
-                     "--insecure-listen");
+    return Error(
+        Errc::invalid_argument,
+        "--listen " + opts.listen +
+            " serves beyond loopback without TLS or authentication: anyone who reaches the port reads queue "
+            "names, the Redis version and the alerts. Give --web-config a file with tls_server_config and "
+            "basic_auth_users (docs/monitor.md), listen on 127.0.0.1, or accept the exposure with "
+            "--insecure-listen");
   Exposure e;
   e.insecure = !loopback_listener && (!web.tls || (web.users.empty() && !client_certs));
   if (e.insecure)
     e.warning = std::string("the dashboard listens on ") + opts.listen +
-                (web.tls ? " without authentication (no basic_auth_users)"
+                (web.tls             ? " without authentication (no basic_auth_users)"
                  : web.users.empty() ? " without TLS or authentication (--insecure-listen)"
                                      : " without TLS: passwords cross the network in clear text");
   return e;
@@ -32,19 +33,23 @@ Result<void> Monitor::Impl::no_weaker(const WebConfig& next, const WebConfig& in
     return Error(Errc::invalid_argument, "--web-config " + next.file + ": would " + what +
                                              " while serving; restart serve to do that");
   };
-  const auto verifies = [](const WebConfig& w) { return w.tls && w.tls->client_auth == ClientAuth::require_and_verify; };
+  const auto verifies = [](const WebConfig& w) {
+    return w.tls && w.tls->client_auth == ClientAuth::require_and_verify;
+  };
   if (in_force.tls && !next.tls) return refuse("turn TLS off");
-  if (!in_force.users.empty() && next.users.empty()) return refuse("turn authentication (basic_auth_users) off");
+  if (!in_force.users.empty() && next.users.empty())
+    return refuse("turn authentication (basic_auth_users) off");
   if (verifies(in_force) && !verifies(next)) return refuse("turn client certificate verification off");
   if (in_force.tls && next.tls) {
     if (!in_force.tls->client_allowed_sans.empty() && next.tls->client_allowed_sans.empty())
       return refuse("turn the client_allowed_sans check off");
     if (next.tls->min_version < in_force.tls->min_version)
-      return refuse("lower min_version from TLS1" + std::to_string(in_force.tls->min_version % 10) + " to TLS1" +
-                    std::to_string(next.tls->min_version % 10));
+      return refuse("lower min_version from TLS1" + std::to_string(in_force.tls->min_version % 10) +
+                    " to TLS1" + std::to_string(next.tls->min_version % 10));
   }
   for (const auto& [name, value] : in_force.headers)
-    if (std::none_of(next.headers.begin(), next.headers.end(), [&](const auto& h) { return h.first == name; }))
+    if (std::none_of(next.headers.begin(), next.headers.end(),
+                     [&](const auto& h) { return h.first == name; }))
       return refuse("drop the " + name + " header");
   return {};
 }
@@ -91,13 +96,15 @@ Result<void> Monitor::Impl::reload_web_locked() {
   }
   web_reload_ok = static_cast<bool>(ok);
   if (!ok) {
-    say("error", ok.error().message() + "; keeping the web config in force", {{"file", opts.web_config_file}});
+    say("error", ok.error().message() + "; keeping the web config in force",
+        {{"file", opts.web_config_file}});
     return ok;
   }
   web_reload_ok_at_s = static_cast<double>(wall_ms()) / 1000;
   say_unused_headers(*web);
-  say("info", "web config " + opts.web_config_file + " in force: " + (web->tls ? "TLS" : "plain HTTP") + ", " +
-                  std::to_string(web->users.size()) + " user(s)",
+  say("info",
+      "web config " + opts.web_config_file + " in force: " + (web->tls ? "TLS" : "plain HTTP") + ", " +
+          std::to_string(web->users.size()) + " user(s)",
       {{"file", opts.web_config_file}, {"tls", web->tls.has_value()}, {"users", web->users.size()}});
   return ok;
 }
@@ -106,8 +113,9 @@ Result<void> Monitor::Impl::reload_web_locked() {
 void Monitor::Impl::say_unused_headers(const WebConfig& web) const {
   for (const auto& [name, value] : web.headers)
     if (serve_sets_header(name))
-      say("warn", "--web-config " + web.file + ": http_server_config.headers." + name +
-                      ": serve sends its own, stricter value; this one is not used",
+      say("warn",
+          "--web-config " + web.file + ": http_server_config.headers." + name +
+              ": serve sends its own, stricter value; this one is not used",
           {{"header", name}});
 }
 

@@ -40,7 +40,8 @@ std::string redact_url(const std::string& url) {
   const auto scheme = url.find("://");
   const auto at = url.rfind('@');
   if (at == std::string::npos) return url;
-  return (scheme == std::string::npos || scheme > at ? std::string() : url.substr(0, scheme + 3)) + url.substr(at + 1);
+  return (scheme == std::string::npos || scheme > at ? std::string() : url.substr(0, scheme + 3)) +
+         url.substr(at + 1);
 }
 
 Result<std::string> authorization_from_text(const std::string& text) {
@@ -48,11 +49,13 @@ Result<std::string> authorization_from_text(const std::string& text) {
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
   if (t.empty()) return Error(Errc::invalid_argument, "the webhook credentials are empty");
   if (t.find_first_of("\r\n") != std::string::npos)
-    return Error(Errc::invalid_argument, "the webhook credentials must be one line: \"user:password\" or \"Bearer TOKEN\"");
+    return Error(Errc::invalid_argument,
+                 "the webhook credentials must be one line: \"user:password\" or \"Bearer TOKEN\"");
   const auto space = t.find(' ');
   if (space != std::string::npos && space > 0 && t.find(':') > space) return t;  // "Scheme credentials"
   if (t.find(':') == std::string::npos)
-    return Error(Errc::invalid_argument, "the webhook credentials must be \"user:password\" or \"Bearer TOKEN\"");
+    return Error(Errc::invalid_argument,
+                 "the webhook credentials must be \"user:password\" or \"Bearer TOKEN\"");
   return "Basic " + base64_encode(t);
 }
 
@@ -65,7 +68,8 @@ Result<WebhookTarget> parse_webhook_url(const std::string& url) {
   // taking the URL as it parses would send half a password and log the other half.
   if (const auto scheme = url.find("://"); scheme != std::string::npos) {
     const auto end = url.find_first_of("/?#", scheme + 3);
-    const std::string authority = url.substr(scheme + 3, end == std::string::npos ? std::string::npos : end - scheme - 3);
+    const std::string authority =
+        url.substr(scheme + 3, end == std::string::npos ? std::string::npos : end - scheme - 3);
     if (std::count(authority.begin(), authority.end(), '@') > 1)
       return bad("more than one '@': percent-encode '@' in a user name or password as %40");
   }
@@ -123,17 +127,20 @@ asio::awaitable<void> write_and_read(Stream& stream, Exchange& x) {
 asio::awaitable<void> post_plain(beast::tcp_stream& stream, std::vector<tcp::endpoint> eps, Exchange& x) {
   auto [ec, ep] = co_await stream.async_connect(eps, nothrow);
   if (ec) {
-    x.failure = Error(ec == beast::error::timeout ? Errc::timeout : Errc::connection_refused, "webhook " + x.where + ": " + ec.message());
+    x.failure = Error(ec == beast::error::timeout ? Errc::timeout : Errc::connection_refused,
+                      "webhook " + x.where + ": " + ec.message());
   } else {
     co_await write_and_read(stream, x);
   }
   x.done = true;
 }
 
-asio::awaitable<void> post_tls(beast::ssl_stream<beast::tcp_stream>& stream, std::vector<tcp::endpoint> eps, Exchange& x) {
+asio::awaitable<void> post_tls(beast::ssl_stream<beast::tcp_stream>& stream, std::vector<tcp::endpoint> eps,
+                               Exchange& x) {
   auto [ec, ep] = co_await beast::get_lowest_layer(stream).async_connect(eps, nothrow);
   if (ec) {
-    x.failure = Error(ec == beast::error::timeout ? Errc::timeout : Errc::connection_refused, "webhook " + x.where + ": " + ec.message());
+    x.failure = Error(ec == beast::error::timeout ? Errc::timeout : Errc::connection_refused,
+                      "webhook " + x.where + ": " + ec.message());
     x.done = true;
     co_return;
   }
@@ -151,10 +158,12 @@ asio::awaitable<void> post_tls(beast::ssl_stream<beast::tcp_stream>& stream, std
 // that never answers must hold up neither the timeout nor a shutdown (the thread is left
 // to finish alone; it owns what it touches).
 Result<std::vector<tcp::endpoint>> lookup(const std::string& host, const std::string& port,
-                                          std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& cancel) {
+                                          std::chrono::steady_clock::time_point deadline,
+                                          const std::atomic<bool>& cancel) {
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
-  if (!ec) return std::vector<tcp::endpoint>{tcp::endpoint(addr, static_cast<std::uint16_t>(std::stoi(port)))};
+  if (!ec)
+    return std::vector<tcp::endpoint>{tcp::endpoint(addr, static_cast<std::uint16_t>(std::stoi(port)))};
   using Found = Result<std::vector<tcp::endpoint>>;
   auto promise = std::make_shared<std::promise<Found>>();
   auto found = promise->get_future();
@@ -181,8 +190,8 @@ Result<std::vector<tcp::endpoint>> lookup(const std::string& host, const std::st
 
 }  // namespace
 
-Result<int> http_post_json(const WebhookTarget& target, const std::string& body, std::chrono::milliseconds timeout,
-                           const std::atomic<bool>& cancel) {
+Result<int> http_post_json(const WebhookTarget& target, const std::string& body,
+                           std::chrono::milliseconds timeout, const std::atomic<bool>& cancel) {
   auto u = boost::urls::parse_uri(target.url);
   if (!u) return Error(Errc::invalid_argument, "webhook " + redact_url(target.url) + ": not a URL");
   const bool tls = u->scheme() == "https";
@@ -212,8 +221,10 @@ Result<int> http_post_json(const WebhookTarget& target, const std::string& body,
     boost::system::error_code ec;
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    if (target.ca_file.empty()) ctx->set_default_verify_paths(ec);
-    else ctx->load_verify_file(target.ca_file, ec);
+    if (target.ca_file.empty())
+      ctx->set_default_verify_paths(ec);
+    else
+      ctx->load_verify_file(target.ca_file, ec);
     if (ec) return Error(Errc::tls_error, "webhook: cannot load the CA certificates: " + ec.message());
     ctx->set_verify_mode(ssl::verify_peer);
     secure.emplace(io, *ctx);

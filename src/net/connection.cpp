@@ -32,7 +32,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-
 // A request awaited by a coroutine. The timer is the coroutine's wake-up call: it waits
 // on it, and completion cancels it. (A stored completion handler would do as well, but
 // Boost 1.81's any_completion_handler recurses when moved around; a timer is simple.)
@@ -55,13 +54,20 @@ Error error_from_reply(resp::ReplyRef reply, std::string_view context) {
   const std::string_view text = reply.str();
   const std::string_view code = text.substr(0, text.find(' '));
   Errc errc = Errc::server_error;
-  if (code == "NOPERM") errc = Errc::no_permission;
-  else if (code == "LOADING") errc = Errc::server_loading;
-  else if (code == "BUSY") errc = Errc::server_busy;
-  else if (code == "READONLY") errc = Errc::read_only;
-  else if (code == "OOM") errc = Errc::out_of_memory;
-  else if (code == "NOSCRIPT") errc = Errc::no_script;
-  else if (code == "WRONGPASS" || code == "NOAUTH") errc = Errc::auth_failed;
+  if (code == "NOPERM")
+    errc = Errc::no_permission;
+  else if (code == "LOADING")
+    errc = Errc::server_loading;
+  else if (code == "BUSY")
+    errc = Errc::server_busy;
+  else if (code == "READONLY")
+    errc = Errc::read_only;
+  else if (code == "OOM")
+    errc = Errc::out_of_memory;
+  else if (code == "NOSCRIPT")
+    errc = Errc::no_script;
+  else if (code == "WRONGPASS" || code == "NOAUTH")
+    errc = Errc::auth_failed;
   Error e(errc, std::string(context) + ": " + std::string(text));
   e.from_server(classify_server_error(text));
   return e;
@@ -69,7 +75,12 @@ Error error_from_reply(resp::ReplyRef reply, std::string_view context) {
 
 struct Connection::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor executor, ConnectionOptions o)
-      : ex(executor), opts(std::move(o)), sock(executor), mux(opts.parser_limits), wake(executor), watchdog(executor) {}
+      : ex(executor),
+        opts(std::move(o)),
+        sock(executor),
+        mux(opts.parser_limits),
+        wake(executor),
+        watchdog(executor) {}
 
   asio::any_io_executor ex;
   ConnectionOptions opts;
@@ -99,8 +110,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       return Error(Errc::timeout, std::string(during) + " " + at + " timed out after " +
                                       std::to_string(opts.connect_timeout.count()) + " ms");
     if (ec == asio::error::connection_refused)
-      return Error(Errc::connection_refused, "cannot connect to " + at +
-                                                 ": connection refused (is Redis running there? check --url / REDIS_URL)");
+      return Error(Errc::connection_refused,
+                   "cannot connect to " + at +
+                       ": connection refused (is Redis running there? check --url / REDIS_URL)");
     if (ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again ||
         ec == asio::error::no_data || ec == asio::error::no_recovery)
       return Error(Errc::dns_failure, "cannot resolve host '" + opts.host + "': " + ec.message());
@@ -110,8 +122,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
                                               ": the server closed it (" + ec.message() + ")");
     if (ec == asio::error::operation_aborted)
       return Error(Errc::cancelled, "connection to " + at + " closed");
-    if (ec.category() == asio::error::get_ssl_category() || ec.category() == asio::ssl::error::get_stream_category())
-      return Error(Errc::tls_error, "TLS with " + at + " failed while " + std::string(during) + ": " + ec.message() +
+    if (ec.category() == asio::error::get_ssl_category() ||
+        ec.category() == asio::ssl::error::get_stream_category())
+      return Error(Errc::tls_error, "TLS with " + at + " failed while " + std::string(during) + ": " +
+                                        ec.message() +
                                         " (check the CA file, the certificate and the server name)");
     return Error(Errc::io_error, std::string(during) + " " + at + " failed: " + ec.message());
   }
@@ -193,9 +207,11 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         n = self->sock.read_some(asio::buffer(buf.data() + old, chunk), ec);  // readable: returns at once
         if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
       } else if (self->tls) {  // (if/else, not ?: — GCC 12 miscompiles co_await inside a conditional)
-        std::tie(ec, n) = co_await self->tls->async_read_some(asio::buffer(buf.data() + old, chunk), use_nothrow);
+        std::tie(ec, n) =
+            co_await self->tls->async_read_some(asio::buffer(buf.data() + old, chunk), use_nothrow);
       } else {
-        std::tie(ec, n) = co_await self->sock.async_read_some(asio::buffer(buf.data() + old, chunk), use_nothrow);
+        std::tie(ec, n) =
+            co_await self->sock.async_read_some(asio::buffer(buf.data() + old, chunk), use_nothrow);
       }
       buf.resize(old + n);
       struct Lower {  // the guard comes down on every path out of this iteration
@@ -266,12 +282,16 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         const resp::ReplyRef root = r->root();
         for (std::size_t i = 0; i + 1 < root.size(); i += 2)
           if (root[i].str() == "version") server_version = std::string(root[i + 1].str());
-      } else if (r.error().server_code() == ServerCode::unknown_command || r.error().server_code() == ServerCode::no_proto) {
+      } else if (r.error().server_code() == ServerCode::unknown_command ||
+                 r.error().server_code() == ServerCode::no_proto) {
         need_legacy = true;  // Redis < 6: no HELLO, speak RESP2
       } else if (r.error().code() == Errc::auth_failed) {
-        co_return Error(Errc::auth_failed, "authentication as user '" + user + "' at " + where() + " failed: " +
-                                               std::string(r.error().message().substr(r.error().message().find(": ") + 2)) +
-                                               (opts.password.empty() ? " (the server needs a password: set it in the URL or REDIS_PASSWORD)" : ""));
+        co_return Error(
+            Errc::auth_failed,
+            "authentication as user '" + user + "' at " + where() +
+                " failed: " + std::string(r.error().message().substr(r.error().message().find(": ") + 2)) +
+                (opts.password.empty() ? " (the server needs a password: set it in the URL or REDIS_PASSWORD)"
+                                       : ""));
       } else {
         co_return r.error();
       }
@@ -282,16 +302,21 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         if (!opts.username.empty()) auth.arg(opts.username);
         auth.arg(opts.password);
         auto r = co_await exec_one(auth, "AUTH at " + where());
-        if (!r) co_return Error(Errc::auth_failed, "authentication as user '" + user + "' at " + where() + " failed: " + r.error().message());
+        if (!r)
+          co_return Error(Errc::auth_failed, "authentication as user '" + user + "' at " + where() +
+                                                 " failed: " + r.error().message());
       }
       if (!opts.client_name.empty()) {
-        auto r = co_await exec_one(resp::Command("CLIENT").arg("SETNAME").arg(opts.client_name), "CLIENT SETNAME");
+        auto r =
+            co_await exec_one(resp::Command("CLIENT").arg("SETNAME").arg(opts.client_name), "CLIENT SETNAME");
         if (!r && r.error().code() == Errc::auth_failed)
-          co_return Error(Errc::auth_failed, "the server at " + where() + " needs a password: " + r.error().message());
+          co_return Error(Errc::auth_failed,
+                          "the server at " + where() + " needs a password: " + r.error().message());
       }
     }
     if (opts.db != 0) {
-      auto r = co_await exec_one(resp::Command("SELECT").arg(opts.db), "SELECT " + std::to_string(opts.db) + " at " + where());
+      auto r = co_await exec_one(resp::Command("SELECT").arg(opts.db),
+                                 "SELECT " + std::to_string(opts.db) + " at " + where());
       if (!r) co_return r.error();
     }
     co_return Result<void>();
@@ -334,7 +359,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       if (auto r = setup_tls(); !r) co_return r;
     }
     tcp::resolver resolver(ex);
-    auto [rec, endpoints] = co_await resolver.async_resolve(opts.host, std::to_string(opts.port), use_nothrow);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(opts.host, std::to_string(opts.port), use_nothrow);
     if (rec) co_return io_error(rec, "resolving");
     auto [cec, ep] = co_await asio::async_connect(socket(), endpoints, use_nothrow);
     if (cec) co_return io_error(cec, "connecting to");
@@ -349,7 +375,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::open(asio::any_io_executor ex, ConnectionOptions options) {
+asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::open(asio::any_io_executor ex,
+                                                                      ConnectionOptions options) {
   auto impl = std::make_shared<Impl>(ex, std::move(options));
   // One deadline for resolve + connect + TLS + handshake: on expiry, close the socket.
   asio::steady_timer deadline(ex);
@@ -377,14 +404,17 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::open(asio::any_
   auto shaken = co_await impl->handshake();
   deadline.cancel();
   if (!shaken) {
-    Error e = impl->connect_timed_out ? impl->io_error(asio::error::timed_out, "handshake with") : shaken.error();
+    Error e =
+        impl->connect_timed_out ? impl->io_error(asio::error::timed_out, "handshake with") : shaken.error();
     impl->fail(e);
     co_return e;
   }
   co_return std::shared_ptr<Connection>(new Connection(std::move(impl)));
 }
 
-Connection::~Connection() { close(); }
+Connection::~Connection() {
+  close();
+}
 
 asio::awaitable<Result<resp::Reply>> Connection::exec(const resp::Command& cmd) {
   co_return co_await impl_->exec_one(cmd, "the server replied");
@@ -409,22 +439,44 @@ void Connection::on_push(std::function<void(const resp::ReplyView&)> handler) {
   impl_->mux.push_handler = std::move(handler);
 }
 
-void Connection::on_close(std::function<void(const Error&)> handler) { impl_->close_handler = std::move(handler); }
+void Connection::on_close(std::function<void(const Error&)> handler) {
+  impl_->close_handler = std::move(handler);
+}
 void Connection::set_read_guard(std::atomic<int>* guard) {
   impl_->read_guard = guard;
   error_code ignored;
   if (!impl_->tls) impl_->sock.non_blocking(true, ignored);
 }
 
-void Connection::close() { impl_->fail(Error(Errc::cancelled, "connection to " + impl_->where() + " closed")); }
-bool Connection::is_open() const noexcept { return !impl_->closed; }
-int Connection::native_handle() noexcept { return impl_->closed ? -1 : impl_->socket().native_handle(); }
-const Error& Connection::failure() const noexcept { return impl_->mux.failure(); }
-int Connection::protocol() const noexcept { return impl_->protocol; }
-const std::string& Connection::server_version() const noexcept { return impl_->server_version; }
-const ConnectionOptions& Connection::options() const noexcept { return impl_->opts; }
-std::uint64_t Connection::bytes_written() const noexcept { return impl_->bytes_out; }
-std::uint64_t Connection::bytes_read() const noexcept { return impl_->bytes_in; }
-std::uint64_t Connection::writes() const noexcept { return impl_->writes; }
+void Connection::close() {
+  impl_->fail(Error(Errc::cancelled, "connection to " + impl_->where() + " closed"));
+}
+bool Connection::is_open() const noexcept {
+  return !impl_->closed;
+}
+int Connection::native_handle() noexcept {
+  return impl_->closed ? -1 : impl_->socket().native_handle();
+}
+const Error& Connection::failure() const noexcept {
+  return impl_->mux.failure();
+}
+int Connection::protocol() const noexcept {
+  return impl_->protocol;
+}
+const std::string& Connection::server_version() const noexcept {
+  return impl_->server_version;
+}
+const ConnectionOptions& Connection::options() const noexcept {
+  return impl_->opts;
+}
+std::uint64_t Connection::bytes_written() const noexcept {
+  return impl_->bytes_out;
+}
+std::uint64_t Connection::bytes_read() const noexcept {
+  return impl_->bytes_in;
+}
+std::uint64_t Connection::writes() const noexcept {
+  return impl_->writes;
+}
 
 }  // namespace swarmkeeper::net

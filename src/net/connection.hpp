@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "net/multiplexer.hpp"
-#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/resp/encoder.hpp"
 #include "swarmkeeper/resp/reply.hpp"
 

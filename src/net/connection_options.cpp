@@ -19,7 +19,9 @@ bool parse_number(std::string_view s, Int& out) {
   return !s.empty() && ec == std::errc() && p == s.data() + s.size();
 }
 
-Error invalid(std::string what) { return Error(Errc::invalid_argument, std::move(what)); }
+Error invalid(std::string what) {
+  return Error(Errc::invalid_argument, std::move(what));
+}
 
 // A piece of a URL quoted in a message. A password holding '/', '?' or '#' ends the
 // authority early, and its tail then shows up in the path or a parameter: everything up
@@ -68,7 +70,8 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
     if (list.empty() || list[0].empty())
       return invalid("a cluster URL names at least one node: redis+cluster://host:port[,host:port...]");
     std::string first = std::string(scheme == "redis+cluster://" ? "redis://" : "rediss://") +
-                        std::string(authority.substr(0, at == std::string_view::npos ? 0 : at + 1)) + std::string(list[0]) +
+                        std::string(authority.substr(0, at == std::string_view::npos ? 0 : at + 1)) +
+                        std::string(list[0]) +
                         std::string(end == std::string_view::npos ? "" : rest.substr(end));
     auto o = parse_redis_url(first);
     if (!o) return o;
@@ -76,10 +79,13 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
     for (std::size_t i = 1; i < list.size(); ++i) {
       const auto colon = list[i].rfind(':');
       std::uint16_t port = 0;
-      if (list[i].empty() || colon == std::string_view::npos || !parse_number(list[i].substr(colon + 1), port) || port == 0)
-        return invalid("cluster seed '" + redacted(list[i]) + "' is not host:port (e.g. redis+cluster://10.0.0.1:7000,10.0.0.2:7000)");
+      if (list[i].empty() || colon == std::string_view::npos ||
+          !parse_number(list[i].substr(colon + 1), port) || port == 0)
+        return invalid("cluster seed '" + redacted(list[i]) +
+                       "' is not host:port (e.g. redis+cluster://10.0.0.1:7000,10.0.0.2:7000)");
       std::string host(list[i].substr(0, colon));
-      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
       o->cluster_seeds.emplace_back(std::move(host), port);
     }
     return o;
@@ -104,8 +110,10 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
   if (u.has_port()) {
     std::uint16_t port = 0;
     if (!parse_number(std::string_view(u.port()), port) || port == 0)
-      return invalid(u.port().empty() ? std::string("URL has a ':' after the host but no port number (1 to 65535) after it")
-                                      : "URL port '" + redacted(u.port()) + "' is not a number from 1 to 65535" + hint(u.port()));
+      return invalid(
+          u.port().empty()
+              ? std::string("URL has a ':' after the host but no port number (1 to 65535) after it")
+              : "URL port '" + redacted(u.port()) + "' is not a number from 1 to 65535" + hint(u.port()));
     o.port = port;
   }
   if (u.has_userinfo()) {
@@ -122,7 +130,8 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
   for (auto param : u.params()) {
     if (param.key == "db") {
       if (!parse_number(std::string_view(param.value), o.db) || o.db < 0)
-        return invalid("URL parameter db='" + redacted(param.value) + "' is not a database number" + hint(param.value));
+        return invalid("URL parameter db='" + redacted(param.value) + "' is not a database number" +
+                       hint(param.value));
     } else if (param.key == "insecure" && o.tls.enabled) {
       o.tls.verify = false;
     } else if (param.key == "cacert") {
@@ -138,8 +147,8 @@ Result<ConnectionOptions> parse_redis_url(std::string_view text) {
         return invalid("URL parameter cluster='" + redacted(param.value) + "' must be 1 or 0");
       o.cluster = param.value == "1" || param.value == "yes";
     } else {
-      return invalid("unknown URL parameter '" + redacted(param.key) + "' (known: db, cacert, cert, key, sni, insecure, cluster)" +
-                     hint(param.key));
+      return invalid("unknown URL parameter '" + redacted(param.key) +
+                     "' (known: db, cacert, cert, key, sni, insecure, cluster)" + hint(param.key));
     }
   }
   return o;
@@ -182,7 +191,8 @@ Result<ConnectionOptions> resolve_connection_options(const std::optional<std::st
   return chosen;
 }
 
-Result<ConnectionOptions> resolve_connection_source(const std::optional<std::string>& url_flag, const EnvLookup& env) {
+Result<ConnectionOptions> resolve_connection_source(const std::optional<std::string>& url_flag,
+                                                    const EnvLookup& env) {
   // A URL without a password takes REDIS_PASSWORD (so the password need not be on the
   // command line, where ps shows it).
   auto with_env_password = [&](Result<ConnectionOptions> r) -> Result<ConnectionOptions> {

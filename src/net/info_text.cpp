@@ -54,7 +54,9 @@ double info_cpu_seconds(std::string_view info) {
   return i.number("used_cpu_sys") + i.number("used_cpu_user");
 }
 
-bool info_says_cluster(std::string_view info) { return parse_info(info).text("cluster_enabled") == "1"; }
+bool info_says_cluster(std::string_view info) {
+  return parse_info(info).text("cluster_enabled") == "1";
+}
 
 boost::asio::awaitable<bool> is_cluster_node(Connection& conn) {
   bool cluster = false;

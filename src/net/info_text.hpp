@@ -14,7 +14,8 @@
 namespace swarmkeeper::net {
 
 struct InfoText {
-  std::map<std::string, std::string, std::less<>> fields;  ///< "used_memory" → "1234", "cmdstat_get" → "calls=..."
+  std::map<std::string, std::string, std::less<>>
+      fields;  ///< "used_memory" → "1234", "cmdstat_get" → "calls=..."
   /// A field as a number; 0 when absent or not a number.
   double number(std::string_view field) const;
   /// A field's text; "" when absent.

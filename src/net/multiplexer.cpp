@@ -52,8 +52,7 @@ Result<std::size_t> Multiplexer::on_read() {
       else
         ++pushes_dropped_;
     } else {
-      if (written_.empty())
-        return Error(Errc::protocol_error, "the server sent a reply nobody asked for");
+      if (written_.empty()) return Error(Errc::protocol_error, "the server sent a reply nobody asked for");
       Request* r = written_.front();
       if (r->sink.fn != nullptr) r->sink(view);
       if (++r->received == r->expected) {

@@ -37,17 +37,17 @@ struct ReplySink {
 /// One unit of work: encoded commands and how many replies they produce. Owned by the
 /// caller (typically a coroutine frame awaiting it); it must outlive its completion.
 struct Request {
-  std::string_view payload;           ///< encoded commands (caller-owned bytes)
-  std::size_t expected = 1;           ///< replies to deliver before completing; 0: completes
-                                      ///< once written (commands answered by pushes, e.g.
-                                      ///< SUBSCRIBE in RESP3)
-  ReplySink sink;                     ///< where the replies go
+  std::string_view payload;             ///< encoded commands (caller-owned bytes)
+  std::size_t expected = 1;             ///< replies to deliver before completing; 0: completes
+                                        ///< once written (commands answered by pushes, e.g.
+                                        ///< SUBSCRIBE in RESP3)
+  ReplySink sink;                       ///< where the replies go
   void (*on_done)(Request*) = nullptr;  ///< called once, on success or failure
-  void* owner = nullptr;              ///< for on_done's use
+  void* owner = nullptr;                ///< for on_done's use
 
   // Filled in by the multiplexer.
   std::size_t received = 0;
-  Error error;                        ///< set when the request failed as a whole
+  Error error;  ///< set when the request failed as a whole
 };
 
 class Multiplexer {

@@ -52,7 +52,8 @@ std::uint16_t free_port(bool cluster_node) {
       port = ntohs(addr.sin_port);
     ::close(fd);
     if (port == 0 || port == 6379) continue;
-    if (cluster_node && (port > 55535 || port == 6379 - 10000 || !can_bind(static_cast<std::uint16_t>(port + 10000))))
+    if (cluster_node &&
+        (port > 55535 || port == 6379 - 10000 || !can_bind(static_cast<std::uint16_t>(port + 10000))))
       continue;  // a cluster node also listens on port + 10000 (its bus)
     return port;
   }
@@ -67,7 +68,9 @@ std::string read_file(const std::string& path) {
 }
 
 // Runs a shell command quietly; returns its exit status.
-int run_quiet(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+int run_quiet(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str());
+}
 
 Result<void> make_certificates(const std::string& dir) {
   const std::string d = "'" + dir + "'";
@@ -75,13 +78,15 @@ Result<void> make_certificates(const std::string& dir) {
   std::ofstream(dir + "/server.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
   std::ofstream(dir + "/client.ext") << "extendedKeyUsage=clientAuth\n";
   const std::string cmds[] = {
-      "openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d + "/ca.crt -days 2 -subj /CN=swarmkeeper-test-ca",
+      "openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d +
+          "/ca.crt -days 2 -subj /CN=swarmkeeper-test-ca",
       "openssl req" + key + " -keyout " + d + "/server.key -out " + d + "/server.csr -subj /CN=localhost",
-      "openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -out " +
-          d + "/server.crt -days 2 -extfile " + d + "/server.ext",
-      "openssl req" + key + " -keyout " + d + "/client.key -out " + d + "/client.csr -subj /CN=swarmkeeper-test-client",
-      "openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -out " +
-          d + "/client.crt -days 2 -extfile " + d + "/client.ext",
+      "openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.crt -CAkey " + d +
+          "/ca.key -CAcreateserial -out " + d + "/server.crt -days 2 -extfile " + d + "/server.ext",
+      "openssl req" + key + " -keyout " + d + "/client.key -out " + d +
+          "/client.csr -subj /CN=swarmkeeper-test-client",
+      "openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.crt -CAkey " + d +
+          "/ca.key -CAcreateserial -out " + d + "/client.crt -days 2 -extfile " + d + "/client.ext",
   };
   for (const auto& c : cmds)
     if (run_quiet(c) != 0) return Error(Errc::io_error, "generating test certificates failed: " + c);
@@ -115,13 +120,28 @@ Result<void> RedisProcess::launch() {
   const std::string log = dir_ + "/redis.log";
   std::error_code ignored;
   fs::remove(log, ignored);
-  std::vector<std::string> args = {opts_.executable, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                   "--dir", dir_, "--logfile", log, "--daemonize", "no", "--protected-mode", "no",
-                                   "--enable-debug-command", "local"};
+  std::vector<std::string> args = {opts_.executable,
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--dir",
+                                   dir_,
+                                   "--logfile",
+                                   log,
+                                   "--daemonize",
+                                   "no",
+                                   "--protected-mode",
+                                   "no",
+                                   "--enable-debug-command",
+                                   "local"};
   if (opts_.tls) {
     for (const char* a : {"--port", "0", "--tls-port"}) args.emplace_back(a);
     args.push_back(std::to_string(port_));
-    for (auto [flag, file] : {std::pair{"--tls-cert-file", "server.crt"}, {"--tls-key-file", "server.key"},
+    for (auto [flag, file] : {std::pair{"--tls-cert-file", "server.crt"},
+                              {"--tls-key-file", "server.key"},
                               {"--tls-ca-cert-file", "ca.crt"}}) {
       args.emplace_back(flag);
       args.push_back(dir_ + "/" + file);
@@ -133,7 +153,8 @@ Result<void> RedisProcess::launch() {
     args.push_back(std::to_string(port_));
   }
   if (opts_.cluster_node)
-    for (const char* a : {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"})
+    for (const char* a : {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                          "--cluster-node-timeout", "2000"})
       args.emplace_back(a);
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
 
@@ -241,9 +262,12 @@ Result<std::unique_ptr<RedisCluster>> RedisCluster::start(int masters, int repli
   // Ready when every node says cluster_state:ok and knows every other node.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (const auto& n : c->nodes_) {
-    const std::string probe = "redis-cli -p " + std::to_string(n->port()) + " cluster info 2>/dev/null | grep -q 'cluster_state:ok'"
-                              " && test \"$(redis-cli -p " + std::to_string(n->port()) +
-                              " cluster nodes 2>/dev/null | grep -c connected)\" -eq " + std::to_string(total);
+    const std::string probe = "redis-cli -p " + std::to_string(n->port()) +
+                              " cluster info 2>/dev/null | grep -q 'cluster_state:ok'"
+                              " && test \"$(redis-cli -p " +
+                              std::to_string(n->port()) +
+                              " cluster nodes 2>/dev/null | grep -c connected)\" -eq " +
+                              std::to_string(total);
     while (std::system(probe.c_str()) != 0) {
       if (std::chrono::steady_clock::now() > deadline)
         return Error(Errc::timeout, "the test cluster did not reach cluster_state:ok within 30 s (node " +
@@ -254,12 +278,16 @@ Result<std::unique_ptr<RedisCluster>> RedisCluster::start(int masters, int repli
   return c;
 }
 
-RedisCluster::~RedisCluster() { stop(); }
+RedisCluster::~RedisCluster() {
+  stop();
+}
 
 void RedisCluster::stop() {
   for (auto& n : nodes_) n->stop();
 }
 
-std::string RedisCluster::seed_url() const { return nodes_.empty() ? "" : nodes_.front()->url(); }
+std::string RedisCluster::seed_url() const {
+  return nodes_.empty() ? "" : nodes_.front()->url();
+}
 
 }  // namespace swarmkeeper

@@ -52,10 +52,8 @@ bool is_transient(Errc e) noexcept {
     case Errc::server_busy:
     case Errc::read_only:
     case Errc::out_of_memory:
-    case Errc::io_error:
-      return true;
-    default:
-      return false;
+    case Errc::io_error: return true;
+    default: return false;
   }
 }
 
@@ -74,7 +72,8 @@ std::optional<Redirect> parse_target(std::string_view rest, bool ask) {
   rest = rest.substr(space + 1);
   rest = rest.substr(0, rest.find_first_of(" \r\n"));
   const auto colon = rest.rfind(':');
-  if (colon == std::string_view::npos || colon + 1 >= rest.size() || rest.size() - colon - 1 > 5) return std::nullopt;
+  if (colon == std::string_view::npos || colon + 1 >= rest.size() || rest.size() - colon - 1 > 5)
+    return std::nullopt;
   unsigned port = 0;
   for (char c : rest.substr(colon + 1)) {
     if (c < '0' || c > '9') return std::nullopt;
@@ -85,7 +84,8 @@ std::optional<Redirect> parse_target(std::string_view rest, bool ask) {
   r.ask = ask;
   r.slot = static_cast<std::uint16_t>(slot);
   r.host = std::string(rest.substr(0, colon));
-  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
+  if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']')
+    r.host = r.host.substr(1, r.host.size() - 2);
   r.port = static_cast<std::uint16_t>(port);
   return r;
 }

@@ -12,8 +12,10 @@ namespace {
 bool split_number(std::string_view text, std::string_view& number, std::string_view& unit) {
   std::size_t i = 0, dots = 0, digits = 0;
   while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) {
-    if (text[i] == '.') ++dots;
-    else ++digits;
+    if (text[i] == '.')
+      ++dots;
+    else
+      ++digits;
     ++i;
   }
   if (digits == 0 || dots > 1 || text[0] == '.' || text[i - 1] == '.') return false;
@@ -47,11 +49,16 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
   std::string_view number, unit;
   if (!split_number(text, number, unit)) return std::nullopt;
   __int128 factor = 0;
-  if (unit.empty() || unit == "s") factor = 1000;
-  else if (unit == "ms") factor = 1;
-  else if (unit == "m") factor = 60000;
-  else if (unit == "h") factor = 3600000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    factor = 1000;
+  else if (unit == "ms")
+    factor = 1;
+  else if (unit == "m")
+    factor = 60000;
+  else if (unit == "h")
+    factor = 3600000;
+  else
+    return std::nullopt;
   std::int64_t digits = 0;
   int fraction_digits = 0;
   if (!decimal_parts(number, digits, fraction_digits)) return std::nullopt;
@@ -95,7 +102,8 @@ std::string not_a(std::string_view value, std::string_view what, std::string_vie
   return "'" + shown + "' is not " + std::string(what) + " (e.g. " + std::string(example) + ")";
 }
 
-std::string bad_value(std::string_view flag, std::string_view value, std::string_view what, std::string_view example) {
+std::string bad_value(std::string_view flag, std::string_view value, std::string_view what,
+                      std::string_view example) {
   return std::string(flag) + ": " + not_a(value, what, example);
 }
 

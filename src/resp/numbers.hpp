@@ -30,6 +30,7 @@ std::optional<double> parse_decimal(std::string_view text, double min, double ma
 /// "'value' is not X (e.g. Y)", the value shortened and control characters masked.
 std::string not_a(std::string_view value, std::string_view what, std::string_view example);
 /// "--flag: " + not_a(...): the one-line usage error for a bad value.
-std::string bad_value(std::string_view flag, std::string_view value, std::string_view what, std::string_view example);
+std::string bad_value(std::string_view flag, std::string_view value, std::string_view what,
+                      std::string_view example);
 
 }  // namespace swarmkeeper

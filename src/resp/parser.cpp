@@ -74,7 +74,8 @@ bool Parser::open_aggregate(Type type, std::int64_t count, bool attribute) {
     return true;
   }
   if (!add_node(type, type == Type::map ? count * 2 : count, 0, 0)) return false;
-  stack_.push_back(Frame{static_cast<std::uint32_t>(nodes_.size() - 1), type == Type::map ? count * 2 : count, false});
+  stack_.push_back(
+      Frame{static_cast<std::uint32_t>(nodes_.size() - 1), type == Type::map ? count * 2 : count, false});
   return true;
 }
 
@@ -141,11 +142,13 @@ Parser::Status Parser::feed(std::string_view buf) {
         break;
       case '#':
         if (text != "t" && text != "f") return fail("bad boolean '" + std::string(text.substr(0, 32)) + "'");
-        if (!add_node(Type::boolean, text == "t" ? 1 : 0, text_at, 1)) return fail("reply has too many elements");
+        if (!add_node(Type::boolean, text == "t" ? 1 : 0, text_at, 1))
+          return fail("reply has too many elements");
         break;
       case ',':
         if (!valid_double(text)) return fail("bad double '" + std::string(text.substr(0, 32)) + "'");
-        if (!add_node(Type::double_number, 0, text_at, text.size())) return fail("reply has too many elements");
+        if (!add_node(Type::double_number, 0, text_at, text.size()))
+          return fail("reply has too many elements");
         break;
       case '(':
         if (!valid_big_number(text)) return fail("bad big number");
@@ -155,7 +158,8 @@ Parser::Status Parser::feed(std::string_view buf) {
       case '!':
       case '=': {
         if (text == "?") return fail("streamed strings are not supported");
-        if (!parse_int(text, n) || n < -1) return fail("bad bulk length '" + std::string(text.substr(0, 32)) + "'");
+        if (!parse_int(text, n) || n < -1)
+          return fail("bad bulk length '" + std::string(text.substr(0, 32)) + "'");
         if (n == -1) {
           if (marker != '$') return fail("negative length");
           if (!add_node(Type::null, 0, after_line, 0)) return fail("reply has too many elements");
@@ -172,7 +176,9 @@ Parser::Status Parser::feed(std::string_view buf) {
         }
         if (base[after_line + len] != '\r' || base[after_line + len + 1] != '\n')
           return fail("bulk string not terminated by CRLF");
-        Type type = marker == '$' ? Type::bulk_string : marker == '!' ? Type::bulk_error : Type::verbatim_string;
+        Type type = marker == '$'   ? Type::bulk_string
+                    : marker == '!' ? Type::bulk_error
+                                    : Type::verbatim_string;
         std::size_t off = after_line, l = len;
         if (type == Type::verbatim_string) {
           if (len < 4 || base[after_line + 3] != ':') return fail("verbatim string without a format");
@@ -190,7 +196,8 @@ Parser::Status Parser::feed(std::string_view buf) {
       case '>':
       case '|': {
         if (text == "?") return fail("streamed aggregates are not supported");
-        if (!parse_int(text, n) || n < -1) return fail("bad aggregate size '" + std::string(text.substr(0, 32)) + "'");
+        if (!parse_int(text, n) || n < -1)
+          return fail("bad aggregate size '" + std::string(text.substr(0, 32)) + "'");
         if (n == -1) {
           if (marker != '*') return fail("negative aggregate size");
           if (!add_node(Type::null, 0, after_line, 0)) return fail("reply has too many elements");
@@ -199,7 +206,10 @@ Parser::Status Parser::feed(std::string_view buf) {
         if (static_cast<std::uint64_t>(n) > limits_.max_aggregate_size)
           return fail("aggregate of " + std::to_string(n) + " elements exceeds the limit of " +
                       std::to_string(limits_.max_aggregate_size));
-        const Type type = marker == '*' ? Type::array : marker == '%' ? Type::map : marker == '~' ? Type::set : Type::push;
+        const Type type = marker == '*'   ? Type::array
+                          : marker == '%' ? Type::map
+                          : marker == '~' ? Type::set
+                                          : Type::push;
         if (!open_aggregate(type, n, marker == '|')) return fail("reply has too many elements");
         break;
       }

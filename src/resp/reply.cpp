@@ -92,15 +92,24 @@ void render(ReplyRef r, std::string& out) {
     case Type::double_number:
     case Type::big_number: out += r.str(); return;
     case Type::error:
-    case Type::bulk_error: out += "(error) "; out += r.str(); return;
+    case Type::bulk_error:
+      out += "(error) ";
+      out += r.str();
+      return;
     case Type::simple_string:
     case Type::bulk_string:
     case Type::verbatim_string:
       out += '"';
       for (char c : r.str()) {
-        if (c == '"' || c == '\\') { out += '\\'; out += c; }
-        else if (static_cast<unsigned char>(c) < 0x20) { out += "\\x"; out += "0123456789abcdef"[(c >> 4) & 0xf]; out += "0123456789abcdef"[c & 0xf]; }
-        else out += c;
+        if (c == '"' || c == '\\') {
+          out += '\\';
+          out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\x";
+          out += "0123456789abcdef"[(c >> 4) & 0xf];
+          out += "0123456789abcdef"[c & 0xf];
+        } else
+          out += c;
       }
       out += '"';
       return;
@@ -133,7 +142,8 @@ std::string to_string(ReplyRef r) {
 std::optional<std::int64_t> time_ms(ReplyRef r) noexcept {
   if (r.size() != 2) return std::nullopt;
   const auto s = r[0].as_integer(), us = r[1].as_integer();
-  if (!s || !us || *s < 0 || *us < 0 || *us > 999999 || *s > std::numeric_limits<std::int64_t>::max() / 1000 - 1)
+  if (!s || !us || *s < 0 || *us < 0 || *us > 999999 ||
+      *s > std::numeric_limits<std::int64_t>::max() / 1000 - 1)
     return std::nullopt;
   return *s * 1000 + *us / 1000;
 }

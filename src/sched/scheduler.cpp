@@ -33,9 +33,9 @@ struct Job {
   std::weak_ptr<Core> core;
   std::atomic<JobState> state{JobState::pending};
 
-  std::mutex mu;                // guards the fields below
+  std::mutex mu;  // guards the fields below
   std::condition_variable ended;
-  std::stop_source run_stop;    // the current run's
+  std::stop_source run_stop;  // the current run's
   std::uint64_t run_no = 0;
   bool cancel_requested = false;
   bool run_timed_out = false;
@@ -46,8 +46,8 @@ struct Job {
 // once, even with events of it still in the map (they are skipped when due).
 struct Event {
   std::weak_ptr<Job> job;
-  bool deadline = false;    // else: a run is due
-  std::uint64_t run_no = 0; // for deadlines: the run they belong to
+  bool deadline = false;     // else: a run is due
+  std::uint64_t run_no = 0;  // for deadlines: the run they belong to
 };
 
 struct Core {
@@ -56,7 +56,7 @@ struct Core {
   std::multimap<Clock::time_point, Event> timers;
   std::deque<std::shared_ptr<Job>> ready;
   std::unordered_map<std::uint64_t, std::shared_ptr<Job>> live;  // one stop source each
-  std::vector<std::shared_ptr<Job>> cancelled;                    // cancel() asked: release if not running
+  std::vector<std::shared_ptr<Job>> cancelled;                   // cancel() asked: release if not running
   SchedulerStats stats;
   std::uint64_t next_id = 1;
   bool stopping = false, draining = false, exit = false;
@@ -105,7 +105,9 @@ void JobHandle::cancel() const {
   }
 }
 
-JobState JobHandle::state() const { return job_ ? job_->state.load() : JobState::cancelled; }
+JobState JobHandle::state() const {
+  return job_ ? job_->state.load() : JobState::cancelled;
+}
 
 bool JobHandle::finished() const {
   if (!job_) return true;
@@ -235,8 +237,8 @@ void Scheduler::Impl::worker_loop() {
       c.finish(job, JobState::done);  // cancelled or shut down after this run
       continue;
     }
-    c.finish(job, cancelled ? JobState::cancelled
-                  : threw   ? JobState::failed
+    c.finish(job, cancelled   ? JobState::cancelled
+                  : threw     ? JobState::failed
                   : timed_out ? JobState::timed_out
                               : JobState::done);
   }
@@ -248,7 +250,9 @@ Scheduler::Scheduler(SchedulerOptions options) : impl_(std::make_unique<Impl>())
   for (unsigned i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->worker_loop(); });
 }
 
-Scheduler::~Scheduler() { shutdown(Shutdown::cancel); }
+Scheduler::~Scheduler() {
+  shutdown(Shutdown::cancel);
+}
 
 JobHandle Scheduler::submit(std::function<void(std::stop_token)> fn, JobOptions options) {
   auto job = std::make_shared<Job>();
@@ -282,7 +286,9 @@ std::size_t Scheduler::active_jobs() const {
   return impl_->core->live.size();
 }
 
-std::size_t Scheduler::active_handles() const { return active_jobs(); }
+std::size_t Scheduler::active_handles() const {
+  return active_jobs();
+}
 
 SchedulerStats Scheduler::stats() const {
   std::lock_guard lock(impl_->core->mu);

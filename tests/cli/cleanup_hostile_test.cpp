@@ -23,26 +23,27 @@ class HostileTest : public swarmkeeper::testing::CliFixture {};
 
 TEST_F(HostileTest, SigtermMidRunReleasesTheLockAndRecordsTheFailure) {
   for (int sig : {SIGTERM, SIGHUP}) {
-  SeedOptions seed{.coordinators = 100000, .stale = 100000};
-  ASSERT_TRUE(seed_scenario(options(), seed));
-  const auto log = tmp_ / "c.log", prom = tmp_ / "c.prom", out = tmp_ / "out.json";
-  const pid_t pid = swarmkeeper::testing::spawn_cli(
-      {"cleanup", "--json", "--url", url(), "--log-file", log.string(), "--prom-file", prom.string()}, out.string());
-  BlockingClient r(options());
-  for (int i = 0; i < 500 && !r.exists("swarmkeeper:cleanup:lock"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  ::kill(pid, sig);
-  const int code = swarmkeeper::testing::wait_cli(pid);
-  EXPECT_EQ(code, 2) << slurp(out);
-  EXPECT_FALSE(r.exists("swarmkeeper:cleanup:lock")) << "released on the way out";
-  EXPECT_NE(slurp(out).find("interrupted"), std::string::npos) << slurp(out);
-  EXPECT_NE(slurp(log).find("[ERROR]"), std::string::npos) << slurp(log);
-  EXPECT_NE(slurp(prom).find("swarmkeeper_cleanup_success 0"), std::string::npos) << slurp(prom);
-  // The next run finishes the job.
-  ASSERT_EQ(run_cli("cleanup --no-log --url " + url()).exit_code, 0);
-  EXPECT_TRUE(verify_scenario(options(), seed)->perfect());
-  r("FLUSHALL");
+    SeedOptions seed{.coordinators = 100000, .stale = 100000};
+    ASSERT_TRUE(seed_scenario(options(), seed));
+    const auto log = tmp_ / "c.log", prom = tmp_ / "c.prom", out = tmp_ / "out.json";
+    const pid_t pid = swarmkeeper::testing::spawn_cli(
+        {"cleanup", "--json", "--url", url(), "--log-file", log.string(), "--prom-file", prom.string()},
+        out.string());
+    BlockingClient r(options());
+    for (int i = 0; i < 500 && !r.exists("swarmkeeper:cleanup:lock"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    ::kill(pid, sig);
+    const int code = swarmkeeper::testing::wait_cli(pid);
+    EXPECT_EQ(code, 2) << slurp(out);
+    EXPECT_FALSE(r.exists("swarmkeeper:cleanup:lock")) << "released on the way out";
+    EXPECT_NE(slurp(out).find("interrupted"), std::string::npos) << slurp(out);
+    EXPECT_NE(slurp(log).find("[ERROR]"), std::string::npos) << slurp(log);
+    EXPECT_NE(slurp(prom).find("swarmkeeper_cleanup_success 0"), std::string::npos) << slurp(prom);
+    // The next run finishes the job.
+    ASSERT_EQ(run_cli("cleanup --no-log --url " + url()).exit_code, 0);
+    EXPECT_TRUE(verify_scenario(options(), seed)->perfect());
+    r("FLUSHALL");
   }
 }
 
@@ -78,7 +79,8 @@ TEST_F(HostileTest, HugeLiveHeartbeatsAreNeverReadWholeAndTheirKeysStay) {
   const std::string pad(10 << 20, 'x');
   for (int i = 0; i < 3; ++i) {
     const std::string id = "big-" + std::to_string(i);
-    r("SET", "blocking:heartbeat:" + id, R"({"timestamp":)" + std::to_string(r.now_ms()) + R"(,"pad":")" + pad + "\"}");
+    r("SET", "blocking:heartbeat:" + id,
+      R"({"timestamp":)" + std::to_string(r.now_ms()) + R"(,"pad":")" + pad + "\"}");
     r("SET", "blocking:signal:" + id, "x");
   }
   CleanupOptions o;
@@ -172,7 +174,8 @@ TEST_F(HostileTest, AKilledConnectionReportsWhatWasConfirmedAndSaysItIsALowerBou
   ASSERT_TRUE(rep);
   BlockingClient after(options());
   // The dead run's lock may still be there (it expires): it is not a seeded key.
-  const auto gone = static_cast<std::uint64_t>(before - after("DBSIZE").integer() + after("EXISTS", "swarmkeeper:cleanup:lock").integer());
+  const auto gone = static_cast<std::uint64_t>(before - after("DBSIZE").integer() +
+                                               after("EXISTS", "swarmkeeper:cleanup:lock").integer());
   EXPECT_GT(gone, 0u) << "killed mid-delete";
   EXPECT_LE(rep->keys_deleted, gone);
   if (rep->keys_deleted < gone) {
@@ -230,7 +233,8 @@ TEST_F(HostileKeysTest, AnUnwritablePromFileIsAUsageErrorBeforeAnythingIsDeleted
 }
 
 TEST(HostileServer, ScriptsAndTransactionsBothRefusedFallBackLoudlyAndCountTheWindow) {
-  auto acl = swarmkeeper::testing::start_acl_server("cleaner", "pw", {"~*", "+@all", "-@scripting", "-@transaction"});
+  auto acl = swarmkeeper::testing::start_acl_server("cleaner", "pw",
+                                                    {"~*", "+@all", "-@scripting", "-@transaction"});
   ASSERT_TRUE(acl.server);
   SeedOptions seed{.coordinators = 1000, .stale = 900};
   ASSERT_TRUE(seed_scenario(acl.admin, seed));

@@ -28,7 +28,8 @@ using swarmkeeper::testing::slurp;
 class CliTest : public swarmkeeper::testing::CliFixture {};
 
 TEST_F(CliTest, BadFlagsExit64WithAPointerToHelp) {
-  for (const char* args : {"cleanup --no-such-flag", "cleanup --mode turbo", "cleanup --threshold -5", "", "frobnicate"}) {
+  for (const char* args :
+       {"cleanup --no-such-flag", "cleanup --mode turbo", "cleanup --threshold -5", "", "frobnicate"}) {
     auto r = run_cli(args);
     EXPECT_EQ(r.exit_code, 64) << args << "\n" << r.out;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << r.out;
@@ -45,7 +46,8 @@ TEST_F(CliTest, CannotConnectOrAuthenticateExits1) {
   EXPECT_NE(refused.out.find("connection refused"), std::string::npos) << refused.out;
   auto server = swarmkeeper::testing::start_server({.extra_args = {"--requirepass", "right"}});
   ASSERT_TRUE(server);
-  auto wrong = run_cli("cleanup --no-log --url redis://:wrong-pw@127.0.0.1:" + std::to_string(server->port()));
+  auto wrong =
+      run_cli("cleanup --no-log --url redis://:wrong-pw@127.0.0.1:" + std::to_string(server->port()));
   EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
   EXPECT_NE(wrong.out.find("authentication"), std::string::npos) << wrong.out;
   EXPECT_EQ(wrong.out.find("wrong-pw"), std::string::npos) << "no password in messages: " << wrong.out;
@@ -55,13 +57,15 @@ TEST_F(CliTest, JsonReportLogAndPrometheusFile) {
   SeedOptions seed{.coordinators = 300, .stale = 200};
   ASSERT_TRUE(seed_scenario(options(), seed));
   const auto log = tmp_ / "cleanup.log", prom = tmp_ / "cleanup.prom";
-  auto r = run_cli("cleanup --json --url " + url() + " --log-file " + log.string() + " --prom-file " + prom.string());
+  auto r = run_cli("cleanup --json --url " + url() + " --log-file " + log.string() + " --prom-file " +
+                   prom.string());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
-  for (const char* field : {"totalCoordinatorsChecked", "staleCoordinatorsFound", "keysDeleted", "executionTimeMs",
-                            "staleCoordinatorIds", "activeCoordinators", "invalidHeartbeats", "keysScanned",
-                            "keysKeptAmbiguous", "renewedDuringRun", "orphansDeleted", "coordinatorsPerSec", "mode",
-                            "dryRun", "redisBusyMs", "version", "revision"})
+  for (const char* field :
+       {"totalCoordinatorsChecked", "staleCoordinatorsFound", "keysDeleted", "executionTimeMs",
+        "staleCoordinatorIds", "activeCoordinators", "invalidHeartbeats", "keysScanned", "keysKeptAmbiguous",
+        "renewedDuringRun", "orphansDeleted", "coordinatorsPerSec", "mode", "dryRun", "redisBusyMs",
+        "version", "revision"})
     EXPECT_TRUE(j.contains(field)) << field;
   EXPECT_EQ(j["version"], SWARMKEEPER_PROJECT_VERSION);
   EXPECT_EQ(j["totalCoordinatorsChecked"], 300);
@@ -75,13 +79,15 @@ TEST_F(CliTest, JsonReportLogAndPrometheusFile) {
   EXPECT_NE(metrics.find("swarmkeeper_cleanup_keys_deleted_total 1200"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("swarmkeeper_cleanup_stale_coordinators 200"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_cleanup_success 1"), std::string::npos);
-  EXPECT_NE(metrics.find("swarmkeeper_build_info{version=\"" SWARMKEEPER_PROJECT_VERSION "\",revision=\""), std::string::npos)
+  EXPECT_NE(metrics.find("swarmkeeper_build_info{version=\"" SWARMKEEPER_PROJECT_VERSION "\",revision=\""),
+            std::string::npos)
       << metrics;
   EXPECT_FALSE(fs::exists(prom.string() + ".tmp")) << "written by rename";
   // The counter carries on across runs; a failed run keeps the last success time.
   ASSERT_TRUE(seed_scenario(options(), seed));
   ASSERT_EQ(run_cli("cleanup --no-log --url " + url() + " --prom-file " + prom.string()).exit_code, 0);
-  EXPECT_NE(slurp(prom).find("swarmkeeper_cleanup_keys_deleted_total 2400"), std::string::npos) << slurp(prom);
+  EXPECT_NE(slurp(prom).find("swarmkeeper_cleanup_keys_deleted_total 2400"), std::string::npos)
+      << slurp(prom);
   EXPECT_EQ(run_cli("cleanup --no-log --url redis://127.0.0.1:1 --prom-file " + prom.string()).exit_code, 1);
   const std::string after_failure = slurp(prom);
   EXPECT_NE(after_failure.find("swarmkeeper_cleanup_success 0"), std::string::npos);
@@ -108,14 +114,17 @@ TEST(CliVersion, VersionFlagAndSubcommandSayTheProjectVersionAndRevision) {
 TEST_F(CliTest, EveryFlagCanComeFromTheEnvironmentAndTheCommandLineWins) {
   SeedOptions seed{.coordinators = 100, .stale = 100};  // 660 s old
   ASSERT_TRUE(seed_scenario(options(), seed));
-  auto dry = run_cli("cleanup --json --no-log --url " + url(), "SWARMKEEPER_DRY_RUN=1 SWARMKEEPER_THRESHOLD=10m");
+  auto dry =
+      run_cli("cleanup --json --no-log --url " + url(), "SWARMKEEPER_DRY_RUN=1 SWARMKEEPER_THRESHOLD=10m");
   ASSERT_EQ(dry.exit_code, 0) << dry.out;
   auto j = nlohmann::json::parse(dry.out);
   EXPECT_EQ(j["dryRun"], true);
   EXPECT_EQ(j["staleCoordinatorsFound"], 100);
-  auto flag_wins = run_cli("cleanup --json --no-log --threshold 1h --url " + url(), "SWARMKEEPER_THRESHOLD=10m SWARMKEEPER_DRY_RUN=1");
+  auto flag_wins = run_cli("cleanup --json --no-log --threshold 1h --url " + url(),
+                           "SWARMKEEPER_THRESHOLD=10m SWARMKEEPER_DRY_RUN=1");
   ASSERT_EQ(flag_wins.exit_code, 0) << flag_wins.out;
-  EXPECT_EQ(nlohmann::json::parse(flag_wins.out)["staleCoordinatorsFound"], 0) << "--threshold 1h beat the environment's 10m";
+  EXPECT_EQ(nlohmann::json::parse(flag_wins.out)["staleCoordinatorsFound"], 0)
+      << "--threshold 1h beat the environment's 10m";
   auto bad = run_cli("cleanup --no-log --url " + url(), "SWARMKEEPER_BATCH=0");
   EXPECT_EQ(bad.exit_code, 64) << bad.out;
   EXPECT_NE(bad.out.find("--batch"), std::string::npos) << bad.out;
@@ -123,11 +132,13 @@ TEST_F(CliTest, EveryFlagCanComeFromTheEnvironmentAndTheCommandLineWins) {
   // stop serve (nor the other way round).
   EXPECT_EQ(run_cli("serve --help", "SWARMKEEPER_BATCH=0").exit_code, 0);
   EXPECT_EQ(run_cli("version", "SWARMKEEPER_BATCH=0 SWARMKEEPER_CENSUS_BUDGET=5%").exit_code, 0);
-  auto cleanup_beside_bad_serve = run_cli("cleanup --dry-run --no-log --url " + url(), "SWARMKEEPER_CENSUS_BUDGET=5%");
+  auto cleanup_beside_bad_serve =
+      run_cli("cleanup --dry-run --no-log --url " + url(), "SWARMKEEPER_CENSUS_BUDGET=5%");
   EXPECT_EQ(cleanup_beside_bad_serve.exit_code, 0) << cleanup_beside_bad_serve.out;
   auto bad_threshold = run_cli("cleanup --no-log --url " + url(), "SWARMKEEPER_THRESHOLD=soon");
   EXPECT_EQ(bad_threshold.exit_code, 64);
-  EXPECT_NE(bad_threshold.out.find("SWARMKEEPER_THRESHOLD"), std::string::npos) << "names the variable: " << bad_threshold.out;
+  EXPECT_NE(bad_threshold.out.find("SWARMKEEPER_THRESHOLD"), std::string::npos)
+      << "names the variable: " << bad_threshold.out;
   for (const char* sub : {"cleanup", "serve"}) {
     auto help = run_cli(std::string(sub) + " --help");
     EXPECT_NE(help.out.find("(Env:SWARMKEEPER_URL)"), std::string::npos) << help.out;
@@ -144,7 +155,8 @@ TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
   ASSERT_TRUE(seed_scenario(options(), seed));
   const auto log = tmp_ / "cleanup.jsonl";
   ASSERT_EQ(run_cli("cleanup --log-format json --url " + url() + " --log-file " + log.string()).exit_code, 0);
-  EXPECT_EQ(run_cli("cleanup --log-format json --url redis://127.0.0.1:1 --log-file " + log.string()).exit_code, 1);
+  EXPECT_EQ(
+      run_cli("cleanup --log-format json --url redis://127.0.0.1:1 --log-file " + log.string()).exit_code, 1);
   std::istringstream lines(slurp(log));
   std::vector<nlohmann::json> parsed;
   for (std::string line; std::getline(lines, line);) parsed.push_back(nlohmann::json::parse(line));
@@ -218,7 +230,6 @@ TEST(DeployAcl, TheShippedLeastPrivilegeUserCanRunTheCleanupInScriptMode) {
   EXPECT_EQ(a("HLEN", "swarmkeeper:absent").integer(), 0);
 }
 
-
 TEST_F(CliTest, ThresholdsAreDurationsAndNoNumberCanWidenThem) {
   SeedOptions seed;
   seed.coordinators = 50;
@@ -260,15 +271,17 @@ TEST_F(CliTest, SeedWritesOnlyToANamedEmptyDatabaseUnlessForced) {
   EXPECT_EQ(forced.exit_code, 0) << forced.out;
   EXPECT_EQ(redis("DBSIZE").integer(), 1 + 60);
   redis("FLUSHALL");
-  EXPECT_EQ(run_cli("seed --coordinators 10 --stale 5", "REDIS_URL=" + url()).exit_code, 0) << "REDIS_URL names it";
+  EXPECT_EQ(run_cli("seed --coordinators 10 --stale 5", "REDIS_URL=" + url()).exit_code, 0)
+      << "REDIS_URL names it";
 }
 
 TEST_F(CliTest, EveryNumericFlagIsValidated) {
-  for (const char* args : {"cleanup --max-ids -1", "cleanup --batch 0", "cleanup --batch 100000", "cleanup --scan-count 100000",
-                           "cleanup --in-flight 0", "cleanup --max-busy nan", "cleanup --max-busy 0", "seed --coordinators -5",
-                           "seed --coordinators 10 --stale 11", "seed --acks -1", "bench cleanup --sizes 10,-5",
-                           "demo --coordinators -5", "demo --stale nan", "bench cleanup --peer-cap nan",
-                           "bench client --seconds nan", "bench client --connections -1", "cleanup --park-mb -1"}) {
+  for (const char* args :
+       {"cleanup --max-ids -1", "cleanup --batch 0", "cleanup --batch 100000", "cleanup --scan-count 100000",
+        "cleanup --in-flight 0", "cleanup --max-busy nan", "cleanup --max-busy 0", "seed --coordinators -5",
+        "seed --coordinators 10 --stale 11", "seed --acks -1", "bench cleanup --sizes 10,-5",
+        "demo --coordinators -5", "demo --stale nan", "bench cleanup --peer-cap nan",
+        "bench client --seconds nan", "bench client --connections -1", "cleanup --park-mb -1"}) {
     auto r = run_cli(std::string(args) + " --url " + url());
     EXPECT_EQ(r.exit_code, 64) << args << "\n" << r.out;
   }
@@ -300,13 +313,13 @@ TEST_F(CliTest, ALockLeftByADeadRunOnThisHostIsTakenOver) {
   EXPECT_FALSE(r.exists("swarmkeeper:cleanup:lock"));
 }
 
-
 TEST(BenchBlocks, JsonHasTheFieldsAndTheGuaranteesHold) {
   auto r = swarmkeeper::testing::run_cli("bench blocks --json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_LT(j["percentiles"]["max_rel_error"].get<double>(), 0.01);
-  for (const char* k : {"sort", "quickselect", "ours"}) EXPECT_TRUE(j["percentiles"]["ms_1m"].contains(k)) << k;
+  for (const char* k : {"sort", "quickselect", "ours"})
+    EXPECT_TRUE(j["percentiles"]["ms_1m"].contains(k)) << k;
   EXPECT_TRUE(j["queue"]["drops_exact"].get<bool>());
   EXPECT_EQ(j["scheduler"]["active_handles_after"], 0);
   const auto& c = j["cache"];
@@ -333,7 +346,9 @@ namespace {
 // inspect on the orchestrator's layout: every shape found and claimed, what a cleanup
 // would do now, and a suggested schema that loads; bad input exits 64, no server 1.
 TEST_F(CliTest, InspectExplainsTheOrchestratorsLayoutAndSuggestsASchema) {
-  ASSERT_EQ(run_cli("seed --force --layout orchestrator --coordinators 300 --stale 100 --url " + url()).exit_code, 0);
+  ASSERT_EQ(
+      run_cli("seed --force --layout orchestrator --coordinators 300 --stale 100 --url " + url()).exit_code,
+      0);
   auto run = run_cli("inspect --json --url " + url());
   ASSERT_EQ(run.exit_code, 0) << run.out;
   const auto j = nlohmann::json::parse(run.out);
@@ -358,7 +373,8 @@ TEST_F(CliTest, InspectExplainsTheOrchestratorsLayoutAndSuggestsASchema) {
   auto loaded = load_key_schema(file);
   ASSERT_TRUE(loaded) << loaded.error().message() << "\n" << schema.out;
   EXPECT_EQ(run_cli("inspect --schema " + file + " --no-dry-run --url " + url()).exit_code, 0);
-  for (const char* bad : {"--max-busy nan", "--max-busy 0", "--threshold 0", "--max-keys -1", "--threshold junk"})
+  for (const char* bad :
+       {"--max-busy nan", "--max-busy 0", "--threshold 0", "--max-keys -1", "--threshold junk"})
     EXPECT_EQ(run_cli(std::string("inspect ") + bad + " --url " + url()).exit_code, 64) << bad;
   EXPECT_EQ(run_cli("inspect --url redis://127.0.0.1:1").exit_code, 1);
 }

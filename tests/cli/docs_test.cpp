@@ -50,7 +50,8 @@ TEST(Docs, EveryCppSnippetIsACopyOfAnExample) {
       if (text[i] != "```cpp") continue;
       std::vector<std::string> block;
       for (++i; i < text.size() && text[i] != "```"; ++i)
-        if (!text[i].empty() && !(block.empty() && text[i].starts_with("// from examples/"))) block.push_back(text[i]);
+        if (!text[i].empty() && !(block.empty() && text[i].starts_with("// from examples/")))
+          block.push_back(text[i]);
       ++snippets;
       bool found = false;
       for (const auto& ex : examples) {
@@ -66,7 +67,8 @@ TEST(Docs, EveryCppSnippetIsACopyOfAnExample) {
         }
         found = found || in_order;
       }
-      EXPECT_TRUE(found) << doc.filename() << ": a ```cpp snippet is not a copy of any example:\n" << block.front();
+      EXPECT_TRUE(found) << doc.filename() << ": a ```cpp snippet is not a copy of any example:\n"
+                         << block.front();
     }
   }
   EXPECT_GE(snippets, 1);

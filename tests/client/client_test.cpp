@@ -31,15 +31,18 @@ class ClientTest : public swarmkeeper::testing::RedisTest {
   int hammer(Client& c, int callers, int each) {
     int done = 0, failed = 0;
     for (int i = 0; i < callers; ++i)
-      asio::co_spawn(io_, [&, i]() -> asio::awaitable<void> {
-        for (int j = 0; j < each; ++j) {
-          const std::string k = "k" + std::to_string(i) + ":" + std::to_string(j);
-          if (!co_await c.set(k, "v" + std::to_string(j))) ++failed;
-          auto v = co_await c.get(k);
-          if (!v || !*v || **v != "v" + std::to_string(j)) ++failed;
-        }
-        ++done;
-      }, asio::detached);
+      asio::co_spawn(
+          io_,
+          [&, i]() -> asio::awaitable<void> {
+            for (int j = 0; j < each; ++j) {
+              const std::string k = "k" + std::to_string(i) + ":" + std::to_string(j);
+              if (!co_await c.set(k, "v" + std::to_string(j))) ++failed;
+              auto v = co_await c.get(k);
+              if (!v || !*v || **v != "v" + std::to_string(j)) ++failed;
+            }
+            ++done;
+          },
+          asio::detached);
     io_.restart();
     while (done < callers) io_.run_one();
     return failed;
@@ -112,7 +115,9 @@ TEST_F(ClientTest, PoolGrowsUnderLoadButNeverPastMax) {
   BlockingClient raw(options());
   const auto list = std::string(raw("CLIENT", "LIST").str());
   std::size_t n = 0;
-  for (auto at = list.find("name=client-under-test"); at != std::string::npos; at = list.find("name=client-under-test", at + 1)) ++n;
+  for (auto at = list.find("name=client-under-test"); at != std::string::npos;
+       at = list.find("name=client-under-test", at + 1))
+    ++n;
   EXPECT_EQ(n, 3u);
 }
 
@@ -127,7 +132,8 @@ TEST_F(ClientTest, WrongPasswordFailsFastAndNoServerTimesOutAtAcquireTimeout) {
   auto r = run(io_, c.get("x"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Errc::auth_failed);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "a permanent error does not wait for the acquire timeout";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s)
+      << "a permanent error does not wait for the acquire timeout";
 
   ClientOptions gone;
   gone.connection.port = 1;  // nothing listens
@@ -149,17 +155,23 @@ TEST_F(ClientTest, BlockingCommandsGetTheirOwnConnectionAndDoNotHoldUpOthers) {
   Client c(io_.get_executor(), o);
   ASSERT_TRUE(run(io_, c.set("x", "1")));
   bool blpop_done = false, get_done_first = false;
-  asio::co_spawn(io_, [&]() -> asio::awaitable<void> {
-    auto r = co_await c.command(resp::Command("BLPOP").arg("empty-list").arg("0.5"));
-    EXPECT_TRUE(r) << r.error().message();
-    EXPECT_TRUE(r->is_null()) << "timed out empty";
-    blpop_done = true;
-  }, asio::detached);
-  asio::co_spawn(io_, [&]() -> asio::awaitable<void> {
-    auto v = co_await c.get("x");
-    EXPECT_TRUE(v && *v);
-    get_done_first = !blpop_done;
-  }, asio::detached);
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await c.command(resp::Command("BLPOP").arg("empty-list").arg("0.5"));
+        EXPECT_TRUE(r) << r.error().message();
+        EXPECT_TRUE(r->is_null()) << "timed out empty";
+        blpop_done = true;
+      },
+      asio::detached);
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        auto v = co_await c.get("x");
+        EXPECT_TRUE(v && *v);
+        get_done_first = !blpop_done;
+      },
+      asio::detached);
   io_.restart();
   while (!blpop_done) io_.run_one();
   EXPECT_TRUE(get_done_first) << "GET must not wait behind a BLPOP";
@@ -223,7 +235,8 @@ TEST_F(ClientTest, SubscribersReceivePublishedMessagesInOrder) {
 }
 
 TEST(ClientRestart, ServerRestartedMidLoadTheClientReconnectsAndNoAcknowledgedWriteIsLost) {
-  auto server = swarmkeeper::testing::start_server({.extra_args = {"--appendonly", "yes", "--appendfsync", "always"}});
+  auto server =
+      swarmkeeper::testing::start_server({.extra_args = {"--appendonly", "yes", "--appendfsync", "always"}});
   ASSERT_TRUE(server);
   boost::asio::io_context io;
   ClientOptions o;
@@ -244,7 +257,11 @@ TEST(ClientRestart, ServerRestartedMidLoadTheClientReconnectsAndNoAcknowledgedWr
   }
   EXPECT_LE(failed, 2) << "at most the command(s) in flight when the server went away";
   EXPECT_GE(acked.size(), 598u);
-  BlockingClient raw([&] { ConnectionOptions x; x.port = server->port(); return x; }());
+  BlockingClient raw([&] {
+    ConnectionOptions x;
+    x.port = server->port();
+    return x;
+  }());
   for (int i : acked) {
     ASSERT_EQ(raw("GET", "w" + std::to_string(i)).str(), std::to_string(i)) << "acknowledged write " << i;
   }
@@ -260,7 +277,10 @@ TEST_F(ClientTest, HealthCheckReplacesAConnectionTheServerKilled) {
   BlockingClient killer(options());
   EXPECT_EQ(killer("CLIENT", "KILL", "USER", "default", "SKIPME", "yes").integer(), 1);
   boost::asio::steady_timer t(io_, 200ms);  // let the health loop notice
-  run(io_, [&]() -> asio::awaitable<int> { co_await t.async_wait(asio::use_awaitable); co_return 0; }());
+  run(io_, [&]() -> asio::awaitable<int> {
+    co_await t.async_wait(asio::use_awaitable);
+    co_return 0;
+  }());
   EXPECT_EQ(c.metrics().pool.open, 0u) << "the dead connection was dropped";
   auto v = run(io_, c.get("x"));
   ASSERT_TRUE(v) << "the next command gets a fresh connection: " << v.error().message();
@@ -269,7 +289,8 @@ TEST_F(ClientTest, HealthCheckReplacesAConnectionTheServerKilled) {
 }
 
 TEST(ClientAcl, RestrictedUserGetsTypedNoPermission) {
-  auto server = swarmkeeper::testing::start_server({.extra_args = {"--user", "app", "on", ">pw", "~app:*", "+@all"}});
+  auto server =
+      swarmkeeper::testing::start_server({.extra_args = {"--user", "app", "on", ">pw", "~app:*", "+@all"}});
   ASSERT_TRUE(server);
   boost::asio::io_context io;
   ClientOptions o;
@@ -322,7 +343,8 @@ TEST_F(ClientTest, SyncClientFromManyThreadsFuturesAndPrometheusMetrics) {
   const auto m = c.metrics();
   const std::string text = render_prometheus(m);
   EXPECT_NE(text.find("swarmkeeper_client_commands_total{command=\"GET\"} 800"), std::string::npos) << text;
-  EXPECT_NE(text.find("swarmkeeper_client_command_duration_seconds{command=\"SET\",quantile=\"0.99\"}"), std::string::npos);
+  EXPECT_NE(text.find("swarmkeeper_client_command_duration_seconds{command=\"SET\",quantile=\"0.99\"}"),
+            std::string::npos);
   EXPECT_NE(text.find("swarmkeeper_client_pool_connects_total"), std::string::npos);
 }
 

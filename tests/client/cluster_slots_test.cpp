@@ -39,7 +39,8 @@ TEST(SlotMap, ParsesRangesAndNamesEachMasterOnce) {
   // Two masters; the first serves two ranges; one replica listed after a master.
   const std::string wire =
       "*3\r\n"
-      "*4\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nid\r\n*3\r\n$9\r\n127.0.0.1\r\n:7003\r\n$2\r\nr1\r\n"
+      "*4\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nid\r\n*3\r\n$9\r\n127.0.0.1\r\n:7003\r\n$"
+      "2\r\nr1\r\n"
       "*3\r\n:5461\r\n:10922\r\n*3\r\n$9\r\n127.0.0.1\r\n:7001\r\n$3\r\nid2\r\n"
       "*3\r\n:10923\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nid\r\n";
   auto r = parse(wire);
@@ -90,15 +91,20 @@ TEST(CommandKeys, EachShapeGivesItsKeys) {
   EXPECT_EQ(command_keys(resp::Command("get").arg("a")), V{"a"}) << "case-insensitive";
   EXPECT_EQ(command_keys(resp::Command("MGET").arg("a").arg("b")), (V{"a", "b"}));
   EXPECT_EQ(command_keys(resp::Command("MSET").arg("a").arg("1").arg("b").arg("2")), (V{"a", "b"}));
-  EXPECT_EQ(command_keys(resp::Command("EVALSHA").arg("sha").arg(2).arg("k1").arg("k2").arg("argv")), (V{"k1", "k2"}));
+  EXPECT_EQ(command_keys(resp::Command("EVALSHA").arg("sha").arg(2).arg("k1").arg("k2").arg("argv")),
+            (V{"k1", "k2"}));
   EXPECT_EQ(command_keys(resp::Command("EVAL").arg("s").arg(0).arg("argv")), V{});
-  EXPECT_EQ(command_keys(resp::Command("EVAL").arg("s").arg("junk").arg("k")), V{}) << "a bad numkeys routes nowhere";
+  EXPECT_EQ(command_keys(resp::Command("EVAL").arg("s").arg("junk").arg("k")), V{})
+      << "a bad numkeys routes nowhere";
   EXPECT_EQ(command_keys(resp::Command("OBJECT").arg("IDLETIME").arg("k")), V{"k"});
-  EXPECT_EQ(command_keys(resp::Command("XREAD").arg("COUNT").arg(1).arg("STREAMS").arg("s1").arg("s2").arg("0").arg("0")),
-            (V{"s1", "s2"}));
+  EXPECT_EQ(
+      command_keys(
+          resp::Command("XREAD").arg("COUNT").arg(1).arg("STREAMS").arg("s1").arg("s2").arg("0").arg("0")),
+      (V{"s1", "s2"}));
   for (const char* keyless : {"PING", "INFO", "SCAN", "CLUSTER", "DBSIZE"})
     EXPECT_FALSE(command_routing_key(resp::Command(keyless).arg("x"))) << keyless;
-  EXPECT_EQ(command_routing_key(resp::Command("UNLINK").arg("a").arg("b")), std::optional<std::string_view>("a"));
+  EXPECT_EQ(command_routing_key(resp::Command("UNLINK").arg("a").arg("b")),
+            std::optional<std::string_view>("a"));
 }
 
 }  // namespace

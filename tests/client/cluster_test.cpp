@@ -63,15 +63,26 @@ TEST_F(ClusterTest, EveryNodeMapsEverySlotToOneOfThreeMasters) {
 TEST_F(ClusterTest, KeySlotAgreesWithTheServer) {
   BlockingClient c(node(0));
   std::mt19937 rng(7);
-  std::vector<std::string> keys = {"", "{", "}", "{}", "{}x", "x{}", "{a}", "a{b}c{d}", "{{}}", "blocking:heartbeat:{c-1}",
-                                   "blocking:ack:c-1:task-9", std::string("\0\xff{\x01}", 5)};
+  std::vector<std::string> keys = {"",
+                                   "{",
+                                   "}",
+                                   "{}",
+                                   "{}x",
+                                   "x{}",
+                                   "{a}",
+                                   "a{b}c{d}",
+                                   "{{}}",
+                                   "blocking:heartbeat:{c-1}",
+                                   "blocking:ack:c-1:task-9",
+                                   std::string("\0\xff{\x01}", 5)};
   for (int i = 0; i < 500; ++i) {
     std::string k;
     const int n = static_cast<int>(rng() % 24);
     for (int j = 0; j < n; ++j) k.push_back("ab{}:\xff\x00z"[rng() % 8]);
     keys.push_back(k);
   }
-  for (const auto& k : keys) EXPECT_EQ(key_slot(k), c("CLUSTER", "KEYSLOT", k).integer()) << "key of " << k.size() << " bytes";
+  for (const auto& k : keys)
+    EXPECT_EQ(key_slot(k), c("CLUSTER", "KEYSLOT", k).integer()) << "key of " << k.size() << " bytes";
 }
 
 TEST_F(ClusterTest, AKeyIsServedByTheMasterTheMapNames) {
@@ -91,9 +102,10 @@ TEST_F(ClusterTest, AKeyIsServedByTheMasterTheMapNames) {
 
 TEST_F(ClusterTest, SeedWritesTheScenarioAcrossTheCluster) {
   for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
-  const std::string url = "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port()) + ",127.0.0.1:" +
-                          std::to_string(cluster_->nodes()[1]->port());
-  auto seeded = swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 10000 --stale 9900");
+  const std::string url = "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port()) +
+                          ",127.0.0.1:" + std::to_string(cluster_->nodes()[1]->port());
+  auto seeded =
+      swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 10000 --stale 9900");
   ASSERT_EQ(seeded.exit_code, 0) << seeded.out;
   std::int64_t total = 0;
   for (std::size_t i = 0; i < 3; ++i) {
@@ -125,7 +137,9 @@ TEST_F(ClusterTest, BenchClientTakesAPlainUrlToAClusterNode) {
 TEST_F(ClusterTest, InspectTakesAPlainUrlToAClusterNode) {
   for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
   const std::string url = "redis://127.0.0.1:" + std::to_string(cluster_->nodes()[2]->port());
-  ASSERT_EQ(swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 300 --stale 100").exit_code, 0);
+  ASSERT_EQ(swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 300 --stale 100")
+                .exit_code,
+            0);
   auto r = swarmkeeper::testing::run_cli("inspect --json --url " + url);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("\"nodes\":3"), std::string::npos) << r.out;
@@ -161,7 +175,8 @@ TEST(ClusterFailover, TheClientFollowsAPromotedReplica) {
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30)) {
     const auto a = std::chrono::steady_clock::now();
     auto v = run(io, c.get(key));
-    EXPECT_LT(std::chrono::steady_clock::now() - a, std::chrono::seconds(10)) << "a failing command is bounded in time";
+    EXPECT_LT(std::chrono::steady_clock::now() - a, std::chrono::seconds(10))
+        << "a failing command is bounded in time";
     if (v && *v) {
       got = **v;
       break;
@@ -174,8 +189,9 @@ TEST(ClusterFailover, TheClientFollowsAPromotedReplica) {
   }
   ASSERT_TRUE(got) << "the client never reached the promoted replica";
   EXPECT_EQ(*got, "before");
-  std::cout << "failover: served again after " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
-            << " s, " << failures << " failed reads\n";
+  std::cout << "failover: served again after "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s, "
+            << failures << " failed reads\n";
   ASSERT_TRUE(run(io, c.set(key, "after")));
   c.close();
 }
@@ -226,7 +242,8 @@ TEST_F(ClusterTest, CommandsAndMultiKeyCommandsWorkAcrossSlots) {
 TEST_F(ClusterTest, OnlyTheErrorCodeDecidesARetry) {
   ClusterClient c(io_.get_executor(), cluster_options());
   ASSERT_TRUE(run(io_, c.connect()));
-  const char* script = "redis.call('INCR', KEYS[1]); return redis.error_reply('ERR backend busy, TRYAGAIN later')";
+  const char* script =
+      "redis.call('INCR', KEYS[1]); return redis.error_reply('ERR backend busy, TRYAGAIN later')";
   auto r = run(io_, c.command(resp::Command("EVAL").arg(script).arg(1).arg("ctr-retry"), "ctr-retry", false));
   EXPECT_FALSE(r);
   auto n = run(io_, c.get("ctr-retry"));
@@ -273,7 +290,8 @@ TEST_F(ClusterTest, MovedAndAskAreFollowed) {
   EXPECT_EQ(*during, "here");
   EXPECT_GE(c.asked(), 1u);
   // MOVED: the migration ends; the client's map still names the old node.
-  for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("CLUSTER", "SETSLOT", std::to_string(slot), "NODE", to_id);
+  for (std::size_t i = 0; i < 3; ++i)
+    BlockingClient(node(i))("CLUSTER", "SETSLOT", std::to_string(slot), "NODE", to_id);
   const auto refreshes = c.refreshes();
   auto after = run(io_, c.get(key));
   ASSERT_TRUE(after) << after.error().message();
@@ -307,9 +325,10 @@ TEST(ClusterReshard, SixtyFourCallersThroughAThousandSlotReshardLoseNothing) {
     n.port = (*cluster)->nodes()[i]->port();
     return std::string(BlockingClient(n)("CLUSTER", "MYID").str());
   };
-  const std::string cmd = "redis-cli --cluster reshard 127.0.0.1:" + std::to_string((*cluster)->nodes()[0]->port()) +
-                          " --cluster-from " + id(0) + " --cluster-to " + id(1) +
-                          " --cluster-slots 1000 --cluster-yes >/dev/null 2>&1";
+  const std::string cmd =
+      "redis-cli --cluster reshard 127.0.0.1:" + std::to_string((*cluster)->nodes()[0]->port()) +
+      " --cluster-from " + id(0) + " --cluster-to " + id(1) +
+      " --cluster-slots 1000 --cluster-yes >/dev/null 2>&1";
   std::atomic<bool> resharded{false};
   std::atomic<int> rc{-1};
   std::uint64_t ops = 0, failures = 0;
@@ -318,28 +337,32 @@ TEST(ClusterReshard, SixtyFourCallersThroughAThousandSlotReshardLoseNothing) {
   bool started = false;
   std::thread reshard;
   for (int i = 0; i < 64; ++i)
-    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
-      for (int j = 0; !resharded || j < 200; ++j) {
-        const std::string k = "r:" + std::to_string(i) + ":" + std::to_string(j % 97);  // spread over all slots
-        const std::string v = std::to_string(i) + "/" + std::to_string(j);
-        auto w = co_await c.set(k, v);
-        auto r = co_await c.get(k);
-        ops += 2;
-        if (!w || !r || !*r || **r != v) {
-          ++failures;
-          if (first_failure.empty())
-            first_failure = !w ? w.error().message() : !r ? r.error().message() : "wrong value for " + k;
-        }
-        if (j == 50 && !started) {  // traffic is flowing: start moving slots
-          started = true;
-          reshard = std::thread([&] {
-            rc = std::system(cmd.c_str());
-            resharded = true;
-          });
-        }
-      }
-      --running;
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> {
+          for (int j = 0; !resharded || j < 200; ++j) {
+            const std::string k =
+                "r:" + std::to_string(i) + ":" + std::to_string(j % 97);  // spread over all slots
+            const std::string v = std::to_string(i) + "/" + std::to_string(j);
+            auto w = co_await c.set(k, v);
+            auto r = co_await c.get(k);
+            ops += 2;
+            if (!w || !r || !*r || **r != v) {
+              ++failures;
+              if (first_failure.empty())
+                first_failure = !w ? w.error().message() : !r ? r.error().message() : "wrong value for " + k;
+            }
+            if (j == 50 && !started) {  // traffic is flowing: start moving slots
+              started = true;
+              reshard = std::thread([&] {
+                rc = std::system(cmd.c_str());
+                resharded = true;
+              });
+            }
+          }
+          --running;
+        },
+        asio::detached);
   while (running > 0) io.run_one();
   if (reshard.joinable()) reshard.join();
   EXPECT_EQ(rc.load(), 0) << "the reshard failed";
@@ -351,11 +374,13 @@ TEST(ClusterReshard, SixtyFourCallersThroughAThousandSlotReshardLoseNothing) {
   auto map = SlotMap::from_cluster_slots(BlockingClient(n)("CLUSTER", "SLOTS").root());
   ASSERT_TRUE(map);
   std::size_t on_1 = 0;
-  for (std::uint16_t s = 0; s < kClusterSlots; ++s) on_1 += map->node_for(s)->port == (*cluster)->nodes()[1]->port();
+  for (std::uint16_t s = 0; s < kClusterSlots; ++s)
+    on_1 += map->node_for(s)->port == (*cluster)->nodes()[1]->port();
   EXPECT_GE(on_1, 5461u + 1000u);
   c.close();
-  std::printf("reshard under load: %llu commands, %llu MOVED, %llu ASK\n", static_cast<unsigned long long>(ops),
-              static_cast<unsigned long long>(c.moved()), static_cast<unsigned long long>(c.asked()));
+  std::printf("reshard under load: %llu commands, %llu MOVED, %llu ASK\n",
+              static_cast<unsigned long long>(ops), static_cast<unsigned long long>(c.moved()),
+              static_cast<unsigned long long>(c.asked()));
 }
 
 }  // namespace
@@ -394,11 +419,13 @@ TEST_F(ClusterTest, PipelinesSpanNodesAndScriptsAndTransactionsKeepToOneSlot) {
   EXPECT_EQ(cross.error().code(), Errc::invalid_argument);
   EXPECT_NE(cross.error().message().find("CROSSSLOT"), std::string::npos) << cross.error().message();
   // Transactions: the same rule; one slot runs atomically on its master.
-  auto tx = run(io_, c.transaction({resp::Command("SET").arg("{u1}:x").arg("1"), resp::Command("INCR").arg("{u1}:x")}));
+  auto tx = run(
+      io_, c.transaction({resp::Command("SET").arg("{u1}:x").arg("1"), resp::Command("INCR").arg("{u1}:x")}));
   ASSERT_TRUE(tx) << tx.error().message();
   ASSERT_EQ(tx->size(), 2u);
   EXPECT_EQ((*tx)[1].integer(), 2);
-  auto bad = run(io_, c.transaction({resp::Command("SET").arg("{u1}:x").arg("1"), resp::Command("SET").arg("{u2}:y").arg("1")}));
+  auto bad = run(io_, c.transaction({resp::Command("SET").arg("{u1}:x").arg("1"),
+                                     resp::Command("SET").arg("{u2}:y").arg("1")}));
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("CROSSSLOT"), std::string::npos) << bad.error().message();
   auto y = run(io_, c.get("{u2}:y"));

@@ -14,7 +14,8 @@ namespace {
 std::string json_like(std::size_t bytes) {
   std::string s = "{\"tasks\":[";
   for (int i = 0; s.size() < bytes; ++i)
-    s += "{\"id\":\"task-" + std::to_string(i) + "\",\"status\":\"pending\",\"agent\":\"agent-" + std::to_string(i % 7) + "\"},";
+    s += "{\"id\":\"task-" + std::to_string(i) + "\",\"status\":\"pending\",\"agent\":\"agent-" +
+         std::to_string(i % 7) + "\"},";
   s.resize(bytes - 2);
   return s + "]}";
 }
@@ -84,7 +85,11 @@ TEST(ValueCodec, CorruptedCompressedValueIsAClearError) {
 TEST(ValueCodec, AFrameClaimingAHugeSizeIsRefusedWithoutAllocatingIt) {
   auto frame = [](std::uint64_t claimed) {
     // magic, descriptor (8-byte content size, single segment), size, then a raw block "x".
-    std::string f("\xff" "SKZ" "\x28\xb5\x2f\xfd\xe0", 9);
+    std::string f(
+        "\xff"
+        "SKZ"
+        "\x28\xb5\x2f\xfd\xe0",
+        9);
     for (int i = 0; i < 8; ++i) f.push_back(static_cast<char>((claimed >> (8 * i)) & 0xff));
     f.append(std::string("\x09\x00\x00x", 4));  // last raw block of 1 byte
     return f;
@@ -113,7 +118,11 @@ TEST(ValueCodec, AFrameClaimingAHugeSizeIsRefusedWithoutAllocatingIt) {
 // bytes) is refused before the decoder sizes its window from it, and names why; a real
 // run of one byte (zstd's best case) still decodes; bytes after the frame are refused.
 TEST(ValueCodec, AClaimBeyondWhatTheFrameCanHoldAndTrailingBytesAreRefused) {
-  std::string f("\xff" "SKZ" "\x28\xb5\x2f\xfd\xe0", 9);
+  std::string f(
+      "\xff"
+      "SKZ"
+      "\x28\xb5\x2f\xfd\xe0",
+      9);
   const std::uint64_t claim = 100u << 20;  // 100 MiB from a 21-byte value, under max_value_bytes
   for (int i = 0; i < 8; ++i) f.push_back(static_cast<char>((claim >> (8 * i)) & 0xff));
   f.append(std::string("\x09\x00\x00x", 4));
@@ -129,7 +138,8 @@ TEST(ValueCodec, AClaimBeyondWhatTheFrameCanHoldAndTrailingBytesAreRefused) {
   EXPECT_EQ(*back, ones);
   auto trailing = ValueCodec().decode(ValueCodec().encode(json_like(4096)) + "tail");
   ASSERT_FALSE(trailing);
-  EXPECT_NE(trailing.error().message().find("after its zstd frame"), std::string::npos) << trailing.error().message();
+  EXPECT_NE(trailing.error().message().find("after its zstd frame"), std::string::npos)
+      << trailing.error().message();
 }
 
 }  // namespace

@@ -64,9 +64,12 @@ class FakeServer {
           buf.erase(0, used);
           std::string out = reply_;
           for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-          if (name == "HELLO") out = "-ERR unknown command 'HELLO'\r\n";
-          else if (name == "PING") out = "+PONG\r\n";
-          else if (name == "CLIENT" || name == "SELECT" || name == "AUTH") out = "+OK\r\n";
+          if (name == "HELLO")
+            out = "-ERR unknown command 'HELLO'\r\n";
+          else if (name == "PING")
+            out = "+PONG\r\n";
+          else if (name == "CLIENT" || name == "SELECT" || name == "AUTH")
+            out = "+OK\r\n";
           ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
         }
       }
@@ -180,7 +183,8 @@ TEST(ReplyShape, CommandsThatCannotShareAConnectionAreRefusedNamingTheRightApi) 
     EXPECT_EQ(r.error().code(), Errc::invalid_argument) << k.cmd.encoded();
     EXPECT_NE(r.error().message().find(k.says), std::string::npos) << r.error().message();
   }
-  EXPECT_TRUE(c.command(resp::Command("CLIENT").arg("SETNAME").arg("x"))) << "other CLIENT subcommands are fine";
+  EXPECT_TRUE(c.command(resp::Command("CLIENT").arg("SETNAME").arg("x")))
+      << "other CLIENT subcommands are fine";
   EXPECT_TRUE(c.command(resp::Command("GET").arg("k")));
 }
 
@@ -192,8 +196,8 @@ TEST(ReplyShape, PipelinesAndTransactionsRefuseWhatASharedConnectionCannotCarry)
   SyncClient s(options_for(fake));
   Client& c = s.async();
   auto wait = [&](auto&& aw) { return run_on(c.executor(), std::move(aw)); };
-  for (const resp::Command& bad : {resp::Command("SUBSCRIBE").arg("ch"), resp::Command{}, resp::Command("select").arg(1),
-                                   resp::Command("BLPOP").arg("q").arg(0)}) {
+  for (const resp::Command& bad : {resp::Command("SUBSCRIBE").arg("ch"), resp::Command{},
+                                   resp::Command("select").arg(1), resp::Command("BLPOP").arg("q").arg(0)}) {
     resp::Pipeline p;
     p.add("SET", "a", "1").add(bad).add("GET", "a");
     auto r = wait(c.pipeline(p));
@@ -204,7 +208,8 @@ TEST(ReplyShape, PipelinesAndTransactionsRefuseWhatASharedConnectionCannotCarry)
   resp::Pipeline blocking;
   blocking.add("BLPOP", "q", "0");
   auto t = wait(c.transaction(blocking));
-  EXPECT_TRUE(t || t.error().code() != Errc::invalid_argument) << "a blocking command inside MULTI does not block";
+  EXPECT_TRUE(t || t.error().code() != Errc::invalid_argument)
+      << "a blocking command inside MULTI does not block";
   resp::Pipeline sub;
   sub.add("SUBSCRIBE", "ch");
   auto ts = wait(c.transaction(sub));
@@ -217,7 +222,9 @@ TEST(ReplyShape, PipelinesAndTransactionsRefuseWhatASharedConnectionCannotCarry)
   EXPECT_NE(om.error().message().find("command 1"), std::string::npos) << om.error().message();
   resp::Pipeline fine;
   fine.add("SET", "a", "1").add("XREAD", "STREAMS", "s", "0").add("CLIENT", "SETNAME", "x");
-  fine.add("MULTI").add("BLPOP", "q", "0").add("EXEC");  // its own MULTI..EXEC, one write: fine, and never blocks
+  fine.add("MULTI")
+      .add("BLPOP", "q", "0")
+      .add("EXEC");  // its own MULTI..EXEC, one write: fine, and never blocks
   auto ok = wait(c.pipeline(fine));
   ASSERT_TRUE(ok) << ok.error().message();
   EXPECT_EQ(ok->size(), 6u);

@@ -35,8 +35,9 @@ TEST(ServerError, MovedAndAskCarryTheirTarget) {
   ASSERT_TRUE(unknown.redirect);
   EXPECT_EQ(unknown.redirect->host, "");
   EXPECT_EQ(unknown.redirect->port, 7001);
-  for (const char* bad : {"MOVED", "MOVED 99999 h:1", "MOVED 1 h", "MOVED 1 h:0", "MOVED x h:1", "NOTMOVED 1 h:1",
-                          "ASK 1 h:99999", "ERR script said MOVED 1 h:1"}) {  // only the reply's own code counts
+  for (const char* bad :
+       {"MOVED", "MOVED 99999 h:1", "MOVED 1 h", "MOVED 1 h:0", "MOVED x h:1", "NOTMOVED 1 h:1",
+        "ASK 1 h:99999", "ERR script said MOVED 1 h:1"}) {  // only the reply's own code counts
     const auto e = classify_server_error(bad);
     EXPECT_FALSE(e.redirect) << bad;
     EXPECT_EQ(e.code, ServerCode::other) << bad;
@@ -44,11 +45,14 @@ TEST(ServerError, MovedAndAskCarryTheirTarget) {
 }
 
 TEST(ServerError, TheCodesAClientDecidesOn) {
-  EXPECT_EQ(classify_server_error("TRYAGAIN Multiple keys request during rehashing of slot").code, ServerCode::try_again);
+  EXPECT_EQ(classify_server_error("TRYAGAIN Multiple keys request during rehashing of slot").code,
+            ServerCode::try_again);
   EXPECT_EQ(classify_server_error("CLUSTERDOWN The cluster is down").code, ServerCode::cluster_down);
-  EXPECT_EQ(classify_server_error("CROSSSLOT Keys in request don't hash to the same slot").code, ServerCode::cross_slot);
+  EXPECT_EQ(classify_server_error("CROSSSLOT Keys in request don't hash to the same slot").code,
+            ServerCode::cross_slot);
   EXPECT_EQ(classify_server_error("NOPROTO unsupported protocol version").code, ServerCode::no_proto);
-  EXPECT_EQ(classify_server_error("ERR unknown command 'HELLO', with args beginning with: ").code, ServerCode::unknown_command);
+  EXPECT_EQ(classify_server_error("ERR unknown command 'HELLO', with args beginning with: ").code,
+            ServerCode::unknown_command);
   EXPECT_EQ(classify_server_error("ERR wrong number of arguments").code, ServerCode::other);
   EXPECT_EQ(classify_server_error("WRONGTYPE Operation against a key").code, ServerCode::wrong_type);
   EXPECT_EQ(classify_server_error("WRONGTYPEX").code, ServerCode::other);
@@ -102,7 +106,8 @@ TEST(RoutePolicy, TryAgainAndClusterDownWaitRefreshAndRetry) {
 }
 
 TEST(RoutePolicy, AnUnreachableNodeIsMarkedAndOnlyAnIdempotentCommandGoesAgain) {
-  for (Errc c : {Errc::connection_refused, Errc::connection_lost, Errc::timeout, Errc::dns_failure, Errc::io_error}) {
+  for (Errc c :
+       {Errc::connection_refused, Errc::connection_lost, Errc::timeout, Errc::dns_failure, Errc::io_error}) {
     const Error e(c, "node gone");
     const auto again = next_route_action(0, 5, e, true);
     EXPECT_TRUE(again.retry);

@@ -10,8 +10,8 @@
 #include "net/redis_process.hpp"
 #include "support/redis_fixture.hpp"
 #include "swarmkeeper/client/client.hpp"
-#include "swarmkeeper/client/router.hpp"
 #include "swarmkeeper/client/cluster_client.hpp"
+#include "swarmkeeper/client/router.hpp"
 
 namespace swarmkeeper {
 namespace {
@@ -25,9 +25,13 @@ using swarmkeeper::testing::run;
 using Answers = std::map<std::string, std::string>;
 
 // A count, or -1 for a failure.
-std::string count(const Result<std::int64_t>& r) { return std::to_string(r ? *r : -1); }
+std::string count(const Result<std::int64_t>& r) {
+  return std::to_string(r ? *r : -1);
+}
 
-std::string shown(const Result<resp::Reply>& r) { return r ? resp::to_string(r->root()) : "error " + r.error().message(); }
+std::string shown(const Result<resp::Reply>& r) {
+  return r ? resp::to_string(r->root()) : "error " + r.error().message();
+}
 
 // The code a caller writes once: no branch on where it runs.
 Answers exercise(asio::io_context& io, Router& r) {
@@ -52,13 +56,17 @@ Answers exercise(asio::io_context& io, Router& r) {
   auto missing = run(io, r.get("rmissing"));
   a["get missing"] = !missing ? "error" : *missing ? **missing : "(nil)";
   auto neg = run(io, r.set("rneg", "x", std::chrono::milliseconds(-1)));
-  a["negative ttl"] = neg ? "accepted" : std::string(neg.error().code() == Errc::invalid_argument ? "refused" : "failed");
+  a["negative ttl"] =
+      neg ? "accepted" : std::string(neg.error().code() == Errc::invalid_argument ? "refused" : "failed");
   auto expired = run(io, r.expire("rk1", std::chrono::seconds(100)));
   a["expire"] = !expired ? "error" : *expired ? "set" : "no key";
   a["eval"] = shown(run(io, r.eval("return ARGV[1] .. KEYS[1]", {"{t}a"}, {"x"})));
-  auto loaded = run(io, r.for_each_master(resp::Command("SCRIPT").arg("LOAD").arg("return KEYS[1]")));  // keyless: every master
+  auto loaded = run(
+      io,
+      r.for_each_master(resp::Command("SCRIPT").arg("LOAD").arg("return KEYS[1]")));  // keyless: every master
   a["script load"] = loaded.empty() ? "none" : shown(loaded.front());
-  if (!loaded.empty() && loaded.front()) a["evalsha"] = shown(run(io, r.evalsha(std::string(loaded.front()->str()), {"{t}b"}, {})));
+  if (!loaded.empty() && loaded.front())
+    a["evalsha"] = shown(run(io, r.evalsha(std::string(loaded.front()->str()), {"{t}b"}, {})));
   a["publish"] = count(run(io, r.publish("rchannel", "hello")));
   std::vector<resp::Command> p;
   for (int i = 0; i < 20; ++i) p.push_back(resp::Command("INCR").arg("rctr" + std::to_string(i)));
@@ -66,9 +74,11 @@ Answers exercise(asio::io_context& io, Router& r) {
   auto replies = run(io, r.pipeline(p));
   std::string pr;
   if (replies)
-    for (const auto& x : *replies) pr += x.is_error() ? std::string("error,") : resp::to_string(x.root()) + ",";
+    for (const auto& x : *replies)
+      pr += x.is_error() ? std::string("error,") : resp::to_string(x.root()) + ",";
   a["pipeline"] = replies ? pr : "error " + replies.error().message();
-  a["transaction"] = shown(run(io, r.transaction({resp::Command("SET").arg("{t}x").arg("1"), resp::Command("INCR").arg("{t}x")})));
+  a["transaction"] = shown(
+      run(io, r.transaction({resp::Command("SET").arg("{t}x").arg("1"), resp::Command("INCR").arg("{t}x")})));
   std::int64_t total = 0;
   for (auto& one : run(io, r.for_each_master(resp::Command("DBSIZE")))) total += one ? one->integer() : -1000;
   a["dbsize"] = std::to_string(total);

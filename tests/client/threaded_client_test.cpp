@@ -30,7 +30,8 @@ class ThreadedClientTest : public swarmkeeper::testing::RedisTest {
   // Waits (up to 30 s) until counter reaches n.
   static bool wait_for(const std::atomic<int>& counter, int n) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (counter.load() < n && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    while (counter.load() < n && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     return counter.load() >= n;
   }
 };

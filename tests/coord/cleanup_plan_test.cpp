@@ -80,11 +80,13 @@ struct Model {
         } else if (f) {
           EXPECT_TRUE(structural_candidates(key, *f, cands));
         }
-        for (auto c : cands) EXPECT_FALSE(alive_or_unreadable(c)) << "deleted " << key << " while " << c << " lives";
+        for (auto c : cands)
+          EXPECT_FALSE(alive_or_unreadable(c)) << "deleted " << key << " while " << c << " lives";
         bool owners_absent = true;  // a stale coordinator's keys go whatever they carry (the reference rule)
         for (auto c : cands) owners_absent = owners_absent && live_state(c, kv) == 0;
         if (owners_absent && !schema.heartbeat_id(key) && !(f && f->liveness)) {
-          EXPECT_FALSE(young(key, kv[key])) << "deleted " << key << " = " << kv[key] << ": its own timestamp is young";
+          EXPECT_FALSE(young(key, kv[key]))
+              << "deleted " << key << " = " << kv[key] << ": its own timestamp is young";
         }
         kv.erase(key);
         ++out.unlinked;
@@ -94,10 +96,13 @@ struct Model {
   }
 };
 
-const std::vector<std::string> kIds = {"a", "a:b", "b", "init", "c*", "q?", "[s]", "sp ace", "coord-1", "coord-10",
-                                       "x:y:z", "x", "other", "ü", "n1", "n2", "n3", "n4", "n5", "n6"};
+const std::vector<std::string> kIds = {"a",      "a:b",     "b",        "init",  "c*", "q?",    "[s]",
+                                       "sp ace", "coord-1", "coord-10", "x:y:z", "x",  "other", "ü",
+                                       "n1",     "n2",      "n3",       "n4",    "n5", "n6"};
 
-std::string ms_at(std::int64_t ts) { return std::to_string(ts); }
+std::string ms_at(std::int64_t ts) {
+  return std::to_string(ts);
+}
 
 void populate(Model& m, std::mt19937& rng) {
   std::uniform_int_distribution<int> kind(0, 9);
@@ -114,19 +119,24 @@ void populate(Model& m, std::mt19937& rng) {
   };
   for (const auto& id : kIds) {
     const int k = kind(rng);
-    if (k <= 4) m.kv[m.schema.heartbeat_key(id)] = m.heartbeat(old_ts());
-    else if (k <= 6) m.kv[m.schema.heartbeat_key(id)] = m.heartbeat(young_ts());
-    else if (k == 7) m.kv[m.schema.heartbeat_key(id)] = rng() % 2 ? "garbage" : R"({"timestamp":-5})";
+    if (k <= 4)
+      m.kv[m.schema.heartbeat_key(id)] = m.heartbeat(old_ts());
+    else if (k <= 6)
+      m.kv[m.schema.heartbeat_key(id)] = m.heartbeat(young_ts());
+    else if (k == 7)
+      m.kv[m.schema.heartbeat_key(id)] = rng() % 2 ? "garbage" : R"({"timestamp":-5})";
     // k >= 8: no heartbeat (absent, alive by activity alone, or names that are not coordinators)
     const int a = kind(rng);
-    if (a <= 3) m.kv["coordinator:activity:" + id] = rng() % 2 ? "1" : ms_at(old_ts());
-    else if (a == 4) m.kv["coordinator:activity:" + id] = R"({"lastActivity":)" + ms_at(young_ts()) + "}";
+    if (a <= 3)
+      m.kv["coordinator:activity:" + id] = rng() % 2 ? "1" : ms_at(old_ts());
+    else if (a == 4)
+      m.kv["coordinator:activity:" + id] = R"({"lastActivity":)" + ms_at(young_ts()) + "}";
     if (kind(rng) < 8) {
       m.kv["blocking:signal:" + id] = value("CONTINUE");
       m.kv["blocking:ack:" + id + ":agent-" + std::to_string(rng() % 3)] = value("1");
       m.kv["blocking:idempotency:" + id + ":init"] = "1";
-      m.kv["blocking:idempotency:" + id + ":" + kIds[rng() % kIds.size()] + ":msg:" +
-           ms_at(rng() % 2 ? old_ts() : young_ts())] = "1";
+      m.kv["blocking:idempotency:" + id + ":" + kIds[rng() % kIds.size()] +
+           ":msg:" + ms_at(rng() % 2 ? old_ts() : young_ts())] = "1";
       if (rng() % 2) m.kv["swarm:s" + std::to_string(rng() % 3) + ":blocking:" + id] = value("1");
     }
   }
@@ -138,8 +148,10 @@ void populate(Model& m, std::mt19937& rng) {
 void maybe_disturb(Model& m, std::mt19937& rng, int per_mille) {
   if (static_cast<int>(rng() % 1000) >= per_mille) return;
   const std::string& id = kIds[rng() % kIds.size()];
-  if (rng() % 2) m.kv[m.schema.heartbeat_key(id)] = m.heartbeat(m.now - static_cast<int>(rng() % 1000));
-  else m.kv["coordinator:activity:" + id] = std::to_string(m.now - static_cast<int>(rng() % 1000));
+  if (rng() % 2)
+    m.kv[m.schema.heartbeat_key(id)] = m.heartbeat(m.now - static_cast<int>(rng() % 1000));
+  else
+    m.kv["coordinator:activity:" + id] = std::to_string(m.now - static_cast<int>(rng() % 1000));
   m.touched.push_back(id);
 }
 
@@ -167,7 +179,8 @@ bool run_plan(Model& m, std::mt19937& rng, int disturb) {
   PlanOptions o;
   o.threshold_ms = kThreshold;
   o.batch_keys = 1 + rng() % 12;
-  o.park_bytes = std::array<std::size_t, 3>{32u << 20, 64, 600}[rng() % 3];  // parking: all, almost none, some
+  o.park_bytes =
+      std::array<std::size_t, 3>{32u << 20, 64, 600}[rng() % 3];  // parking: all, almost none, some
   o.slot_order = rng() % 2 == 0;  // a cluster's order of final groups: the rules must not care
   CleanupPlan plan(o);
   Runner r{m, rng, plan, disturb};
@@ -175,7 +188,8 @@ bool run_plan(Model& m, std::mt19937& rng, int disturb) {
     std::vector<HeartbeatRead> answers;
     values.clear();
     for (const auto& k : reads) values.push_back(m.kv.count(k) ? m.kv[k] : "");
-    for (const auto& v : values) answers.push_back({v.empty() ? HeartbeatRead::Kind::empty : HeartbeatRead::Kind::value, v});
+    for (const auto& v : values)
+      answers.push_back({v.empty() ? HeartbeatRead::Kind::empty : HeartbeatRead::Kind::value, v});
     return answers;
   };
   // The scan: the keyspace in random order, random page sizes, pages answered in any order.
@@ -233,15 +247,19 @@ void run_one(std::uint32_t seed, int disturb) {
   auto untouched = [&](std::string_view id) {
     return std::find(m.touched.begin(), m.touched.end(), id) == m.touched.end();
   };
-  auto state = [&](std::string_view id) { return m.live_state(id, start); };  // 0 none, 1 stale, 2 alive/unreadable
+  auto state = [&](std::string_view id) {
+    return m.live_state(id, start);
+  };  // 0 none, 1 stale, 2 alive/unreadable
   // Completeness, stale: a key whose possible owners were untouched, with exactly one of
   // them a stale coordinator (mentions: at least one, all stale) and the rest without a
   // liveness record, is gone; so is that coordinator's heartbeat.
   for (const auto& [key, value] : start) {
     std::vector<std::string_view> cands;
     const KeyFamily* f = m.schema.family_of(key);
-    if (auto id = m.schema.heartbeat_id(key)) cands.push_back(*id);
-    else if (!f || !structural_candidates(key, *f, cands)) continue;
+    if (auto id = m.schema.heartbeat_id(key))
+      cands.push_back(*id);
+    else if (!f || !structural_candidates(key, *f, cands))
+      continue;
     int stale = 0, alive = 0, none = 0;
     bool all_untouched = true;
     for (auto c : cands) {
@@ -258,7 +276,8 @@ void run_one(std::uint32_t seed, int disturb) {
       if (state(c) == 0)
         for (const char* p : {"blocking:signal:", "blocking:ack:", "swarm:"})
           absent_named = absent_named || start.lower_bound(p + std::string(c)) != start.end();
-    if (!all_untouched || alive > 0 || stale == 0 || (prefix_rule && stale > 1) || (none > 0 && absent_named)) continue;
+    if (!all_untouched || alive > 0 || stale == 0 || (prefix_rule && stale > 1) || (none > 0 && absent_named))
+      continue;
     EXPECT_EQ(m.kv.count(key), 0u) << "seed " << seed << ": stale key left: " << key;
   }
   // Completeness, absent: an untouched id with no liveness record, named by its own
@@ -291,9 +310,11 @@ void run_one(std::uint32_t seed, int disturb) {
       if (!all_old || (untimed_too && shares)) continue;
       std::string all;
       for (const auto& [key, value] : start)
-        if (key.find(id) != std::string::npos) all += "\n  " + key + " = " + value + (m.kv.count(key) ? " (left)" : "");
+        if (key.find(id) != std::string::npos)
+          all += "\n  " + key + " = " + value + (m.kv.count(key) ? " (left)" : "");
       for (const auto& key : mine)
-        EXPECT_EQ(m.kv.count(key), 0u) << "seed " << seed << ": absent " << id << "'s key left: " << key << all;
+        EXPECT_EQ(m.kv.count(key), 0u)
+            << "seed " << seed << ": absent " << id << "'s key left: " << key << all;
     }
   };
   if (roomy) absent_done(false);
@@ -328,10 +349,16 @@ TEST(CleanupPlan, ARenewalBetweenReadAndDeleteKeepsEveryKeyAndIsCounted) {
   plan.on_reads(0, answer, kNow);
   m.kv["blocking:heartbeat:c1"] = m.heartbeat(kNow);  // renewed before any delete
   plan.end_scan();
-  while (plan.has_batch()) { auto b = plan.take_batch(); plan.on_outcome(b, m.apply(b)); }
+  while (plan.has_batch()) {
+    auto b = plan.take_batch();
+    plan.on_outcome(b, m.apply(b));
+  }
   plan.prefinal();
   plan.final_groups();
-  while (plan.has_batch()) { auto b = plan.take_batch(); plan.on_outcome(b, m.apply(b)); }
+  while (plan.has_batch()) {
+    auto b = plan.take_batch();
+    plan.on_outcome(b, m.apply(b));
+  }
   EXPECT_EQ(m.kv.size(), 3u);
   EXPECT_EQ(plan.report().renewed_during_run, 1u);
   EXPECT_EQ(plan.report().keys_deleted, 0u);
@@ -361,7 +388,10 @@ TEST(CleanupPlan, SlotOrderSendsFinalGroupsInTheOrderOfTheirHeartbeatsSlot) {
     answers.push_back(m.kv.count(k) ? HeartbeatRead{HeartbeatRead::Kind::value, m.kv[k]} : HeartbeatRead{});
   plan.on_reads(0, answers, kNow);
   plan.end_scan();
-  while (plan.has_batch()) { auto b = plan.take_batch(); plan.on_outcome(b, m.apply(b)); }
+  while (plan.has_batch()) {
+    auto b = plan.take_batch();
+    plan.on_outcome(b, m.apply(b));
+  }
   plan.prefinal();
   plan.final_groups();
   int last = -1;
@@ -392,8 +422,10 @@ TEST(CleanupPlan, OversizedAndWrongTypeHeartbeatsAreInvalidAndTheirKeysStay) {
   auto reads = plan.on_page(0, views);
   ASSERT_EQ(reads.size(), 4u) << "heartbeat and activity of each";
   const std::string big = R"({"timestamp":1000,"pad":"xxxxxxxxxxxxxxxx"})";
-  HeartbeatRead answers[4] = {{HeartbeatRead::Kind::value, std::string_view(big).substr(0, 17)}, {},
-                              {HeartbeatRead::Kind::wrong_type, {}}, {}};
+  HeartbeatRead answers[4] = {{HeartbeatRead::Kind::value, std::string_view(big).substr(0, 17)},
+                              {},
+                              {HeartbeatRead::Kind::wrong_type, {}},
+                              {}};
   plan.on_reads(0, answers, kNow);
   plan.end_scan();
   plan.prefinal();

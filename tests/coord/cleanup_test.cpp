@@ -35,7 +35,8 @@ class CleanupTest : public swarmkeeper::testing::RedisTest {
   }
   std::int64_t keys_of(BlockingClient& r, const std::string& id) {
     return r("EXISTS", "blocking:heartbeat:" + id, "blocking:signal:" + id, "blocking:ack:" + id + ":agent-1",
-             "blocking:ack:" + id + ":agent-2", "blocking:idempotency:" + id + ":init", "coordinator:activity:" + id)
+             "blocking:ack:" + id + ":agent-2", "blocking:idempotency:" + id + ":init",
+             "coordinator:activity:" + id)
         .integer();
   }
   CleanupReport cleanup(CleanupOptions o = {}) {
@@ -93,7 +94,8 @@ TEST_F(CleanupTest, DryRunDeletesNothingAndReportsWhatARealRunDeletes) {
   EXPECT_EQ(d.keys_deleted, 1500u * 6);
   EXPECT_EQ(d.stale_coordinators_found, real.stale_coordinators_found);
   EXPECT_EQ(d.total_coordinators_checked, real.total_coordinators_checked);
-  EXPECT_EQ(r("DBSIZE").integer(), before - static_cast<std::int64_t>(real.keys_deleted) + 1) << "+1: the audit stream";
+  EXPECT_EQ(r("DBSIZE").integer(), before - static_cast<std::int64_t>(real.keys_deleted) + 1)
+      << "+1: the audit stream";
 }
 
 TEST_F(CleanupTest, CoordinatorsThatHeartbeatDuringTheRunLoseNothing) {
@@ -114,7 +116,8 @@ TEST_F(CleanupTest, CoordinatorsThatHeartbeatDuringTheRunLoseNothing) {
     EXPECT_TRUE(rep.errors.empty());
     BlockingClient r(options());
     for (int i = 1; i <= 200; ++i)
-      ASSERT_EQ(keys_of(r, seed_coordinator_id(seed, static_cast<std::uint64_t>(i * 25))), 6) << "renewed coordinator " << i * 25;
+      ASSERT_EQ(keys_of(r, seed_coordinator_id(seed, static_cast<std::uint64_t>(i * 25))), 6)
+          << "renewed coordinator " << i * 25;
     // Each renewed coordinator was read either as stale before it renewed (then found
     // alive at delete time: renewed during the run) or as active after.
     EXPECT_EQ(rep.renewed_during_run + rep.active_coordinators, 200u);
@@ -125,7 +128,8 @@ TEST_F(CleanupTest, CoordinatorsThatHeartbeatDuringTheRunLoseNothing) {
 
 TEST_F(CleanupTest, AwkwardIdsArePreciselyAttributed) {
   BlockingClient r(options());
-  const std::vector<std::string> stale = {"coord-1", "a", "glob*", "q?", "[set]", "with space", "ünï:çødé", "back\\slash"};
+  const std::vector<std::string> stale = {"coord-1", "a",          "glob*",    "q?",
+                                          "[set]",   "with space", "ünï:çødé", "back\\slash"};
   const std::vector<std::string> active = {"coord-10", "coord-1x", "a:b", "glob", "q", "set"};
   for (const auto& id : stale) coordinator(r, id, 700);
   for (const auto& id : active) coordinator(r, id, 10);
@@ -164,7 +168,8 @@ TEST_F(CleanupTest, MalformedHeartbeatsAreCountedAndLeftAlone) {
   r("SET", "blocking:heartbeat:bad-1", "not json at all");
   r("SET", "blocking:heartbeat:bad-2", R"({"timestamp":"yesterday"})");
   r("SET", "blocking:heartbeat:bad-3", R"({"seq":1})");
-  r("SET", "blocking:heartbeat:bad-4", R"({"timestamp":)" + std::to_string(r.now_ms() + 3600000) + "}");  // future: alive
+  r("SET", "blocking:heartbeat:bad-4",
+    R"({"timestamp":)" + std::to_string(r.now_ms() + 3600000) + "}");  // future: alive
   auto rep = cleanup();
   EXPECT_EQ(rep.invalid_heartbeats, 3u);
   EXPECT_EQ(rep.active_coordinators, 1u);
@@ -192,7 +197,8 @@ TEST_F(CleanupTest, OrphansGoOnlyWhenAskedAndOnlyByTheTimestampTheyCarry) {
   EXPECT_FALSE(r.exists("blocking:idempotency:nobody:old:" + old_ms));
   EXPECT_FALSE(r.exists("blocking:idempotency:nobody:json"));
   EXPECT_TRUE(r.exists("blocking:idempotency:nobody:new:" + new_ms)) << "its name says it is 1.1 s old";
-  EXPECT_TRUE(r.exists("blocking:idempotency:nobody:plain")) << "no timestamp: an orphan's age is never guessed";
+  EXPECT_TRUE(r.exists("blocking:idempotency:nobody:plain"))
+      << "no timestamp: an orphan's age is never guessed";
 }
 
 // Death by absence, where the keys carry no timestamp (the reference values "1" and "CONTINUE"):
@@ -237,7 +243,8 @@ TEST_F(CleanupTest, ASecondConcurrentRunIsTurnedAway) {
   auto rep = cleanup();
   EXPECT_TRUE(rep.lock_busy);
   EXPECT_EQ(keys_of(r, "stale-one"), 6);
-  EXPECT_EQ(r("GET", "swarmkeeper:cleanup:lock").str(), "someone-else") << "the other run's lock is untouched";
+  EXPECT_EQ(r("GET", "swarmkeeper:cleanup:lock").str(), "someone-else")
+      << "the other run's lock is untouched";
 }
 
 TEST_F(CleanupTest, ConnectionLostMidRunReportsAnErrorAndDeletesNothingAlive) {
@@ -343,8 +350,9 @@ void race(const ConnectionOptions& admin, const ConnectionOptions& cleaner, cons
   BlockingClient r(admin);
   std::size_t damaged = 0;
   for (const auto& id : revived) {
-    const auto n = r("EXISTS", "blocking:heartbeat:" + id, "blocking:signal:" + id, "blocking:ack:" + id + ":agent-1",
-                     "blocking:ack:" + id + ":agent-2", "blocking:idempotency:" + id + ":init", "coordinator:activity:" + id)
+    const auto n = r("EXISTS", "blocking:heartbeat:" + id, "blocking:signal:" + id,
+                     "blocking:ack:" + id + ":agent-1", "blocking:ack:" + id + ":agent-2",
+                     "blocking:idempotency:" + id + ":init", "coordinator:activity:" + id)
                        .integer();
     damaged += n != 6;
   }
@@ -355,7 +363,9 @@ void race(const ConnectionOptions& admin, const ConnectionOptions& cleaner, cons
   EXPECT_EQ(r("DBSIZE").integer(), static_cast<std::int64_t>(unique.size() * 6 + 1));
 }
 
-TEST_F(CleanupTest, RevivedMidRunLoseNothingInTheDefaultMode) { race(options(), options(), "atomic-script"); }
+TEST_F(CleanupTest, RevivedMidRunLoseNothingInTheDefaultMode) {
+  race(options(), options(), "atomic-script");
+}
 
 TEST(CleanupAcl, RevivedMidRunLoseNothingAsAUserWithoutScripting) {
   auto acl = swarmkeeper::testing::start_acl_server("cleaner", "pw", {"~*", "+@all", "-@scripting"});
@@ -384,7 +394,8 @@ TEST_F(CleanupTest, EveryHeartbeatValueOfTheTableGetsTheVerdictOfTheOneRule) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const std::string id = "case-" + std::to_string(i);
     coordinator(r, id, 700);  // its activity record stale too: the heartbeat alone decides
-    r("SET", "blocking:heartbeat:" + id, swarmkeeper::testing::fill(cases[i].value, now - threshold - 5000, now));
+    r("SET", "blocking:heartbeat:" + id,
+      swarmkeeper::testing::fill(cases[i].value, now - threshold - 5000, now));
   }
   r("HSET", "blocking:heartbeat:hash-typed", "timestamp", "1");
   r("SET", "blocking:signal:hash-typed", "x");
@@ -394,7 +405,8 @@ TEST_F(CleanupTest, EveryHeartbeatValueOfTheTableGetsTheVerdictOfTheOneRule) {
     const bool stale = cases[i].verdict == HeartbeatState::stale;
     EXPECT_EQ(keys_of(r, "case-" + std::to_string(i)), stale ? 0 : 6) << cases[i].name;
   }
-  EXPECT_TRUE(r.exists("blocking:signal:hash-typed")) << "a heartbeat of another type is unreadable, not absent";
+  EXPECT_TRUE(r.exists("blocking:signal:hash-typed"))
+      << "a heartbeat of another type is unreadable, not absent";
 }
 
 TEST_F(CleanupTest, SubSecondThresholdIsExactToTheMillisecond) {

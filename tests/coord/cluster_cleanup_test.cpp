@@ -30,8 +30,10 @@ class ClusterCleanupTest : public swarmkeeper::testing::RedisClusterTest {
   static void SetUpTestSuite() {
     RedisClusterTest::SetUpTestSuite();
     auto s = RedisProcess::start();
-    if (s) single_ = std::move(*s);
-    else failure_ = s.error().message();
+    if (s)
+      single_ = std::move(*s);
+    else
+      failure_ = s.error().message();
   }
   static void TearDownTestSuite() {
     RedisClusterTest::TearDownTestSuite();
@@ -89,14 +91,16 @@ TEST_F(ClusterCleanupTest, TheReferenceScenarioGivesTheSameReportAsOnOneServer) 
       EXPECT_LE(on_cluster.keys_deleted_across_slots, 9900u * 4);
       EXPECT_EQ(on_cluster.renewed_in_delete_window, 0u);
       bool said = false;
-      for (const auto& n : on_cluster.notes) said = said || n.find("not in one atomic step") != std::string::npos;
+      for (const auto& n : on_cluster.notes)
+        said = said || n.find("not in one atomic step") != std::string::npos;
       EXPECT_TRUE(said) << "the non-atomic part is said in the notes";
     }
   }
   auto check = verify_scenario(cluster(), seed);
   ASSERT_TRUE(check) << check.error().message();
-  EXPECT_TRUE(check->perfect()) << check->stale_keys_left << " stale keys left, " << check->active_keys_present << "/"
-                                << check->active_keys_total << " active present";
+  EXPECT_TRUE(check->perfect()) << check->stale_keys_left << " stale keys left, "
+                                << check->active_keys_present << "/" << check->active_keys_total
+                                << " active present";
   // The audit stream and the lock went to their keys' masters.
   ClusterClient c(io_.get_executor(), ClusterOptions::from(cluster()));
   auto len = run(io_, c.command(resp::Command("XLEN").arg("swarmkeeper:reaped")));
@@ -123,7 +127,8 @@ TEST_F(ClusterCleanupTest, HashTaggedCoordinatorsAreDeletedAtomicallyEverywhere)
     if (without_idempotency) {
       ClusterClient c(io_.get_executor(), ClusterOptions::from(cluster()));
       std::vector<std::string> keys;
-      for (std::uint64_t i = 1; i <= 3000; ++i) keys.push_back("blocking:idempotency:" + seed_coordinator_id(seed, i) + ":init");
+      for (std::uint64_t i = 1; i <= 3000; ++i)
+        keys.push_back("blocking:idempotency:" + seed_coordinator_id(seed, i) + ":init");
       auto n = run(io_, c.unlink(std::move(keys)));
       ASSERT_TRUE(n) << n.error().message();
       ASSERT_EQ(*n, 3000);
@@ -139,7 +144,8 @@ TEST_F(ClusterCleanupTest, HashTaggedCoordinatorsAreDeletedAtomicallyEverywhere)
       EXPECT_EQ(rep.keys_deleted, 2000u * 5);
     } else {
       EXPECT_EQ(rep.recheck, "atomic-per-slot, reread-across-slots");
-      EXPECT_EQ(rep.keys_deleted_across_slots, 2000u) << "the idempotency records, which \"init\" could also own";
+      EXPECT_EQ(rep.keys_deleted_across_slots, 2000u)
+          << "the idempotency records, which \"init\" could also own";
       EXPECT_EQ(rep.keys_deleted, 2000u * 6);
       auto check = verify_scenario(cluster(), seed);
       ASSERT_TRUE(check);
@@ -165,7 +171,8 @@ TEST_F(ClusterCleanupTest, CoordinatorsThatRenewBeforeTheDeleteKeepEveryKey) {
       ClusterClient c(io.get_executor(), ClusterOptions::from(cluster()));
       for (std::uint64_t i = 1; i <= 1000; i += 10) {
         const std::string id = seed_coordinator_id(seed, i);
-        auto ok = run(io, c.set("blocking:heartbeat:" + id, "{\"timestamp\":" + std::to_string(BlockingClient(node(0)).now_ms()) + "}"));
+        auto ok = run(io, c.set("blocking:heartbeat:" + id,
+                                "{\"timestamp\":" + std::to_string(BlockingClient(node(0)).now_ms()) + "}"));
         ASSERT_TRUE(ok) << ok.error().message();
       }
       c.close();
@@ -179,9 +186,9 @@ TEST_F(ClusterCleanupTest, CoordinatorsThatRenewBeforeTheDeleteKeepEveryKey) {
     ClusterClient c(io.get_executor(), ClusterOptions::from(cluster()));
     for (std::uint64_t i = 1; i <= 1000; ++i) {
       const std::string id = seed_coordinator_id(seed, i);
-      auto n = run(io, c.exists({"blocking:heartbeat:" + id, "blocking:signal:" + id, "blocking:idempotency:" + id + ":init",
-                                 "coordinator:activity:" + id, "blocking:ack:" + id + ":agent-1",
-                                 "blocking:ack:" + id + ":agent-2"}));
+      auto n = run(io, c.exists({"blocking:heartbeat:" + id, "blocking:signal:" + id,
+                                 "blocking:idempotency:" + id + ":init", "coordinator:activity:" + id,
+                                 "blocking:ack:" + id + ":agent-1", "blocking:ack:" + id + ":agent-2"}));
       ASSERT_TRUE(n);
       EXPECT_EQ(*n, i % 10 == 1 ? 6 : 0) << id << (tags ? " (hash-tagged)" : "");
     }
@@ -205,8 +212,8 @@ TEST_F(ClusterCleanupTest, AReshardDuringTheRunLosesNothingAliveAndTwoRunsLeaveN
   seed.stale = 3000;
   ASSERT_TRUE(seed_scenario(cluster(), seed));
   const std::uint16_t from = cluster_->nodes()[0]->port(), to = cluster_->nodes()[1]->port();
-  const std::string cmd = "redis-cli --cluster reshard 127.0.0.1:" + std::to_string(from) + " --cluster-from " +
-                          node_id(from) + " --cluster-to " + node_id(to) +
+  const std::string cmd = "redis-cli --cluster reshard 127.0.0.1:" + std::to_string(from) +
+                          " --cluster-from " + node_id(from) + " --cluster-to " + node_id(to) +
                           " --cluster-slots 1000 --cluster-yes --cluster-pipeline 10 >/dev/null 2>&1";
   std::atomic<int> reshard_rc{-1};
   CleanupOptions o;
@@ -221,7 +228,8 @@ TEST_F(ClusterCleanupTest, AReshardDuringTheRunLosesNothingAliveAndTwoRunsLeaveN
     ConnectionOptions n0 = node(0);
     auto map = SlotMap::from_cluster_slots(BlockingClient(n0)("CLUSTER", "SLOTS").root());
     std::size_t owned = 0;
-    for (std::uint16_t s = 0; map && s < kClusterSlots; ++s) owned += map->node_for(s) && map->node_for(s)->port == from;
+    for (std::uint16_t s = 0; map && s < kClusterSlots; ++s)
+      owned += map->node_for(s) && map->node_for(s)->port == from;
     return owned;
   };
   const std::size_t owned_at_start = slots_of_from();
@@ -230,7 +238,8 @@ TEST_F(ClusterCleanupTest, AReshardDuringTheRunLosesNothingAliveAndTwoRunsLeaveN
     launched = true;
     reshard = std::thread([&] { reshard_rc = std::system(cmd.c_str()); });
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (slots_of_from() + 50 > owned_at_start && reshard_rc.load() < 0 && std::chrono::steady_clock::now() < until)
+    while (slots_of_from() + 50 > owned_at_start && reshard_rc.load() < 0 &&
+           std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
   };
   auto first = run_cleanup(cluster(), o);
@@ -239,8 +248,10 @@ TEST_F(ClusterCleanupTest, AReshardDuringTheRunLosesNothingAliveAndTwoRunsLeaveN
   EXPECT_EQ(reshard_rc.load(), 0) << "redis-cli --cluster reshard failed";
   ASSERT_TRUE(first) << first.error().message();
   std::printf("first run: %llu deleted, %llu slots scanned again, %llu ms, errors: %s\n",
-              static_cast<unsigned long long>(first->keys_deleted), static_cast<unsigned long long>(first->slots_rescanned),
-              static_cast<unsigned long long>(first->execution_time_ms), first->errors.empty() ? "none" : first->errors.front().c_str());
+              static_cast<unsigned long long>(first->keys_deleted),
+              static_cast<unsigned long long>(first->slots_rescanned),
+              static_cast<unsigned long long>(first->execution_time_ms),
+              first->errors.empty() ? "none" : first->errors.front().c_str());
   EXPECT_GT(first->slots_rescanned, 0u) << "the reshard overlapped the run: slots moved while it scanned";
   auto mid = verify_scenario(cluster(), seed);
   ASSERT_TRUE(mid) << mid.error().message();
@@ -249,13 +260,14 @@ TEST_F(ClusterCleanupTest, AReshardDuringTheRunLosesNothingAliveAndTwoRunsLeaveN
   EXPECT_TRUE(second.errors.empty()) << second.errors.front();
   auto after = verify_scenario(cluster(), seed);
   ASSERT_TRUE(after);
-  EXPECT_EQ(after->stale_keys_left, 0u) << "every stale key gone after two runs (first run: " << first->keys_deleted
-                                        << " deleted, " << first->slots_rescanned << " slots scanned again, errors: "
-                                        << (first->errors.empty() ? "none" : first->errors.front()) << ")";
+  EXPECT_EQ(after->stale_keys_left, 0u)
+      << "every stale key gone after two runs (first run: " << first->keys_deleted << " deleted, "
+      << first->slots_rescanned
+      << " slots scanned again, errors: " << (first->errors.empty() ? "none" : first->errors.front()) << ")";
   EXPECT_EQ(after->active_keys_present, after->active_keys_total);
   // Put the slots back for the other tests.
-  const std::string back = "redis-cli --cluster reshard 127.0.0.1:" + std::to_string(from) + " --cluster-from " +
-                           node_id(to) + " --cluster-to " + node_id(from) +
+  const std::string back = "redis-cli --cluster reshard 127.0.0.1:" + std::to_string(from) +
+                           " --cluster-from " + node_id(to) + " --cluster-to " + node_id(from) +
                            " --cluster-slots 1000 --cluster-yes >/dev/null 2>&1";
   EXPECT_EQ(std::system(back.c_str()), 0);
 }
@@ -264,8 +276,10 @@ TEST_F(ClusterCleanupTest, TheCliFindsTheClusterByUrlOrByAskingTheNode) {
   SeedOptions seed;
   seed.coordinators = 2000;
   seed.stale = 1000;
-  for (const std::string& url : {cluster_url(), "redis://127.0.0.1:" + std::to_string(cluster_->nodes()[2]->port())}) {
-    auto seeded = swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 2000 --stale 1000");
+  for (const std::string& url :
+       {cluster_url(), "redis://127.0.0.1:" + std::to_string(cluster_->nodes()[2]->port())}) {
+    auto seeded =
+        swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 2000 --stale 1000");
     ASSERT_EQ(seeded.exit_code, 0) << seeded.out;
     EXPECT_GE(total_keys(), 12000) << url << ": seeded across the whole cluster, whichever URL";
     auto r = swarmkeeper::testing::run_cli("cleanup --no-log --json --url " + url);
@@ -275,12 +289,13 @@ TEST_F(ClusterCleanupTest, TheCliFindsTheClusterByUrlOrByAskingTheNode) {
     EXPECT_EQ(total_keys(), 6000 + 1) << url << ": the active coordinators' keys and the audit stream";
   }
   // A cluster has database 0 only; a bad password fails at once, with no hang.
-  auto db = swarmkeeper::testing::run_cli("cleanup --no-log --url " + cluster_url() + "/3", "timeout -s KILL 60");
+  auto db =
+      swarmkeeper::testing::run_cli("cleanup --no-log --url " + cluster_url() + "/3", "timeout -s KILL 60");
   EXPECT_EQ(db.exit_code, 64) << db.out;
   EXPECT_NE(db.out.find("database 0"), std::string::npos) << db.out;
-  auto pw = swarmkeeper::testing::run_cli(
-      "cleanup --no-log --url redis+cluster://nobody:wrong@127.0.0.1:" + std::to_string(cluster_->nodes()[0]->port()),
-      "timeout -s KILL 60");
+  auto pw = swarmkeeper::testing::run_cli("cleanup --no-log --url redis+cluster://nobody:wrong@127.0.0.1:" +
+                                              std::to_string(cluster_->nodes()[0]->port()),
+                                          "timeout -s KILL 60");
   EXPECT_NE(pw.exit_code, 0) << pw.out;
   EXPECT_NE(pw.exit_code, 137) << "killed by the timeout: it hung";
   // WATCH reaches one slot: a transaction re-check is refused on a cluster, nothing done.
@@ -321,8 +336,8 @@ TEST(ClusterCleanupStart, NoReachableSeedFailsPromptly) {
   const auto free_port = (*port)->port();
   (*port)->stop();  // a port nothing listens on now
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = swarmkeeper::testing::run_cli("cleanup --no-log --url redis+cluster://127.0.0.1:" + std::to_string(free_port),
-                                         "timeout -s KILL 60");
+  auto r = swarmkeeper::testing::run_cli(
+      "cleanup --no-log --url redis+cluster://127.0.0.1:" + std::to_string(free_port), "timeout -s KILL 60");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30)) << "no hang";
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.exit_code, 137) << "killed by the timeout: it hung";
@@ -485,7 +500,8 @@ class Writer {
 // record seen still present after n-I's heartbeat was written, and gone at the end, was
 // deleted while a possible owner was alive: every such loss must be counted in
 // renewedInDeleteWindow (on one server none may happen: one atomic step).
-void another_owner_appears_during_the_run(const ConnectionOptions& where, bool on_cluster, bool tags, std::int64_t now_ms) {
+void another_owner_appears_during_the_run(const ConnectionOptions& where, bool on_cluster, bool tags,
+                                          std::int64_t now_ms) {
   constexpr int kN = 600;
   auto id = [&](char who, int i) {
     const std::string plain = std::string(1, who) + "-" + std::to_string(i);
@@ -495,7 +511,8 @@ void another_owner_appears_during_the_run(const ConnectionOptions& where, bool o
   {
     Writer seed(where, on_cluster);
     for (int i = 0; i < kN; ++i) {
-      seed.set("blocking:heartbeat:" + id('s', i), "{\"timestamp\":" + std::to_string(now_ms - 3600000) + "}");
+      seed.set("blocking:heartbeat:" + id('s', i),
+               "{\"timestamp\":" + std::to_string(now_ms - 3600000) + "}");
       seed.set("blocking:signal:" + id('s', i), "x");
       seed.set(record(i), "{\"status\":\"done\"}");
     }
@@ -512,8 +529,10 @@ void another_owner_appears_during_the_run(const ConnectionOptions& where, bool o
   CleanupOptions o;
   o.batch_keys = 64;
   o.max_in_flight = 1;
-  if (on_cluster) o.inside_delete_window = appear;
-  else o.before_first_delete = [&] { writer = std::thread(appear); };
+  if (on_cluster)
+    o.inside_delete_window = appear;
+  else
+    o.before_first_delete = [&] { writer = std::thread(appear); };
   auto rep = run_cleanup(where, o);
   if (writer.joinable()) writer.join();
   ASSERT_TRUE(rep) << rep.error().message();
@@ -524,12 +543,13 @@ void another_owner_appears_during_the_run(const ConnectionOptions& where, bool o
     alive_with_record += seen_alive_with_record[i];
     if (seen_alive_with_record[i] && !check.exists(record(i))) ++lost;
   }
-  std::cout << (on_cluster ? "cluster" : "one server") << (tags ? ", hash-tagged" : ", plain ids") << ": " << alive_with_record
-            << " records seen with their other owner alive, " << lost << " of those deleted, "
-            << rep->renewed_in_delete_window << " counted in the window, " << rep->keys_kept_ambiguous
-            << " kept ambiguous, recheck " << rep->recheck << "\n";
+  std::cout << (on_cluster ? "cluster" : "one server") << (tags ? ", hash-tagged" : ", plain ids") << ": "
+            << alive_with_record << " records seen with their other owner alive, " << lost
+            << " of those deleted, " << rep->renewed_in_delete_window << " counted in the window, "
+            << rep->keys_kept_ambiguous << " kept ambiguous, recheck " << rep->recheck << "\n";
   EXPECT_GT(alive_with_record, 0u) << "the race was not run";
-  EXPECT_LE(lost, rep->renewed_in_delete_window) << "a record went while its other owner was alive, counted nowhere";
+  EXPECT_LE(lost, rep->renewed_in_delete_window)
+      << "a record went while its other owner was alive, counted nowhere";
   if (!on_cluster) {
     EXPECT_EQ(lost, 0u);
   }
@@ -625,7 +645,12 @@ TEST(ClusterLockFailover, TheRunNeverGoesOnWithoutItsLockUnsaid) {
       asio::io_context io2;
       ClusterClient other(io2.get_executor(), ClusterOptions::from(seed_node));
       while (running) {
-        auto r = run(io2, other.command(resp::Command("SET").arg("swarmkeeper:cleanup:lock").arg("intruder").arg("NX").arg("PX").arg(60000)));
+        auto r = run(io2, other.command(resp::Command("SET")
+                                            .arg("swarmkeeper:cleanup:lock")
+                                            .arg("intruder")
+                                            .arg("NX")
+                                            .arg("PX")
+                                            .arg(60000)));
         if (r && !r->is_null() && running) {
           intruder_took = true;
           break;
@@ -642,8 +667,9 @@ TEST(ClusterLockFailover, TheRunNeverGoesOnWithoutItsLockUnsaid) {
   ASSERT_TRUE(rep) << rep.error().message();
   bool lock_said = false;
   for (const auto& e : rep->errors) lock_said = lock_said || e.find("lock") != std::string::npos;
-  std::cout << "failover during the run: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
-            << " s, " << rep->keys_deleted << " keys deleted, intruder took the lock: " << intruder_took
+  std::cout << "failover during the run: "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s, "
+            << rep->keys_deleted << " keys deleted, intruder took the lock: " << intruder_took
             << ", errors: " << (rep->errors.empty() ? "none" : rep->errors.front()) << "\n";
   if (intruder_took) {
     EXPECT_TRUE(lock_said) << "another run took the lock while this one worked, and it said nothing";

@@ -39,19 +39,26 @@ TEST_F(Ownership, ExactFamilyMatchesTheWholeSuffixOnly) {
   auto a = resolve_key("blocking:signal:coord-1", "signal");
   ASSERT_EQ(a.kind, Attribution::remove);
   EXPECT_EQ(a.owners, std::vector<std::uint32_t>{idx_["coord-1"]});
-  EXPECT_EQ(resolve_key("blocking:signal:coord-10", "signal").owners, std::vector<std::uint32_t>{idx_["coord-10"]});
-  EXPECT_EQ(resolve_key("blocking:signal:glob*?[x]", "signal").owners, std::vector<std::uint32_t>{idx_["glob*?[x]"]});
-  EXPECT_EQ(resolve_key("coordinator:activity:with space", "activity").owners, std::vector<std::uint32_t>{idx_["with space"]});
+  EXPECT_EQ(resolve_key("blocking:signal:coord-10", "signal").owners,
+            std::vector<std::uint32_t>{idx_["coord-10"]});
+  EXPECT_EQ(resolve_key("blocking:signal:glob*?[x]", "signal").owners,
+            std::vector<std::uint32_t>{idx_["glob*?[x]"]});
+  EXPECT_EQ(resolve_key("coordinator:activity:with space", "activity").owners,
+            std::vector<std::uint32_t>{idx_["with space"]});
   EXPECT_EQ(resolve_key("blocking:signal:coord-", "signal").kind, Attribution::orphan);
   EXPECT_EQ(resolve_key("blocking:signal:glob", "signal").kind, Attribution::orphan);
 }
 
 TEST_F(Ownership, IdPrefixNeverLetsAPrefixIdClaimAnothersKey) {
   // "coord-1" is a prefix of "coord-10": the split is at the separator, not the prefix.
-  EXPECT_EQ(resolve_key("blocking:ack:coord-10:agent-1", "ack").owners, std::vector<std::uint32_t>{idx_["coord-10"]});
-  EXPECT_EQ(resolve_key("blocking:ack:coord-1:agent-1", "ack").owners, std::vector<std::uint32_t>{idx_["coord-1"]});
-  EXPECT_EQ(resolve_key("blocking:ack:ünï-çødé:agent", "ack").owners, std::vector<std::uint32_t>{idx_["ünï-çødé"]});
-  EXPECT_EQ(resolve_key("blocking:ack:glob*?[x]:a:b", "ack").owners, std::vector<std::uint32_t>{idx_["glob*?[x]"]});
+  EXPECT_EQ(resolve_key("blocking:ack:coord-10:agent-1", "ack").owners,
+            std::vector<std::uint32_t>{idx_["coord-10"]});
+  EXPECT_EQ(resolve_key("blocking:ack:coord-1:agent-1", "ack").owners,
+            std::vector<std::uint32_t>{idx_["coord-1"]});
+  EXPECT_EQ(resolve_key("blocking:ack:ünï-çødé:agent", "ack").owners,
+            std::vector<std::uint32_t>{idx_["ünï-çødé"]});
+  EXPECT_EQ(resolve_key("blocking:ack:glob*?[x]:a:b", "ack").owners,
+            std::vector<std::uint32_t>{idx_["glob*?[x]"]});
 }
 
 TEST_F(Ownership, IdPrefixWithTwoPossibleOwnersIsAmbiguous) {

@@ -11,7 +11,8 @@ TEST(HeartbeatRule, EveryValueOfTheTableGetsItsVerdict) {
   const std::int64_t now = 1'800'000'000'000, threshold = 600'000;
   for (const auto& c : testing::heartbeat_cases()) {
     const std::string v = testing::fill(c.value, now - threshold - 1000, now - 1000);
-    EXPECT_EQ(static_cast<int>(judge_heartbeat(v, KeySchema{}, now, threshold)), static_cast<int>(c.verdict)) << c.name;
+    EXPECT_EQ(static_cast<int>(judge_heartbeat(v, KeySchema{}, now, threshold)), static_cast<int>(c.verdict))
+        << c.name;
   }
 }
 

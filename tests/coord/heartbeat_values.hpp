@@ -56,7 +56,8 @@ inline std::vector<HeartbeatCase> heartbeat_cases() {
 
 inline std::string fill(std::string v, std::int64_t old_ms, std::int64_t new_ms) {
   for (auto [tag, ts] : {std::pair<const char*, std::int64_t>{"{OLD}", old_ms}, {"{NEW}", new_ms}})
-    for (auto at = v.find(tag); at != std::string::npos; at = v.find(tag)) v.replace(at, 5, std::to_string(ts));
+    for (auto at = v.find(tag); at != std::string::npos; at = v.find(tag))
+      v.replace(at, 5, std::to_string(ts));
   return v;
 }
 

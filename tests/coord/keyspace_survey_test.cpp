@@ -28,8 +28,8 @@ TEST(KeyspaceSurvey, ShapesAbstractIdsAndSayWhatTheSchemaClaims) {
     s.on_key("blocking:ack:" + id + ":sig-1");
     s.on_key("swarm:swarm-1:blocking:" + id);
   }
-  for (const char* name : {"alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota", "kappa", "lambda",
-                           "mu", "nu", "xi", "omicron", "pi", "rho", "sigma"})
+  for (const char* name : {"alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota", "kappa",
+                           "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma"})
     s.on_key(std::string("tenant:") + name + ":config");  // ids without digits: past 16 values, one shape
   s.on_key("swarm:state:main");
   s.finish();
@@ -78,7 +78,9 @@ TEST(KeyspaceSurvey, TheSuggestedSchemaReadsALayoutItHasNeverSeen) {
   EXPECT_EQ(judge_heartbeat(kv[0].second, *schema, kNow, 600000), HeartbeatState::active);
   auto family = [&](const std::string& key) -> std::string {
     const KeyFamily* f = schema->family_of(key);
-    return f ? std::string(f->match == KeyFamily::Match::exact ? "exact" : f->match == KeyFamily::Match::id_prefix ? "id_prefix" : "mentions") +
+    return f ? std::string(f->match == KeyFamily::Match::exact       ? "exact"
+                           : f->match == KeyFamily::Match::id_prefix ? "id_prefix"
+                                                                     : "mentions") +
                    " " + std::string(*f->id_part(key))
              : "none";
   };

@@ -21,7 +21,8 @@ namespace {
 
 using swarmkeeper::testing::BlockingClient;
 
-constexpr std::int64_t kThresholdMs = 4000;  // the orchestrator's 600 s, scaled down so the test can wait it out
+constexpr std::int64_t kThresholdMs =
+    4000;  // the orchestrator's 600 s, scaled down so the test can wait it out
 
 class OrchestratorLayoutTest : public swarmkeeper::testing::RedisTest {
  protected:
@@ -35,11 +36,15 @@ class OrchestratorLayoutTest : public swarmkeeper::testing::RedisTest {
   static std::string ms(std::int64_t t) { return std::to_string(t); }
   void heartbeat(BlockingClient& r, const std::string& id, std::int64_t t, Fate f = Fate::stays) {
     set(r, "blocking:heartbeat:" + id,
-        R"({"coordinatorId":")" + id + R"(","lastHeartbeat":)" + ms(t) + R"(,"sequence":7,"iteration":2,"metadata":{}})", 300, f);
+        R"({"coordinatorId":")" + id + R"(","lastHeartbeat":)" + ms(t) +
+            R"(,"sequence":7,"iteration":2,"metadata":{}})",
+        300, f);
   }
   void activity(BlockingClient& r, const std::string& id, std::int64_t t, Fate f = Fate::stays) {
     set(r, "coordinator:activity:" + id,
-        R"({"coordinatorId":")" + id + R"(","lastActivity":)" + ms(t) + R"(,"iteration":2,"phase":"blocking"})", 600, f);
+        R"({"coordinatorId":")" + id + R"(","lastActivity":)" + ms(t) +
+            R"(,"iteration":2,"phase":"blocking"})",
+        600, f);
   }
   // The keys every coordinator has, all written at time t.
   void keys(BlockingClient& r, const std::string& id, std::int64_t t, Fate f) {
@@ -54,7 +59,8 @@ class OrchestratorLayoutTest : public swarmkeeper::testing::RedisTest {
           3600, f);
     set(r, "blocking:idempotency:hub:" + id + ":wake:2:" + ms(t), "1", 86400, f);
     set(r, "swarm:swarm-1:blocking:" + id,
-        R"({"status":"waiting","startTime":)" + ms(t) + R"(,"signalType":"wake","iteration":2,"phase":"blocking","swarmId":"swarm-1","coordinatorId":")" +
+        R"({"status":"waiting","startTime":)" + ms(t) +
+            R"(,"signalType":"wake","iteration":2,"phase":"blocking","swarmId":"swarm-1","coordinatorId":")" +
             id + R"(","timestamp":)" + ms(t) + "}",
         86400, f);
   }
@@ -71,7 +77,8 @@ class OrchestratorLayoutTest : public swarmkeeper::testing::RedisTest {
   void check(BlockingClient& r, int run) {
     for (const auto& [key, fate] : expect_) {
       const bool gone = fate == Fate::gone_run1 || (fate == Fate::gone_run2 && run >= 2);
-      EXPECT_EQ(r.exists(key), !gone) << "after run " << run << ": " << key << (gone ? " should be gone" : " should stay");
+      EXPECT_EQ(r.exists(key), !gone)
+          << "after run " << run << ": " << key << (gone ? " should be gone" : " should stay");
     }
   }
 };
@@ -91,8 +98,8 @@ TEST_F(OrchestratorLayoutTest, DeadCoordinatorsGoWholeAndNothingAliveOrYoungIsTo
   for (const char* id : {"dead-1", "dead-2", "dead_3"}) keys(r, id, old, Fate::gone_run1);
   // Dead, not yet past it: its last signal came moments ago, its ACKs are old.
   keys(r, "dying", old, Fate::stays);
-  set(r, "blocking:signal:dying", R"({"timestamp":)" + ms(recent) + R"(,"senderId":"hub","receiverId":"dying"})", 86400,
-      Fate::stays);
+  set(r, "blocking:signal:dying",
+      R"({"timestamp":)" + ms(recent) + R"(,"senderId":"hub","receiverId":"dying"})", 86400, Fate::stays);
   // Just started: keys before its first heartbeat — a young signal, and "1" values
   // written after a quiet spell (small integers share one object and one idle clock).
   set(r, "blocking:ack:newbie:sig-1", "1", 3600, Fate::stays);
@@ -143,10 +150,11 @@ TEST_F(OrchestratorLayoutTest, TheHarnessAndPerfFormatsReadToo) {
   BlockingClient r(options());
   const std::int64_t now = r.now_ms();
   // The test harness: {"timestamp"} with SETEX 90; the perf script: the reference layout, no TTL.
-  r("SET", "blocking:heartbeat:harness", R"({"coordinatorId":"harness","timestamp":)" + ms(now) + R"(,"status":"active"})",
-    "EX", 90);
+  r("SET", "blocking:heartbeat:harness",
+    R"({"coordinatorId":"harness","timestamp":)" + ms(now) + R"(,"status":"active"})", "EX", 90);
   r("SET", "blocking:ack:harness:s", "1");
-  r("SET", "blocking:heartbeat:perf", R"({"coordinatorId":"perf","timestamp":)" + ms(now - 10 * kThresholdMs) + "}");
+  r("SET", "blocking:heartbeat:perf",
+    R"({"coordinatorId":"perf","timestamp":)" + ms(now - 10 * kThresholdMs) + "}");
   r("SET", "blocking:ack:perf:s", "1");
   // A writer of its own: the field is called lastSeen. Unreadable: left alone, and said why.
   r("SET", "blocking:heartbeat:custom", R"({"lastSeen":)" + ms(now - 10 * kThresholdMs) + "}");
@@ -159,7 +167,8 @@ TEST_F(OrchestratorLayoutTest, TheHarnessAndPerfFormatsReadToo) {
   ASSERT_EQ(rep.invalid_heartbeat_reasons.size(), 1u);
   EXPECT_EQ(rep.invalid_heartbeat_reasons[0].first, "noField");
   EXPECT_EQ(rep.invalid_heartbeat_examples, std::vector<std::string>{"blocking:heartbeat:custom"});
-  EXPECT_NE(rep.invalid_heartbeat_hint.find(R"("lastSeen")"), std::string::npos) << rep.invalid_heartbeat_hint;
+  EXPECT_NE(rep.invalid_heartbeat_hint.find(R"("lastSeen")"), std::string::npos)
+      << rep.invalid_heartbeat_hint;
 }
 
 }  // namespace
@@ -172,7 +181,8 @@ namespace {
 class AbsentHostileTest : public swarmkeeper::testing::RedisTest {
  protected:
   CleanupReport cleanup(CleanupOptions o = {}) {
-    if (o.threshold == std::chrono::milliseconds(600000)) o.threshold = std::chrono::milliseconds(kThresholdMs);
+    if (o.threshold == std::chrono::milliseconds(600000))
+      o.threshold = std::chrono::milliseconds(kThresholdMs);
     auto r = run_cleanup(options(), o);
     EXPECT_TRUE(r) << (r ? "" : r.error().message());
     return r ? *r : CleanupReport{};
@@ -220,7 +230,8 @@ TEST_F(AbsentHostileTest, AKeyThatCannotBeReadKeepsItsCoordinatorsOldKeys) {
   r("SET", "blocking:signal:hx", R"({"timestamp":)" + ms(old) + "}");
   r("HSET", "blocking:ack:hx:s1", "timestamp", ms(r.now_ms()));  // a hash: its age is unknown
   r("SET", "blocking:signal:bx", R"({"timestamp":)" + ms(old) + "}");
-  r("SET", "blocking:ack:bx:s1", R"({"timestamp":)" + ms(r.now_ms()) + R"(,"pad":")" + std::string(20000, 'x') + "\"}");
+  r("SET", "blocking:ack:bx:s1",
+    R"({"timestamp":)" + ms(r.now_ms()) + R"(,"pad":")" + std::string(20000, 'x') + "\"}");
   cleanup();
   EXPECT_TRUE(r.exists("blocking:signal:hx"));
   EXPECT_TRUE(r.exists("blocking:signal:bx")) << "a value too large to read may be young";
@@ -229,7 +240,8 @@ TEST_F(AbsentHostileTest, AKeyThatCannotBeReadKeepsItsCoordinatorsOldKeys) {
 TEST_F(AbsentHostileTest, SecondsAreNotMillisecondsAndAnIdOfDigitsIsNoTimestamp) {
   BlockingClient r(options());
   const std::int64_t now_s = r.now_ms() / 1000;
-  r("SET", "blocking:heartbeat:secs", R"({"timestamp":)" + std::to_string(now_s) + "}");  // seconds: unreadable
+  r("SET", "blocking:heartbeat:secs",
+    R"({"timestamp":)" + std::to_string(now_s) + "}");  // seconds: unreadable
   r("SET", "blocking:signal:secs", "CONTINUE");
   r("SET", "coordinator:activity:secs2", std::to_string(now_s));
   r("SET", "blocking:signal:secs2", "CONTINUE");
@@ -262,7 +274,8 @@ TEST_F(AbsentHostileTest, ADryRunTakesNoLockAndAFullRecordStillUpdatesItsOwnFiel
   r("SET", "blocking:signal:dry", "CONTINUE-2");  // its keys changed: its record starts again
   r("SET", "blocking:signal:other", "CONTINUE");
   rep = cleanup(one);
-  EXPECT_NE(std::string(r("HGET", "swarmkeeper:absent", "dry").str()), first) << "rewritten although the hash is full";
+  EXPECT_NE(std::string(r("HGET", "swarmkeeper:absent", "dry").str()), first)
+      << "rewritten although the hash is full";
   EXPECT_EQ(rep.absent_not_recorded, 1u) << "other waits for room";
 }
 
@@ -283,7 +296,8 @@ TEST_F(AbsentHostileTest, ARunWhoseLockIsTakenStopsAndSaysSo) {
   o.threshold = std::chrono::milliseconds(600000);
   o.before_first_delete = [&] {
     BlockingClient w(options());
-    EXPECT_EQ(w("SET", "swarmkeeper:cleanup:lock", "another-run:1:x").str(), "OK") << "the other run's lock was not written";
+    EXPECT_EQ(w("SET", "swarmkeeper:cleanup:lock", "another-run:1:x").str(), "OK")
+        << "the other run's lock was not written";
   };
   auto r = run_cleanup(options(), o);
   ASSERT_TRUE(r) << r.error().message();

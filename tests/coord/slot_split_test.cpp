@@ -50,7 +50,8 @@ void expect_one_slot(const SlotSplit::Part& p) {
 
 TEST(SlotSplit, AHashTaggedCoordinatorIsOneAtomicStep) {
   const auto b = batch_of({{{{"blocking:heartbeat:{c1}", kSha}},
-                            {"blocking:signal:{c1}", "blocking:ack:{c1}:a", "coordinator:activity:{c1}", "blocking:heartbeat:{c1}"},
+                            {"blocking:signal:{c1}", "blocking:ack:{c1}:a", "coordinator:activity:{c1}",
+                             "blocking:heartbeat:{c1}"},
                             true}});
   const auto s = split_by_slot(b);
   EXPECT_TRUE(s.across.batch.keys.empty());
@@ -102,7 +103,8 @@ TEST(SlotSplit, AGroupWithAnAbsenceCheckElsewhereIsReReadWholeNeverTrustedInTheA
   // still be absent, and it lives in another slot. Read before the atomic step and
   // trusted, that check missed "init" appearing in between (the key went, unreported):
   // the whole group is re-read, unlinked and re-read, so a change is counted.
-  const std::string hb = "blocking:heartbeat:{c1}", other = "blocking:heartbeat:init", key = "blocking:idempotency:{c1}:init";
+  const std::string hb = "blocking:heartbeat:{c1}", other = "blocking:heartbeat:init",
+                    key = "blocking:idempotency:{c1}:init";
   ASSERT_NE(key_slot(other), key_slot(hb));
   ASSERT_EQ(key_slot(key), key_slot(hb));
   const auto b = batch_of({{{{hb, kSha}, {other, ""}}, {key}}, {{{hb, kSha}}, {"blocking:signal:{c1}"}}});
@@ -115,7 +117,8 @@ TEST(SlotSplit, AGroupWithAnAbsenceCheckElsewhereIsReReadWholeNeverTrustedInTheA
   expect_one_slot(s.atomic[0]);
   EXPECT_EQ(s.atomic[0].batch.keys, std::vector<std::string>{"blocking:signal:{c1}"});
   // The second split (after `across` ran) never brings the group back into an atomic step.
-  for (std::vector<std::uint8_t> failed : {std::vector<std::uint8_t>{0, 0}, std::vector<std::uint8_t>{0, 1}}) {
+  for (std::vector<std::uint8_t> failed :
+       {std::vector<std::uint8_t>{0, 0}, std::vector<std::uint8_t>{0, 1}}) {
     const auto after = split_by_slot(b, false, &failed);
     ASSERT_EQ(after.atomic.size(), 1u);
     EXPECT_EQ(after.atomic[0].batch.keys, std::vector<std::string>{"blocking:signal:{c1}"});
@@ -140,7 +143,8 @@ TEST(SlotSplit, LivenessRecordsInTwoSlotsNeverGoInTheCrossSlotUnlink) {
   // slot's atomic step against its own bytes, so a renewal right before keeps it.
   const std::string hb = "blocking:heartbeat:c7", act = "coordinator:activity:c7";
   ASSERT_NE(key_slot(hb), key_slot(act));
-  const auto b = batch_of({{{{hb, kSha}, {act, std::string(40, 'b')}}, {"blocking:signal:c7", act, hb}, true}});
+  const auto b =
+      batch_of({{{{hb, kSha}, {act, std::string(40, 'b')}}, {"blocking:signal:c7", act, hb}, true}});
   const auto s = split_by_slot(b);
   EXPECT_EQ(s.across.batch.keys, std::vector<std::string>{"blocking:signal:c7"});
   EXPECT_EQ(s.across.batch.check_keys.size(), 2u) << "both records re-read around the cross-slot UNLINK";
@@ -172,7 +176,8 @@ TEST(SlotSplit, KeysWithNothingToCheckAreOneStepPerSlot) {
 }
 
 TEST(SlotSplit, AllAcrossPutsEveryGroupInTheReReadPart) {
-  const auto b = batch_of({{{{"blocking:heartbeat:{c1}", kSha}}, {"blocking:signal:{c1}", "blocking:heartbeat:{c1}"}, true}});
+  const auto b = batch_of(
+      {{{{"blocking:heartbeat:{c1}", kSha}}, {"blocking:signal:{c1}", "blocking:heartbeat:{c1}"}, true}});
   const auto s = split_by_slot(b, true);
   EXPECT_TRUE(s.atomic.empty());
   EXPECT_EQ(s.across.batch.keys, b.keys);
@@ -193,7 +198,8 @@ TEST(SlotSplit, ManyGroupsKeepEveryKeyExactlyOnce) {
   for (const auto& p : s.atomic) {
     expect_one_slot(p);
     seen.insert(p.batch.keys.begin(), p.batch.keys.end());
-    for (std::size_t i = 0; i < p.check_of.size(); ++i) EXPECT_EQ(b.check_keys[p.check_of[i]], p.batch.check_keys[i]);
+    for (std::size_t i = 0; i < p.check_of.size(); ++i)
+      EXPECT_EQ(b.check_keys[p.check_of[i]], p.batch.check_keys[i]);
   }
   EXPECT_EQ(seen, std::multiset<std::string>(b.keys.begin(), b.keys.end()));
   for (std::size_t i = 0; i < s.across.check_of.size(); ++i)

@@ -47,7 +47,8 @@ class ExamplesTest : public ::testing::Test {
       failure_ = "install: " + install.out;
       return;
     }
-    auto configure = sh("cmake -S " SWARMKEEPER_SOURCE_DIR "/examples -B " + build + " -G Ninja -DCMAKE_PREFIX_PATH=" + prefix +
+    auto configure = sh("cmake -S " SWARMKEEPER_SOURCE_DIR "/examples -B " + build +
+                        " -G Ninja -DCMAKE_PREFIX_PATH=" + prefix +
                         " -DCMAKE_CXX_COMPILER_LAUNCHER=$(command -v ccache || true)");
     if (configure.code != 0) {
       failure_ = "configure: " + configure.out;
@@ -87,12 +88,14 @@ TEST_F(ExamplesTest, EveryExampleBuildsAgainstTheInstalledPackageAndRuns) {
   EXPECT_NE(pipeline.out.find("after the transaction = 43"), std::string::npos) << pipeline.out;
   auto cache = run_example("cache", url);
   EXPECT_EQ(cache.code, 0) << cache.out;
-  EXPECT_NE(cache.out.find(R"(user:42 = {"name":"Ada"})"), std::string::npos) << cache.out;  // (L1 hits vary: the own write's invalidation may race the first load)
+  EXPECT_NE(cache.out.find(R"(user:42 = {"name":"Ada"})"), std::string::npos)
+      << cache.out;  // (L1 hits vary: the own write's invalidation may race the first load)
   auto monitor = run_example("monitor", url);
   EXPECT_EQ(monitor.code, 0) << monitor.out;
   auto cluster = RedisCluster::start();
   ASSERT_TRUE(cluster) << cluster.error().message();
-  auto on_cluster = run_example("cluster", "redis+cluster://127.0.0.1:" + std::to_string((*cluster)->nodes()[0]->port()));
+  auto on_cluster =
+      run_example("cluster", "redis+cluster://127.0.0.1:" + std::to_string((*cluster)->nodes()[0]->port()));
   EXPECT_EQ(on_cluster.code, 0) << on_cluster.out;
   EXPECT_NE(on_cluster.out.find("1 2 3"), std::string::npos) << on_cluster.out;
 }
@@ -112,7 +115,8 @@ TEST_F(ExamplesTest, WithNoServerEveryExampleSaysWhyAndExits) {
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const auto r = results[i].get();
     EXPECT_EQ(r.code, 1) << runs[i].first << " (137: killed after 60 s, it hung): " << r.out;
-    EXPECT_NE(r.out.find("127.0.0.1:1"), std::string::npos) << runs[i].first << " names where it could not connect: " << r.out;
+    EXPECT_NE(r.out.find("127.0.0.1:1"), std::string::npos)
+        << runs[i].first << " names where it could not connect: " << r.out;
   }
 }
 
@@ -125,10 +129,11 @@ TEST_F(ExamplesTest, PkgConfigDescribesTheInstalledPackage) {
   EXPECT_EQ(v.out, SWARMKEEPER_PROJECT_VERSION "\n");
   auto cflags = sh("PKG_CONFIG_PATH=" + pc + " pkg-config --cflags swarmkeeper");
   EXPECT_NE(cflags.out.find("-DBOOST_ASIO_SEPARATE_COMPILATION"), std::string::npos) << cflags.out;
-  EXPECT_NE(cflags.out.find((dir_ / "prefix").string()), std::string::npos) << "the prefix it was installed to: " << cflags.out;
+  EXPECT_NE(cflags.out.find((dir_ / "prefix").string()), std::string::npos)
+      << "the prefix it was installed to: " << cflags.out;
   const std::string exe = (dir_ / "get_set_pc").string();
-  auto built = sh("$(command -v ccache || true) c++ " SWARMKEEPER_SOURCE_DIR "/examples/get_set.cpp -o " + exe +
-                  " $(PKG_CONFIG_PATH=" + pc + " pkg-config --cflags --libs swarmkeeper)");
+  auto built = sh("$(command -v ccache || true) c++ " SWARMKEEPER_SOURCE_DIR "/examples/get_set.cpp -o " +
+                  exe + " $(PKG_CONFIG_PATH=" + pc + " pkg-config --cflags --libs swarmkeeper)");
   ASSERT_EQ(built.code, 0) << built.out;
   auto server = testing::start_server();
   ASSERT_TRUE(server);
@@ -145,8 +150,9 @@ TEST_F(ExamplesTest, TheTreeBuildsAsASubprojectOfAnotherProject) {
   auto server = testing::start_server();
   ASSERT_TRUE(server);
   const std::string build = SWARMKEEPER_BUILD_DIR "-subproject";
-  auto r = sh("bash " SWARMKEEPER_SOURCE_DIR "/tests/subproject/check_subproject.sh " SWARMKEEPER_SOURCE_DIR " " + build +
-              " redis://127.0.0.1:" + std::to_string(server->port()));
+  auto r =
+      sh("bash " SWARMKEEPER_SOURCE_DIR "/tests/subproject/check_subproject.sh " SWARMKEEPER_SOURCE_DIR " " +
+         build + " redis://127.0.0.1:" + std::to_string(server->port()));
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find(R"(example:task:1 = {"status":"done"})"), std::string::npos) << r.out;
 }

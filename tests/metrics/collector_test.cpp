@@ -39,7 +39,8 @@ TEST(Collector, PercentilesOfAMillionSamplesAreWithinOnePercentOfTheExactOnes) {
   const auto w = find(c.snapshot(), "op_ns").windows[static_cast<int>(Window::m1)];
   EXPECT_EQ(w.count, samples.size());
   for (auto [q, got] : {std::pair{0.50, w.p50}, {0.95, w.p95}, {0.99, w.p99}, {0.999, w.p999}})
-    EXPECT_LT(std::abs(got - exact(q)) / exact(q), 0.01) << "q=" << q << " got " << got << " exact " << exact(q);
+    EXPECT_LT(std::abs(got - exact(q)) / exact(q), 0.01)
+        << "q=" << q << " got " << got << " exact " << exact(q);
 }
 
 TEST(Collector, WindowsRollAtFiveSecondSlots) {
@@ -55,7 +56,8 @@ TEST(Collector, WindowsRollAtFiveSecondSlots) {
   g.set(3);
   for (int i = 1; i <= 10; ++i) c.advance(t0 + 5s + i * 5s);  // 10 more: slot 1 is the 11th newest closed
   auto s = c.snapshot();
-  EXPECT_EQ(find(s, "events").windows[0].count, 10u) << "still inside the last minute (12 slots with the open one)";
+  EXPECT_EQ(find(s, "events").windows[0].count, 10u)
+      << "still inside the last minute (12 slots with the open one)";
   c.advance(t0 + 60s);
   s = c.snapshot();
   EXPECT_EQ(find(s, "events").windows[0].count, 0u) << "rolled out of the 1 min window";
@@ -99,8 +101,10 @@ TEST(Collector, EightThreadsRecordingDuringAdvanceAndSnapshotLoseNoSample) {
   }
   for (auto& t : threads) t.join();
   const auto s = c.snapshot();
-  EXPECT_EQ(find(s, "lat").windows[static_cast<int>(Window::h1)].count, static_cast<std::uint64_t>(kThreads) * kEach);
-  EXPECT_EQ(find(s, "n").windows[static_cast<int>(Window::h1)].count, static_cast<std::uint64_t>(kThreads) * kEach);
+  EXPECT_EQ(find(s, "lat").windows[static_cast<int>(Window::h1)].count,
+            static_cast<std::uint64_t>(kThreads) * kEach);
+  EXPECT_EQ(find(s, "n").windows[static_cast<int>(Window::h1)].count,
+            static_cast<std::uint64_t>(kThreads) * kEach);
 }
 
 TEST(Collector, ASampleRecordedJustBeforeALateAdvanceCountsInEveryWindow) {

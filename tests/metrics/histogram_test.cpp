@@ -39,7 +39,8 @@ TEST(Histogram, PercentilesWithinOnePercentOfExact) {
 }
 
 TEST(Histogram, SmallValuesAreExactAndEveryBucketRoundTrips) {
-  for (std::uint64_t v = 0; v < 128; ++v) EXPECT_EQ(Histogram::value_of(Histogram::bucket_of(v)), static_cast<double>(v));
+  for (std::uint64_t v = 0; v < 128; ++v)
+    EXPECT_EQ(Histogram::value_of(Histogram::bucket_of(v)), static_cast<double>(v));
   std::mt19937_64 rng(3);
   for (int i = 0; i < 100000; ++i) {
     const std::uint64_t v = rng() >> (rng() % 60);

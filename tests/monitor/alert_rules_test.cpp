@@ -66,9 +66,11 @@ TEST(AlertEngine, AnAbsentOrNaNSeriesDoesNotHold) {
 }
 
 TEST(AlertRulesFile, AGoodFileParses) {
-  auto r = parse_alert_rules(R"({"rules":[{"name":"A","series":"s{l=\"v\"}","op":">=","threshold":1.5,"for":"30s",
+  auto r =
+      parse_alert_rules(R"({"rules":[{"name":"A","series":"s{l=\"v\"}","op":">=","threshold":1.5,"for":"30s",
                                  "keep_firing_for":"1m","severity":"critical","summary":"sum"},
-                                {"name":"B","series":"t","threshold":0,"op":"<","for":0}]})", "f");
+                                {"name":"B","series":"t","threshold":0,"op":"<","for":0}]})",
+                        "f");
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[0].op, AlertRule::Op::ge);
@@ -92,7 +94,8 @@ TEST(AlertRulesFile, BadFilesAreRefusedNamingTheRuleAndField) {
       {R"({"rules":[{"name":"A","series":"s","threshold":1,"for":"1e9h"}]})", "for"},
       {R"({"rules":[{"name":"A","series":"s","threshold":1,"severity":3}]})", "severity"},
       {R"({"rules":[{"name":"A","series":"s","threshold":1,"colour":"red"}]})", "colour"},
-      {R"({"rules":[{"name":"A","series":"s","threshold":1},{"name":"A","series":"t","threshold":2}]})", "already"},
+      {R"({"rules":[{"name":"A","series":"s","threshold":1},{"name":"A","series":"t","threshold":2}]})",
+       "already"},
   };
   for (const auto& [text, word] : bad) {
     auto r = parse_alert_rules(text, "rules.json");

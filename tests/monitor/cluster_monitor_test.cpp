@@ -7,9 +7,9 @@
 #include <csignal>
 #include <thread>
 
+#include "net/redis_process.hpp"
 #include "support/cli_runner.hpp"
 #include "swarmkeeper/monitor/monitor.hpp"
-#include "net/redis_process.hpp"
 
 namespace swarmkeeper {
 namespace {
@@ -35,7 +35,9 @@ class ClusterMonitorTest : public ::testing::Test {
 TEST_F(ClusterMonitorTest, WatchesEveryMasterAndCountsTheWholeSwarm) {
   for (std::size_t i = 0; i < 3; ++i) BlockingClient(node(i))("FLUSHALL");
   const std::string url = "redis+cluster://127.0.0.1:" + std::to_string(cluster_->nodes()[1]->port());
-  ASSERT_EQ(swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 3000 --stale 2900").exit_code, 0);
+  ASSERT_EQ(swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 3000 --stale 2900")
+                .exit_code,
+            0);
   monitor::MonitorOptions o;
   o.connection = *parse_redis_url(url);
   o.listen = "127.0.0.1:0";
@@ -55,8 +57,10 @@ TEST_F(ClusterMonitorTest, WatchesEveryMasterAndCountsTheWholeSwarm) {
   EXPECT_NE(text.find("swarmkeeper_cluster_slots_ok 16384\n"), std::string::npos);
   EXPECT_NE(text.find("swarmkeeper_cluster_masters_watched 3\n"), std::string::npos);
   for (std::size_t i = 0; i < 3; ++i)
-    EXPECT_NE(text.find("swarmkeeper_redis_up{node=\"127.0.0.1:" + std::to_string(cluster_->nodes()[i]->port()) + "\"} 1"),
-              std::string::npos) << "node " << i;
+    EXPECT_NE(text.find("swarmkeeper_redis_up{node=\"127.0.0.1:" +
+                        std::to_string(cluster_->nodes()[i]->port()) + "\"} 1"),
+              std::string::npos)
+        << "node " << i;
   std::this_thread::sleep_for(std::chrono::milliseconds(700));  // a few more refreshes
   text = m.metrics_text();
   EXPECT_EQ(text.find("error=\"MOVED\""), std::string::npos) << "the monitor asks each key's owner only";
@@ -83,8 +87,8 @@ TEST_F(ClusterMonitorTest, APlainUrlToANodeDownAtStartWatchesTheClusterOnceItAns
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   auto watched_all = [&] {
     for (std::size_t i = 0; i < 3; ++i)
-      if (text.find("swarmkeeper_redis_up{node=\"127.0.0.1:" + std::to_string(cluster_->nodes()[i]->port()) + "\"} 1") ==
-          std::string::npos)
+      if (text.find("swarmkeeper_redis_up{node=\"127.0.0.1:" + std::to_string(cluster_->nodes()[i]->port()) +
+                    "\"} 1") == std::string::npos)
         return false;
     return text.find("swarmkeeper_cluster_masters_watched 3\n") != std::string::npos;
   };

@@ -52,7 +52,8 @@ TEST(PromText, LongLabelValuesAreBoundedAndStayDistinct) {
   for (int i = 0; i < 200; ++i) euros += "\xe2\x82\xac";
   const auto le = bounded_label(euros);
   EXPECT_LE(le.size(), kMaxLabelBytes);
-  EXPECT_EQ(prom_escape(le).find("\\x"), std::string::npos) << "no byte outside a valid sequence: " << prom_escape(le);
+  EXPECT_EQ(prom_escape(le).find("\\x"), std::string::npos)
+      << "no byte outside a valid sequence: " << prom_escape(le);
 }
 
 // A stray byte is written as the text \xNN; a key whose name is that text stays another
@@ -69,23 +70,26 @@ TEST(PromText, AStrayByteAndItsEscapedTextStayTwoSeries) {
 // other names, empty hosts and malformed ports do not.
 TEST(HttpServer, HostHeadersThatNameThisServerPass) {
   const std::vector<std::string> names = {"swarm.example.com"};
-  for (const char* ok : {"127.0.0.1", "127.0.0.1:9840", "10.1.2.3:80", "[::1]:9840", "[::1]", "localhost", "LOCALHOST:9840",
-                         "swarm.example.com", "Swarm.Example.COM:443"})
+  for (const char* ok : {"127.0.0.1", "127.0.0.1:9840", "10.1.2.3:80", "[::1]:9840", "[::1]", "localhost",
+                         "LOCALHOST:9840", "swarm.example.com", "Swarm.Example.COM:443"})
     EXPECT_TRUE(host_allowed(ok, names)) << ok;
-  for (const char* bad : {"", "attacker.example", "attacker.example:9840", "swarm.example.com.attacker.example",
-                          "localhost.attacker.example", "127.0.0.1:", "127.0.0.1:80x", "[::1", "[::1]x", "[nonsense]:80",
-                          ":9840", "localhost:99999999999", "[::1]:99999999999999999999", "127.0.0.1:65536"})
+  for (const char* bad :
+       {"", "attacker.example", "attacker.example:9840", "swarm.example.com.attacker.example",
+        "localhost.attacker.example", "127.0.0.1:", "127.0.0.1:80x", "[::1", "[::1]x", "[nonsense]:80",
+        ":9840", "localhost:99999999999", "[::1]:99999999999999999999", "127.0.0.1:65536"})
     EXPECT_FALSE(host_allowed(bad, names)) << bad;
   EXPECT_FALSE(host_allowed("swarm.example.com", {})) << "a name nobody configured";
 }
 
 TEST(HttpServer, OnlyLoopbackListenAddressesCountAsLoopback) {
-  for (const char* lo : {"127.0.0.1:9840", "127.0.0.2:0", "[::1]:9840", "localhost:9840", "[::ffff:127.0.0.1]:9840"}) {
+  for (const char* lo :
+       {"127.0.0.1:9840", "127.0.0.2:0", "[::1]:9840", "localhost:9840", "[::ffff:127.0.0.1]:9840"}) {
     auto r = listen_is_loopback(lo);
     ASSERT_TRUE(r) << lo;
     EXPECT_TRUE(*r) << lo;
   }
-  for (const char* out : {"0.0.0.0:9840", "10.0.0.1:9840", "[::]:9840", "[::ffff:0.0.0.0]:9840", "[::ffff:10.0.0.1]:9840"}) {
+  for (const char* out :
+       {"0.0.0.0:9840", "10.0.0.1:9840", "[::]:9840", "[::ffff:0.0.0.0]:9840", "[::ffff:10.0.0.1]:9840"}) {
     auto r = listen_is_loopback(out);
     ASSERT_TRUE(r) << out;
     EXPECT_FALSE(*r) << out;
@@ -193,8 +197,9 @@ TEST(Webhook, UrlsAndCredentials) {
   EXPECT_EQ(t->url, "https://am.example:9093/api/v2/alerts");
   EXPECT_EQ(t->authorization, "Basic YWxpY2U6czNjcmV0");
   EXPECT_TRUE(parse_webhook_url("http://127.0.0.1:9093/hook"));
-  for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "https://:pw@h/", "nonsense", "http://h/#frag",
-                          "http://127.0.0.1:99999/hook", "http://h:123456/", "http://alice:hunter2@mypassword@127.0.0.1:1/hook"}) {
+  for (const char* bad : {"ftp://x/", "http://", "http://h:0/", "https://:pw@h/", "nonsense",
+                          "http://h/#frag", "http://127.0.0.1:99999/hook", "http://h:123456/",
+                          "http://alice:hunter2@mypassword@127.0.0.1:1/hook"}) {
     auto r = parse_webhook_url(bad);
     EXPECT_FALSE(r) << bad;
   }
@@ -219,7 +224,10 @@ TEST(Webhook, UrlsAndCredentials) {
   EXPECT_EQ(redact_url("http://h/x"), "http://h/x");
   EXPECT_EQ(authorization_from_text("Bearer abc.def\n").value(), "Bearer abc.def");
   EXPECT_EQ(authorization_from_text("alice:s3cret").value(), "Basic YWxpY2U6czNjcmV0");
-  EXPECT_EQ(authorization_from_text("a:b c").value(), "Basic " "YTpiIGM=") << "a password may hold a space";
+  EXPECT_EQ(authorization_from_text("a:b c").value(),
+            "Basic "
+            "YTpiIGM=")
+      << "a password may hold a space";
   EXPECT_FALSE(authorization_from_text(""));
   EXPECT_FALSE(authorization_from_text("token-without-scheme"));
   EXPECT_FALSE(authorization_from_text("a:b\nc:d"));
@@ -264,7 +272,7 @@ TEST(CensusTally, CountsStatesAgesFamiliesAndQueues) {
 TEST(CensusTally, OrphanAndAmbiguousKeysAreCountedInEitherOrder) {
   KeySchema schema;
   CensusTally t(schema, 600000, {});
-  t.on_key("blocking:signal:early");            // before its heartbeat: settled at finish()
+  t.on_key("blocking:signal:early");  // before its heartbeat: settled at finish()
   t.on_key("blocking:heartbeat:early");
   t.on_key("blocking:heartbeat:late");
   t.on_key("blocking:signal:late");             // after its heartbeat
@@ -275,8 +283,8 @@ TEST(CensusTally, OrphanAndAmbiguousKeysAreCountedInEitherOrder) {
   t.on_key("swarm:state:s1");                   // no family's
   t.on_key("blocking:heartbeat:a");
   t.on_key("blocking:heartbeat:a:b");
-  t.on_key("blocking:ack:a:b:task");            // id_prefix: "a" and "a:b" both have heartbeats
-  t.on_key("blocking:ack:late:task");           // one owner
+  t.on_key("blocking:ack:a:b:task");                 // id_prefix: "a" and "a:b" both have heartbeats
+  t.on_key("blocking:ack:late:task");                // one owner
   t.on_key("blocking:ack:" + std::string(40, ':'));  // too many separators to list
   t.finish();
   const auto& r = t.result();
@@ -326,7 +334,9 @@ TEST(History, KeepsTheLastPointsPerSeriesOldestFirst) {
 
 // The cleanup's, the benches' and the monitor's reads of INFO go through one parser.
 TEST(RedisInfo, CpuAndClusterModeReadByField) {
-  EXPECT_DOUBLE_EQ(net::info_cpu_seconds("# CPU\r\nused_cpu_sys:1.5\r\nused_cpu_user:2.25\r\nused_cpu_sys_children:9\r\n"), 3.75);
+  EXPECT_DOUBLE_EQ(
+      net::info_cpu_seconds("# CPU\r\nused_cpu_sys:1.5\r\nused_cpu_user:2.25\r\nused_cpu_sys_children:9\r\n"),
+      3.75);
   EXPECT_DOUBLE_EQ(net::info_cpu_seconds("# CPU\r\n"), 0);
   EXPECT_TRUE(net::info_says_cluster("# Cluster\r\ncluster_enabled:1\r\n"));
   EXPECT_FALSE(net::info_says_cluster("# Cluster\r\ncluster_enabled:0\r\n"));
@@ -368,7 +378,8 @@ TEST(Advice, TrendsAndTheRulesOfThumb) {
     h.append("swarmkeeper_redis_ops_per_second", t0 + i * 60000, 1000);
   }
   const std::int64_t now = t0 + 600000;
-  auto a = advise(h, {{"swarmkeeper_redis_memory_used_ratio", 0.95}}, {{"maxmemory_policy", "noeviction"}}, now, 3600000);
+  auto a = advise(h, {{"swarmkeeper_redis_memory_used_ratio", 0.95}}, {{"maxmemory_policy", "noeviction"}},
+                  now, 3600000);
   EXPECT_DOUBLE_EQ(a.trends_per_minute.at(stale), 10);
   ASSERT_EQ(a.recommendations.size(), 3u);
   EXPECT_NE(a.recommendations[0].find("grew by 100"), std::string::npos) << a.recommendations[0];
@@ -376,8 +387,10 @@ TEST(Advice, TrendsAndTheRulesOfThumb) {
   EXPECT_NE(a.recommendations[1].find("noeviction"), std::string::npos);
   EXPECT_NE(a.recommendations[2].find("throughput stayed flat"), std::string::npos);
   // A recent successful cleanup, evicting memory, and a window under a minute: nothing to say.
-  auto quiet = advise(h, {{"swarmkeeper_cleanup_last_success_age_seconds", 60}, {"swarmkeeper_redis_memory_used_ratio", 0.95}},
-                      {{"maxmemory_policy", "allkeys-lru"}}, now, 30000);
+  auto quiet = advise(
+      h,
+      {{"swarmkeeper_cleanup_last_success_age_seconds", 60}, {"swarmkeeper_redis_memory_used_ratio", 0.95}},
+      {{"maxmemory_policy", "allkeys-lru"}}, now, 30000);
   EXPECT_TRUE(quiet.recommendations.empty());
   EXPECT_TRUE(quiet.trends_per_minute.empty());
 }

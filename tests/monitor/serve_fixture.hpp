@@ -120,7 +120,8 @@ class ServeTest : public CliFixture {
   // Starts serve with args; waits for its "dashboard on http://...:PORT/" line.
   std::uint16_t start(std::vector<std::string> args, const std::string& redis_url = "") {
     std::vector<std::string> all{"serve", "--url", redis_url.empty() ? url() : redis_url};
-    if (std::find(args.begin(), args.end(), "--listen") == args.end()) all.insert(all.end(), {"--listen", "127.0.0.1:0"});
+    if (std::find(args.begin(), args.end(), "--listen") == args.end())
+      all.insert(all.end(), {"--listen", "127.0.0.1:0"});
     all.insert(all.end(), args.begin(), args.end());
     log_ = (tmp_ / "serve.log").string();
     std::filesystem::remove(log_);  // a previous run's line must not be read as this one's
@@ -129,7 +130,8 @@ class ServeTest : public CliFixture {
     std::smatch m;
     while (Clock::now() < deadline) {
       const std::string out = slurp(log_);
-      if (std::regex_search(out, m, std::regex("dashboard on https?://[^ ]+:([0-9]+)/"))) return port_ = std::stoi(m[1]);
+      if (std::regex_search(out, m, std::regex("dashboard on https?://[^ ]+:([0-9]+)/")))
+        return port_ = std::stoi(m[1]);
       std::this_thread::sleep_for(20ms);
     }
     ADD_FAILURE() << "serve did not start: " << slurp(log_);
@@ -170,7 +172,8 @@ class ServeTest : public CliFixture {
   }
   double value(const std::string& series) {
     auto snap = json::parse(http_get(port_, "/api/snapshot").body, nullptr, false);
-    if (snap.is_discarded() || !snap["values"].contains(series) || snap["values"][series].is_null()) return std::nan("");
+    if (snap.is_discarded() || !snap["values"].contains(series) || snap["values"][series].is_null())
+      return std::nan("");
     return snap["values"][series].get<double>();
   }
   // An alert's state in /api/alerts: inactive, pending, firing, resolved; "none" if no such rule.

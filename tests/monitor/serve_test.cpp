@@ -30,19 +30,19 @@ namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-using swarmkeeper::testing::BlockingClient;
-using swarmkeeper::testing::run_cli;
-using swarmkeeper::testing::slurp;
-using swarmkeeper::testing::spawn_cli;
-using swarmkeeper::testing::wait_cli;
 using swarmkeeper::testing::bind_loopback;
+using swarmkeeper::testing::BlockingClient;
 using swarmkeeper::testing::Child;
 using swarmkeeper::testing::connect_to;
 using swarmkeeper::testing::free_port;
 using swarmkeeper::testing::header;
 using swarmkeeper::testing::http_get;
 using swarmkeeper::testing::http_raw;
+using swarmkeeper::testing::run_cli;
 using swarmkeeper::testing::ServeTest;
+using swarmkeeper::testing::slurp;
+using swarmkeeper::testing::spawn_cli;
+using swarmkeeper::testing::wait_cli;
 using Clock = std::chrono::steady_clock;
 
 // A webhook receiver on a free loopback port: records every POST (headers and body) and
@@ -85,7 +85,8 @@ class WebhookReceiver {
         if (head == std::string::npos) continue;
         std::smatch m;
         const std::string headers = req.substr(0, head);
-        if (std::regex_search(headers, m, std::regex("[Cc]ontent-[Ll]ength: *([0-9]+)"))) want = head + 4 + std::stoul(m[1]);
+        if (std::regex_search(headers, m, std::regex("[Cc]ontent-[Ll]ength: *([0-9]+)")))
+          want = head + 4 + std::stoul(m[1]);
         if (want != std::string::npos && req.size() >= want) break;
       }
       const auto head = req.find("\r\n\r\n");
@@ -98,7 +99,8 @@ class WebhookReceiver {
         held_.push_back(c);  // read, never answered
         continue;
       }
-      const std::string answer = "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      const std::string answer =
+          "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       (void)!::write(c, answer.data(), answer.size());
       ::close(c);
     }
@@ -118,10 +120,10 @@ class WebhookReceiver {
 TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   ASSERT_EQ(run_cli("seed --force --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
   BlockingClient redis(options());
-  redis("SET", "blocking:signal:ghost", "x");            // a coordinator without a liveness record: absent
-  redis("SET", "coordinator:activity:ghost2", "x");      // an unreadable liveness record: invalid
-  redis("SET", "blocking:idempotency:nobody:x", "1");    // names no coordinator: an orphan
-  redis("RPUSH", "bull:mail:wait", "a", "b", "c");       // a queue backlog of 3
+  redis("SET", "blocking:signal:ghost", "x");          // a coordinator without a liveness record: absent
+  redis("SET", "coordinator:activity:ghost2", "x");    // an unreadable liveness record: invalid
+  redis("SET", "blocking:idempotency:nobody:x", "1");  // names no coordinator: an orphan
+  redis("RPUSH", "bull:mail:wait", "a", "b", "c");     // a queue backlog of 3
   ASSERT_NE(start({"--refresh", "500ms"}), 0);
   ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) {
     return b.find("swarmkeeper_coordinators{state=\"stale\"} 9900\n") != std::string::npos;
@@ -132,7 +134,8 @@ TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   const int promtool = std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str());
   EXPECT_EQ(promtool, 0) << "promtool: " << slurp(file + ".out");
   EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"active\"} 100\n"), std::string::npos);
-  EXPECT_NE(metrics.find("swarmkeeper_build_info{version=\"" SWARMKEEPER_PROJECT_VERSION "\",revision=\""), std::string::npos)
+  EXPECT_NE(metrics.find("swarmkeeper_build_info{version=\"" SWARMKEEPER_PROJECT_VERSION "\",revision=\""),
+            std::string::npos)
       << metrics.substr(metrics.find("swarmkeeper_build_info"), 200);
   EXPECT_NE(metrics.find("swarmkeeper_keys{family=\"ack\"} 20000\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_heartbeat_age_seconds_count 10000\n"), std::string::npos);
@@ -141,10 +144,12 @@ TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
   EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"absent\"} 1\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_coordinators{state=\"invalid\"} 1\n"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_keys_ambiguous 0\n"), std::string::npos);
-  EXPECT_NE(metrics.find("swarmkeeper_queue_backlog{key=\"bull:mail:wait\",type=\"list\"} 3\n"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_queue_backlog{key=\"bull:mail:wait\",type=\"list\"} 3\n"),
+            std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}"), std::string::npos);
   EXPECT_NE(metrics.find("swarmkeeper_redis_memory_used_bytes"), std::string::npos);
-  EXPECT_NE(metrics.find("swarmkeeper_monitor_collector_age_seconds{collector=\"census\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("swarmkeeper_monitor_collector_age_seconds{collector=\"census\"}"),
+            std::string::npos);
   // Every swarmkeeper_ series the shipped Grafana dashboard queries exists in this scrape.
   const json dashboard = json::parse(slurp(SWARMKEEPER_SOURCE_DIR "/deploy/grafana-dashboard.json"));
   std::size_t queried = 0;
@@ -154,15 +159,16 @@ TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
       const std::string expr = target["expr"];
       for (std::sregex_iterator it(expr.begin(), expr.end(), series), end; it != end; ++it) {
         ++queried;
-        EXPECT_NE(metrics.find("\n" + it->str()), std::string::npos) << "the dashboard queries " << it->str()
-                                                                     << ", which /metrics does not have";
+        EXPECT_NE(metrics.find("\n" + it->str()), std::string::npos)
+            << "the dashboard queries " << it->str() << ", which /metrics does not have";
       }
     }
   EXPECT_GT(queried, 15u);
   EXPECT_EQ(value("swarmkeeper_coordinators{state=\"stale\"}"), 9900);
   EXPECT_EQ(http_get(port_, "/healthz").status, 200);
   EXPECT_EQ(http_get(port_, "/readyz").status, 200);
-  auto hist = json::parse(http_get(port_, "/api/history?window=600&series=swarmkeeper_redis_up").body, nullptr, false);
+  auto hist = json::parse(http_get(port_, "/api/history?window=600&series=swarmkeeper_redis_up").body,
+                          nullptr, false);
   ASSERT_FALSE(hist.is_discarded());
   EXPECT_GE(hist["t"].size(), 1u);
   EXPECT_EQ(http_get(port_, "/api/history?series=").status, 400);
@@ -176,7 +182,8 @@ TEST_F(ServeTest, MetricsPassPromtoolAndTheCensusMatchesTheSeed) {
 
 TEST_F(ServeTest, AnAlertGoesPendingFiringResolvedAndTheWebhookGetsOneOfEach) {
   WebhookReceiver hook;
-  const auto rules = write_rules(R"({"rules":[{"name":"TooManyKeys","series":"swarmkeeper_redis_db_keys{db=\"0\"}",
+  const auto rules =
+      write_rules(R"({"rules":[{"name":"TooManyKeys","series":"swarmkeeper_redis_db_keys{db=\"0\"}",
     "op":">","threshold":5,"for":"1500ms","severity":"critical","summary":"more than 5 keys"}]})");
   ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook", hook.url()}), 0);
   auto state = [&] {
@@ -186,13 +193,20 @@ TEST_F(ServeTest, AnAlertGoesPendingFiringResolvedAndTheWebhookGetsOneOfEach) {
   EXPECT_EQ(state(), "inactive");
   BlockingClient redis(options());
   for (int i = 0; i < 10; ++i) redis("SET", "k" + std::to_string(i), "v");
-  ASSERT_TRUE(wait_for("/api/alerts", [](const std::string& b) { return b.find("\"pending\"") != std::string::npos; }, 10s));
-  ASSERT_TRUE(wait_for("/api/alerts", [](const std::string& b) { return b.find("\"firing\"") != std::string::npos; }, 10s));
-  EXPECT_NE(http_get(port_, "/metrics").body.find("swarmkeeper_alerts{alertname=\"TooManyKeys\",alertstate=\"firing\""),
+  ASSERT_TRUE(wait_for(
+      "/api/alerts", [](const std::string& b) { return b.find("\"pending\"") != std::string::npos; }, 10s));
+  ASSERT_TRUE(wait_for(
+      "/api/alerts", [](const std::string& b) { return b.find("\"firing\"") != std::string::npos; }, 10s));
+  EXPECT_NE(http_get(port_, "/metrics")
+                .body.find("swarmkeeper_alerts{alertname=\"TooManyKeys\",alertstate=\"firing\""),
             std::string::npos);
   redis("FLUSHALL");
-  ASSERT_TRUE(wait_for("/api/alerts", [](const std::string& b) { return b.find("\"resolved\"") != std::string::npos ||
-                                                                        b.find("\"inactive\"") != std::string::npos; }, 10s));
+  ASSERT_TRUE(wait_for(
+      "/api/alerts",
+      [](const std::string& b) {
+        return b.find("\"resolved\"") != std::string::npos || b.find("\"inactive\"") != std::string::npos;
+      },
+      10s));
   const auto deadline = Clock::now() + 10s;
   while (hook.bodies().size() < 2 && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
   std::this_thread::sleep_for(1s);  // and no more than those two
@@ -222,12 +236,18 @@ TEST_F(ServeTest, AFailingWebhookIsCountedAndNeverHoldsUpAStop) {
     const auto deadline = Clock::now() + 10s;
     while (hook.headers().empty() && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
     ASSERT_FALSE(hook.headers().empty()) << slurp(log_);
-    EXPECT_NE(hook.headers()[0].find("Authorization: Basic YWxpY2U6aHVudGVyMg=="), std::string::npos) << hook.headers()[0];
+    EXPECT_NE(hook.headers()[0].find("Authorization: Basic YWxpY2U6aHVudGVyMg=="), std::string::npos)
+        << hook.headers()[0];
     if (!hang) {
-      ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) {
-        return b.find("swarmkeeper_webhook_failures_total{reason=\"http_5xx\"} 0\n") == std::string::npos &&
-               b.find("swarmkeeper_webhook_failures_total{reason=\"http_5xx\"}") != std::string::npos;
-      }, 10s)) << http_get(port_, "/metrics").body;
+      ASSERT_TRUE(wait_for(
+          "/metrics",
+          [](const std::string& b) {
+            return b.find("swarmkeeper_webhook_failures_total{reason=\"http_5xx\"} 0\n") ==
+                       std::string::npos &&
+                   b.find("swarmkeeper_webhook_failures_total{reason=\"http_5xx\"}") != std::string::npos;
+          },
+          10s))
+          << http_get(port_, "/metrics").body;
       EXPECT_NE(slurp(log_).find("webhook attempt 1 failed: HTTP 500"), std::string::npos) << slurp(log_);
     } else {
       std::this_thread::sleep_for(300ms);  // the POST is waiting for its answer
@@ -236,9 +256,11 @@ TEST_F(ServeTest, AFailingWebhookIsCountedAndNeverHoldsUpAStop) {
     EXPECT_EQ(stop(), 0);
     const auto took = Clock::now() - t0;
 #ifndef SWARMKEEPER_SANITIZED
-    EXPECT_LT(took, 1s) << (hang ? "a receiver that never answers" : "a receiver that answers 500, between retries");
+    EXPECT_LT(took, 1s) << (hang ? "a receiver that never answers"
+                                 : "a receiver that answers 500, between retries");
 #endif
-    EXPECT_EQ(slurp(log_).find("hunter2"), std::string::npos) << "the password is never logged: " << slurp(log_);
+    EXPECT_EQ(slurp(log_).find("hunter2"), std::string::npos)
+        << "the password is never logged: " << slurp(log_);
   }
 }
 
@@ -247,17 +269,19 @@ TEST_F(ServeTest, AFailingWebhookIsCountedAndNeverHoldsUpAStop) {
 // an outage of its own (the next resend brings it), and resolves it when the rule does.
 TEST_F(ServeTest, AStockAlertmanagerGetsKeepsAndResolvesTheAlert) {
   const std::string am_binary = "/usr/bin/prometheus-alertmanager";
-  ASSERT_TRUE(std::filesystem::exists(am_binary)) << "prometheus-alertmanager is missing: run scripts/setup.sh";
+  ASSERT_TRUE(std::filesystem::exists(am_binary))
+      << "prometheus-alertmanager is missing: run scripts/setup.sh";
   const auto am_port = free_port();
-  const std::string am_config = (tmp_ / "alertmanager.yml").string(), am_log = (tmp_ / "alertmanager.log").string();
+  const std::string am_config = (tmp_ / "alertmanager.yml").string(),
+                    am_log = (tmp_ / "alertmanager.log").string();
   std::ofstream(am_config) << "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n";
-  const std::vector<std::string> am_args = {am_binary, "--config.file=" + am_config,
-                                            "--storage.path=" + (tmp_ / "alertmanager").string(),
-                                            "--web.listen-address=127.0.0.1:" + std::to_string(am_port),
-                                            "--cluster.listen-address="};
+  const std::vector<std::string> am_args = {
+      am_binary, "--config.file=" + am_config, "--storage.path=" + (tmp_ / "alertmanager").string(),
+      "--web.listen-address=127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="};
   auto am_ready = [&] {
     const auto deadline = Clock::now() + 20s;
-    while (http_get(am_port, "/-/ready").status != 200 && Clock::now() < deadline) std::this_thread::sleep_for(100ms);
+    while (http_get(am_port, "/-/ready").status != 200 && Clock::now() < deadline)
+      std::this_thread::sleep_for(100ms);
     return http_get(am_port, "/-/ready").status == 200;
   };
   // The alert as Alertmanager holds it: "active", "resolved" (gone from the list), or "none".
@@ -265,7 +289,8 @@ TEST_F(ServeTest, AStockAlertmanagerGetsKeepsAndResolvesTheAlert) {
     auto alerts = json::parse(http_get(am_port, "/api/v2/alerts").body, nullptr, false);
     if (!alerts.is_array()) return std::string("unreadable");
     for (const auto& a : alerts)
-      if (a["labels"].value("alertname", "") == "TooManyKeys") return a["status"].value("state", std::string("?"));
+      if (a["labels"].value("alertname", "") == "TooManyKeys")
+        return a["status"].value("state", std::string("?"));
     return std::string("none");
   };
   auto wait_state = [&](const std::string& want) {
@@ -276,10 +301,12 @@ TEST_F(ServeTest, AStockAlertmanagerGetsKeepsAndResolvesTheAlert) {
   auto am = std::make_unique<Child>(am_args, am_log);
   ASSERT_TRUE(am_ready()) << slurp(am_log);
 
-  const auto rules = write_rules(R"({"rules":[{"name":"TooManyKeys","series":"swarmkeeper_redis_db_keys{db=\"0\"}",
+  const auto rules =
+      write_rules(R"({"rules":[{"name":"TooManyKeys","series":"swarmkeeper_redis_db_keys{db=\"0\"}",
     "op":">","threshold":5,"for":"0s","severity":"critical","summary":"more than 5 keys"}]})");
   ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook-resend", "1s", "--webhook",
-                   "http://127.0.0.1:" + std::to_string(am_port) + "/api/v2/alerts"}), 0);
+                   "http://127.0.0.1:" + std::to_string(am_port) + "/api/v2/alerts"}),
+            0);
   BlockingClient redis(options());
   for (int i = 0; i < 10; ++i) redis("SET", "k" + std::to_string(i), "v");
   EXPECT_TRUE(wait_state("active")) << am_state() << "\n" << slurp(log_) << slurp(am_log);
@@ -288,13 +315,15 @@ TEST_F(ServeTest, AStockAlertmanagerGetsKeepsAndResolvesTheAlert) {
   std::this_thread::sleep_for(1500ms);
   am = std::make_unique<Child>(am_args, am_log);
   ASSERT_TRUE(am_ready()) << slurp(am_log);
-  EXPECT_TRUE(wait_state("active")) << "the resend brings the alert back: " << am_state() << "\n" << slurp(log_);
+  EXPECT_TRUE(wait_state("active")) << "the resend brings the alert back: " << am_state() << "\n"
+                                    << slurp(log_);
 
   redis("FLUSHALL");
   EXPECT_TRUE(wait_state("none")) << "resolved: " << am_state() << "\n" << slurp(log_);
   const std::string metrics = http_get(port_, "/metrics").body;
   EXPECT_NE(metrics.find("swarmkeeper_webhook_sent_total"), std::string::npos);
-  EXPECT_NE(metrics.find("swarmkeeper_webhook_dropped_total 0\n"), std::string::npos) << metrics.substr(metrics.find("swarmkeeper_webhook"), 600);
+  EXPECT_NE(metrics.find("swarmkeeper_webhook_dropped_total 0\n"), std::string::npos)
+      << metrics.substr(metrics.find("swarmkeeper_webhook"), 600);
   EXPECT_EQ(stop(), 0);
 }
 
@@ -305,28 +334,35 @@ TEST_F(ServeTest, AnHttpsWebhookIsVerified) {
   ASSERT_TRUE(pki.error.empty()) << pki.error;
   const auto hook_port = free_port();
   const std::string hook_log = (tmp_ / "https-hook.log").string();
-  Child hook({"/usr/bin/node", SWARMKEEPER_SOURCE_DIR "/tests/monitor/https_receiver.mjs", std::to_string(hook_port),
-              pki.server_key, pki.server_cert},
+  Child hook({"/usr/bin/node", SWARMKEEPER_SOURCE_DIR "/tests/monitor/https_receiver.mjs",
+              std::to_string(hook_port), pki.server_key, pki.server_cert},
              hook_log);
   const auto listening = Clock::now() + 10s;
-  while (slurp(hook_log).find("listening") == std::string::npos && Clock::now() < listening) std::this_thread::sleep_for(50ms);
+  while (slurp(hook_log).find("listening") == std::string::npos && Clock::now() < listening)
+    std::this_thread::sleep_for(50ms);
   ASSERT_NE(slurp(hook_log).find("listening"), std::string::npos) << slurp(hook_log);
   const auto rules = write_rules(R"({"rules":[{"name":"RedisIsUp","series":"swarmkeeper_redis_up",
     "op":">","threshold":0,"for":"0s","severity":"info","summary":"fires at once"}]})");
   const std::string hook_url = "https://127.0.0.1:" + std::to_string(hook_port) + "/hook";
 
-  ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook", hook_url, "--webhook-ca", pki.ca_cert}), 0);
+  ASSERT_NE(
+      start({"--refresh", "200ms", "--rules", rules, "--webhook", hook_url, "--webhook-ca", pki.ca_cert}), 0);
   const auto deadline = Clock::now() + 10s;
-  while (slurp(hook_log).find("POST /hook") == std::string::npos && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  while (slurp(hook_log).find("POST /hook") == std::string::npos && Clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
   EXPECT_NE(slurp(hook_log).find("RedisIsUp"), std::string::npos) << slurp(hook_log) << slurp(log_);
   EXPECT_EQ(stop(), 0);
 
   const auto posts_before = slurp(hook_log).size();
   ASSERT_NE(start({"--refresh", "200ms", "--rules", rules, "--webhook", hook_url}), 0);
-  EXPECT_TRUE(wait_for("/metrics", [](const std::string& b) {
-    return b.find("swarmkeeper_webhook_failures_total{reason=\"tls\"} 0\n") == std::string::npos &&
-           b.find("swarmkeeper_webhook_failures_total{reason=\"tls\"}") != std::string::npos;
-  }, 10s)) << slurp(log_);
+  EXPECT_TRUE(wait_for(
+      "/metrics",
+      [](const std::string& b) {
+        return b.find("swarmkeeper_webhook_failures_total{reason=\"tls\"} 0\n") == std::string::npos &&
+               b.find("swarmkeeper_webhook_failures_total{reason=\"tls\"}") != std::string::npos;
+      },
+      10s))
+      << slurp(log_);
   EXPECT_EQ(slurp(hook_log).size(), posts_before) << "nothing delivered to an unverified server";
   EXPECT_EQ(stop(), 0);
 }
@@ -369,12 +405,26 @@ TEST_F(ServeTest, JsonLogLinesFromTheEnvironment) {
 }
 
 TEST_F(ServeTest, BadFlagsAndATakenPortAreRefused) {
-  for (const char* bad : {"--refresh nan", "--refresh 50ms", "--refresh -1s", "--history 1s", "--listen nonsense",
-                          "--listen 127.0.0.1:99999", "--listen 300.1.1.1:80", "--webhook ftp://x/",
-                          "--webhook http://", "--webhook http://127.0.0.1:0/", "--webhook-resend 0",
-                          "--webhook-resend nan", "--webhook-format xml", "--webhook http://h/ --webhook-auth-file /nonexistent",
-                          "--cleanup-every 0", "--census-budget 0", "--census-budget nan", "--rules /nonexistent.json",
-                          "--webhook http://u:p@h/ --webhook-auth-file /etc/hostname", "--web-public /healthz"}) {
+  for (const char* bad : {"--refresh nan",
+                          "--refresh 50ms",
+                          "--refresh -1s",
+                          "--history 1s",
+                          "--listen nonsense",
+                          "--listen 127.0.0.1:99999",
+                          "--listen 300.1.1.1:80",
+                          "--webhook ftp://x/",
+                          "--webhook http://",
+                          "--webhook http://127.0.0.1:0/",
+                          "--webhook-resend 0",
+                          "--webhook-resend nan",
+                          "--webhook-format xml",
+                          "--webhook http://h/ --webhook-auth-file /nonexistent",
+                          "--cleanup-every 0",
+                          "--census-budget 0",
+                          "--census-budget nan",
+                          "--rules /nonexistent.json",
+                          "--webhook http://u:p@h/ --webhook-auth-file /etc/hostname",
+                          "--web-public /healthz"}) {
     auto r = run_cli("serve --url " + url() + " " + bad);
     EXPECT_EQ(r.exit_code, 64) << bad << ": " << r.out;
     EXPECT_NE(r.out.find("swarmkeeper"), std::string::npos) << bad;
@@ -410,8 +460,8 @@ TEST_F(ServeTest, AScrapeDuringALargeCensusAnswersQuickly) {
   ASSERT_TRUE(census_done) << "the census did not finish in 60 s";
   std::sort(ms.begin(), ms.end());
   const double p99 = ms[ms.size() * 99 / 100], max = ms.back();
-  std::cout << "scrapes during the census: " << ms.size() << ", p50 " << ms[ms.size() / 2] << " ms, p99 " << p99
-            << " ms, max " << max << " ms\n";
+  std::cout << "scrapes during the census: " << ms.size() << ", p50 " << ms[ms.size() / 2] << " ms, p99 "
+            << p99 << " ms, max " << max << " ms\n";
   EXPECT_GT(ms.size(), 5u) << "the census should take a while at a 5 % budget";
   EXPECT_LT(max, 500) << "a scrape waited on something";
   EXPECT_EQ(stop(), 0);
@@ -424,10 +474,13 @@ TEST_F(ServeTest, AKeyNameThatIsNotUtf8KeepsEveryEndpointValid) {
   redis("RPUSH", std::string("bull:\xff\xfe:wait"), "a");
   redis("SET", std::string("blocking:signal:\xc3"), "x");
   ASSERT_NE(start({"--refresh", "300ms"}), 0);
-  ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) { return b.find("swarmkeeper_queue_backlog{") != std::string::npos; }));
+  ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) {
+    return b.find("swarmkeeper_queue_backlog{") != std::string::npos;
+  }));
   const auto file = (tmp_ / "metrics.txt").string();
   std::ofstream(file) << http_get(port_, "/metrics").body;
-  EXPECT_EQ(std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str()), 0) << slurp(file + ".out");
+  EXPECT_EQ(std::system(("promtool check metrics < " + file + " > " + file + ".out 2>&1").c_str()), 0)
+      << slurp(file + ".out");
   // Stray bytes as the text \xNN, and a hash: a key named with that text stays another series.
   EXPECT_NE(slurp(file).find("key=\"bull:\\\\xff\\\\xfe:wait#"), std::string::npos) << slurp(file);
   auto snap = http_get(port_, "/api/snapshot");
@@ -484,9 +537,12 @@ TEST_F(ServeTest, BadRequestsGetAStatusNotASilentClose) {
   EXPECT_EQ(http_get(port_, "/api/history?series=x&window=0x10").status, 400);
   EXPECT_EQ(http_get(port_, "/nope").body.find("nope"), std::string::npos) << "no echo of the path";
   // The absolute form, as proxies send it: its host must be ours too.
-  EXPECT_EQ(raw("GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), 200);
-  EXPECT_EQ(raw("GET http://localhost:9840?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), 200);
-  EXPECT_EQ(raw("GET http://evil.example/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), 421);
+  EXPECT_EQ(raw("GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+            200);
+  EXPECT_EQ(raw("GET http://localhost:9840?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+            200);
+  EXPECT_EQ(raw("GET http://evil.example/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+            421);
   // HEAD on the event stream: its head, no stream.
   const std::string head = http_raw(port_, "HEAD /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   EXPECT_NE(head.find("200 OK"), std::string::npos) << head;
@@ -510,17 +566,25 @@ TEST_F(ServeTest, ExposureIsOptInAndRequestsForOtherHostsAreRefused) {
   EXPECT_NE(refused.out.find("--insecure-listen"), std::string::npos) << refused.out;
   EXPECT_EQ(run_cli("serve --url " + url() + " --web-hostname 'a b'").exit_code, 64);
 
-  ASSERT_NE(start({"--listen", "0.0.0.0:0", "--insecure-listen", "--web-hostname", "swarm.example.com", "--refresh", "200ms"}), 0);
+  ASSERT_NE(start({"--listen", "0.0.0.0:0", "--insecure-listen", "--web-hostname", "swarm.example.com",
+                   "--refresh", "200ms"}),
+            0);
   EXPECT_NE(slurp(log_).find("without TLS or authentication"), std::string::npos) << slurp(log_);
-  ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) { return b.find("swarmkeeper_web_insecure 1\n") != std::string::npos; }));
+  ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) {
+    return b.find("swarmkeeper_web_insecure 1\n") != std::string::npos;
+  }));
   const std::string get = "GET /metrics HTTP/1.1\r\nConnection: close\r\n";
   EXPECT_EQ(http_raw(port_, get + "Host: attacker.example\r\n\r\n").substr(9, 3), "421");
-  EXPECT_EQ(http_raw(port_, get + "Host: attacker.example:" + std::to_string(port_) + "\r\n\r\n").substr(9, 3), "421");
+  EXPECT_EQ(
+      http_raw(port_, get + "Host: attacker.example:" + std::to_string(port_) + "\r\n\r\n").substr(9, 3),
+      "421");
   EXPECT_EQ(http_raw(port_, get + "\r\n").substr(9, 3), "400") << "no Host";
-  EXPECT_EQ(http_raw(port_, get + "Host: 127.0.0.1\r\nHost: attacker.example\r\n\r\n").substr(9, 3), "400") << "two Hosts";
+  EXPECT_EQ(http_raw(port_, get + "Host: 127.0.0.1\r\nHost: attacker.example\r\n\r\n").substr(9, 3), "400")
+      << "two Hosts";
   for (const char* bad : {"'*'", "'*.example.com'", "."})
     EXPECT_EQ(run_cli("serve --url " + url() + " --web-hostname " + bad).exit_code, 64) << bad;
-  for (const std::string& host : std::vector<std::string>{"127.0.0.1:" + std::to_string(port_), "localhost", "swarm.example.com", "[::1]:80"})
+  for (const std::string& host : std::vector<std::string>{"127.0.0.1:" + std::to_string(port_), "localhost",
+                                                          "swarm.example.com", "[::1]:80"})
     EXPECT_EQ(http_raw(port_, get + "Host: " + host + "\r\n\r\n").substr(9, 3), "200") << host;
 
   const std::string page = http_raw(port_, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
@@ -533,7 +597,8 @@ TEST_F(ServeTest, ExposureIsOptInAndRequestsForOtherHostsAreRefused) {
   EXPECT_EQ(header(page, "Access-Control-Allow-Origin"), "") << "no CORS";
 
   for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
-    const auto answer = http_raw(port_, std::string(method) + " /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    const auto answer = http_raw(
+        port_, std::string(method) + " /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(answer.substr(9, 3), "405") << method;
     EXPECT_EQ(header(answer, "Allow"), "GET, HEAD") << method;
   }
@@ -545,7 +610,8 @@ TEST_F(ServeTest, ExposureIsOptInAndRequestsForOtherHostsAreRefused) {
   const long get_length = static_cast<long>(got.size() - got.find("\r\n\r\n") - 4);
   EXPECT_EQ(head.size(), head.find("\r\n\r\n") + 4) << "HEAD sends no body";
   EXPECT_GT(head_length, 1000);
-  EXPECT_NEAR(static_cast<double>(head_length), static_cast<double>(get_length), 200) << "HEAD's Content-Length is GET's";
+  EXPECT_NEAR(static_cast<double>(head_length), static_cast<double>(get_length), 200)
+      << "HEAD's Content-Length is GET's";
   EXPECT_EQ(std::atol(header(got, "Content-Length").c_str()), get_length);
   EXPECT_EQ(stop(), 0);
 }
@@ -565,24 +631,31 @@ TEST_F(ServeTest, RedisGoingAwayShowsAndSigtermStaysPrompt) {
   auto ready = http_get(port_, "/readyz");
   EXPECT_EQ(ready.status, 503);
   EXPECT_NE(ready.body.find("unreachable"), std::string::npos) << ready.body;
-  EXPECT_EQ(ready.body.find(std::to_string(own->port())), std::string::npos) << "not where Redis is: " << ready.body;
+  EXPECT_EQ(ready.body.find(std::to_string(own->port())), std::string::npos)
+      << "not where Redis is: " << ready.body;
   EXPECT_EQ(ready.body.find("127.0.0.1"), std::string::npos) << ready.body;
   EXPECT_EQ(http_get(port_, "/metrics").status, 200);
   // Said once, on the page too; the built-in RedisDown rule is pending (it fires after
   // 1 m); the collector's age counts from its last success.
-  ASSERT_TRUE(wait_for("/api/alerts", [&](const std::string&) { return alert_state("RedisDown") == "pending"; }, 10s))
+  ASSERT_TRUE(wait_for(
+      "/api/alerts", [&](const std::string&) { return alert_state("RedisDown") == "pending"; }, 10s))
       << http_get(port_, "/api/alerts").body;
   auto snap = json::parse(http_get(port_, "/api/snapshot").body, nullptr, false);
   EXPECT_TRUE(snap["redisDownSince"].is_number()) << snap["redisDownSince"];
   std::this_thread::sleep_for(1500ms);
-  EXPECT_GT(value("swarmkeeper_monitor_collector_age_seconds{collector=\"redis\"}"), 1.0) << "counted from the last success";
-  EXPECT_EQ(value("swarmkeeper_monitor_collector_stale{collector=\"census\"}"), 1) << "the census keeps failing";
+  EXPECT_GT(value("swarmkeeper_monitor_collector_age_seconds{collector=\"redis\"}"), 1.0)
+      << "counted from the last success";
+  EXPECT_EQ(value("swarmkeeper_monitor_collector_stale{collector=\"census\"}"), 1)
+      << "the census keeps failing";
   EXPECT_TRUE(std::isnan(value("swarmkeeper_coordinators{state=\"active\"}"))) << "its figures are withdrawn";
   EXPECT_GE(value("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}"), 0.9)
       << "failed PINGs count at the pool's 1 s wait (the histogram is within a few per cent)";
   ASSERT_TRUE(own->restart());
-  ASSERT_TRUE(wait_for("/readyz", [&](const std::string&) { return http_get(port_, "/readyz").status == 200; }, 15s));
-  ASSERT_TRUE(wait_for("/api/snapshot", [](const std::string& b) { return b.find("\"redisDownSince\":null") != std::string::npos; }, 10s));
+  ASSERT_TRUE(wait_for(
+      "/readyz", [&](const std::string&) { return http_get(port_, "/readyz").status == 200; }, 15s));
+  ASSERT_TRUE(wait_for(
+      "/api/snapshot",
+      [](const std::string& b) { return b.find("\"redisDownSince\":null") != std::string::npos; }, 10s));
   const std::string log = slurp(log_);
   auto count = [&](const std::string& what) {
     std::size_t n = 0;
@@ -607,11 +680,15 @@ TEST_F(ServeTest, StartsWithRedisDownAndBecomesReadyByItself) {
   ASSERT_NE(start({"--refresh", "300ms"}, own_url), 0);
   EXPECT_NE(slurp(log_).find("Redis unreachable at start"), std::string::npos) << slurp(log_);
   EXPECT_EQ(http_get(port_, "/readyz").status, 503);
-  ASSERT_TRUE(wait_for("/metrics", [](const std::string& b) { return b.find("swarmkeeper_redis_up 0\n") != std::string::npos; }, 5s));
+  ASSERT_TRUE(wait_for(
+      "/metrics",
+      [](const std::string& b) { return b.find("swarmkeeper_redis_up 0\n") != std::string::npos; }, 5s));
   ASSERT_TRUE(own->restart());
-  EXPECT_TRUE(wait_for("/readyz", [&](const std::string&) { return http_get(port_, "/readyz").status == 200; }, 15s))
+  EXPECT_TRUE(wait_for(
+      "/readyz", [&](const std::string&) { return http_get(port_, "/readyz").status == 200; }, 15s))
       << slurp(log_);
-  EXPECT_TRUE(wait_for("/api/snapshot", [&](const std::string&) { return value("swarmkeeper_redis_up") == 1; }, 5s))
+  EXPECT_TRUE(wait_for(
+      "/api/snapshot", [&](const std::string&) { return value("swarmkeeper_redis_up") == 1; }, 5s))
       << "the next snapshot says so too";
   own->stop();
   EXPECT_EQ(stop(), 0);
@@ -621,7 +698,8 @@ TEST_F(ServeTest, StartsWithRedisDownAndBecomesReadyByItself) {
 // reported as outstanding and the built-in RedisStalled rule fires within seconds.
 TEST_F(ServeTest, AStallShowsWhileItLasts) {
   ASSERT_NE(start({"--refresh", "200ms"}), 0);
-  ASSERT_TRUE(wait_for("/readyz", [&](const std::string&) { return http_get(port_, "/readyz").status == 200; }, 10s));
+  ASSERT_TRUE(wait_for(
+      "/readyz", [&](const std::string&) { return http_get(port_, "/readyz").status == 200; }, 10s));
   std::thread sleeper([&] {
     BlockingClient c(options());
     c("DEBUG", "SLEEP", "4");
@@ -639,9 +717,11 @@ TEST_F(ServeTest, AStallShowsWhileItLasts) {
   EXPECT_GT(most, 2.0) << "the PING in flight is reported while it waits";
   EXPECT_TRUE(fired) << http_get(port_, "/api/alerts").body;
   // Corrected for coordinated omission: the stall weighs in P95 as the PINGs not sent.
-  EXPECT_TRUE(wait_for("/metrics", [&](const std::string&) {
-    return value("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}") > 1.0;
-  }, 5s)) << value("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}");
+  EXPECT_TRUE(wait_for(
+      "/metrics",
+      [&](const std::string&) { return value("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}") > 1.0; },
+      5s))
+      << value("swarmkeeper_probe_latency_seconds{quantile=\"0.95\"}");
   EXPECT_EQ(stop(), 0);
 }
 

@@ -37,7 +37,7 @@ struct CurlReply {
   int status = 0;       ///< 0: no HTTP answer (refused, TLS failed)
   std::string headers;  ///< as received, lower-cased names not promised
   std::string body;
-  std::string said;     ///< curl's own error message, if any
+  std::string said;  ///< curl's own error message, if any
 };
 
 class WebConfigTest : public ServeTest {
@@ -51,8 +51,10 @@ class WebConfigTest : public ServeTest {
   CurlReply curl(const std::string& args) {
     // Files of its own: calls may run at once (an event stream on another thread).
     const std::string n = std::to_string(++calls_);
-    const std::string h = (tmp_ / ("curl" + n + ".headers")).string(), b = (tmp_ / ("curl" + n + ".body")).string();
-    const std::string cmd = "curl -sS --max-time 10 -D '" + h + "' -o '" + b + "' -w '%{http_code}' " + args + " 2>&1";
+    const std::string h = (tmp_ / ("curl" + n + ".headers")).string(),
+                      b = (tmp_ / ("curl" + n + ".body")).string();
+    const std::string cmd =
+        "curl -sS --max-time 10 -D '" + h + "' -o '" + b + "' -w '%{http_code}' " + args + " 2>&1";
     std::string out;
     FILE* p = ::popen(cmd.c_str(), "r");
     char buf[4096];
@@ -67,7 +69,9 @@ class WebConfigTest : public ServeTest {
     r.body = slurp(b);
     return r;
   }
-  std::string https(const std::string& path) const { return "'https://127.0.0.1:" + std::to_string(port_) + path + "'"; }
+  std::string https(const std::string& path) const {
+    return "'https://127.0.0.1:" + std::to_string(port_) + path + "'";
+  }
   std::string ca() const { return "--cacert '" + pki_.ca_cert + "' "; }
   // A bcrypt hash of `password`, made as an operator makes one.
   std::string hash_password(const std::string& password) {
@@ -107,21 +111,25 @@ class WebConfigTest : public ServeTest {
   // (answer() again: the status line, or "closed" when the server closed it unanswered).
   class KeptConnection {
    public:
-    KeptConnection(const WebConfigTest& t, bool client_cert) : go_(t.tmp_ / ("go" + std::to_string(++t.kept_))) {
+    KeptConnection(const WebConfigTest& t, bool client_cert)
+        : go_(t.tmp_ / ("go" + std::to_string(++t.kept_))) {
       const std::string script =
           "const tls=require('tls'),fs=require('fs');const [port,ca,cert,key,go]=process.argv.slice(1);"
-          "const o={host:'127.0.0.1',port:+port,ca:fs.readFileSync(ca)};if(cert){o.cert=fs.readFileSync(cert);"
+          "const "
+          "o={host:'127.0.0.1',port:+port,ca:fs.readFileSync(ca)};if(cert){o.cert=fs.readFileSync(cert);"
           "o.key=fs.readFileSync(key)}const s=tls.connect(o);let buf='',first=true;"
           "const out=(t,end)=>process.stdout.write(t+'\\n',()=>{if(end)process.exit(0)});"
           "const ask=()=>s.write('HEAD /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n');"
           "s.on('secureConnect',ask);s.on('data',d=>{buf+=d;if(!buf.includes('\\r\\n\\r\\n'))return;"
-          "const line=buf.split('\\r\\n')[0];buf='';if(!first){out(line,true);return}first=false;out(line,false);"
+          "const "
+          "line=buf.split('\\r\\n')[0];buf='';if(!first){out(line,true);return}first=false;out(line,false);"
           "const t=setInterval(()=>{if(fs.existsSync(go)){clearInterval(t);ask()}},50)});"
           "s.on('close',()=>out('closed',true));s.on('error',e=>out('error '+e.code,true));"
           "setTimeout(()=>out('timeout',true),30000);";
-      const std::string cert = client_cert ? "'" + t.pki_.client_cert + "' '" + t.pki_.client_key + "'" : "'' ''";
-      const std::string cmd = "node -e \"" + script + "\" " + std::to_string(t.port_) + " '" + t.pki_.ca_cert + "' " + cert +
-                              " '" + go_.string() + "' 2>&1";
+      const std::string cert =
+          client_cert ? "'" + t.pki_.client_cert + "' '" + t.pki_.client_key + "'" : "'' ''";
+      const std::string cmd = "node -e \"" + script + "\" " + std::to_string(t.port_) + " '" +
+                              t.pki_.ca_cert + "' " + cert + " '" + go_.string() + "' 2>&1";
       p_ = ::popen(cmd.c_str(), "r");
     }
     ~KeptConnection() {
@@ -152,13 +160,17 @@ class WebConfigTest : public ServeTest {
 constexpr const char* kTls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
 
 TEST_F(WebConfigTest, TlsAndBasicAuthTheExporterToolkitWay) {
-  const auto web = write_web_config(std::string(kTls) + "basic_auth_users:\n  prometheus: " + hash_password("s3cret") + "\n");
-  ASSERT_NE(start({"--listen", "0.0.0.0:0", "--web-config", web, "--web-public", "/healthz", "--refresh", "300ms"}), 0);
+  const auto web = write_web_config(std::string(kTls) +
+                                    "basic_auth_users:\n  prometheus: " + hash_password("s3cret") + "\n");
+  ASSERT_NE(
+      start({"--listen", "0.0.0.0:0", "--web-config", web, "--web-public", "/healthz", "--refresh", "300ms"}),
+      0);
   const std::string user = "-u prometheus:s3cret ";
 
   auto none = curl(ca() + https("/metrics"));
   EXPECT_EQ(none.status, 401) << none.said;
-  EXPECT_NE(none.headers.find("WWW-Authenticate: Basic realm=\"swarmkeeper\""), std::string::npos) << none.headers;
+  EXPECT_NE(none.headers.find("WWW-Authenticate: Basic realm=\"swarmkeeper\""), std::string::npos)
+      << none.headers;
   EXPECT_EQ(none.body.find("swarmkeeper_"), std::string::npos);
   EXPECT_EQ(curl(ca() + "-u prometheus:wrong " + https("/metrics")).status, 401);
   EXPECT_EQ(curl(ca() + "-u nobody:s3cret " + https("/metrics")).status, 401);
@@ -175,7 +187,8 @@ TEST_F(WebConfigTest, TlsAndBasicAuthTheExporterToolkitWay) {
   auto head = curl(ca() + "-I " + https("/metrics"));
   EXPECT_EQ(head.status, 401);
   // (-I writes the head where the body would go: nothing may follow it.)
-  EXPECT_EQ(head.body.substr(head.body.find("\r\n\r\n") + 4), "") << "a HEAD answer has no body: " << head.body;
+  EXPECT_EQ(head.body.substr(head.body.find("\r\n\r\n") + 4), "")
+      << "a HEAD answer has no body: " << head.body;
   EXPECT_EQ(curl(ca() + "-N --max-time 2 " + https("/events")).status, 401);
   auto events = curl(ca() + user + "-N --max-time 2 " + https("/events"));
   EXPECT_EQ(events.status, 200);
@@ -189,7 +202,8 @@ TEST_F(WebConfigTest, TlsAndBasicAuthTheExporterToolkitWay) {
   EXPECT_NE(plain.find("400 Bad Request"), std::string::npos) << plain;
   EXPECT_EQ(plain.find("swarmkeeper_"), std::string::npos);
   // TLS 1.1 is refused (min_version defaults to TLS12), whatever the client allows.
-  auto old = curl(ca() + user + "--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT@SECLEVEL=0' " + https("/metrics"));
+  auto old =
+      curl(ca() + user + "--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT@SECLEVEL=0' " + https("/metrics"));
   EXPECT_EQ(old.status, 0) << old.said;
   // Credentials over a wrong certificate authority are never sent: the client refuses.
   EXPECT_EQ(curl(user + https("/metrics")).status, 0);
@@ -216,7 +230,10 @@ TEST_F(WebConfigTest, ClientCertificatesAndTheMinimumVersion) {
   EXPECT_EQ(with.status, 200) << with.said;
   EXPECT_EQ(curl(ca() + https("/metrics")).status, 0) << "no client certificate";
   // The server's own certificate is signed by the same CA but names no allowed SAN.
-  EXPECT_EQ(curl(ca() + "--cert '" + pki_.server_cert + "' --key '" + pki_.server_key + "' " + https("/metrics")).status, 0);
+  EXPECT_EQ(
+      curl(ca() + "--cert '" + pki_.server_cert + "' --key '" + pki_.server_key + "' " + https("/metrics"))
+          .status,
+      0);
   EXPECT_EQ(curl(ca() + cert + "--tls-max 1.2 " + https("/metrics")).status, 0) << "min_version TLS13";
 
   // A connection made before the change (kept alive, as a scraper keeps it) gets no
@@ -225,26 +242,34 @@ TEST_F(WebConfigTest, ClientCertificatesAndTheMinimumVersion) {
   EXPECT_EQ(kept.answer(), "HTTP/1.1 200 OK") << "the kept connection's first answer";
 
   // A changed file is read again: now the client's SAN is no longer allowed.
-  write_web_config(std::string(kTls) + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
-                                       "  min_version: TLS13\n  client_allowed_sans: [other.example]\n");
+  write_web_config(std::string(kTls) +
+                   "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                   "  min_version: TLS13\n  client_allowed_sans: [other.example]\n");
   EXPECT_TRUE(eventually(ca() + cert + https("/metrics"), [](const CurlReply& r) { return r.status == 0; }));
   kept.go();
-  EXPECT_EQ(kept.answer(), "closed") << "a connection made under the old SAN list was answered after the change";
+  EXPECT_EQ(kept.answer(), "closed")
+      << "a connection made under the old SAN list was answered after the change";
 
   // Live changes may not weaken it: lowering min_version or dropping the SAN check is
   // refused, and the settings in force stay.
-  write_web_config(std::string(kTls) + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
-                                       "  min_version: TLS12\n  client_allowed_sans: [other.example]\n");
+  write_web_config(std::string(kTls) +
+                   "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                   "  min_version: TLS12\n  client_allowed_sans: [other.example]\n");
   const auto until = Clock::now() + 10s;
-  while (slurp(log_).find("would lower min_version from TLS13 to TLS12") == std::string::npos && Clock::now() < until)
+  while (slurp(log_).find("would lower min_version from TLS13 to TLS12") == std::string::npos &&
+         Clock::now() < until)
     std::this_thread::sleep_for(50ms);
-  EXPECT_NE(slurp(log_).find("would lower min_version from TLS13 to TLS12 while serving"), std::string::npos) << slurp(log_);
-  write_web_config(std::string(kTls) + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
-                                       "  min_version: TLS13\n");
+  EXPECT_NE(slurp(log_).find("would lower min_version from TLS13 to TLS12 while serving"), std::string::npos)
+      << slurp(log_);
+  write_web_config(std::string(kTls) +
+                   "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                   "  min_version: TLS13\n");
   const auto until2 = Clock::now() + 10s;
-  while (slurp(log_).find("would turn the client_allowed_sans check off") == std::string::npos && Clock::now() < until2)
+  while (slurp(log_).find("would turn the client_allowed_sans check off") == std::string::npos &&
+         Clock::now() < until2)
     std::this_thread::sleep_for(50ms);
-  EXPECT_NE(slurp(log_).find("would turn the client_allowed_sans check off while serving"), std::string::npos);
+  EXPECT_NE(slurp(log_).find("would turn the client_allowed_sans check off while serving"),
+            std::string::npos);
   EXPECT_EQ(curl(ca() + cert + https("/metrics")).status, 0) << "the SAN check in force was dropped";
   EXPECT_EQ(stop(), 0);
 }
@@ -257,8 +282,10 @@ TEST_F(WebConfigTest, ParallelGuessesFromOneSourceWaitTheirTurn) {
   const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/metrics";
   const auto t0 = Clock::now();
   // 7 guesses: 3 free, then 250 + 500 + 1000 + 2000 ms of waiting, one after another.
-  const std::string cmd = "for i in 1 2 3 4 5 6 7; do curl -s -o /dev/null --max-time 30 -w '%{http_code}\\n' -u alice:wrong$i '" +
-                          url + "' & done; wait";
+  const std::string cmd =
+      "for i in 1 2 3 4 5 6 7; do curl -s -o /dev/null --max-time 30 -w '%{http_code}\\n' -u alice:wrong$i "
+      "'" +
+      url + "' & done; wait";
   std::string out;
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
@@ -277,36 +304,46 @@ TEST_F(WebConfigTest, ParallelGuessesFromOneSourceWaitTheirTurn) {
 // others (HSTS) go on every answer, refusals included.
 TEST_F(WebConfigTest, AReloadThatKeepsTlsKeepsConnectionsAndHeadersStayStrict) {
   const std::string alice = "  alice: " + hash_password("a-pass") + "\n";
-  const std::string head = std::string(kTls) +
-                           "http_server_config:\n  headers:\n    Strict-Transport-Security: max-age=31536000\n"
-                           "    X-Frame-Options: ALLOWALL\nbasic_auth_users:\n";
+  const std::string head =
+      std::string(kTls) +
+      "http_server_config:\n  headers:\n    Strict-Transport-Security: max-age=31536000\n"
+      "    X-Frame-Options: ALLOWALL\nbasic_auth_users:\n";
   const auto web = write_web_config(head + alice);
-  ASSERT_NE(start({"--listen", "127.0.0.1:0", "--web-config", web, "--web-public", "/healthz", "--refresh", "300ms"}), 0);
-  EXPECT_NE(slurp(log_).find("http_server_config.headers.X-Frame-Options: serve sends its own"), std::string::npos)
+  ASSERT_NE(start({"--listen", "127.0.0.1:0", "--web-config", web, "--web-public", "/healthz", "--refresh",
+                   "300ms"}),
+            0);
+  EXPECT_NE(slurp(log_).find("http_server_config.headers.X-Frame-Options: serve sends its own"),
+            std::string::npos)
       << slurp(log_);
   auto refused = curl(ca() + https("/metrics"));
   EXPECT_EQ(refused.status, 401);
-  EXPECT_NE(refused.headers.find("Strict-Transport-Security: max-age=31536000"), std::string::npos) << refused.headers;
+  EXPECT_NE(refused.headers.find("Strict-Transport-Security: max-age=31536000"), std::string::npos)
+      << refused.headers;
   auto page = curl(ca() + "-u alice:a-pass " + https("/"));
   EXPECT_EQ(page.status, 200);
-  EXPECT_NE(page.headers.find("Strict-Transport-Security: max-age=31536000"), std::string::npos) << page.headers;
+  EXPECT_NE(page.headers.find("Strict-Transport-Security: max-age=31536000"), std::string::npos)
+      << page.headers;
   EXPECT_NE(page.headers.find("X-Frame-Options: DENY"), std::string::npos) << page.headers;
   EXPECT_EQ(page.headers.find("ALLOWALL"), std::string::npos) << page.headers;
 
   KeptConnection kept(*this, false);
   EXPECT_EQ(kept.answer(), "HTTP/1.1 200 OK");
   std::string stream_said;
-  std::thread stream([&] { stream_said = curl(ca() + "-N --max-time 6 -u alice:a-pass " + https("/events")).said; });
+  std::thread stream(
+      [&] { stream_said = curl(ca() + "-N --max-time 6 -u alice:a-pass " + https("/events")).said; });
   std::this_thread::sleep_for(500ms);
   const auto reloads = count(slurp(log_), "in force: TLS, ");
   write_web_config(head + alice + "  bob: " + hash_password("b-pass") + "\n");
   const auto until = Clock::now() + 10s;
-  while (count(slurp(log_), "in force: TLS, 2 user(s)") == 0 && Clock::now() < until) std::this_thread::sleep_for(50ms);
+  while (count(slurp(log_), "in force: TLS, 2 user(s)") == 0 && Clock::now() < until)
+    std::this_thread::sleep_for(50ms);
   ::kill(pid_, SIGHUP);
-  while (count(slurp(log_), "in force: TLS, ") < reloads + 2 && Clock::now() < until) std::this_thread::sleep_for(50ms);
+  while (count(slurp(log_), "in force: TLS, ") < reloads + 2 && Clock::now() < until)
+    std::this_thread::sleep_for(50ms);
   EXPECT_EQ(count(slurp(log_), "in force: TLS, "), reloads + 2) << slurp(log_);
   kept.go();
-  EXPECT_EQ(kept.answer(), "HTTP/1.1 200 OK") << "a reload that kept the TLS settings dropped a kept connection";
+  EXPECT_EQ(kept.answer(), "HTTP/1.1 200 OK")
+      << "a reload that kept the TLS settings dropped a kept connection";
   stream.join();
   EXPECT_NE(stream_said.find("Operation timed out"), std::string::npos)
       << "the event stream ended before its --max-time: " << stream_said;
@@ -320,7 +357,8 @@ TEST_F(WebConfigTest, AChangedFileIsReadAgainAndABadOneKeepsTheOneInForce) {
   const auto web = write_web_config("basic_auth_users:\n  alice: " + hash_password("a-pass") + "\n");
   ASSERT_NE(start({"--listen", "0.0.0.0:0", "--web-config", web, "--refresh", "300ms"}), 0);
   const std::string base = "'http://127.0.0.1:" + std::to_string(port_);
-  EXPECT_NE(slurp(log_).find("without TLS: passwords cross the network in clear text"), std::string::npos) << slurp(log_);
+  EXPECT_NE(slurp(log_).find("without TLS: passwords cross the network in clear text"), std::string::npos)
+      << slurp(log_);
   EXPECT_EQ(curl("-u alice:a-pass " + base + "/metrics'").status, 200);
   const std::string bob = "basic_auth_users:\n  bob: " + hash_password("b-pass") + "\n";
 
@@ -334,10 +372,13 @@ TEST_F(WebConfigTest, AChangedFileIsReadAgainAndABadOneKeepsTheOneInForce) {
     return r.body.find("swarmkeeper_web_config_last_reload_successful 0\n") != std::string::npos;
   }));
 
-  write_web_config("basic_auth_users:\n");  // cut short: no users. Taking them away live is refused; alice stays
+  write_web_config(
+      "basic_auth_users:\n");  // cut short: no users. Taking them away live is refused; alice stays
   const auto until2 = Clock::now() + 10s;
-  while (count(slurp(log_), "keeping the web config in force") < 2 && Clock::now() < until2) std::this_thread::sleep_for(50ms);
-  EXPECT_NE(slurp(log_).find("would turn authentication (basic_auth_users) off while serving"), std::string::npos)
+  while (count(slurp(log_), "keeping the web config in force") < 2 && Clock::now() < until2)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_NE(slurp(log_).find("would turn authentication (basic_auth_users) off while serving"),
+            std::string::npos)
       << slurp(log_);
   EXPECT_EQ(curl(base + "/metrics'").status, 401);
 
@@ -351,7 +392,8 @@ TEST_F(WebConfigTest, AChangedFileIsReadAgainAndABadOneKeepsTheOneInForce) {
   std::this_thread::sleep_for(500ms);
   const auto switched = Clock::now();
   write_web_config(bob);
-  EXPECT_TRUE(eventually("-u bob:b-pass " + base + "/metrics'", [](const CurlReply& r) { return r.status == 200; }));
+  EXPECT_TRUE(
+      eventually("-u bob:b-pass " + base + "/metrics'", [](const CurlReply& r) { return r.status == 200; }));
   EXPECT_EQ(curl("-u alice:a-pass " + base + "/metrics'").status, 401);
   stream.join();
   EXPECT_NE(stream_said.find("event: snapshot"), std::string::npos);
@@ -382,8 +424,8 @@ TEST_F(WebConfigTest, BadFilesAreRefusedAtStartNamingTheKey) {
        "tls_server_config.cert_file " + dir + "/missing.crt: cannot read it"},
       {"tls_server_config:\n  cert_file: /dev/zero\n  key_file: server.key\n",
        "tls_server_config.cert_file /dev/zero: is not a regular file"},
-      {"tls_server_config:\n  cert_file: server.crt\n  key_file: ca.key\n", "tls_server_config.key_file " + dir +
-                                                                                 "/ca.key: is not the key of cert_file"},
+      {"tls_server_config:\n  cert_file: server.crt\n  key_file: ca.key\n",
+       "tls_server_config.key_file " + dir + "/ca.key: is not the key of cert_file"},
       {"basic_auth_users:\n  alice: hunter2\n", "basic_auth_users.alice: not a bcrypt hash"},
       {"basic_auth_users:\n  alice: x\n  alice: y\n", "appears twice"},
       {"tls_server_config: {cert_file: a\n", "not valid YAML"},
@@ -410,9 +452,11 @@ TEST_F(WebConfigTest, BadFilesAreRefusedAtStartNamingTheKey) {
   auto open = run_cli("serve --url " + url() + " --listen 0.0.0.0:0");
   EXPECT_EQ(open.exit_code, 64);
   EXPECT_NE(open.out.find("--web-config"), std::string::npos) << open.out;
-  auto env = run_cli("serve --url " + url() + " --listen 0.0.0.0:0", "SWARMKEEPER_WEB_CONFIG=/nonexistent/env.yml");
+  auto env =
+      run_cli("serve --url " + url() + " --listen 0.0.0.0:0", "SWARMKEEPER_WEB_CONFIG=/nonexistent/env.yml");
   EXPECT_NE(env.out.find("/nonexistent/env.yml"), std::string::npos) << env.out;
-  auto pub = run_cli("serve --url " + url() + " --web-config '" + write_web_config("") + "' --web-public /metrics");
+  auto pub =
+      run_cli("serve --url " + url() + " --web-config '" + write_web_config("") + "' --web-public /metrics");
   EXPECT_EQ(pub.exit_code, 64);
   EXPECT_NE(pub.out.find("only /healthz and /readyz may be public"), std::string::npos) << pub.out;
 }
@@ -421,22 +465,26 @@ TEST_F(WebConfigTest, BadFilesAreRefusedAtStartNamingTheKey) {
 // basic_auth, unmodified, and reaches up == 1.
 TEST_F(WebConfigTest, APrometheusScrapesOverHttpsWithBasicAuth) {
   ASSERT_TRUE(fs::exists("/usr/bin/prometheus")) << "prometheus is missing: run scripts/setup.sh";
-  const auto web = write_web_config(std::string(kTls) + "basic_auth_users:\n  prometheus: " + hash_password("s3cret") + "\n");
+  const auto web = write_web_config(std::string(kTls) +
+                                    "basic_auth_users:\n  prometheus: " + hash_password("s3cret") + "\n");
   ASSERT_NE(start({"--web-config", web, "--refresh", "500ms"}), 0);
   const auto prom_port = free_port();
   const auto prom_dir = tmp_ / "prometheus";
   fs::create_directories(prom_dir);
-  std::ofstream(prom_dir / "prometheus.yml")
-      << "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
-         "scrape_configs:\n"
-         "  - job_name: swarmkeeper\n"
-         "    scheme: https\n"
-         "    tls_config: {ca_file: '" << pki_.ca_cert << "'}\n"
-         "    basic_auth: {username: prometheus, password: s3cret}\n"
-         "    static_configs: [{targets: ['127.0.0.1:" << port_ << "']}]\n";
+  std::ofstream(prom_dir / "prometheus.yml") << "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+                                                "scrape_configs:\n"
+                                                "  - job_name: swarmkeeper\n"
+                                                "    scheme: https\n"
+                                                "    tls_config: {ca_file: '"
+                                             << pki_.ca_cert
+                                             << "'}\n"
+                                                "    basic_auth: {username: prometheus, password: s3cret}\n"
+                                                "    static_configs: [{targets: ['127.0.0.1:"
+                                             << port_ << "']}]\n";
   const std::string prom_log = (prom_dir / "prometheus.log").string();
   Child prom({"/usr/bin/prometheus", "--config.file=" + (prom_dir / "prometheus.yml").string(),
-              "--storage.tsdb.path=" + (prom_dir / "data").string(), "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+              "--storage.tsdb.path=" + (prom_dir / "data").string(),
+              "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
              prom_log);
   const auto value = [&](const std::string& query) {
     auto r = http_get(prom_port, "/api/v1/query?query=" + query);
@@ -459,16 +507,19 @@ TEST_F(WebConfigTest, TheDashboardWorksInChromiumOverHttpsWithCredentials) {
   ASSERT_TRUE(fs::exists(web_dir)) << "playwright-core is missing: run scripts/setup.sh";
   ASSERT_TRUE(fs::exists("/usr/bin/chromium")) << "chromium is missing: run scripts/setup.sh";
   ASSERT_EQ(run_cli("seed --force --url " + url() + " --coordinators 10000 --stale 9900").exit_code, 0);
-  const auto rules = write_rules(R"({"rules":[{"name":"TooManyStale","series":"swarmkeeper_coordinators{state=\"stale\"}",
+  const auto rules =
+      write_rules(R"({"rules":[{"name":"TooManyStale","series":"swarmkeeper_coordinators{state=\"stale\"}",
     "op":">","threshold":9900,"for":"0s","summary":"stale coordinators above 9,900"}]})");
-  const auto web = write_web_config(std::string(kTls) + "basic_auth_users:\n  operator: " + hash_password("op-pass") + "\n");
+  const auto web = write_web_config(std::string(kTls) +
+                                    "basic_auth_users:\n  operator: " + hash_password("op-pass") + "\n");
   ASSERT_NE(start({"--refresh", "1s", "--rules", rules, "--web-config", web}), 0);
   const std::string shot = fs::path(SWARMKEEPER_BINARY).parent_path().string() + "/dashboard.png";
   const std::string seed_more = std::string(SWARMKEEPER_BINARY) + " seed --force --url " + url() +
                                 " --coordinators 200 --stale 200 --prefix more > /dev/null";
   const std::string cmd = "SK_URL=https://127.0.0.1:" + std::to_string(port_) +
-                          "/ SK_USER=operator SK_PASSWORD=op-pass SK_REFRESH_MS=1000 SK_SCREENSHOT=" + shot + " SK_SEED='" +
-                          seed_more + "' node " SWARMKEEPER_SOURCE_DIR "/tests/web/dashboard.test.mjs 2>&1";
+                          "/ SK_USER=operator SK_PASSWORD=op-pass SK_REFRESH_MS=1000 SK_SCREENSHOT=" + shot +
+                          " SK_SEED='" + seed_more +
+                          "' node " SWARMKEEPER_SOURCE_DIR "/tests/web/dashboard.test.mjs 2>&1";
   std::string out;
   FILE* p = ::popen(cmd.c_str(), "r");
   char buf[4096];

@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 
 std::string bcrypt(const std::string& password, int cost = 4) {
   crypt_data data{};
-  const char* setting = crypt_gensalt_rn("$2y$", static_cast<unsigned long>(cost), nullptr, 0, data.setting, sizeof data.setting);
+  const char* setting = crypt_gensalt_rn("$2y$", static_cast<unsigned long>(cost), nullptr, 0, data.setting,
+                                         sizeof data.setting);
   return crypt_r(password.c_str(), setting, &data);
 }
 
@@ -31,13 +32,15 @@ std::string error_of(const std::string& yaml) {
 
 TEST(WebConfig, TheToolkitsExampleReadsWithPathsFromTheFilesDirectory) {
   const std::string hash = bcrypt("secret");
-  auto r = parse_web_config("tls_server_config:\n  cert_file: server.crt\n  key_file: /abs/server.key\n"
-                            "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
-                            "  min_version: TLS13\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n"
-                            "  curve_preferences: [X25519, CurveP256]\n  client_allowed_sans: [scraper.example]\n"
-                            "http_server_config:\n  http2: true\n  headers:\n    Strict-Transport-Security: max-age=60\n"
-                            "basic_auth_users:\n  prometheus: " + hash + "\n",
-                            "/etc/sk/web.yml");
+  auto r = parse_web_config(
+      "tls_server_config:\n  cert_file: server.crt\n  key_file: /abs/server.key\n"
+      "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+      "  min_version: TLS13\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n"
+      "  curve_preferences: [X25519, CurveP256]\n  client_allowed_sans: [scraper.example]\n"
+      "http_server_config:\n  http2: true\n  headers:\n    Strict-Transport-Security: max-age=60\n"
+      "basic_auth_users:\n  prometheus: " +
+          hash + "\n",
+      "/etc/sk/web.yml");
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_TRUE(r->tls);
   EXPECT_EQ(r->tls->cert_file, "/etc/sk/server.crt");
@@ -50,12 +53,13 @@ TEST(WebConfig, TheToolkitsExampleReadsWithPathsFromTheFilesDirectory) {
   EXPECT_EQ(r->users.at("prometheus"), hash);
   ASSERT_EQ(r->headers.size(), 1u);
   EXPECT_EQ(r->headers[0].first, "Strict-Transport-Security");
-  EXPECT_EQ(r->watched_files(), (std::vector<std::string>{"/etc/sk/web.yml", "/etc/sk/server.crt", "/abs/server.key",
-                                                          "/etc/sk/ca.crt"}));
+  EXPECT_EQ(r->watched_files(), (std::vector<std::string>{"/etc/sk/web.yml", "/etc/sk/server.crt",
+                                                          "/abs/server.key", "/etc/sk/ca.crt"}));
 }
 
 TEST(WebConfig, AnEmptyFileOrEmptyTlsSectionIsPlainHttp) {
-  for (const char* text : {"", "# nothing\n", "tls_server_config:\n", "tls_server_config:\n  cert_file: \"\"\n"}) {
+  for (const char* text :
+       {"", "# nothing\n", "tls_server_config:\n", "tls_server_config:\n  cert_file: \"\"\n"}) {
     auto r = parse_web_config(text, "w.yml");
     ASSERT_TRUE(r) << text << ": " << r.error().message();
     EXPECT_FALSE(r->tls) << text;
@@ -72,8 +76,10 @@ TEST(WebConfig, EachProblemNamesTheFileAndTheKey) {
       {"tls_server_config:\n  key_file: a.key\n", "tls_server_config.cert_file: missing"},
       {ok_tls + "  min_version: TLS14\n", "tls_server_config.min_version: 'TLS14'"},
       {ok_tls + "  min_version: TLS13\n  max_version: TLS12\n", "tls_server_config.max_version: is below"},
-      {ok_tls + "  client_auth_type: RequireAndVerify\n", "tls_server_config.client_auth_type: 'RequireAndVerify'"},
-      {ok_tls + "  client_auth_type: RequireAndVerifyClientCert\n", "tls_server_config.client_ca_file: missing"},
+      {ok_tls + "  client_auth_type: RequireAndVerify\n",
+       "tls_server_config.client_auth_type: 'RequireAndVerify'"},
+      {ok_tls + "  client_auth_type: RequireAndVerifyClientCert\n",
+       "tls_server_config.client_ca_file: missing"},
       {ok_tls + "  client_ca_file: ca.crt\n", "tls_server_config.client_ca_file: set, but"},
       {ok_tls + "  cipher_suites: [RC4]\n", "tls_server_config.cipher_suites: 'RC4'"},
       {ok_tls + "  curve_preferences: [P-256]\n", "tls_server_config.curve_preferences: 'P-256'"},
@@ -82,7 +88,8 @@ TEST(WebConfig, EachProblemNamesTheFileAndTheKey) {
       {"basic_auth_users:\n  alice: plaintext\n", "basic_auth_users.alice: not a bcrypt hash"},
       {"basic_auth_users:\n  alice: $1$abc$def\n", "basic_auth_users.alice: not a bcrypt hash"},
       {"basic_auth_users: [alice]\n", "basic_auth_users: expected a mapping"},
-      {"http_server_config:\n  headers:\n    Set-Cookie: x\n", "http_server_config.headers.Set-Cookie: not a header"},
+      {"http_server_config:\n  headers:\n    Set-Cookie: x\n",
+       "http_server_config.headers.Set-Cookie: not a header"},
       {"http_server_config:\n  http2: maybe\n", "http_server_config.http2: expected true or false"},
       {"http_server_config:\n  headers:\n    X-Frame-Options: \"DENY\\x01\"\n", "without control characters"},
       {"basic_auth_user:\n  alice: x\n", "basic_auth_user: unknown key"},
@@ -118,7 +125,8 @@ TEST(WebConfig, OnlyHashesTheSystemsCryptTakesAreBcrypt) {
 }
 
 TEST(Base64, RoundTripsAndRefusesWhatIsNotBase64) {
-  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "user:pässword", std::string("\0\xff:", 3)})
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "user:pässword", std::string("\0\xff:", 3)})
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
   EXPECT_FALSE(base64_decode("abc"));
   EXPECT_FALSE(base64_decode("ab=c"));
@@ -131,7 +139,8 @@ TEST(BasicAuth, RightWrongMissingAndMalformed) {
   const BasicAuth auth({{"alice", bcrypt("s3cret")}, {"bob", bcrypt("other")}});
   EXPECT_TRUE(auth.enabled());
   EXPECT_EQ(auth.check("Basic " + base64_encode("alice:s3cret")), BasicAuth::Outcome::ok);
-  EXPECT_EQ(auth.check("basic " + base64_encode("alice:s3cret")), BasicAuth::Outcome::ok);  // the scheme in any case
+  EXPECT_EQ(auth.check("basic " + base64_encode("alice:s3cret")),
+            BasicAuth::Outcome::ok);  // the scheme in any case
   EXPECT_EQ(auth.check("Basic " + base64_encode("alice:other")), BasicAuth::Outcome::wrong);
   EXPECT_EQ(auth.check("Basic " + base64_encode("bob:s3cret")), BasicAuth::Outcome::wrong);
   EXPECT_EQ(auth.check("Basic " + base64_encode("mallory:s3cret")), BasicAuth::Outcome::wrong);
@@ -176,7 +185,8 @@ TEST(BasicAuth, ARememberedSuccessSurvivesAReloadThatKeepsTheHash) {
 TEST(BasicAuth, PasswordsBcryptCannotHoldNeverMatch) {
   const std::string long_pw(72, 'p');
   const BasicAuth auth({{"alice", bcrypt("secret")}, {"bob", bcrypt(long_pw)}});
-  EXPECT_EQ(auth.check("Basic " + base64_encode(std::string("alice:secret\0junk", 17))), BasicAuth::Outcome::wrong);
+  EXPECT_EQ(auth.check("Basic " + base64_encode(std::string("alice:secret\0junk", 17))),
+            BasicAuth::Outcome::wrong);
   EXPECT_EQ(auth.check("Basic " + base64_encode("bob:" + long_pw)), BasicAuth::Outcome::ok);
   EXPECT_EQ(auth.check("Basic " + base64_encode("bob:" + long_pw + "x")), BasicAuth::Outcome::wrong)
       << "bcrypt reads 72 bytes: a longer password would match on its prefix";
@@ -252,9 +262,11 @@ TEST(AuthThrottle, ForgottenSourcesMakeRoomBeforeTheQuietestOne) {
   for (int i = 0; i < AuthThrottle::kFree + 1; ++i) t.failed("old", t0);  // forgotten by t1
   const auto t1 = t0 + AuthThrottle::kForget + 1s;
   for (int i = 0; i < AuthThrottle::kFree; ++i) t.failed("quiet", t1);
-  for (std::size_t i = 0; t.sources() < AuthThrottle::kMaxSources; ++i) t.failed("s" + std::to_string(i), t1 + 1s);
+  for (std::size_t i = 0; t.sources() < AuthThrottle::kMaxSources; ++i)
+    t.failed("s" + std::to_string(i), t1 + 1s);
   t.failed("new", t1 + 2s);
-  EXPECT_EQ(t.delay("quiet", t1 + 2s), 250ms) << "a source still on record was dropped while a forgotten one was kept";
+  EXPECT_EQ(t.delay("quiet", t1 + 2s), 250ms)
+      << "a source still on record was dropped while a forgotten one was kept";
   EXPECT_LE(t.sources(), AuthThrottle::kMaxSources);
 }
 
@@ -277,8 +289,9 @@ TEST(AuthThrottle, OneCheckASourceAtATime) {
 TEST(WebConfig, TheShippedExampleWantsOnlyARealHash) {
   auto r = load_web_config(SWARMKEEPER_SOURCE_DIR "/deploy/web-config.yml");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message().find("basic_auth_users.prometheus: not a bcrypt hash of cost 4-17; make one with 'swarmkeeper "
-                                     "hash-password'"),
+  EXPECT_NE(r.error().message().find(
+                "basic_auth_users.prometheus: not a bcrypt hash of cost 4-17; make one with 'swarmkeeper "
+                "hash-password'"),
             std::string::npos)
       << r.error().message();
 }

@@ -63,7 +63,10 @@ TEST(RedisUrl, RejectsBadInputWithoutLeakingThePassword) {
 
 TEST(ConnectionPrecedence, FlagBeatsUrlBeatsVariablesBeatsDefault) {
   auto env = fake_env({{"REDIS_URL", "redis://from-url:1111/1"},
-                       {"REDIS_HOST", "from-vars"}, {"REDIS_PORT", "2222"}, {"REDIS_DB", "2"}, {"REDIS_PASSWORD", "pw"}});
+                       {"REDIS_HOST", "from-vars"},
+                       {"REDIS_PORT", "2222"},
+                       {"REDIS_DB", "2"},
+                       {"REDIS_PASSWORD", "pw"}});
   auto flag = resolve_connection_options(std::string("redis://from-flag:3333/3"), env);
   ASSERT_TRUE(flag);
   EXPECT_EQ(flag->host, "from-flag");
@@ -71,8 +74,10 @@ TEST(ConnectionPrecedence, FlagBeatsUrlBeatsVariablesBeatsDefault) {
   ASSERT_TRUE(url);
   EXPECT_EQ(url->host, "from-url");
   EXPECT_EQ(url->port, 1111);
-  auto vars = resolve_connection_options(
-      std::nullopt, fake_env({{"REDIS_HOST", "from-vars"}, {"REDIS_PORT", "2222"}, {"REDIS_DB", "2"}, {"REDIS_PASSWORD", "pw"}}));
+  auto vars = resolve_connection_options(std::nullopt, fake_env({{"REDIS_HOST", "from-vars"},
+                                                                 {"REDIS_PORT", "2222"},
+                                                                 {"REDIS_DB", "2"},
+                                                                 {"REDIS_PASSWORD", "pw"}}));
   ASSERT_TRUE(vars);
   EXPECT_EQ(vars->host, "from-vars");
   EXPECT_EQ(vars->port, 2222);
@@ -100,9 +105,11 @@ TEST(ConnectionPrecedence, PasswordFromAFileWhenNoneIsGivenOtherwise) {
   auto o = resolve_connection_options(std::nullopt, fake_env({{"REDIS_PASSWORD_FILE", path}}));
   ASSERT_TRUE(o) << o.error().message();
   EXPECT_EQ(o->password, "from-file");
-  auto explicit_pw = resolve_connection_options(std::string("redis://:given@h"), fake_env({{"REDIS_PASSWORD_FILE", path}}));
+  auto explicit_pw =
+      resolve_connection_options(std::string("redis://:given@h"), fake_env({{"REDIS_PASSWORD_FILE", path}}));
   EXPECT_EQ(explicit_pw->password, "given");
-  auto missing = resolve_connection_options(std::nullopt, fake_env({{"REDIS_PASSWORD_FILE", "/no/such/file"}}));
+  auto missing =
+      resolve_connection_options(std::nullopt, fake_env({{"REDIS_PASSWORD_FILE", "/no/such/file"}}));
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message().find("REDIS_PASSWORD_FILE"), std::string::npos);
 }
@@ -114,8 +121,8 @@ namespace swarmkeeper {
 namespace {
 
 TEST(RedisUrl, APasswordWithASlashOrQuestionMarkNeverShowsInTheError) {
-  for (const char* url : {"redis://admin:1234/SECRETPART@127.0.0.1:6380", "redis://admin:pw?db=SECRET@127.0.0.1:6380",
-                          "redis://u:pw#SECRET@h:1"}) {
+  for (const char* url : {"redis://admin:1234/SECRETPART@127.0.0.1:6380",
+                          "redis://admin:pw?db=SECRET@127.0.0.1:6380", "redis://u:pw#SECRET@h:1"}) {
     auto r = parse_redis_url(url);
     if (r) continue;  // parsed as something harmless: nothing echoed
     EXPECT_EQ(r.error().message().find("SECRET"), std::string::npos) << r.error().message();
@@ -123,12 +130,15 @@ TEST(RedisUrl, APasswordWithASlashOrQuestionMarkNeverShowsInTheError) {
 }
 
 TEST(ConnectionPrecedence, RedisPasswordAppliesToAUrlWithoutOne) {
-  auto o = resolve_connection_options(std::string("redis://h:1/0"), fake_env({{"REDIS_PASSWORD", "from-env"}}));
+  auto o =
+      resolve_connection_options(std::string("redis://h:1/0"), fake_env({{"REDIS_PASSWORD", "from-env"}}));
   ASSERT_TRUE(o);
   EXPECT_EQ(o->password, "from-env");
-  auto given = resolve_connection_options(std::string("redis://:in-url@h:1/0"), fake_env({{"REDIS_PASSWORD", "from-env"}}));
+  auto given = resolve_connection_options(std::string("redis://:in-url@h:1/0"),
+                                          fake_env({{"REDIS_PASSWORD", "from-env"}}));
   EXPECT_EQ(given->password, "in-url") << "the URL's own password wins";
-  auto via_env_url = resolve_connection_options(std::nullopt, fake_env({{"REDIS_URL", "redis://h:1"}, {"REDIS_PASSWORD", "p"}}));
+  auto via_env_url = resolve_connection_options(
+      std::nullopt, fake_env({{"REDIS_URL", "redis://h:1"}, {"REDIS_PASSWORD", "p"}}));
   EXPECT_EQ(via_env_url->password, "p");
 }
 
@@ -159,8 +169,10 @@ TEST(ClusterUrl, SeedsPasswordAndDatabaseFromACommaSeparatedList) {
   ASSERT_TRUE(flag);
   EXPECT_TRUE(flag->cluster);
   EXPECT_FALSE(parse_redis_url("redis://h:7000/?cluster=maybe"));
-  for (const char* bad : {"redis+cluster://", "redis+cluster://u:pw@", "redis+cluster://,h:1", "redis+cluster://h:7000,", "redis+cluster://h:7000,h2", "redis+cluster://h:7000,h2:0",
-                          "redis+cluster://h:7000,h2:99999", "redis+cluster://u:pw@h:70000"}) {
+  for (const char* bad :
+       {"redis+cluster://", "redis+cluster://u:pw@", "redis+cluster://,h:1", "redis+cluster://h:7000,",
+        "redis+cluster://h:7000,h2", "redis+cluster://h:7000,h2:0", "redis+cluster://h:7000,h2:99999",
+        "redis+cluster://u:pw@h:70000"}) {
     auto r = parse_redis_url(bad);
     EXPECT_FALSE(r) << bad;
     if (!r) {

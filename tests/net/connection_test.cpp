@@ -76,11 +76,14 @@ TEST_F(ConnectionTest, ConcurrentCallersShareWritesAndGetTheirOwnReplies) {
   constexpr int kCallers = 200;
   int done = 0, mismatches = 0;
   for (int i = 0; i < kCallers; ++i) {
-    asio::co_spawn(io_, [&, i]() -> asio::awaitable<void> {
-      auto echo = co_await conn->exec(resp::Command("ECHO").arg("caller-" + std::to_string(i)));
-      if (!echo || echo->str() != "caller-" + std::to_string(i)) ++mismatches;
-      ++done;
-    }, asio::detached);
+    asio::co_spawn(
+        io_,
+        [&, i]() -> asio::awaitable<void> {
+          auto echo = co_await conn->exec(resp::Command("ECHO").arg("caller-" + std::to_string(i)));
+          if (!echo || echo->str() != "caller-" + std::to_string(i)) ++mismatches;
+          ++done;
+        },
+        asio::detached);
   }
   const auto writes_before = conn->writes();
   io_.restart();
@@ -203,7 +206,8 @@ TEST(ConnectionAuth, WrongPasswordIsAuthFailedAndNeverEchoesThePassword) {
 }
 
 TEST(ConnectionAuth, AclUserWithRestrictedCommandsGetsNoPermission) {
-  auto server = start_server({.extra_args = {"--user", "reader", "on", ">reader-pw", "~*", "+@read", "+ping", "+hello", "+client"}});
+  auto server = start_server(
+      {.extra_args = {"--user", "reader", "on", ">reader-pw", "~*", "+@read", "+ping", "+hello", "+client"}});
   ASSERT_TRUE(server);
   boost::asio::io_context io;
   ConnectionOptions opts;
@@ -245,7 +249,8 @@ TEST(ConnectionTls, VerifiedTlsWorksAndAWrongCaIsATlsError) {
   auto bad = swarmkeeper::testing::run(io, Connection::open(io.get_executor(), untrusted));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), Errc::tls_error) << bad.error().message();
-  EXPECT_NE(bad.error().message().find("certificate verify failed"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("certificate verify failed"), std::string::npos)
+      << bad.error().message();
 
   // Verification off (tests only): connects without trusting the CA, and says so on stderr.
   auto insecure = untrusted;
@@ -262,7 +267,8 @@ TEST(ConnectionTls, VerifiedTlsWorksAndAWrongCaIsATlsError) {
   plain.connect_timeout = 2s;
   auto p = swarmkeeper::testing::run(io, Connection::open(io.get_executor(), plain));
   ASSERT_FALSE(p);
-  EXPECT_TRUE(p.error().code() == Errc::connection_lost || p.error().code() == Errc::timeout) << p.error().message();
+  EXPECT_TRUE(p.error().code() == Errc::connection_lost || p.error().code() == Errc::timeout)
+      << p.error().message();
 }
 
 }  // namespace

@@ -79,7 +79,8 @@ TEST(Multiplexer, ARequestExpectingNoReplyCompletesOnceWritten) {
   EXPECT_FALSE(next.done);
   m.read_buffer() = "+OK\r\n";
   ASSERT_TRUE(m.on_read());
-  EXPECT_EQ(next.replies, std::vector<std::string>{"\"OK\""}) << "the reply goes to the request that expects one";
+  EXPECT_EQ(next.replies, std::vector<std::string>{"\"OK\""})
+      << "the reply goes to the request that expects one";
 }
 
 TEST(Multiplexer, PushMessagesBypassRequests) {

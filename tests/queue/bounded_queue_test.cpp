@@ -35,7 +35,8 @@ TEST(BoundedQueue, DropNewestKeepsTheFirstArrivalsAndCountsEveryRefusal) {
   EXPECT_EQ(s.length, 1000u);
   EXPECT_EQ(s.high_water, 1000u);
   EXPECT_EQ(s.dropped_newest, static_cast<std::uint64_t>(kProducers * kPerProducer - 1000));
-  EXPECT_EQ(r[static_cast<int>(PushResult::dropped)], s.dropped_newest) << "one refusal counted per refused push";
+  EXPECT_EQ(r[static_cast<int>(PushResult::dropped)], s.dropped_newest)
+      << "one refusal counted per refused push";
   EXPECT_EQ(s.pushed + s.dropped_total(), static_cast<std::uint64_t>(kProducers * kPerProducer));
 }
 
@@ -91,7 +92,8 @@ TEST(BoundedQueue, CloseWakesWaitersRefusesPushesAndLetsConsumersDrain) {
   BoundedQueue<int> q(2, OverflowPolicy::block, std::chrono::seconds(30));
   q.push(1);
   q.push(2);
-  std::thread blocked([&] { EXPECT_EQ(q.push(3), PushResult::closed) << "a waiting producer is woken by close"; });
+  std::thread blocked(
+      [&] { EXPECT_EQ(q.push(3), PushResult::closed) << "a waiting producer is woken by close"; });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const auto t0 = std::chrono::steady_clock::now();
   q.close();

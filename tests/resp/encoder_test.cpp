@@ -12,7 +12,8 @@ namespace {
 TEST(Encoder, EncodesArgvAsBulkStrings) {
   Command c("SET");
   c.arg("key").arg("").arg(-12).arg(std::uint64_t{18446744073709551615u});
-  EXPECT_EQ(c.encoded(), "*5\r\n$3\r\nSET\r\n$3\r\nkey\r\n$0\r\n\r\n$3\r\n-12\r\n$20\r\n18446744073709551615\r\n");
+  EXPECT_EQ(c.encoded(),
+            "*5\r\n$3\r\nSET\r\n$3\r\nkey\r\n$0\r\n\r\n$3\r\n-12\r\n$20\r\n18446744073709551615\r\n");
   EXPECT_EQ(c.argc(), 5u);
 }
 

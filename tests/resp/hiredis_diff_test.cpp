@@ -20,16 +20,25 @@ void render(const redisReply* r, std::string& out) {
     out += '"';
     for (size_t i = 0; i < n; ++i) {
       char c = s[i];
-      if (c == '"' || c == '\\') { out += '\\'; out += c; }
-      else if (static_cast<unsigned char>(c) < 0x20) { out += "\\x"; out += "0123456789abcdef"[(c >> 4) & 0xf]; out += "0123456789abcdef"[c & 0xf]; }
-      else out += c;
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        out += "\\x";
+        out += "0123456789abcdef"[(c >> 4) & 0xf];
+        out += "0123456789abcdef"[c & 0xf];
+      } else
+        out += c;
     }
     out += '"';
   };
   switch (r->type) {
     case REDIS_REPLY_STATUS:
     case REDIS_REPLY_STRING: quote(r->str, r->len); break;
-    case REDIS_REPLY_ERROR: out += "(error) "; out.append(r->str, r->len); break;
+    case REDIS_REPLY_ERROR:
+      out += "(error) ";
+      out.append(r->str, r->len);
+      break;
     case REDIS_REPLY_INTEGER: out += std::to_string(r->integer); break;
     case REDIS_REPLY_NIL: out += "null"; break;
     case REDIS_REPLY_ARRAY:
@@ -84,10 +93,16 @@ void random_reply(std::mt19937& rng, std::string& out, int depth) {
   switch (kind(rng)) {
     case 0: out += "+" + random_line(20) + "\r\n"; break;
     case 1: out += "-ERR " + random_line(30) + "\r\n"; break;
-    case 2: out += ":" + std::to_string(std::uniform_int_distribution<std::int64_t>(INT64_MIN + 1, INT64_MAX)(rng)) + "\r\n"; break;
+    case 2:
+      out += ":" +
+             std::to_string(std::uniform_int_distribution<std::int64_t>(INT64_MIN + 1, INT64_MAX)(rng)) +
+             "\r\n";
+      break;
     case 3: append_bulk(out, random_bytes(100)); break;
     case 4: out += "$-1\r\n"; break;
-    case 5: append_bulk(out, random_bytes(std::uniform_int_distribution<int>(0, 9)(rng) == 0 ? 5000 : 8)); break;
+    case 5:
+      append_bulk(out, random_bytes(std::uniform_int_distribution<int>(0, 9)(rng) == 0 ? 5000 : 8));
+      break;
     case 6: out += "*-1\r\n"; break;
     default: {
       size_t n = std::uniform_int_distribution<size_t>(0, 6)(rng);

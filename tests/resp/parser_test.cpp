@@ -50,8 +50,8 @@ TEST(Reply, TimeMs) {
   EXPECT_EQ(time("*2\r\n:1700000000\r\n:999999\r\n"), 1700000000999);
   EXPECT_EQ(time("*2\r\n$1\r\n0\r\n$1\r\n0\r\n"), 0);
   for (const std::string bad : {"*1\r\n$1\r\n1\r\n", "*2\r\n$1\r\nx\r\n$1\r\n0\r\n", "*2\r\n:-1\r\n:0\r\n",
-                                "*2\r\n:1\r\n:1000000\r\n", "*2\r\n:9223372036854775807\r\n:0\r\n", "-ERR no\r\n",
-                                "$2\r\n12\r\n", "*3\r\n:1\r\n:2\r\n:3\r\n"})
+                                "*2\r\n:1\r\n:1000000\r\n", "*2\r\n:9223372036854775807\r\n:0\r\n",
+                                "-ERR no\r\n", "$2\r\n12\r\n", "*3\r\n:1\r\n:2\r\n:3\r\n"})
     EXPECT_FALSE(time(bad)) << bad;
 }
 
@@ -169,15 +169,18 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(BadInput{"?x\r\n", "unknown type byte 0x3f"}, BadInput{":12a\r\n", "bad integer"},
                       BadInput{":\r\n", "bad integer"}, BadInput{":-\r\n", "bad integer"},
                       BadInput{":99999999999999999999\r\n", "bad integer"},
-                      BadInput{"$3\r\nfooXY", "not terminated by CRLF"}, BadInput{"$-2\r\n", "bad bulk length"},
-                      BadInput{"$101\r\n", "exceeds the limit"}, BadInput{"*1001\r\n", "exceeds the limit"},
+                      BadInput{"$3\r\nfooXY", "not terminated by CRLF"},
+                      BadInput{"$-2\r\n", "bad bulk length"}, BadInput{"$101\r\n", "exceeds the limit"},
+                      BadInput{"*1001\r\n", "exceeds the limit"},
                       BadInput{"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", "nesting deeper"},
                       BadInput{"*?\r\n", "streamed aggregates"}, BadInput{"$?\r\n", "streamed strings"},
                       BadInput{"+OK\rX", "CR not followed by LF"}, BadInput{"#x\r\n", "bad boolean"},
                       BadInput{",1.2.3\r\n", "bad double"}, BadInput{"(12a\r\n", "bad big number"},
                       BadInput{"=2\r\nab\r\n", "verbatim string without a format"},
                       BadInput{"_x\r\n", "null with a payload"}, BadInput{"%-1\r\n", "negative aggregate"},
-                      BadInput{"+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "longer than"}));
+                      BadInput{
+                          "+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                          "longer than"}));
 
 TEST(Parser, HugeDeclaredSizesAllocateNothingUpFront) {
   // A declared 2-billion-element array must not reserve memory; it just waits for data.

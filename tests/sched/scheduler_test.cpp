@@ -38,8 +38,11 @@ TEST(Scheduler, ThousandsOfJobsThatFinishThrowTimeOutOrAreCancelledLeaveNoHandle
       handles.push_back(s.submit([&](std::stop_token) { ++ran; }, {.delay = 50ms}));
       handles.back().cancel();  // before its time: never runs
     } else if (i % 100 == 2) {
-      handles.push_back(s.submit([](std::stop_token st) { while (!st.stop_requested()) std::this_thread::sleep_for(1ms); },
-                                 {.timeout = 5ms}));
+      handles.push_back(s.submit(
+          [](std::stop_token st) {
+            while (!st.stop_requested()) std::this_thread::sleep_for(1ms);
+          },
+          {.timeout = 5ms}));
     } else {
       handles.push_back(s.submit([&](std::stop_token) { ++ran; }));
     }
@@ -72,15 +75,21 @@ TEST(Scheduler, DelayedAndPeriodicJobsRunOnTimeAndStopWhenCancelled) {
   Scheduler s;
   const auto t0 = std::chrono::steady_clock::now();
   std::atomic<std::int64_t> ran_after_ms{-1};
-  auto once = s.submit([&](std::stop_token) {
-    ran_after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  }, {.delay = 30ms});
+  auto once = s.submit(
+      [&](std::stop_token) {
+        ran_after_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+                .count();
+      },
+      {.delay = 30ms});
   once.wait();
   EXPECT_GE(ran_after_ms.load(), 30);
   std::atomic<int> runs{0};
-  auto tick = s.submit([&](std::stop_token) {
-    if (++runs == 2) throw std::runtime_error("a periodic job goes on after a throw");
-  }, {.period = 5ms});
+  auto tick = s.submit(
+      [&](std::stop_token) {
+        if (++runs == 2) throw std::runtime_error("a periodic job goes on after a throw");
+      },
+      {.period = 5ms});
   EXPECT_TRUE(eventually([&] { return runs >= 5; }));
   tick.cancel();
   tick.wait();
@@ -94,10 +103,12 @@ TEST(Scheduler, StopCallbacksAndCancelsFromInsideJobsNeverDeadlock) {
   Scheduler s({.threads = 1});
   // A job whose stop callback (run at its timeout) cancels another job.
   auto child = s.submit([](std::stop_token) {}, {.delay = 1h});
-  auto parent = s.submit([&](std::stop_token st) {
-    std::stop_callback cb(st, [&] { child.cancel(); });
-    while (!st.stop_requested()) std::this_thread::sleep_for(1ms);
-  }, {.timeout = 20ms});
+  auto parent = s.submit(
+      [&](std::stop_token st) {
+        std::stop_callback cb(st, [&] { child.cancel(); });
+        while (!st.stop_requested()) std::this_thread::sleep_for(1ms);
+      },
+      {.timeout = 20ms});
   parent.wait();
   child.wait();
   EXPECT_EQ(parent.state(), JobState::timed_out);
@@ -116,10 +127,12 @@ TEST(Scheduler, StopCallbacksAndCancelsFromInsideJobsNeverDeadlock) {
 TEST(Scheduler, ACancelledPeriodicJobThatRanEndsDoneAndCountsItsFailedRuns) {
   Scheduler s;
   std::atomic<int> runs{0};
-  auto p = s.submit([&](std::stop_token) {
-    ++runs;
-    throw std::runtime_error("every run fails");
-  }, {.period = 1ms});
+  auto p = s.submit(
+      [&](std::stop_token) {
+        ++runs;
+        throw std::runtime_error("every run fails");
+      },
+      {.period = 1ms});
   ASSERT_TRUE(eventually([&] { return runs >= 3; }));
   p.cancel();
   p.wait();

@@ -71,7 +71,8 @@ inline std::string slurp(const std::filesystem::path& p) {
 class CliFixture : public RedisTest {
  protected:
   std::string url() { return "redis://127.0.0.1:" + std::to_string(server_->port()); }
-  std::filesystem::path tmp_ = std::filesystem::temp_directory_path() / ("swarmkeeper-cli-" + std::to_string(::getpid()));
+  std::filesystem::path tmp_ =
+      std::filesystem::temp_directory_path() / ("swarmkeeper-cli-" + std::to_string(::getpid()));
   void SetUp() override {
     RedisTest::SetUp();
     std::filesystem::create_directories(tmp_);
@@ -85,7 +86,8 @@ struct AclServer {
   std::unique_ptr<RedisProcess> server;
   ConnectionOptions admin, user;
 };
-inline AclServer start_acl_server(const std::string& name, const std::string& password, std::vector<std::string> rules) {
+inline AclServer start_acl_server(const std::string& name, const std::string& password,
+                                  std::vector<std::string> rules) {
   std::vector<std::string> args{"--user", name, "on", ">" + password};
   args.insert(args.end(), rules.begin(), rules.end());
   AclServer a;

@@ -15,8 +15,12 @@ std::unique_ptr<RedisProcess> start_server(RedisProcessOptions options) {
   return std::move(*server);
 }
 
-void RedisTest::SetUpTestSuite() { server_ = start_server(); }
-void RedisTest::TearDownTestSuite() { server_.reset(); }
+void RedisTest::SetUpTestSuite() {
+  server_ = start_server();
+}
+void RedisTest::TearDownTestSuite() {
+  server_.reset();
+}
 
 void RedisTest::SetUp() {
   ASSERT_TRUE(server_ && server_->running()) << "no redis-server for this suite";
@@ -88,7 +92,9 @@ void RedisClusterTest::SetUpTestSuite() {
   cluster_ = std::move(*c);
 }
 
-void RedisClusterTest::TearDownTestSuite() { cluster_.reset(); }
+void RedisClusterTest::TearDownTestSuite() {
+  cluster_.reset();
+}
 
 void RedisClusterTest::SetUp() {
   ASSERT_TRUE(cluster_) << "the test cluster did not start: " << failure_;

@@ -17,8 +17,8 @@
 #include <optional>
 
 #include "net/connection.hpp"
-#include "net/run_blocking.hpp"
 #include "net/redis_process.hpp"
+#include "net/run_blocking.hpp"
 
 namespace swarmkeeper::testing {
 

@@ -31,13 +31,15 @@ inline TestPki make_test_pki(const std::filesystem::path& dir) {
       "cd '" + d + "' && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext" +
       " && openssl req -x509" + ec + " -keyout ca.key -out ca.crt -days 2 -subj /CN=swarmkeeper-test-ca" +
       " && openssl req" + ec + " -keyout server.key -out server.csr -subj /CN=127.0.0.1" +
-      " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2" +
-      " -extfile san.ext" +
-      " && printf 'subjectAltName=DNS:scraper.example\\n' > client.ext" +
+      " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days "
+      "2" +
+      " -extfile san.ext" + " && printf 'subjectAltName=DNS:scraper.example\\n' > client.ext" +
       " && openssl req" + ec + " -keyout client.key -out client.csr -subj /CN=scraper" +
-      " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2" +
+      " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days "
+      "2" +
       " -extfile client.ext";
-  if (std::system(("(" + cmd + ") > '" + d + "/openssl.out' 2>&1").c_str()) != 0) p.error = "openssl failed in " + d;
+  if (std::system(("(" + cmd + ") > '" + d + "/openssl.out' 2>&1").c_str()) != 0)
+    p.error = "openssl failed in " + d;
   return p;
 }
 

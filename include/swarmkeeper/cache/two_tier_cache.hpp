@@ -104,22 +104,22 @@ struct CacheOptions {
 };
 
 struct CacheStats {
-  std::uint64_t hits = 0;                  ///< get() answered from L1
-  std::uint64_t misses = 0;                ///< get() that went to Redis (or joined a load)
-  std::uint64_t loads = 0;                 ///< GETs sent to Redis for misses
-  std::uint64_t load_failures = 0;         ///< of which failed
-  std::uint64_t invalidations_received = 0;///< keys named by invalidation messages
-  std::uint64_t invalidations_applied = 0; ///< of which were in L1 (and removed)
-  std::uint64_t flushes = 0;               ///< whole-L1 flushes (tracking lost, FLUSHALL, clear_l1)
-  std::uint64_t evictions = 0;             ///< entries pushed out by the L1 bounds
-  std::uint64_t expirations = 0;           ///< entries dropped at their L1 time to live
-  std::uint64_t rejected = 0;              ///< values too large for L1 (> max_bytes / 8)
-  std::uint64_t guard_trips = 0;           ///< loads not installed: an invalidation raced them
-  std::uint64_t bypassed = 0;              ///< get() served from Redis while tracking was down
-  std::uint64_t tracking_connects = 0;     ///< tracking connections set up (1 + reconnects)
-  std::uint64_t sentinel_flushes = 0;      ///< L1 flushes because the sentinel was not as written (SWAPDB)
-  bool sentinel_checks = false;            ///< the sentinel is written and read (false: the server refused it)
-  bool tracking_up = false;                ///< L1 in use right now
+  std::uint64_t hits = 0;                    ///< get() answered from L1
+  std::uint64_t misses = 0;                  ///< get() that went to Redis (or joined a load)
+  std::uint64_t loads = 0;                   ///< GETs sent to Redis for misses
+  std::uint64_t load_failures = 0;           ///< of which failed
+  std::uint64_t invalidations_received = 0;  ///< keys named by invalidation messages
+  std::uint64_t invalidations_applied = 0;   ///< of which were in L1 (and removed)
+  std::uint64_t flushes = 0;                 ///< whole-L1 flushes (tracking lost, FLUSHALL, clear_l1)
+  std::uint64_t evictions = 0;               ///< entries pushed out by the L1 bounds
+  std::uint64_t expirations = 0;             ///< entries dropped at their L1 time to live
+  std::uint64_t rejected = 0;                ///< values too large for L1 (> max_bytes / 8)
+  std::uint64_t guard_trips = 0;             ///< loads not installed: an invalidation raced them
+  std::uint64_t bypassed = 0;                ///< get() served from Redis while tracking was down
+  std::uint64_t tracking_connects = 0;       ///< tracking connections set up (1 + reconnects)
+  std::uint64_t sentinel_flushes = 0;        ///< L1 flushes because the sentinel was not as written (SWAPDB)
+  bool sentinel_checks = false;  ///< the sentinel is written and read (false: the server refused it)
+  bool tracking_up = false;      ///< L1 in use right now
   std::size_t l1_entries = 0;
   std::size_t l1_bytes = 0;
 };
@@ -140,7 +140,8 @@ class TwoTierCache {
   /// until CLIENT TRACKING is on. Fails with invalid_argument for bad options, or with
   /// the connection's error; a server without RESP3 (Redis < 6) fails with
   /// invalid_argument saying so.
-  static boost::asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> open(Client& client, CacheOptions options);
+  static boost::asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> open(Client& client,
+                                                                            CacheOptions options);
   /// Checks options without opening anything (empty prefix, zero bounds, bad share).
   static Result<void> validate(const CacheOptions& options);
 

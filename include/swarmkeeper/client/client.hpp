@@ -32,19 +32,19 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
-#include <future>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "swarmkeeper/client/router.hpp"
 #include "swarmkeeper/client/client_metrics.hpp"
 #include "swarmkeeper/client/compression.hpp"
-#include "swarmkeeper/net/connection_options.hpp"
+#include "swarmkeeper/client/router.hpp"
 #include "swarmkeeper/error.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/resp/encoder.hpp"
 #include "swarmkeeper/resp/reply.hpp"
 
@@ -162,7 +162,8 @@ class Client final : public Router {
    private:
     friend class Client;
     struct State;
-    Subscription(std::shared_ptr<Impl> impl, std::shared_ptr<net::Connection> conn, std::shared_ptr<State> state);
+    Subscription(std::shared_ptr<Impl> impl, std::shared_ptr<net::Connection> conn,
+                 std::shared_ptr<State> state);
     std::shared_ptr<Impl> impl_;
     std::shared_ptr<net::Connection> conn_;
     std::shared_ptr<State> state_;
@@ -181,7 +182,8 @@ class Client final : public Router {
  protected:
   boost::asio::awaitable<Result<resp::Reply>> typed(resp::Command cmd, std::string_view key, Op op,
                                                     bool idempotent) override;
-  boost::asio::awaitable<Result<void>> per_group(std::string_view name, Op op, const std::vector<std::string>& keys,
+  boost::asio::awaitable<Result<void>> per_group(std::string_view name, Op op,
+                                                 const std::vector<std::string>& keys,
                                                  const std::vector<std::string>* values, bool idempotent,
                                                  MergeGroup merge) override;
   ValueCodec* codec() override;

@@ -73,7 +73,8 @@ class ClusterClient final : public Router {
   // in order.
 
   /// Any command, routed by `routing_key`'s slot (raw, no compression).
-  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, std::string routing_key, bool idempotent = false);
+  boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, std::string routing_key,
+                                                      bool idempotent = false);
   /// Any keyed command, routed by its first key (command_routing_key()); a command with
   /// no key fails with invalid_argument (use for_each_master()).
   boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false) override;
@@ -115,7 +116,8 @@ class ClusterClient final : public Router {
  protected:
   boost::asio::awaitable<Result<resp::Reply>> typed(resp::Command cmd, std::string_view key, Op op,
                                                     bool idempotent) override;
-  boost::asio::awaitable<Result<void>> per_group(std::string_view name, Op op, const std::vector<std::string>& keys,
+  boost::asio::awaitable<Result<void>> per_group(std::string_view name, Op op,
+                                                 const std::vector<std::string>& keys,
                                                  const std::vector<std::string>* values, bool idempotent,
                                                  MergeGroup merge) override;
   ValueCodec* codec() override;

@@ -46,7 +46,9 @@ struct CompressionStats {
   std::uint64_t bytes_before = 0;       ///< their size before
   std::uint64_t bytes_after = 0;        ///< their size as stored
   /// 1 - after/before over the compressed values (0 when none).
-  double savings_ratio() const { return bytes_before ? 1.0 - static_cast<double>(bytes_after) / static_cast<double>(bytes_before) : 0; }
+  double savings_ratio() const {
+    return bytes_before ? 1.0 - static_cast<double>(bytes_after) / static_cast<double>(bytes_before) : 0;
+  }
 };
 
 class ValueCodec {

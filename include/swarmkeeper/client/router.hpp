@@ -38,8 +38,8 @@
 
 #include "swarmkeeper/client/client_metrics.hpp"
 #include "swarmkeeper/client/compression.hpp"
-#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/resp/encoder.hpp"
 #include "swarmkeeper/resp/reply.hpp"
 
@@ -95,8 +95,8 @@ class Router {
   /// key must hash to one slot (invalid_argument before anything is sent).
   virtual boost::asio::awaitable<Result<resp::Reply>> transaction(std::vector<resp::Command> cmds) = 0;
   /// A command on every master (one server: that one), one result each, in masters() order.
-  virtual boost::asio::awaitable<std::vector<Result<resp::Reply>>> for_each_master(resp::Command cmd,
-                                                                                   bool idempotent = true) = 0;
+  virtual boost::asio::awaitable<std::vector<Result<resp::Reply>>> for_each_master(
+      resp::Command cmd, bool idempotent = true) = 0;
   /// A command on one master (one of masters(): its host and port), whatever its
   /// arguments: the SCAN, INFO or TIME of that server. Not redirected. A server that is
   /// not one of the masters is refused (invalid_argument).
@@ -126,17 +126,18 @@ class Router {
   /// A multi-key command (`name` with the keys, each followed by its value when `values`
   /// is given) sent as one command per group of keys that may share one; `merge` gets
   /// each group's reply. idempotent: a group may be resent after a lost connection.
-  virtual boost::asio::awaitable<Result<void>> per_group(std::string_view name, Op op, const std::vector<std::string>& keys,
-                                                         const std::vector<std::string>* values, bool idempotent,
-                                                         MergeGroup merge) = 0;
+  virtual boost::asio::awaitable<Result<void>> per_group(std::string_view name, Op op,
+                                                         const std::vector<std::string>& keys,
+                                                         const std::vector<std::string>* values,
+                                                         bool idempotent, MergeGroup merge) = 0;
   /// The value codec when compression is on, else nullptr.
   virtual ValueCodec* codec() = 0;
 
  private:
   boost::asio::awaitable<Result<resp::Reply>> script(Op op, std::string body, std::vector<std::string> keys,
                                                      std::vector<std::string> args);
-  boost::asio::awaitable<Result<std::int64_t>> counted(std::string_view name, Op op, std::vector<std::string> keys,
-                                                       bool idempotent);
+  boost::asio::awaitable<Result<std::int64_t>> counted(std::string_view name, Op op,
+                                                       std::vector<std::string> keys, bool idempotent);
 };
 
 /// Opens the client `options.connection` names: a ClusterClient, its slot map read, for a

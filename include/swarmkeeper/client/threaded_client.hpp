@@ -66,7 +66,9 @@ class ThreadedClient {
   boost::asio::awaitable<Result<std::vector<Client::Value>>> mget(std::vector<std::string> keys) {
     return local().mget(std::move(keys));
   }
-  boost::asio::awaitable<Result<std::int64_t>> del(std::vector<std::string> keys) { return local().del(std::move(keys)); }
+  boost::asio::awaitable<Result<std::int64_t>> del(std::vector<std::string> keys) {
+    return local().del(std::move(keys));
+  }
   boost::asio::awaitable<Result<resp::Reply>> command(resp::Command cmd, bool idempotent = false) {
     return local().command(std::move(cmd), idempotent);
   }

@@ -34,9 +34,9 @@
 #include <string>
 #include <vector>
 
-#include "swarmkeeper/net/connection_options.hpp"
-#include "swarmkeeper/error.hpp"
 #include "swarmkeeper/coord/key_schema.hpp"
+#include "swarmkeeper/error.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 
 namespace swarmkeeper {
 
@@ -57,7 +57,7 @@ struct CleanupProgress {
   std::uint64_t keys_total = 0;  ///< DBSIZE at the start
   std::uint64_t stale_found = 0;
   std::uint64_t keys_deleted = 0;
-  std::string phase;             ///< "scan", "delete", "orphans" or "heartbeats" (the final groups)
+  std::string phase;  ///< "scan", "delete", "orphans" or "heartbeats" (the final groups)
   double elapsed_s = 0;
 };
 
@@ -140,13 +140,13 @@ struct CleanupReport {
   std::string invalid_heartbeat_hint;
   // Absent coordinators (CleanupOptions::absent).
   std::uint64_t absent_coordinators_found = 0;
-  std::uint64_t absent_reaped_by_timestamps = 0;   ///< every key carried an old timestamp: all gone
-  std::uint64_t absent_reaped_after_waiting = 0;   ///< had keys without one, seen absent long enough
-  std::uint64_t absent_waiting = 0;                ///< kept this run: a young key, or not seen absent long enough
-  std::uint64_t absent_recorded = 0;               ///< first seen absent now (a dry run: would be recorded)
-  std::uint64_t absent_not_recorded = 0;           ///< past max_absent_records: wait for room
-  std::uint64_t absent_records_removed = 0;        ///< records of ones alive again, reaped or gone
-  std::uint64_t absent_keys_deleted = 0;           ///< of keys_deleted
+  std::uint64_t absent_reaped_by_timestamps = 0;  ///< every key carried an old timestamp: all gone
+  std::uint64_t absent_reaped_after_waiting = 0;  ///< had keys without one, seen absent long enough
+  std::uint64_t absent_waiting = 0;          ///< kept this run: a young key, or not seen absent long enough
+  std::uint64_t absent_recorded = 0;         ///< first seen absent now (a dry run: would be recorded)
+  std::uint64_t absent_not_recorded = 0;     ///< past max_absent_records: wait for room
+  std::uint64_t absent_records_removed = 0;  ///< records of ones alive again, reaped or gone
+  std::uint64_t absent_keys_deleted = 0;     ///< of keys_deleted
   std::uint64_t absent_keys_waiting = 0;
   std::uint64_t keys_scanned = 0;
   /// Keys kept because their owner could not be settled: the structure allows several
@@ -157,7 +157,7 @@ struct CleanupReport {
   std::uint64_t orphans_deleted = 0;
   std::uint64_t coordinators_reaped = 0;
   double coordinators_per_sec = 0;
-  std::string mode;     ///< the recheck that ran: "script", "transaction" or "reread"
+  std::string mode;  ///< the recheck that ran: "script", "transaction" or "reread"
   /// "atomic-script", "atomic-transaction" or "reread-before-unlink"; on a cluster where
   /// keys lived outside their heartbeat's slot, "atomic-per-slot, reread-across-slots".
   std::string recheck;
@@ -175,8 +175,8 @@ struct CleanupReport {
   /// moving) while their master was scanned.
   std::uint64_t cluster_masters = 0;
   std::uint64_t slots_rescanned = 0;
-  double redis_busy_ms = 0;  ///< server CPU (user+sys, INFO) during the run
-  bool lock_busy = false;    ///< another cleanup held the lock: nothing was done
+  double redis_busy_ms = 0;         ///< server CPU (user+sys, INFO) during the run
+  bool lock_busy = false;           ///< another cleanup held the lock: nothing was done
   std::vector<std::string> notes;   ///< fallbacks, skipped steps
   std::vector<std::string> errors;  ///< what went wrong mid-run (exit code 2)
 };

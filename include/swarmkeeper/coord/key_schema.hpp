@@ -36,7 +36,8 @@
 // swarm:s1:blocking:c1 (id c1) and not swarm:state:s1.
 //
 // A schema file (JSON) may change prefixes, the timestamp formats and add families:
-//   {"heartbeat": {"prefix": "blocking:heartbeat:", "format": "json", "fields": ["timestamp", "lastHeartbeat"]},
+//   {"heartbeat": {"prefix": "blocking:heartbeat:", "format": "json", "fields": ["timestamp",
+//   "lastHeartbeat"]},
 //    "families": [{"name": "signal", "prefix": "blocking:signal:", "match": "exact"},
 //                 {"name": "activity", "prefix": "coordinator:activity:", "liveness": true,
 //                  "format": "auto", "fields": ["lastActivity"]},
@@ -54,8 +55,8 @@
 #include <string_view>
 #include <vector>
 
-#include "swarmkeeper/error.hpp"
 #include "swarmkeeper/client/glob.hpp"  // glob_escape, for MATCH patterns built from prefixes
+#include "swarmkeeper/error.hpp"
 
 namespace swarmkeeper {
 
@@ -69,13 +70,13 @@ enum class HeartbeatFormat {
 /// Why a liveness value could not be read (the report breaks invalid heartbeats down).
 enum class InvalidReason : std::uint8_t {
   none,
-  not_json,      ///< not one JSON object
-  no_field,      ///< JSON, but none of the fields is there
-  not_a_number,  ///< the field (or the whole value) is not a positive integer
-  too_large,     ///< longer than the cleanup reads (max_heartbeat_bytes)
-  wrong_type,    ///< not a string: a hash, list, ...
-  empty,         ///< an empty string
-  unavailable,   ///< its slot is served by no master (a cluster): not readable now
+  not_json,          ///< not one JSON object
+  no_field,          ///< JSON, but none of the fields is there
+  not_a_number,      ///< the field (or the whole value) is not a positive integer
+  too_large,         ///< longer than the cleanup reads (max_heartbeat_bytes)
+  wrong_type,        ///< not a string: a hash, list, ...
+  empty,             ///< an empty string
+  unavailable,       ///< its slot is served by no master (a cluster): not readable now
   not_milliseconds,  ///< a millisecond timestamp before 2001 (below 10^12): seconds, a counter
 };
 inline constexpr std::size_t kInvalidReasons = 9;
@@ -123,8 +124,8 @@ struct KeySchema {
   std::vector<KeyFamily> families = default_families();
   /// JSON fields of a family key's value that carry when it was written (the youngest
   /// present counts); a key's name ending in a 13-digit millisecond field carries one too.
-  std::vector<std::string> key_timestamp_fields = {"timestamp", "lastActivity", "startTime", "lastHeartbeat",
-                                                   "createdAt", "updatedAt"};
+  std::vector<std::string> key_timestamp_fields = {"timestamp",     "lastActivity", "startTime",
+                                                   "lastHeartbeat", "createdAt",    "updatedAt"};
 
   static std::vector<KeyFamily> default_families();
   /// The liveness records, the heartbeat first (at most 8).
@@ -153,12 +154,14 @@ struct ParsedTimestamp {
   InvalidReason reason = InvalidReason::none;  ///< set when ms is empty
 };
 /// Reads a liveness value in `format` with `fields` (the rule of parse_heartbeat).
-ParsedTimestamp parse_timestamp(std::string_view value, HeartbeatFormat format, const std::vector<std::string>& fields);
+ParsedTimestamp parse_timestamp(std::string_view value, HeartbeatFormat format,
+                                const std::vector<std::string>& fields);
 
 /// The youngest timestamp a family key carries (ms, 13 digits), or nullopt: a mentions
 /// key's last separator-delimited field when that is 13 plain digits, and, with a value,
 /// the schema's key_timestamp_fields of a JSON object (numbers or digit strings).
-std::optional<std::int64_t> key_timestamp(std::string_view key, const std::string* value, const KeySchema& schema);
+std::optional<std::int64_t> key_timestamp(std::string_view key, const std::string* value,
+                                          const KeySchema& schema);
 
 /// The fields of a JSON object value whose values look like millisecond timestamps (a
 /// number or digit string of 13 digits), in order.
@@ -193,8 +196,9 @@ struct LivenessVerdict {
   InvalidReason reason = InvalidReason::none;
 };
 /// THE staleness rule for any liveness record (judge_heartbeat is it for the heartbeat).
-LivenessVerdict judge_liveness(std::string_view value, HeartbeatFormat format, const std::vector<std::string>& fields,
-                               std::int64_t now_ms, std::int64_t threshold_ms);
+LivenessVerdict judge_liveness(std::string_view value, HeartbeatFormat format,
+                               const std::vector<std::string>& fields, std::int64_t now_ms,
+                               std::int64_t threshold_ms);
 
 /// THE staleness rule: the cleanup, its dry run and the monitor's census all decide with
 /// this one function (the server never judges: it only confirms a value is unchanged).

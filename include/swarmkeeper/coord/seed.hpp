@@ -22,8 +22,8 @@
 #include <cstdint>
 #include <string>
 
-#include "swarmkeeper/net/connection_options.hpp"
 #include "swarmkeeper/error.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 
 namespace swarmkeeper {
 

@@ -42,8 +42,8 @@
 namespace swarmkeeper::metrics {
 
 enum class Window : std::uint8_t { m1, m5, h1 };
-inline constexpr std::array<std::chrono::seconds, 3> kWindowLength{std::chrono::seconds(60), std::chrono::seconds(300),
-                                                                  std::chrono::seconds(3600)};
+inline constexpr std::array<std::chrono::seconds, 3> kWindowLength{
+    std::chrono::seconds(60), std::chrono::seconds(300), std::chrono::seconds(3600)};
 inline constexpr std::chrono::seconds kSlot{5};
 inline constexpr std::size_t kSlots = 720;  // 1 h at 5 s
 
@@ -78,11 +78,11 @@ class Latency {
 struct SeriesSnapshot {
   enum class Kind : std::uint8_t { counter, gauge, latency };
   struct WindowFigures {
-    std::uint64_t count = 0;      ///< counter: the increase; latency: samples
-    double rate_per_s = 0;        ///< counter: increase / window length covered
-    double last = 0, min = 0, max = 0;  ///< gauge: per-slot values; latency: max sample
+    std::uint64_t count = 0;                               ///< counter: the increase; latency: samples
+    double rate_per_s = 0;                                 ///< counter: increase / window length covered
+    double last = 0, min = 0, max = 0;                     ///< gauge: per-slot values; latency: max sample
     double mean = 0, p50 = 0, p95 = 0, p99 = 0, p999 = 0;  ///< latency
-    Histogram::Snapshot histogram;  ///< latency: the window's distribution (mergeable)
+    Histogram::Snapshot histogram;                         ///< latency: the window's distribution (mergeable)
   };
   std::string name;
   Kind kind = Kind::counter;

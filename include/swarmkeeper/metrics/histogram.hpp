@@ -21,8 +21,8 @@ namespace swarmkeeper::metrics {
 
 class Histogram {
  public:
-  static constexpr int kSubBits = 6;                     ///< 64 sub-buckets per power of two
-  static constexpr int kExponents = 64 - kSubBits;       ///< covers all of uint64
+  static constexpr int kSubBits = 6;                ///< 64 sub-buckets per power of two
+  static constexpr int kExponents = 64 - kSubBits;  ///< covers all of uint64
   static constexpr int kBuckets = (kExponents + 1) << kSubBits;
 
   /// Bucket index of a value. Exact below 2^(kSubBits+1).

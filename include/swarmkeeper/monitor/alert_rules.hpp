@@ -44,11 +44,11 @@ const char* to_string(AlertState s);
 struct Alert {
   const AlertRule* rule = nullptr;
   AlertState state = AlertState::inactive;
-  double value = 0;            ///< the series' value at the last evaluation (NaN: absent)
-  std::int64_t active_at_ms = 0;   ///< when the condition started to hold (pending)
-  std::int64_t fired_at_ms = 0;    ///< when it started firing
-  std::int64_t resolved_at_ms = 0; ///< when it resolved
-  std::int64_t last_true_ms = 0;   ///< the last evaluation at which it held
+  double value = 0;                 ///< the series' value at the last evaluation (NaN: absent)
+  std::int64_t active_at_ms = 0;    ///< when the condition started to hold (pending)
+  std::int64_t fired_at_ms = 0;     ///< when it started firing
+  std::int64_t resolved_at_ms = 0;  ///< when it resolved
+  std::int64_t last_true_ms = 0;    ///< the last evaluation at which it held
 };
 
 struct AlertTransition {
@@ -62,7 +62,8 @@ class AlertEngine {
   explicit AlertEngine(std::vector<AlertRule> rules);
   /// Evaluates every rule against `values` (series → value) at `now_ms`; returns the
   /// transitions to firing and to resolved, in rule order.
-  std::vector<AlertTransition> evaluate(const std::unordered_map<std::string, double>& values, std::int64_t now_ms);
+  std::vector<AlertTransition> evaluate(const std::unordered_map<std::string, double>& values,
+                                        std::int64_t now_ms);
   const std::vector<AlertRule>& rules() const noexcept { return rules_; }
   const std::vector<Alert>& alerts() const noexcept { return alerts_; }
 

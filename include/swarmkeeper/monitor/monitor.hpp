@@ -28,18 +28,18 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "swarmkeeper/client/client_metrics.hpp"
-#include "swarmkeeper/net/connection_options.hpp"
-#include "swarmkeeper/error.hpp"
 #include "swarmkeeper/coord/key_schema.hpp"
+#include "swarmkeeper/error.hpp"
 #include "swarmkeeper/monitor/alert_rules.hpp"
+#include "swarmkeeper/net/connection_options.hpp"
 
 namespace swarmkeeper::monitor {
 

@@ -17,9 +17,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
-#include <string_view>
 
 #include "swarmkeeper/error.hpp"
 #include "swarmkeeper/resp/parser.hpp"

@@ -180,11 +180,11 @@ class BoundedQueue {
 
   mutable std::mutex mu_;
   std::condition_variable not_empty_, not_full_;
-  std::vector<T> ring_;       // guarded by mu_; fixed size (the capacity)
-  std::size_t head_ = 0;      // guarded by mu_
-  std::size_t count_ = 0;     // guarded by mu_
-  bool closed_ = false;       // guarded by mu_
-  QueueStats stats_;          // guarded by mu_
+  std::vector<T> ring_;    // guarded by mu_; fixed size (the capacity)
+  std::size_t head_ = 0;   // guarded by mu_
+  std::size_t count_ = 0;  // guarded by mu_
+  bool closed_ = false;    // guarded by mu_
+  QueueStats stats_;       // guarded by mu_
   const OverflowPolicy policy_;
   const std::chrono::milliseconds block_timeout_;
 };

@@ -128,7 +128,10 @@ class Pipeline {
   std::size_t size() const noexcept { return count_; }
   bool empty() const noexcept { return count_ == 0; }
   const std::string& buffer() const noexcept { return buf_; }
-  void clear() noexcept { buf_.clear(); count_ = 0; }
+  void clear() noexcept {
+    buf_.clear();
+    count_ = 0;
+  }
   /// Calls f(CommandView) for each command, in order, until f returns false.
   template <class F>
   void for_each(F&& f) const {

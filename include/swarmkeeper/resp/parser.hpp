@@ -79,8 +79,8 @@ class Parser {
   ParserLimits limits_;
   std::vector<Node> nodes_;
   std::vector<Frame> stack_;
-  std::size_t pos_ = 0;         // next unparsed byte
-  std::size_t crlf_scan_ = 0;   // where to resume looking for the current line's CRLF
+  std::size_t pos_ = 0;        // next unparsed byte
+  std::size_t crlf_scan_ = 0;  // where to resume looking for the current line's CRLF
   Status status_ = Status::need_more;
   Error error_;
 };

@@ -68,13 +68,11 @@ class ReplyRef {
   Type type() const noexcept { return node().type; }
   bool is_null() const noexcept { return type() == Type::null; }
   bool is_error() const noexcept { return type() == Type::error || type() == Type::bulk_error; }
-  bool is_string() const noexcept;     ///< simple, bulk or verbatim string
+  bool is_string() const noexcept;  ///< simple, bulk or verbatim string
   bool is_aggregate() const noexcept { return resp::is_aggregate(type()); }
 
   /// The payload of any scalar (string, error, double text, big number); "" otherwise.
-  std::string_view str() const noexcept {
-    return {base_ + node().offset, node().length};
-  }
+  std::string_view str() const noexcept { return {base_ + node().offset, node().length}; }
   /// Integer value (Type::integer), 1/0 (Type::boolean); 0 for other types.
   std::int64_t integer() const noexcept { return is_aggregate() ? 0 : node().value; }
   /// A double (Type::double_number, or an integer/string that parses as one).
@@ -91,10 +89,18 @@ class ReplyRef {
    public:
     using value_type = ReplyRef;
     using difference_type = std::ptrdiff_t;
-    iterator(const Node* nodes, std::uint32_t index, const char* base) : nodes_(nodes), index_(index), base_(base) {}
+    iterator(const Node* nodes, std::uint32_t index, const char* base)
+        : nodes_(nodes), index_(index), base_(base) {}
     ReplyRef operator*() const noexcept { return {nodes_, index_, base_}; }
-    iterator& operator++() noexcept { index_ = nodes_[index_].next; return *this; }
-    iterator operator++(int) noexcept { auto t = *this; ++*this; return t; }
+    iterator& operator++() noexcept {
+      index_ = nodes_[index_].next;
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      auto t = *this;
+      ++*this;
+      return t;
+    }
     bool operator==(const iterator& o) const noexcept { return index_ == o.index_; }
 
    private:

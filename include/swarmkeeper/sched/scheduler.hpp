@@ -38,12 +38,13 @@
 namespace swarmkeeper::sched {
 
 enum class JobState : std::uint8_t {
-  pending,    ///< scheduled, not running now
+  pending,  ///< scheduled, not running now
   running,
   done,       ///< returned normally (a periodic job: cancelled or shut down after at least one run)
   failed,     ///< threw (one-shot jobs; a periodic job goes on)
   timed_out,  ///< its last run was asked to stop at its timeout (one-shot jobs)
-  cancelled,  ///< cancelled (or shut down) before it could finish normally (before any run, for a periodic job)
+  cancelled,  ///< cancelled (or shut down) before it could finish normally (before any run, for a periodic
+              ///< job)
 };
 
 struct JobOptions {
