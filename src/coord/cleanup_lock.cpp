@@ -169,9 +169,23 @@ asio::awaitable<void> CleanupLock::release() {
   co_await renewer_.drain();
   if (!held_) co_return;
   held_ = false;
-  auto r =
-      co_await conn_->command(resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_));
+  const resp::Command release =
+      resp::Command("EVAL").arg(kReleaseLockScript).arg(1).arg(kLockKey).arg(token_);
+  auto r = co_await conn_->command(release);
+  bool retried = false;
+  if (!r && client::node_unreachable(r.error())) {
+    // The run's connection died (killed, or the server restarted): once more, on a new
+    // one (the router opens it), so a second cleanup does not wait out the ttl.
+    r = co_await conn_->command(release);
+    retried = true;
+  }
   bool ours = r && r->integer() == 1;
+  if (r && !ours && retried) {
+    // Nothing of ours to release: gone (by the first try, whose reply was lost, or by
+    // expiry: cannot tell, so say nothing), or another run's now (taken).
+    auto holder = co_await conn_->command(resp::Command("GET").arg(kLockKey));
+    ours = !holder || holder->is_null();
+  }
   if (!r && !client::node_unreachable(r.error()) &&
       r.error().code() != Errc::cancelled) {  // answered, refusing the script
     auto holder = co_await conn_->command(resp::Command("GET").arg(kLockKey));
