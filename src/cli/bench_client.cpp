@@ -32,7 +32,6 @@
 #include <thread>
 
 #include "cli/private_target.hpp"
-#include "net/info_text.hpp"
 #include "net/redis_process.hpp"
 #include "net/run_blocking.hpp"
 #include "swarmkeeper/client/client.hpp"
@@ -211,9 +210,8 @@ int run_bench_client(const BenchClientArgs& args) {
   }
   // The full report needs one server's pool (leases, pool metrics, a restart); a
   // cluster gets the get-set mix.
-  std::unique_ptr<Client> client(dynamic_cast<Client*>(router->get()));
-  if (!client) return routed_get_set(io, **router, args);
-  (void)router->release();
+  if (dynamic_cast<Client*>(router->get()) == nullptr) return routed_get_set(io, **router, args);
+  std::unique_ptr<Client> client(static_cast<Client*>(router->release()));
   if (auto s = net::run_blocking(io, client->set("k", std::string(32, 'v'))); !s) {
     std::cerr << "swarmkeeper bench: " << s.error().message() << "\n";
     return 1;

@@ -149,16 +149,23 @@ asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client
   co_return std::pair{std::string((*r)[0].str()), std::move(keys)};
 }
 
-asio::awaitable<Result<std::vector<resp::Reply>>> Client::pipeline(std::vector<resp::Command> cmds, bool) {
+namespace {
+
+// Separate commands as one pipeline (Router's form of pipeline() and transaction()).
+resp::Pipeline joined(const std::vector<resp::Command>& cmds) {
   resp::Pipeline p;
   for (const auto& c : cmds) p.add(c);
-  co_return co_await pipeline(std::move(p));
+  return p;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::vector<resp::Reply>>> Client::pipeline(std::vector<resp::Command> cmds, bool) {
+  co_return co_await pipeline(joined(cmds));
 }
 
 asio::awaitable<Result<resp::Reply>> Client::transaction(std::vector<resp::Command> cmds) {
-  resp::Pipeline p;
-  for (const auto& c : cmds) p.add(c);
-  co_return co_await transaction(std::move(p));
+  co_return co_await transaction(joined(cmds));
 }
 
 asio::awaitable<std::vector<Result<resp::Reply>>> Client::for_each_master(resp::Command cmd,

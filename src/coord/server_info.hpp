@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// server_info.hpp — figures read from Redis' INFO text, and whether a server is a
-// cluster node.
+// server_info.hpp — the server's CPU seconds from Redis' INFO text (net/info_text.hpp),
+// named where the cleanup and the benches read them.
 #pragma once
 
-#include "net/connection.hpp"
 #include "net/info_text.hpp"
 
 namespace swarmkeeper::coord {
 
 using net::info_cpu_seconds;
-using net::info_says_cluster;
-using net::is_cluster_node;
 
 }  // namespace swarmkeeper::coord

@@ -28,6 +28,14 @@ class ClusterMonitorTest : public ::testing::Test {
     o.port = cluster_->nodes()[i]->port();
     return o;
   }
+  // A monitor on `where`, refreshing every 300 ms, on a free loopback port.
+  static monitor::MonitorOptions watching(ConnectionOptions where) {
+    monitor::MonitorOptions o;
+    o.connection = std::move(where);
+    o.listen = "127.0.0.1:0";
+    o.refresh = std::chrono::milliseconds(300);
+    return o;
+  }
   std::unique_ptr<RedisCluster> cluster_;
 };
 
@@ -38,10 +46,7 @@ TEST_F(ClusterMonitorTest, WatchesEveryMasterAndCountsTheWholeSwarm) {
   ASSERT_EQ(swarmkeeper::testing::run_cli("seed --force --url " + url + " --coordinators 3000 --stale 2900")
                 .exit_code,
             0);
-  monitor::MonitorOptions o;
-  o.connection = *parse_redis_url(url);
-  o.listen = "127.0.0.1:0";
-  o.refresh = std::chrono::milliseconds(300);
+  const monitor::MonitorOptions o = watching(*parse_redis_url(url));
   monitor::Monitor m(o);
   ASSERT_TRUE(m.start());
   std::string text;
@@ -74,10 +79,7 @@ TEST_F(ClusterMonitorTest, WatchesEveryMasterAndCountsTheWholeSwarm) {
 // A plain URL to a cluster node that is down at start: the monitor serves, and once the
 // node answers it learns that it is a cluster node and watches every master.
 TEST_F(ClusterMonitorTest, APlainUrlToANodeDownAtStartWatchesTheClusterOnceItAnswers) {
-  monitor::MonitorOptions o;
-  o.connection = node(2);
-  o.listen = "127.0.0.1:0";
-  o.refresh = std::chrono::milliseconds(300);
+  const monitor::MonitorOptions o = watching(node(2));
   cluster_->nodes()[2]->stop();
   monitor::Monitor m(o);
   ASSERT_TRUE(m.start()) << "Redis down at start is no reason to refuse";
@@ -104,10 +106,7 @@ TEST_F(ClusterMonitorTest, APlainUrlToANodeDownAtStartWatchesTheClusterOnceItAns
 // collector past stop(): the router is closed first, so every command waiting on the
 // stalled node returns at once.
 TEST_F(ClusterMonitorTest, StopIsPromptWhileAMasterStalls) {
-  monitor::MonitorOptions o;
-  o.connection = node(0);
-  o.listen = "127.0.0.1:0";
-  o.refresh = std::chrono::milliseconds(300);
+  const monitor::MonitorOptions o = watching(node(0));
   monitor::Monitor m(o);
   ASSERT_TRUE(m.start());
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
