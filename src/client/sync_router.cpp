@@ -115,17 +115,32 @@ Result<resp::Reply> SyncRouter::at(const Master& m, resp::Command cmd) {
   return s_->start(router()->command_at(m.connection, std::move(cmd), true)).get();
 }
 
-Result<resp::Reply> SyncRouter::command(resp::Command cmd) {
-  return command_async(std::move(cmd)).get();
+Result<std::shared_ptr<Router>> SyncRouter::opened() {
+  if (auto ok = open(); !ok) return ok.error();
+  return router();
 }
 
-std::future<Result<resp::Reply>> SyncRouter::command_async(resp::Command cmd) {
+Result<resp::Reply> SyncRouter::command(resp::Command cmd, bool idempotent) {
+  return command_async(std::move(cmd), idempotent).get();
+}
+
+std::future<Result<resp::Reply>> SyncRouter::command_async(resp::Command cmd, bool idempotent) {
   if (auto ok = open(); !ok) {
     std::promise<Result<resp::Reply>> failed;
     failed.set_value(ok.error());
     return failed.get_future();
   }
-  return s_->start(router()->command(std::move(cmd), true));
+  return s_->start(router()->command(std::move(cmd), idempotent));
+}
+
+Result<Router::Value> SyncRouter::get(std::string key) {
+  if (auto ok = open(); !ok) return ok.error();
+  return s_->start(router()->get(std::move(key))).get();
+}
+
+Result<void> SyncRouter::set(std::string key, std::string value, std::chrono::milliseconds ttl) {
+  if (auto ok = open(); !ok) return ok.error();
+  return s_->start(router()->set(std::move(key), std::move(value), ttl)).get();
 }
 
 void SyncRouter::refresh() {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // sync_router.hpp — a Router (router.hpp: one server or a cluster; a plain URL to a
 // cluster node gives the whole cluster) on an I/O thread of its own, with blocking calls,
-// for code outside coroutines: the monitor's collectors, inspect.
+// for code outside coroutines: the monitor's collectors, inspect, and SyncClient (the
+// public face of it, client.hpp).
 //
 // Redis unreachable at first is no error: open() is tried again on use, at most once a
 // second, and whether it is a cluster is learnt when it first answers. Until then the
@@ -47,10 +48,15 @@ class SyncRouter {
   /// A command on one master (SCAN, INFO, TIME, PING of that server).
   Result<resp::Reply> at(const Master& m, resp::Command cmd);
   /// A command routed by its key (a keyless one goes to the one server; on a cluster it
-  /// is refused).
-  Result<resp::Reply> command(resp::Command cmd);
+  /// is refused). idempotent: may be sent again after a lost connection.
+  Result<resp::Reply> command(resp::Command cmd, bool idempotent = true);
   /// The same, without waiting: many in flight go out together.
-  std::future<Result<resp::Reply>> command_async(resp::Command cmd);
+  std::future<Result<resp::Reply>> command_async(resp::Command cmd, bool idempotent = true);
+  /// The router's typed GET and SET (values compressed as configured).
+  Result<Router::Value> get(std::string key);
+  Result<void> set(std::string key, std::string value, std::chrono::milliseconds ttl);
+  /// The router, opened if need be (as open()); its coroutine methods are for its executor.
+  Result<std::shared_ptr<Router>> opened();
   /// A cluster: reads its masters again (a failover may have promoted a replica).
   void refresh();
   /// The link's own client figures (a cluster: every node's, summed).

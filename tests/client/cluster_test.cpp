@@ -9,8 +9,10 @@
 
 #include <atomic>
 #include <random>
+#include <set>
 #include <thread>
 
+#include "client/on_executor.hpp"
 #include "support/cli_runner.hpp"
 #include "support/redis_fixture.hpp"
 #include "swarmkeeper/client/cluster_client.hpp"
@@ -145,6 +147,38 @@ TEST_F(ClusterTest, InspectTakesAPlainUrlToAClusterNode) {
   EXPECT_NE(r.out.find("\"nodes\":3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"keysInDatabase\":1800"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("MOVED"), std::string::npos) << r.out;
+}
+
+// SyncClient with a plain URL to one node works on the whole cluster: keys of every
+// master set and read back (none fails with MOVED), and async() is a router on it.
+TEST_F(ClusterTest, SyncClientTakesAPlainUrlToAClusterNode) {
+  ClientOptions o;
+  o.connection = *parse_redis_url("redis://127.0.0.1:" + std::to_string(cluster_->nodes()[1]->port()));
+  SyncClient c(o);
+  std::set<std::size_t> owners;
+  for (int i = 0; i < 60; ++i) {
+    const std::string k = "sync:" + std::to_string(i);
+    ASSERT_TRUE(c.set(k, "v" + std::to_string(i))) << k;
+    auto v = c.get(k);
+    ASSERT_TRUE(v) << v.error().message();
+    ASSERT_TRUE(*v);
+    EXPECT_EQ(**v, "v" + std::to_string(i));
+    owners.insert(owner_of(key_slot(k)));
+  }
+  EXPECT_EQ(owners.size(), 3u) << "the keys span every master";
+  auto incr = c.command(resp::Command("INCR").arg("sync:{n}"));
+  ASSERT_TRUE(incr) << incr.error().message();
+  EXPECT_EQ(incr->integer(), 1);
+  auto router = c.async();
+  ASSERT_TRUE(router) << router.error().message();
+  auto masters =
+      client_detail::start_on((*router)->executor(),
+                              [](Router* r) -> asio::awaitable<std::size_t> {
+                                co_return r->masters().size();  // (the slot map lives on its executor)
+                              }(*router))
+          .get();
+  EXPECT_EQ(masters, 3u);
+  EXPECT_FALSE(c.metrics().commands.empty());
 }
 
 // A master killed, its replica promoted: commands for its slots fail (typed, bounded in

@@ -137,7 +137,9 @@ TEST(ReplyShape, CountsAndAcknowledgementsOfTheWrongShapeAreUnexpectedReplies) {
   {
     FakeServer fake("$3\r\nabc\r\n");  // a string where DEL, UNLINK, EXPIRE and PUBLISH answer an integer
     SyncClient s(options_for(fake));
-    Client& c = s.async();
+    auto opened = s.async();
+    ASSERT_TRUE(opened) << opened.error().message();
+    Router& c = **opened;
     auto wait = [](auto&& aw, const boost::asio::any_io_executor& ex) { return run_on(ex, std::move(aw)); };
     auto del = wait(c.del({"k"}), c.executor());
     ASSERT_FALSE(del);
@@ -194,7 +196,9 @@ TEST(ReplyShape, CommandsThatCannotShareAConnectionAreRefusedNamingTheRightApi) 
 TEST(ReplyShape, PipelinesAndTransactionsRefuseWhatASharedConnectionCannotCarry) {
   FakeServer fake("+OK\r\n");
   SyncClient s(options_for(fake));
-  Client& c = s.async();
+  auto opened = s.async();
+  ASSERT_TRUE(opened) << opened.error().message();
+  auto& c = dynamic_cast<Client&>(**opened);  // one server: a Client, with its resp::Pipeline overloads
   auto wait = [&](auto&& aw) { return run_on(c.executor(), std::move(aw)); };
   for (const resp::Command& bad : {resp::Command("SUBSCRIBE").arg("ch"), resp::Command{},
                                    resp::Command("select").arg(1), resp::Command("BLPOP").arg("q").arg(0)}) {

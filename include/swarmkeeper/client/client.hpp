@@ -192,18 +192,28 @@ class Client final : public Router {
   std::shared_ptr<Impl> impl_;
 };
 
-/// A Client with its own I/O thread, for code that is not in a coroutine. Thread-safe.
+/// A Router (router.hpp: one server, or a whole cluster from a plain URL to one of its
+/// nodes or a redis+cluster:// URL) on an I/O thread of its own, for code that is not in
+/// a coroutine. Thread-safe. Nothing is opened until the first call; a Redis that does
+/// not answer yet fails that call with the connection's error and is tried again on a
+/// later one (at most once a second; calls in between get the same error at once).
 class SyncClient {
  public:
   explicit SyncClient(ClientOptions options);
   ~SyncClient();
-  Result<Client::Value> get(const std::string& key);
+  SyncClient(const SyncClient&) = delete;
+  SyncClient& operator=(const SyncClient&) = delete;
+  Result<Router::Value> get(const std::string& key);
   Result<void> set(const std::string& key, const std::string& value,
                    std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
   Result<resp::Reply> command(const resp::Command& cmd, bool idempotent = false);
   /// Queues a command and returns at once; many in flight pipeline together.
   std::future<Result<resp::Reply>> command_async(resp::Command cmd, bool idempotent = false);
-  Client& async() noexcept;
+  /// The router behind it, opened if need be (fails as the calls above do), for
+  /// coroutines: await its methods on its executor(), e.g. co_spawn there. Valid until
+  /// the SyncClient is destroyed.
+  Result<Router*> async();
+  /// Every connection's figures (a cluster: every node's, summed); empty before the first call.
   ClientMetricsSnapshot metrics() const;
 
  private:
