@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// two_tier_cache.cpp — the driver of two_tier_cache.hpp: the tracking connection's
-// life (connect, CLIENT TRACKING, PING, reconnect with backoff), invalidation messages,
-// loads with single flight, writes, and clear_all. The rules live in l1_store.hpp (what
-// L1 holds) and flight_table.hpp (whether a load may enter L1); this file moves bytes.
+// two_tier_cache.cpp — the driver of two_tier_cache.hpp: the tracking connections' life
+// (one per master: connect, CLIENT TRACKING, PING, follow a cluster's masters, reconnect
+// with backoff), invalidation messages, loads with single flight, writes, and clear_all. The rules live in
+// l1_store.hpp (what L1 holds) and flight_table.hpp (whether a load may enter L1); this file moves bytes.
 #include "swarmkeeper/cache/two_tier_cache.hpp"
 
 #include "client/backoff.hpp"
@@ -30,7 +30,9 @@
 #include "cache/l1_store.hpp"
 #include "client/on_executor.hpp"
 #include "net/connection.hpp"
-#include "swarmkeeper/client/compression.hpp"
+#include "net/info_text.hpp"
+#include "swarmkeeper/client/client.hpp"
+#include "swarmkeeper/client/cluster_slots.hpp"
 #include "swarmkeeper/client/glob.hpp"
 
 namespace swarmkeeper::cache {
@@ -56,16 +58,13 @@ struct FlightWait {
 };
 
 struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
-  Impl(Client& c, CacheOptions o)
-      : client(c),
-        ex(c.executor()),
+  Impl(Router& r, CacheOptions o, std::vector<ConnectionOptions> masters)
+      : router(r),
+        ex(r.executor()),
         opts(std::move(o)),
-        conn_opts(c.options().connection),
-        codec(c.options().compression_options),
         l1(L1Limits{opts.max_entries, opts.max_bytes, opts.protected_share}),
+        tracked(std::move(masters)),
         pause(tio) {
-    conn_opts.protocol = 3;
-    if (!conn_opts.client_name.empty()) conn_opts.client_name += "-cache-tracking";
     std::mt19937_64 rng(std::random_device{}());
     char token[33];
     std::snprintf(token, sizeof token, "%016llx%016llx", static_cast<unsigned long long>(rng()),
@@ -75,11 +74,9 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   }
   ~Impl() { stop_thread(); }
 
-  Client& client;                  // outlives the cache (REQUIRES of open())
-  const asio::any_io_executor ex;  // the client's: loads and their waiters
+  Router& router;                  // outlives the cache (REQUIRES of open())
+  const asio::any_io_executor ex;  // the router's: loads and their waiters
   const CacheOptions opts;
-  ConnectionOptions conn_opts;  // constant after construction
-  ValueCodec codec;             // decode() only: reads what the Client's codec wrote, within its bounds
   // The sentinel (see sentinel_set): a key of this cache's own under the prefix,
   // holding a random token. Constant after construction.
   static constexpr std::string_view kSentinelName = "__swarmkeeper_cache_sentinel__:";
@@ -88,22 +85,29 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t sentinel_writes = 0;  // tracking thread only
 
   mutable std::mutex mu;
-  L1Store l1;                          // guarded by mu
-  FlightTable<FlightWait> flights;     // guarded by mu (payloads: client executor only)
-  std::uint64_t epoch = 0;             // guarded by mu
-  bool tracking_up = false;            // guarded by mu
-  int tracking_fd = -1;                // guarded by mu; the tracking socket while up
-  std::atomic<int> reading{0};         // raised while the tracking thread applies what it read
-  std::optional<Error> first_attempt;  // guarded by mu; how the first connection went
-  CacheStats counts;                   // guarded by mu
+  L1Store l1;                                // guarded by mu
+  FlightTable<FlightWait> flights;           // guarded by mu (payloads: client executor only)
+  std::uint64_t epoch = 0;                   // guarded by mu
+  bool tracking_up = false;                  // guarded by mu
+  std::uint64_t generation = 0;              // guarded by mu; the set of tracking connections now
+  mutable std::vector<pollfd> tracking_fds;  // guarded by mu; the tracking sockets while up
+  std::atomic<int> reading{0};               // raised while a tracking connection applies what it read
+  std::optional<Error> first_attempt;        // guarded by mu; how the first connection went
+  CacheStats counts;                         // guarded by mu
 
   // The tracking connection has a thread of its own, so invalidations are applied the
   // moment they arrive, however busy the client's executor is.
   asio::io_context tio;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{tio.get_executor()};
   std::thread thread;
-  std::shared_ptr<net::Connection> tracking;  // tracking thread only
-  asio::steady_timer pause;                   // tracking thread only: PING interval, backoff
+  // Tracking thread only: the masters tracked (one server: that one; a cluster: every
+  // master, followed as its map changes), whether they are a cluster's (asked of the
+  // first connection; a cluster has no SWAPDB, so no sentinel), a connection per master,
+  // and whether the last set ended because the masters changed.
+  std::vector<ConnectionOptions> tracked;
+  bool cluster = false, asked_cluster = false, masters_moved = false;
+  std::vector<std::shared_ptr<net::Connection>> links;
+  asio::steady_timer pause;  // PING interval, backoff
   std::atomic<bool> closing{false};
 
   void stop_thread() {
@@ -120,24 +124,34 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     ++counts.flushes;
   }
 
-  void tracking_changed(bool up, int fd) {
+  // Tracking went up on the sockets `fds` (a new generation), or down. A connection of
+  // an earlier generation that closes late changes nothing.
+  void tracking_up_on(const std::vector<int>& fds, std::uint64_t gen) {
     std::lock_guard lock(mu);
-    if (!up && !tracking_up) return;
-    tracking_up = up;
-    tracking_fd = up ? fd : -1;
+    generation = gen;
+    tracking_up = true;
+    tracking_fds.clear();
+    for (int fd : fds) tracking_fds.push_back(pollfd{fd, POLLIN | POLLRDHUP, 0});
     flush_locked();
-    if (up) ++counts.tracking_connects;
+    ++counts.tracking_connects;
+  }
+  void tracking_down(std::optional<std::uint64_t> gen = std::nullopt) {
+    std::lock_guard lock(mu);
+    if (!tracking_up || (gen && *gen != generation)) return;
+    tracking_up = false;
+    tracking_fds.clear();
+    flush_locked();
   }
 
-  // Whether L1 may answer now: tracking is up and nothing unread waits on its socket
-  // (an invalidation or the end of the connection that the tracking thread has not
-  // taken yet). REQUIRES: mu held.
+  // Whether L1 may answer now: tracking is up and nothing unread waits on any tracking
+  // socket (an invalidation or the end of the connection that the tracking thread has
+  // not taken yet). REQUIRES: mu held.
   bool l1_trusted_locked() const {
     if (!tracking_up) return false;
     if (!opts.strict_hits) return true;
-    pollfd p{tracking_fd, POLLIN | POLLRDHUP, 0};
-    if (::poll(&p, 1, 0) != 0) return false;  // unread bytes, or the end of the connection
-    return reading.load() == 0;               // taken from the socket but not yet applied
+    if (::poll(tracking_fds.data(), static_cast<nfds_t>(tracking_fds.size()), 0) != 0)
+      return false;              // unread bytes, or the end of a connection
+    return reading.load() == 0;  // taken from a socket but not yet applied
   }
 
   // An L1 hit, counted; nullopt when L1 does not have it or may not answer.
@@ -179,51 +193,143 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // --- the tracking connection (tracking thread only) ---
+  // --- the tracking connections (tracking thread only) ---
 
-  // One connection's life: connect, turn tracking on, PING until it dies. Returns the
-  // error that ended it (or prevented it).
-  asio::awaitable<Error> track_once() {
-    auto opened = co_await net::Connection::open(tio.get_executor(), conn_opts);
+  bool all_open() const {
+    for (const auto& c : links)
+      if (!c->is_open()) return false;
+    return !links.empty();
+  }
+  // Closes this generation's connections; returns `why`.
+  Error end_links(Error why) {
+    for (const auto& c : links) c->close();
+    return why;
+  }
+
+  // One tracking connection to `where`, CLIENT TRACKING on.
+  asio::awaitable<Result<std::shared_ptr<net::Connection>>> track_at(ConnectionOptions where,
+                                                                     std::uint64_t gen) {
+    where.protocol = 3;
+    if (!where.client_name.empty()) where.client_name += "-cache-tracking";
+    auto opened = co_await net::Connection::open(tio.get_executor(), where);
     if (!opened) co_return opened.error();
-    tracking = *opened;
-    tracking->set_read_guard(&reading);
-    if (tracking->protocol() != 3) {
-      tracking->close();
+    std::shared_ptr<net::Connection> c = *opened;
+    links.push_back(c);
+    c->set_read_guard(&reading);
+    if (c->protocol() != 3)
       co_return Error(
           Errc::invalid_argument,
           "the cache needs RESP3 client-side caching (CLIENT TRACKING, Redis 6 or later); this server "
           "speaks RESP2");
-    }
     std::weak_ptr<Impl> weak = weak_from_this();
-    tracking->on_push([weak](const resp::ReplyView& v) {
+    c->on_push([weak](const resp::ReplyView& v) {
       if (auto self = weak.lock()) self->on_push(v);
     });
-    tracking->on_close([weak](const Error&) {
-      if (auto self = weak.lock()) self->tracking_changed(false, -1);
+    c->on_close([weak, gen](const Error&) {
+      if (auto self = weak.lock()) self->tracking_down(gen);
     });
-    auto on = co_await tracking->exec(
+    auto on = co_await c->exec(
         resp::Command("CLIENT").arg("TRACKING").arg("ON").arg("BCAST").arg("PREFIX").arg(opts.prefix));
-    if (!on) {
-      tracking->close();
-      co_return on.error();
+    if (!on) co_return on.error();
+    co_return c;
+  }
+
+  // The masters a cluster node's CLUSTER SLOTS names, each reached as the first tracked
+  // one is (TLS, credentials, timeouts), in the order the map lists them.
+  asio::awaitable<Result<std::vector<ConnectionOptions>>> masters_from(net::Connection& c) {
+    auto r = co_await c.exec(resp::Command("CLUSTER").arg("SLOTS"));
+    if (!r) co_return r.error();
+    auto map = SlotMap::from_cluster_slots(r->root());
+    if (!map) co_return map.error();
+    std::vector<ConnectionOptions> out;
+    for (const ClusterNode& n : map->masters()) {
+      ConnectionOptions o = tracked.front();
+      o.host = n.host;
+      o.port = n.port;
+      out.push_back(std::move(o));
+    }
+    if (out.empty()) co_return Error(Errc::unexpected_reply, "CLUSTER SLOTS named no master");
+    co_return out;
+  }
+  static bool same_masters(const std::vector<ConnectionOptions>& a, const std::vector<ConnectionOptions>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const auto& x, const auto& y) { return x.host == y.host && x.port == y.port; });
+  }
+  // After a failure, a cluster's masters as any node tracked before sees them now (a
+  // failover may have promoted a replica); unchanged when none answers.
+  asio::awaitable<void> relearn_masters() {
+    for (const ConnectionOptions& at : std::vector<ConnectionOptions>(tracked)) {
+      ConnectionOptions o = at;
+      o.command_timeout = std::min(o.command_timeout, std::chrono::milliseconds(2000));
+      auto c = co_await net::Connection::open(tio.get_executor(), o);
+      if (!c) continue;
+      auto now = co_await masters_from(**c);
+      (*c)->close();
+      if (!now) continue;
+      tracked = std::move(*now);
+      co_return;
+    }
+  }
+
+  // One set of connections' life: connect to every master, turn tracking on, then PING
+  // (one server: read the sentinel) until one dies or, on a cluster, the masters change.
+  // Returns the error that ended it (or prevented it).
+  asio::awaitable<Error> track_once() {
+    links.clear();
+    std::uint64_t gen = 0;
+    {
+      std::lock_guard lock(mu);
+      gen = generation + 1;
+    }
+    std::vector<int> fds;
+    for (const ConnectionOptions& m : std::vector<ConnectionOptions>(tracked)) {
+      auto c = co_await track_at(m, gen);
+      if (!c) co_return end_links(c.error());
+      fds.push_back((*c)->native_handle());
+    }
+    if (!asked_cluster) {  // a cluster's masters are followed (it has no SWAPDB: no sentinel)
+      cluster = co_await net::is_cluster_node(*links.front());
+      asked_cluster = true;
+    }
+    if (cluster) {
+      auto now = co_await masters_from(*links.front());
+      if (now && !same_masters(*now, tracked)) {  // the router's map was older than the node's
+        tracked = std::move(*now);
+        masters_moved = true;
+        co_return end_links(Error(Errc::cancelled, "the cluster's masters changed"));
+      }
     }
     // The sentinel is written before tracking is declared up (which flushes L1): a
     // SWAPDB before that flush cannot have put anything in L1.
-    bool sentinel = co_await write_sentinel();
-    tracking_changed(true, tracking->native_handle());
+    bool sentinel = false;
+    if (!cluster) sentinel = co_await write_sentinel();
+    tracking_up_on(fds, gen);
     {
       std::lock_guard lock(mu);
       if (!first_attempt) first_attempt = Error();
     }
     auto written = Clock::now();
     int ticks_without = 0;
-    while (tracking->is_open() && !closing) {
+    while (all_open() && !closing) {
       pause.expires_after(opts.tracking_ping);
       co_await pause.async_wait(nothrow);
-      if (!tracking->is_open() || closing) break;
+      if (!all_open() || closing) break;
+      if (cluster) {  // every master PINGed; a master added, gone or replaced: a new set
+        bool alive = true;
+        for (const auto& c : links)
+          if (auto pong = co_await c->exec(resp::Command("PING")); !pong) alive = false;
+        if (!alive) break;  // (the connection that failed flushed L1 through on_close)
+        auto now = co_await masters_from(*links.front());
+        if (now && !same_masters(*now, tracked)) {
+          tracked = std::move(*now);
+          masters_moved = true;
+          break;
+        }
+        continue;
+      }
+      net::Connection& tracking = *links.front();
       if (!sentinel) {  // refused before: PING, and try the sentinel again now and then
-        auto pong = co_await tracking->exec(resp::Command("PING"));
+        auto pong = co_await tracking.exec(resp::Command("PING"));
         if (!pong) break;  // the connection failed (and flushed L1 through on_close)
         if (++ticks_without < 30) continue;
         ticks_without = 0;
@@ -240,10 +346,10 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       if (rewrite)
         r = co_await sentinel_set(true);  // never co_await inside ?: (GCC 12)
       else
-        r = co_await tracking->exec(resp::Command("GET").arg(sentinel_key));
+        r = co_await tracking.exec(resp::Command("GET").arg(sentinel_key));
       if (!r) {
-        if (!tracking->is_open()) break;  // the connection failed (and flushed L1 through on_close)
-        sentinel = false;                 // refused (a server without SET ... GET, OOM, READONLY)
+        if (!tracking.is_open()) break;  // the connection failed (and flushed L1 through on_close)
+        sentinel = false;                // refused (a server without SET ... GET, OOM, READONLY)
         sentinel_refused();
         continue;
       }
@@ -259,16 +365,19 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       }
       sentinel_changed();
     }
-    Error why = tracking->is_open() ? Error(Errc::cancelled, "cache closed") : tracking->failure();
-    tracking->close();
-    co_return why;
+    Error why = Error(Errc::cancelled, "cache closed");
+    for (const auto& c : links)
+      if (!c->is_open()) why = c->failure();
+    if (masters_moved) why = Error(Errc::cancelled, "the cluster's masters changed");
+    tracking_down(gen);
+    co_return end_links(why);
   }
 
   // The sentinel. Redis sends no invalidation for SWAPDB (nor does a client of the
   // swapped database notice anything), so the cache keeps a key of its own under its
   // prefix and reads it every tracking_ping: a value other than its token means the
   // data under the cache changed wholesale, and L1 is flushed. One key per cache, with
-  // a time to live (left behind by a cache that dies, it expires).
+  // a time to live (left behind by a cache that dies, it expires). One server only.
   std::chrono::milliseconds sentinel_ttl() const {
     return std::max<std::chrono::milliseconds>(std::chrono::minutes(10), 20 * opts.tracking_ping);
   }
@@ -279,7 +388,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     resp::Command c("SET");
     c.arg(sentinel_key).arg(value).arg("PX").arg(sentinel_ttl().count());
     if (get_old) c.arg("GET");
-    auto r = co_await tracking->exec(c);
+    auto r = co_await links.front()->exec(c);
     if (r) sentinel_value = value;
     co_return r;
   }
@@ -302,26 +411,32 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   }
 
   static asio::awaitable<void> tracking_loop(std::shared_ptr<Impl> self) {
-    const auto& copts = self->client.options();
+    const auto& copts = self->router.options();  // (constant: read from any thread)
     std::mt19937_64 rng(std::random_device{}());
     client::Backoff backoff({copts.reconnect_initial, copts.reconnect_max});  // the pool's own rule
     while (!self->closing) {
       const auto started = Clock::now();
+      self->masters_moved = false;
       Error why = co_await self->track_once();
       {
         std::lock_guard lock(self->mu);
-        if (!self->first_attempt) {  // open() reports the first failure and gives up
+        if (!self->first_attempt && !self->masters_moved) {  // open() reports the first failure and gives up
           self->first_attempt = why;
           break;
         }
       }
       if (self->closing) break;
+      if (self->masters_moved) {  // straight on to the new set
+        backoff.reset();
+        continue;
+      }
       if (Clock::now() - started > std::chrono::seconds(10)) backoff.reset();  // it was healthy
       self->pause.expires_after(backoff.next_delay(rng));
       co_await self->pause.async_wait(nothrow);
+      if (self->cluster && !self->closing) co_await self->relearn_masters();
     }
-    if (self->tracking) self->tracking->close();
-    self->tracking.reset();
+    self->end_links(Error());
+    self->links.clear();
   }
 
   // Starts the tracking thread and its loop. The loop holds the Impl until it ends.
@@ -341,11 +456,12 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   // key's own expiry in Redis, counted from when the GET was sent (the reply may come
   // back late; the key's time to live ran meanwhile).
   asio::awaitable<Result<Loaded>> read_l2(const std::string& key) {
-    resp::Pipeline p;
     const std::string full = opts.prefix + key;
-    p.add("GET", full).add("PTTL", full);
+    std::vector<resp::Command> p;
+    p.emplace_back("GET").arg(full);
+    p.emplace_back("PTTL").arg(full);
     const auto sent = Clock::now();
-    auto replies = co_await client.pipeline(std::move(p));
+    auto replies = co_await router.pipeline(std::move(p), true);
     if (!replies) co_return replies.error();
     const resp::Reply& got = (*replies)[0];
     if (got.is_error()) co_return net::error_from_reply(got.root(), "GET " + full);
@@ -357,7 +473,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       co_return Error(Errc::unexpected_reply, "GET " + full + " answered a " +
                                                   resp::type_name(got.root().type()) + " (PTTL a " +
                                                   resp::type_name(pttl_type) + "): not a cached value");
-    auto value = codec.decode(got.str());
+    auto value = router.decode_value(got.str());
     if (!value) co_return value.error();
     out.value = std::move(*value);
     const std::int64_t pttl = (*replies)[1].root().integer();
@@ -438,16 +554,25 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     co_return result;
   }
 
-  // Removes every key under the prefix: one bounded SCAN page, then its keys in
-  // UNLINKs of at most clear_batch. REQUIRES: on the executor.
+  // Removes every key under the prefix, master by master: one bounded SCAN page, then
+  // its keys in UNLINKs of at most clear_batch. REQUIRES: on the executor.
   asio::awaitable<Result<ClearReport>> clear_all() {
     ClearReport report;
     clear_l1();
+    for (const ConnectionOptions& master : router.masters()) {
+      if (auto e = co_await clear_master(master, report); e) co_return e;
+      if (closing) break;
+    }
+    clear_l1();
+    co_return report;
+  }
+
+  asio::awaitable<Error> clear_master(const ConnectionOptions& master, ClearReport& report) {
     const std::string match = glob_escape(opts.prefix) + "*";
     std::string cursor = "0";
     do {
       auto t0 = Clock::now();
-      auto page = co_await client.scan(cursor, match, opts.clear_batch);
+      auto page = co_await router.scan_at(master, cursor, match, opts.clear_batch);
       report.longest_call_ms = std::max(report.longest_call_ms, ms_since(t0));
       ++report.calls;
       if (!page) co_return page.error();
@@ -465,13 +590,12 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
         if (auto e = co_await unlink_batch(batch, report); e) co_return e;
       }
     } while (cursor != "0" && !closing);
-    clear_l1();
-    co_return report;
+    co_return Error();
   }
 
   asio::awaitable<Error> unlink_batch(std::vector<std::string>& batch, ClearReport& report) {
     auto t0 = Clock::now();
-    auto n = co_await client.unlink(std::move(batch));
+    auto n = co_await router.unlink(std::move(batch));
     batch.clear();
     report.longest_call_ms = std::max(report.longest_call_ms, ms_since(t0));
     ++report.calls;
@@ -490,8 +614,8 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     if (closing.exchange(true)) return;
     asio::post(tio, [self = shared_from_this()] {
       self->pause.cancel();
-      if (self->tracking) self->tracking->close();
-      self->tracking_changed(false, -1);
+      self->end_links(Error());
+      self->tracking_down();
     });
   }
 };
@@ -514,10 +638,15 @@ Result<void> TwoTierCache::validate(const CacheOptions& o) {
   return {};
 }
 
-asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> TwoTierCache::open(Client& client,
+asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> TwoTierCache::open(Router& router,
                                                                           CacheOptions options) {
   if (auto ok = validate(options); !ok) co_return ok.error();
-  auto impl = std::make_shared<Impl>(client, std::move(options));
+  auto masters = co_await client_detail::on_executor(
+      router.executor(), [](Router& r) -> asio::awaitable<std::vector<ConnectionOptions>> {
+        co_return r.masters();  // (a cluster's slot map lives on its executor)
+      }(router));
+  if (masters.empty()) co_return Error(Errc::invalid_argument, "the cache's router names no master");
+  auto impl = std::make_shared<Impl>(router, std::move(options), std::move(masters));
   impl->start();
   // The first connection reports here; wait for it without blocking the caller's thread.
   asio::steady_timer poll_timer(co_await asio::this_coro::executor);
@@ -558,7 +687,8 @@ asio::awaitable<Result<void>> TwoTierCache::set(std::string key, std::string val
   auto impl = impl_;
   if (ttl.count() < 0) co_return Error(Errc::invalid_argument, "cache set: ttl must not be negative");
   impl->invalidate_local(key);
-  auto r = co_await impl->client.set(impl->opts.prefix + key, std::move(value), ttl);
+  auto r = co_await client_detail::on_executor(
+      impl->ex, impl->router.set(impl->opts.prefix + key, std::move(value), ttl));
   impl->invalidate_local(key);
   co_return r;
 }
@@ -572,7 +702,7 @@ asio::awaitable<Result<std::int64_t>> TwoTierCache::del(std::vector<std::string>
     impl->invalidate_local(k);
     full.push_back(impl->opts.prefix + k);
   }
-  auto r = co_await impl->client.unlink(std::move(full));
+  auto r = co_await client_detail::on_executor(impl->ex, impl->router.unlink(std::move(full)));
   for (const auto& k : keys) impl->invalidate_local(k);
   co_return r;
 }

@@ -134,19 +134,9 @@ asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Client
                                                                                        std::string match,
                                                                                        std::size_t count) {
   auto impl = impl_;
-  resp::Command c("SCAN");
-  c.arg(cursor);
-  if (!match.empty()) c.arg("MATCH").arg(match);
-  c.arg("COUNT").arg(count);
-  auto r = co_await run_here(impl, c, kScan, true);
+  auto r = co_await run_here(impl, client_detail::scan_command(cursor, match, count), kScan, true);
   if (!r) co_return r.error();
-  if (r->size() != 2 || !(*r)[0].is_string() || !(*r)[1].is_aggregate()) co_return unexpected("SCAN", *r);
-  std::vector<std::string> keys;
-  for (resp::ReplyRef k : (*r)[1]) {
-    if (!k.is_string()) co_return unexpected("SCAN", *r);
-    keys.emplace_back(k.str());
-  }
-  co_return std::pair{std::string((*r)[0].str()), std::move(keys)};
+  co_return client_detail::scan_page(*r);
 }
 
 namespace {

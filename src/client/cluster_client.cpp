@@ -428,6 +428,10 @@ asio::any_io_executor ClusterClient::executor() const {
   return impl_->ex;
 }
 
+const ClientOptions& ClusterClient::options() const noexcept {
+  return impl_->opts.node;
+}
+
 asio::awaitable<Result<resp::Reply>> ClusterClient::command_at(ConnectionOptions master, resp::Command cmd,
                                                                bool idempotent) {
   auto impl = impl_;

@@ -3,7 +3,10 @@
 // which block the connection they run on. No I/O.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "swarmkeeper/error.hpp"
 #include "swarmkeeper/resp/encoder.hpp"
@@ -32,5 +35,9 @@ bool is_ok(const R& r) {
 
 /// A reply a typed command did not expect, as unexpected_reply: "<what> returned <reply>".
 Error unexpected(std::string_view what, const resp::Reply& r);
+
+/// SCAN <cursor> [MATCH <match>] COUNT <count>, and its reply read as {next cursor, keys}.
+resp::Command scan_command(const std::string& cursor, const std::string& match, std::size_t count);
+Result<std::pair<std::string, std::vector<std::string>>> scan_page(const resp::Reply& r);
 
 }  // namespace swarmkeeper::client_detail

@@ -30,6 +30,37 @@ Error client_detail::unexpected(std::string_view what, const resp::Reply& r) {
                std::string(what) + " returned " + resp::to_string(r.root()).substr(0, 120));
 }
 
+resp::Command client_detail::scan_command(const std::string& cursor, const std::string& match,
+                                          std::size_t count) {
+  resp::Command c("SCAN");
+  c.arg(cursor);
+  if (!match.empty()) c.arg("MATCH").arg(match);
+  c.arg("COUNT").arg(count);
+  return c;
+}
+
+Result<std::pair<std::string, std::vector<std::string>>> client_detail::scan_page(const resp::Reply& r) {
+  if (r.size() != 2 || !r[0].is_string() || !r[1].is_aggregate()) return unexpected("SCAN", r);
+  std::vector<std::string> keys;
+  keys.reserve(r[1].size());
+  for (resp::ReplyRef k : r[1]) {
+    if (!k.is_string()) return unexpected("SCAN", r);
+    keys.emplace_back(k.str());
+  }
+  return std::pair{std::string(r[0].str()), std::move(keys)};
+}
+
+asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> Router::scan_at(
+    ConnectionOptions master, std::string cursor, std::string match, std::size_t count) {
+  auto r = co_await command_at(std::move(master), client_detail::scan_command(cursor, match, count), true);
+  if (!r) co_return r.error();
+  co_return client_detail::scan_page(*r);
+}
+
+Result<std::string> Router::decode_value(std::string_view stored) {
+  return decoded(codec(), stored);
+}
+
 asio::awaitable<Result<Router::Value>> Router::get(std::string key) {
   resp::Command c("GET");
   c.arg(key);

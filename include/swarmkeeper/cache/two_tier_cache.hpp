@@ -3,11 +3,14 @@
 // kept correct when other processes write, by server-assisted invalidation.
 //
 // L1 is a segmented LRU bounded in entries and bytes, each entry with a time to live
-// (cache/l1_store.hpp in src/). L2 is Redis through the Client: key `prefix + key`,
-// values compressed like every Client value.
+// (cache/l1_store.hpp in src/). L2 is Redis through a Router (router.hpp: a Client, or
+// a ClusterClient, e.g. from open_router()): key `prefix + key`, values compressed like
+// every value the router writes.
 //
 // Invalidation: RESP3 CLIENT TRACKING in BCAST mode with PREFIX <prefix>, on a
-// connection of the cache's own. Why BCAST: the cache reads through the Client's pool,
+// connection of the cache's own to each master (one server: one; a cluster: one per
+// master, each sending the invalidations of the writes it serves; L1 answers only while
+// every one is up). Why BCAST: the cache reads through the Client's pool,
 // whose connections come and go; default mode only tracks keys read on the tracking
 // connection itself (or, with REDIRECT, on connections that each have to be set up and
 // re-set up after every reconnect), and OPTIN adds a CLIENT CACHING round trip per
@@ -19,9 +22,14 @@
 // The guarantees:
 //   - once an invalidation of a key has arrived, L1 never serves the value it replaced;
 //     a load that raced the invalidation is not installed (a "guard trip", counted);
-//   - when the tracking connection drops (a kill, a restart, a network fault, or no
+//   - when a tracking connection drops (a kill, a restart, a network fault, or no
 //     PONG within its command timeout), L1 is flushed and bypassed until tracking is
-//     back; the cache then reads Redis directly and reconnects with backoff;
+//     back; the cache then reads Redis directly and reconnects with backoff (on a
+//     cluster, to the masters a surviving node names: a promoted replica is tracked);
+//   - on a cluster, the masters are read (CLUSTER SLOTS) every tracking_ping: when one
+//     is added, removed or replaced, L1 is flushed and tracking starts again on the new
+//     set. A key whose slot moved to a master not yet tracked may be served stale from
+//     L1 until then (at most tracking_ping plus a round trip, as for SWAPDB below);
 //   - this cache's own set()/del() remove the key from L1 before they send and again
 //     once Redis has answered, so a get() after set() returns never sees the old value;
 //   - a get() never returns a value older than its own start, tracking up or down:
@@ -45,13 +53,13 @@
 // with a time to live of at least 10 minutes) and reads it every tracking_ping; a value
 // other than the one it wrote flushes L1 (CacheStats::sentinel_flushes). Until then L1
 // may serve values of the database swapped away. A user that may not write under the
-// prefix gets no sentinel (CacheStats::sentinel_checks false) and no such bound.
+// prefix gets no sentinel (CacheStats::sentinel_checks false) and no such bound. A
+// cluster has no SWAPDB (nor more than database 0): no sentinel is kept there.
 //
-// Threading: get() serves L1 hits on the calling thread (a mutex, no hop); loads run
-// on the Client's executor (callers elsewhere hop there and back); set(), del() and
-// clear_all() go through the Client, which may be awaited anywhere. peek(), stats(),
-// clear_l1() and close() may be called from any thread. The Client must outlive the
-// cache.
+// Threading: get() serves L1 hits on the calling thread (a mutex, no hop); loads,
+// set(), del() and clear_all() run on the router's executor (callers elsewhere hop
+// there and back). peek(), stats(), clear_l1() and close() may be called from any
+// thread. The router must outlive the cache.
 //
 //   CacheOptions options;                            // (a variable: GCC 12 destroys a braced
 //   options.prefix = "app:cache:";                   //  temporary inside co_await twice)
@@ -70,7 +78,7 @@
 #include <string>
 #include <vector>
 
-#include "swarmkeeper/client/client.hpp"
+#include "swarmkeeper/client/client.hpp"  // (the Client most callers open the cache with; any Router will do)
 #include "swarmkeeper/error.hpp"
 
 namespace swarmkeeper::cache {
@@ -136,11 +144,11 @@ class TwoTierCache {
   struct Impl;
   using Value = std::optional<std::string>;
 
-  /// Opens the tracking connection (with the Client's connection options) and waits
-  /// until CLIENT TRACKING is on. Fails with invalid_argument for bad options, or with
-  /// the connection's error; a server without RESP3 (Redis < 6) fails with
-  /// invalid_argument saying so.
-  static boost::asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> open(Client& client,
+  /// Opens a tracking connection to each of the router's masters (with its connection
+  /// options) and waits until CLIENT TRACKING is on on every one. Fails with
+  /// invalid_argument for bad options, or with the connection's error; a server without
+  /// RESP3 (Redis < 6) fails with invalid_argument saying so.
+  static boost::asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> open(Router& router,
                                                                             CacheOptions options);
   /// Checks options without opening anything (empty prefix, zero bounds, bad share).
   static Result<void> validate(const CacheOptions& options);

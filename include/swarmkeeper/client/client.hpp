@@ -175,7 +175,7 @@ class Client final : public Router {
   ClientMetricsSnapshot metrics() const override;
   /// The executor the client lives on, and the options it was made with.
   boost::asio::any_io_executor executor() const override;
-  const ClientOptions& options() const noexcept;
+  const ClientOptions& options() const noexcept override;
   /// Closes every connection; commands in flight fail with Errc::cancelled.
   void close() override;
 

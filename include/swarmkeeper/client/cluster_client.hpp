@@ -101,6 +101,8 @@ class ClusterClient final : public Router {
   /// Every node's pool figures, summed. REQUIRES: on the client's executor.
   ClientMetricsSnapshot metrics() const override;
   boost::asio::any_io_executor executor() const override;
+  /// Every node's pool options (ClusterOptions::node).
+  const ClientOptions& options() const noexcept override;
 
   /// The current slot map. REQUIRES: on the client's executor.
   const SlotMap& slots() const;

@@ -80,6 +80,14 @@ class Router {
   /// cluster carries the message to every node).
   boost::asio::awaitable<Result<std::int64_t>> publish(std::string channel, std::string message);
 
+  /// One SCAN page of one master (one of masters()): {next cursor, keys}.
+  boost::asio::awaitable<Result<std::pair<std::string, std::vector<std::string>>>> scan_at(
+      ConnectionOptions master, std::string cursor, std::string match = "", std::size_t count = 100);
+  /// A value as set()/mset() stored it, as get() returns it (decoded when compression is
+  /// on): for callers that read values in their own pipelines (the cache's GET + PTTL).
+  /// REQUIRES: on the client's executor.
+  Result<std::string> decode_value(std::string_view stored);
+
   // --- What each client implements. ---
 
   /// Any command, raw (no compression), on its first key's server (command_routing_key()).
@@ -113,6 +121,8 @@ class Router {
   /// the last slot map. REQUIRES: on the client's executor.
   virtual std::vector<ConnectionOptions> masters() const = 0;
   virtual boost::asio::any_io_executor executor() const = 0;
+  /// The options every connection is made with (a cluster: each node's, host and port aside).
+  virtual const ClientOptions& options() const noexcept = 0;
   /// Closes every connection; commands in flight fail with Errc::cancelled.
   virtual void close() = 0;
 
