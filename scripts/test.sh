@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # test.sh — the whole test suite, as CI runs it (via ./run.sh test):
-#   0. every C++ file as .clang-format says (clang-format --dry-run --Werror; ~2 s);
+#   0. every C++ file as .clang-format says (clang-format --dry-run --Werror; ~2 s), and
+#      the files whose fields say which mutex guards them (sched/annotated_mutex.hpp)
+#      through Clang's thread-safety analysis (~30 s);
 #   1. the release build's unit and integration tests (real redis-servers);
 #   2. the RESP parser fuzzed with libFuzzer (clang) for FUZZ_SECONDS (default 60), and
 #      the value codec for a third of that;
@@ -32,6 +34,15 @@ else  # (an unpacked source tarball)
 fi
 sources | xargs -0 clang-format --dry-run --Werror || {
   echo "format: the files above differ from .clang-format's style; clang-format -i them and commit the result" >&2
+  exit 1
+}
+
+echo "== 0/4 thread safety: what each annotated mutex guards is only touched with it held"
+annotated() { grep -lE '"(sched/annotated_mutex|monitor/monitor_impl)\.hpp"' src/*/*.cpp; }
+annotated | xargs -P "$JOBS" -I{} clang++ -fsyntax-only -std=c++20 -Iinclude -Isrc -DBOOST_ASIO_SEPARATE_COMPILATION \
+  -DBOOST_ASIO_NO_DEPRECATED -Wno-everything -Wthread-safety -Werror=thread-safety {} || {
+  echo "thread safety: the fields named above are touched without their mutex (SK_GUARDED_BY); take it, or" \
+    "mark the function SK_REQUIRES(mu)" >&2
   exit 1
 }
 

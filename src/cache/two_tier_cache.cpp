@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <mutex>
 #include <random>
 #include <thread>
 
@@ -31,6 +30,7 @@
 #include "client/on_executor.hpp"
 #include "net/connection.hpp"
 #include "net/info_text.hpp"
+#include "sched/annotated_mutex.hpp"
 #include "swarmkeeper/client/client.hpp"
 #include "swarmkeeper/client/cluster_slots.hpp"
 #include "swarmkeeper/client/glob.hpp"
@@ -84,16 +84,16 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   std::string sentinel_value;         // tracking thread only: the value last written
   std::uint64_t sentinel_writes = 0;  // tracking thread only
 
-  mutable std::mutex mu;
-  L1Store l1;                                // guarded by mu
-  FlightTable<FlightWait> flights;           // guarded by mu (payloads: client executor only)
-  std::uint64_t epoch = 0;                   // guarded by mu
-  bool tracking_up = false;                  // guarded by mu
-  std::uint64_t generation = 0;              // guarded by mu; the set of tracking connections now
-  mutable std::vector<pollfd> tracking_fds;  // guarded by mu; the tracking sockets while up
-  std::atomic<int> reading{0};               // raised while a tracking connection applies what it read
-  std::optional<Error> first_attempt;        // guarded by mu; how the first connection went
-  CacheStats counts;                         // guarded by mu
+  mutable sched::Mutex mu;
+  L1Store l1 SK_GUARDED_BY(mu);
+  FlightTable<FlightWait> flights SK_GUARDED_BY(mu);  // (payloads: client executor only)
+  std::uint64_t epoch SK_GUARDED_BY(mu) = 0;
+  bool tracking_up SK_GUARDED_BY(mu) = false;
+  std::uint64_t generation SK_GUARDED_BY(mu) = 0;              // the set of tracking connections now
+  mutable std::vector<pollfd> tracking_fds SK_GUARDED_BY(mu);  // the tracking sockets while up
+  std::atomic<int> reading{0};  // raised while a tracking connection applies what it read
+  std::optional<Error> first_attempt SK_GUARDED_BY(mu);  // how the first connection went
+  CacheStats counts SK_GUARDED_BY(mu);
 
   // The tracking connection has a thread of its own, so invalidations are applied the
   // moment they arrive, however busy the client's executor is.
@@ -117,7 +117,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
 
   // --- coherence (any thread, under mu) ---
 
-  void flush_locked() {
+  void flush_locked() SK_REQUIRES(mu) {
     ++epoch;
     l1.clear();
     flights.invalidate_all();
@@ -127,7 +127,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   // Tracking went up on the sockets `fds` (a new generation), or down. A connection of
   // an earlier generation that closes late changes nothing.
   void tracking_up_on(const std::vector<int>& fds, std::uint64_t gen) {
-    std::lock_guard lock(mu);
+    sched::Lock lock(mu);
     generation = gen;
     tracking_up = true;
     tracking_fds.clear();
@@ -136,7 +136,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     ++counts.tracking_connects;
   }
   void tracking_down(std::optional<std::uint64_t> gen = std::nullopt) {
-    std::lock_guard lock(mu);
+    sched::Lock lock(mu);
     if (!tracking_up || (gen && *gen != generation)) return;
     tracking_up = false;
     tracking_fds.clear();
@@ -146,7 +146,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   // Whether L1 may answer now: tracking is up and nothing unread waits on any tracking
   // socket (an invalidation or the end of the connection that the tracking thread has
   // not taken yet). REQUIRES: mu held.
-  bool l1_trusted_locked() const {
+  bool l1_trusted_locked() const SK_REQUIRES(mu) {
     if (!tracking_up) return false;
     if (!opts.strict_hits) return true;
     if (::poll(tracking_fds.data(), static_cast<nfds_t>(tracking_fds.size()), 0) != 0)
@@ -155,7 +155,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // An L1 hit, counted; nullopt when L1 does not have it or may not answer.
-  std::optional<Value> hit_locked(std::string_view key) {
+  std::optional<Value> hit_locked(std::string_view key) SK_REQUIRES(mu) {
     if (!l1_trusted_locked()) return std::nullopt;
     const std::string* v = l1.find(key, Clock::now());
     if (!v) return std::nullopt;
@@ -164,7 +164,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void invalidate_local(std::string_view key) {
-    std::lock_guard lock(mu);
+    sched::Lock lock(mu);
     l1.erase(key);
     flights.invalidate(key);
   }
@@ -174,7 +174,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     const resp::ReplyRef r = v.root();
     if (r.size() < 2 || r[0].str() != "invalidate") return;
     const resp::ReplyRef keys = r[1];
-    std::lock_guard lock(mu);
+    sched::Lock lock(mu);
     if (!keys.is_aggregate()) {
       flush_locked();
       return;
@@ -278,7 +278,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     links.clear();
     std::uint64_t gen = 0;
     {
-      std::lock_guard lock(mu);
+      sched::Lock lock(mu);
       gen = generation + 1;
     }
     std::vector<int> fds;
@@ -305,7 +305,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     if (!cluster) sentinel = co_await write_sentinel();
     tracking_up_on(fds, gen);
     {
-      std::lock_guard lock(mu);
+      sched::Lock lock(mu);
       if (!first_attempt) first_attempt = Error();
     }
     auto written = Clock::now();
@@ -396,16 +396,16 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   // it (a user that may not write under the prefix, OOM): CacheStats::sentinel_checks.
   asio::awaitable<bool> write_sentinel() {
     auto r = co_await sentinel_set(false);
-    std::lock_guard lock(mu);
+    sched::Lock lock(mu);
     counts.sentinel_checks = static_cast<bool>(r);
     co_return static_cast<bool>(r);
   }
   void sentinel_refused() {
-    std::lock_guard lock(mu);
+    sched::Lock lock(mu);
     counts.sentinel_checks = false;
   }
   void sentinel_changed() {
-    std::lock_guard lock(mu);
+    sched::Lock lock(mu);
     flush_locked();
     ++counts.sentinel_flushes;
   }
@@ -419,7 +419,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       self->masters_moved = false;
       Error why = co_await self->track_once();
       {
-        std::lock_guard lock(self->mu);
+        sched::Lock lock(self->mu);
         if (!self->first_attempt && !self->masters_moved) {  // open() reports the first failure and gives up
           self->first_attempt = why;
           break;
@@ -494,7 +494,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<Result<Value>> load(std::string key) {
     Flights::Joined j;
     {
-      std::lock_guard lock(mu);
+      sched::Lock lock(mu);
       if (auto hit = hit_locked(key)) co_return std::move(*hit);  // filled while we hopped here
       if (!tracking_up) ++counts.bypassed;
       ++counts.misses;
@@ -516,7 +516,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       ~Abandon() {
         if (!armed) return;
         {
-          std::lock_guard lock(self.mu);
+          sched::Lock lock(self.mu);
           self.flights.abandon(f);
         }
         f->payload.result = Error(Errc::cancelled, "the load this get() shared was abandoned by its leader");
@@ -525,13 +525,13 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     } abandon{*this, flight};
     if (j.role == Flights::Role::lead_after) {
       co_await await_result(*j.after);
-      std::lock_guard lock(mu);
+      sched::Lock lock(mu);
       flights.sent(flight, epoch);
     }
     Result<Loaded> loaded = co_await read_l2(key);
     Result<Value> result = Value();
     {
-      std::lock_guard lock(mu);
+      sched::Lock lock(mu);
       ++counts.loads;
       flights.finish(flight);
       if (!loaded) {
@@ -605,7 +605,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void clear_l1() {
-    std::lock_guard lock(mu);
+    sched::Lock lock(mu);
     flush_locked();
   }
 
@@ -653,7 +653,7 @@ asio::awaitable<Result<std::unique_ptr<TwoTierCache>>> TwoTierCache::open(Router
   std::optional<Error> outcome;
   while (true) {
     {
-      std::lock_guard lock(impl->mu);
+      sched::Lock lock(impl->mu);
       outcome = impl->first_attempt;
     }
     if (outcome) break;
@@ -676,7 +676,7 @@ TwoTierCache::~TwoTierCache() {
 asio::awaitable<Result<TwoTierCache::Value>> TwoTierCache::get(std::string key) {
   auto impl = impl_;
   {
-    std::lock_guard lock(impl->mu);
+    sched::Lock lock(impl->mu);
     if (auto hit = impl->hit_locked(key)) co_return std::move(*hit);
   }
   co_return co_await client_detail::on_executor(impl->ex, impl->load(std::move(key)));
@@ -713,7 +713,7 @@ asio::awaitable<Result<ClearReport>> TwoTierCache::clear_all() {
 }
 
 TwoTierCache::Value TwoTierCache::peek(const std::string& key) {
-  std::lock_guard lock(impl_->mu);
+  sched::Lock lock(impl_->mu);
   if (!impl_->l1_trusted_locked()) return std::nullopt;
   const std::string* v = impl_->l1.find(key, Clock::now());
   return v ? Value(*v) : Value();
@@ -724,7 +724,7 @@ void TwoTierCache::clear_l1() {
 }
 
 CacheStats TwoTierCache::stats() const {
-  std::lock_guard lock(impl_->mu);
+  sched::Lock lock(impl_->mu);
   CacheStats s = impl_->counts;
   s.evictions = impl_->l1.counters().evictions;
   s.expirations = impl_->l1.counters().expirations;

@@ -225,7 +225,7 @@ void Monitor::Impl::run_cleanup_now(std::stop_token st) {
     if (rep->errors.empty() && !rep->lock_busy)
       last_success_ms = std::max(last_success_ms.load(), static_cast<double>(wall_ms()));
   }
-  std::lock_guard lock(mu);
+  sched::Lock lock(mu);
   cleanup_runs.push_back(std::move(run));
   if (cleanup_runs.size() > 20) cleanup_runs.erase(cleanup_runs.begin());
 }

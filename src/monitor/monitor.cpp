@@ -32,6 +32,7 @@ Result<void> Monitor::start() {
   m.loopback_listener = *loopback;
   WebConfig web;
   if (!m.opts.web_config_file.empty()) {
+    sched::Lock lock(m.web_mu);  // (no job runs yet; held for the analysis' sake)
     std::vector<std::pair<std::string, FileStamp>> seen;
     auto loaded = m.read_web_config(seen);
     if (!loaded) return loaded.error();
@@ -44,7 +45,10 @@ Result<void> Monitor::start() {
   m.insecure_listener = exposure->insecure;
   if (!exposure->warning.empty()) m.say("warn", exposure->warning, {{"listen", m.opts.listen}});
   m.say_unused_headers(web);
-  m.web_in_force = web;
+  {
+    sched::Lock lock(m.web_mu);
+    m.web_in_force = web;
+  }
   for (const auto& p : m.opts.web_public_paths)
     if (p != "/healthz" && p != "/readyz")
       return Error(Errc::invalid_argument, "--web-public " + p + ": only /healthz and /readyz may be public");
@@ -115,11 +119,11 @@ Result<void> Monitor::start() {
   HttpRoutes routes;
   routes.get = [&m](const std::string& target) { return m.route(target); };
   routes.version = [&m] {
-    std::lock_guard lock(m.mu);
+    sched::Lock lock(m.mu);
     return m.version;
   };
   routes.event = [&m] {
-    std::lock_guard lock(m.mu);
+    sched::Lock lock(m.mu);
     return dump(m.snapshot);
   };
   HttpServerOptions server;
@@ -200,24 +204,24 @@ bool Monitor::serves_tls() const {
 Result<void> Monitor::reload_web_config() {
   Impl& m = *impl_;
   if (m.opts.web_config_file.empty() || !m.http) return {};
-  std::lock_guard lock(m.web_mu);
+  sched::Lock lock(m.web_mu);
   return m.reload_web_locked();
 }
 
 std::string Monitor::metrics_text() const {
-  std::lock_guard lock(impl_->mu);
+  sched::Lock lock(impl_->mu);
   return impl_->metrics_text;
 }
 std::string Monitor::snapshot_json() const {
-  std::lock_guard lock(impl_->mu);
+  sched::Lock lock(impl_->mu);
   return dump(impl_->snapshot);
 }
 std::string Monitor::alerts_json() const {
-  std::lock_guard lock(impl_->mu);
+  sched::Lock lock(impl_->mu);
   return dump(impl_->alerts_locked());
 }
 std::string Monitor::history_json(const std::string& series, std::chrono::milliseconds window) const {
-  std::lock_guard lock(impl_->mu);
+  sched::Lock lock(impl_->mu);
   return dump(impl_->history_json_locked(series, window));
 }
 

@@ -44,6 +44,7 @@
 #include "monitor/prom_text.hpp"
 #include "monitor/redis_info.hpp"
 #include "monitor/web_config.hpp"
+#include "sched/annotated_mutex.hpp"
 #include "swarmkeeper/client/client.hpp"
 #include "swarmkeeper/coord/cleanup.hpp"
 #include "swarmkeeper/metrics/collector.hpp"
@@ -119,17 +120,19 @@ struct Monitor::Impl {
   const std::int64_t started_ms = wall_ms();
   const Clock::time_point started_at = Clock::now();
 
-  // --- guarded by mu: what the collectors found, and what the routes serve ---
-  mutable std::mutex mu;
-  std::map<std::string, Collected> collected;  // by collector name
-  AlertEngine alerts;
-  History history;
-  std::string metrics_text;  // the last snapshot
-  json snapshot = json::object();
-  json cleanup_runs = json::array();  // runs made by this monitor
-  std::uint64_t version = 0;          // bumps with each snapshot
-  double aggregation_s = 0;
-  std::deque<std::pair<Clock::time_point, std::uint64_t>> drops_seen;  // for the per-minute rate
+  // --- guarded by mu: what the collectors found, and what the routes serve (checked by
+  // Clang's thread-safety analysis: sched/annotated_mutex.hpp) ---
+  mutable sched::Mutex mu;
+  std::map<std::string, Collected> collected SK_GUARDED_BY(mu);  // by collector name
+  AlertEngine alerts SK_GUARDED_BY(mu);
+  History history SK_GUARDED_BY(mu);
+  std::string metrics_text SK_GUARDED_BY(mu);  // the last snapshot
+  json snapshot SK_GUARDED_BY(mu) = json::object();
+  json cleanup_runs SK_GUARDED_BY(mu) = json::array();  // runs made by this monitor
+  std::uint64_t version SK_GUARDED_BY(mu) = 0;          // bumps with each snapshot
+  double aggregation_s SK_GUARDED_BY(mu) = 0;
+  std::deque<std::pair<Clock::time_point, std::uint64_t>> drops_seen
+      SK_GUARDED_BY(mu);  // for the per-minute rate
 
   // --- atomics: written by one thread, read by the aggregation and the routes ---
   metrics::Collector probe_collector;  // (thread-safe)
@@ -150,16 +153,18 @@ struct Monitor::Impl {
                                                                   "http_4xx", "http_5xx", "other"};
   std::array<std::atomic<std::uint64_t>, kWebhookFailures.size()> webhook_failures{};
 
-  // --- guarded by notify_mu: what the notifier sends when ---
+  // --- guarded by notify_mu: what the notifier sends when (a std::mutex, for the
+  // condition variable's std::unique_lock: not checked by the analysis) ---
   std::mutex notify_mu;
   std::condition_variable notify_cv;
   NotifierState notifier_state;
 
-  // --- guarded by web_mu (one reload at a time) ---
-  std::mutex web_mu;
-  WebConfig web_in_force;                                       // set in start(), then by reloads
-  std::vector<std::pair<std::string, FileStamp>> web_stamps;    // the files read at the last reload
-  std::vector<std::pair<std::string, FileStamp>> web_changing;  // changed, seen once
+  // --- guarded by web_mu (one reload at a time; checked like mu) ---
+  sched::Mutex web_mu;
+  WebConfig web_in_force SK_GUARDED_BY(web_mu);  // set in start(), then by reloads
+  std::vector<std::pair<std::string, FileStamp>> web_stamps
+      SK_GUARDED_BY(web_mu);  // the files read at the last reload
+  std::vector<std::pair<std::string, FileStamp>> web_changing SK_GUARDED_BY(web_mu);  // changed, seen once
 
   // --- one job's own ---
   std::map<std::string, RedisInfo> prev_info;  // the redis job's: by node name
@@ -191,9 +196,9 @@ struct Monitor::Impl {
   void store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0,
              std::string error = {}, std::map<std::string, std::string> facts = {}, bool replace = false);
   void aggregate();
-  json census_json_locked() const;
-  json alerts_locked() const;
-  json history_json_locked(const std::string& series, std::chrono::milliseconds window) const;
+  json census_json_locked() const SK_REQUIRES(mu);
+  json alerts_locked() const SK_REQUIRES(mu);
+  json history_json_locked(const std::string& series, std::chrono::milliseconds window) const SK_REQUIRES(mu);
 
   // alert_delivery.cpp
   void say(const char* level, const std::string& message, const json& fields) const;
@@ -215,8 +220,9 @@ struct Monitor::Impl {
   Result<Exposure> check_exposure(const WebConfig& web) const;
   static Result<void> no_weaker(const WebConfig& next, const WebConfig& in_force);
   static std::vector<std::pair<std::string, FileStamp>> stamps(const std::vector<std::string>& files);
-  Result<WebConfig> read_web_config(std::vector<std::pair<std::string, FileStamp>>& seen) const;
-  Result<void> reload_web_locked();
+  Result<WebConfig> read_web_config(std::vector<std::pair<std::string, FileStamp>>& seen) const
+      SK_REQUIRES(web_mu);
+  Result<void> reload_web_locked() SK_REQUIRES(web_mu);
   void say_unused_headers(const WebConfig& web) const;
   void watch_web_config();
 

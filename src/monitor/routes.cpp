@@ -12,7 +12,7 @@ HttpResponse Monitor::Impl::route(const std::string& target) {
   const std::string path = target.substr(0, q);
   const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
   const auto t0 = Clock::now();
-  std::lock_guard lock(mu);
+  sched::Lock lock(mu);
   if (path == "/metrics") {
     ++scrapes;
     HttpResponse r{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text};

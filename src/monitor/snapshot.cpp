@@ -9,7 +9,7 @@ namespace swarmkeeper::monitor {
 // the collector's age beside it), unless replace: then `samples` stand instead.
 void Monitor::Impl::store(const std::string& name, std::vector<Sample> samples, Clock::time_point t0,
                           std::string error, std::map<std::string, std::string> facts, bool replace) {
-  std::lock_guard lock(mu);
+  sched::Lock lock(mu);
   Collected& c = collected[name];
   if (error.empty() || replace) {
     c.samples = std::move(samples);
@@ -81,7 +81,7 @@ void Monitor::Impl::aggregate() {
     all.push_back(gauge("swarmkeeper_webhook_firing_alerts", static_cast<double>(notifier_state.firing()),
                         "Firing alerts re-sent to the webhook every resend interval"));
   }
-  std::lock_guard lock(mu);
+  sched::Lock lock(mu);
   drops_seen.emplace_back(t0, dropped);
   while (drops_seen.size() > 1 && t0 - drops_seen.front().first > std::chrono::minutes(1))
     drops_seen.pop_front();

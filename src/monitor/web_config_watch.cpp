@@ -47,10 +47,12 @@ Result<void> Monitor::Impl::no_weaker(const WebConfig& next, const WebConfig& in
       return refuse("lower min_version from TLS1" + std::to_string(in_force.tls->min_version % 10) +
                     " to TLS1" + std::to_string(next.tls->min_version % 10));
   }
-  for (const auto& [name, value] : in_force.headers)
+  for (const auto& header : in_force.headers) {
+    const std::string& name = header.first;  // (Clang 14 cannot capture a structured binding)
     if (std::none_of(next.headers.begin(), next.headers.end(),
                      [&](const auto& h) { return h.first == name; }))
       return refuse("drop the " + name + " header");
+  }
   return {};
 }
 
@@ -122,7 +124,7 @@ void Monitor::Impl::say_unused_headers(const WebConfig& web) const {
 // Every second: reload when the file or a certificate, key or CA it names changed and
 // has stayed as it is for one look (a file being written is not read half-way).
 void Monitor::Impl::watch_web_config() {
-  std::lock_guard lock(web_mu);
+  sched::Lock lock(web_mu);
   std::vector<std::string> files;
   for (const auto& [f, st] : web_stamps) files.push_back(f);
   auto now = stamps(files);
