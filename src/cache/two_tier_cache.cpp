@@ -174,6 +174,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     const resp::ReplyRef r = v.root();
     if (r.size() < 2 || r[0].str() != "invalidate") return;
     const resp::ReplyRef keys = r[1];
+    const std::string_view own_sentinel = std::string_view(sentinel_key).substr(opts.prefix.size());
     sched::Lock lock(mu);
     if (!keys.is_aggregate()) {
       flush_locked();
@@ -184,7 +185,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       std::string_view key = k.str();
       if (key.substr(0, opts.prefix.size()) != opts.prefix) continue;  // BCAST PREFIX sends none
       key.remove_prefix(opts.prefix.size());
-      if (key.starts_with(kSentinelName)) {  // a sentinel's own write: not a key of the cache
+      if (key == own_sentinel) {  // this cache's own sentinel write: not a key of the cache
         --counts.invalidations_received;
         continue;
       }
@@ -211,6 +212,13 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
                                                                      std::uint64_t gen) {
     where.protocol = 3;
     if (!where.client_name.empty()) where.client_name += "-cache-tracking";
+    // On a cluster another master may take over a stalled one's slots: a master that does
+    // not answer within two pings (at least 1 s) counts as lost (L1 flushed), so the
+    // masters check after the PINGs is not held up for the whole command timeout.
+    if (cluster || tracked.size() > 1)
+      where.command_timeout = std::min(
+          where.command_timeout,
+          std::max<std::chrono::milliseconds>(2 * opts.tracking_ping, std::chrono::milliseconds(1000)));
     auto opened = co_await net::Connection::open(tio.get_executor(), where);
     if (!opened) co_return opened.error();
     std::shared_ptr<net::Connection> c = *opened;
@@ -259,6 +267,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
   // failover may have promoted a replica); unchanged when none answers.
   asio::awaitable<void> relearn_masters() {
     for (const ConnectionOptions& at : std::vector<ConnectionOptions>(tracked)) {
+      if (closing) co_return;
       ConnectionOptions o = at;
       o.command_timeout = std::min(o.command_timeout, std::chrono::milliseconds(2000));
       auto c = co_await net::Connection::open(tio.get_executor(), o);
@@ -283,6 +292,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     }
     std::vector<int> fds;
     for (const ConnectionOptions& m : std::vector<ConnectionOptions>(tracked)) {
+      if (closing) co_return end_links(Error(Errc::cancelled, "cache closed"));
       auto c = co_await track_at(m, gen);
       if (!c) co_return end_links(c.error());
       fds.push_back((*c)->native_handle());

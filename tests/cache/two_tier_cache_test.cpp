@@ -103,6 +103,21 @@ TEST_F(TwoTierCacheTest, AnotherClientsWriteInvalidatesL1) {
   EXPECT_EQ(get(*cache, "user:1"), std::nullopt);
 }
 
+// A key of the application's whose name looks like the cache's sentinel is invalidated
+// like any other (only this cache's own sentinel write is not a key of the cache).
+TEST_F(TwoTierCacheTest, AKeyNamedLikeTheSentinelIsInvalidatedLikeAnyOther) {
+  auto cache = open_cache();
+  ASSERT_TRUE(cache);
+  const std::string k = "__swarmkeeper_cache_sentinel__:x";
+  BlockingClient other(options());
+  set_settled(*cache, k, "v1");
+  EXPECT_EQ(get(*cache, k), "v1");
+  ASSERT_EQ(cache->peek(k), "v1");
+  other("SET", "app:cache:" + k, "v2");
+  ASSERT_TRUE(eventually([&] { return !cache->peek(k); })) << "the write's invalidation was dropped";
+  EXPECT_EQ(get(*cache, k), "v2");
+}
+
 // The invalidation is applied by the cache's own tracking thread: nothing runs the
 // client's executor here between the other client's write and the check.
 TEST_F(TwoTierCacheTest, InvalidationsApplyWhileTheApplicationsExecutorIsBusy) {

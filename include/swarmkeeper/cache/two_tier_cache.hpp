@@ -29,7 +29,10 @@
 //   - on a cluster, the masters are read (CLUSTER SLOTS) every tracking_ping: when one
 //     is added, removed or replaced, L1 is flushed and tracking starts again on the new
 //     set. A key whose slot moved to a master not yet tracked may be served stale from
-//     L1 until then (at most tracking_ping plus a round trip, as for SWAPDB below);
+//     L1 until then (at most tracking_ping plus a round trip, as for SWAPDB below). A
+//     tracking connection to a cluster's master that does not answer within two
+//     tracking_pings (at least 1 s) counts as lost, so a stalled master (which a
+//     replica may replace) flushes L1 within that time;
 //   - this cache's own set()/del() remove the key from L1 before they send and again
 //     once Redis has answered, so a get() after set() returns never sees the old value;
 //   - a get() never returns a value older than its own start, tracking up or down:
