@@ -13,7 +13,7 @@ PACKAGES=(
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libzstd-dev libabsl-dev libxxhash-dev libhiredis-dev libyaml-cpp-dev libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format
+  clang libclang-rt-14-dev clang-format clang-tidy
   redis-server redis-tools procps
   chromium prometheus prometheus-alertmanager
 )

@@ -4,7 +4,9 @@
 #   0. every C++ file as .clang-format says (clang-format --dry-run --Werror; ~2 s), and
 #      the files whose fields say which mutex guards them (sched/annotated_mutex.hpp)
 #      through Clang's thread-safety analysis (~30 s);
-#   1. the release build's unit and integration tests (real redis-servers);
+#   1. the release build, clang-tidy on every unit it compiles (.clang-tidy's checks;
+#      scripts/tidy.sh remembers clean units, so only changed ones cost ~10 s of CPU each),
+#      and its unit and integration tests (real redis-servers);
 #   2. the RESP parser fuzzed with libFuzzer (clang) for FUZZ_SECONDS (default 60), and
 #      the value codec for a third of that;
 #   3. the unit and integration tests again under AddressSanitizer + UBSan;
@@ -46,8 +48,9 @@ annotated | xargs -P "$JOBS" -I{} clang++ -fsyntax-only -std=c++20 -Iinclude -Is
   exit 1
 }
 
-echo "== 1/4 release build: unit + integration tests"
+echo "== 1/4 release build: clang-tidy, unit + integration tests"
 configure_and_build build
+scripts/tidy.sh build
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 600
 
 echo "== 2/4 fuzz: RESP parser, ${FUZZ_SECONDS} s; value codec, a third of that"

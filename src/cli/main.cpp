@@ -236,7 +236,7 @@ int run_cleanup_command(const CleanupArgs& a) {
     return start_error(report.error());
   }
   if (!a.mode.empty())
-    report->notes.push_back("--mode is obsolete: every delete is atomic by default (see --recheck)");
+    report->notes.emplace_back("--mode is obsolete: every delete is atomic by default (see --recheck)");
   const bool ok = report->errors.empty();
   if (!a.no_log)
     if (auto err = cli::append_log(log_path, *report, conn->display(), a.log_format == "json"); !err.empty())

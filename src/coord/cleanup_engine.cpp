@@ -203,7 +203,7 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
     const Errc code = locked.error().code();
     if (code == Errc::no_permission || code == Errc::auth_failed) co_return locked.error();
     if (code == Errc::read_only) {
-      rep().errors.push_back("the server is a read-only replica: point the cleanup at the primary");
+      rep().errors.emplace_back("the server is a read-only replica: point the cleanup at the primary");
       co_return rep();
     }
     co_return Error(code, "taking the cleanup lock: " + locked.error().message());
@@ -213,15 +213,15 @@ asio::awaitable<Result<CleanupReport>> Engine::run() {
   start_ = started_wall;
   if (*locked == CleanupLock::Outcome::busy) {
     rep().lock_busy = true;
-    rep().notes.push_back("another cleanup is running against this database (lock " + std::string(kLockKey) +
-                          "); nothing done");
+    rep().notes.emplace_back("another cleanup is running against this database (lock " +
+                             std::string(kLockKey) + "); nothing done");
   } else {
     if (*locked == CleanupLock::Outcome::without_lock)
-      rep().notes.push_back(
+      rep().notes.emplace_back(
           "the server is out of memory (OOM): running without the lock (every delete is still "
           "checked); deleting is what frees memory");
     if (*locked == CleanupLock::Outcome::taken_over)
-      rep().notes.push_back("took over a lock left by a cleanup that is no longer running");
+      rep().notes.emplace_back("took over a lock left by a cleanup that is no longer running");
     cpu_start_ = co_await info_cpu();
     // The clock of the first server (on a cluster, every master's clock should agree).
     auto time = co_await nodes_.front().conn->exec(resp::Command("TIME"));

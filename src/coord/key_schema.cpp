@@ -151,7 +151,7 @@ std::string read_string(const nlohmann::json& j, const char* name, const std::st
 }
 
 std::string read_string_list(nlohmann::json v, const std::string& where, std::vector<std::string>& out) {
-  const std::string msg =
+  std::string msg =
       where + " must be a non-empty array of field names, e.g. [\"timestamp\", \"lastHeartbeat\"]";
   if (v.is_string()) v = nlohmann::json::array({v});
   if (!v.is_array() || v.empty() || v.size() > 16) return msg;
@@ -190,9 +190,9 @@ std::string read_format(const nlohmann::json& j, const std::string& where, Heart
 
 // "swarm:{*}:blocking:{id}": the literal prefix, then per {*} the literal after it; {id} last.
 std::string parse_template(const std::string& t, const std::string& where, KeyFamily& fam) {
-  const std::string bad = where + ".template '" + t +
-                          "' must be text, any number of {*} each followed by text, and {id} "
-                          "last, e.g. swarm:{*}:blocking:{id}";
+  std::string bad = where + ".template '" + t +
+                    "' must be text, any number of {*} each followed by text, and {id} "
+                    "last, e.g. swarm:{*}:blocking:{id}";
   const std::size_t id = t.find("{id}");
   if (id == std::string::npos || id + 4 != t.size() || id == 0) return bad;
   std::string_view rest(t.data(), id);
@@ -251,7 +251,7 @@ Result<KeySchema> load_key_schema(const std::string& path) {
     if (!h.is_object()) return bad("heartbeat must be an object");
     if (auto e = unknown_fields(h, {"prefix", "format", "field", "fields"}, "heartbeat"); !e.empty())
       return bad(e);
-    for (auto e :
+    for (const auto& e :
          {read_string(h, "prefix", "heartbeat", s.heartbeat_prefix),
           read_format(h, "heartbeat", s.heartbeat_format), read_fields(h, "heartbeat", s.heartbeat_fields)})
       if (!e.empty()) return bad(e);
@@ -280,10 +280,11 @@ Result<KeySchema> load_key_schema(const std::string& path) {
       KeyFamily fam;
       fam.name = "family " + std::to_string(i);
       std::string m = "exact", sep = ":", tmpl;
-      for (auto e : {read_string(f, "name", where, fam.name), read_string(f, "prefix", where, fam.prefix),
-                     read_string(f, "template", where, tmpl), read_string(f, "match", where, m),
-                     read_string(f, "separator", where, sep), read_format(f, where, fam.format),
-                     read_fields(f, where, fam.fields)})
+      for (const auto& e :
+           {read_string(f, "name", where, fam.name), read_string(f, "prefix", where, fam.prefix),
+            read_string(f, "template", where, tmpl), read_string(f, "match", where, m),
+            read_string(f, "separator", where, sep), read_format(f, where, fam.format),
+            read_fields(f, where, fam.fields)})
         if (!e.empty()) return bad(e);
       if (f.contains("liveness")) {
         if (!f.at("liveness").is_boolean()) return bad(where + ".liveness must be true or false");

@@ -69,7 +69,7 @@ struct Collector::Series {
       case SeriesSnapshot::Kind::latency: {
         auto cur = latency.total();
         diff_into(cur, hist_at_close, s);
-        hist_at_close = std::move(cur);
+        hist_at_close = cur;
         break;
       }
     }

@@ -26,7 +26,7 @@ T run_blocking(boost::asio::io_context& io, boost::asio::awaitable<T> aw) {
         done = true;
       });
   io.restart();
-  while (!done) io.run_one();
+  while (!done) io.run_one();  // NOLINT(bugprone-infinite-loop): the handler run_one() runs sets done
   if (failure) std::rethrow_exception(failure);
   return std::move(*out);
 }

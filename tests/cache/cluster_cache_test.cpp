@@ -81,7 +81,9 @@ Opened open_on(asio::io_context& io, std::uint16_t port, const std::string& pref
 class ClusterCacheTest : public swarmkeeper::testing::RedisClusterTest {};
 
 TEST_F(ClusterCacheTest, AWriteOnAnyMasterInvalidatesL1AndClearAllEmptiesEveryMaster) {
-  auto [router, cache] = open_on(io_, cluster_->nodes()[2]->port(), "cc:");
+  Opened opened = open_on(io_, cluster_->nodes()[2]->port(), "cc:");  // (no structured binding: Clang 14
+  auto& router = opened.router;                                       //  cannot capture one)
+  auto& cache = opened.cache;
   ASSERT_TRUE(cache);
   // One key on each master.
   std::map<std::uint16_t, std::string> key_of;
@@ -90,7 +92,8 @@ TEST_F(ClusterCacheTest, AWriteOnAnyMasterInvalidatesL1AndClearAllEmptiesEveryMa
     key_of.emplace(owner_port(node(0), "cc:" + k), k);
   }
   ASSERT_EQ(key_of.size(), 3u);
-  for (const auto& [port, k] : key_of) {
+  for (const auto& [port, key] : key_of) {
+    const std::string& k = key;
     ASSERT_TRUE(run(io_, cache->set(k, "v1-" + k)));
     ASSERT_TRUE(eventually(io_, [&] {
       auto v = run(io_, cache->get(k));
@@ -104,7 +107,8 @@ TEST_F(ClusterCacheTest, AWriteOnAnyMasterInvalidatesL1AndClearAllEmptiesEveryMa
   EXPECT_FALSE(cache->stats().sentinel_checks) << "a cluster has no SWAPDB: no sentinel";
 
   // Another client writes each key on its own master: each invalidation arrives.
-  for (const auto& [port, k] : key_of) {
+  for (const auto& [port, key] : key_of) {
+    const std::string& k = key;
     BlockingClient(at_port(port))("SET", "cc:" + k, "v2-" + k);
     ASSERT_TRUE(eventually(io_, [&] { return !cache->peek(k); })) << "no invalidation from master " << port;
     EXPECT_EQ(*run(io_, cache->get(k)), "v2-" + k);
@@ -127,7 +131,9 @@ TEST(ClusterCacheFailover, TheCacheTracksAPromotedReplica) {
   auto cluster = RedisCluster::start(3, 1);
   ASSERT_TRUE(cluster) << cluster.error().message();
   asio::io_context io;
-  auto [router, cache] = open_on(io, (*cluster)->nodes()[0]->port(), "fc:");
+  Opened opened = open_on(io, (*cluster)->nodes()[0]->port(), "fc:");
+  auto& router = opened.router;
+  auto& cache = opened.cache;
   ASSERT_TRUE(cache);
   const std::uint16_t victim = (*cluster)->nodes()[1]->port();
   const ConnectionOptions seed = at_port((*cluster)->nodes()[0]->port());

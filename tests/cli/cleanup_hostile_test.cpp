@@ -225,7 +225,7 @@ TEST_F(HostileKeysTest, NoFlagCanAskForNonAtomicDeletes) {
 TEST_F(HostileKeysTest, AnUnwritablePromFileIsAUsageErrorBeforeAnythingIsDeleted) {
   SeedOptions seed{.coordinators = 20, .stale = 10};
   ASSERT_TRUE(seed_scenario(options(), seed));
-  for (std::string path : {(tmp_ / "no" / "such" / "p.prom").string(), tmp_.string()}) {
+  for (const std::string& path : {(tmp_ / "no" / "such" / "p.prom").string(), tmp_.string()}) {
     auto run = run_cli("cleanup --no-log --url " + url() + " --prom-file " + path);
     EXPECT_EQ(run.exit_code, 64) << path << "\n" << run.out;
   }

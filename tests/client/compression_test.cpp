@@ -52,8 +52,9 @@ TEST(ValueCodec, SmallAndIncompressibleValuesAreStoredRaw) {
 
 TEST(ValueCodec, ForeignValuesComeBackUnchanged) {
   ValueCodec codec;
-  for (std::string foreign : {std::string(""), std::string("plain"), json_like(3000), std::string("\xff"),
-                              std::string("\xffS"), std::string("\xffSKX rest")}) {
+  for (const std::string& foreign :
+       {std::string(""), std::string("plain"), json_like(3000), std::string("\xff"), std::string("\xffS"),
+        std::string("\xffSKX rest")}) {
     auto back = codec.decode(foreign);
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, foreign);
@@ -62,8 +63,8 @@ TEST(ValueCodec, ForeignValuesComeBackUnchanged) {
 
 TEST(ValueCodec, RawValuesThatLookLikeTheMarkerAreEscaped) {
   ValueCodec codec;
-  for (std::string tricky : {std::string("\xffSKZ not zstd"), std::string("\xffSKR"), std::string("\xffSK"),
-                             std::string("\xffSKZ") + random_bytes(5000, 2)}) {
+  for (const std::string& tricky : {std::string("\xffSKZ not zstd"), std::string("\xffSKR"),
+                                    std::string("\xffSK"), std::string("\xffSKZ") + random_bytes(5000, 2)}) {
     const std::string stored = codec.encode(tricky);
     auto back = codec.decode(stored);
     ASSERT_TRUE(back) << back.error().message();

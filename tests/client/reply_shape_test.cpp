@@ -30,7 +30,8 @@ class FakeServer {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      ADD_FAILURE() << "bind: " << std::strerror(errno);
     ::listen(fd_, 8);
     socklen_t n = sizeof a;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
@@ -140,7 +141,7 @@ TEST(ReplyShape, CountsAndAcknowledgementsOfTheWrongShapeAreUnexpectedReplies) {
     auto opened = s.async();
     ASSERT_TRUE(opened) << opened.error().message();
     Router& c = **opened;
-    auto wait = [](auto&& aw, const boost::asio::any_io_executor& ex) { return run_on(ex, std::move(aw)); };
+    auto wait = [](auto aw, const boost::asio::any_io_executor& ex) { return run_on(ex, std::move(aw)); };
     auto del = wait(c.del({"k"}), c.executor());
     ASSERT_FALSE(del);
     EXPECT_EQ(del.error().code(), Errc::unexpected_reply);
@@ -199,7 +200,7 @@ TEST(ReplyShape, PipelinesAndTransactionsRefuseWhatASharedConnectionCannotCarry)
   auto opened = s.async();
   ASSERT_TRUE(opened) << opened.error().message();
   auto& c = dynamic_cast<Client&>(**opened);  // one server: a Client, with its resp::Pipeline overloads
-  auto wait = [&](auto&& aw) { return run_on(c.executor(), std::move(aw)); };
+  auto wait = [&](auto aw) { return run_on(c.executor(), std::move(aw)); };
   for (const resp::Command& bad : {resp::Command("SUBSCRIBE").arg("ch"), resp::Command{},
                                    resp::Command("select").arg(1), resp::Command("BLPOP").arg("q").arg(0)}) {
     resp::Pipeline p;

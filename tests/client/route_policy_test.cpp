@@ -60,7 +60,7 @@ TEST(ServerError, TheCodesAClientDecidesOn) {
   EXPECT_EQ(Error(Errc::timeout, "x").server_code(), ServerCode::none);
   // A copy keeps its redirect.
   const Error moved = from_reply("MOVED 1 h:2");
-  const Error copy = moved;
+  const Error copy = moved;  // NOLINT(performance-unnecessary-copy-initialization): the copy is the test
   ASSERT_TRUE(copy.redirect());
   EXPECT_EQ(copy.redirect()->port, 2);
 }

@@ -109,7 +109,7 @@ TEST_F(CleanupTest, CoordinatorsThatHeartbeatDuringTheRunLoseNothing) {
       BlockingClient w(options());
       const auto now = std::to_string(w.now_ms());
       for (int i = 1; i <= 200; ++i)
-        w("SET", "blocking:heartbeat:" + seed_coordinator_id(seed, static_cast<std::uint64_t>(i * 25)),
+        w("SET", "blocking:heartbeat:" + seed_coordinator_id(seed, static_cast<std::uint64_t>(i) * 25),
           R"({"timestamp":)" + now + "}");
     };
     auto rep = cleanup(o);

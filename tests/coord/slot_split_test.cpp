@@ -117,7 +117,7 @@ TEST(SlotSplit, AGroupWithAnAbsenceCheckElsewhereIsReReadWholeNeverTrustedInTheA
   expect_one_slot(s.atomic[0]);
   EXPECT_EQ(s.atomic[0].batch.keys, std::vector<std::string>{"blocking:signal:{c1}"});
   // The second split (after `across` ran) never brings the group back into an atomic step.
-  for (std::vector<std::uint8_t> failed :
+  for (const std::vector<std::uint8_t>& failed :
        {std::vector<std::uint8_t>{0, 0}, std::vector<std::uint8_t>{0, 1}}) {
     const auto after = split_by_slot(b, false, &failed);
     ASSERT_EQ(after.atomic.size(), 1u);

@@ -110,8 +110,8 @@ TEST_F(ExamplesTest, WithNoServerEveryExampleSaysWhyAndExits) {
                                                                  {"monitor", "redis://127.0.0.1:1"},
                                                                  {"cluster", "redis+cluster://127.0.0.1:1"}};
   std::vector<std::future<Shell>> results;
-  for (const auto& [name, url] : runs)
-    results.push_back(std::async(std::launch::async, [name, url] { return run_example(name, url); }));
+  for (const auto& run : runs)  // (Clang 14 cannot capture a structured binding)
+    results.push_back(std::async(std::launch::async, [run] { return run_example(run.first, run.second); }));
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const auto r = results[i].get();
     EXPECT_EQ(r.code, 1) << runs[i].first << " (137: killed after 60 s, it hung): " << r.out;

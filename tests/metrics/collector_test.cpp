@@ -85,7 +85,7 @@ TEST(Collector, EightThreadsRecordingDuringAdvanceAndSnapshotLoseNoSample) {
     threads.emplace_back([&, t] {
       while (!go) std::this_thread::yield();
       for (int i = 0; i < kEach; ++i) {
-        lat.record(static_cast<std::uint64_t>(i % 5000 + t));
+        lat.record(static_cast<std::uint64_t>(i % 5000) + static_cast<std::uint64_t>(t));
         n.add();
       }
     });

@@ -55,7 +55,7 @@ TEST(Histogram, ConcurrentRecordsAreAllCountedAndSnapshotsMerge) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&h, t] {
-      for (int i = 0; i < 100000; ++i) h.record(static_cast<std::uint64_t>(1000 * (t + 1)));
+      for (int i = 0; i < 100000; ++i) h.record(1000 * (static_cast<std::uint64_t>(t) + 1));
     });
   for (auto& t : threads) t.join();
   auto s = h.snapshot();

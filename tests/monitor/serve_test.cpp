@@ -334,6 +334,7 @@ TEST_F(ServeTest, AnHttpsWebhookIsVerified) {
   ASSERT_TRUE(pki.error.empty()) << pki.error;
   const auto hook_port = free_port();
   const std::string hook_log = (tmp_ / "https-hook.log").string();
+  // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): the script's path is the macro's text + a literal
   Child hook({"/usr/bin/node", SWARMKEEPER_SOURCE_DIR "/tests/monitor/https_receiver.mjs",
               std::to_string(hook_port), pki.server_key, pki.server_cert},
              hook_log);

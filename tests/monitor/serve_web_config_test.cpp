@@ -85,7 +85,7 @@ class WebConfigTest : public ServeTest {
   }
   // Writes the web config beside the certificates (its paths relative to it).
   std::string write_web_config(const std::string& text) {
-    const auto p = (fs::path(pki_.ca_cert).parent_path() / "web.yml").string();
+    auto p = (fs::path(pki_.ca_cert).parent_path() / "web.yml").string();
     const auto tmp = p + ".new";
     std::ofstream(tmp) << text;
     fs::rename(tmp, p);  // whole, as an editor or a deploy tool writes it

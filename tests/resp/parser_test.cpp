@@ -142,7 +142,7 @@ TEST(Parser, OwnedReplyOutlivesBuffer) {
     wire.assign(wire.size(), 'X');
   }
   Reply moved = std::move(owned);
-  Reply copy = moved;
+  Reply copy = moved;  // NOLINT(performance-unnecessary-copy-initialization): the copy is the test
   EXPECT_EQ(to_string(copy.root()), "[\"abc\", [\"de\"]]");
   EXPECT_EQ(moved[1][0].str(), "de");
 }
