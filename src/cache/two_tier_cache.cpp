@@ -215,10 +215,12 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     // On a cluster another master may take over a stalled one's slots: a master that does
     // not answer within two pings (at least 1 s) counts as lost (L1 flushed), so the
     // masters check after the PINGs is not held up for the whole command timeout.
-    if (cluster || tracked.size() > 1)
-      where.command_timeout = std::min(
-          where.command_timeout,
-          std::max<std::chrono::milliseconds>(2 * opts.tracking_ping, std::chrono::milliseconds(1000)));
+    if (cluster || tracked.size() > 1) {  // (and connecting to it, so a close() is not held up either)
+      const auto bound =
+          std::max<std::chrono::milliseconds>(2 * opts.tracking_ping, std::chrono::milliseconds(1000));
+      where.command_timeout = std::min(where.command_timeout, bound);
+      where.connect_timeout = std::min(where.connect_timeout, bound);
+    }
     auto opened = co_await net::Connection::open(tio.get_executor(), where);
     if (!opened) co_return opened.error();
     std::shared_ptr<net::Connection> c = *opened;
@@ -270,6 +272,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       if (closing) co_return;
       ConnectionOptions o = at;
       o.command_timeout = std::min(o.command_timeout, std::chrono::milliseconds(2000));
+      o.connect_timeout = std::min(o.connect_timeout, std::chrono::milliseconds(2000));
       auto c = co_await net::Connection::open(tio.get_executor(), o);
       if (!c) continue;
       auto now = co_await masters_from(**c);
