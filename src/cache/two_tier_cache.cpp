@@ -207,6 +207,12 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     return why;
   }
 
+  // Connecting and each command wait at most `most` (never longer than configured).
+  static void bound_waits(ConnectionOptions& o, std::chrono::milliseconds most) {
+    o.command_timeout = std::min(o.command_timeout, most);
+    o.connect_timeout = std::min(o.connect_timeout, most);
+  }
+
   // One tracking connection to `where`, CLIENT TRACKING on.
   asio::awaitable<Result<std::shared_ptr<net::Connection>>> track_at(ConnectionOptions where,
                                                                      std::uint64_t gen) {
@@ -215,12 +221,9 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     // On a cluster another master may take over a stalled one's slots: a master that does
     // not answer within two pings (at least 1 s) counts as lost (L1 flushed), so the
     // masters check after the PINGs is not held up for the whole command timeout.
-    if (cluster || tracked.size() > 1) {  // (and connecting to it, so a close() is not held up either)
-      const auto bound =
-          std::max<std::chrono::milliseconds>(2 * opts.tracking_ping, std::chrono::milliseconds(1000));
-      where.command_timeout = std::min(where.command_timeout, bound);
-      where.connect_timeout = std::min(where.connect_timeout, bound);
-    }
+    if (cluster || tracked.size() > 1)  // (and connecting to it, so a close() is not held up either)
+      bound_waits(where, std::max<std::chrono::milliseconds>(2 * opts.tracking_ping,
+                                                             std::chrono::milliseconds(1000)));
     auto opened = co_await net::Connection::open(tio.get_executor(), where);
     if (!opened) co_return opened.error();
     std::shared_ptr<net::Connection> c = *opened;
@@ -261,9 +264,16 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     if (out.empty()) co_return Error(Errc::unexpected_reply, "CLUSTER SLOTS named no master");
     co_return out;
   }
-  static bool same_masters(const std::vector<ConnectionOptions>& a, const std::vector<ConnectionOptions>& b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](const auto& x, const auto& y) { return x.host == y.host && x.port == y.port; });
+  // Whether the masters the first tracking connection's node names now differ from the
+  // tracked ones; if so they become the tracked ones (masters_moved: a new set is due). A
+  // node that does not answer changes nothing.
+  asio::awaitable<bool> masters_changed() {
+    auto now = co_await masters_from(*links.front());
+    const auto same = [](const auto& x, const auto& y) { return x.host == y.host && x.port == y.port; };
+    if (!now || std::equal(now->begin(), now->end(), tracked.begin(), tracked.end(), same)) co_return false;
+    tracked = std::move(*now);
+    masters_moved = true;
+    co_return true;
   }
   // After a failure, a cluster's masters as any node tracked before sees them now (a
   // failover may have promoted a replica); unchanged when none answers.
@@ -271,8 +281,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
     for (const ConnectionOptions& at : std::vector<ConnectionOptions>(tracked)) {
       if (closing) co_return;
       ConnectionOptions o = at;
-      o.command_timeout = std::min(o.command_timeout, std::chrono::milliseconds(2000));
-      o.connect_timeout = std::min(o.connect_timeout, std::chrono::milliseconds(2000));
+      bound_waits(o, std::chrono::milliseconds(2000));
       auto c = co_await net::Connection::open(tio.get_executor(), o);
       if (!c) continue;
       auto now = co_await masters_from(**c);
@@ -304,13 +313,9 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
       cluster = co_await net::is_cluster_node(*links.front());
       asked_cluster = true;
     }
-    if (cluster) {
-      auto now = co_await masters_from(*links.front());
-      if (now && !same_masters(*now, tracked)) {  // the router's map was older than the node's
-        tracked = std::move(*now);
-        masters_moved = true;
+    if (cluster) {  // the router's map may be older than the node's
+      if (co_await masters_changed())
         co_return end_links(Error(Errc::cancelled, "the cluster's masters changed"));
-      }
     }
     // The sentinel is written before tracking is declared up (which flushes L1): a
     // SWAPDB before that flush cannot have put anything in L1.
@@ -332,12 +337,7 @@ struct TwoTierCache::Impl : std::enable_shared_from_this<Impl> {
         for (const auto& c : links)
           if (auto pong = co_await c->exec(resp::Command("PING")); !pong) alive = false;
         if (!alive) break;  // (the connection that failed flushed L1 through on_close)
-        auto now = co_await masters_from(*links.front());
-        if (now && !same_masters(*now, tracked)) {
-          tracked = std::move(*now);
-          masters_moved = true;
-          break;
-        }
+        if (co_await masters_changed()) break;
         continue;
       }
       net::Connection& tracking = *links.front();
