@@ -108,14 +108,13 @@ int run_inspect(const InspectArgs& a) {
     std::string cursor = "0";
     int pages = 0;
     do {
-      auto page = redis.at(n, resp::Command("SCAN").arg(cursor).arg("COUNT").arg(1000));
-      if (!page || page->size() != 2) {
-        std::cerr << "swarmkeeper: SCAN on " << n.name << ": "
-                  << (page ? "unexpected reply" : page.error().message()) << "\n";
+      auto page = redis.scan(n, cursor, 1000);
+      if (!page) {
+        std::cerr << "swarmkeeper: SCAN on " << n.name << ": " << page.error().message() << "\n";
         return 2;
       }
-      cursor = std::string((*page)[0].str());
-      for (auto k : (*page)[1]) survey.on_key(k.str());
+      cursor = std::move(page->first);
+      for (const auto& k : page->second) survey.on_key(k);
       if (++pages % 8 == 0 && pacer.enabled()) {
         const auto pause = pacer.pause((cpu_sum(redis, nodes) - cpu0) * 1000, wall_ms());
         if (pause.count() > 0) std::this_thread::sleep_for(pause);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// command_rules.hpp — which commands a pooled, multiplexed connection can carry, and
-// which block the connection they run on. No I/O.
+// command_rules.hpp — which commands a pooled, multiplexed connection can carry, which
+// block the connection they run on, and the shapes of the replies the typed commands and
+// SCAN expect. No I/O.
 #pragma once
 
 #include <cstddef>

@@ -115,6 +115,12 @@ Result<resp::Reply> SyncRouter::at(const Master& m, resp::Command cmd) {
   return s_->start(router()->command_at(m.connection, std::move(cmd), true)).get();
 }
 
+Result<std::pair<std::string, std::vector<std::string>>> SyncRouter::scan(const Master& m, std::string cursor,
+                                                                          std::size_t count) {
+  if (auto ok = open(); !ok) return ok.error();
+  return s_->start(router()->scan_at(m.connection, std::move(cursor), "", count)).get();
+}
+
 Result<std::shared_ptr<Router>> SyncRouter::opened() {
   if (auto ok = open(); !ok) return ok.error();
   return router();

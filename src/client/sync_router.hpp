@@ -47,6 +47,9 @@ class SyncRouter {
   std::vector<Master> masters();
   /// A command on one master (SCAN, INFO, TIME, PING of that server).
   Result<resp::Reply> at(const Master& m, resp::Command cmd);
+  /// One SCAN page of one master (Router::scan_at): {next cursor, keys}.
+  Result<std::pair<std::string, std::vector<std::string>>> scan(const Master& m, std::string cursor,
+                                                                std::size_t count);
   /// A command routed by its key (a keyless one goes to the one server; on a cluster it
   /// is refused). idempotent: may be sent again after a lost connection.
   Result<resp::Reply> command(resp::Command cmd, bool idempotent = true);

@@ -48,16 +48,15 @@ void Monitor::Impl::census_slice(std::stop_token st) {
     if (const auto ms = resp::time_ms(time->root())) server_ms0 = *ms;
   int pages = 0;
   while (!st.stop_requested() && Clock::now() < slice_end) {
-    auto page = redis->at(node, resp::Command("SCAN").arg(census_cursor).arg("COUNT").arg(1000));
-    if (!page || page->size() != 2)
-      return census_failed(page ? "SCAN returned an unexpected reply" : page.error().message());
-    census_cursor = std::string((*page)[0].str());
+    auto page = redis->scan(node, census_cursor, 1000);
+    if (!page) return census_failed(page.error().message());
+    census_cursor = std::move(page->first);
     std::vector<std::future<Result<resp::Reply>>> reads;  // pipelined: all in flight at once
     std::vector<std::string> read_keys;
-    for (auto k : (*page)[1]) {
-      if (tally->on_key(k.str())) {  // (read from its owner: it may have moved with its slot since the scan)
-        reads.push_back(redis->command_async(resp::Command("GETRANGE").arg(k.str()).arg(0).arg(16383)));
-        read_keys.emplace_back(k.str());
+    for (auto& k : page->second) {
+      if (tally->on_key(k)) {  // (read from its owner: it may have moved with its slot since the scan)
+        reads.push_back(redis->command_async(resp::Command("GETRANGE").arg(k).arg(0).arg(16383)));
+        read_keys.push_back(std::move(k));
       }
     }
     const std::int64_t now_ms = server_ms0 + static_cast<std::int64_t>(seconds_since(slice_t0) * 1000);
